@@ -1,0 +1,195 @@
+"""Activation functions, each a small object with ``forward`` and ``backward`` side by side.
+
+An instance caches what its backward needs (a mask, its output), so every layer owns its own.
+Use them by name (``Dense(64, activation="relu")``) or through ``layers.Activation``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet._registry import lookup, register, registered
+
+
+class ActivationFunction:
+    """Base class. ``forward(x) -> y`` caches; ``backward(grad) -> grad wrt x``."""
+
+    #: "ranged" activations squash into a bounded interval; explain/diagnostics use it.
+    name = "activation"
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        return {}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+
+@register("activation", "linear")
+class Linear(ActivationFunction):
+    """Identity. Math: y = x; dx = grad."""
+
+    name = "linear"
+
+    def forward(self, x):
+        return x
+
+    def backward(self, grad):
+        return grad
+
+
+@register("activation", "relu")
+class ReLU(ActivationFunction):
+    """Math: y = max(0, x); dx = grad · [x > 0]."""
+
+    name = "relu"
+
+    def forward(self, x):
+        self._mask = x > 0
+        return np.maximum(x, 0, dtype=x.dtype)
+
+    def backward(self, grad):
+        return grad * self._mask
+
+
+@register("activation", "leaky_relu")
+class LeakyReLUFunction(ActivationFunction):
+    """Math: y = x if x > 0 else a·x; dx = grad · (1 if x > 0 else a). Keras' a = 0.2."""
+
+    name = "leaky_relu"
+
+    def __init__(self, negative_slope: float = 0.2):
+        if negative_slope < 0:
+            raise ValueError(f"negative_slope must be >= 0; got {negative_slope}.")
+        self.negative_slope = float(negative_slope)
+
+    def forward(self, x):
+        self._mask = x > 0
+        return np.where(self._mask, x, x * x.dtype.type(self.negative_slope))
+
+    def backward(self, grad):
+        return np.where(self._mask, grad, grad * grad.dtype.type(self.negative_slope))
+
+    def get_config(self):
+        return {"negative_slope": self.negative_slope}
+
+
+@register("activation", "elu")
+class ELU(ActivationFunction):
+    """Math: y = x if x > 0 else α(eˣ - 1); dx = grad · (1 if x > 0 else y + α)."""
+
+    name = "elu"
+
+    def __init__(self, alpha: float = 1.0):
+        self.alpha = float(alpha)
+
+    def forward(self, x):
+        self._mask = x > 0
+        # expm1 of min(x, 0) so positive inputs cannot overflow in the branch np.where discards.
+        neg = self.alpha * np.expm1(np.minimum(x, 0))
+        self._y = np.where(self._mask, x, neg).astype(x.dtype, copy=False)
+        return self._y
+
+    def backward(self, grad):
+        return np.where(self._mask, grad, grad * (self._y + self.alpha)).astype(grad.dtype, copy=False)
+
+    def get_config(self):
+        return {"alpha": self.alpha}
+
+
+@register("activation", "sigmoid")
+class Sigmoid(ActivationFunction):
+    """Math: y = 1 / (1 + e⁻ˣ); dx = grad · y (1 - y)."""
+
+    name = "sigmoid"
+
+    def forward(self, x):
+        self._y = sigmoid(x)
+        return self._y
+
+    def backward(self, grad):
+        return grad * self._y * (1 - self._y)
+
+
+@register("activation", "tanh")
+class Tanh(ActivationFunction):
+    """Math: y = tanh x; dx = grad · (1 - y²)."""
+
+    name = "tanh"
+
+    def forward(self, x):
+        self._y = np.tanh(x)
+        return self._y
+
+    def backward(self, grad):
+        return grad * (1 - self._y * self._y)
+
+
+@register("activation", "softmax")
+class Softmax(ActivationFunction):
+    """Math: yᵢ = e^{xᵢ} / Σⱼ e^{xⱼ} along ``axis``; dx = y ⊙ (grad - Σ grad ⊙ y)."""
+
+    name = "softmax"
+
+    def __init__(self, axis: int = -1):
+        self.axis = int(axis)
+
+    def forward(self, x):
+        self._y = softmax(x, self.axis)
+        return self._y
+
+    def backward(self, grad):
+        y = self._y
+        return y * (grad - (grad * y).sum(axis=self.axis, keepdims=True))
+
+    def get_config(self):
+        return {"axis": self.axis}
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """Logistic function without overflow: e^{-|x|} never exceeds 1."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Softmax; subtracts the max along ``axis`` so exp cannot overflow."""
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
+
+
+def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """log(softmax(x)) computed as shifted x minus log-sum-exp, accurate for large |x|."""
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def get(identifier) -> ActivationFunction:
+    """A fresh activation object from a name, a serialized dict, None (linear) or an instance."""
+    if identifier is None:
+        return Linear()
+    if isinstance(identifier, ActivationFunction):
+        return type(identifier).from_config(identifier.get_config())
+    if isinstance(identifier, str):
+        return lookup("activation", identifier)()
+    if isinstance(identifier, dict):
+        return lookup("activation", identifier["class_name"]).from_config(identifier["config"])
+    raise TypeError(
+        f"activation must be a name such as 'relu', a dict or an ActivationFunction; "
+        f"got {type(identifier).__name__}. Valid names: {', '.join(sorted(registered('activation')))}."
+    )
+
+
+def serialize(fn: ActivationFunction):
+    """The shortest faithful form: a plain name when the config is the default."""
+    default = type(fn)().get_config()
+    if fn.get_config() == default:
+        return fn.name
+    return {"class_name": type(fn).__name__, "config": fn.get_config()}

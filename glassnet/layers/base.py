@@ -1,0 +1,191 @@
+"""The Layer contract every glassnet layer follows.
+
+- ``params`` and ``grads`` are dicts of named arrays with the same keys and shapes; saved arrays
+  that are not trained (``"moving_mean"``) live in ``state``.
+- ``build(input_shape)`` creates parameters lazily; shapes include the batch axis as ``None``.
+- ``forward(x, training=False)`` returns the output and caches what ``backward`` needs.
+- ``backward(grad)`` overwrites ``grads`` and returns the gradient with respect to the input.
+- ``get_config()`` is exactly the constructor's arguments; ``from_config`` is ``cls(**config)``.
+- Randomness comes from ``self.rng``, a generator the model seeds; never from NumPy's globals.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import numpy as np
+
+from glassnet import initializers, regularizers
+
+_uids = itertools.count(1)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def normalize_shape(shape) -> tuple:
+    """``(None, d1, d2...)`` from ``(d1, d2...)``, an int, or a shape with a leading None."""
+    if shape is None:
+        return None
+    if isinstance(shape, (int, np.integer)):
+        shape = (int(shape),)
+    shape = tuple(None if s is None else int(s) for s in shape)
+    for s in shape:
+        if s is not None and s <= 0:
+            raise ValueError(f"input_shape dimensions must be positive integers; got {shape}.")
+    return shape
+
+
+class Layer:
+    """Base class of all layers.
+
+    Args:
+        name: a unique name; defaults to the snake-case class name plus a counter.
+        input_shape: the per-sample shape when this is the first layer, without the batch
+            axis, as in Keras: ``Dense(64, input_shape=(784,))``.
+        trainable: False freezes the parameters (their gradients are still computed for
+            the layers below, but the optimizer skips them).
+        dtype: float32 (default) or float64 (gradient checks).
+    """
+
+    def __init__(self, name: str | None = None, input_shape=None, trainable: bool = True,
+                 dtype: str = "float32"):
+        if dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype must be 'float32' or 'float64'; got {dtype!r}.")
+        self.name = name or f"{_snake(type(self).__name__)}_{next(_uids)}"
+        self.trainable = bool(trainable)
+        self.dtype = dtype
+        self.input_shape = None if input_shape is None else (None, *normalize_shape(input_shape))
+        self._input_shape_arg = None if input_shape is None else list(normalize_shape(input_shape))
+        self.output_shape = None
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.state: dict[str, np.ndarray] = {}
+        self.regularizers: dict[str, regularizers.L1L2] = {}
+        self.built = False
+        self.rng: np.random.Generator | None = None
+        # The model clears this on the first layer with parameters: no one needs dL/dx there.
+        self.needs_input_grad = True
+
+    # -- building -----------------------------------------------------------------------------
+    def build(self, input_shape: tuple) -> None:
+        """Create parameters for inputs of ``input_shape`` (batch axis included as None)."""
+        self.input_shape = tuple(input_shape)
+        self.output_shape = self.compute_output_shape(self.input_shape)
+        self.built = True
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return tuple(input_shape)
+
+    def add_weight(self, name: str, shape: tuple, initializer="zeros", regularizer=None,
+                   trainable: bool = True) -> np.ndarray:
+        """Create, register and return a parameter (or a state array when not trainable)."""
+        init = initializers.get(initializer)
+        value = init(tuple(shape), self._generator(), dtype=self.dtype)
+        if trainable:
+            self.params[name] = value
+            self.grads[name] = np.zeros_like(value)
+            reg = regularizers.get(regularizer)
+            if reg is not None:
+                self.regularizers[name] = reg
+        else:
+            self.state[name] = value
+        return value
+
+    def _generator(self) -> np.random.Generator:
+        # A layer used on its own gets a fixed generator, so a script without a model is
+        # still reproducible; a model replaces it with one derived from its seed.
+        if self.rng is None:
+            self.rng = np.random.default_rng(0)
+        return self.rng
+
+    # -- computing ------------------------------------------------------------------------------
+    def __call__(self, x, training: bool = False):
+        x = np.asarray(x)
+        if not self.built:
+            self.build((None, *x.shape[1:]))
+        return self.forward(x, training=training)
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    # Layers with an activation split at the pre-activation z, so a model can pair a final
+    # softmax/sigmoid with its loss and use the fused gradient (p - y) on z directly.
+    def forward_logits(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """Output before the final activation (the layer's own output when it has none)."""
+        return self.forward(x, training=training)
+
+    def backward_logits(self, grad: np.ndarray) -> np.ndarray:
+        """Backward from a gradient wrt the pre-activation that ``forward_logits`` returned."""
+        return self.backward(grad)
+
+    @property
+    def output_activation(self):
+        """The activation function applied last, or None; used to pair it with the loss."""
+        return None
+
+    # -- regularization -------------------------------------------------------------------------
+    def regularization_loss(self) -> float:
+        return sum(reg(self.params[k]) for k, reg in self.regularizers.items())
+
+    def add_regularization_grads(self) -> None:
+        """Add each penalty's gradient to ``grads`` (after ``backward`` wrote the data part)."""
+        for key, reg in self.regularizers.items():
+            self.grads[key] += reg.gradient(self.params[key])
+
+    # -- weights --------------------------------------------------------------------------------
+    def count_params(self) -> int:
+        return int(sum(p.size for p in self.params.values()) + sum(s.size for s in self.state.values()))
+
+    def count_trainable_params(self) -> int:
+        return int(sum(p.size for p in self.params.values())) if self.trainable else 0
+
+    def weight_names(self) -> list[str]:
+        """Parameter then state keys, in the order ``get_weights`` uses."""
+        return [*self.params, *self.state]
+
+    def get_weights(self) -> list[np.ndarray]:
+        return [a.copy() for a in (*self.params.values(), *self.state.values())]
+
+    def set_weights(self, weights: list[np.ndarray]) -> None:
+        names = self.weight_names()
+        if len(weights) != len(names):
+            raise ValueError(
+                f"Layer {self.name!r} expects {len(names)} weight arrays ({', '.join(names)}); "
+                f"got {len(weights)}."
+            )
+        for key, value in zip(names, weights):
+            target = self.params.get(key, self.state.get(key))
+            value = np.asarray(value)
+            if value.shape != target.shape:
+                raise ValueError(
+                    f"Layer {self.name!r}: weight {key!r} has shape {target.shape}; "
+                    f"got an array of shape {value.shape}."
+                )
+            # Copy in place: optimizers and caches keep referring to the same arrays.
+            target[...] = value
+
+    # -- config ---------------------------------------------------------------------------------
+    def get_config(self) -> dict:
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self._input_shape_arg is not None:
+            config["input_shape"] = list(self._input_shape_arg)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name!r} output_shape={self.output_shape}>"
+
+
+def check_positive_int(value, name: str, layer: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"{layer}: {name} must be a positive integer; got {value!r}.")
+    return int(value)

@@ -1,0 +1,106 @@
+"""Shape-only layers: Input, Flatten and Reshape. Their backward undoes their forward."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet._registry import register
+from glassnet.layers.base import Layer, normalize_shape
+
+
+@register("layer")
+class Input(Layer):
+    """Declares the per-sample input shape, as ``keras.Input(shape=...)`` does in a Sequential.
+
+    Args:
+        shape: per-sample shape without the batch axis, e.g. ``(784,)``.
+
+    Example:
+        >>> import glassnet as gn
+        >>> gn.Sequential([gn.layers.Input((4,)), gn.layers.Dense(2)]).output_shape
+        (None, 2)
+    """
+
+    def __init__(self, shape, name: str | None = None, dtype: str = "float32"):
+        super().__init__(name=name, input_shape=shape, dtype=dtype)
+        self.shape = list(normalize_shape(shape))
+        self.build(self.input_shape)
+
+    def forward(self, x, training=False):
+        return x
+
+    def backward(self, grad):
+        return grad
+
+    def get_config(self):
+        return {"shape": list(self.shape), "name": self.name, "dtype": self.dtype}
+
+
+@register("layer")
+class Flatten(Layer):
+    """Flattens every axis but the batch axis.
+
+    Shapes:
+        x: (N, d1, d2, ...) -> y: (N, d1·d2·...).
+
+    Math:
+        forward y = reshape(x); backward dx = reshape(grad, x.shape).
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+
+    def compute_output_shape(self, input_shape):
+        rest = input_shape[1:]
+        size = None if any(d is None for d in rest) else int(np.prod(rest, dtype=np.int64))
+        return (input_shape[0], size)
+
+    def forward(self, x, training=False):
+        self._shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, grad):
+        return grad.reshape(self._shape)
+
+
+@register("layer")
+class Reshape(Layer):
+    """Reshapes each sample to ``target_shape`` (one entry may be -1).
+
+    Args:
+        target_shape: per-sample shape without the batch axis.
+
+    Shapes:
+        x: (N, ...) -> y: (N, *target_shape).
+    """
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        self.target_shape = [int(d) for d in target_shape]
+        if sum(d == -1 for d in self.target_shape) > 1 or any(d == 0 or d < -1 for d in self.target_shape):
+            raise ValueError(f"Reshape target_shape must be positive with at most one -1; got {target_shape}.")
+
+    def compute_output_shape(self, input_shape):
+        size = int(np.prod(input_shape[1:], dtype=np.int64))
+        target = list(self.target_shape)
+        if -1 in target:
+            known = int(np.prod([d for d in target if d != -1], dtype=np.int64))
+            if size % known:
+                raise ValueError(f"Reshape cannot turn {input_shape[1:]} into {self.target_shape}.")
+            target[target.index(-1)] = size // known
+        if int(np.prod(target, dtype=np.int64)) != size:
+            raise ValueError(
+                f"Reshape: {tuple(input_shape[1:])} has {size} values per sample; "
+                f"target_shape {tuple(self.target_shape)} holds {int(np.prod(target))}."
+            )
+        return (input_shape[0], *target)
+
+    def forward(self, x, training=False):
+        self._shape = x.shape
+        return x.reshape(x.shape[0], *self.output_shape[1:])
+
+    def backward(self, grad):
+        return grad.reshape(self._shape)
+
+    def get_config(self):
+        return {**super().get_config(), "target_shape": list(self.target_shape)}

@@ -1,0 +1,332 @@
+"""Loss functions with their gradients: ``loss(y_true, y_pred)`` and ``loss.gradient(...)``.
+
+Every loss reduces over the last axis (sum of classes for the cross-entropies, mean for the
+others), then averages over the batch with optional sample weights, Keras'
+"sum_over_batch_size": L = (1/N) Σₙ wₙ ℓₙ.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet._registry import deserialize, register
+from glassnet.activations import log_softmax, sigmoid, softmax
+
+# Probabilities are clipped to [EPSILON, 1 - EPSILON] before the log, as in Keras and NNFS.
+EPSILON = 1e-7
+
+
+class Loss:
+    """Base class.
+
+    Subclasses implement ``call(y_true, y_pred)`` (values reduced over the last axis) and
+    ``grad(y_true, y_pred)`` (the elementwise derivative of those values wrt ``y_pred``).
+
+    Args:
+        name: a display name.
+    """
+
+    #: which final activation this loss fuses with when ``from_logits`` is False.
+    fuses_with: str | None = None
+
+    def __init__(self, name: str | None = None):
+        self.name = name or type(self).__name__
+
+    def call(self, y_true, y_pred) -> np.ndarray:
+        raise NotImplementedError
+
+    def grad(self, y_true, y_pred) -> np.ndarray:
+        raise NotImplementedError
+
+    def __call__(self, y_true, y_pred, sample_weight=None) -> float:
+        """The mean loss over the batch (a Python float)."""
+        values = self.call(y_true, y_pred)
+        return float(_weighted_mean(values, sample_weight))
+
+    def gradient(self, y_true, y_pred, sample_weight=None) -> np.ndarray:
+        """dL/dy_pred for L = ``self(y_true, y_pred, sample_weight)``; same shape as y_pred."""
+        g = self.grad(y_true, y_pred)
+        n = y_pred.shape[0]
+        m = int(np.prod(y_pred.shape[1:-1], dtype=np.int64)) if y_pred.ndim > 2 else 1
+        scale = y_pred.dtype.type(1.0 / (n * m))
+        if sample_weight is None:
+            g *= scale
+        else:
+            w = np.asarray(sample_weight, dtype=y_pred.dtype).reshape((n,) + (1,) * (g.ndim - 1))
+            g *= w * scale
+        return g
+
+    def value_and_gradient(self, y_true, y_pred, sample_weight=None) -> tuple[float, np.ndarray]:
+        return self(y_true, y_pred, sample_weight), self.gradient(y_true, y_pred, sample_weight)
+
+    def validate_targets(self, y: np.ndarray, output_shape: tuple) -> np.ndarray:
+        """Return ``y`` in the shape this loss needs for outputs of ``output_shape``, or raise.
+
+        ``output_shape`` includes the batch axis. A (N,) target meets (N, 1) outputs as (N, 1),
+        never by broadcasting.
+        """
+        y = _as_float(y)
+        expected = tuple(output_shape[1:])
+        if y.ndim == 1 and expected == (1,):
+            y = y.reshape(-1, 1)
+        if tuple(y.shape[1:]) != expected:
+            raise ValueError(
+                f"{self.name}: y has shape {y.shape} but the model outputs {(None, *expected)}. "
+                f"Give one target row per sample with {expected} values."
+            )
+        return y
+
+    def get_config(self) -> dict:
+        return {"name": self.name}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+
+def _as_float(y) -> np.ndarray:
+    y = np.asarray(y)
+    return y if y.dtype.kind == "f" else y.astype(np.float32)
+
+
+def _weighted_mean(values: np.ndarray, sample_weight) -> float:
+    per_sample = values.reshape(values.shape[0], -1).mean(axis=1) if values.ndim > 1 else values
+    if sample_weight is not None:
+        per_sample = per_sample * np.asarray(sample_weight, dtype=per_sample.dtype)
+    return per_sample.sum(dtype=np.float64) / max(1, per_sample.shape[0])
+
+
+class _Crossentropy(Loss):
+    def __init__(self, from_logits: bool = False, name: str | None = None):
+        super().__init__(name)
+        self.from_logits = bool(from_logits)
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits}
+
+    def with_logits(self) -> "_Crossentropy":
+        """The same loss computed from pre-activation logits: the fused, stable form."""
+        config = self.get_config()
+        config["from_logits"] = True
+        return type(self).from_config(config)
+
+
+@register("loss", "categorical_crossentropy")
+class CategoricalCrossentropy(_Crossentropy):
+    """Cross-entropy for one-hot (or soft) targets over C classes.
+
+    Shapes:
+        y_true, y_pred: (N, C).
+
+    Math:
+        ℓ = -Σ_c y_c log p_c. With probabilities: dℓ/dp = -y / p.
+        With logits z (p = softmax z): ℓ = -Σ y ⊙ log_softmax(z), dℓ/dz = p Σ_c y_c - y, which
+        is p - y for one-hot rows; this is the fused gradient used after a softmax layer.
+
+    Example:
+        >>> import numpy as np, glassnet as gn
+        >>> round(gn.losses.CategoricalCrossentropy()(np.array([[0, 1.]]), np.array([[.3, .7]])), 4)
+        0.3567
+    """
+
+    fuses_with = "softmax"
+
+    def call(self, y_true, y_pred):
+        if self.from_logits:
+            return -(y_true * log_softmax(y_pred)).sum(axis=-1)
+        p = np.clip(y_pred, EPSILON, 1 - EPSILON)
+        return -(y_true * np.log(p)).sum(axis=-1)
+
+    def grad(self, y_true, y_pred):
+        if self.from_logits:
+            return softmax(y_pred) * y_true.sum(axis=-1, keepdims=True) - y_true
+        inside = (y_pred >= EPSILON) & (y_pred <= 1 - EPSILON)  # clip's gradient is 0 outside
+        return (-y_true / np.clip(y_pred, EPSILON, 1 - EPSILON) * inside).astype(y_pred.dtype)
+
+    def value_and_gradient(self, y_true, y_pred, sample_weight=None):
+        if not self.from_logits:
+            return super().value_and_gradient(y_true, y_pred, sample_weight)
+        # One log-softmax serves both the value and the gradient on the training hot path.
+        logp = log_softmax(y_pred)
+        value = _weighted_mean(-(y_true * logp).sum(axis=-1), sample_weight)
+        g = np.exp(logp)
+        g *= y_true.sum(axis=-1, keepdims=True)
+        g -= y_true
+        n = y_pred.shape[0]
+        if sample_weight is not None:
+            g *= np.asarray(sample_weight, dtype=g.dtype).reshape(-1, *([1] * (g.ndim - 1)))
+        g *= g.dtype.type(1.0 / n)
+        return float(value), g
+
+    def validate_targets(self, y, output_shape):
+        y = np.asarray(y)
+        classes = output_shape[-1]
+        if y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1 and classes != 1):
+            raise ValueError(
+                f"categorical_crossentropy needs one-hot targets of shape (N, {classes}); got y of "
+                f"shape {y.shape}. Use gn.utils.to_categorical(y, {classes}) or the loss "
+                f"'sparse_categorical_crossentropy' for integer labels."
+            )
+        y = super().validate_targets(y, output_shape)
+        if y.min() < 0 or y.max() > 1:
+            raise ValueError(
+                f"categorical_crossentropy targets must be probabilities in [0, 1]; found values "
+                f"from {y.min()} to {y.max()}."
+            )
+        return y
+
+
+@register("loss", "sparse_categorical_crossentropy")
+class SparseCategoricalCrossentropy(_Crossentropy):
+    """Cross-entropy for integer class labels.
+
+    Shapes:
+        y_true: (N,) or (N, 1) integers in [0, C); y_pred: (N, C).
+
+    Math:
+        ℓ = -log p_y; dℓ/dp = -1/p_y at the label, 0 elsewhere.
+        With logits: dℓ/dz = softmax(z) - onehot(y).
+    """
+
+    fuses_with = "softmax"
+
+    @staticmethod
+    def _labels(y_true) -> np.ndarray:
+        return np.asarray(y_true).reshape(-1).astype(np.intp, copy=False)
+
+    def call(self, y_true, y_pred):
+        labels = self._labels(y_true)
+        rows = np.arange(labels.shape[0])
+        if self.from_logits:
+            return -log_softmax(y_pred)[rows, labels]
+        return -np.log(np.clip(y_pred[rows, labels], EPSILON, 1 - EPSILON))
+
+    def grad(self, y_true, y_pred):
+        labels = self._labels(y_true)
+        rows = np.arange(labels.shape[0])
+        if self.from_logits:
+            g = softmax(y_pred)
+            g[rows, labels] -= 1
+            return g
+        g = np.zeros_like(y_pred)
+        p = y_pred[rows, labels]
+        inside = (p >= EPSILON) & (p <= 1 - EPSILON)
+        g[rows, labels] = -1 / np.clip(p, EPSILON, 1 - EPSILON) * inside
+        return g
+
+    def validate_targets(self, y, output_shape):
+        y = np.asarray(y)
+        classes = output_shape[-1]
+        if y.ndim == 2 and y.shape[1] == classes and classes > 1:
+            raise ValueError(
+                f"sparse_categorical_crossentropy needs integer labels of shape (N,); y looks "
+                f"one-hot with shape {y.shape}. Use 'categorical_crossentropy' or y.argmax(axis=1)."
+            )
+        if y.ndim > 2 or (y.ndim == 2 and y.shape[1] != 1):
+            raise ValueError(f"sparse_categorical_crossentropy labels must have shape (N,); got {y.shape}.")
+        y = y.reshape(-1)
+        if y.dtype.kind == "f" and not np.all(y == np.round(y)):
+            raise ValueError("sparse_categorical_crossentropy labels must be whole numbers (class indices).")
+        if y.size and (y.min() < 0 or y.max() >= classes):
+            raise ValueError(
+                f"Labels out of range: found labels from {int(y.min())} to {int(y.max())}, but the "
+                f"model's last layer has {classes} units, so labels must be in [0, {classes - 1}]. "
+                f"Set the last layer's units to the number of classes."
+            )
+        return y.astype(np.int64)
+
+
+@register("loss", "binary_crossentropy")
+class BinaryCrossentropy(_Crossentropy):
+    """Binary cross-entropy, averaged over the last axis (one or several independent outputs).
+
+    Shapes:
+        y_true, y_pred: (N, K) with targets in [0, 1]; a (N,) target meets (N, 1) outputs.
+
+    Math:
+        ℓ = -mean_k [y log p + (1 - y) log(1 - p)]; dℓ/dp = (p - y) / (p (1 - p)) / K.
+        With logits z (p = σ(z)): ℓ = mean_k [max(z, 0) - z y + log(1 + e^{-|z|})],
+        dℓ/dz = (σ(z) - y) / K; the fused gradient used after a sigmoid layer.
+    """
+
+    fuses_with = "sigmoid"
+
+    def call(self, y_true, y_pred):
+        if self.from_logits:
+            z = y_pred
+            return (np.maximum(z, 0) - z * y_true + np.log1p(np.exp(-np.abs(z)))).mean(axis=-1)
+        p = np.clip(y_pred, EPSILON, 1 - EPSILON)
+        return -(y_true * np.log(p) + (1 - y_true) * np.log(1 - p)).mean(axis=-1)
+
+    def grad(self, y_true, y_pred):
+        k = y_pred.shape[-1]
+        if self.from_logits:
+            return (sigmoid(y_pred) - y_true) / y_pred.dtype.type(k)
+        p = np.clip(y_pred, EPSILON, 1 - EPSILON)
+        inside = (y_pred >= EPSILON) & (y_pred <= 1 - EPSILON)
+        return ((p - y_true) / (p * (1 - p)) / k * inside).astype(y_pred.dtype)
+
+    def validate_targets(self, y, output_shape):
+        y = super().validate_targets(y, output_shape)
+        if y.size and (y.min() < 0 or y.max() > 1):
+            raise ValueError(
+                f"binary_crossentropy targets must be in [0, 1]; found values from {y.min()} to "
+                f"{y.max()}. Encode the two classes as 0 and 1."
+            )
+        return y
+
+
+@register("loss", "mse", "mean_squared_error")
+class MeanSquaredError(Loss):
+    """Math: ℓ = mean_k (p - y)²; dℓ/dp = 2 (p - y) / K."""
+
+    def call(self, y_true, y_pred):
+        return np.square(y_pred - y_true).mean(axis=-1)
+
+    def grad(self, y_true, y_pred):
+        return (y_pred - y_true) * y_pred.dtype.type(2.0 / y_pred.shape[-1])
+
+
+@register("loss", "mae", "mean_absolute_error")
+class MeanAbsoluteError(Loss):
+    """Math: ℓ = mean_k |p - y|; dℓ/dp = sign(p - y) / K."""
+
+    def call(self, y_true, y_pred):
+        return np.abs(y_pred - y_true).mean(axis=-1)
+
+    def grad(self, y_true, y_pred):
+        return np.sign(y_pred - y_true) * y_pred.dtype.type(1.0 / y_pred.shape[-1])
+
+
+@register("loss", "huber")
+class Huber(Loss):
+    """Squared error near zero, absolute error beyond ``delta``.
+
+    Math: e = p - y; ℓ = mean_k (½e² if |e| ≤ δ else δ(|e| - ½δ)); dℓ/dp = clip(e, -δ, δ) / K.
+    """
+
+    def __init__(self, delta: float = 1.0, name: str | None = None):
+        super().__init__(name)
+        if delta <= 0:
+            raise ValueError(f"Huber delta must be > 0; got {delta}.")
+        self.delta = float(delta)
+
+    def call(self, y_true, y_pred):
+        e = np.abs(y_pred - y_true)
+        d = self.delta
+        return np.where(e <= d, 0.5 * e * e, d * (e - 0.5 * d)).mean(axis=-1)
+
+    def grad(self, y_true, y_pred):
+        return np.clip(y_pred - y_true, -self.delta, self.delta) * y_pred.dtype.type(1.0 / y_pred.shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "delta": self.delta}
+
+
+def get(identifier) -> Loss:
+    """A loss from a name ("mse", "categorical_crossentropy"), a serialized dict or an instance."""
+    if isinstance(identifier, Loss):
+        return identifier
+    if callable(identifier) and not isinstance(identifier, (str, dict)):
+        raise TypeError("Pass a glassnet Loss instance or a name; plain functions have no gradient.")
+    return deserialize("loss", identifier)

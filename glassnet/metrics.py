@@ -1,0 +1,265 @@
+"""Metrics: stateful objects with ``update_state``, ``result`` and ``reset_state`` (Keras' API).
+
+A model updates them batch by batch, so an epoch's figure is over the whole epoch rather than
+an average of per-batch figures.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet._registry import lookup, register, registered
+
+
+class Metric:
+    """Base class: a weighted running mean of per-sample ``values(y_true, y_pred)``."""
+
+    def __init__(self, name: str | None = None):
+        self.name = name or _default_name(type(self))
+        self.reset_state()
+
+    def values(self, y_true, y_pred) -> np.ndarray:
+        raise NotImplementedError
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        v = np.asarray(self.values(np.asarray(y_true), np.asarray(y_pred)), dtype=np.float64)
+        v = v.reshape(v.shape[0], -1).mean(axis=1) if v.ndim > 1 else v
+        w = np.ones_like(v) if sample_weight is None else np.asarray(sample_weight, np.float64).reshape(-1)
+        self._total += float((v * w).sum())
+        self._count += float(w.sum())
+
+    def result(self) -> float:
+        return self._total / self._count if self._count else 0.0
+
+    def reset_state(self) -> None:
+        self._total, self._count = 0.0, 0.0
+
+    def __call__(self, y_true, y_pred, sample_weight=None) -> float:
+        """One-shot value on these arrays (the running state is left as it was)."""
+        fresh = type(self).from_config(self.get_config())
+        fresh.update_state(y_true, y_pred, sample_weight)
+        return fresh.result()
+
+    def get_config(self) -> dict:
+        return {"name": self.name}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+
+def _default_name(cls) -> str:
+    import re
+
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+
+
+def _labels(y: np.ndarray) -> np.ndarray:
+    return y.reshape(-1) if y.ndim == 2 and y.shape[1] == 1 else y
+
+
+@register("metric", "binary_accuracy")
+class BinaryAccuracy(Metric):
+    """Share of elements where (y_pred > threshold) equals the 0/1 target."""
+
+    def __init__(self, name: str | None = None, threshold: float = 0.5):
+        self.threshold = float(threshold)
+        super().__init__(name)
+
+    def values(self, y_true, y_pred):
+        y_true = y_true.reshape(y_pred.shape) if y_true.size == y_pred.size else y_true
+        return ((y_pred > self.threshold) == (y_true > 0.5)).astype(np.float64)
+
+    def get_config(self):
+        return {**super().get_config(), "threshold": self.threshold}
+
+
+@register("metric", "categorical_accuracy")
+class CategoricalAccuracy(Metric):
+    """Share of rows where argmax(y_pred) equals argmax(y_true) (one-hot targets)."""
+
+    def values(self, y_true, y_pred):
+        return (y_pred.argmax(axis=-1) == y_true.argmax(axis=-1)).astype(np.float64)
+
+
+@register("metric", "sparse_categorical_accuracy")
+class SparseCategoricalAccuracy(Metric):
+    """Share of rows where argmax(y_pred) equals the integer label."""
+
+    def values(self, y_true, y_pred):
+        return (y_pred.argmax(axis=-1) == _labels(y_true).astype(np.int64)).astype(np.float64)
+
+
+@register("metric", "accuracy", "acc")
+class Accuracy(Metric):
+    """Classification accuracy that picks its kind from the shapes, like Keras' "accuracy".
+
+    - y_pred (N, 1) or (N,): binary, thresholded at ``threshold``;
+    - y_pred (N, C) and integer labels (N,) or (N, 1): sparse categorical;
+    - y_pred (N, C) and one-hot (N, C): categorical (argmax of both).
+    """
+
+    def __init__(self, name: str | None = None, threshold: float = 0.5):
+        self.threshold = float(threshold)
+        super().__init__(name or "accuracy")
+
+    def values(self, y_true, y_pred):
+        if y_pred.ndim == 1 or y_pred.shape[-1] == 1:
+            return BinaryAccuracy(threshold=self.threshold).values(y_true, y_pred)
+        if y_true.ndim == 1 or (y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1):
+            return SparseCategoricalAccuracy().values(y_true, y_pred)
+        return CategoricalAccuracy().values(y_true, y_pred)
+
+    def get_config(self):
+        return {**super().get_config(), "threshold": self.threshold}
+
+
+@register("metric", "regression_accuracy")
+class RegressionAccuracy(Metric):
+    """Share of predictions within a tolerance of the target (the NNFS book's regression accuracy).
+
+    Args:
+        tolerance: absolute tolerance. None: std(y) / ``std_divisor`` (the book's precision,
+            std/250), taken from the targets passed to ``adapt`` (``fit`` does this with the
+            training targets) or else from the first batch seen.
+        std_divisor: divisor of std(y) when ``tolerance`` is None.
+    """
+
+    def __init__(self, name: str | None = None, tolerance: float | None = None, std_divisor: float = 250.0):
+        self.tolerance = None if tolerance is None else float(tolerance)
+        self.std_divisor = float(std_divisor)
+        self._adapted = self.tolerance
+        super().__init__(name)
+
+    def adapt(self, y_true) -> None:
+        if self.tolerance is None:
+            self._adapted = float(np.std(y_true)) / self.std_divisor
+
+    def values(self, y_true, y_pred):
+        if self._adapted is None:
+            self.adapt(y_true)
+        return (np.abs(y_pred - y_true.reshape(y_pred.shape)) < self._adapted).astype(np.float64)
+
+    def get_config(self):
+        return {**super().get_config(), "tolerance": self.tolerance, "std_divisor": self.std_divisor}
+
+
+@register("metric", "mae", "mean_absolute_error")
+class MeanAbsoluteError(Metric):
+    def values(self, y_true, y_pred):
+        return np.abs(y_pred - y_true.reshape(y_pred.shape))
+
+
+@register("metric", "mse", "mean_squared_error")
+class MeanSquaredError(Metric):
+    def values(self, y_true, y_pred):
+        return np.square(y_pred - y_true.reshape(y_pred.shape))
+
+
+class _Confusion(Metric):
+    """Counts of true/false positives over thresholded elements (Keras' Precision/Recall)."""
+
+    def __init__(self, name: str | None = None, threshold: float = 0.5, class_id: int | None = None):
+        self.threshold = float(threshold)
+        self.class_id = class_id
+        super().__init__(name)
+
+    def reset_state(self):
+        self._tp = self._fp = self._fn = 0.0
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+        if y_pred.ndim == 2 and y_pred.shape[1] > 1 and (y_true.ndim == 1 or y_true.shape[-1] == 1):
+            y_true = np.eye(y_pred.shape[1])[_labels(y_true).astype(np.int64)]  # sparse labels
+        y_true = y_true.reshape(y_pred.shape)
+        if self.class_id is not None:
+            y_true, y_pred = y_true[:, self.class_id : self.class_id + 1], y_pred[:, self.class_id : self.class_id + 1]
+        pred = y_pred > self.threshold
+        true = y_true > 0.5
+        w = 1.0 if sample_weight is None else np.asarray(sample_weight, np.float64).reshape(-1, *([1] * (pred.ndim - 1)))
+        self._tp += float((w * (pred & true)).sum())
+        self._fp += float((w * (pred & ~true)).sum())
+        self._fn += float((w * (~pred & true)).sum())
+
+    def get_config(self):
+        return {**super().get_config(), "threshold": self.threshold, "class_id": self.class_id}
+
+
+@register("metric", "precision")
+class Precision(_Confusion):
+    """TP / (TP + FP) at ``threshold`` (0 when nothing is predicted positive)."""
+
+    def result(self):
+        d = self._tp + self._fp
+        return self._tp / d if d else 0.0
+
+
+@register("metric", "recall")
+class Recall(_Confusion):
+    """TP / (TP + FN) at ``threshold`` (0 when there are no positives)."""
+
+    def result(self):
+        d = self._tp + self._fn
+        return self._tp / d if d else 0.0
+
+
+@register("metric", "auc")
+class AUC(Metric):
+    """Exact area under the ROC (or precision-recall) curve over everything seen since reset.
+
+    Keeps the scores and computes the area with ``sklearn.metrics`` (Keras approximates it with
+    200 thresholds instead). Multi-column outputs are flattened (micro-averaged), like Keras'
+    default ``multi_label=False``; sparse labels are one-hot encoded first.
+
+    Args:
+        curve: "ROC" or "PR" (average precision).
+    """
+
+    def __init__(self, name: str | None = None, curve: str = "ROC"):
+        if curve not in ("ROC", "PR"):
+            raise ValueError(f"AUC curve must be 'ROC' or 'PR'; got {curve!r}.")
+        self.curve = curve
+        super().__init__(name)
+
+    def reset_state(self):
+        self._true, self._pred, self._weight = [], [], []
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+        if y_pred.ndim == 2 and y_pred.shape[1] > 1 and (y_true.ndim == 1 or y_true.shape[-1] == 1):
+            y_true = np.eye(y_pred.shape[1])[_labels(y_true).astype(np.int64)]
+        per_row = y_pred.size // max(1, y_pred.shape[0])
+        self._true.append((y_true.reshape(-1) > 0.5).astype(np.int8))
+        self._pred.append(y_pred.reshape(-1).astype(np.float64))
+        w = np.ones(y_pred.shape[0]) if sample_weight is None else np.asarray(sample_weight, np.float64).reshape(-1)
+        self._weight.append(np.repeat(w, per_row))
+
+    def result(self):
+        from sklearn.metrics import average_precision_score, roc_auc_score
+
+        if not self._true:
+            return 0.0
+        t, p, w = (np.concatenate(a) for a in (self._true, self._pred, self._weight))
+        if t.min() == t.max():
+            return 0.0  # undefined with one class present; Keras reports 0 as well
+        if self.curve == "PR":
+            return float(average_precision_score(t, p, sample_weight=w))
+        return float(roc_auc_score(t, p, sample_weight=w))
+
+    def get_config(self):
+        return {**super().get_config(), "curve": self.curve}
+
+
+def get(identifier) -> Metric:
+    """A fresh metric from a name ("accuracy", "mae", "auc"), a serialized dict or an instance."""
+    if isinstance(identifier, Metric):
+        return identifier
+    if isinstance(identifier, str):
+        cls = lookup("metric", identifier)
+        return cls(name=identifier) if identifier != cls.__name__ else cls()
+    if isinstance(identifier, dict):
+        return lookup("metric", identifier["class_name"]).from_config(identifier["config"])
+    raise TypeError(
+        f"metrics entries must be names or Metric objects; got {type(identifier).__name__}. "
+        f"Valid names: {', '.join(sorted(registered('metric')))}."
+    )

@@ -1,0 +1,133 @@
+"""Input checking and batching for fit, evaluate and predict.
+
+Every check raises a ValueError that names the argument, the problem and the fix, before any
+arithmetic can turn bad data into silent nonsense.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def as_array(x, name: str, dtype: str) -> np.ndarray:
+    """``x`` as a float array of ``dtype``, rejecting empty, non-numeric and non-finite data."""
+    if x is None:
+        raise ValueError(f"{name} is None; pass a NumPy array (or a pandas DataFrame) of numbers.")
+    if hasattr(x, "to_numpy"):  # pandas objects
+        x = x.to_numpy()
+    arr = np.asarray(x)
+    if arr.dtype.kind in "OUSV" or arr.dtype.kind == "M":
+        try:
+            arr = arr.astype(dtype)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{name} must be numeric, but it has dtype {arr.dtype} with values that are not "
+                f"numbers (such as {_first_non_number(arr)!r}). Encode text categories as numbers "
+                f"first (one-hot, e.g. pandas.get_dummies or gn.preprocessing) and drop ID columns."
+            ) from None
+    if arr.dtype.kind == "c":
+        raise ValueError(f"{name} has complex dtype {arr.dtype}; glassnet works with real numbers.")
+    if arr.ndim == 0:
+        raise ValueError(f"{name} is a scalar; pass one row per sample, shape (N, ...).")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape}); there is nothing to train or predict on.")
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    if not np.isfinite(arr).all():
+        bad = ~np.isfinite(arr)
+        rows = np.unique(np.nonzero(bad)[0])
+        kind = "NaN" if np.isnan(arr).any() else "infinite values"
+        raise ValueError(
+            f"{name} contains {kind} in {rows.size} row(s) (first at row {int(rows[0])}). Impute or "
+            f"drop missing values first (e.g. sklearn.impute.SimpleImputer or DataFrame.dropna)."
+        )
+    return arr
+
+
+def _first_non_number(arr):
+    for v in arr.reshape(-1):
+        try:
+            float(v)
+        except (TypeError, ValueError):
+            return v
+    return None
+
+
+def check_features(x: np.ndarray, input_shape: tuple, name: str = "x") -> None:
+    """Raise if ``x``'s per-sample shape differs from the model's input shape."""
+    expected = tuple(input_shape[1:])
+    got = tuple(x.shape[1:])
+    if x.ndim == 1 and len(expected) == 1:
+        raise ValueError(
+            f"{name} has shape {x.shape}, one value per sample, but the model expects "
+            f"{expected[0]} features per sample. Reshape to (N, {expected[0]}); for a single "
+            f"sample use x.reshape(1, -1)."
+        )
+    if len(got) != len(expected) or any(e is not None and e != g for e, g in zip(expected, got)):
+        if len(expected) == 1 and len(got) == 1:
+            raise ValueError(
+                f"{name} has {got[0]} features per sample, but the model's input expects "
+                f"{expected[0]} (input_shape={expected}). Check the columns (drop or add features), "
+                f"or set input_shape on the first layer to match the data."
+            )
+        raise ValueError(
+            f"{name} has per-sample shape {got}, but the model's input expects {expected}. "
+            f"Reshape the data or change input_shape on the first layer."
+        )
+
+
+def check_lengths(**arrays) -> int:
+    """Raise unless every given array has the same number of samples; return that number."""
+    lengths = {k: len(v) for k, v in arrays.items() if v is not None}
+    if len(set(lengths.values())) > 1:
+        described = ", ".join(f"{k} has {n}" for k, n in lengths.items())
+        raise ValueError(f"Sample counts differ: {described}. Give every array one entry per sample.")
+    return next(iter(lengths.values()))
+
+
+def as_sample_weight(sample_weight, n: int) -> np.ndarray | None:
+    if sample_weight is None:
+        return None
+    w = as_array(sample_weight, "sample_weight", "float64")
+    if w.ndim != 1:
+        w = w.reshape(-1) if w.size == n else w
+    if w.shape != (n,):
+        raise ValueError(f"sample_weight must have shape ({n},), one weight per sample; got {w.shape}.")
+    if (w < 0).any():
+        raise ValueError("sample_weight must be >= 0.")
+    return w
+
+
+def class_indices(y: np.ndarray) -> np.ndarray:
+    """Integer class of each target row: labels, argmax of one-hot rows or rounded 0/1 values."""
+    if y.ndim == 1:
+        return np.rint(y).astype(np.int64)
+    if y.shape[1] == 1:
+        return np.rint(y[:, 0]).astype(np.int64)
+    return y.argmax(axis=1)
+
+
+def apply_class_weight(class_weight: dict, y: np.ndarray, sample_weight, n: int) -> np.ndarray:
+    """Per-sample weights: each sample's class weight times its sample weight."""
+    classes = class_indices(y)
+    unknown = sorted(set(np.unique(classes).tolist()) - {int(k) for k in class_weight})
+    if unknown:
+        raise ValueError(
+            f"class_weight has no entry for class(es) {unknown}; give a weight for every class "
+            f"present in y (keys are class indices)."
+        )
+    lookup = np.zeros(max(int(k) for k in class_weight) + 1, dtype=np.float64)
+    for k, w in class_weight.items():
+        lookup[int(k)] = float(w)
+    weights = lookup[classes]
+    return weights if sample_weight is None else weights * sample_weight
+
+
+def batch_slices(n: int, batch_size: int):
+    for start in range(0, n, batch_size):
+        yield slice(start, min(start + batch_size, n))
+
+
+def check_batch_size(batch_size) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
+        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}.")
+    return int(batch_size)

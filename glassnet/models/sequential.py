@@ -1,0 +1,266 @@
+"""Sequential: a stack of layers with Keras' compile / fit / evaluate / predict workflow."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet import losses as losses_module
+from glassnet import metrics as metrics_module
+from glassnet import optimizers as optimizers_module
+from glassnet import utils
+from glassnet._registry import deserialize, serialize
+from glassnet.layers.base import Layer, normalize_shape
+from glassnet.models import data, training
+
+
+class Sequential:
+    """A linear stack of layers.
+
+    Args:
+        layers: layers to add in order (the first may carry ``input_shape``, or start with
+            ``layers.Input``).
+        name: the model's name.
+        seed: drives initialisation, dropout, shuffling and validation splits; defaults to the
+            seed given to ``gn.utils.set_random_seed`` or else a fresh random one (kept in
+            ``model.seed`` and in saved files, so any run can be repeated).
+
+    Example:
+        >>> import numpy as np, glassnet as gn
+        >>> model = gn.Sequential([gn.layers.Dense(8, activation="relu", input_shape=(4,)),
+        ...                        gn.layers.Dense(3, activation="softmax")], seed=0)
+        >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        >>> model.predict(np.zeros((2, 4))).shape
+        (2, 3)
+    """
+
+    def __init__(self, layers=None, name: str | None = None, seed: int | None = None):
+        self.name = name or "sequential"
+        self.seed = utils.default_seed() if seed is None else int(seed)
+        self.layers: list[Layer] = []
+        self.optimizer = None
+        self.loss = None
+        self.metrics: list[metrics_module.Metric] = []
+        self.stop_training = False
+        self.history = None
+        self._build_input_shape = None
+        self._fused_loss = None
+        for layer in layers or []:
+            self.add(layer)
+
+    # -- building -----------------------------------------------------------------------------
+    def add(self, layer: Layer) -> None:
+        """Append a layer; builds it at once when the input shape is already known."""
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential.add needs a glassnet layer; got {type(layer).__name__}.")
+        if any(layer is other for other in self.layers):
+            raise ValueError(f"Layer {layer.name!r} is already in this model.")
+        if any(layer.name == other.name for other in self.layers):
+            raise ValueError(f"Two layers are named {layer.name!r}; layer names must be unique.")
+        if self.layers and layer.input_shape is not None and layer._input_shape_arg is not None:
+            raise ValueError(f"Only the first layer may set input_shape ({layer.name!r} is not first).")
+        self.layers.append(layer)
+        if len(self.layers) == 1 and layer.input_shape is not None:
+            self.build(layer.input_shape)
+        elif len(self.layers) > 1 and self.layers[-2].built:
+            self._build_layer(len(self.layers) - 1, self.layers[-2].output_shape)
+
+    @property
+    def built(self) -> bool:
+        return bool(self.layers) and all(layer.built for layer in self.layers)
+
+    def build(self, input_shape) -> None:
+        """Create every layer's weights for per-sample inputs of ``input_shape``.
+
+        ``input_shape`` may include a leading None batch axis or not.
+        """
+        if not self.layers:
+            raise ValueError("This model has no layers; add some before building it.")
+        shape = tuple(input_shape)
+        if not shape or shape[0] is not None:
+            shape = (None, *normalize_shape(shape))
+        self._build_input_shape = shape
+        for i in range(len(self.layers)):
+            shape = self._build_layer(i, shape)
+
+    def _build_layer(self, index: int, input_shape) -> tuple:
+        layer = self.layers[index]
+        if not layer.built:
+            layer.rng = utils.rng_for(self.seed, utils.INIT, index)
+            layer.build(tuple(input_shape))
+        elif tuple(layer.input_shape[1:]) != tuple(input_shape[1:]):
+            raise ValueError(
+                f"Layer {layer.name!r} was built for inputs {layer.input_shape} but receives {input_shape}."
+            )
+        return layer.output_shape
+
+    @property
+    def input_shape(self):
+        return self.layers[0].input_shape if self.built else None
+
+    @property
+    def output_shape(self):
+        return self.layers[-1].output_shape if self.built else None
+
+    def _require_built(self, action: str) -> None:
+        if not self.layers:
+            raise ValueError(f"Cannot {action}: the model has no layers.")
+        if not self.built:
+            raise ValueError(
+                f"Cannot {action} before the model is built: give the first layer input_shape=..., "
+                f"start with layers.Input(shape), call model.build(input_shape) or fit the model first."
+            )
+
+    # -- compiling ------------------------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None) -> None:
+        """Choose the optimizer, loss and metrics (names or objects, as in Keras).
+
+        When the last activation and the loss pair up (softmax with a categorical
+        cross-entropy, sigmoid with binary cross-entropy), training and evaluation use the
+        fused gradient (p - y) on the logits, which is exact and cannot overflow.
+        """
+        if loss is None:
+            raise ValueError("compile needs a loss, e.g. loss='categorical_crossentropy' or 'mse'.")
+        self.optimizer = optimizers_module.get(optimizer)
+        self.loss = losses_module.get(loss)
+        if metrics is not None and not isinstance(metrics, (list, tuple)):
+            raise TypeError("metrics must be a list, e.g. metrics=['accuracy'].")
+        self.metrics = [metrics_module.get(m) for m in metrics or []]
+        names = [m.name for m in self.metrics]
+        if len(set(names)) != len(names):
+            raise ValueError(f"Metric names must be unique; got {names}.")
+        self._fused_loss = None
+        self._configure_fusion()
+
+    def _configure_fusion(self) -> None:
+        if self.loss is None or not self.layers:
+            return
+        act = self.layers[-1].output_activation
+        fuses = getattr(self.loss, "fuses_with", None)
+        if act is not None and fuses == act.name and not self.loss.from_logits:
+            if fuses != "softmax" or act.axis in (-1,):
+                self._fused_loss = self.loss.with_logits()
+
+    @property
+    def compiled(self) -> bool:
+        return self.loss is not None
+
+    # -- weights --------------------------------------------------------------------------------
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of every layer's arrays in layer order (parameters, then state)."""
+        return [w for layer in self.layers for w in layer.get_weights()]
+
+    def set_weights(self, weights) -> None:
+        self._require_built("set weights")
+        weights = list(weights)
+        expected = sum(len(layer.weight_names()) for layer in self.layers)
+        if len(weights) != expected:
+            raise ValueError(f"set_weights expects {expected} arrays for this model; got {len(weights)}.")
+        i = 0
+        for layer in self.layers:
+            n = len(layer.weight_names())
+            layer.set_weights(weights[i : i + n])
+            i += n
+
+    def count_params(self) -> int:
+        self._require_built("count parameters")
+        return sum(layer.count_params() for layer in self.layers)
+
+    # -- the workflow ---------------------------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose="auto", callbacks=None,
+            validation_split: float = 0.0, validation_data=None, shuffle: bool = True,
+            class_weight=None, sample_weight=None, initial_epoch: int = 0, log_every: int | None = None,
+            print_every: int | None = None):
+        """Train for ``epochs`` epochs; returns a ``History``. See ``glassnet.models.training``."""
+        return training.fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
+                            callbacks=callbacks, validation_split=validation_split,
+                            validation_data=validation_data, shuffle=shuffle, class_weight=class_weight,
+                            sample_weight=sample_weight, initial_epoch=initial_epoch,
+                            log_every=log_every if log_every is not None else print_every)
+
+    def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict: bool = False):
+        """One optimizer step on one batch; returns the loss (and metrics, as in Keras)."""
+        return training.train_on_batch(self, x, y, sample_weight, class_weight, return_dict)
+
+    def evaluate(self, x=None, y=None, batch_size: int | None = None, verbose=0, sample_weight=None,
+                 return_dict: bool = False):
+        """Loss and metrics on ``x, y``: a float without metrics, else [loss, *metrics]."""
+        return training.evaluate(self, x, y, batch_size, verbose, sample_weight, return_dict)
+
+    def predict(self, x, batch_size: int | None = None, verbose=0) -> np.ndarray:
+        """The model's outputs for ``x``, computed in batches (inference mode: no dropout)."""
+        self._require_built("predict")
+        x = data.as_array(x, "x", self.layers[0].dtype)
+        data.check_features(x, self.input_shape)
+        batch_size = data.check_batch_size(batch_size or training.INFERENCE_BATCH)
+        if x.shape[0] <= batch_size:
+            return self._forward(x)
+        return np.concatenate([self._forward(x[s]) for s in data.batch_slices(x.shape[0], batch_size)])
+
+    def __call__(self, x, training: bool = False) -> np.ndarray:
+        x = np.asarray(x)
+        if not self.built:
+            self.build(x.shape[1:])
+        return self._forward(x, training)
+
+    def _forward(self, x, training: bool = False) -> np.ndarray:
+        for layer in self.layers:
+            x = layer.forward(x, training=training)
+        return x
+
+    # -- describing -----------------------------------------------------------------------------
+    def summary(self, line_length: int = 72, print_fn=print) -> None:
+        """Print a table of layers, output shapes and parameter counts (Keras' layout)."""
+        widths = (int(line_length * 0.42), int(line_length * 0.33))
+        rows = [("Layer (type)", "Output Shape", "Param #")]
+        for layer in self.layers:
+            shape = str(layer.output_shape) if layer.built else "?"
+            count = f"{layer.count_params():,}" if layer.built else "? (unbuilt)"
+            rows.append((f"{layer.name} ({type(layer).__name__})", shape, count))
+        lines = [f'Model: "{self.name}"', "_" * line_length]
+        for i, (a, b, c) in enumerate(rows):
+            lines.append(f"{a:<{widths[0]}}{b:<{widths[1]}}{c}")
+            lines.append(("=" if i == 0 else "_") * line_length)
+        if self.built:
+            total = self.count_params()
+            trainable = sum(layer.count_trainable_params() for layer in self.layers)
+            lines[-1] = "=" * line_length
+            lines += [f"Total params: {total:,}", f"Trainable params: {trainable:,}",
+                      f"Non-trainable params: {total - trainable:,}", "_" * line_length]
+        else:
+            lines.append("The model is not built yet: give the first layer input_shape to see counts.")
+        print_fn("\n".join(lines))
+
+    # -- config ---------------------------------------------------------------------------------
+    def get_config(self) -> dict:
+        """JSON-ready architecture: name, seed and each layer's class and constructor arguments."""
+        config = {"name": self.name, "seed": self.seed, "layers": [serialize(layer) for layer in self.layers]}
+        if self._build_input_shape is not None:
+            config["build_input_shape"] = list(self._build_input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None) -> "Sequential":
+        """Rebuild the architecture (fresh weights drawn from the saved seed)."""
+        model = cls(name=config.get("name"), seed=config.get("seed"))
+        for spec in config.get("layers", []):
+            layer = deserialize("layer", spec, custom_objects)
+            if not isinstance(layer, Layer):
+                raise TypeError(f"{spec.get('class_name')!r} is not a glassnet layer.")
+            model.add(layer)
+        if not model.built and config.get("build_input_shape"):
+            model.build(config["build_input_shape"])
+        return model
+
+    def get_compile_config(self) -> dict | None:
+        if not self.compiled:
+            return None
+        return {"optimizer": serialize(self.optimizer), "loss": serialize(self.loss),
+                "metrics": [serialize(m) for m in self.metrics]}
+
+    def compile_from_config(self, config: dict, custom_objects=None) -> None:
+        self.compile(optimizer=deserialize("optimizer", config["optimizer"], custom_objects),
+                     loss=deserialize("loss", config["loss"], custom_objects),
+                     metrics=[deserialize("metric", m, custom_objects) for m in config.get("metrics", [])])
+
+    def __repr__(self):
+        return f"<Sequential name={self.name!r} layers={len(self.layers)} built={self.built}>"

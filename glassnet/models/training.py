@@ -1,0 +1,268 @@
+"""The training loop: one step forward and backward, then epochs, validation and callbacks.
+
+Randomness of epoch e (shuffling, dropout) comes from generators derived from
+(model seed, purpose, e), so a run resumed at epoch k repeats the uninterrupted run exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet import callbacks as callbacks_module
+from glassnet import utils
+from glassnet.models import data
+from glassnet.models.progress import EpochProgress, resolve_verbose
+
+#: batch size for predict/evaluate when none is given: inference needs no small batches.
+INFERENCE_BATCH = 256
+
+_CLASSIFICATION_LOSSES = ("CategoricalCrossentropy", "SparseCategoricalCrossentropy", "BinaryCrossentropy")
+
+
+def _require_compiled(model, action: str) -> None:
+    if not model.compiled:
+        raise ValueError(f"Cannot {action} before compile(): call model.compile(optimizer=..., loss=...).")
+
+
+def prepare_xy(model, x, y, x_name: str = "x", y_name: str = "y"):
+    """Checked float arrays ``x`` and targets ``y`` shaped for the model's loss; builds the model."""
+    dtype = model.layers[0].dtype if model.layers else "float32"
+    x = data.as_array(x, x_name, dtype)
+    if y is None:
+        raise ValueError(f"{y_name} is None; pass the targets (one per sample in {x_name}).")
+    y_arr = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+    data.check_lengths(**{x_name: x, y_name: y_arr})
+    y_arr = data.as_array(y_arr, y_name, dtype)
+    if not model.built:
+        model.build(x.shape[1:])
+    data.check_features(x, model.input_shape, x_name)
+    try:
+        y_arr = model.loss.validate_targets(y_arr, model.output_shape)
+    except ValueError as err:
+        raise ValueError(f"{y_name}: {err}") from None
+    if y_arr.dtype.kind == "f":
+        y_arr = y_arr.astype(dtype, copy=False)
+    return x, y_arr
+
+
+def forward_loss(model, x, y, sample_weight, training: bool):
+    """Forward pass and loss. Returns (loss, y_pred, grad wrt the last layer's pre-activation
+    output or output, whichever the loss saw)."""
+    out = x
+    for layer in model.layers[:-1]:
+        out = layer.forward(out, training=training)
+    last = model.layers[-1]
+    if model._fused_loss is not None:
+        z = last.forward_logits(out, training=training)
+        loss, grad = model._fused_loss.value_and_gradient(y, z, sample_weight)
+        y_pred = last.output_activation.forward(z)
+    else:
+        y_pred = last.forward(out, training=training)
+        loss, grad = model.loss.value_and_gradient(y, y_pred, sample_weight)
+    return loss, y_pred, grad
+
+
+def backward(model, grad) -> None:
+    """Back-propagate from the loss gradient through every layer, then add the penalties.
+
+    Stops at the first layer with parameters: nothing needs the gradient wrt the data.
+    """
+    layers = model.layers
+    first = next((i for i, layer in enumerate(layers) if layer.params), 0)
+    last = layers[-1]
+    for i in range(len(layers) - 1, first - 1, -1):
+        layer = layers[i]
+        layer.needs_input_grad = i > first
+        try:
+            if layer is last and model._fused_loss is not None:
+                grad = layer.backward_logits(grad)
+            else:
+                grad = layer.backward(grad)
+        finally:
+            layer.needs_input_grad = True
+    for layer in layers:
+        if layer.regularizers:
+            layer.add_regularization_grads()
+
+
+def regularization_loss(model) -> float:
+    return float(sum(layer.regularization_loss() for layer in model.layers if layer.regularizers))
+
+
+def train_step(model, x, y, sample_weight=None):
+    """One optimizer update on one batch; returns (loss including penalties, y_pred)."""
+    loss, y_pred, grad = forward_loss(model, x, y, sample_weight, training=True)
+    backward(model, grad)
+    model.optimizer.apply_gradients(
+        (f"{layer.name}/{key}", param, layer.grads[key])
+        for layer in model.layers if layer.trainable
+        for key, param in layer.params.items()
+    )
+    return loss + regularization_loss(model), y_pred
+
+
+def _split_validation(model, x, y, sample_weight, validation_split: float, verbose: int):
+    from sklearn.model_selection import train_test_split
+
+    if not 0 < validation_split < 1:
+        raise ValueError(f"validation_split must be in (0, 1); got {validation_split}.")
+    n = x.shape[0]
+    n_val = int(round(n * validation_split))
+    if n_val < 1 or n - n_val < 1:
+        raise ValueError(
+            f"validation_split={validation_split} of {n} samples leaves an empty part; use more "
+            f"data or a split between {1 / n:.3g} and {1 - 1 / n:.3g}."
+        )
+    classes = None
+    if type(model.loss).__name__ in _CLASSIFICATION_LOSSES:
+        classes = data.class_indices(y)
+        counts = np.bincount(classes)
+        counts = counts[counts > 0]
+        # Stratify only when every class can appear on both sides.
+        if counts.min() < 2 or n_val < counts.size or n - n_val < counts.size:
+            classes_for_split = None
+        else:
+            classes_for_split = classes
+    else:
+        classes_for_split = None
+    seed = int(utils.rng_for(model.seed, utils.SPLIT).integers(2**31 - 1))
+    train_idx, val_idx = train_test_split(np.arange(n), test_size=n_val, random_state=seed,
+                                          shuffle=True, stratify=classes_for_split)
+    train_idx.sort()
+    val_idx.sort()
+    if classes is not None and verbose >= 1:
+        print(_balance_line("training", classes[train_idx]) + "; " + _balance_line("validation", classes[val_idx]))
+    w = sample_weight
+    return (x[train_idx], y[train_idx], None if w is None else w[train_idx],
+            (x[val_idx], y[val_idx], None if w is None else w[val_idx]))
+
+
+def _balance_line(part: str, classes: np.ndarray) -> str:
+    counts = np.bincount(classes)
+    shares = ", ".join(f"{c}: {n} ({n / classes.size:.1%})" for c, n in enumerate(counts) if n)
+    return f"{part} {classes.size} samples [{shares}]"
+
+
+def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
+        shuffle, class_weight, sample_weight, initial_epoch, log_every):
+    _require_compiled(model, "fit")
+    batch_size = data.check_batch_size(batch_size)
+    for arg, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise ValueError(f"{arg} must be a non-negative integer; got {value!r}.")
+    if initial_epoch > epochs:
+        raise ValueError(f"initial_epoch ({initial_epoch}) is after epochs ({epochs}); nothing to train.")
+    if log_every is not None and (not isinstance(log_every, (int, np.integer)) or log_every <= 0):
+        raise ValueError(f"log_every must be a positive integer; got {log_every!r}.")
+    verbose = resolve_verbose(verbose)
+    x, y = prepare_xy(model, x, y)
+    n = x.shape[0]
+    sample_weight = data.as_sample_weight(sample_weight, n)
+    if class_weight is not None:
+        sample_weight = data.apply_class_weight(class_weight, y, sample_weight, n)
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight_val).")
+        x_val, y_val = prepare_xy(model, validation_data[0], validation_data[1], "x_val", "y_val")
+        w_val = data.as_sample_weight(validation_data[2], x_val.shape[0]) if len(validation_data) == 3 else None
+        val = (x_val, y_val, w_val)
+    elif validation_split:
+        x, y, sample_weight, val = _split_validation(model, x, y, sample_weight, validation_split, verbose)
+        n = x.shape[0]
+    else:
+        val = None
+    for metric in model.metrics:
+        if hasattr(metric, "adapt"):
+            metric.adapt(y)
+
+    history = callbacks_module.History()
+    user_callbacks = list(callbacks or [])
+    if not any(isinstance(cb, callbacks_module.TerminateOnNaN) for cb in user_callbacks):
+        user_callbacks.append(callbacks_module.TerminateOnNaN())
+    cbs = callbacks_module.CallbackList([history, *user_callbacks], model)
+    model.history = history
+    model.stop_training = False
+    steps = -(-n // batch_size)
+    cbs.on_train_begin()
+    for epoch in range(initial_epoch, epochs):
+        model._current_epoch = epoch
+        cbs.on_epoch_begin(epoch)
+        for i, layer in enumerate(model.layers):
+            layer.rng = utils.rng_for(model.seed, utils.DROPOUT, epoch, i)
+        order = utils.rng_for(model.seed, utils.SHUFFLE, epoch).permutation(n) if shuffle else None
+        show = log_every is None or (epoch + 1) % log_every == 0 or epoch == epochs - 1 or epoch == initial_epoch
+        progress = EpochProgress(verbose, epoch, epochs, steps, show)
+        for metric in model.metrics:
+            metric.reset_state()
+        total, seen = 0.0, 0
+        for step, s in enumerate(data.batch_slices(n, batch_size)):
+            idx = order[s] if order is not None else s
+            xb, yb = x[idx], y[idx]
+            wb = None if sample_weight is None else sample_weight[idx]
+            cbs.on_train_batch_begin(step)
+            loss, y_pred = train_step(model, xb, yb, wb)
+            for metric in model.metrics:
+                metric.update_state(yb, y_pred, wb)
+            total += loss * xb.shape[0]
+            seen += xb.shape[0]
+            progress.update(total / seen)
+            cbs.on_train_batch_end(step, {"loss": loss})
+            if model.stop_training:
+                break
+        logs = {"loss": total / max(seen, 1)}
+        logs.update({m.name: m.result() for m in model.metrics})
+        if val is not None and np.isfinite(logs["loss"]):
+            val_logs = evaluate(model, val[0], val[1], None, 0, val[2], True, _prepared=True)
+            logs.update({f"val_{k}": v for k, v in val_logs.items()})
+        logs["learning_rate"] = model.optimizer.current_learning_rate
+        cbs.on_epoch_end(epoch, logs)
+        progress.close(logs)
+        if model.stop_training:
+            break
+    cbs.on_train_end()
+    return history
+
+
+def train_on_batch(model, x, y, sample_weight, class_weight, return_dict):
+    _require_compiled(model, "train")
+    x, y = prepare_xy(model, x, y)
+    w = data.as_sample_weight(sample_weight, x.shape[0])
+    if class_weight is not None:
+        w = data.apply_class_weight(class_weight, y, w, x.shape[0])
+    loss, y_pred = train_step(model, x, y, w)
+    results = {"loss": loss}
+    for metric in model.metrics:
+        metric.reset_state()
+        metric.update_state(y, y_pred, w)
+        results[metric.name] = metric.result()
+    return _format_results(results, return_dict)
+
+
+def evaluate(model, x, y, batch_size, verbose, sample_weight, return_dict, _prepared: bool = False):
+    _require_compiled(model, "evaluate")
+    if not _prepared:
+        x, y = prepare_xy(model, x, y)
+        sample_weight = data.as_sample_weight(sample_weight, x.shape[0])
+    batch_size = data.check_batch_size(batch_size or INFERENCE_BATCH)
+    for metric in model.metrics:
+        metric.reset_state()
+    total = 0.0
+    weight_total = 0.0
+    for s in data.batch_slices(x.shape[0], batch_size):
+        w = None if sample_weight is None else sample_weight[s]
+        loss, y_pred, _ = forward_loss(model, x[s], y[s], w, training=False)
+        total += loss * (s.stop - s.start)
+        for metric in model.metrics:
+            metric.update_state(y[s], y_pred, w)
+    results = {"loss": total / x.shape[0] + regularization_loss(model)}
+    results.update({m.name: m.result() for m in model.metrics})
+    if resolve_verbose(verbose):
+        print(" - ".join(f"{k}: {v:.4f}" for k, v in results.items()))
+    return _format_results(results, return_dict)
+
+
+def _format_results(results: dict, return_dict: bool):
+    if return_dict:
+        return results
+    values = list(results.values())
+    return values[0] if len(values) == 1 else values

@@ -1,0 +1,326 @@
+"""Optimizers: each updates one parameter at a time and keeps its own slots (m, v, velocity).
+
+The update formulas follow PyTorch's ``torch.optim`` (the test oracle) under Keras' names and
+defaults. Every optimizer also takes the NNFS book's ``decay``:
+lr_t = lr / (1 + decay · t), t = updates done so far; ``learning_rate`` may instead (or also)
+be a schedule, called with t. ``clipvalue``, ``clipnorm`` (per tensor, as in Keras) and
+``global_clipnorm`` clip gradients before the update.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from glassnet import schedules
+from glassnet._registry import deserialize, register
+
+
+class Optimizer:
+    """Base class.
+
+    Args:
+        learning_rate: a float or a ``LearningRateSchedule``.
+        decay: NNFS-style inverse-time decay per update (0 disables it).
+        clipvalue: clip every gradient element to [-clipvalue, clipvalue].
+        clipnorm: rescale each gradient tensor whose L2 norm exceeds this.
+        global_clipnorm: rescale all gradients together when their joint norm exceeds this.
+    """
+
+    def __init__(self, learning_rate=0.001, decay: float = 0.0, clipnorm: float | None = None,
+                 clipvalue: float | None = None, global_clipnorm: float | None = None,
+                 name: str | None = None):
+        if isinstance(learning_rate, dict):
+            learning_rate = deserialize("schedule", learning_rate)
+        if not isinstance(learning_rate, schedules.LearningRateSchedule):
+            if not isinstance(learning_rate, (int, float)) or not learning_rate > 0 or not math.isfinite(learning_rate):
+                raise ValueError(f"learning_rate must be a positive number or a schedule; got {learning_rate!r}.")
+            learning_rate = float(learning_rate)
+        if decay < 0:
+            raise ValueError(f"decay must be >= 0; got {decay}.")
+        for arg, value in (("clipnorm", clipnorm), ("clipvalue", clipvalue), ("global_clipnorm", global_clipnorm)):
+            if value is not None and not value > 0:
+                raise ValueError(f"{arg} must be > 0 or None; got {value}.")
+        self.learning_rate = learning_rate
+        self.decay = float(decay)
+        self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
+        self.name = name or type(self).__name__
+        self.iterations = 0
+        self._slots: dict[str, dict[str, np.ndarray]] = {}
+
+    @property
+    def current_learning_rate(self) -> float:
+        """The rate the next update uses: the schedule (if any), then the NNFS decay."""
+        lr = self.learning_rate
+        if isinstance(lr, schedules.LearningRateSchedule):
+            lr = lr(self.iterations)
+        if self.decay:
+            lr = lr / (1.0 + self.decay * self.iterations)
+        return float(lr)
+
+    def apply_gradients(self, items) -> None:
+        """Update parameters in place. ``items``: iterable of (key, param, grad), key unique."""
+        items = list(items)
+        grads = self._clip([g for _, _, g in items])
+        lr = self.current_learning_rate
+        for (key, param, _), grad in zip(items, grads):
+            self.update_step(key, param, grad, lr)
+        self.iterations += 1
+
+    def _clip(self, grads: list[np.ndarray]) -> list[np.ndarray]:
+        if self.clipvalue is not None:
+            grads = [np.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
+        if self.clipnorm is not None:
+            grads = [g * (self.clipnorm / n) if (n := float(np.linalg.norm(g))) > self.clipnorm else g
+                     for g in grads]
+        if self.global_clipnorm is not None:
+            total = math.sqrt(sum(float(np.square(g, dtype=np.float64).sum()) for g in grads))
+            if total > self.global_clipnorm:
+                grads = [g * (self.global_clipnorm / total) for g in grads]
+        return grads
+
+    def slot(self, key: str, name: str, like: np.ndarray, fill: float = 0.0) -> np.ndarray:
+        """The slot ``name`` of parameter ``key``, created on first use like the parameter."""
+        slots = self._slots.setdefault(key, {})
+        if name not in slots:
+            slots[name] = np.full_like(like, fill)
+        return slots[name]
+
+    def update_step(self, key: str, param: np.ndarray, grad: np.ndarray, lr: float) -> None:
+        raise NotImplementedError
+
+    # -- state, for saving and exact resuming ---------------------------------------------------
+    def variables(self) -> dict[str, np.ndarray]:
+        """Every slot as ``"<param key>/<slot name>" -> array`` (the step count is ``iterations``)."""
+        return {f"{key}/{name}": arr for key, slots in self._slots.items() for name, arr in slots.items()}
+
+    def set_variables(self, variables: dict[str, np.ndarray], iterations: int) -> None:
+        self._slots = {}
+        for full, arr in variables.items():
+            key, _, name = full.rpartition("/")
+            self._slots.setdefault(key, {})[name] = np.array(arr)
+        self.iterations = int(iterations)
+
+    def get_config(self) -> dict:
+        lr = self.learning_rate
+        if isinstance(lr, schedules.LearningRateSchedule):
+            lr = {"class_name": type(lr).__name__, "config": lr.get_config()}
+        return {"name": self.name, "learning_rate": lr, "decay": self.decay, "clipnorm": self.clipnorm,
+                "clipvalue": self.clipvalue, "global_clipnorm": self.global_clipnorm}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+
+@register("optimizer", "sgd")
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional momentum and Nesterov momentum (PyTorch form).
+
+    Args:
+        learning_rate: step size (Keras' default 0.01).
+        momentum: β in [0, 1).
+        nesterov: look-ahead momentum.
+        weight_decay: L2 penalty added to the gradient (PyTorch's coupled form).
+
+    Math:
+        g ← g + λθ;  b ← β b + g;  step = g + β b if nesterov else b;  θ ← θ - lr · step.
+        (Keras writes v ← βv - lr·g; with a constant lr the two are the same trajectory.)
+    """
+
+    def __init__(self, learning_rate=0.01, momentum: float = 0.0, nesterov: bool = False,
+                 weight_decay: float = 0.0, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        if not 0 <= momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1); got {momentum}.")
+        if nesterov and momentum == 0:
+            raise ValueError("nesterov=True needs momentum > 0.")
+        self.momentum, self.nesterov, self.weight_decay = float(momentum), bool(nesterov), float(weight_decay)
+
+    def update_step(self, key, param, grad, lr):
+        if self.weight_decay:
+            grad = grad + self.weight_decay * param
+        if self.momentum:
+            buf = self.slot(key, "momentum", param)
+            buf *= self.momentum
+            buf += grad
+            grad = grad + self.momentum * buf if self.nesterov else buf
+        param -= lr * grad
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov,
+                "weight_decay": self.weight_decay}
+
+
+@register("optimizer", "adagrad")
+class Adagrad(Optimizer):
+    """Per-parameter rates shrinking with the sum of squared gradients.
+
+    Args:
+        initial_accumulator_value: starting value of the sum (Keras 0.1; PyTorch and NNFS 0).
+        epsilon: added outside the square root, as in PyTorch and NNFS.
+
+    Math:
+        s ← s + g²;  θ ← θ - lr · g / (√s + ε).
+    """
+
+    def __init__(self, learning_rate=0.001, initial_accumulator_value: float = 0.1,
+                 epsilon: float = 1e-7, weight_decay: float = 0.0, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        self.initial_accumulator_value = float(initial_accumulator_value)
+        self.epsilon, self.weight_decay = float(epsilon), float(weight_decay)
+
+    def update_step(self, key, param, grad, lr):
+        if self.weight_decay:
+            grad = grad + self.weight_decay * param
+        s = self.slot(key, "accumulator", param, self.initial_accumulator_value)
+        s += grad * grad
+        denom = np.sqrt(s)
+        denom += self.epsilon
+        param -= lr * grad / denom
+
+    def get_config(self):
+        return {**super().get_config(), "initial_accumulator_value": self.initial_accumulator_value,
+                "epsilon": self.epsilon, "weight_decay": self.weight_decay}
+
+
+@register("optimizer", "rmsprop")
+class RMSprop(Optimizer):
+    """Divide the gradient by a running root mean square of recent gradients.
+
+    Args:
+        rho: decay of the running mean of g² (PyTorch calls it alpha).
+        momentum: optional momentum on the scaled step.
+        centered: subtract the running mean of g (estimates the variance).
+        epsilon: added outside the square root, as in PyTorch and NNFS.
+
+    Math:
+        a ← ρa + (1-ρ)g²;  [c: m ← ρm + (1-ρ)g, a' = a - m²];  d = √a' + ε;
+        b ← βb + g/d and θ ← θ - lr·b with momentum, else θ ← θ - lr·g/d.
+    """
+
+    def __init__(self, learning_rate=0.001, rho: float = 0.9, momentum: float = 0.0,
+                 epsilon: float = 1e-7, centered: bool = False, weight_decay: float = 0.0, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        if not 0 <= rho < 1:
+            raise ValueError(f"rho must be in [0, 1); got {rho}.")
+        self.rho, self.momentum, self.epsilon = float(rho), float(momentum), float(epsilon)
+        self.centered, self.weight_decay = bool(centered), float(weight_decay)
+
+    def update_step(self, key, param, grad, lr):
+        if self.weight_decay:
+            grad = grad + self.weight_decay * param
+        a = self.slot(key, "square_avg", param)
+        a *= self.rho
+        a += (1 - self.rho) * grad * grad
+        if self.centered:
+            m = self.slot(key, "grad_avg", param)
+            m *= self.rho
+            m += (1 - self.rho) * grad
+            denom = np.sqrt(a - m * m)
+        else:
+            denom = np.sqrt(a)
+        denom += self.epsilon
+        if self.momentum:
+            b = self.slot(key, "momentum", param)
+            b *= self.momentum
+            b += grad / denom
+            param -= lr * b
+        else:
+            param -= lr * grad / denom
+
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
+                "epsilon": self.epsilon, "centered": self.centered, "weight_decay": self.weight_decay}
+
+
+@register("optimizer", "adam")
+class Adam(Optimizer):
+    """Adaptive moment estimation (Kingma & Ba).
+
+    Epsilon convention: ε is added to the square root of the bias-corrected second moment,
+    θ ← θ - lr · m̂ / (√v̂ + ε), as in PyTorch and the NNFS book. (Keras adds ε to √v before bias
+    correction, "epsilon hat"; with its default 1e-7 the two differ only in the first steps.)
+    The default ε is Keras' and NNFS's 1e-7 (PyTorch's is 1e-8).
+
+    Args:
+        beta_1, beta_2: decay rates of the first and second moments.
+        amsgrad: use the running maximum of v̂ (Reddi et al.).
+        weight_decay: L2 penalty added to the gradient (coupled; see ``AdamW`` for decoupled).
+
+    Math:
+        m ← β₁m + (1-β₁)g;  v ← β₂v + (1-β₂)g²;  m̂ = m/(1-β₁ᵗ);  v̂ = v/(1-β₂ᵗ);
+        θ ← θ - lr · m̂ / (√v̂ + ε).
+
+    Example:
+        >>> import glassnet as gn
+        >>> opt = gn.optimizers.Adam(learning_rate=0.005, decay=5e-7)
+        >>> round(opt.current_learning_rate, 6)
+        0.005
+    """
+
+    _coupled_weight_decay = True
+
+    def __init__(self, learning_rate=0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7, amsgrad: bool = False, weight_decay: float = 0.0, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        for arg, value in (("beta_1", beta_1), ("beta_2", beta_2)):
+            if not 0 <= value < 1:
+                raise ValueError(f"{arg} must be in [0, 1); got {value}.")
+        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
+        self.amsgrad, self.weight_decay = bool(amsgrad), float(weight_decay)
+
+    def update_step(self, key, param, grad, lr):
+        if self.weight_decay and self._coupled_weight_decay:
+            grad = grad + self.weight_decay * param
+        t = self.iterations + 1
+        m = self.slot(key, "m", param)
+        v = self.slot(key, "v", param)
+        m *= self.beta_1
+        m += (1 - self.beta_1) * grad
+        v *= self.beta_2
+        v += (1 - self.beta_2) * (grad * grad)
+        if self.amsgrad:
+            v_max = self.slot(key, "v_max", param)
+            np.maximum(v_max, v, out=v_max)
+            v = v_max
+        denom = np.sqrt(v)
+        denom *= 1.0 / math.sqrt(1 - self.beta_2 ** t)
+        denom += self.epsilon
+        step = lr / (1 - self.beta_1 ** t)
+        denom = np.divide(m, denom, out=denom)
+        denom *= step
+        param -= denom
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon, "amsgrad": self.amsgrad, "weight_decay": self.weight_decay}
+
+
+@register("optimizer", "adamw")
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter), PyTorch's form.
+
+    Epsilon convention as in ``Adam`` (ε outside √v̂). Default weight_decay is Keras' 0.004.
+
+    Math:
+        θ ← θ (1 - lr · λ), then the Adam update.
+    """
+
+    _coupled_weight_decay = False
+
+    def __init__(self, learning_rate=0.001, weight_decay: float = 0.004, **kwargs):
+        super().__init__(learning_rate, weight_decay=weight_decay, **kwargs)
+
+    def update_step(self, key, param, grad, lr):
+        if self.weight_decay:
+            param *= 1 - lr * self.weight_decay
+        super().update_step(key, param, grad, lr)
+
+
+def get(identifier) -> Optimizer:
+    """An optimizer from a name ("adam", "sgd"), a serialized dict or an instance."""
+    if isinstance(identifier, Optimizer):
+        return identifier
+    return deserialize("optimizer", identifier)

@@ -1,0 +1,91 @@
+"""Learning-rate schedules: callables from the optimizer's step counter to a learning rate."""
+
+from __future__ import annotations
+
+import math
+
+from glassnet._registry import register
+
+
+class LearningRateSchedule:
+    """Base class: ``schedule(step) -> learning rate``, step counting optimizer updates from 0."""
+
+    def __call__(self, step: int) -> float:
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        return dict(vars(self))
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+
+@register("schedule")
+class ExponentialDecay(LearningRateSchedule):
+    """lr = initial · rate^(step / decay_steps) (the exponent floored when ``staircase``)."""
+
+    def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
+                 staircase: bool = False):
+        if decay_steps <= 0:
+            raise ValueError(f"decay_steps must be > 0; got {decay_steps}.")
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.decay_steps = int(decay_steps)
+        self.decay_rate = float(decay_rate)
+        self.staircase = bool(staircase)
+
+    def __call__(self, step):
+        p = step / self.decay_steps
+        return self.initial_learning_rate * self.decay_rate ** (math.floor(p) if self.staircase else p)
+
+
+@register("schedule")
+class InverseTimeDecay(LearningRateSchedule):
+    """lr = initial / (1 + rate · step / decay_steps); the NNFS book's decay with decay_steps=1."""
+
+    def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
+                 staircase: bool = False):
+        if decay_steps <= 0:
+            raise ValueError(f"decay_steps must be > 0; got {decay_steps}.")
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.decay_steps = int(decay_steps)
+        self.decay_rate = float(decay_rate)
+        self.staircase = bool(staircase)
+
+    def __call__(self, step):
+        p = step / self.decay_steps
+        return self.initial_learning_rate / (1 + self.decay_rate * (math.floor(p) if self.staircase else p))
+
+
+@register("schedule")
+class PiecewiseConstantDecay(LearningRateSchedule):
+    """``values[i]`` while step <= ``boundaries[i]``; the last value after the last boundary."""
+
+    def __init__(self, boundaries: list, values: list):
+        if len(values) != len(boundaries) + 1:
+            raise ValueError("PiecewiseConstantDecay needs exactly one more value than boundaries.")
+        self.boundaries = [int(b) for b in boundaries]
+        self.values = [float(v) for v in values]
+
+    def __call__(self, step):
+        for boundary, value in zip(self.boundaries, self.values):
+            if step <= boundary:
+                return value
+        return self.values[-1]
+
+
+@register("schedule")
+class CosineDecay(LearningRateSchedule):
+    """Half a cosine from ``initial_learning_rate`` down to ``alpha`` times it over decay_steps."""
+
+    def __init__(self, initial_learning_rate: float, decay_steps: int, alpha: float = 0.0):
+        if decay_steps <= 0:
+            raise ValueError(f"decay_steps must be > 0; got {decay_steps}.")
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.decay_steps = int(decay_steps)
+        self.alpha = float(alpha)
+
+    def __call__(self, step):
+        t = min(step, self.decay_steps) / self.decay_steps
+        cosine = 0.5 * (1 + math.cos(math.pi * t))
+        return self.initial_learning_rate * ((1 - self.alpha) * cosine + self.alpha)

@@ -1,0 +1,67 @@
+"""Small helpers: one-hot encoding and the seed that drives every random choice."""
+
+from __future__ import annotations
+
+import secrets
+
+import numpy as np
+
+_DEFAULT_SEED: int | None = None
+
+# Each random purpose gets its own stream, derived from (seed, purpose, epoch, layer) so a run
+# resumed at epoch k draws exactly what the uninterrupted run drew there.
+INIT, DROPOUT, SHUFFLE, SPLIT = 0, 1, 2, 3
+
+
+def set_random_seed(seed: int) -> None:
+    """Seed every model created afterwards (initialisation, dropout, shuffling, splits).
+
+    glassnet never uses NumPy's global random state; this only sets the default model seed.
+    """
+    global _DEFAULT_SEED
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer; got {seed!r}.")
+    _DEFAULT_SEED = int(seed)
+
+
+def default_seed() -> int:
+    """The seed set by ``set_random_seed``, or a fresh random one (recorded by the model)."""
+    return _DEFAULT_SEED if _DEFAULT_SEED is not None else secrets.randbits(32)
+
+
+def rng_for(seed: int, purpose: int, *keys: int) -> np.random.Generator:
+    """An independent generator for one purpose (init, dropout ...) of one epoch or layer."""
+    return np.random.default_rng([seed, purpose, *keys])
+
+
+def to_categorical(y, num_classes: int | None = None, dtype: str = "float32") -> np.ndarray:
+    """One-hot encode integer labels, as ``keras.utils.to_categorical``.
+
+    Args:
+        y: integer labels, shape (N,) or (N, 1).
+        num_classes: number of classes; defaults to max(y) + 1.
+
+    Example:
+        >>> import glassnet as gn
+        >>> gn.utils.to_categorical([0, 2], 3)
+        array([[1., 0., 0.],
+               [0., 0., 1.]], dtype=float32)
+    """
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.reshape(-1)
+    if y.ndim != 1:
+        raise ValueError(f"to_categorical needs labels of shape (N,) or (N, 1); got {y.shape}.")
+    if y.size == 0:
+        raise ValueError("to_categorical got no labels.")
+    if y.dtype.kind not in "iub" and not (y.dtype.kind == "f" and np.all(y == np.round(y))):
+        raise ValueError(f"to_categorical needs integer class labels; got dtype {y.dtype}.")
+    y = y.astype(np.int64)
+    if y.min() < 0:
+        raise ValueError(f"to_categorical: labels must be >= 0; found {y.min()}.")
+    n = int(y.max()) + 1 if num_classes is None else int(num_classes)
+    if y.max() >= n:
+        raise ValueError(f"to_categorical: label {y.max()} does not fit num_classes={n}.")
+    out = np.zeros((y.shape[0], n), dtype=dtype)
+    out[np.arange(y.shape[0]), y] = 1
+    return out
