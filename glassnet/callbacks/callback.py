@@ -1,0 +1,39 @@
+"""The Callback base class and the list that calls many of them."""
+
+from __future__ import annotations
+
+
+class Callback:
+    """Base class; every hook does nothing. ``self.model`` is set by ``fit``."""
+
+    def __init__(self):
+        self.model = None
+
+    def set_model(self, model) -> None:
+        self.model = model
+
+    def on_train_begin(self, logs=None): ...
+    def on_train_end(self, logs=None): ...
+    def on_epoch_begin(self, epoch, logs=None): ...
+    def on_epoch_end(self, epoch, logs=None): ...
+    def on_train_batch_begin(self, batch, logs=None): ...
+    def on_train_batch_end(self, batch, logs=None): ...
+
+
+class CallbackList:
+    """Calls one hook on many callbacks in order."""
+
+    def __init__(self, callbacks, model):
+        self.callbacks = list(callbacks)
+        for cb in self.callbacks:
+            cb.set_model(model)
+
+    def __getattr__(self, hook):
+        if not hook.startswith("on_"):
+            raise AttributeError(hook)
+
+        def call(*args):
+            for cb in self.callbacks:
+                getattr(cb, hook)(*args)
+
+        return call

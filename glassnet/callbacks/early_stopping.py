@@ -1,0 +1,62 @@
+"""EarlyStopping: stop when a monitored metric stops improving."""
+
+from __future__ import annotations
+
+import math
+
+from glassnet.callbacks.monitor import _Monitor
+
+
+class EarlyStopping(_Monitor):
+    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
+
+    Args:
+        monitor: a log key ("val_loss", "val_accuracy", "loss" ...).
+        min_delta: smallest change that counts as an improvement.
+        patience: epochs without improvement before stopping.
+        mode: "min", "max" or "auto" (max for accuracy-like names).
+        restore_best_weights: put back the best epoch's weights at the end (True by default,
+            unlike Keras, because that is what nearly everyone wants).
+        start_from_epoch: epochs to wait before watching.
+
+    Example:
+        >>> import glassnet as gn
+        >>> stop = gn.callbacks.EarlyStopping(monitor="val_loss", patience=3)
+    """
+
+    def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0,
+                 mode: str = "auto", restore_best_weights: bool = True, start_from_epoch: int = 0,
+                 verbose: int = 0):
+        super().__init__(monitor, mode, min_delta)
+        self.patience = int(patience)
+        self.restore_best_weights = bool(restore_best_weights)
+        self.start_from_epoch = int(start_from_epoch)
+        self.verbose = verbose
+
+    def on_train_begin(self, logs=None):
+        self.wait = 0
+        self.stopped_epoch = None
+        self.best_epoch = None
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best_weights = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch < self.start_from_epoch:
+            return
+        value = self._current(logs)
+        if self._improved(value):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            return
+        self.wait += 1
+        if self.wait > self.patience:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.stopped_epoch is not None and self.verbose:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping (best {self.monitor} "
+                  f"{self.best:.4g} at epoch {self.best_epoch + 1})")
+        if self.restore_best_weights and self.best_weights is not None:
+            self.model.set_weights(self.best_weights)

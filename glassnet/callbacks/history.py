@@ -1,0 +1,71 @@
+"""History: the per-epoch record that ``fit`` returns."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+
+from glassnet.callbacks.callback import Callback
+
+
+class History(Callback):
+    """Records every epoch's logs; ``fit`` returns it.
+
+    Attributes:
+        history: dict metric name -> list of per-epoch values.
+        epoch: the epoch indices recorded.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(value)
+
+    @property
+    def best_epoch(self) -> int | None:
+        """The epoch with the lowest ``val_loss`` (or ``loss`` without validation)."""
+        key = "val_loss" if "val_loss" in self.history else "loss"
+        values = self.history.get(key)
+        if not values:
+            return None
+        return self.epoch[int(np.nanargmin(values))]
+
+    def to_csv(self, path) -> None:
+        """Write one row per epoch: ``epoch`` then every metric."""
+        keys = list(self.history)
+        with open(path, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["epoch", *keys])
+            for i, epoch in enumerate(self.epoch):
+                writer.writerow([epoch, *(self.history[k][i] for k in keys)])
+
+    def to_dataframe(self):
+        import pandas as pd
+
+        return pd.DataFrame(self.history, index=pd.Index(self.epoch, name="epoch"))
+
+    def plot(self, metrics=None, ax=None):
+        """Plot each metric with its ``val_`` twin per epoch; returns the matplotlib Figure."""
+        import matplotlib.pyplot as plt
+
+        bases = metrics or [k for k in self.history if not k.startswith("val_") and k != "learning_rate"]
+        if ax is None:
+            fig, axes = plt.subplots(1, len(bases), figsize=(5 * len(bases), 3.5), squeeze=False)
+            axes = axes[0]
+        else:
+            fig, axes = ax.figure, [ax] * len(bases)
+        for axis, key in zip(axes, bases):
+            axis.plot(self.epoch, self.history[key], label=f"training {key}")
+            if f"val_{key}" in self.history:
+                axis.plot(self.epoch, self.history[f"val_{key}"], label=f"validation {key}")
+            axis.set_xlabel("epoch")
+            axis.set_ylabel(key)
+            axis.legend()
+        fig.tight_layout()
+        return fig
