@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from glassnet.callbacks.callback import Callback
 
+
 class LambdaCallback(Callback):
     """A callback from plain functions: ``LambdaCallback(on_epoch_end=lambda epoch, logs: ...)``."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from glassnet.callbacks.monitor import _Monitor
 
+
 class ReduceLROnPlateau(_Monitor):
     """Multiply the learning rate by ``factor`` when ``monitor`` stalls for ``patience`` epochs.
 
