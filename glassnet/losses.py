@@ -152,10 +152,10 @@ class CategoricalCrossentropy(_Crossentropy):
         g = np.exp(logp)
         g *= y_true.sum(axis=-1, keepdims=True)
         g -= y_true
-        n = y_pred.shape[0]
         if sample_weight is not None:
             g *= np.asarray(sample_weight, dtype=g.dtype).reshape(-1, *([1] * (g.ndim - 1)))
-        g *= g.dtype.type(1.0 / n)
+        # The value averages over the batch and any middle axes (N, T, C), so the gradient must too.
+        g *= g.dtype.type(y_pred.shape[-1] / y_pred.size)
         return float(value), g
 
     def validate_targets(self, y, output_shape):

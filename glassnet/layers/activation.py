@@ -88,9 +88,13 @@ class LeakyReLU(_FixedActivation):
 
 @register("layer")
 class ELU(_FixedActivation):
+    """x if x > 0 else alpha · (eˣ - 1) as a layer (Keras' default alpha is 1.0)."""
+
     function = activations.ELU
 
 
 @register("layer")
 class Softmax(_FixedActivation):
+    """Softmax along ``axis`` (default -1, the last) as a layer."""
+
     function = activations.Softmax

@@ -92,13 +92,15 @@ def regularization_loss(model) -> float:
 def train_step(model, x, y, sample_weight=None):
     """One optimizer update on one batch; returns (loss including penalties, y_pred)."""
     loss, y_pred, grad = forward_loss(model, x, y, sample_weight, training=True)
+    # The penalty of the weights that were differentiated, i.e. before the update below.
+    loss += regularization_loss(model)
     backward(model, grad)
     model.optimizer.apply_gradients(
         (f"{layer.name}/{key}", param, layer.grads[key])
         for layer in model.layers if layer.trainable
         for key, param in layer.params.items()
     )
-    return loss + regularization_loss(model), y_pred
+    return loss, y_pred
 
 
 def _split_validation(model, x, y, sample_weight, validation_split: float, verbose: int):
