@@ -6,9 +6,11 @@ an average of per-batch figures.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
-from glassnet._registry import lookup, register, registered
+from glassnet._registry import deserialize, lookup, register, registered
 
 
 class Metric:
@@ -36,7 +38,8 @@ class Metric:
 
     def __call__(self, y_true, y_pred, sample_weight=None) -> float:
         """One-shot value on these arrays (the running state is left as it was)."""
-        fresh = type(self).from_config(self.get_config())
+        fresh = copy.deepcopy(self)  # keeps what adapt() learned
+        fresh.reset_state()
         fresh.update_state(y_true, y_pred, sample_weight)
         return fresh.result()
 
@@ -51,7 +54,8 @@ class Metric:
 def _default_name(cls) -> str:
     import re
 
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+    # "MeanSquaredError" -> "mean_squared_error", and an acronym stays one word: "AUC" -> "auc".
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", cls.__name__).lower()
 
 
 def _labels(y: np.ndarray) -> np.ndarray:
@@ -258,7 +262,7 @@ def get(identifier) -> Metric:
         cls = lookup("metric", identifier)
         return cls(name=identifier) if identifier != cls.__name__ else cls()
     if isinstance(identifier, dict):
-        return lookup("metric", identifier["class_name"]).from_config(identifier["config"])
+        return deserialize("metric", identifier)
     raise TypeError(
         f"metrics entries must be names or Metric objects; got {type(identifier).__name__}. "
         f"Valid names: {', '.join(sorted(registered('metric')))}."

@@ -17,6 +17,13 @@ from glassnet import schedules
 from glassnet._registry import deserialize, register
 
 
+def _check_nonnegative(**values) -> None:
+    """Raise a ValueError naming the first argument that is negative or NaN."""
+    for arg, value in values.items():
+        if not value >= 0:
+            raise ValueError(f"{arg} must be >= 0; got {value}.")
+
+
 class Optimizer:
     """Base class.
 
@@ -34,11 +41,11 @@ class Optimizer:
         if isinstance(learning_rate, dict):
             learning_rate = deserialize("schedule", learning_rate)
         if not isinstance(learning_rate, schedules.LearningRateSchedule):
-            if not isinstance(learning_rate, (int, float)) or not learning_rate > 0 or not math.isfinite(learning_rate):
+            if (isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float))
+                    or not learning_rate > 0 or not math.isfinite(learning_rate)):
                 raise ValueError(f"learning_rate must be a positive number or a schedule; got {learning_rate!r}.")
             learning_rate = float(learning_rate)
-        if decay < 0:
-            raise ValueError(f"decay must be >= 0; got {decay}.")
+        _check_nonnegative(decay=decay)
         for arg, value in (("clipnorm", clipnorm), ("clipvalue", clipvalue), ("global_clipnorm", global_clipnorm)):
             if value is not None and not value > 0:
                 raise ValueError(f"{arg} must be > 0 or None; got {value}.")
@@ -48,6 +55,7 @@ class Optimizer:
         self.name = name or type(self).__name__
         self.iterations = 0
         self._slots: dict[str, dict[str, np.ndarray]] = {}
+        self._scratch: dict[tuple, np.ndarray] = {}
 
     @property
     def current_learning_rate(self) -> float:
@@ -87,13 +95,21 @@ class Optimizer:
             slots[name] = np.full_like(like, fill)
         return slots[name]
 
+    def scratch(self, like: np.ndarray) -> np.ndarray:
+        """A work array shaped like ``like``, reused by every step (not state: never saved)."""
+        key = (like.shape, like.dtype)
+        if key not in self._scratch:
+            self._scratch[key] = np.empty_like(like)
+        return self._scratch[key]
+
     def update_step(self, key: str, param: np.ndarray, grad: np.ndarray, lr: float) -> None:
         raise NotImplementedError
 
     # -- state, for saving and exact resuming ---------------------------------------------------
     def variables(self) -> dict[str, np.ndarray]:
-        """Every slot as ``"<param key>/<slot name>" -> array`` (the step count is ``iterations``)."""
-        return {f"{key}/{name}": arr for key, slots in self._slots.items() for name, arr in slots.items()}
+        """Copies of every slot as ``"<param key>/<slot name>" -> array`` (the step count is
+        ``iterations``); copies, so a snapshot taken now does not move with later updates."""
+        return {f"{key}/{name}": arr.copy() for key, slots in self._slots.items() for name, arr in slots.items()}
 
     def set_variables(self, variables: dict[str, np.ndarray], iterations: int) -> None:
         self._slots = {}
@@ -136,6 +152,7 @@ class SGD(Optimizer):
             raise ValueError(f"momentum must be in [0, 1); got {momentum}.")
         if nesterov and momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0.")
+        _check_nonnegative(weight_decay=weight_decay)
         self.momentum, self.nesterov, self.weight_decay = float(momentum), bool(nesterov), float(weight_decay)
 
     def update_step(self, key, param, grad, lr):
@@ -168,6 +185,8 @@ class Adagrad(Optimizer):
     def __init__(self, learning_rate=0.001, initial_accumulator_value: float = 0.1,
                  epsilon: float = 1e-7, weight_decay: float = 0.0, **kwargs):
         super().__init__(learning_rate, **kwargs)
+        _check_nonnegative(initial_accumulator_value=initial_accumulator_value, epsilon=epsilon,
+                           weight_decay=weight_decay)
         self.initial_accumulator_value = float(initial_accumulator_value)
         self.epsilon, self.weight_decay = float(epsilon), float(weight_decay)
 
@@ -205,6 +224,9 @@ class RMSprop(Optimizer):
         super().__init__(learning_rate, **kwargs)
         if not 0 <= rho < 1:
             raise ValueError(f"rho must be in [0, 1); got {rho}.")
+        if not 0 <= momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1); got {momentum}.")
+        _check_nonnegative(epsilon=epsilon, weight_decay=weight_decay)
         self.rho, self.momentum, self.epsilon = float(rho), float(momentum), float(epsilon)
         self.centered, self.weight_decay = bool(centered), float(weight_decay)
 
@@ -268,6 +290,7 @@ class Adam(Optimizer):
         for arg, value in (("beta_1", beta_1), ("beta_2", beta_2)):
             if not 0 <= value < 1:
                 raise ValueError(f"{arg} must be in [0, 1); got {value}.")
+        _check_nonnegative(epsilon=epsilon, weight_decay=weight_decay)
         self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
         self.amsgrad, self.weight_decay = bool(amsgrad), float(weight_decay)
 
@@ -277,21 +300,25 @@ class Adam(Optimizer):
         t = self.iterations + 1
         m = self.slot(key, "m", param)
         v = self.slot(key, "v", param)
+        tmp = self.scratch(param)  # every product below lands here: no allocation per step
         m *= self.beta_1
-        m += (1 - self.beta_1) * grad
+        m += np.multiply(grad, 1 - self.beta_1, out=tmp)
         v *= self.beta_2
-        v += (1 - self.beta_2) * (grad * grad)
+        np.multiply(grad, grad, out=tmp)
+        tmp *= 1 - self.beta_2
+        v += tmp
         if self.amsgrad:
             v_max = self.slot(key, "v_max", param)
             np.maximum(v_max, v, out=v_max)
             v = v_max
-        denom = np.sqrt(v)
-        denom *= 1.0 / math.sqrt(1 - self.beta_2 ** t)
-        denom += self.epsilon
-        step = lr / (1 - self.beta_1 ** t)
-        denom = np.divide(m, denom, out=denom)
-        denom *= step
-        param -= denom
+        # Kingma & Ba's "more efficient order": both bias corrections folded into one step
+        # size, with ε scaled by √(1-β₂ᵗ) so that this equals lr · m̂ / (√v̂ + ε) exactly.
+        sqrt_c2 = math.sqrt(1 - self.beta_2 ** t)
+        update = np.sqrt(v, out=tmp)
+        update += self.epsilon * sqrt_c2
+        np.divide(m, update, out=update)
+        update *= lr * sqrt_c2 / (1 - self.beta_1 ** t)
+        param -= update
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,

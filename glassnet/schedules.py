@@ -7,6 +7,16 @@ import math
 from glassnet._registry import register
 
 
+def _check(initial_learning_rate, decay_steps, decay_rate=None) -> None:
+    """Raise a ValueError naming the first invalid argument shared by the decaying schedules."""
+    if not (initial_learning_rate > 0 and math.isfinite(initial_learning_rate)):
+        raise ValueError(f"initial_learning_rate must be a positive number; got {initial_learning_rate}.")
+    if decay_steps <= 0:
+        raise ValueError(f"decay_steps must be > 0; got {decay_steps}.")
+    if decay_rate is not None and not decay_rate >= 0:
+        raise ValueError(f"decay_rate must be >= 0; got {decay_rate}.")
+
+
 class LearningRateSchedule:
     """Base class: ``schedule(step) -> learning rate``, step counting optimizer updates from 0."""
 
@@ -27,8 +37,9 @@ class ExponentialDecay(LearningRateSchedule):
 
     def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
                  staircase: bool = False):
-        if decay_steps <= 0:
-            raise ValueError(f"decay_steps must be > 0; got {decay_steps}.")
+        _check(initial_learning_rate, decay_steps, decay_rate)
+        if decay_rate == 0:
+            raise ValueError("decay_rate must be > 0 for ExponentialDecay (0 would stop learning after step 0).")
         self.initial_learning_rate = float(initial_learning_rate)
         self.decay_steps = int(decay_steps)
         self.decay_rate = float(decay_rate)
@@ -45,8 +56,7 @@ class InverseTimeDecay(LearningRateSchedule):
 
     def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
                  staircase: bool = False):
-        if decay_steps <= 0:
-            raise ValueError(f"decay_steps must be > 0; got {decay_steps}.")
+        _check(initial_learning_rate, decay_steps, decay_rate)
         self.initial_learning_rate = float(initial_learning_rate)
         self.decay_steps = int(decay_steps)
         self.decay_rate = float(decay_rate)
@@ -63,7 +73,12 @@ class PiecewiseConstantDecay(LearningRateSchedule):
 
     def __init__(self, boundaries: list, values: list):
         if len(values) != len(boundaries) + 1:
-            raise ValueError("PiecewiseConstantDecay needs exactly one more value than boundaries.")
+            raise ValueError(f"PiecewiseConstantDecay needs one more entry in values than in boundaries; "
+                             f"got {len(values)} values and {len(boundaries)} boundaries.")
+        if any(b >= c for b, c in zip(boundaries, boundaries[1:])):
+            raise ValueError(f"PiecewiseConstantDecay boundaries must increase strictly; got {list(boundaries)}.")
+        if not all(v > 0 and math.isfinite(v) for v in values):
+            raise ValueError(f"PiecewiseConstantDecay values must be positive learning rates; got {list(values)}.")
         self.boundaries = [int(b) for b in boundaries]
         self.values = [float(v) for v in values]
 
@@ -79,8 +94,9 @@ class CosineDecay(LearningRateSchedule):
     """Half a cosine from ``initial_learning_rate`` down to ``alpha`` times it over decay_steps."""
 
     def __init__(self, initial_learning_rate: float, decay_steps: int, alpha: float = 0.0):
-        if decay_steps <= 0:
-            raise ValueError(f"decay_steps must be > 0; got {decay_steps}.")
+        _check(initial_learning_rate, decay_steps)
+        if not 0 <= alpha <= 1:
+            raise ValueError(f"alpha (the final fraction of the rate) must be in [0, 1]; got {alpha}.")
         self.initial_learning_rate = float(initial_learning_rate)
         self.decay_steps = int(decay_steps)
         self.alpha = float(alpha)

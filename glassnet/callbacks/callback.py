@@ -21,7 +21,8 @@ class Callback:
 
 
 class CallbackList:
-    """Calls one hook on many callbacks in order."""
+    """Calls one hook on many callbacks in order, always with a ``logs`` dict (as Keras does), so
+    ``LambdaCallback(on_train_begin=lambda logs: ...)`` works when the loop has no logs to give."""
 
     def __init__(self, callbacks, model):
         self.callbacks = list(callbacks)
@@ -33,6 +34,8 @@ class CallbackList:
             raise AttributeError(hook)
 
         def call(*args):
+            if len(args) == (0 if hook in ("on_train_begin", "on_train_end") else 1):
+                args = (*args, {})
             for cb in self.callbacks:
                 getattr(cb, hook)(*args)
 

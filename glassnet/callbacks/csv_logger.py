@@ -11,6 +11,9 @@ from glassnet.callbacks.callback import Callback
 class CSVLogger(Callback):
     """Append each epoch's logs as a CSV row (a header first when the file is new).
 
+    The file is opened only to write a row, so a run that fails or is interrupted leaves no
+    open handle and every finished epoch on disk.
+
     Args:
         filename: the CSV path.
         separator: the field separator.
@@ -25,17 +28,15 @@ class CSVLogger(Callback):
     def on_train_begin(self, logs=None):
         self.keys = None
         self._write_header = not (self.append and os.path.exists(self.filename) and os.path.getsize(self.filename))
-        self._file = open(self.filename, "a" if self.append else "w", newline="")
-        self._writer = csv.writer(self._file, delimiter=self.separator)
+        if not self.append:
+            open(self.filename, "w").close()  # start over now, as Keras does
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        if self.keys is None:
-            self.keys = sorted(logs)
-            if self._write_header:
-                self._writer.writerow(["epoch", *self.keys])
-        self._writer.writerow([epoch, *(logs.get(k, "") for k in self.keys)])
-        self._file.flush()
-
-    def on_train_end(self, logs=None):
-        self._file.close()
+        with open(self.filename, "a", newline="") as f:
+            writer = csv.writer(f, delimiter=self.separator)
+            if self.keys is None:
+                self.keys = sorted(logs)
+                if self._write_header:
+                    writer.writerow(["epoch", *self.keys])
+            writer.writerow([epoch, *(logs.get(k, "") for k in self.keys)])

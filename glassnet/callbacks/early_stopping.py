@@ -50,7 +50,7 @@ class EarlyStopping(_Monitor):
                 self.best_weights = self.model.get_weights()
             return
         self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= self.patience:  # Keras' count: patience=3 stops at the 3rd epoch without gain
             self.stopped_epoch = epoch
             self.model.stop_training = True
 

@@ -29,12 +29,14 @@ class History(Callback):
 
     @property
     def best_epoch(self) -> int | None:
-        """The epoch with the lowest ``val_loss`` (or ``loss`` without validation)."""
+        """The epoch with the lowest finite ``val_loss`` (or ``loss`` without validation); None
+        when there is none (no epoch yet, or training diverged at once)."""
         key = "val_loss" if "val_loss" in self.history else "loss"
-        values = self.history.get(key)
-        if not values:
+        values = np.asarray(self.history.get(key, []), dtype=np.float64)
+        finite = np.isfinite(values)
+        if not finite.any():
             return None
-        return self.epoch[int(np.nanargmin(values))]
+        return self.epoch[int(np.argmin(np.where(finite, values, np.inf)))]
 
     def to_csv(self, path) -> None:
         """Write one row per epoch: ``epoch`` then every metric."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from glassnet.callbacks.monitor import _Monitor
 
 
@@ -24,6 +26,11 @@ class ReduceLROnPlateau(_Monitor):
         self.factor, self.patience, self.cooldown = float(factor), int(patience), int(cooldown)
         self.min_lr, self.verbose = float(min_lr), verbose
         self.wait = self.cooldown_counter = 0
+
+    def on_train_begin(self, logs=None):
+        # A callback reused for another fit starts afresh (as in Keras).
+        self.wait = self.cooldown_counter = 0
+        self.best = math.inf if self.mode == "min" else -math.inf
 
     def on_epoch_end(self, epoch, logs=None):
         value = self._current(logs)
