@@ -10,6 +10,17 @@ from typing import Any
 
 _REGISTRY: dict[str, dict[str, type]] = {}
 
+# glassnet's own modules that register classes but load lazily (see glassnet/__init__.py).
+# A fixed list: a name read from a file never chooses what gets imported.
+_OWN_LAZY_MODULES = ("glassnet.nnfs",)
+
+
+def _load_own_modules() -> None:
+    import importlib
+
+    for module in _OWN_LAZY_MODULES:
+        importlib.import_module(module)
+
 
 def register(kind: str, *aliases: str):
     """Class decorator: make ``cls`` constructible by name within ``kind``.
@@ -31,6 +42,7 @@ def register(kind: str, *aliases: str):
 
 def registered(kind: str) -> dict[str, type]:
     """The name -> class table of one family (a copy)."""
+    _load_own_modules()
     return dict(_REGISTRY.get(kind, {}))
 
 
@@ -39,6 +51,8 @@ def lookup(kind: str, name: str, custom_objects: dict[str, Any] | None = None) -
     if custom_objects and name in custom_objects:
         return custom_objects[name]
     table = _REGISTRY.get(kind, {})
+    if name not in table:
+        _load_own_modules()
     if name in table:
         return table[name]
     valid = ", ".join(sorted(table))

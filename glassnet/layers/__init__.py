@@ -1,10 +1,22 @@
 """glassnet layers: each file is one concept, forward and backward side by side."""
 
 from glassnet.layers.activation import ELU, Activation, LeakyReLU, ReLU, Softmax
+from glassnet.layers.augmentation import RandomFlip, RandomRotation, RandomTranslation, RandomZoom
 from glassnet.layers.base import Layer
+from glassnet.layers.convolutional import Conv1D, Conv2D
 from glassnet.layers.dense import Dense
-from glassnet.layers.dropout import Dropout
+from glassnet.layers.dropout import Dropout, SpatialDropout1D, SpatialDropout2D
+from glassnet.layers.normalization import BatchNormalization
+from glassnet.layers.pooling import (AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D,
+                                     GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D,
+                                     MaxPooling1D, MaxPooling2D)
 from glassnet.layers.reshaping import Flatten, Input, Reshape
+from glassnet.layers.rescaling import Rescaling
 
 __all__ = ["Activation", "Dense", "Dropout", "ELU", "Flatten", "Input", "Layer", "LeakyReLU",
-           "ReLU", "Reshape", "Softmax"]
+           "ReLU", "Rescaling", "Reshape", "Softmax",
+           # convolutional networks and image augmentation
+           "AveragePooling1D", "AveragePooling2D", "BatchNormalization", "Conv1D", "Conv2D",
+           "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
+           "MaxPooling1D", "MaxPooling2D", "RandomFlip", "RandomRotation", "RandomTranslation",
+           "RandomZoom", "SpatialDropout1D", "SpatialDropout2D"]

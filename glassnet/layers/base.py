@@ -22,7 +22,10 @@ _uids = itertools.count(1)
 
 
 def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    # Keras' rule: Conv2D -> conv2d, MaxPooling2D -> max_pooling2d, BatchNormalization ->
+    # batch_normalization (splitting before every capital would give conv2_d).
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def normalize_shape(shape) -> tuple:

@@ -32,7 +32,11 @@ def as_array(x, name: str, dtype: str) -> np.ndarray:
     if arr.shape[0] == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape}); there is nothing to train or predict on.")
     arr = np.ascontiguousarray(arr, dtype=dtype)
-    if not np.isfinite(arr).all():
+    # A finite sum proves every value finite (inf and NaN propagate through it) without a
+    # boolean temporary as large as the data; only a non-finite sum needs the exact check.
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = arr.sum()
+    if not np.isfinite(total) and not np.isfinite(arr).all():
         bad = ~np.isfinite(arr)
         rows = np.unique(np.nonzero(bad)[0])
         kind = "NaN" if np.isnan(arr).any() else "infinite values"
@@ -77,6 +81,9 @@ def check_features(x: np.ndarray, input_shape: tuple, name: str = "x") -> None:
 
 def check_lengths(**arrays) -> int:
     """Raise unless every given array has the same number of samples; return that number."""
+    for k, v in arrays.items():
+        if v is not None and np.ndim(v) == 0:
+            raise ValueError(f"{k} is a single value; pass one entry per sample, shape (N, ...).")
     lengths = {k: len(v) for k, v in arrays.items() if v is not None}
     if len(set(lengths.values())) > 1:
         described = ", ".join(f"{k} has {n}" for k, n in lengths.items())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from glassnet import losses as losses_module
@@ -44,6 +46,8 @@ class Sequential:
         self.history = None
         self._build_input_shape = None
         self._fused_loss = None
+        #: an optional fitted preprocessor (``attach_preprocessor``) that predict applies to DataFrames.
+        self.preprocessor = None
         for layer in layers or []:
             self.add(layer)
 
@@ -120,14 +124,22 @@ class Sequential:
         """
         if loss is None:
             raise ValueError("compile needs a loss, e.g. loss='categorical_crossentropy' or 'mse'.")
-        self.optimizer = optimizers_module.get(optimizer)
-        self.loss = losses_module.get(loss)
+        # Resolve and check everything before assigning, so a failed compile changes nothing.
+        optimizer = optimizers_module.get(optimizer)
+        if not isinstance(optimizer, optimizers_module.Optimizer):
+            raise TypeError(f"optimizer must be a name such as 'adam' or a glassnet optimizer; got "
+                            f"{type(optimizer).__name__}, e.g. use optimizer=gn.optimizers.Adam(0.001).")
+        loss = losses_module.get(loss)
+        if not isinstance(loss, losses_module.Loss):
+            raise TypeError(f"loss must be a name such as 'mse' or a glassnet Loss; got {type(loss).__name__}, "
+                            f"e.g. use loss='sparse_categorical_crossentropy'.")
         if metrics is not None and not isinstance(metrics, (list, tuple)):
             raise TypeError("metrics must be a list, e.g. metrics=['accuracy'].")
-        self.metrics = [metrics_module.get(m) for m in metrics or []]
-        names = [m.name for m in self.metrics]
+        metrics = [metrics_module.get(m) for m in metrics or []]
+        names = [m.name for m in metrics]
         if len(set(names)) != len(names):
             raise ValueError(f"Metric names must be unique; got {names}.")
+        self.optimizer, self.loss, self.metrics = optimizer, loss, metrics
         self._fused_loss = None
         self._configure_fusion()
 
@@ -169,13 +181,22 @@ class Sequential:
     def fit(self, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose="auto", callbacks=None,
             validation_split: float = 0.0, validation_data=None, shuffle: bool = True,
             class_weight=None, sample_weight=None, initial_epoch: int = 0, log_every: int | None = None,
-            print_every: int | None = None):
-        """Train for ``epochs`` epochs; returns a ``History``. See ``glassnet.models.training``."""
+            print_every: int | None = None, diagnose: bool = False):
+        """Train for ``epochs`` epochs; returns a ``History``. See ``glassnet.models.training``.
+
+        ``diagnose=True`` watches for dead ReLUs, vanishing or exploding gradients, over- and
+        underfitting, a bad learning rate and skewed validation sets, prints each finding once
+        and keeps them in ``model.diagnostics`` (a ``glassnet.diagnostics.Diagnostics``).
+        """
+        if log_every is not None and print_every is not None and log_every != print_every:
+            raise ValueError(f"print_every is the NNFS spelling of log_every; give one of them, not both "
+                             f"(got log_every={log_every!r}, print_every={print_every!r}).")
         return training.fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
                             callbacks=callbacks, validation_split=validation_split,
                             validation_data=validation_data, shuffle=shuffle, class_weight=class_weight,
                             sample_weight=sample_weight, initial_epoch=initial_epoch,
-                            log_every=log_every if log_every is not None else print_every)
+                            log_every=log_every if log_every is not None else print_every,
+                            diagnose=diagnose)
 
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict: bool = False):
         """One optimizer step on one batch; returns the loss (and metrics, as in Keras)."""
@@ -187,8 +208,16 @@ class Sequential:
         return training.evaluate(self, x, y, batch_size, verbose, sample_weight, return_dict)
 
     def predict(self, x, batch_size: int | None = None, verbose=0) -> np.ndarray:
-        """The model's outputs for ``x``, computed in batches (inference mode: no dropout)."""
+        """The model's outputs for ``x``, computed in batches (inference mode: no dropout).
+
+        With a preprocessor attached (``attach_preprocessor``), a pandas DataFrame of raw rows
+        is transformed by it first; arrays are taken as features already.
+        """
         self._require_built("predict")
+        if training.is_batch_source(x):  # batches from disk: only the outputs are held in memory
+            return np.concatenate([self.predict(x[i][0], batch_size) for i in range(len(x))])
+        if self.preprocessor is not None and _is_dataframe(x):
+            x = self.preprocessor.transform(x)
         x = data.as_array(x, "x", self.layers[0].dtype)
         data.check_features(x, self.input_shape)
         batch_size = data.check_batch_size(batch_size or training.INFERENCE_BATCH)
@@ -230,6 +259,17 @@ class Sequential:
             lines.append("The model is not built yet: give the first layer input_shape to see counts.")
         print_fn("\n".join(lines))
 
+    def explain(self, x, y=None, **kwargs):
+        """Walk one batch forward (and backward when ``y`` is given) and report every layer.
+
+        Prints shapes, formulas, parameter arithmetic, activation statistics, the loss, gradient
+        norms and the optimizer's update/weight ratio; for tiny networks every node's sum and
+        every weight's slope. Returns an ``Explanation``. See ``glassnet.diagnostics.explain``.
+        """
+        from glassnet.diagnostics.explain import explain
+
+        return explain(self, x, y, **kwargs)
+
     # -- config ---------------------------------------------------------------------------------
     def get_config(self) -> dict:
         """JSON-ready architecture: name, seed and each layer's class and constructor arguments."""
@@ -262,5 +302,61 @@ class Sequential:
                      loss=deserialize("loss", config["loss"], custom_objects),
                      metrics=[deserialize("metric", m, custom_objects) for m in config.get("metrics", [])])
 
+    def attach_preprocessor(self, preprocessor) -> None:
+        """Make ``predict`` accept raw DataFrames, and ``save`` store the preprocessor's state.
+
+        Args:
+            preprocessor: a fitted ``gn.preprocessing.TabularPreprocessor`` (or anything with
+                ``transform``, ``n_features_out`` and plain-data ``get_state``/``from_state``)
+                whose output width is the model's input size; None detaches it.
+
+        Example:
+            >>> import pandas as pd, glassnet as gn
+            >>> df = pd.DataFrame({"x": [1.0, 2.0, 3.0], "c": ["a", "b", "a"]})
+            >>> prep = gn.preprocessing.TabularPreprocessor().fit(df)
+            >>> model = gn.Sequential([gn.layers.Dense(1, input_shape=(prep.n_features_out,))], seed=0)
+            >>> model.attach_preprocessor(prep)
+            >>> model.predict(df).shape
+            (3, 1)
+        """
+        if preprocessor is not None:
+            for attr in ("transform", "get_state", "from_state"):
+                if not hasattr(preprocessor, attr):
+                    raise TypeError(f"attach_preprocessor needs an object with {attr}(); got "
+                                    f"{type(preprocessor).__name__}.")
+            width = preprocessor.n_features_out  # raises NotFittedError for an unfitted one
+            if self.built and (len(self.input_shape) != 2 or self.input_shape[1] != width):
+                raise ValueError(f"The preprocessor outputs {width} features but the model's input is "
+                                 f"{self.input_shape}; build the model with input_shape=({width},).")
+        self.preprocessor = preprocessor
+
+    # -- files (glassnet.saving) ------------------------------------------------------------------
+    def save(self, filepath, overwrite: bool = True, include_optimizer: bool = True) -> None:
+        """Save architecture, weights, optimizer state and training position to one file.
+
+        The write is atomic (a crash leaves the old file or the new one); load it back with
+        ``gn.load_model``. See ``glassnet.saving`` for the format.
+        """
+        from glassnet import saving
+
+        saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+
+    def save_weights(self, filepath, overwrite: bool = True) -> None:
+        """Save only the weights (parameters and state) as a safetensors file, atomically."""
+        from glassnet import saving
+
+        saving.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath) -> None:
+        """Load weights from ``save_weights`` or a model file; layers are matched by position."""
+        from glassnet import saving
+
+        saving.load_weights(self, filepath)
+
     def __repr__(self):
         return f"<Sequential name={self.name!r} layers={len(self.layers)} built={self.built}>"
+
+
+def _is_dataframe(x) -> bool:
+    pd = sys.modules.get("pandas")  # x cannot be a DataFrame unless pandas is imported
+    return pd is not None and isinstance(x, pd.DataFrame)

@@ -10,6 +10,7 @@ import numpy as np
 
 from glassnet import callbacks as callbacks_module
 from glassnet import utils
+from glassnet.datasets.sources import is_batch_source
 from glassnet.models import data
 from glassnet.models.progress import EpochProgress, resolve_verbose
 
@@ -34,6 +35,11 @@ def prepare_xy(model, x, y, x_name: str = "x", y_name: str = "y"):
     data.check_lengths(**{x_name: x, y_name: y_arr})
     y_arr = data.as_array(y_arr, y_name, dtype)
     if not model.built:
+        if x.ndim < 2:
+            raise ValueError(
+                f"{x_name} has shape {x.shape}, one value per sample, but a model needs rows of "
+                f"features, shape (N, D). Reshape with {x_name}.reshape(-1, 1) for a single feature."
+            )
         model.build(x.shape[1:])
     data.check_features(x, model.input_shape, x_name)
     try:
@@ -146,7 +152,7 @@ def _balance_line(part: str, classes: np.ndarray) -> str:
 
 
 def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
-        shuffle, class_weight, sample_weight, initial_epoch, log_every):
+        shuffle, class_weight, sample_weight, initial_epoch, log_every, diagnose=False):
     _require_compiled(model, "fit")
     batch_size = data.check_batch_size(batch_size)
     for arg, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
@@ -157,12 +163,21 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
     if log_every is not None and (not isinstance(log_every, (int, np.integer)) or log_every <= 0):
         raise ValueError(f"log_every must be a positive integer; got {log_every!r}.")
     verbose = resolve_verbose(verbose)
-    x, y = prepare_xy(model, x, y)
-    n = x.shape[0]
-    sample_weight = data.as_sample_weight(sample_weight, n)
-    if class_weight is not None:
-        sample_weight = data.apply_class_weight(class_weight, y, sample_weight, n)
-    if validation_data is not None:
+    # x may be a batch source (glassnet.datasets.BatchSource): batches come from it one at a time,
+    # so n counts batches, not samples, and shuffling reorders the batches.
+    source = x if is_batch_source(x) else None
+    if source is not None:
+        _check_source_arguments(source, y, sample_weight, validation_split, diagnose)
+        n, batch_size = len(source), 1  # one "sample" per batch of the source
+    else:
+        x, y = prepare_xy(model, x, y)
+        n = x.shape[0]
+        sample_weight = data.as_sample_weight(sample_weight, n)
+        if class_weight is not None:
+            sample_weight = data.apply_class_weight(class_weight, y, sample_weight, n)
+    if validation_data is not None and is_batch_source(validation_data):
+        val = validation_data
+    elif validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
             raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight_val).")
         x_val, y_val = prepare_xy(model, validation_data[0], validation_data[1], "x_val", "y_val")
@@ -174,11 +189,16 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
     else:
         val = None
     for metric in model.metrics:
-        if hasattr(metric, "adapt"):
+        if hasattr(metric, "adapt") and source is None:  # a source's metrics adapt on the first batch
             metric.adapt(y)
 
     history = callbacks_module.History()
     user_callbacks = list(callbacks or [])
+    if diagnose:
+        from glassnet.diagnostics import Diagnostics  # imported here: diagnostics builds on models
+
+        model.diagnostics = Diagnostics(x, y, validation_data=None if val is None else val[:2])
+        user_callbacks.append(model.diagnostics)
     if not any(isinstance(cb, callbacks_module.TerminateOnNaN) for cb in user_callbacks):
         user_callbacks.append(callbacks_module.TerminateOnNaN())
     cbs = callbacks_module.CallbackList([history, *user_callbacks], model)
@@ -186,21 +206,29 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
     model.stop_training = False
     steps = -(-n // batch_size)
     cbs.on_train_begin()
+    # BackupAndRestore sets this after restoring a backup: continue after the last saved epoch.
+    resumed = getattr(model, "_initial_epoch", None)
+    if resumed is not None:
+        initial_epoch, model._initial_epoch = resumed, None
     for epoch in range(initial_epoch, epochs):
         model._current_epoch = epoch
         cbs.on_epoch_begin(epoch)
         for i, layer in enumerate(model.layers):
             layer.rng = utils.rng_for(model.seed, utils.DROPOUT, epoch, i)
         order = utils.rng_for(model.seed, utils.SHUFFLE, epoch).permutation(n) if shuffle else None
-        show = log_every is None or (epoch + 1) % log_every == 0 or epoch == epochs - 1 or epoch == initial_epoch
+        show = log_every is None or (epoch + 1) % log_every == 0 or epoch == epochs - 1
         progress = EpochProgress(verbose, epoch, epochs, steps, show)
         for metric in model.metrics:
             metric.reset_state()
         total, seen = 0.0, 0
         for step, s in enumerate(data.batch_slices(n, batch_size)):
             idx = order[s] if order is not None else s
-            xb, yb = x[idx], y[idx]
-            wb = None if sample_weight is None else sample_weight[idx]
+            if source is not None:
+                xb, yb, wb = source_batch(model, source, int(order[s.start]) if order is not None else s.start,
+                                          class_weight)
+            else:
+                xb, yb = x[idx], y[idx]
+                wb = None if sample_weight is None else sample_weight[idx]
             cbs.on_train_batch_begin(step)
             loss, y_pred = train_step(model, xb, yb, wb)
             for metric in model.metrics:
@@ -213,10 +241,16 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
                 break
         logs = {"loss": total / max(seen, 1)}
         logs.update({m.name: m.result() for m in model.metrics})
+        if source is not None:
+            source.on_epoch_end()
         if val is not None and np.isfinite(logs["loss"]):
-            val_logs = evaluate(model, val[0], val[1], None, 0, val[2], True, _prepared=True)
+            if is_batch_source(val):
+                val_logs = evaluate(model, val, None, None, 0, None, True)
+            else:
+                val_logs = evaluate(model, val[0], val[1], None, 0, val[2], True, _prepared=True)
             logs.update({f"val_{k}": v for k, v in val_logs.items()})
         logs["learning_rate"] = model.optimizer.current_learning_rate
+        model._epochs_completed = epoch + 1  # the training position a checkpoint saved now records
         cbs.on_epoch_end(epoch, logs)
         progress.close(logs)
         if model.stop_training:
@@ -242,6 +276,8 @@ def train_on_batch(model, x, y, sample_weight, class_weight, return_dict):
 
 def evaluate(model, x, y, batch_size, verbose, sample_weight, return_dict, _prepared: bool = False):
     _require_compiled(model, "evaluate")
+    if is_batch_source(x):
+        return _evaluate_source(model, x, y, sample_weight, verbose, return_dict)
     if not _prepared:
         x, y = prepare_xy(model, x, y)
         sample_weight = data.as_sample_weight(sample_weight, x.shape[0])
@@ -257,6 +293,57 @@ def evaluate(model, x, y, batch_size, verbose, sample_weight, return_dict, _prep
         for metric in model.metrics:
             metric.update_state(y[s], y_pred, w)
     results = {"loss": total / x.shape[0] + regularization_loss(model)}
+    results.update({m.name: m.result() for m in model.metrics})
+    if resolve_verbose(verbose):
+        print(" - ".join(f"{k}: {v:.4f}" for k, v in results.items()))
+    return _format_results(results, return_dict)
+
+
+# -- batch sources (glassnet.datasets.BatchSource): data served one batch at a time ---------------
+def _check_source_arguments(source, y, sample_weight, validation_split, diagnose) -> None:
+    for name, value in (("y", y), ("sample_weight", sample_weight)):
+        if value is not None:
+            raise ValueError(f"{name} must be None when x is a batch source: the source's batches are "
+                             f"(x, y) or (x, y, sample_weight).")
+    if validation_split:
+        raise ValueError("validation_split cannot split a batch source; pass validation_data (arrays or "
+                         "another source), e.g. image_dataset_from_directory(..., subset='both').")
+    if diagnose:
+        raise ValueError("diagnose=True needs arrays; it is not available when training from a batch source.")
+    if len(source) == 0:
+        raise ValueError("The batch source is empty (len(source) == 0).")
+
+
+def source_batch(model, source, index: int, class_weight=None):
+    """Batch ``index`` of ``source`` as checked arrays ``(x, y, sample_weight or None)``."""
+    batch = source[index]
+    if not isinstance(batch, (tuple, list)) or len(batch) not in (2, 3):
+        got = (f"a {type(batch).__name__} of {len(batch)}" if isinstance(batch, (tuple, list))
+               else f"a {type(batch).__name__}")
+        raise ValueError(
+            f"Batch {index} of {type(source).__name__} is {got}; a batch source must return (x, y) or "
+            f"(x, y, sample_weight) for training and evaluation."
+        )
+    x, y = prepare_xy(model, batch[0], batch[1], f"x (batch {index})", f"y (batch {index})")
+    w = data.as_sample_weight(batch[2], x.shape[0]) if len(batch) == 3 else None
+    if class_weight is not None:
+        w = data.apply_class_weight(class_weight, y, w, x.shape[0])
+    return x, y, w
+
+
+def _evaluate_source(model, source, y, sample_weight, verbose, return_dict):
+    _check_source_arguments(source, y, sample_weight, None, False)
+    for metric in model.metrics:
+        metric.reset_state()
+    total, seen = 0.0, 0
+    for index in range(len(source)):
+        x_b, y_b, w_b = source_batch(model, source, index)
+        loss, y_pred, _ = forward_loss(model, x_b, y_b, w_b, training=False)
+        total += loss * x_b.shape[0]
+        seen += x_b.shape[0]
+        for metric in model.metrics:
+            metric.update_state(y_b, y_pred, w_b)
+    results = {"loss": total / seen + regularization_loss(model)}
     results.update({m.name: m.result() for m in model.metrics})
     if resolve_verbose(verbose):
         print(" - ".join(f"{k}: {v:.4f}" for k, v in results.items()))

@@ -1,0 +1,304 @@
+"""Benchmark: one training epoch of an MLP 784-128-128-10 in glassnet and in PyTorch.
+
+The model is ReLU, ReLU, softmax with categorical cross-entropy, Adam, batch 128, float32,
+one epoch over 60,000 samples after a warm-up epoch. Machines are shared and noisy, so the two
+frameworks alternate repeat by repeat in one process and only medians and ratios taken in the
+same run are reported. The script also measures:
+
+- the machine's float32 matrix-multiply speed, on the exact matrix products of one training
+  epoch (the shapes this MLP uses) and on a large square product, which gives the lower bound
+  "epoch FLOPs / GFLOP/s" that no NumPy implementation can beat;
+- the peak memory each framework adds while training, each in its own spawned child process
+  (VmHWM from /proc/self/status, reset after the data is loaded).
+
+Run:  python benchmarks/bench_mlp.py             (5 repeats, about two minutes)
+      python benchmarks/bench_mlp.py --quick     (a smoke run: 2 repeats on 12,800 samples)
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+SIZES = (784, 128, 128, 10)
+BATCH = 128
+SEED = 0
+FASHION_DIR = "/usr/share/datasets/fashion-mnist"
+
+
+# -- data --------------------------------------------------------------------------------------
+def load_data(samples: int):
+    """(x float32 (N, 784) in [0, 1), labels int64 (N,), description)."""
+    x = _fashion_mnist()
+    if x is not None:
+        x, labels = x
+        reps = -(-samples // x.shape[0])
+        x, labels = np.tile(x, (reps, 1))[:samples], np.tile(labels, reps)[:samples]
+        return np.ascontiguousarray(x), labels, f"Fashion-MNIST from {FASHION_DIR}"
+    rng = np.random.default_rng(SEED)
+    x = rng.random((samples, SIZES[0]), dtype=np.float32)
+    labels = rng.integers(0, SIZES[-1], samples)
+    return x, labels, "synthetic (uniform [0, 1) pixels, random labels; timing does not depend on the values)"
+
+
+def _fashion_mnist():
+    """Fashion-MNIST training images if the idx files are present, else None."""
+    import gzip
+
+    for images, labels in (("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),):
+        for suffix in ("", ".gz"):
+            ip, lp = os.path.join(FASHION_DIR, images + suffix), os.path.join(FASHION_DIR, labels + suffix)
+            if os.path.exists(ip) and os.path.exists(lp):
+                opener = gzip.open if suffix else open
+                with opener(ip, "rb") as f:
+                    x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 784)
+                with opener(lp, "rb") as f:
+                    y = np.frombuffer(f.read(), np.uint8, offset=8).astype(np.int64)
+                return (x / np.float32(255)).astype(np.float32), y
+    return None
+
+
+def one_hot(labels: np.ndarray) -> np.ndarray:
+    y = np.zeros((labels.size, SIZES[-1]), dtype=np.float32)
+    y[np.arange(labels.size), labels] = 1
+    return y
+
+
+# -- the two trainers --------------------------------------------------------------------------
+class GlassnetTrainer:
+    def __init__(self, x, labels):
+        import glassnet as gn
+        from glassnet import layers
+
+        self.x, self.y = x, one_hot(labels)
+        self.model = gn.Sequential([
+            layers.Dense(SIZES[1], activation="relu", input_shape=(SIZES[0],)),
+            layers.Dense(SIZES[2], activation="relu"),
+            layers.Dense(SIZES[3], activation="softmax"),
+        ], seed=SEED)
+        self.model.compile(optimizer=gn.optimizers.Adam(learning_rate=1e-3),
+                           loss="categorical_crossentropy")
+
+    def epoch(self) -> float:
+        history = self.model.fit(self.x, self.y, batch_size=BATCH, epochs=1, verbose=0, shuffle=True)
+        return history.history["loss"][-1]
+
+
+class TorchTrainer:
+    def __init__(self, x, labels):
+        import torch
+        from torch import nn
+
+        torch.set_num_threads(2)
+        torch.manual_seed(SEED)
+        self.torch = torch
+        self.x, self.y = torch.from_numpy(x), torch.from_numpy(labels)
+        self.model = nn.Sequential(nn.Linear(SIZES[0], SIZES[1]), nn.ReLU(),
+                                   nn.Linear(SIZES[1], SIZES[2]), nn.ReLU(),
+                                   nn.Linear(SIZES[2], SIZES[3]))
+        self.loss_fn = nn.CrossEntropyLoss()  # log-softmax + NLL: the fused softmax-CE
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=1e-3, eps=1e-7)
+        self.gen = torch.Generator().manual_seed(SEED)
+
+    def epoch(self) -> float:
+        torch, n = self.torch, self.x.shape[0]
+        order = torch.randperm(n, generator=self.gen)
+        total = 0.0
+        for start in range(0, n, BATCH):
+            idx = order[start:start + BATCH]
+            xb, yb = self.x[idx], self.y[idx]
+            self.opt.zero_grad(set_to_none=True)
+            loss = self.loss_fn(self.model(xb), yb)
+            loss.backward()
+            self.opt.step()
+            total += loss.item() * idx.shape[0]
+        return total / n
+
+
+def torch_available() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# -- the matrix-multiply bound -----------------------------------------------------------------
+def epoch_flops(samples: int) -> int:
+    """Multiply-adds x2 of the matrix products in one epoch: forward, dW, and dx except layer 1."""
+    per_sample = 0
+    for i, (d, u) in enumerate(zip(SIZES[:-1], SIZES[1:])):
+        per_sample += 2 * d * u  # forward  (N, D) @ (D, U)
+        per_sample += 2 * d * u  # dW = xᵀ g (D, N) @ (N, U)
+        if i > 0:
+            per_sample += 2 * d * u  # dx = g Wᵀ (N, U) @ (U, D); not needed for the data
+    return per_sample * samples
+
+
+def matmul_epoch_seconds(samples: int, repeats: int = 3) -> float:
+    """Best time of the matrix products of one epoch alone, float32, preallocated outputs."""
+    rng = np.random.default_rng(1)
+    f32 = np.float32
+    xs = [rng.random((BATCH, d), dtype=f32) for d in SIZES[:-1]]
+    ws = [rng.random((d, u), dtype=f32) for d, u in zip(SIZES[:-1], SIZES[1:])]
+    gs = [rng.random((BATCH, u), dtype=f32) for u in SIZES[1:]]
+    zs = [np.empty((BATCH, u), f32) for u in SIZES[1:]]
+    dws = [np.empty_like(w) for w in ws]
+    dxs = [np.empty_like(x) for x in xs]
+    steps = samples // BATCH
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(steps):
+            for x, w, z in zip(xs, ws, zs):
+                np.matmul(x, w, out=z)
+            for i in range(len(ws) - 1, -1, -1):
+                np.matmul(xs[i].T, gs[i], out=dws[i])
+                if i > 0:
+                    np.matmul(gs[i], ws[i].T, out=dxs[i])
+        best = min(best, time.perf_counter() - start)
+    return best * samples / (steps * BATCH)
+
+
+def square_gflops(size: int = 2048, repeats: int = 5) -> float:
+    rng = np.random.default_rng(2)
+    a, b = rng.random((size, size), dtype=np.float32), rng.random((size, size), dtype=np.float32)
+    out = np.empty_like(a)
+    np.matmul(a, b, out=out)
+    best = min(_timed(lambda: np.matmul(a, b, out=out)) for _ in range(repeats))
+    return 2 * size**3 / best / 1e9
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+# -- peak memory, one child process per framework ----------------------------------------------
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def _memory_child(framework: str, samples: int, queue) -> None:
+    x, labels, _ = load_data(samples)
+    trainer = (GlassnetTrainer if framework == "glassnet" else TorchTrainer)(x, labels)
+    # Writing 5 to clear_refs resets VmHWM (Linux >= 4.0), so the peak counts training only.
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+    before = _status_kib("VmRSS")
+    trainer.epoch()  # the warm-up epoch, as in the timing runs
+    trainer.epoch()
+    queue.put((before, _status_kib("VmHWM")))
+
+
+def peak_memory_mib(framework: str, samples: int) -> tuple[float, float]:
+    """(peak RSS increase during two epochs, RSS before training) in MiB, in a fresh process."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_memory_child, args=(framework, samples, queue))
+    proc.start()
+    before, peak = queue.get()
+    proc.join()
+    return (peak - before) / 1024, before / 1024
+
+
+# -- main --------------------------------------------------------------------------------------
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=5, help="timed epochs per framework (default 5)")
+    parser.add_argument("--samples", type=int, default=60_000, help="samples per epoch (default 60000)")
+    parser.add_argument("--quick", action="store_true", help="2 repeats on 12,800 samples, a smoke run")
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory child processes")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.repeats, args.samples = 2, 12_800
+
+    import glassnet  # noqa: F401  (import time is not training time)
+
+    have_torch = torch_available()
+    x, labels, source = load_data(args.samples)
+    print(f"MLP {'-'.join(map(str, SIZES))}, ReLU, softmax + CCE, Adam, batch {BATCH}, float32")
+    print(f"data: {args.samples} samples, {source}")
+    print(f"machine: {os.cpu_count()} CPUs, numpy {np.__version__}", end="")
+    if have_torch:
+        import torch
+        print(f", torch {torch.__version__} (2 threads)", end="")
+    print(f"; load average {os.getloadavg()[0]:.2f}\n")
+
+    trainers = {"glassnet": GlassnetTrainer(x, labels)}
+    if have_torch:
+        trainers["torch"] = TorchTrainer(x, labels)
+    else:
+        print("PyTorch is not installed: timing glassnet alone.\n")
+    for name, trainer in trainers.items():  # warm-up epoch
+        trainer.epoch()
+
+    # The matrix products alone are the third contender: the bound is measured under the same
+    # load as the two epochs it is compared with.
+    contenders = {name: trainer.epoch for name, trainer in trainers.items()}
+    contenders["matmul"] = lambda: matmul_epoch_seconds(args.samples, repeats=1)
+    contenders["matmul"]()  # its warm-up
+    times = {name: [] for name in contenders}
+    for r in range(args.repeats):
+        # Rotate who goes first, so no one always follows the same neighbour.
+        names = list(contenders)[r % len(contenders):] + list(contenders)[:r % len(contenders)]
+        line = []
+        for name in names:
+            start = time.perf_counter()
+            result = contenders[name]()
+            times[name].append(time.perf_counter() - start if name != "matmul" else result)
+            line.append(f"{name} {times[name][-1]:.3f} s" + (f" (loss {result:.4f})" if name != "matmul" else ""))
+        print(f"repeat {r + 1}/{args.repeats}: " + ", ".join(line), flush=True)
+
+    med = {name: statistics.median(t) for name, t in times.items()}
+    flops = epoch_flops(args.samples)
+    mm_seconds = med["matmul"]
+    mm_gflops = flops / mm_seconds / 1e9
+    sq_gflops = square_gflops()
+    sq_seconds = flops / (sq_gflops * 1e9)
+
+    memory = {}
+    if not args.no_memory:
+        for name in trainers:
+            memory[name] = peak_memory_mib(name, args.samples)
+
+    g = med["glassnet"]
+    print("\n==== summary " + "=" * 66)
+    print(f"epoch of {args.samples} samples, median of {args.repeats} alternating repeats:")
+    print(f"  glassnet  {g:.3f} s   (min {min(times['glassnet']):.3f}, max {max(times['glassnet']):.3f})")
+    if "torch" in med:
+        t = med["torch"]
+        print(f"  PyTorch   {t:.3f} s   (min {min(times['torch']):.3f}, max {max(times['torch']):.3f})")
+        print(f"  glassnet / PyTorch = {g / t:.2f}x   (target <= 0.8x)")
+    print(f"matrix products of one epoch: {flops / 1e9:.2f} GFLOP")
+    print(f"  at the MLP's shapes (median of the repeats): {mm_gflops:.1f} GFLOP/s -> bound {mm_seconds:.3f} s; "
+          f"glassnet / bound = {g / mm_seconds:.2f}x   (target <= 2x)")
+    print(f"  large square 2048^3 (best of 5, after): {sq_gflops:.1f} GFLOP/s -> bound {sq_seconds:.3f} s; "
+          f"glassnet / bound = {g / sq_seconds:.2f}x")
+    if memory:
+        print("peak RSS added by training (own process, data loaded before):")
+        for name, (peak, base) in memory.items():
+            print(f"  {name:<9} +{peak:.1f} MiB   (RSS before training {base:.0f} MiB)")
+        if "torch" in memory:
+            gm, tm = memory["glassnet"][0], memory["torch"][0]
+            print(f"  glassnet / PyTorch = {gm / tm:.2f}x   (target <= 1x)" if tm > 0 else
+                  "  PyTorch added nothing measurable")
+    print("=" * 80)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,289 @@
+"""The ``glassnet`` command: train, evaluate, predict, summary, inspect, datasets (and explain).
+
+Exit codes: 0 success, 2 a usage error (click's), 1 a failure, reported in one line on stderr
+(the traceback too with ``--debug``). ``main(argv)`` runs it in-process and returns the code.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+_DEBUG = {"on": False}
+
+
+def _debug_option(f):
+    def remember(ctx, param, value):
+        if value:
+            _DEBUG["on"] = True
+        return value
+
+    return click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=remember,
+                        help="On failure, show the full traceback.")(f)
+
+
+class _Group(click.Group):
+    def format_epilog(self, ctx, formatter):  # keep the examples' line breaks
+        if self.epilog:
+            formatter.write("\n" + self.epilog + "\n")
+
+
+class _Command(click.Command):
+    def format_epilog(self, ctx, formatter):
+        if self.epilog:
+            formatter.write("\n" + self.epilog + "\n")
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]}, epilog="""Examples:
+  glassnet train                      train the default CNN on scikit-learn's digits
+  glassnet train my_run.toml --epochs 5
+  glassnet evaluate runs/digits-cnn-*/model.glassnet digits
+  glassnet predict runs/digits-cnn-*/model.glassnet images/ -o predictions.csv
+  glassnet summary model.glassnet
+  glassnet inspect model.glassnet
+  glassnet datasets""")
+@click.version_option(package_name="glassnet", prog_name="glassnet")
+@_debug_option
+def cli():
+    """glassnet: train, evaluate and use neural networks from the command line."""
+
+
+# -- train ---------------------------------------------------------------------------------------
+@cli.command("train", cls=_Command, epilog="""Examples:
+  glassnet train                              the default: a small CNN on digits (offline, ~20 s)
+  glassnet train run.toml --epochs 5 --seed 1 --out runs/
+  glassnet train run.toml --quiet             print only the run folder
+
+A config (TOML):
+  name = "adult-mlp"
+  seed = 0
+  [data]
+  source = "csv"               # digits | mnist | fashion_mnist | npz | csv | idx | image_folder
+  path = "adult.csv"
+  target = "income"
+  test_size = 0.2
+  [preprocessing]
+  drop = ["fnlwgt"]            # csv: TabularPreprocessor options; images: rescale = "auto"
+  [[layers]]
+  type = "Dense"
+  units = 32
+  activation = "relu"
+  [[layers]]
+  type = "Dense"
+  units = 1
+  activation = "sigmoid"
+  [compile]
+  optimizer = {type = "Adam", learning_rate = 0.003}
+  loss = "binary_crossentropy"
+  metrics = ["accuracy"]
+  [fit]
+  epochs = 10
+  batch_size = 64
+  validation_split = 0.1
+  [[callbacks]]
+  type = "EarlyStopping"
+  patience = 3
+
+Without [[layers]] the network is chosen for the data (a CNN for images, an MLP
+otherwise), and without [compile] the loss follows the task. The run folder
+runs/<name>-<timestamp>/ gets the model, the resolved config, history.csv,
+metrics.json, PNG plots, train.log and report.html.""")
+@click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--epochs", type=click.IntRange(min=0), help="Override [fit] epochs.")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Override [fit] batch_size.")
+@click.option("--seed", type=int, help="Override the seed (initialisation, shuffling, splits).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Folder for run folders (default runs/).")
+@click.option("--name", help="Name of the run (the folder is <name>-<timestamp>).")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but the run folder.")
+@click.option("--log-every", type=click.IntRange(min=1), help="Print one line every N epochs.")
+@_debug_option
+def train_command(config, epochs, batch_size, seed, out, name, quiet, log_every):
+    """Train from CONFIG, or the default CNN on digits.
+
+    CONFIG is a TOML file (see below); options override its values.
+    """
+    from glassnet.cli import config as config_module
+    from glassnet.cli import train as train_module
+
+    if config is None:
+        cfg, locator = config_module.merge_defaults({}), None
+    else:
+        cfg, locator = config_module.load(config)
+    cfg = config_module.apply_overrides(cfg, epochs=epochs, batch_size=batch_size, seed=seed,
+                                        out=None if out is None else str(out), name=name, log_every=log_every)
+    folder = train_module.run(cfg, locator, quiet=quiet)
+    if quiet:
+        click.echo(str(folder))
+
+
+# -- evaluate / predict --------------------------------------------------------------------------
+def _load(model_path):
+    import glassnet as gn
+
+    return gn.load_model(model_path)
+
+
+@cli.command(cls=_Command, epilog="""DATA is a built-in dataset name (its test split), a .npz (its test split, or
+x/y arrays), a .csv (with --target, unless the model carries a preprocessor
+that knows it), an image folder with one subfolder per class, a run config
+.toml (its test split), or an IDX images file with --labels.
+
+Examples:
+  glassnet evaluate runs/digits-cnn-20250101-120000/model.glassnet digits
+  glassnet evaluate model.glassnet test.csv --target income
+  glassnet evaluate model.glassnet chest_xray/test --json""")
+@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("data")
+@click.option("--target", help="CSV column holding the targets.")
+@click.option("--labels", type=click.Path(exists=True, dir_okay=False), help="IDX labels file for an IDX images file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@_debug_option
+def evaluate(model, data, target, labels, as_json):
+    """Loss and metrics of MODEL on DATA."""
+    from glassnet.cli import data as data_module
+
+    net = _load(model)
+    if not net.compiled:
+        raise ValueError(f"{model} was saved without compile settings; it cannot compute a loss.")
+    dataset = data_module.from_argument(data, net, target=target, labels=labels)
+    x = dataset.x_test
+    if x.ndim > 1 and tuple(x.shape[1:]) != tuple(net.input_shape[1:]):
+        raise ValueError(f"the data's samples have shape {tuple(x.shape[1:])} but the model takes "
+                         f"{tuple(net.input_shape[1:])}; this data does not fit this model.")
+    results = net.evaluate(x, dataset.y_test, return_dict=True)
+    results = {k: float(v) for k, v in results.items()}
+    results["n_samples"] = int(len(x))
+    if as_json:
+        click.echo(json.dumps(results, indent=2))
+    else:
+        click.echo(f"{len(x):,} samples: " + ", ".join(f"{k} {v:.4f}" for k, v in results.items() if k != "n_samples"))
+
+
+@cli.command("predict", cls=_Command, epilog="""INPUT is a .csv (one sample per row: raw table rows for a model with a
+preprocessor, else feature or pixel values), a .npz (key x, x_test or
+test_images), an image file, or a folder of images.
+
+Examples:
+  glassnet predict model.glassnet new_rows.csv -o predictions.csv
+  glassnet predict model.glassnet photos/ -o predictions.csv""")
+@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, path_type=Path))
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default="predictions.csv",
+              show_default=True, help="CSV file to write.")
+@_debug_option
+def predict_command(model, input_path, output):
+    """Predict with MODEL for every sample in INPUT; writes a CSV."""
+    from glassnet.cli import predict as predict_module
+
+    rows = predict_module.predict_to_csv(_load(model), model, input_path, output)
+    click.echo(f"Wrote {rows:,} predictions to {output}")
+
+
+# -- describing models and data ------------------------------------------------------------------
+@cli.command(cls=_Command, epilog="""Example:
+  glassnet summary runs/digits-cnn-20250101-120000/model.glassnet""")
+@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_debug_option
+def summary(model):
+    """Print MODEL's layers, output shapes and parameter counts."""
+    _load(model).summary(print_fn=click.echo)
+
+
+@cli.command(cls=_Command, epilog="""Example:
+  glassnet inspect model.glassnet
+  glassnet inspect model.glassnet --json""")
+@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print everything as JSON.")
+@_debug_option
+def inspect(model, as_json):
+    """List what a model file holds, without building it.
+
+    Checksums are verified; nothing is constructed from the file.
+    """
+    import glassnet as gn
+
+    info = gn.saving.inspect(model)
+    if as_json:
+        click.echo(json.dumps(info, indent=2, default=str))
+        return
+    click.echo(f"{info['path']}: {info['format']} v{info['format_version']}, glassnet {info['glassnet_version']}, "
+               f"{info['file_bytes']:,} bytes, created {info['created']}")
+    if info.get("model"):
+        click.echo(f"model {info['model']['name']!r} ({info['model']['class_name']}), seed {info['model']['seed']}, "
+                   f"epochs completed {info.get('epochs_completed')}")
+    compile_info = info.get("compile")
+    if compile_info:
+        click.echo("compile: optimizer " + compile_info["optimizer"]["class_name"] + ", loss "
+                   + compile_info["loss"]["class_name"] + ", metrics "
+                   + ", ".join(m["class_name"] for m in compile_info.get("metrics", [])))
+    for layer in info["layers"]:
+        weights = ", ".join(f"{k} {tuple(w['shape'])} {w['dtype']}" for k, w in layer["weights"].items())
+        click.echo(f"  {layer['name']:<24} {layer['class_name']:<20} {layer['params']:>10,}  {weights}")
+    click.echo(f"total parameters: {info['total_params']:,}")
+
+
+@cli.command(cls=_Command, epilog="""Example:
+  glassnet datasets""")
+@_debug_option
+def datasets():
+    """List the datasets available here and where they are.
+
+    For datasets not found, says where to put their files.
+    """
+    from glassnet.cli import predict as predict_module
+
+    for name, status, where in predict_module.dataset_table():
+        click.echo(f"{name:<15} {status:<13} {where}")
+
+
+@cli.command(cls=_Command, epilog="""Examples:
+  glassnet explain model.glassnet digits --samples 2""")
+@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("data")
+@click.option("--samples", type=click.IntRange(min=1), default=1, show_default=True, help="Samples in the batch walked through.")
+@click.option("--target", help="CSV column holding the targets.")
+@_debug_option
+def explain(model, data, samples, target):
+    """Walk samples of DATA through MODEL layer by layer.
+
+    Uses glassnet.diagnostics.explain: shapes, formulas, activations and gradients.
+    """
+    from glassnet.cli import data as data_module
+
+    net = _load(model)
+    dataset = data_module.from_argument(data, net, target=target)
+    net.explain(dataset.x_test[:samples], dataset.y_test[:samples] if net.compiled else None,
+                print_fn=click.echo)
+
+
+def main(argv=None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
+    _DEBUG["on"] = False
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        cli.main(args=args, prog_name="glassnet", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.Abort:
+        click.echo("glassnet: aborted", err=True)
+        return EXIT_FAILURE
+    except click.ClickException as err:
+        err.show()
+        return err.exit_code
+    except KeyboardInterrupt:
+        click.echo("glassnet: interrupted", err=True)
+        return 130
+    except Exception as err:  # a failure: one line, the traceback only when asked for
+        if _DEBUG["on"] or "--debug" in args:
+            traceback.print_exc()
+        reason = str(err) or type(err).__name__
+        if isinstance(err, (FileNotFoundError, PermissionError, IsADirectoryError)) and err.filename and str(err.filename) not in reason:
+            reason = f"{reason}: {err.filename}"
+        click.echo(f"glassnet: error: {reason}", err=True)
+        return EXIT_FAILURE
+    return EXIT_OK

@@ -1,0 +1,285 @@
+"""Data for the command line: a ``[data]`` table (or a path given to evaluate/predict) to arrays.
+
+Every source becomes a ``Dataset``: train and test arrays, the class names, whether the samples
+are images, and for CSV tables the fitted ``TabularPreprocessor`` the model will carry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from glassnet import datasets
+
+BUILT_IN = ("digits", "mnist", "fashion_mnist")
+
+
+@dataclass
+class Dataset:
+    """Arrays ready for ``fit``; ``x_test``/``y_test`` may be None (evaluate-only data has only test).
+
+    Attributes:
+        kind: "image" (x is (N, H, W) or (N, H, W, C) raw pixels), "table" (a CSV through a
+            preprocessor) or "array" (features as stored).
+        task: "multiclass", "binary" or "regression".
+        pixel_max: the largest pixel value of the source (16 for digits, 255 otherwise).
+        preprocessor: the fitted TabularPreprocessor of a CSV source.
+        description: one line for the log.
+    """
+
+    x_train: np.ndarray | None
+    y_train: np.ndarray | None
+    x_test: np.ndarray | None
+    y_test: np.ndarray | None
+    kind: str
+    task: str
+    class_names: list[str] = field(default_factory=list)
+    pixel_max: float = 255.0
+    preprocessor: object = None
+    description: str = ""
+
+
+def _split(x, y, test_size: float, seed: int, classify: bool):
+    from sklearn.model_selection import train_test_split
+
+    if not test_size:
+        return x, y, None, None
+    strata = y if classify and np.unique(y).size * 2 <= max(1, int(len(y) * test_size)) else None
+    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=test_size, random_state=seed,
+                                                        stratify=strata)
+    return x_train, y_train, x_test, y_test
+
+
+def _task_of(y: np.ndarray) -> str:
+    y = np.asarray(y)
+    if y.dtype.kind in "iub" or (y.dtype.kind == "f" and np.all(np.mod(y, 1) == 0) and np.unique(y).size <= 50):
+        return "binary" if np.unique(y).size == 2 and set(np.unique(y).tolist()) <= {0, 1} else "multiclass"
+    return "regression"
+
+
+def _class_names(y, given=None) -> list[str]:
+    if given:
+        return [str(c) for c in given]
+    y = np.asarray(y)
+    return [str(c) for c in range(int(y.max()) + 1)] if y.size else []
+
+
+def _require(spec: dict, key: str, source: str) -> str:
+    if not spec.get(key):
+        raise ValueError(f"[data] source = {source!r} needs {key} = \"...\" (the file or folder to read).")
+    return spec[key]
+
+
+def _images(x_train, y_train, x_test, y_test, description, spec, pixel_max=None) -> Dataset:
+    y_all = y_train if y_test is None else np.concatenate([y_train, y_test])
+    task = _task_of(y_all)
+    if pixel_max is None:
+        pixel_max = 255.0 if x_train.dtype == np.uint8 or float(x_train.max()) > 1 else 1.0
+    return Dataset(x_train, y_train, x_test, y_test, "image" if x_train.ndim >= 3 else "array", task,
+                   _class_names(y_all, spec.get("class_names")) if task != "regression" else [],
+                   pixel_max, description=description)
+
+
+def load(spec: dict, seed: int = 0, say=print) -> Dataset:
+    """Load the data a ``[data]`` table describes (see ``glassnet train --help``).
+
+    ``seed`` fixes the train/test split (``split_seed``, not the model's seed, so runs with
+    different model seeds are compared on the same test set).
+    """
+    source = spec.get("source", "digits")
+    test_size = float(spec.get("test_size", 0.2))
+    say(f"Loading data: {source}{' from ' + spec['path'] if spec.get('path') else ''} ...")
+    if source == "digits":
+        (x_train, y_train), (x_test, y_test) = datasets.digits.load_data(test_size=test_size or 0.2, seed=seed)
+        return _images(x_train, y_train, x_test, y_test, "scikit-learn digits, 8x8 grayscale, pixels 0..16",
+                       spec, pixel_max=16.0)
+    if source in ("mnist", "fashion_mnist"):
+        module = getattr(datasets, source)
+        (x_train, y_train), (x_test, y_test) = module.load_data(path=spec.get("path"),
+                                                                download=spec.get("download", True))
+        return _images(x_train, y_train, x_test, y_test, f"{source}, 28x28 grayscale", spec, 255.0)
+    if source == "npz":
+        return _npz(_require(spec, "path", source), spec, test_size, seed)
+    if source == "idx":
+        x_train = datasets.read_idx(_require(spec, "train_images", source))
+        y_train = datasets.read_idx(_require(spec, "train_labels", source))
+        if spec.get("test_images"):
+            x_test = datasets.read_idx(spec["test_images"])
+            y_test = datasets.read_idx(_require(spec, "test_labels", source))
+        else:
+            x_train, y_train, x_test, y_test = _split(x_train, y_train, test_size, seed, True)
+        return _images(x_train, y_train, x_test, y_test, f"IDX files {spec['train_images']}", spec)
+    if source == "image_folder":
+        return _image_folder(_require(spec, "path", source), spec, test_size, seed)
+    if source == "csv":
+        return _csv(_require(spec, "path", source), spec, test_size, seed)
+    raise ValueError(f"unknown data source {source!r}; valid sources: {', '.join(BUILT_IN + ('npz', 'csv', 'idx', 'image_folder'))}.")
+
+
+def _npz(path, spec, test_size, seed) -> Dataset:
+    with np.load(path, allow_pickle=False) as archive:
+        keys = set(archive.files)
+    if {"x_train", "y_train"} <= keys:  # Keras' mnist.npz layout
+        with np.load(path, allow_pickle=False) as archive:
+            x_train, y_train = archive["x_train"], archive["y_train"]
+            x_test = archive["x_test"] if "x_test" in keys else None
+            y_test = archive["y_test"] if "y_test" in keys else None
+    elif {"x", "y"} <= keys:
+        with np.load(path, allow_pickle=False) as archive:
+            x_train, y_train, x_test, y_test = archive["x"], archive["y"], None, None
+    else:
+        splits = datasets.load_npz(path)  # MedMNIST: train_/val_/test_ images and labels
+        if "train" not in splits:
+            raise ValueError(f"{path} has no training split (keys 'train_images' and 'train_labels').")
+        x_train, y_train = splits["train"]
+        x_test, y_test = splits.get("test", (None, None))
+    if x_test is None and test_size:
+        x_train, y_train, x_test, y_test = _split(x_train, y_train, test_size, seed, _task_of(y_train) != "regression")
+    return _images(x_train, y_train, x_test, y_test, f"arrays from {path}", spec)
+
+
+def _image_folder(path, spec, test_size, seed) -> Dataset:
+    size = spec.get("image_size")
+    data = datasets.image_dataset_from_directory(
+        path, color_mode=spec.get("color_mode", "rgb"), image_size=tuple(size) if size else None, shuffle=False)
+    if spec.get("test_path"):
+        test = datasets.image_dataset_from_directory(
+            spec["test_path"], color_mode=spec.get("color_mode", "rgb"), image_size=data.x.shape[1:3],
+            class_names=data.class_names, shuffle=False)
+        x_train, y_train, x_test, y_test = data.x, data.y, test.x, test.y
+    else:
+        x_train, y_train, x_test, y_test = _split(data.x, data.y, test_size, seed, True)
+    result = _images(x_train, y_train, x_test, y_test, f"images from {path}", {**spec, "class_names": data.class_names},
+                     pixel_max=255.0)
+    result.task = "binary" if len(data.class_names) == 2 else "multiclass"
+    return result
+
+
+def _csv(path, spec, test_size, seed) -> Dataset:
+    import pandas as pd
+
+    from glassnet.preprocessing import TabularPreprocessor
+
+    target = spec.get("target")
+    if not target:
+        raise ValueError("[data] source = \"csv\" needs target = \"<column>\" (the column to predict).")
+    frame = pd.read_csv(path)
+    if target not in frame.columns:
+        raise ValueError(f"target column {target!r} is not in {path}; its columns are {list(frame.columns)}.")
+    options = spec.get("_preprocessing", {})
+    task = options.get("task") or _csv_task(frame[target])
+    prep = TabularPreprocessor(target=target, task=task, **{k: v for k, v in options.items()
+                                                             if k not in ("task", "rescale")})
+    x_train_df, x_test_df, y_train, y_test = prep.split(frame, test_size=test_size or 0.2, seed=seed,
+                                                        stratify=task != "regression")
+    prep.fit(x_train_df)
+    x_train, x_test = prep.transform(x_train_df), prep.transform(x_test_df)
+    names = [str(c) for c in getattr(prep, "classes_", [])] if task != "regression" else []
+    return Dataset(x_train, y_train, x_test, y_test, "table", task, names, preprocessor=prep,
+                   description=f"table {path}: {len(frame):,} rows, target {target!r}, "
+                               f"{prep.n_features_out} features after preprocessing")
+
+
+def _csv_task(column) -> str:
+    values = column.dropna().unique()
+    if len(values) == 2:
+        return "binary"
+    if column.dtype.kind in "fc" and len(values) > 20:
+        return "regression"
+    return "multiclass" if len(values) <= 50 or column.dtype.kind not in "iuf" else "regression"
+
+
+def from_argument(argument: str, model, target: str | None = None, labels: str | None = None) -> Dataset:
+    """Evaluation data named on the command line: a built-in name, a .npz, a .csv, an IDX file
+    (with ``labels``), an image folder or a TOML config (its test split)."""
+    from glassnet.cli import config as config_module
+
+    path = Path(argument)
+    if argument in BUILT_IN and not path.exists():
+        data = load({"source": argument}, say=lambda *_: None)
+        return Dataset(None, None, data.x_test, data.y_test, data.kind, data.task, data.class_names, data.pixel_max)
+    if not path.exists():
+        raise FileNotFoundError(f"{argument} does not exist (give a file, a folder or one of {', '.join(BUILT_IN)}).")
+    suffix = path.suffix.lower()
+    if suffix == ".toml":
+        cfg, _ = config_module.load(path)
+        spec = {**cfg["data"], "_preprocessing": cfg.get("preprocessing", {})}
+        data = load(spec, seed=cfg["data"].get("split_seed", 0), say=lambda *_: None)
+        return Dataset(None, None, data.x_test, data.y_test, data.kind, data.task, data.class_names, data.pixel_max)
+    if suffix == ".npz":
+        data = _npz(path, {}, 0.0, 0)
+        if data.x_test is not None:
+            return Dataset(None, None, data.x_test, data.y_test, data.kind, data.task, data.class_names)
+        return Dataset(None, None, data.x_train, data.y_train, data.kind, data.task, data.class_names)
+    if suffix in (".csv", ".gz") and ".csv" in path.name.lower():
+        return _csv_for_model(path, model, target)
+    if path.is_dir():
+        image = images_for_model(model, path, labelled=True)
+        return Dataset(None, None, image.x, image.y, "image", "multiclass", image.class_names)
+    if labels:
+        x, y = datasets.read_idx(path), datasets.read_idx(labels)
+        return Dataset(None, None, x, y, "image", _task_of(y), _class_names(y))
+    raise ValueError(f"cannot tell what kind of data {path} is: give a .npz, a .csv (with --target), "
+                     f"an image folder, a config .toml, an IDX file with --labels, or one of {', '.join(BUILT_IN)}.")
+
+
+def _csv_for_model(path, model, target):
+    import pandas as pd
+
+    frame = pd.read_csv(path)
+    prep = model.preprocessor
+    target = target or getattr(prep, "target", None)
+    if not target:
+        raise ValueError(f"{path}: say which column holds the targets with --target COLUMN.")
+    if target not in frame.columns:
+        raise ValueError(f"target column {target!r} is not in {path}; its columns are {list(frame.columns)}.")
+    if prep is not None:
+        y = prep.encode_target(frame[target])
+        x = prep.transform(frame.drop(columns=[target]))
+        names = [str(c) for c in getattr(prep, "classes_", [])]
+        return Dataset(None, None, x, y, "table", prep.task, names)
+    y = frame[target].to_numpy()
+    x = frame.drop(columns=[target]).to_numpy(dtype=np.float32)
+    return Dataset(None, None, reshape_for_model(x, model), y, "array", _task_of(y), _class_names(y))
+
+
+def reshape_for_model(x: np.ndarray, model) -> np.ndarray:
+    """Flat rows (CSV pixels) reshaped to the model's per-sample input shape when the sizes agree."""
+    shape = tuple(model.input_shape[1:])
+    if x.ndim == 2 and len(shape) > 1 and x.shape[1] == int(np.prod(shape)):
+        return x.reshape(-1, *shape)
+    return x
+
+
+def images_for_model(model, path: Path, labelled: bool = False):
+    """Image files (one file, a folder of files, or class subfolders) decoded at the model's input size."""
+    shape = tuple(model.input_shape[1:])
+    if len(shape) not in (2, 3):
+        raise ValueError(f"the model takes inputs of shape {shape}, not images.")
+    channels = 1 if len(shape) == 2 else shape[2]
+    color = {1: "grayscale", 3: "rgb", 4: "rgba"}.get(channels)
+    if color is None:
+        raise ValueError(f"the model's input has {channels} channels; image files give 1, 3 or 4.")
+    if labelled or (path.is_dir() and any(p.is_dir() for p in path.iterdir())):
+        data = datasets.image_dataset_from_directory(path, color_mode=color, image_size=shape[:2], shuffle=False)
+        x, y, names, files = data.x, data.y, data.class_names, data.file_paths
+    else:
+        files = sorted(str(p) for p in (path.iterdir() if path.is_dir() else [path])
+                       if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp", ".gif"))
+        if not files:
+            raise ValueError(f"no image files (.png, .jpg, .jpeg, .bmp, .gif) in {path}.")
+        x, kept = datasets.load_images(files, image_size=shape[:2], color_mode=color)
+        y, names = None, []
+    if len(shape) == 2:
+        x = x[..., 0]
+    return _Images(x, y, names, [str(f) for f in files])
+
+
+@dataclass
+class _Images:
+    x: np.ndarray
+    y: np.ndarray | None
+    class_names: list
+    file_paths: list

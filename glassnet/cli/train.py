@@ -1,0 +1,255 @@
+"""``glassnet train``: config -> data -> model -> fit -> test metrics -> a run folder with a report."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from glassnet import callbacks as callbacks_module
+from glassnet import layers as layers_module
+from glassnet._registry import lookup, registered
+from glassnet.cli import config as config_module
+from glassnet.cli import data as data_module
+from glassnet.cli import plots, report, run_folder
+from glassnet.models import Sequential
+
+#: callbacks a config may name; their file arguments are taken relative to the run folder.
+CALLBACKS = ("EarlyStopping", "ReduceLROnPlateau", "ModelCheckpoint", "CSVLogger", "TerminateOnNaN",
+             "BackupAndRestore")
+_PATH_ARGS = ("filepath", "filename", "backup_dir")
+
+
+def default_layers(data: data_module.Dataset) -> list[dict]:
+    """A small network for data the config gave no layers for: a CNN for images, else an MLP."""
+    if data.task == "binary":
+        head = {"type": "Dense", "units": 1, "activation": "sigmoid"}
+    elif data.task == "multiclass":
+        head = {"type": "Dense", "units": len(data.class_names), "activation": "softmax"}
+    else:
+        head = {"type": "Dense", "units": 1 if data.y_train.ndim == 1 else int(data.y_train.shape[1])}
+    if data.kind == "image":
+        return [{"type": "Conv2D", "filters": 8, "kernel_size": 3, "padding": "same", "activation": "relu"},
+                {"type": "MaxPooling2D", "pool_size": 2}, {"type": "Flatten"},
+                {"type": "Dense", "units": 32, "activation": "relu"}, head]
+    flat = [{"type": "Flatten"}] if data.x_train.ndim > 2 else []
+    return [*flat, {"type": "Dense", "units": 64, "activation": "relu"},
+            {"type": "Dense", "units": 32, "activation": "relu"}, head]
+
+
+def _resolve_rescale(value, data) -> float | None:
+    if data.kind != "image" or value in (False, "none", None):
+        return None
+    if value == "auto":
+        return 1.0 / data.pixel_max if data.pixel_max != 1 else None
+    if isinstance(value, str):
+        raise config_module.ConfigError(f"[preprocessing] rescale must be \"auto\", \"none\" or a number; got {value!r}.")
+    return float(value)
+
+
+def build_model(config: dict, data, locator=None) -> Sequential:
+    """The Sequential a config describes, built for ``data``'s samples.
+
+    Image data gets ``Rescaling`` (pixels to 0..1) and, for (H, W) images, a ``Reshape`` adding
+    the channel axis in front of the config's layers, so the saved model takes raw images.
+    """
+    def fail(path, message, value=None):
+        if locator is not None:
+            return locator.error(path, message, value)
+        return config_module.ConfigError(f"{config_module.describe(path)}: {message}")
+
+    front = []
+    scale = config["preprocessing"].get("rescale")
+    if scale:
+        front.append(layers_module.Rescaling(scale))
+    if data.kind == "image" and data.x_train.ndim == 3:
+        front.append(layers_module.Reshape((*data.x_train.shape[1:], 1)))
+    built = []
+    for i, spec in enumerate(config["layers"]):
+        kind = spec["type"]
+        args = {k: v for k, v in spec.items() if k != "type"}
+        try:
+            cls = lookup("layer", kind)
+        except ValueError:
+            valid = ", ".join(sorted(k for k in registered("layer") if k[0].isupper()))
+            raise fail(("layers", i, "type"), f"unknown layer type {kind!r}. Valid layer types: {valid}.", kind) from None
+        try:
+            built.append(cls(**args))
+        except (TypeError, ValueError) as err:
+            raise fail(("layers", i, "type"), f"{kind}: {err}", kind) from None
+    model = Sequential([*front, *built], name=config["name"], seed=config["seed"])
+    try:
+        model.build(data.x_train.shape[1:])
+    except ValueError as err:
+        raise fail(("layers",), f"the layers do not fit the data (samples of shape {data.x_train.shape[1:]}): {err}") from None
+    return model
+
+
+def _from_spec(kind: str, spec):
+    if isinstance(spec, dict):
+        args = {k: v for k, v in spec.items() if k != "type"}
+        return lookup(kind, spec.get("type", ""))(**args)
+    return spec
+
+
+def compile_model(model, config: dict, data, locator=None) -> dict:
+    """Compile with the config's settings, inferring what it leaves out; returns them resolved."""
+    settings = dict(config.get("compile") or {})
+    classify = data.task in ("binary", "multiclass")
+    units = model.output_shape[-1]
+    settings.setdefault("optimizer", "adam")
+    if "loss" not in settings:
+        settings["loss"] = ("binary_crossentropy" if data.task == "binary" and units == 1 else
+                            "sparse_categorical_crossentropy" if classify else "mse")
+    settings.setdefault("metrics", ["accuracy"] if classify else ["mae"])
+    try:
+        model.compile(optimizer=_from_spec("optimizer", settings["optimizer"]),
+                      loss=_from_spec("loss", settings["loss"]), metrics=list(settings["metrics"]))
+    except (TypeError, ValueError) as err:
+        key = next((k for k in ("optimizer", "loss", "metrics") if k in str(err).lower()), "optimizer")
+        if locator is not None:
+            raise locator.error(("compile", key), str(err)) from None
+        raise config_module.ConfigError(f"[compile] {key}: {err}") from None
+    return settings
+
+
+def make_callbacks(specs, folder: Path, locator=None) -> list:
+    result = []
+    for i, spec in enumerate(specs or []):
+        kind = spec["type"]
+        if kind not in CALLBACKS:
+            message = f"unknown callback {kind!r}. Valid callbacks: {', '.join(CALLBACKS)}."
+            raise (locator.error(("callbacks", i, "type"), message, kind) if locator else config_module.ConfigError(message))
+        args = {k: (str(folder / v) if k in _PATH_ARGS else v) for k, v in spec.items() if k != "type"}
+        try:
+            result.append(getattr(callbacks_module, kind)(**args))
+        except (TypeError, ValueError) as err:
+            message = f"{kind}: {err}"
+            raise (locator.error(("callbacks", i, "type"), message, kind) if locator else config_module.ConfigError(message)) from None
+    return result
+
+
+def _class_weight(value, y):
+    if value != "balanced":
+        return {int(k): float(v) for k, v in value.items()} if isinstance(value, dict) else None
+    from sklearn.utils.class_weight import compute_class_weight
+
+    labels = np.asarray(y).reshape(-1).astype(int)
+    classes = np.unique(labels)
+    return dict(zip(classes.tolist(), compute_class_weight("balanced", classes=classes, y=labels).tolist()))
+
+
+def _finite(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def predicted_classes(model, probabilities: np.ndarray) -> np.ndarray:
+    if probabilities.shape[-1] == 1:
+        return (probabilities[:, 0] >= 0.5).astype(int)
+    return probabilities.argmax(axis=-1)
+
+
+def run(config: dict, locator=None, *, quiet: bool = False, log_every: int | None = None) -> Path:
+    """Train what ``config`` describes and write the run folder; returns its path."""
+    log = run_folder.Log(quiet)
+    started = time.perf_counter()
+    folder = run_folder.create(config["out"], config["name"])  # fail before any work if unwritable
+    log.open(folder / run_folder.LOG_FILE)
+    try:
+        return _run(config, locator, folder, log, started, quiet, log_every)
+    finally:
+        log.close()
+
+
+def _run(config, locator, folder, log, started, quiet, log_every) -> Path:
+    log(f"Run folder: {folder}")
+    spec = {**config["data"], "_preprocessing": {k: v for k, v in config["preprocessing"].items() if k != "rescale"}}
+    t0 = time.perf_counter()
+    data = data_module.load(spec, seed=config["data"].get("split_seed", 0), say=log)
+    log(f"  {data.description}: {len(data.x_train):,} training and "
+        f"{0 if data.x_test is None else len(data.x_test):,} test samples ({time.perf_counter() - t0:.1f}s)")
+    config["preprocessing"]["rescale"] = _resolve_rescale(config["preprocessing"].get("rescale", "auto"), data) or "none"
+    if config.get("layers") is None:
+        config["layers"] = default_layers(data)
+        kind = "a small CNN" if data.kind == "image" else "an MLP"
+        log(f"No layers in the config: using {kind} sized for the data.")
+    if data.class_names:
+        config["data"]["class_names"] = data.class_names
+    build_config = {**config, "preprocessing": {**config["preprocessing"]}}
+    if build_config["preprocessing"]["rescale"] == "none":
+        build_config["preprocessing"]["rescale"] = None
+    model = build_model(build_config, data, locator)
+    if data.preprocessor is not None:
+        model.attach_preprocessor(data.preprocessor)
+    config["compile"] = compile_model(model, config, data, locator)
+    model.summary(print_fn=log)
+    fit = dict(config["fit"])
+    if log_every is not None:
+        fit["log_every"] = log_every
+    callbacks = make_callbacks(config.get("callbacks"), folder, locator)
+    log(f"Training for {fit.get('epochs', 1)} epochs ...")
+    t0 = time.perf_counter()
+    with log.capture():
+        history = model.fit(data.x_train, data.y_train, epochs=fit.get("epochs", 1),
+                            batch_size=fit.get("batch_size", 32), validation_split=fit.get("validation_split", 0.0),
+                            shuffle=fit.get("shuffle", True), class_weight=_class_weight(fit.get("class_weight"), data.y_train),
+                            callbacks=callbacks, verbose=0 if quiet else "auto", log_every=fit.get("log_every"))
+    train_seconds = time.perf_counter() - t0
+
+    model_path = folder / run_folder.MODEL_FILE
+    model.save(model_path)
+    config_text = config_module.dumps(config)
+    (folder / run_folder.CONFIG_FILE).write_text(config_text, encoding="utf-8")
+    history.to_csv(folder / run_folder.HISTORY_FILE)
+
+    metrics = {"epochs_trained": len(history.epoch), "train_seconds": round(train_seconds, 3)}
+    png = {}
+    png["Loss and accuracy per epoch"] = plots.save(plots.curves(history), folder / "curves.png")
+    if data.x_test is not None and len(data.x_test):
+        test = model.evaluate(data.x_test, data.y_test, return_dict=True)
+        metrics.update({f"test_{k}": _finite(float(v)) for k, v in test.items()})
+        metrics["n_test"] = int(len(data.x_test))
+        if data.task in ("binary", "multiclass"):
+            probabilities = model.predict(data.x_test)
+            y_pred = predicted_classes(model, probabilities)
+            y_true = np.asarray(data.y_test).reshape(len(data.y_test), -1)
+            y_true = (y_true.argmax(-1) if y_true.shape[1] > 1 else y_true[:, 0]).astype(int)
+            from sklearn.metrics import confusion_matrix
+
+            names = data.class_names or [str(c) for c in range(int(max(y_true.max(), y_pred.max())) + 1)]
+            metrics["confusion_matrix"] = confusion_matrix(y_true, y_pred, labels=list(range(len(names)))).tolist()
+            metrics["class_names"] = names
+            png["Confusion matrix (test)"] = plots.save(plots.confusion_matrix(y_true, y_pred, names),
+                                                        folder / "confusion_matrix.png")
+            if data.task == "binary" and len(np.unique(y_true)) == 2:
+                from glassnet.reports import binary_classification_report
+
+                score = probabilities[:, -1]
+                figures = binary_classification_report(y_true, score).to_dict()
+                metrics.update({f"test_{k}": _finite(v) for k, v in figures.items()
+                                if k in ("precision", "recall", "f1", "roc_auc")})
+                png["ROC curve (test)"] = plots.save(plots.roc(y_true, score, names), folder / "roc.png")
+            if data.kind == "image":
+                png["Sample test predictions (wrong ones in red)"] = plots.save(
+                    plots.sample_grid(data.x_test, y_true, y_pred, names), folder / "samples.png")
+    with open(folder / run_folder.METRICS_FILE, "w", encoding="utf-8") as f:
+        json.dump(metrics, f, indent=2)
+    log("Test metrics: " + ", ".join(f"{k[5:]} {v:.4f}" for k, v in metrics.items()
+                                      if k.startswith("test_") and isinstance(v, float)))
+    total = time.perf_counter() - started
+    facts = [("run folder", str(folder)), ("data", data.description),
+             ("training samples", f"{len(data.x_train):,}"),
+             ("test samples", f"{metrics.get('n_test', 0):,}"), ("epochs trained", metrics["epochs_trained"]),
+             ("training time", f"{train_seconds:.1f} s"), ("total time", f"{total:.1f} s"),
+             ("parameters", f"{model.count_params():,}"), ("seed", config["seed"])]
+    report.write(folder / run_folder.REPORT_FILE, title=config["name"], model=model, config_text=config_text,
+                 metrics=metrics, plots=png, facts=facts)
+    log(f"Done in {total:.1f}s. Results: {folder}")
+    log(f"  report:  {folder / run_folder.REPORT_FILE}")
+    log(f"  model:   {model_path}")
+    return folder

@@ -1,0 +1,322 @@
+"""Images from a class-per-folder tree, as ``keras.utils.image_dataset_from_directory``.
+
+``chest_xray/train/NORMAL/*.jpeg`` and ``chest_xray/train/PNEUMONIA/*.jpeg`` become images with
+labels 0 and 1 (folders in alphanumeric order). With ``batch_size=None`` everything is decoded
+into arrays; with a batch size a lazy ``ImageFolderSource`` decodes one batch at a time.
+Pillow decodes the files. An image that cannot be decoded is reported by path, never skipped
+silently.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from glassnet.datasets.sources import BatchSource
+
+#: the extensions Keras reads; other files in the tree are ignored.
+IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
+COLOR_MODES = {"grayscale": "L", "rgb": "RGB", "rgba": "RGBA"}
+LABEL_MODES = ("int", "categorical", "binary", None)
+INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "lanczos", "area")
+
+
+def _pillow():
+    try:
+        from PIL import Image
+    except ImportError:
+        raise ImportError("Reading image files needs Pillow: pip install pillow") from None
+    return Image
+
+
+@dataclass
+class ImageData:
+    """Decoded images with their labels; unpacks as ``x, y = data``.
+
+    Attributes:
+        x: float32 (N, H, W, C) with values 0..255 (rescale in the model or before fit).
+        y: labels: int (N,), one-hot (N, K) or float (N, 1) for label_mode "binary"; None without labels.
+        class_names: folder name of each class index.
+        file_paths: the file of each image, in the order of ``x``.
+    """
+
+    x: np.ndarray
+    y: np.ndarray | None
+    class_names: list[str]
+    file_paths: list[str] = field(repr=False)
+
+    def __iter__(self):
+        yield self.x
+        yield self.y
+
+
+def _list_images(root: Path) -> list[Path]:
+    found = []
+    for folder, _, names in os.walk(root, followlinks=True):
+        found += [Path(folder) / n for n in names if n.lower().endswith(IMAGE_EXTENSIONS)]
+    return sorted(found)
+
+
+def _encode_labels(labels: np.ndarray, label_mode, n_classes: int):
+    if label_mode is None:
+        return None
+    if label_mode == "categorical":
+        return np.eye(n_classes, dtype=np.float32)[labels]
+    if label_mode == "binary":
+        if n_classes != 2:
+            raise ValueError(f"label_mode='binary' needs exactly 2 classes; found {n_classes}.")
+        return labels.astype(np.float32).reshape(-1, 1)
+    return labels.astype(np.int64)
+
+
+def _scan(paths: list[Path], image_size, on_invalid: str) -> list[int]:
+    """Open every header (cheap: no pixels are decoded); the indices of readable images.
+
+    Also checks that sizes agree when no ``image_size`` asks for a resize.
+    """
+    Image = _pillow()
+    sizes, bad, keep = {}, [], []
+    for i, path in enumerate(paths):
+        try:
+            with Image.open(path) as img:
+                sizes[i] = (img.height, img.width)
+            keep.append(i)
+        except Exception as err:  # Pillow raises several types for broken files
+            bad.append(f"{path}: {type(err).__name__}: {err}")
+    _report_invalid(bad, on_invalid)
+    if image_size is None:
+        counts = Counter(sizes[i] for i in keep)
+        if len(counts) > 1:
+            example = {}
+            for i in keep:
+                example.setdefault(sizes[i], paths[i])
+            listing = ", ".join(f"{n} of {h}x{w} (e.g. {example[(h, w)]})" for (h, w), n in counts.most_common(5))
+            raise ValueError(
+                f"The images have different sizes and no image_size was given: {listing}. Pass "
+                f"image_size=(height, width) to resize them all to one size."
+            )
+    return keep
+
+
+def _report_invalid(bad: list[str], on_invalid: str) -> None:
+    if not bad:
+        return
+    listing = "\n  ".join(bad[:20]) + (f"\n  ... and {len(bad) - 20} more" if len(bad) > 20 else "")
+    message = f"{len(bad)} file(s) could not be decoded as images:\n  {listing}"
+    if on_invalid == "raise":
+        raise ValueError(message + "\nRemove or replace them, or pass on_invalid='warn' to leave them out.")
+    warnings.warn(message + "\nThey were left out.", stacklevel=3)
+
+
+def load_images(paths, image_size=None, color_mode: str = "rgb", interpolation: str = "bilinear",
+                on_invalid: str = "raise") -> tuple[np.ndarray, list[int]]:
+    """Decode image files into one float32 array (N, H, W, C) with values 0..255.
+
+    Args:
+        paths: image files.
+        image_size: (height, width) to resize to, or None when all images share one size.
+        color_mode: "grayscale" (C = 1), "rgb" (3) or "rgba" (4); images are converted.
+        interpolation: the resampling filter for resizing.
+        on_invalid: "raise" (list every undecodable file in a ValueError) or "warn" (list
+            them in a warning and leave them out).
+
+    Returns:
+        (images, kept): the array and the indices into ``paths`` of the images it holds.
+    """
+    Image = _pillow()
+    mode = COLOR_MODES[color_mode]
+    resample = {"bilinear": Image.BILINEAR, "nearest": Image.NEAREST, "bicubic": Image.BICUBIC,
+                "lanczos": Image.LANCZOS, "area": Image.BOX}[interpolation]
+    arrays, kept, bad = [], [], []
+    for i, path in enumerate(paths):
+        try:
+            with Image.open(path) as img:
+                img = img.convert(mode)
+                if image_size is not None and img.size != (image_size[1], image_size[0]):
+                    img = img.resize((image_size[1], image_size[0]), resample)  # Pillow: (w, h)
+                array = np.asarray(img, dtype=np.float32)
+        except Exception as err:
+            bad.append(f"{path}: {type(err).__name__}: {err}")
+            continue
+        arrays.append(array[..., None] if array.ndim == 2 else array)
+        kept.append(i)
+    _report_invalid(bad, on_invalid)
+    if not arrays:
+        raise ValueError("No image could be decoded.")
+    shapes = {a.shape for a in arrays}
+    if len(shapes) > 1:
+        raise ValueError(f"The images have different sizes {sorted(shapes)[:5]}; pass image_size=(height, width).")
+    return np.stack(arrays), kept
+
+
+class ImageFolderSource(BatchSource):
+    """A lazy image dataset: decodes only the files of the batch asked for.
+
+    Made by ``image_dataset_from_directory(..., batch_size=n)``; pass it to ``model.fit``.
+
+    Args:
+        file_paths: the image files.
+        labels: encoded labels per file (or None).
+        class_names: name of each class index.
+        batch_size: images per batch.
+        image_size, color_mode, interpolation: as ``load_images``.
+        shuffle: reshuffle the files after every epoch.
+        seed: seed of the shuffling.
+    """
+
+    def __init__(self, file_paths, labels, class_names, batch_size: int, image_size=None, color_mode="rgb",
+                 interpolation="bilinear", shuffle: bool = True, seed: int | None = None):
+        self.file_paths = [str(p) for p in file_paths]
+        self.labels = labels
+        self.class_names = list(class_names)
+        self.batch_size = int(batch_size)
+        self.image_size = image_size
+        self.color_mode = color_mode
+        self.interpolation = interpolation
+        self.shuffle = bool(shuffle)
+        self._rng = np.random.default_rng(seed)
+        self._order = np.arange(len(self.file_paths))
+
+    def __len__(self):
+        return -(-len(self.file_paths) // self.batch_size)
+
+    def __getitem__(self, index):
+        if not 0 <= index < len(self):
+            raise IndexError(f"batch {index} is out of range for {len(self)} batches.")
+        rows = self._order[index * self.batch_size:(index + 1) * self.batch_size]
+        x, _ = load_images([self.file_paths[i] for i in rows], self.image_size, self.color_mode,
+                           self.interpolation, on_invalid="raise")
+        return (x,) if self.labels is None else (x, self.labels[rows])
+
+    def on_epoch_end(self):
+        if self.shuffle:
+            self._order = self._rng.permutation(len(self.file_paths))
+
+
+def image_dataset_from_directory(directory, labels="inferred", label_mode="int", class_names=None,
+                                 color_mode: str = "rgb", batch_size: int | None = None, image_size=None,
+                                 shuffle: bool = True, seed: int | None = None, validation_split: float | None = None,
+                                 subset: str | None = None, interpolation: str = "bilinear",
+                                 on_invalid: str = "raise"):
+    """Images and labels from a folder with one subfolder per class (Keras' function and arguments).
+
+    Args:
+        directory: the root, e.g. ``chest_xray/train`` holding ``NORMAL/`` and ``PNEUMONIA/``.
+        labels: "inferred" (from the subfolders), None (no labels), or a list with one label per
+            image file, the files sorted alphanumerically by path.
+        label_mode: "int" (N,), "categorical" (one-hot), "binary" (float (N, 1), two classes) or None.
+        class_names: the subfolders to use, in this order (default: all, alphanumeric).
+        color_mode: "grayscale", "rgb" or "rgba"; every image is converted.
+        batch_size: None returns decoded arrays (an ``ImageData``); an int returns a lazy
+            ``ImageFolderSource`` that decodes one batch at a time (for folders larger than memory).
+        image_size: (height, width) to resize to; None keeps the files' size, which must then agree.
+        shuffle: shuffle the files (seeded by ``seed``).
+        seed: seed of the shuffle and the validation split; required with ``validation_split``.
+        validation_split: fraction of the (shuffled) files kept for validation, taken from the end.
+        subset: "training", "validation" or "both" (then a pair is returned), with validation_split.
+        interpolation: resampling filter for resizing: "bilinear", "nearest", "bicubic", "lanczos", "area".
+        on_invalid: "raise" (default: a ValueError listing every undecodable file) or "warn".
+
+    Returns:
+        ``ImageData`` (unpacks as ``x, y``; also has ``class_names`` and ``file_paths``), an
+        ``ImageFolderSource`` when ``batch_size`` is given, or a (training, validation) pair.
+
+    Example:
+        >>> from glassnet.datasets import image_dataset_from_directory
+        >>> train, val = image_dataset_from_directory(  # doctest: +SKIP
+        ...     "chest_xray/train", color_mode="grayscale", image_size=(64, 64),
+        ...     validation_split=0.1, subset="both", seed=0)
+        >>> x, y = train  # doctest: +SKIP
+    """
+    root = Path(directory)
+    if not root.is_dir():
+        raise FileNotFoundError(f"image_dataset_from_directory: {root} is not a directory.")
+    if color_mode not in COLOR_MODES:
+        raise ValueError(f"color_mode must be one of {tuple(COLOR_MODES)}; got {color_mode!r}.")
+    if label_mode not in LABEL_MODES:
+        raise ValueError(f"label_mode must be one of {LABEL_MODES}; got {label_mode!r}.")
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(f"interpolation must be one of {INTERPOLATIONS}; got {interpolation!r}.")
+    if on_invalid not in ("raise", "warn"):
+        raise ValueError(f"on_invalid must be 'raise' or 'warn'; got {on_invalid!r}.")
+    if image_size is not None:
+        if len(tuple(image_size)) != 2 or any(int(s) <= 0 for s in image_size):
+            raise ValueError(f"image_size must be (height, width) with positive sizes; got {image_size!r}.")
+        image_size = (int(image_size[0]), int(image_size[1]))
+    if batch_size is not None and (isinstance(batch_size, bool) or int(batch_size) <= 0):
+        raise ValueError(f"batch_size must be a positive integer or None; got {batch_size!r}.")
+    if validation_split is not None:
+        if not 0 < validation_split < 1:
+            raise ValueError(f"validation_split must be in (0, 1); got {validation_split!r}.")
+        if subset not in ("training", "validation", "both"):
+            raise ValueError("With validation_split, pass subset='training', 'validation' or 'both'.")
+        if shuffle and seed is None:
+            raise ValueError("With validation_split and shuffle, pass a seed so the two subsets do not overlap.")
+    elif subset is not None:
+        raise ValueError(f"subset={subset!r} needs a validation_split.")
+
+    # -- which files, which labels -----------------------------------------------------------
+    if labels == "inferred":
+        folders = sorted(p.name for p in root.iterdir() if p.is_dir())
+        if class_names is not None:
+            missing = [c for c in class_names if c not in folders]
+            if missing:
+                raise ValueError(f"class_names {missing} have no folder in {root}; its folders are {folders}.")
+            folders = list(class_names)
+        if not folders:
+            raise ValueError(f"{root} has no class subfolders; put each class's images in its own folder.")
+        paths, label_list = [], []
+        for index, name in enumerate(folders):
+            found = _list_images(root / name)
+            if not found:
+                warnings.warn(f"Class folder {root / name} holds no images ({', '.join(IMAGE_EXTENSIONS)}); "
+                              f"class {index} ({name!r}) will have no samples.", stacklevel=2)
+            paths += found
+            label_list += [index] * len(found)
+        names = folders
+    else:
+        if class_names is not None:
+            raise ValueError("class_names can only be given with labels='inferred'.")
+        paths = _list_images(root)
+        names = []
+        if labels is None:
+            label_list, label_mode = None, None
+        else:
+            label_list = list(np.asarray(labels).reshape(-1))
+            if len(label_list) != len(paths):
+                raise ValueError(
+                    f"labels has {len(label_list)} entries but {root} holds {len(paths)} image files; "
+                    f"give one label per file, files sorted alphanumerically by path."
+                )
+            names = [str(c) for c in range(int(max(label_list, default=-1)) + 1)]
+    if not paths:
+        raise ValueError(f"No images ({', '.join(IMAGE_EXTENSIONS)}) found under {root}.")
+    label_array = None if label_list is None else np.asarray(label_list, dtype=np.int64)
+
+    order = np.random.default_rng(seed).permutation(len(paths)) if shuffle else np.arange(len(paths))
+    keep = _scan(paths, image_size, on_invalid)
+    order = order[np.isin(order, keep)]
+    subsets = {"all": order}
+    if validation_split is not None:
+        n_val = int(validation_split * order.size)
+        if n_val == 0 or n_val == order.size:
+            raise ValueError(f"validation_split={validation_split} of {order.size} images leaves an empty subset.")
+        subsets = {"training": order[:order.size - n_val], "validation": order[order.size - n_val:]}
+
+    def build(rows):
+        files = [paths[i] for i in rows]
+        encoded = None if label_array is None else _encode_labels(label_array[rows], label_mode, len(names))
+        if batch_size is not None:
+            return ImageFolderSource(files, encoded, names, batch_size, image_size, color_mode, interpolation,
+                                     shuffle, seed)
+        x, kept = load_images(files, image_size, color_mode, interpolation, on_invalid)
+        return ImageData(x, None if encoded is None else encoded[kept], names, [str(files[i]) for i in kept])
+
+    if subset == "both":
+        return build(subsets["training"]), build(subsets["validation"])
+    return build(subsets[subset or "all"])

@@ -1,0 +1,107 @@
+"""Batch sources: datasets that hand out one batch at a time, so data larger than memory can train.
+
+A source follows Keras' ``PyDataset`` (``Sequence``) contract: ``len(source)`` batches per epoch,
+``source[i]`` -> ``(x, y)`` or ``(x, y, sample_weight)``, and ``on_epoch_end()`` after each
+epoch. ``model.fit(source)`` and ``model.evaluate(source)`` accept one in place of arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class BatchSource:
+    """Base class of batch sources; subclass it and define ``__len__`` and ``__getitem__``.
+
+    Example:
+        >>> import numpy as np
+        >>> from glassnet.datasets import BatchSource
+        >>> class Squares(BatchSource):
+        ...     def __len__(self):
+        ...         return 3
+        ...     def __getitem__(self, i):
+        ...         x = np.arange(4.0).reshape(4, 1) + 4 * i
+        ...         return x, x ** 2
+        >>> len(Squares()), Squares()[1][1].ravel().tolist()
+        (3, [16.0, 25.0, 36.0, 49.0])
+    """
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def __getitem__(self, index: int):
+        raise NotImplementedError
+
+    def on_epoch_end(self) -> None:
+        """Called by ``fit`` after every epoch (reshuffle here)."""
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+
+def is_batch_source(obj) -> bool:
+    """True for a ``BatchSource`` or any object with the same contract (but not an array-like)."""
+    if isinstance(obj, BatchSource):
+        return True
+    if obj is None or isinstance(obj, (np.ndarray, list, tuple, dict)) or hasattr(obj, "shape"):
+        return False
+    return hasattr(obj, "__len__") and hasattr(obj, "__getitem__") and hasattr(obj, "on_epoch_end")
+
+
+class ArraySource(BatchSource):
+    """Batches sliced from arrays, which may be memory-mapped files larger than memory.
+
+    Only the rows of one batch are read at a time, so ``np.load("x.npy", mmap_mode="r")`` trains
+    without loading the file.
+
+    Args:
+        x: inputs (N, ...), any array-like supporting fancy indexing (``np.memmap`` included).
+        y: targets (N, ...) or None (prediction).
+        batch_size: samples per batch.
+        sample_weight: optional (N,) weights, returned as a third element.
+        shuffle: reshuffle the samples after every epoch (seeded by ``seed``).
+        seed: seed of the shuffling.
+
+    Example:
+        >>> import numpy as np
+        >>> from glassnet.datasets import ArraySource
+        >>> source = ArraySource(np.zeros((10, 3)), np.arange(10), batch_size=4)
+        >>> len(source), source[2][0].shape
+        (3, (2, 3))
+    """
+
+    def __init__(self, x, y=None, batch_size: int = 32, sample_weight=None, shuffle: bool = False, seed: int = 0):
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
+            raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}.")
+        n = len(x)
+        for name, arr in (("y", y), ("sample_weight", sample_weight)):
+            if arr is not None and len(arr) != n:
+                raise ValueError(f"ArraySource: x has {n} samples but {name} has {len(arr)}.")
+        self.x, self.y, self.sample_weight = x, y, sample_weight
+        self.batch_size = int(batch_size)
+        self.shuffle = bool(shuffle)
+        self._rng = np.random.default_rng(seed)
+        self._order = self._rng.permutation(n) if self.shuffle else None
+
+    def __len__(self):
+        return -(-len(self.x) // self.batch_size)
+
+    def __getitem__(self, index):
+        if not 0 <= index < len(self):
+            raise IndexError(f"batch {index} is out of range for {len(self)} batches.")
+        rows = slice(index * self.batch_size, (index + 1) * self.batch_size)
+        if self._order is not None:
+            # Ascending rows within the batch: a memory-mapped file is then read front to back.
+            rows = np.sort(self._order[rows])
+        x = np.asarray(self.x[rows])
+        if self.y is None:
+            return (x,)
+        y = np.asarray(self.y[rows])
+        if self.sample_weight is None:
+            return x, y
+        return x, y, np.asarray(self.sample_weight[rows])
+
+    def on_epoch_end(self):
+        if self.shuffle:
+            self._order = self._rng.permutation(len(self.x))

@@ -1,0 +1,151 @@
+"""BatchNormalization: normalise each channel with batch statistics in training, moving ones after."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet import initializers, regularizers
+from glassnet._registry import register, serialize
+from glassnet.layers.base import Layer
+
+
+@register("layer")
+class BatchNormalization(Layer):
+    """Normalise each feature (channel) to zero mean and unit variance, then scale and shift.
+
+    In training the batch's own mean and variance are used and folded into moving averages;
+    at inference (and when the layer is frozen with ``trainable=False``, as in Keras) the moving
+    averages are used, so a prediction does not depend on the other samples in its batch.
+    ``moving_mean`` and ``moving_variance`` live in ``state``: saved with the model, never trained.
+
+    Keras' conventions, which differ from PyTorch's: ``momentum`` is the weight of the *old*
+    moving value (torch's ``momentum`` is 1 - this), and the moving variance averages the
+    biased batch variance (divided by m, the count of values per channel; torch uses m - 1).
+
+    Args:
+        axis: the feature axis (-1, channels last); statistics are taken over all other axes.
+        momentum: weight of the old value in the moving averages (0.99).
+        epsilon: added to the variance before the square root (1e-3, Keras' default).
+        center: learn a shift ``beta``.
+        scale: learn a scale ``gamma`` (switch off before a linear layer or ReLU, Keras advises).
+        beta_initializer, gamma_initializer, moving_mean_initializer,
+        moving_variance_initializer: "zeros", "ones", "zeros", "ones" as in Keras.
+        beta_regularizer, gamma_regularizer: optional penalties.
+        **kwargs: ``name``, ``input_shape``, ``trainable``, ``dtype``.
+
+    Shapes:
+        x: (N, ..., C) -> y: same shape; gamma, beta, moving_mean, moving_variance: (C,).
+
+    Math:
+        training   μ = mean(x), σ² = mean((x - μ)²) over all axes but ``axis`` (m values each),
+                   x̂ = (x - μ) / √(σ² + ε), y = γ x̂ + β,
+                   moving_mean ← momentum · moving_mean + (1 - momentum) μ (likewise σ²);
+        backward   dβ = Σ g, dγ = Σ g x̂, dx = γ / √(σ² + ε) · (g - mean(g) - x̂ · mean(g x̂))
+        inference  x̂ = (x - moving_mean) / √(moving_variance + ε); dx = γ g / √(moving_variance + ε)
+
+    Example:
+        >>> import numpy as np, glassnet as gn
+        >>> bn = gn.layers.BatchNormalization()
+        >>> y = bn(np.random.default_rng(0).normal(5, 3, (64, 4, 4, 2)), training=True)
+        >>> bool(np.allclose(y.mean(axis=(0, 1, 2)), 0, atol=1e-6))
+        True
+    """
+
+    def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3, center: bool = True,
+                 scale: bool = True, beta_initializer="zeros", gamma_initializer="ones",
+                 moving_mean_initializer="zeros", moving_variance_initializer="ones",
+                 beta_regularizer=None, gamma_regularizer=None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise ValueError(f"BatchNormalization: axis must be an int; got {axis!r}.")
+        if not 0 <= momentum <= 1:
+            raise ValueError(f"BatchNormalization: momentum must be in [0, 1]; got {momentum!r}.")
+        if not epsilon > 0:
+            raise ValueError(f"BatchNormalization: epsilon must be > 0; got {epsilon!r}.")
+        self.axis = int(axis)
+        self.momentum = float(momentum)
+        self.epsilon = float(epsilon)
+        self.center = bool(center)
+        self.scale = bool(scale)
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.moving_mean_initializer = initializers.get(moving_mean_initializer)
+        self.moving_variance_initializer = initializers.get(moving_variance_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+
+    def build(self, input_shape):
+        ndim = len(input_shape)
+        if not -ndim <= self.axis < ndim or self.axis % ndim == 0:
+            raise ValueError(f"BatchNormalization: axis {self.axis} is not a feature axis of inputs {tuple(input_shape)}.")
+        channels = input_shape[self.axis]
+        if channels is None:
+            raise ValueError(f"BatchNormalization: the size of axis {self.axis} must be known; got {tuple(input_shape)}.")
+        if self.scale:
+            self.add_weight("gamma", (channels,), self.gamma_initializer, self.gamma_regularizer)
+        if self.center:
+            self.add_weight("beta", (channels,), self.beta_initializer, self.beta_regularizer)
+        self.add_weight("moving_mean", (channels,), self.moving_mean_initializer, trainable=False)
+        self.add_weight("moving_variance", (channels,), self.moving_variance_initializer, trainable=False)
+        super().build(input_shape)
+
+    def _broadcast(self, v: np.ndarray, ndim: int) -> np.ndarray:
+        """A (C,) vector shaped to broadcast along ``axis`` of an ndim-array."""
+        shape = [1] * ndim
+        shape[self.axis] = v.shape[0]
+        return v.reshape(shape)
+
+    def forward(self, x, training=False):
+        axes = tuple(i for i in range(x.ndim) if i != self.axis % x.ndim)
+        dtype = x.dtype.type
+        self._batch_stats = bool(training) and self.trainable
+        if self._batch_stats:
+            mean = x.mean(axis=axes, keepdims=True)
+            var = x.var(axis=axes, keepdims=True)  # biased (÷ m), as Keras normalises and averages
+            m = dtype(self.momentum)
+            for key, stat in (("moving_mean", mean), ("moving_variance", var)):
+                moving = self.state[key]
+                moving *= m
+                moving += (1 - m) * stat.reshape(-1)
+        else:
+            mean = self._broadcast(self.state["moving_mean"], x.ndim)
+            var = self._broadcast(self.state["moving_variance"], x.ndim)
+        inv_std = (1 / np.sqrt(var + dtype(self.epsilon))).astype(x.dtype, copy=False)
+        x_hat = (x - mean) * inv_std
+        self._x_hat, self._inv_std, self._axes = x_hat, inv_std, axes
+        y = x_hat * self._broadcast(self.params["gamma"], x.ndim) if self.scale else x_hat.copy()
+        if self.center:
+            y += self._broadcast(self.params["beta"], x.ndim)
+        return y
+
+    def backward(self, grad):
+        x_hat, axes = self._x_hat, self._axes
+        if self.center:
+            grad.sum(axis=axes, out=self.grads["beta"])
+        if self.scale:
+            (grad * x_hat).sum(axis=axes, out=self.grads["gamma"])
+            g_hat = grad * self._broadcast(self.params["gamma"], grad.ndim)  # dL/dx̂
+        else:
+            g_hat = grad
+        if not self._batch_stats:
+            return g_hat * self._inv_std  # the statistics are constants here
+        # μ and σ² depend on every x in the batch: their share of the gradient is removed by
+        # subtracting the mean of g_hat and its projection onto x̂.
+        return self._inv_std * (g_hat - g_hat.mean(axis=axes, keepdims=True)
+                                - x_hat * (g_hat * x_hat).mean(axis=axes, keepdims=True))
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "axis": self.axis,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+            "beta_initializer": serialize(self.beta_initializer),
+            "gamma_initializer": serialize(self.gamma_initializer),
+            "moving_mean_initializer": serialize(self.moving_mean_initializer),
+            "moving_variance_initializer": serialize(self.moving_variance_initializer),
+            "beta_regularizer": None if self.beta_regularizer is None else serialize(self.beta_regularizer),
+            "gamma_regularizer": None if self.gamma_regularizer is None else serialize(self.gamma_regularizer),
+        }

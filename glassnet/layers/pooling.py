@@ -1,0 +1,319 @@
+"""Pooling layers, channels-last: max and average over windows, and their global forms, 1D and 2D.
+
+Window pooling loops over the few offsets of one window (4 for 2x2), each a strided slice of the
+whole batch, so nothing loops over samples, pixels or channels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet._registry import register
+from glassnet.layers.base import Layer
+from glassnet.layers.convolutional import (PADDINGS, as_tuple, offset_slices, pad_spatial, unpad_spatial,
+                                           window_geometry)
+
+
+class _Pooling(Layer):
+    """Max or average over ``pool_size`` windows of ``rank`` spatial axes.
+
+    Args:
+        pool_size: int or ``rank`` ints (2 as in Keras).
+        strides: int, ``rank`` ints or None (then equal to ``pool_size``: windows do not overlap).
+        padding: "valid" (drop the incomplete border windows) or "same" (output ⌈n / stride⌉).
+        **kwargs: ``name``, ``input_shape``, ``trainable``, ``dtype``.
+    """
+
+    rank = 0
+
+    def __init__(self, pool_size=2, strides=None, padding: str = "valid", **kwargs):
+        super().__init__(**kwargs)
+        cls = type(self).__name__
+        self.pool_size = as_tuple(pool_size, self.rank, "pool_size", cls)
+        self.strides = self.pool_size if strides is None else as_tuple(strides, self.rank, "strides", cls)
+        self._strides_arg = None if strides is None else list(self.strides)
+        if not isinstance(padding, str) or padding.lower() not in PADDINGS:
+            raise ValueError(f"{cls}: padding must be one of {PADDINGS}; got {padding!r}.")
+        self.padding = padding.lower()
+
+    def build(self, input_shape):
+        if len(input_shape) != self.rank + 2:
+            layout = "(N, L, C)" if self.rank == 1 else "(N, H, W, C)"
+            raise ValueError(f"{type(self).__name__} needs channels-last inputs {layout}; got {tuple(input_shape)}.")
+        super().build(input_shape)
+
+    def compute_output_shape(self, input_shape):
+        geometry = self._window_geometry(input_shape[1:-1])
+        return (input_shape[0], *(out for out, _, _ in geometry), input_shape[-1])
+
+    def _window_geometry(self, sizes):
+        return window_geometry(sizes, self.pool_size, self.strides, (1,) * self.rank, self.padding,
+                               type(self).__name__)
+
+    def _windows(self, out_sizes):
+        """(slices into the padded input) for every offset within a window."""
+        ones = (1,) * self.rank
+        for offset in np.ndindex(*self.pool_size):
+            yield (slice(None), *offset_slices(offset, self.strides, ones, out_sizes))
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": list(self.pool_size), "strides": self._strides_arg,
+                "padding": self.padding}
+
+
+class _MaxPooling(_Pooling):
+    def forward(self, x, training=False):
+        geometry = self._window_geometry(x.shape[1:-1])
+        out_sizes = tuple(out for out, _, _ in geometry)
+        # -inf padding can never win a max, so "same" windows see only real pixels.
+        xp = pad_spatial(x, geometry, value=-np.inf)
+        y = None
+        for window in self._windows(out_sizes):
+            y = xp[window].copy() if y is None else np.maximum(y, xp[window], out=y)
+        self._xp, self._y, self._geometry = xp, y, geometry
+        return y
+
+    def backward(self, grad):
+        # The gradient goes to the first input that equals the max (PyTorch's tie rule): each
+        # offset claims the outputs it matches that no earlier offset has claimed.
+        xp, y = self._xp, self._y
+        dxp = np.zeros(xp.shape, dtype=grad.dtype)
+        unclaimed = np.ones(y.shape, dtype=bool)
+        out_sizes = y.shape[1:-1]
+        for window in self._windows(out_sizes):
+            hit = (xp[window] == y) & unclaimed
+            dxp[window] += np.where(hit, grad, 0)
+            unclaimed &= ~hit
+        return unpad_spatial(dxp, self._geometry)
+
+
+class _AveragePooling(_Pooling):
+    def forward(self, x, training=False):
+        geometry = self._window_geometry(x.shape[1:-1])
+        out_sizes = tuple(out for out, _, _ in geometry)
+        xp = pad_spatial(x, geometry)
+        total = np.zeros((x.shape[0], *out_sizes, x.shape[-1]), dtype=x.dtype)
+        for window in self._windows(out_sizes):
+            total += xp[window]
+        # Keras (TensorFlow) divides by the number of real pixels in each window, so "same"
+        # border windows are not diluted by padding zeros (PyTorch's count_include_pad=False).
+        ones = pad_spatial(np.ones((1, *x.shape[1:-1], 1), dtype=x.dtype), geometry)
+        count = np.zeros((1, *out_sizes, 1), dtype=x.dtype)
+        for window in self._windows(out_sizes):
+            count += ones[window]
+        self._count, self._xp_shape, self._geometry = count, xp.shape, geometry
+        return total / count
+
+    def backward(self, grad):
+        share = grad / self._count
+        dxp = np.zeros(self._xp_shape, dtype=grad.dtype)
+        for window in self._windows(share.shape[1:-1]):
+            dxp[window] += share
+        return unpad_spatial(dxp, self._geometry)
+
+
+@register("layer")
+class MaxPooling2D(_MaxPooling):
+    """Maximum over each pool_size window of an image, per channel.
+
+    Args:
+        pool_size: int or (ph, pw); default 2.
+        strides: int, (sh, sw) or None (= pool_size).
+        padding: "valid" or "same".
+
+    Shapes:
+        x: (N, H, W, C) -> y: (N, Ho, Wo, C); "valid": Ho = ⌊(H - ph) / sh⌋ + 1, "same": ⌈H / sh⌉.
+
+    Math:
+        forward  y[n,i,j,c] = max_{a,b} x[n, i·sh + a, j·sw + b, c]
+        backward dx[n, i·sh + a*, j·sw + b*, c] += g[n,i,j,c] at the (first) argmax (a*, b*)
+
+    Example:
+        >>> import numpy as np, glassnet as gn
+        >>> gn.layers.MaxPooling2D()(np.arange(16.).reshape(1, 4, 4, 1))[0, :, :, 0]
+        array([[ 5.,  7.],
+               [13., 15.]])
+    """
+
+    rank = 2
+
+
+@register("layer")
+class AveragePooling2D(_AveragePooling):
+    """Mean over each pool_size window of an image, per channel.
+
+    Args: as ``MaxPooling2D``.
+
+    Shapes:
+        x: (N, H, W, C) -> y: (N, Ho, Wo, C).
+
+    Math:
+        forward  y[n,i,j,c] = (1 / |w|) Σ_{a,b} x[n, i·sh + a, j·sw + b, c]  (|w| = real pixels)
+        backward dx[n, i·sh + a, j·sw + b, c] += g[n,i,j,c] / |w|
+
+    Example:
+        >>> import numpy as np, glassnet as gn
+        >>> gn.layers.AveragePooling2D()(np.arange(16.).reshape(1, 4, 4, 1))[0, :, :, 0]
+        array([[ 2.5,  4.5],
+               [10.5, 12.5]])
+    """
+
+    rank = 2
+
+
+@register("layer")
+class MaxPooling1D(_MaxPooling):
+    """Maximum over each window of a sequence, per channel.
+
+    Args: pool_size (int, default 2), strides (int or None = pool_size), padding.
+
+    Shapes:
+        x: (N, L, C) -> y: (N, Lo, C).
+
+    Math:
+        forward y[n,t,c] = max_a x[n, t·s + a, c]; backward dx at the first argmax += g[n,t,c]
+    """
+
+    rank = 1
+
+
+@register("layer")
+class AveragePooling1D(_AveragePooling):
+    """Mean over each window of a sequence, per channel.
+
+    Args: pool_size (int, default 2), strides (int or None = pool_size), padding.
+
+    Shapes:
+        x: (N, L, C) -> y: (N, Lo, C).
+
+    Math:
+        forward y[n,t,c] = (1 / |w|) Σ_a x[n, t·s + a, c]; backward dx[n, t·s + a, c] += g[n,t,c] / |w|
+    """
+
+    rank = 1
+
+
+# -- global pooling ------------------------------------------------------------------------------
+class _GlobalPooling(Layer):
+    """Reduce every spatial axis to one value per channel.
+
+    Args:
+        keepdims: keep the spatial axes with size 1 (Keras' ``keepdims``).
+        **kwargs: ``name``, ``input_shape``, ``trainable``, ``dtype``.
+    """
+
+    rank = 0
+
+    def __init__(self, keepdims: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.keepdims = bool(keepdims)
+
+    def build(self, input_shape):
+        if len(input_shape) != self.rank + 2:
+            layout = "(N, L, C)" if self.rank == 1 else "(N, H, W, C)"
+            raise ValueError(f"{type(self).__name__} needs channels-last inputs {layout}; got {tuple(input_shape)}.")
+        super().build(input_shape)
+
+    def compute_output_shape(self, input_shape):
+        if self.keepdims:
+            return (input_shape[0], *(1,) * self.rank, input_shape[-1])
+        return (input_shape[0], input_shape[-1])
+
+    def _shape_out(self, y):
+        """(N, C) -> the output shape, (N, 1, ..., C) when keepdims."""
+        return y.reshape(y.shape[0], *(1,) * self.rank, y.shape[-1]) if self.keepdims else y
+
+    def get_config(self):
+        return {**super().get_config(), "keepdims": self.keepdims}
+
+
+class _GlobalAveragePooling(_GlobalPooling):
+    def forward(self, x, training=False):
+        self._x_shape = x.shape
+        return self._shape_out(x.mean(axis=tuple(range(1, self.rank + 1))))
+
+    def backward(self, grad):
+        n, *spatial, c = self._x_shape
+        share = grad.reshape(n, *(1,) * self.rank, c) / grad.dtype.type(np.prod(spatial))
+        return np.broadcast_to(share, self._x_shape).copy()
+
+
+class _GlobalMaxPooling(_GlobalPooling):
+    def forward(self, x, training=False):
+        flat = x.reshape(x.shape[0], -1, x.shape[-1])  # (N, S, C), S = all spatial positions
+        self._x_shape = x.shape
+        self._argmax = flat.argmax(axis=1)  # (N, C): the first maximum, as MaxPooling's tie rule
+        return self._shape_out(np.take_along_axis(flat, self._argmax[:, None, :], axis=1)[:, 0, :])
+
+    def backward(self, grad):
+        n, c = self._x_shape[0], self._x_shape[-1]
+        dx = np.zeros((n, int(np.prod(self._x_shape[1:-1])), c), dtype=grad.dtype)
+        np.put_along_axis(dx, self._argmax[:, None, :], grad.reshape(n, 1, c), axis=1)
+        return dx.reshape(self._x_shape)
+
+
+@register("layer")
+class GlobalAveragePooling2D(_GlobalAveragePooling):
+    """Mean over height and width, one value per channel (the usual head of modern CNNs).
+
+    Args:
+        keepdims: return (N, 1, 1, C) instead of (N, C).
+
+    Shapes:
+        x: (N, H, W, C) -> y: (N, C).
+
+    Math:
+        forward y[n,c] = (1 / HW) Σ_{i,j} x[n,i,j,c]; backward dx[n,i,j,c] = g[n,c] / HW
+
+    Example:
+        >>> import numpy as np, glassnet as gn
+        >>> gn.layers.GlobalAveragePooling2D()(np.ones((2, 5, 5, 3))).shape
+        (2, 3)
+    """
+
+    rank = 2
+
+
+@register("layer")
+class GlobalMaxPooling2D(_GlobalMaxPooling):
+    """Maximum over height and width, one value per channel.
+
+    Args:
+        keepdims: return (N, 1, 1, C) instead of (N, C).
+
+    Shapes:
+        x: (N, H, W, C) -> y: (N, C).
+
+    Math:
+        forward y[n,c] = max_{i,j} x[n,i,j,c]; backward dx[n,i*,j*,c] = g[n,c] at the first argmax
+    """
+
+    rank = 2
+
+
+@register("layer")
+class GlobalAveragePooling1D(_GlobalAveragePooling):
+    """Mean over the sequence axis.
+
+    Shapes:
+        x: (N, L, C) -> y: (N, C).
+
+    Math:
+        forward y[n,c] = (1 / L) Σ_t x[n,t,c]; backward dx[n,t,c] = g[n,c] / L
+    """
+
+    rank = 1
+
+
+@register("layer")
+class GlobalMaxPooling1D(_GlobalMaxPooling):
+    """Maximum over the sequence axis.
+
+    Shapes:
+        x: (N, L, C) -> y: (N, C).
+
+    Math:
+        forward y[n,c] = max_t x[n,t,c]; backward dx[n,t*,c] = g[n,c] at the first argmax t*
+    """
+
+    rank = 1

@@ -1,0 +1,114 @@
+"""evaluate, predict, summary, inspect, datasets and --help, on models the CLI trained."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from cli_helpers import run_cli
+
+import glassnet as gn
+from glassnet.datasets import digits
+
+COMMANDS = ("train", "evaluate", "predict", "summary", "inspect", "datasets", "explain")
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.parametrize("command", [None, *COMMANDS])
+def test_every_command_has_help_with_examples(command):
+    code, stdout = run_cli(*([command] if command else []), "--help")
+    assert code == 0
+    assert "Example" in stdout and "Usage: glassnet" in stdout
+
+
+def test_evaluate_on_a_built_in_dataset_matches_the_run_metrics(default_run):
+    _, _, folder = default_run
+    code, stdout = run_cli("evaluate", folder / "model.glassnet", "digits", "--json")
+    assert code == 0
+    results = json.loads(stdout)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert results["n_samples"] == 360
+    assert results["accuracy"] == pytest.approx(metrics["test_accuracy"])
+    assert results["loss"] == pytest.approx(metrics["test_loss"], rel=1e-5)
+    code, stdout = run_cli("evaluate", folder / "model.glassnet", folder / "config.toml")
+    assert code == 0 and stdout.startswith("360 samples: loss ")
+
+
+def test_evaluate_a_table_model_on_a_csv_uses_its_preprocessor(table_run):
+    _, _, folder, csv_path = table_run
+    code, stdout = run_cli("evaluate", folder / "model.glassnet", csv_path, "--json")
+    assert code == 0
+    assert json.loads(stdout)["n_samples"] == 240
+
+
+def test_predict_npz_writes_one_row_per_sample_with_class_probabilities(default_run, tmp_path):
+    _, _, folder = default_run
+    _, (x_test, _) = digits.load_data()
+    np.savez(tmp_path / "x.npz", x=x_test[:20])
+    out = tmp_path / "predictions.csv"
+    code, stdout = run_cli("predict", folder / "model.glassnet", tmp_path / "x.npz", "-o", out)
+    assert code == 0 and f"Wrote 20 predictions to {out}" in stdout
+    rows = read_csv(out)
+    assert list(rows[0]) == ["source", "prediction", "label", *[f"p_{d}" for d in range(10)]]
+    expected = gn.load_model(folder / "model.glassnet").predict(x_test[:20]).argmax(1)
+    assert [int(r["prediction"]) for r in rows] == expected.tolist()
+    assert all(abs(sum(float(r[f"p_{d}"]) for d in range(10)) - 1) < 1e-4 for r in rows)
+
+
+def test_predict_csv_rows_of_pixels(default_run, tmp_path):
+    _, _, folder = default_run
+    _, (x_test, _) = digits.load_data()
+    np.savetxt(tmp_path / "pixels.csv", x_test[:5].reshape(5, 64), delimiter=",", fmt="%d",
+               header=",".join(f"px{i}" for i in range(64)), comments="")
+    code, _ = run_cli("predict", folder / "model.glassnet", tmp_path / "pixels.csv", "-o", tmp_path / "p.csv")
+    assert code == 0 and len(read_csv(tmp_path / "p.csv")) == 5
+
+
+def test_predict_raw_table_rows_gives_class_labels(table_run, tmp_path):
+    _, _, folder, csv_path = table_run
+    code, _ = run_cli("predict", folder / "model.glassnet", csv_path, "-o", tmp_path / "p.csv")
+    assert code == 0
+    rows = read_csv(tmp_path / "p.csv")
+    assert len(rows) == 240 and {r["label"] for r in rows} <= {"no", "yes"} and "p_yes" in rows[0]
+
+
+def test_an_image_folder_trains_and_predicts_image_files(image_run, tmp_path):
+    code, stdout, folder, images = image_run
+    assert code == 0 and stdout.strip() == str(folder)
+    assert (folder / "samples.png").is_file() and (folder / "roc.png").is_file()
+    code, _ = run_cli("predict", folder / "model.glassnet", images / "left", "-o", tmp_path / "p.csv")
+    assert code == 0
+    rows = read_csv(tmp_path / "p.csv")
+    assert len(rows) == 12 and rows[0]["source"].endswith(".png") and rows[0]["label"] in ("left", "right")
+    code, stdout = run_cli("evaluate", folder / "model.glassnet", images, "--json")
+    assert code == 0 and json.loads(stdout)["n_samples"] == 24
+
+
+def test_summary_and_inspect_describe_the_model_file(default_run):
+    _, _, folder = default_run
+    code, summary = run_cli("summary", folder / "model.glassnet")
+    assert code == 0 and "Conv2D" in summary and "Total params: 4,538" in summary
+    code, listing = run_cli("inspect", folder / "model.glassnet")
+    assert code == 0 and "total parameters: 4,538" in listing and "kernel (3, 3, 1, 8)" in listing
+    assert "epochs completed 8" in listing
+    code, raw = run_cli("inspect", folder / "model.glassnet", "--json")
+    info = json.loads(raw)
+    assert info["total_params"] == 4538 and info["model"]["name"] == "digits-cnn"
+
+
+def test_datasets_lists_what_is_available_and_where():
+    code, stdout = run_cli("datasets")
+    assert code == 0
+    lines = {line.split()[0]: line for line in stdout.splitlines()}
+    assert "available" in lines["digits"] and "scikit-learn" in lines["digits"]
+    assert "mnist" in lines and "fashion_mnist" in lines and "image_folder" in lines
+
+
+def test_explain_walks_samples_through_the_model(default_run):
+    _, _, folder = default_run
+    code, stdout = run_cli("explain", folder / "model.glassnet", "digits", "--samples", 1)
+    assert code == 0 and "Conv2D" in stdout

@@ -1,0 +1,97 @@
+"""Bad input: each failure exits 1 with a one-line reason (2 for usage errors), no traceback."""
+
+import numpy as np
+import pytest
+
+from glassnet.cli import main
+
+
+def run(capsys, *args):
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.err
+
+
+def one_line_failure(code, err):
+    assert code == 1
+    assert err.startswith("glassnet: error: ") and "Traceback" not in err
+    return err.splitlines()[0]
+
+
+def test_missing_config(capsys, tmp_path):
+    message = one_line_failure(*run(capsys, "train", tmp_path / "nope.toml"))
+    assert "nope.toml does not exist" in message
+
+
+def test_malformed_toml_names_the_line(capsys, tmp_path):
+    config = tmp_path / "bad.toml"
+    config.write_text('name = "x"\n[fit]\nepochs = = 3\n')
+    message = one_line_failure(*run(capsys, "train", config))
+    assert "not valid TOML" in message and "line 3" in message
+
+
+def test_unknown_key_names_the_key_and_line_and_suggests(capsys, tmp_path):
+    config = tmp_path / "typo.toml"
+    config.write_text('name = "x"\n\n[fit]\nbatch_size = 8\nepoch = 3\n')
+    message = one_line_failure(*run(capsys, "train", config))
+    assert "typo.toml line 5: [fit] epoch: unknown key; did you mean 'epochs'?" in message
+
+
+def test_wrong_value_kind_names_the_key_and_line(capsys, tmp_path):
+    config = tmp_path / "kind.toml"
+    config.write_text('[fit]\nepochs = "ten"\n')
+    message = one_line_failure(*run(capsys, "train", config))
+    assert "line 2: [fit] epochs: must be an integer" in message
+
+
+def test_unknown_layer_lists_the_valid_ones(capsys, tmp_path):
+    config = tmp_path / "layer.toml"
+    config.write_text('[[layers]]\ntype = "Dense"\nunits = 8\n\n[[layers]]\ntype = "Dnse"\nunits = 10\n')
+    message = one_line_failure(*run(capsys, "train", config, "--out", tmp_path / "runs"))
+    assert "line 6: layers[1].type: unknown layer type 'Dnse'" in message
+    assert "Conv2D" in message and "Dense" in message and "MaxPooling2D" in message
+
+
+def test_bad_layer_argument_names_the_layer(capsys, tmp_path):
+    config = tmp_path / "arg.toml"
+    config.write_text('[[layers]]\ntype = "Dense"\nunits = 8\nunitz = 8\n')
+    message = one_line_failure(*run(capsys, "train", config, "--out", tmp_path / "runs"))
+    assert "layers[0].type: Dense:" in message and "unitz" in message
+
+
+def test_data_that_does_not_match_the_model(capsys, default_run, tmp_path):
+    _, _, folder = default_run
+    np.savetxt(tmp_path / "narrow.csv", np.ones((4, 6)), delimiter=",", header="a,b,c,d,e,y", comments="")
+    message = one_line_failure(*run(capsys, "evaluate", folder / "model.glassnet", tmp_path / "narrow.csv",
+                                    "--target", "y"))
+    assert "(5,)" in message and "(8, 8)" in message and "does not fit" in message
+    np.savez(tmp_path / "x.npz", x=np.ones((3, 28, 28)))
+    message = one_line_failure(*run(capsys, "predict", folder / "model.glassnet", tmp_path / "x.npz",
+                                    "-o", tmp_path / "p.csv"))
+    assert "does not fit" in message
+
+
+def test_an_output_folder_that_cannot_be_written(capsys, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    message = one_line_failure(*run(capsys, "train", "--out", blocker / "runs"))
+    assert "cannot write the run folder" in message and str(blocker) in message
+
+
+def test_debug_shows_the_traceback(capsys, tmp_path):
+    code, err = run(capsys, "train", tmp_path / "nope.toml", "--debug")
+    assert code == 1 and "Traceback" in err and "glassnet: error:" in err
+
+
+@pytest.mark.parametrize("args", [["train", "--epochs", "-1"], ["train", "--epochs", "ten"], ["nosuchcommand"],
+                                  ["evaluate"], ["summary", "/no/such/model.glassnet"]])
+def test_usage_errors_exit_2(capsys, args):
+    code, err = run(capsys, *args)
+    assert code == 2 and "Usage:" in err or "Error:" in err
+    assert code == 2
+
+
+def test_a_file_that_is_not_a_model(capsys, tmp_path):
+    bogus = tmp_path / "model.glassnet"
+    bogus.write_bytes(b"hello")
+    one_line_failure(*run(capsys, "inspect", bogus))

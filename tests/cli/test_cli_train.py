@@ -1,0 +1,113 @@
+"""glassnet train: the default run, a run from a config, option overrides, and the run folder's files."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import matplotlib.image
+from cli_helpers import only_run_folder, run_cli
+
+RUN_FILES = ("model.glassnet", "config.toml", "history.csv", "metrics.json", "curves.png",
+             "confusion_matrix.png", "train.log", "report.html")
+
+
+def read_history(folder: Path) -> list[dict]:
+    with open(folder / "history.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def check_png(path: Path) -> None:
+    image = matplotlib.image.imread(path)  # raises on a file that is not a PNG
+    assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
+
+
+def test_default_train_learns_digits_and_says_where_the_results_are(default_run):
+    code, stdout, folder = default_run
+    assert code == 0
+    assert f"Results: {folder}" in stdout and "report.html" in stdout
+    assert "Conv2D" in stdout  # the default is a CNN
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["test_accuracy"] > 0.85 and metrics["n_test"] == 360
+    assert sum(map(sum, metrics["confusion_matrix"])) == 360
+
+
+def test_every_file_of_the_run_folder_is_well_formed(default_run):
+    _, _, folder = default_run
+    assert folder.name.startswith("digits-cnn-")
+    for name in (*RUN_FILES, "samples.png"):
+        assert (folder / name).is_file(), name
+    rows = read_history(folder)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert len(rows) == metrics["epochs_trained"] == 8
+    assert {"epoch", "loss", "accuracy", "val_loss", "val_accuracy"} <= set(rows[0])
+    assert float(rows[-1]["loss"]) < float(rows[0]["loss"])
+    for png in folder.glob("*.png"):
+        check_png(png)
+    config = tomllib.loads((folder / "config.toml").read_text())
+    assert config["data"]["source"] == "digits" and config["layers"][0]["type"] == "Conv2D"
+    log = (folder / "train.log").read_text()
+    assert "Epoch 1/8" in log and "Epoch 8/8" in log and "Test metrics" in log
+    page = (folder / "report.html").read_text()
+    assert page.count('src="data:image/png;base64,') == len(list(folder.glob("*.png")))
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+
+
+def test_the_saved_model_and_config_reproduce_the_run(default_run, tmp_path):
+    import glassnet as gn
+    from glassnet.datasets import digits
+
+    _, _, folder = default_run
+    model = gn.load_model(folder / "model.glassnet")
+    _, (x_test, y_test) = digits.load_data()
+    accuracy = (model.predict(x_test).argmax(1) == y_test).mean()  # raw 0..16 pixels: the model rescales
+    assert abs(accuracy - json.loads((folder / "metrics.json").read_text())["test_accuracy"]) < 1e-9
+    # The resolved config trains again as it is.
+    code, _ = run_cli("train", folder / "config.toml", "--out", tmp_path, "--epochs", 1, "--quiet")
+    assert code == 0
+    assert len(read_history(only_run_folder(tmp_path))) == 1
+
+
+def test_a_config_trains_a_table_classifier_with_roc_and_options_override_it(table_run):
+    code, stdout, folder, _ = table_run
+    assert code == 0, stdout
+    assert folder.name.startswith("table-mlp-")
+    config = tomllib.loads((folder / "config.toml").read_text())
+    assert config["fit"]["epochs"] == 4 and config["fit"]["batch_size"] == 16  # --epochs 4 --batch-size 16
+    assert config["seed"] == 1 and config["layers"][-1]["activation"] == "sigmoid"
+    assert len(read_history(folder)) == 4
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert 0.5 <= metrics["test_roc_auc"] <= 1 and metrics["class_names"] == ["no", "yes"]
+    check_png(folder / "roc.png")
+    assert not (folder / "samples.png").exists()  # no images, no sample grid
+    assert "ROC curve" in (folder / "report.html").read_text()
+
+
+def test_seed_name_and_log_every_options(tmp_path):
+    code, stdout = run_cli("train", "--out", tmp_path, "--epochs", 4, "--seed", 5, "--name", "mine",
+                           "--log-every", 2)
+    assert code == 0
+    folder = only_run_folder(tmp_path)
+    assert folder.name.startswith("mine-")
+    assert tomllib.loads((folder / "config.toml").read_text())["seed"] == 5
+    epoch_lines = [line for line in stdout.splitlines() if line.startswith("Epoch ")]
+    assert [line.split(" - ")[0] for line in epoch_lines] == ["Epoch 2/4", "Epoch 4/4"]
+
+
+def test_quiet_prints_only_the_run_folder(tmp_path):
+    code, stdout = run_cli("train", "--out", tmp_path, "--epochs", 1, "--quiet")
+    assert code == 0
+    assert stdout.strip() == str(only_run_folder(tmp_path))
+
+
+def test_train_as_a_subprocess_prints_plain_progress_lines(tmp_path):
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    result = subprocess.run([sys.executable, "-m", "glassnet.cli", "train", "--epochs", "2", "--out", str(tmp_path)],
+                            capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Epoch 1/2" in result.stdout and "Epoch 2/2" in result.stdout
+    assert "\r" not in result.stdout  # not a terminal: no progress-bar redraws
+    assert f"Results: {only_run_folder(tmp_path)}" in result.stdout

@@ -1,0 +1,153 @@
+"""image_dataset_from_directory: labels from folders, splits, sizes, colours and every bad input."""
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet.datasets import ImageFolderSource, image_dataset_from_directory
+
+Image = pytest.importorskip("PIL.Image")
+
+
+def make_tree(root, counts=None, size=(6, 5), mode="L"):
+    """root/<class>/<i>.png; pixel value = 40·class + i so each image is recognisable."""
+    counts = counts or {"NORMAL": 3, "PNEUMONIA": 5}
+    for c, (name, n) in enumerate(counts.items()):
+        (root / name).mkdir(parents=True)
+        for i in range(n):
+            value = 40 * c + i
+            Image.new(mode, (size[1], size[0]), value if mode == "L" else (value, 0, 255)).save(root / name / f"{i}.png")
+    return root
+
+
+def test_labels_follow_alphanumeric_class_folders(tmp_path):
+    root = make_tree(tmp_path / "train")
+    (root / "NORMAL" / "notes.txt").write_text("not an image: ignored, as Keras does")
+    data = image_dataset_from_directory(root, color_mode="grayscale", seed=0)
+    x, y = data
+    assert data.class_names == ["NORMAL", "PNEUMONIA"]
+    assert x.shape == (8, 6, 5, 1) and x.dtype == np.float32
+    # Each image's value tells its class and index: the label must match its folder.
+    np.testing.assert_array_equal(y, (x[:, 0, 0, 0] // 40).astype(int))
+    assert sorted(x[:, 0, 0, 0].tolist()) == [0, 1, 2, 40, 41, 42, 43, 44]
+    assert all(p.split("/")[-2] == data.class_names[label] for p, label in zip(data.file_paths, y))
+
+
+def test_validation_split_is_disjoint_complete_and_seeded(tmp_path):
+    root = make_tree(tmp_path / "train", {"a": 10, "b": 10})
+    train, val = image_dataset_from_directory(root, color_mode="grayscale", validation_split=0.25,
+                                              subset="both", seed=3)
+    assert len(train.file_paths) == 15 and len(val.file_paths) == 5
+    assert set(train.file_paths).isdisjoint(val.file_paths)
+    again = image_dataset_from_directory(root, color_mode="grayscale", validation_split=0.25,
+                                         subset="validation", seed=3)
+    assert again.file_paths == val.file_paths
+    other = image_dataset_from_directory(root, color_mode="grayscale", validation_split=0.25,
+                                         subset="validation", seed=4)
+    assert other.file_paths != val.file_paths
+
+
+def test_resize_colour_modes_and_label_modes(tmp_path):
+    root = make_tree(tmp_path / "t", size=(10, 8), mode="RGB")
+    x, y = image_dataset_from_directory(root, image_size=(4, 6), shuffle=False, label_mode="categorical")
+    assert x.shape == (8, 4, 6, 3) and y.shape == (8, 2) and y.sum(axis=1).tolist() == [1.0] * 8
+    np.testing.assert_array_equal(x[0, 0, 0], [0, 0, 255])  # a flat colour survives resizing
+    gray, labels = image_dataset_from_directory(root, color_mode="grayscale", shuffle=False, label_mode="binary")
+    assert gray.shape == (8, 10, 8, 1) and labels.shape == (8, 1)
+    rgba, _ = image_dataset_from_directory(root, color_mode="rgba", shuffle=False)
+    assert rgba.shape[-1] == 4
+
+
+def test_lazy_source_decodes_batches_and_trains(tmp_path):
+    root = make_tree(tmp_path / "t", {"a": 7, "b": 6})
+    source = image_dataset_from_directory(root, color_mode="grayscale", batch_size=4, seed=0)
+    assert isinstance(source, ImageFolderSource) and len(source) == 4
+    x, y = source[3]
+    assert x.shape == (1, 6, 5, 1) and y.shape == (1,)
+    model = gn.Sequential([gn.layers.Conv2D(2, 3, activation="relu", input_shape=(6, 5, 1)),
+                           gn.layers.GlobalAveragePooling2D(), gn.layers.Dense(2, activation="softmax")], seed=0)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(source, epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2
+    assert model.predict(source).shape == (13, 2)
+
+
+def test_mixed_sizes_without_image_size_is_a_clear_error(tmp_path):
+    root = make_tree(tmp_path / "t", {"a": 2})
+    Image.new("L", (9, 7)).save(root / "a" / "odd.png")
+    with pytest.raises(ValueError, match=r"different sizes and no image_size.*2 of 6x5.*1 of 7x9 \(e\.g\. .*odd\.png\).*image_size=\(height, width\)"):
+        image_dataset_from_directory(root)
+    x, _ = image_dataset_from_directory(root, image_size=(6, 5), seed=0)
+    assert x.shape == (3, 6, 5, 3)
+
+
+def test_corrupt_images_are_listed_by_path_not_dropped(tmp_path):
+    root = make_tree(tmp_path / "t")
+    (root / "NORMAL" / "broken.png").write_bytes(b"definitely not a png")
+    # A truncated file whose header still reads: only decoding the pixels finds the damage.
+    noise = np.random.default_rng(0).integers(0, 256, (6, 5), dtype=np.uint8)
+    Image.fromarray(noise).save(root / "PNEUMONIA" / "whole.png")
+    whole = (root / "PNEUMONIA" / "whole.png").read_bytes()
+    (root / "PNEUMONIA" / "truncated.png").write_bytes(whole[: len(whole) - 30])
+    with pytest.raises(ValueError, match=r"(?s)1 file\(s\) could not be decoded.*broken\.png.*on_invalid='warn'"):
+        image_dataset_from_directory(root, seed=0)
+    (root / "NORMAL" / "broken.png").unlink()
+    with pytest.raises(ValueError, match=r"(?s)could not be decoded.*truncated\.png: OSError"):
+        image_dataset_from_directory(root, seed=0)
+    with pytest.warns(UserWarning, match=r"(?s)truncated\.png.*They were left out"):
+        data = image_dataset_from_directory(root, seed=0, on_invalid="warn")
+    assert len(data.file_paths) == 9 and not any("truncated" in p for p in data.file_paths)
+    assert data.x.shape[0] == data.y.shape[0] == 9
+
+
+def test_empty_class_folder_warns_with_its_path(tmp_path):
+    root = make_tree(tmp_path / "t")
+    (root / "EMPTY").mkdir()
+    with pytest.warns(UserWarning, match=r"Class folder .*EMPTY holds no images.*class 0 \('EMPTY'\)"):
+        data = image_dataset_from_directory(root, seed=0)
+    assert data.class_names == ["EMPTY", "NORMAL", "PNEUMONIA"]
+
+
+def test_labels_that_do_not_match_the_files_or_folders(tmp_path):
+    root = make_tree(tmp_path / "t")
+    with pytest.raises(ValueError, match="labels has 3 entries but .* holds 8 image files"):
+        image_dataset_from_directory(root, labels=[0, 1, 0])
+    x, y = image_dataset_from_directory(root, labels=list(range(8)), shuffle=False)
+    assert y.tolist() == list(range(8))
+    with pytest.raises(ValueError, match=r"class_names \['COVID'\] have no folder.*\['NORMAL', 'PNEUMONIA'\]"):
+        image_dataset_from_directory(root, class_names=["NORMAL", "COVID"])
+    x, y = image_dataset_from_directory(root, class_names=["PNEUMONIA", "NORMAL"], shuffle=False)
+    assert y.tolist() == [0] * 5 + [1] * 3  # the given order decides the indices
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"validation_split": 0.2}, "pass subset="),
+    ({"validation_split": 0.2, "subset": "training"}, "pass a seed"),
+    ({"subset": "training"}, "needs a validation_split"),
+    ({"color_mode": "cmyk"}, "color_mode must be one of"),
+    ({"image_size": (0, 4)}, "image_size must be"),
+    ({"label_mode": "sparse"}, "label_mode must be one of"),
+])
+def test_bad_arguments(tmp_path, kwargs, match):
+    root = make_tree(tmp_path / "t")
+    with pytest.raises(ValueError, match=match):
+        image_dataset_from_directory(root, **kwargs)
+
+
+def test_missing_or_flat_directories(tmp_path):
+    with pytest.raises(FileNotFoundError, match="is not a directory"):
+        image_dataset_from_directory(tmp_path / "nowhere")
+    (tmp_path / "flat").mkdir()
+    Image.new("L", (4, 4)).save(tmp_path / "flat" / "a.png")
+    with pytest.raises(ValueError, match="has no class subfolders"):
+        image_dataset_from_directory(tmp_path / "flat")
+
+
+def test_grayscale_model_fed_rgb_images_names_the_shapes(tmp_path):
+    root = make_tree(tmp_path / "t", mode="RGB")
+    x, y = image_dataset_from_directory(root, seed=0)  # color_mode defaults to "rgb", as in Keras
+    model = gn.Sequential([gn.layers.Conv2D(2, 3, input_shape=(6, 5, 1)), gn.layers.Flatten(),
+                           gn.layers.Dense(2, activation="softmax")], seed=0)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match=r"per-sample shape \(6, 5, 3\).*\(6, 5, 1\)"):
+        model.fit(x, y, verbose=0)

@@ -1,0 +1,62 @@
+"""Examples 04-06 in a reduced run (a few hundred images, one epoch): the scripts work end to end.
+
+The full figures come from running them by hand (see each script's docstring and the README).
+"""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from shared_data import SHARED_DATA
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+FASHION = Path("/usr/share/datasets/fashion-mnist")
+
+
+def run_example(name: str, *args: str) -> str:
+    # One BLAS thread: on a busy shared machine, OpenBLAS threads waiting for each other burn
+    # the cores (measured: a 2 ms product took 1.5 s); warnings are errors, as in the suite.
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-W", "error", str(EXAMPLES / name), *args], capture_output=True,
+                          text=True, timeout=180, cwd=EXAMPLES.parent, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    return done.stdout
+
+
+def figure(pattern: str, text: str) -> float:
+    match = re.search(pattern, text)
+    assert match, f"{pattern!r} not in output:\n{text}"
+    return float(match.group(1))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["04_fashion_mnist_mlp.py", "05_fashion_mnist_cnn.py"])
+def test_fashion_mnist_examples_reduced(name):
+    if not FASHION.is_dir():
+        pytest.skip("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+    out = run_example(name, "--limit", "300", "--epochs", "1")
+    assert re.search(r"^Epoch 1/1 - ", out, re.MULTILINE)
+    assert 0.0 <= figure(r"test accuracy: (\d\.\d+)", out) <= 1.0
+    assert len(re.search(r"test accuracy per class: \[(.*)\]", out).group(1).split(",")) == 10
+
+
+@pytest.mark.slow
+def test_pneumonia_example_reduced():
+    if not (SHARED_DATA / "pneumoniamnist_balanced.npz").exists():
+        pytest.skip("../shared/data/pneumoniamnist_balanced.npz is absent")
+    out = run_example("06_pneumonia_cnn.py", "--limit", "200", "--epochs", "1")
+    assert re.search(r"^normal\s+\d+ \(\s*\d+\.\d%\)", out, re.MULTILINE)  # the class-balance table
+    assert "class weights: {0: " in out
+    assert 0.0 <= figure(r"ROC AUC: (\d\.\d+)", out) <= 1.0
+
+
+@pytest.mark.slow
+def test_mnist1d_example_reduced():
+    pytest.importorskip("mnist1d", reason="pip install mnist1d")
+    out = run_example("08_mnist1d_conv1d.py", "--limit", "300", "--epochs", "1")
+    assert re.search(r"^Epoch 1/1 - ", out, re.MULTILINE)
+    assert 0.0 <= figure(r"test accuracy: (\d\.\d+)", out) <= 1.0
