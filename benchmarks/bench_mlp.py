@@ -91,11 +91,11 @@ class GlassnetTrainer:
 
 
 class TorchTrainer:
-    def __init__(self, x, labels):
+    def __init__(self, x, labels, threads: int = 2):
         import torch
         from torch import nn
 
-        torch.set_num_threads(2)
+        torch.set_num_threads(threads)
         torch.manual_seed(SEED)
         self.torch = torch
         self.x, self.y = torch.from_numpy(x), torch.from_numpy(labels)
@@ -190,9 +190,20 @@ def _status_kib(field: str) -> int:
     raise RuntimeError(f"{field} not in /proc/self/status")
 
 
-def _memory_child(framework: str, samples: int, queue) -> None:
+def limit_blas_threads(threads: int) -> None:
+    """Give NumPy's BLAS ``threads`` threads (threadpoolctl), as torch.set_num_threads does."""
+    try:
+        from threadpoolctl import threadpool_limits  # installed with scikit-learn
+    except ImportError:
+        print("threadpoolctl is not installed: NumPy's BLAS keeps its default thread count.")
+        return
+    threadpool_limits(threads, user_api="blas")
+
+
+def _memory_child(framework: str, samples: int, threads: int, queue) -> None:
+    limit_blas_threads(threads)
     x, labels, _ = load_data(samples)
-    trainer = (GlassnetTrainer if framework == "glassnet" else TorchTrainer)(x, labels)
+    trainer = GlassnetTrainer(x, labels) if framework == "glassnet" else TorchTrainer(x, labels, threads)
     # Writing 5 to clear_refs resets VmHWM (Linux >= 4.0), so the peak counts training only.
     try:
         with open("/proc/self/clear_refs", "w") as f:
@@ -205,11 +216,11 @@ def _memory_child(framework: str, samples: int, queue) -> None:
     queue.put((before, _status_kib("VmHWM")))
 
 
-def peak_memory_mib(framework: str, samples: int) -> tuple[float, float]:
+def peak_memory_mib(framework: str, samples: int, threads: int = 2) -> tuple[float, float]:
     """(peak RSS increase during two epochs, RSS before training) in MiB, in a fresh process."""
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_memory_child, args=(framework, samples, queue))
+    proc = ctx.Process(target=_memory_child, args=(framework, samples, threads, queue))
     proc.start()
     before, peak = queue.get()
     proc.join()
@@ -222,12 +233,16 @@ def main(argv=None) -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timed epochs per framework (default 5)")
     parser.add_argument("--samples", type=int, default=60_000, help="samples per epoch (default 60000)")
     parser.add_argument("--quick", action="store_true", help="2 repeats on 12,800 samples, a smoke run")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="threads for NumPy's BLAS and for PyTorch (default 2; 1 is steadier on a busy machine)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory child processes")
     args = parser.parse_args(argv)
     if args.quick:
         args.repeats, args.samples = 2, 12_800
 
     import glassnet  # noqa: F401  (import time is not training time)
+
+    limit_blas_threads(args.threads)
 
     have_torch = torch_available()
     x, labels, source = load_data(args.samples)
@@ -236,12 +251,12 @@ def main(argv=None) -> None:
     print(f"machine: {os.cpu_count()} CPUs, numpy {np.__version__}", end="")
     if have_torch:
         import torch
-        print(f", torch {torch.__version__} (2 threads)", end="")
-    print(f"; load average {os.getloadavg()[0]:.2f}\n")
+        print(f", torch {torch.__version__}", end="")
+    print(f"; {args.threads} thread(s) each; load average {os.getloadavg()[0]:.2f}\n")
 
     trainers = {"glassnet": GlassnetTrainer(x, labels)}
     if have_torch:
-        trainers["torch"] = TorchTrainer(x, labels)
+        trainers["torch"] = TorchTrainer(x, labels, args.threads)
     else:
         print("PyTorch is not installed: timing glassnet alone.\n")
     for name, trainer in trainers.items():  # warm-up epoch
@@ -274,11 +289,12 @@ def main(argv=None) -> None:
     memory = {}
     if not args.no_memory:
         for name in trainers:
-            memory[name] = peak_memory_mib(name, args.samples)
+            memory[name] = peak_memory_mib(name, args.samples, args.threads)
 
     g = med["glassnet"]
     print("\n==== summary " + "=" * 66)
-    print(f"epoch of {args.samples} samples, median of {args.repeats} alternating repeats:")
+    print(f"epoch of {args.samples} samples, median of {args.repeats} alternating repeats, "
+          f"{args.threads} thread(s):")
     print(f"  glassnet  {g:.3f} s   (min {min(times['glassnet']):.3f}, max {max(times['glassnet']):.3f})")
     if "torch" in med:
         t = med["torch"]

@@ -38,14 +38,31 @@ class Loss:
     def grad(self, y_true, y_pred) -> np.ndarray:
         raise NotImplementedError
 
+    def conform(self, y_true, y_pred) -> np.ndarray:
+        """``y_true`` in ``y_pred``'s shape: a (N,) target meets (N, 1) outputs as (N, 1).
+
+        Any other mismatch raises instead of letting NumPy broadcast (N,) against (N, 1) into
+        an (N, N) table of every pair, which would average nonsense without complaint.
+        """
+        y_true = np.asarray(y_true)
+        if y_true.shape == y_pred.shape:
+            return y_true
+        if y_pred.shape[-1] == 1 and y_true.shape == y_pred.shape[:-1]:
+            return y_true.reshape(y_pred.shape)
+        raise ValueError(
+            f"{self.name}: y_true has shape {y_true.shape} but y_pred has shape {y_pred.shape}; "
+            f"give one target per output value."
+        )
+
     def __call__(self, y_true, y_pred, sample_weight=None) -> float:
         """The mean loss over the batch (a Python float)."""
+        y_true = self.conform(y_true, y_pred)
         values = self.call(y_true, y_pred)
         return float(_weighted_mean(values, sample_weight))
 
     def gradient(self, y_true, y_pred, sample_weight=None) -> np.ndarray:
         """dL/dy_pred for L = ``self(y_true, y_pred, sample_weight)``; same shape as y_pred."""
-        g = self.grad(y_true, y_pred)
+        g = self.grad(self.conform(y_true, y_pred), y_pred)
         n = y_pred.shape[0]
         m = int(np.prod(y_pred.shape[1:-1], dtype=np.int64)) if y_pred.ndim > 2 else 1
         scale = y_pred.dtype.type(1.0 / (n * m))
@@ -147,6 +164,7 @@ class CategoricalCrossentropy(_Crossentropy):
         if not self.from_logits:
             return super().value_and_gradient(y_true, y_pred, sample_weight)
         # One log-softmax serves both the value and the gradient on the training hot path.
+        y_true = self.conform(y_true, y_pred)
         logp = log_softmax(y_pred)
         value = _weighted_mean(-(y_true * logp).sum(axis=-1), sample_weight)
         g = np.exp(logp)
@@ -189,6 +207,15 @@ class SparseCategoricalCrossentropy(_Crossentropy):
     """
 
     fuses_with = "softmax"
+
+    def conform(self, y_true, y_pred):
+        y_true = np.asarray(y_true)
+        if y_true.size != y_pred.shape[0] or (y_true.ndim == 2 and y_true.shape[1] != 1) or y_true.ndim > 2:
+            raise ValueError(
+                f"{self.name}: labels must have shape (N,) or (N, 1) with N = {y_pred.shape[0]}; got "
+                f"{y_true.shape}."
+            )
+        return y_true
 
     @staticmethod
     def _labels(y_true) -> np.ndarray:

@@ -325,8 +325,6 @@ def test_mismatched_target_shape_raises(units, y_shape):
         _regressor(units).fit(X, np.zeros(y_shape), verbose=0)
 
 
-@pytest.mark.xfail(strict=True, reason="losses.Loss.__call__/gradient broadcast (N,) against (N, 1) when called "
-                                       "directly, outside a model (reported to the lead)")
 @pytest.mark.parametrize("loss", [gn.losses.MeanSquaredError(), gn.losses.MeanAbsoluteError(), gn.losses.Huber()])
 def test_a_loss_called_directly_does_not_broadcast(loss):
     y_pred = np.arange(4.0).reshape(-1, 1)

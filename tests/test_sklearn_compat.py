@@ -22,6 +22,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from threadpoolctl import threadpool_limits
 
 import glassnet as gn
 from glassnet.sklearn import NeuralClassifier, NeuralRegressor
@@ -38,6 +39,13 @@ CHECKED = [
     NeuralClassifier(hidden_layer_sizes=(16,), learning_rate=0.02, epochs=25, batch_size=16, random_state=0),
     NeuralRegressor(hidden_layer_sizes=(16,), learning_rate=0.02, epochs=25, batch_size=16, random_state=0),
 ]
+
+
+@pytest.fixture(autouse=True)
+def _one_blas_thread():
+    # Tiny matrix products: BLAS threads only fight over a busy machine's cores.
+    with threadpool_limits(limits=1):
+        yield
 
 
 @parametrize_with_checks(CHECKED, expected_failed_checks=lambda est: EXPECTED_FAILURES)

@@ -79,11 +79,17 @@ class _MaxPooling(_Pooling):
         xp, y = self._xp, self._y
         dxp = np.zeros(xp.shape, dtype=grad.dtype)
         unclaimed = np.ones(y.shape, dtype=bool)
-        out_sizes = y.shape[1:-1]
-        for window in self._windows(out_sizes):
-            hit = (xp[window] == y) & unclaimed
-            dxp[window] += np.where(hit, grad, 0)
-            unclaimed &= ~hit
+        # Windows that do not overlap (stride >= pool size, the usual case) write each input
+        # once, so the offsets can assign instead of accumulate.
+        overlapping = any(s < p for s, p in zip(self.strides, self.pool_size))
+        for window in self._windows(y.shape[1:-1]):
+            hit = xp[window] == y
+            hit &= unclaimed
+            if overlapping:
+                dxp[window] += grad * hit
+            else:
+                np.multiply(grad, hit, out=dxp[window])
+            unclaimed ^= hit  # hit ⊆ unclaimed: this clears exactly the outputs just routed
         return unpad_spatial(dxp, self._geometry)
 
 

@@ -1,0 +1,20 @@
+"""Hyperparameter search on Optuna: Talos-style dict spaces or keras-tuner-style ``build(hp)``,
+grid / random / TPE strategies, pruning, budgets, parallel workers and resumable studies.
+
+Example:
+    >>> import glassnet as gn
+    >>> space = {"units": [16, 32, 64], "dropout": (0.0, 0.5, 6), "learning_rate": gn.tuning.LogUniform(1e-4, 1e-1)}
+    >>> tuner = gn.tuning.Tuner(lambda params: ..., space, strategy="tpe", max_trials=30, pruning="hyperband")
+"""
+
+from glassnet.tuning.errors import ObjectiveNotReportedError, SetupError, StorageError
+from glassnet.tuning.pruning import TrialPruningCallback, make_pruner
+from glassnet.tuning.space import HyperParameters, IntRange, LogUniform, Uniform, parse_space
+from glassnet.tuning.study import open_storage
+from glassnet.tuning.trial import trial_seed
+from glassnet.tuning.tuner import Tuner
+from glassnet.tuning.worker import run_worker
+
+__all__ = ["HyperParameters", "IntRange", "LogUniform", "ObjectiveNotReportedError", "SetupError", "StorageError",
+           "TrialPruningCallback", "Tuner", "Uniform", "make_pruner", "open_storage", "parse_space", "run_worker",
+           "trial_seed"]

@@ -1,0 +1,268 @@
+"""One trial: draw the parameters, build the model, train it (per fold and execution), score it.
+
+Everything a worker process needs travels in a ``TrialSetup``; its trial seeds derive from the
+study seed and the trial number only, so a parallel search trains exactly the models a serial
+one would.
+"""
+
+from __future__ import annotations
+
+import gc
+import inspect
+import math
+import os
+import shutil
+import socket
+import time
+import traceback
+from dataclasses import dataclass, field
+
+import numpy as np
+import optuna
+
+from glassnet import utils
+from glassnet.tuning.errors import SetupError
+from glassnet.tuning.pruning import TrialPruningCallback
+from glassnet.tuning.space import HyperParameters, SpaceRecorder
+
+#: parameter names the tuner itself uses for fit (Talos' convention) besides passing them on.
+FIT_PARAMS = ("batch_size", "epochs")
+#: a failed trial's traceback is kept in the results, cut to this many characters.
+MAX_TRACEBACK = 4000
+
+
+class TrialFailed(Exception):
+    """Raised out of the objective after a trial's own error was recorded; Optuna marks the trial
+    failed and the search goes on."""
+
+
+def trial_seed(study_seed: int, root_number: int, execution: int = 0) -> int:
+    """The seed of one execution of one trial: the same whichever worker runs it, and again when
+    the trial is retried after a crash (``root_number`` is the first attempt's number)."""
+    return int(np.random.SeedSequence([study_seed, root_number, execution]).generate_state(1)[0])
+
+
+def call_style(build_model, space_names) -> str:
+    """How to call ``build_model``: "object" (one argument: the params dict / hp object) or
+    "kwargs" (one keyword argument per parameter). Checks the names against the signature."""
+    if not callable(build_model):
+        raise TypeError(f"build_model must be a function returning a compiled model; got {type(build_model).__name__}.")
+    try:
+        signature = inspect.signature(build_model)
+    except (TypeError, ValueError):
+        return "object"
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+             inspect.Parameter.KEYWORD_ONLY)
+    named = [p for p in signature.parameters.values() if p.kind in kinds]
+    var_kw = any(p.kind == inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values())
+    space_names = list(space_names)
+    if len(named) == 1 and not var_kw and named[0].name not in space_names:
+        return "object"
+    if not named and not var_kw:
+        raise SetupError("build_model takes no arguments; it must take the parameters, e.g. "
+                         "def build_model(params) or def build_model(hp).")
+    names = {p.name for p in named}
+    if not var_kw:
+        unknown = [n for n in space_names if n not in names and n not in FIT_PARAMS]
+        if unknown:
+            raise SetupError(f"build_model does not accept the parameter(s) {', '.join(map(repr, unknown))} of "
+                             f"the space (it takes: {', '.join(sorted(names))}). Rename them, add them to its "
+                             f"signature, or take one `params` argument.")
+    missing = [p.name for p in named if p.default is p.empty and p.name not in space_names and p.name != "hp"]
+    if missing:
+        raise SetupError(f"build_model needs {', '.join(map(repr, missing))}, which the space does not define.")
+    return "kwargs"
+
+
+def call_build(build_model, style: str, hp: HyperParameters):
+    if style == "object":
+        return build_model(hp)
+    accepted = inspect.signature(build_model).parameters
+    var_kw = any(p.kind == inspect.Parameter.VAR_KEYWORD for p in accepted.values())
+    kwargs = {k: hp[k] for k in hp if var_kw or k in accepted}
+    if "hp" in accepted:
+        kwargs["hp"] = hp
+    return build_model(**kwargs)
+
+
+@dataclass
+class TrialSetup:
+    """What a worker needs to run trials: the build function, data and training settings."""
+
+    build_model: object
+    style: str
+    space: dict | None  # parsed (parse_space) or None
+    objective: str
+    direction: str
+    x: object
+    y: object
+    epochs: int
+    batch_size: int = 32
+    validation_data: tuple | None = None
+    cv: int | None = None
+    executions_per_trial: int = 1
+    seed: int = 0
+    pruning: bool = False
+    callbacks: list = field(default_factory=list)
+    fit_kwargs: dict = field(default_factory=dict)
+    model_dir: str | None = None
+    checkpoint_dir: str | None = None
+
+
+def _with_seed(seed: int, fn, *args):
+    """Call ``fn`` with ``seed`` as glassnet's default model seed, then put the old default back."""
+    previous = utils._DEFAULT_SEED
+    utils.set_random_seed(seed)
+    try:
+        return fn(*args)
+    finally:
+        utils._DEFAULT_SEED = previous
+
+
+def check_build(setup: TrialSetup) -> SpaceRecorder:
+    """Build one model with each parameter's first value before the search starts, to catch
+    mistakes every trial would repeat. A build that raises is left to the trials to report."""
+    recorder = SpaceRecorder()
+    hp = HyperParameters(recorder, setup.space, seed=0)
+    try:
+        model = _with_seed(0, call_build, setup.build_model, setup.style, hp)
+    except Exception:
+        return recorder
+    _check_model(model, hp, setup)
+    recorder.has_conditions = hp.has_conditions
+    return recorder
+
+
+def _check_model(model, hp: HyperParameters, setup: TrialSetup) -> None:
+    if not hasattr(model, "fit"):
+        raise SetupError(f"build_model must return a compiled model; it returned {type(model).__name__}.")
+    if getattr(model, "compiled", True) is False:
+        raise SetupError("build_model returned a model that is not compiled; call model.compile(...) before "
+                         "returning it.")
+    if setup.style == "object":
+        unread = hp.unread(ignore=FIT_PARAMS)
+        if unread:
+            raise SetupError(f"build_model never reads the parameter(s) {', '.join(map(repr, unread))} of the "
+                             f"space (it read: {', '.join(sorted(hp._read)) or 'nothing'}); remove them or "
+                             f"check their spelling.")
+
+
+def _splits(setup: TrialSetup):
+    """(x_train, y_train, fit validation kwargs) for each fold, or the one configured split.
+
+    The folds come from the study seed, so every trial is scored on the same folds."""
+    x, y = setup.x, setup.y
+    if not setup.cv:
+        if setup.validation_data is not None:
+            return [(x, y, {"validation_data": setup.validation_data})]
+        return [(x, y, {})]
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    y_arr = np.asarray(y)
+    labels = y_arr.argmax(axis=1) if y_arr.ndim == 2 and y_arr.shape[1] > 1 else y_arr.reshape(len(y_arr), -1)[:, 0]
+    discrete = labels.dtype.kind in "iub" or (labels.dtype.kind == "f" and np.all(labels == np.round(labels)))
+    # Stratify class labels when every class can appear in every fold; plain k-fold otherwise.
+    stratify = discrete and np.unique(labels, return_counts=True)[1].min() >= setup.cv
+    splitter_cls = StratifiedKFold if stratify else KFold
+    splitter = splitter_cls(n_splits=setup.cv, shuffle=True, random_state=setup.seed % 2**32)
+    x_arr = np.asarray(x)
+    return [(x_arr[tr], y_arr[tr], {"validation_data": (x_arr[va], y_arr[va])})
+            for tr, va in splitter.split(x_arr, labels)]
+
+
+def _reported_steps(trial) -> set:
+    """Epochs a retried trial inherited from its killed attempt (so they are not reported twice)."""
+    if trial.user_attrs.get("root_trial", trial.number) == trial.number:
+        return set()
+    frozen = next((t for t in trial.study.get_trials(deepcopy=False) if t.number == trial.number), None)
+    return set(frozen.intermediate_values) if frozen is not None else set()
+
+
+def run_trial(trial, setup: TrialSetup) -> float:
+    """The Optuna objective: train the trial's model(s) and return the objective's mean best value.
+
+    Records in the trial's user attributes: metrics at the best epoch, epochs run, duration,
+    seeds, and for a failure its traceback.
+    """
+    start = time.time()
+    root = int(trial.user_attrs.get("root_trial", trial.number))
+    trial.set_user_attr("root_trial", root)
+    for stale in ("error", "fatal", "interrupted", "model_path"):  # copied from a crashed attempt
+        if trial.user_attrs.get(stale) is not None:
+            trial.set_user_attr(stale, None)
+    trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+    trial.set_user_attr("started", start)
+    epochs_run = 0
+    backups = []  # per-epoch checkpoints: kept only when the trial is interrupted, to resume it
+    interrupted = False
+    try:
+        values, metrics, best_epochs = [], [], []
+        hp = None
+        runs = [(fold, e) for fold in range(setup.cv or 1) for e in range(setup.executions_per_trial)]
+        for run_index, (fold, execution) in enumerate(runs):
+            seed = trial_seed(setup.seed, root, execution)
+            hp = HyperParameters(trial, setup.space, seed=seed)
+            model = _with_seed(seed, call_build, setup.build_model, setup.style, hp)
+            _check_model(model, hp, setup)
+            x_train, y_train, validation = _splits(setup)[fold]
+            first = run_index == 0
+            reporter = TrialPruningCallback(trial if (setup.pruning and first) else None, setup.objective,
+                                            setup.direction, keep_best_weights=first and setup.model_dir is not None,
+                                            reported_steps=_reported_steps(trial) if first else ())
+            callbacks = [*setup.callbacks, reporter]
+            if setup.checkpoint_dir is not None:
+                from glassnet.callbacks import BackupAndRestore
+
+                backups.append(os.path.join(setup.checkpoint_dir, f"trial_{root}_run{run_index}"))
+                callbacks.insert(0, BackupAndRestore(backups[-1]))
+            try:
+                model.fit(x_train, y_train, epochs=int(hp.get("epochs", setup.epochs)),
+                          batch_size=int(hp.get("batch_size", setup.batch_size)), verbose=0,
+                          callbacks=callbacks, **validation, **setup.fit_kwargs)
+            finally:
+                epochs_run += reporter.epochs_run
+                trial.set_user_attr("epochs", epochs_run)
+            if reporter.best_value is None:
+                raise RuntimeError("fit ran no epoch, so there is no score; check epochs.")
+            values.append(reporter.best_value)
+            metrics.append(reporter.best_logs)
+            best_epochs.append(reporter.best_epoch + 1)
+            if first and setup.model_dir is not None:
+                if reporter.best_weights is not None:
+                    model.set_weights(reporter.best_weights)
+                path = os.path.join(setup.model_dir, f"trial_{trial.number}.glassnet")
+                model.save(path)
+                trial.set_user_attr("model_path", path)
+            del model
+            gc.collect()
+        names = set.intersection(*(set(m) for m in metrics))
+        trial.set_user_attr("metrics", {k: float(np.mean([m[k] for m in metrics])) for k in sorted(names)})
+        trial.set_user_attr("best_epoch", int(round(float(np.mean(best_epochs)))))
+        trial.set_user_attr("seed", trial_seed(setup.seed, root, 0))
+        trial.set_user_attr("duration", time.time() - start)
+        value = float(np.mean(values))
+        if not math.isfinite(value):
+            raise FloatingPointError(f"the objective is {value}")
+        return value
+    except KeyboardInterrupt:
+        # Ctrl-C: the next search on this storage queues the trial again and resumes it from its
+        # last checkpoint (with a directory).
+        interrupted = True
+        trial.set_user_attr("interrupted", True)
+        raise
+    except optuna.TrialPruned:
+        trial.set_user_attr("duration", time.time() - start)
+        raise
+    except SetupError as err:
+        trial.set_user_attr("fatal", f"{type(err).__name__}: {err}")
+        trial.set_user_attr("duration", time.time() - start)
+        raise
+    except Exception as err:
+        trial.set_user_attr("error", traceback.format_exc()[-MAX_TRACEBACK:])
+        trial.set_user_attr("duration", time.time() - start)
+        raise TrialFailed(f"trial {trial.number} failed: {type(err).__name__}: {err}") from err
+    finally:
+        if not interrupted:
+            for folder in backups:
+                shutil.rmtree(folder, ignore_errors=True)
+        gc.collect()

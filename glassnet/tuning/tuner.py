@@ -1,0 +1,518 @@
+"""Tuner: search a space of models with Optuna (grid, random, TPE), pruning, budgets and workers."""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing
+import os
+import secrets
+import tempfile
+import time
+import warnings
+import weakref
+
+import numpy as np
+import optuna
+from optuna.trial import TrialState
+
+from glassnet.callbacks.monitor import _resolve_mode
+from glassnet.tuning import results as results_module
+from glassnet.tuning.progress import SearchProgress
+from glassnet.tuning.space import HyperParameters, grid_values, parse_space, space_to_config
+from glassnet.tuning.errors import SetupError, StorageError
+from glassnet.tuning.study import (STRATEGIES, Budget, describe, fail_dead_local_trials,
+                                   open_storage)
+from glassnet.tuning.trial import (TrialSetup, _with_seed, call_build, call_style, check_build,
+                                   trial_seed)
+from glassnet.tuning.worker import SPEC_ATTR, WorkerPlan, process_main, run_worker
+
+_PRUNINGS = (None, "hyperband", "successive_halving", "median")
+
+
+class Tuner:
+    """Search hyperparameters: Talos' dict of ranges or keras-tuner's ``build(hp)``, on Optuna.
+
+    ``build_model`` returns a compiled model. It takes either one argument, the trial's parameters
+    (a read-only dict that is also an ``hp`` object: ``params["units"]``, ``hp.Int(...)``), or one
+    keyword argument per parameter of the space. Parameters named ``batch_size`` and ``epochs``
+    also set ``fit``'s arguments, as in Talos.
+
+    Each trial trains the model, scores it by the best epoch's ``objective`` (averaged over
+    ``cv`` folds and ``executions_per_trial`` runs) and, with ``pruning``, reports every epoch so
+    unpromising trials stop early. Trial k's models are seeded from (``seed``, k), so a search run
+    again, resumed, or spread over workers trains the same models.
+
+    Args:
+        build_model: function of the parameters returning a compiled model.
+        space: a dict: lists are choices, ``(low, high, steps)`` tuples evenly spaced values,
+            ``LogUniform``/``Uniform``/``IntRange`` ranges, anything else a constant. None when
+            ``build_model`` defines everything with ``hp``.
+        objective: the log key to optimise ("val_accuracy", "val_loss" ...).
+        direction: "maximize", "minimize" or "auto" (maximise accuracy-like names).
+        strategy: "grid" (every combination once, in a seeded random order), "random" or "tpe".
+        max_trials: number of trials (required for random/TPE unless ``time_limit`` is given).
+        time_limit: seconds; no trial starts after it (running ones finish).
+        fraction_limit: run this fraction of the grid's combinations (a random subset).
+        target: stop once a trial scores this well.
+        executions_per_trial: train each configuration this many times (different seeds) and average.
+        cv: k for stratified k-fold cross-validation instead of a single validation set.
+        pruning: None, "hyperband", "successive_halving", "median" or an Optuna pruner.
+        n_workers: trials run at once, each worker a separate process.
+        storage: None (in memory; a journal file in a temporary folder for several workers), an
+            RDB URL ("postgresql://...", "sqlite:///tune.db") or a journal file path.
+        study_name: the study's name in the storage; the same name and storage resume a search.
+        directory: a folder for the journal (when no storage is given), each trial's best model,
+            per-epoch checkpoints of running trials and the data file for remote workers.
+        seed: the study seed (samplers and every trial's models); random when None, and kept in
+            the study so a resumed search continues with it.
+        heartbeat_interval, grace_period: seconds, for RDB storages: a worker that stops beating
+            for ``grace_period`` has its trial marked failed and its parameters retried.
+        verbose: 0 silent, 1 a progress line.
+
+    Example:
+        >>> import glassnet as gn
+        >>> from sklearn.datasets import load_digits
+        >>> x, y = load_digits(return_X_y=True)
+        >>> def build_model(params):
+        ...     model = gn.Sequential([gn.layers.Dense(params["units"], activation="relu", input_shape=(64,)),
+        ...                            gn.layers.Dense(10, activation="softmax")])
+        ...     model.compile(optimizer=gn.optimizers.Adam(params["learning_rate"]),
+        ...                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        ...     return model
+        >>> space = {"units": [16, 32], "learning_rate": [1e-3, 1e-2]}
+        >>> tuner = gn.tuning.Tuner(build_model, space, strategy="grid", seed=0, verbose=0)
+        >>> tuner.search(x[:300] / 16, y[:300], validation_split=0.2, epochs=2).results.shape[0]
+        4
+    """
+
+    def __init__(self, build_model, space=None, *, objective: str = "val_accuracy", direction: str = "auto",
+                 strategy: str = "tpe", max_trials: int | None = None, time_limit: float | None = None,
+                 fraction_limit: float | None = None, target: float | None = None, executions_per_trial: int = 1,
+                 cv: int | None = None, pruning=None, n_workers: int = 1, storage=None, study_name: str | None = None,
+                 directory=None, seed: int | None = None, heartbeat_interval: int | None = None,
+                 grace_period: int | None = None, verbose: int = 1):
+        if strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {STRATEGIES}; got {strategy!r}.")
+        if direction not in ("auto", "maximize", "minimize"):
+            raise ValueError(f"direction must be 'auto', 'maximize' or 'minimize'; got {direction!r}.")
+        if not isinstance(objective, str) or not objective:
+            raise ValueError(f"objective must be a log key such as 'val_accuracy'; got {objective!r}.")
+        for name, value in (("max_trials", max_trials), ("cv", cv)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be a positive integer or None; got {value!r}.")
+        if cv is not None and cv < 2:
+            raise ValueError(f"cv must be at least 2 folds; got {cv}.")
+        if isinstance(executions_per_trial, bool) or not isinstance(executions_per_trial, int) or executions_per_trial < 1:
+            raise ValueError(f"executions_per_trial must be a positive integer; got {executions_per_trial!r}.")
+        if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
+            raise ValueError(f"n_workers must be a positive integer; got {n_workers!r}.")
+        if fraction_limit is not None and not 0 < fraction_limit <= 1:
+            raise ValueError(f"fraction_limit must be in (0, 1]; got {fraction_limit!r}.")
+        if time_limit is not None and not time_limit > 0:
+            raise ValueError(f"time_limit must be a positive number of seconds; got {time_limit!r}.")
+        if not (pruning in _PRUNINGS or isinstance(pruning, optuna.pruners.BasePruner)):
+            raise ValueError(f"pruning must be one of {_PRUNINGS} or an Optuna pruner; got {pruning!r}.")
+        if n_workers > 1 and isinstance(storage, optuna.storages.BaseStorage):
+            raise ValueError("n_workers > 1 needs storage as a URL or a journal file path (or None), which every "
+                             "worker process can open.")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+            raise ValueError(f"seed must be a non-negative integer or None; got {seed!r}.")
+        self.build_model = build_model
+        self.space = space
+        self.objective = objective
+        self.direction = direction
+        self.strategy = strategy
+        self.max_trials = max_trials
+        self.time_limit = time_limit
+        self.fraction_limit = fraction_limit
+        self.target = target
+        self.executions_per_trial = executions_per_trial
+        self.cv = cv
+        self.pruning = pruning
+        self.n_workers = n_workers
+        self.storage = storage
+        self.study_name = study_name
+        self.directory = directory
+        self.seed = seed
+        self.heartbeat_interval = heartbeat_interval
+        self.grace_period = grace_period
+        self.verbose = verbose
+        self._parsed_space = parse_space(space) if space is not None else None
+        self._direction = direction if direction != "auto" else (
+            "maximize" if _resolve_mode("auto", objective) == "max" else "minimize")
+        #: the Optuna study (after ``search``); its trials are the source of every result.
+        self.study = None
+        self._setup = None
+        self._storage_url = None
+
+    # -- searching ----------------------------------------------------------------------------------
+    def search(self, x, y, *, epochs: int = 10, batch_size: int = 32, validation_split: float = 0.0,
+               validation_data=None, callbacks=None, shuffle: bool = True, class_weight=None):
+        """Run the search (or continue a stored one); returns ``self``.
+
+        Args:
+            x, y: the training data (arrays).
+            epochs, batch_size: for every trial's ``fit`` (unless the space sets them).
+            validation_split: the fraction held out once (stratified for class labels, seeded by
+                the study seed) and used by every trial, so all are scored on the same samples.
+            validation_data: ``(x_val, y_val)`` instead of a split.
+            callbacks: extra callbacks for every trial's ``fit`` (picklable for ``n_workers > 1``).
+            shuffle, class_weight: passed to ``fit``.
+        """
+        verbosity = optuna.logging.get_verbosity()
+        optuna.logging.set_verbosity(optuna.logging.ERROR)  # the progress line and results say it all
+        try:
+            return self._search(x, y, epochs, batch_size, validation_split, validation_data, callbacks, shuffle,
+                                class_weight, run=True)
+        finally:
+            optuna.logging.set_verbosity(verbosity)
+
+    def publish(self, x, y, *, epochs: int = 10, batch_size: int = 32, validation_split: float = 0.0,
+                validation_data=None, shuffle: bool = True, class_weight=None):
+        """Prepare the study for workers started by hand, without running trials; returns ``self``.
+
+        Stores the settings in the study and the data in ``directory/data.npz``; then start
+        ``python -m glassnet.tuning.worker --storage URL --study NAME`` on each machine (with
+        ``--data PATH`` where the data file is elsewhere). Needs a storage (URL or journal path)
+        and a ``build_model`` importable by its module name.
+        """
+        if not isinstance(self.storage, (str, os.PathLike)) and self.directory is None:
+            raise ValueError("publish needs storage (an RDB URL or journal path) or a directory that workers share.")
+        verbosity = optuna.logging.get_verbosity()
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
+        try:
+            return self._search(x, y, epochs, batch_size, validation_split, validation_data, None, shuffle,
+                                class_weight, run=False)
+        finally:
+            optuna.logging.set_verbosity(verbosity)
+
+    def _search(self, x, y, epochs, batch_size, validation_split, validation_data, callbacks, shuffle, class_weight,
+                run: bool):
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+            raise ValueError(f"epochs must be a positive integer; got {epochs!r}.")
+        if self.cv and (validation_split or validation_data is not None):
+            raise ValueError("Give cv or a validation set (validation_split / validation_data), not both.")
+        storage, study_name = self._resolve_storage()
+        storage_obj = open_storage(storage, self.heartbeat_interval, self.grace_period)
+        study, seed = self._open_study(storage_obj, storage, study_name)
+        x = np.asarray(x)
+        y = np.asarray(y)
+        if validation_split:
+            x, y, validation_data = _split(x, y, validation_split, seed)
+        fit_kwargs = {"shuffle": shuffle}
+        if class_weight is not None:
+            fit_kwargs["class_weight"] = class_weight
+        names = list(self._parsed_space or {})
+        setup = TrialSetup(build_model=self.build_model, style=call_style(self.build_model, names),
+                           space=self._parsed_space, objective=self.objective, direction=self._direction,
+                           x=x, y=y, epochs=int(epochs), batch_size=batch_size, validation_data=validation_data,
+                           cv=self.cv, executions_per_trial=self.executions_per_trial, seed=seed,
+                           pruning=self.pruning is not None, callbacks=list(callbacks or []),
+                           fit_kwargs=fit_kwargs)
+        if self.directory is not None:
+            setup.model_dir = os.path.join(os.fspath(self.directory), "models")
+            setup.checkpoint_dir = os.path.join(os.fspath(self.directory), "checkpoints")
+            os.makedirs(setup.model_dir, exist_ok=True)
+        recorder = check_build(setup)
+        grid = self._grid(recorder) if self.strategy == "grid" else None
+        budget = Budget(n_trials=self._n_trials(grid, recorder), target=self.target, direction=self._direction,
+                        deadline=time.time() + self.time_limit if self.time_limit else None, since=time.time())
+        self._setup, self.study = setup, study
+        plan = WorkerPlan(storage=storage if self.n_workers > 1 else storage_obj, study_name=study_name,
+                          strategy=self.strategy, grid=grid, pruning=self.pruning, budget=budget,
+                          heartbeat_interval=self.heartbeat_interval, grace_period=self.grace_period)
+        if isinstance(storage, str):
+            self._publish(study, setup, plan)
+        if not run:
+            return self
+        done_before = len([t for t in study.get_trials(deepcopy=False) if t.state.is_finished()])
+        progress = SearchProgress(self.objective, self._direction, budget.n_trials, budget.deadline, self.verbose)
+        try:
+            if self.n_workers == 1:
+                run_worker(plan, setup, callbacks=[lambda s, t: progress.update(s.get_trials(deepcopy=False),
+                                                                                  done_before)])
+            else:
+                self._run_processes(plan, setup, study, progress, done_before)
+        finally:
+            progress.close()
+        fatal = next((t.user_attrs["fatal"] for t in study.get_trials(deepcopy=False) if t.user_attrs.get("fatal")
+                      and t.user_attrs.get("started", 0) >= budget.since), None)
+        if fatal:
+            raise SetupError(fatal.split(": ", 1)[-1])
+        return self
+
+    def _resolve_storage(self):
+        study_name = self.study_name or "glassnet-search"
+        storage = self.storage
+        if isinstance(storage, os.PathLike):
+            storage = os.fspath(storage)
+        if storage is None and self.directory is not None:
+            os.makedirs(self.directory, exist_ok=True)
+            storage = os.path.join(os.fspath(self.directory), f"{study_name}.journal")
+        elif storage is None and self.n_workers > 1:
+            folder = tempfile.mkdtemp(prefix="glassnet-tuning-")
+            weakref.finalize(self, _remove_folder, folder)
+            storage = os.path.join(folder, "study.journal")
+        self._storage_url = storage
+        return storage, study_name
+
+    def _open_study(self, storage_obj, storage, study_name):
+        """Create the study, or load it and say what was reloaded; returns (study, seed)."""
+        try:
+            study = optuna.load_study(study_name=study_name, storage=storage_obj)
+            existing = True
+        except KeyError:
+            study = optuna.create_study(study_name=study_name, storage=storage_obj, direction=self._direction)
+            existing = False
+        except Exception as err:
+            raise StorageError(f"Cannot read the study storage: {type(err).__name__}: {err}") from None
+        attrs = study.user_attrs
+        if existing:
+            if study.direction.name.lower() != self._direction:
+                raise ValueError(f"Study {study_name!r} exists and {study.direction.name.lower()}s its objective; "
+                                 f"this tuner {self._direction}s. Use another study_name.")
+            stored = attrs.get("glassnet:objective")
+            if stored is not None and stored != self.objective:
+                raise ValueError(f"Study {study_name!r} exists and optimises {stored!r}, not {self.objective!r}; "
+                                 f"use another study_name.")
+        seed = attrs.get("glassnet:seed")
+        if seed is None:
+            seed = int(self.seed) if self.seed is not None else secrets.randbits(31)
+            study.set_user_attr("glassnet:seed", seed)
+            study.set_user_attr("glassnet:objective", self.objective)
+            study.set_user_attr("glassnet:strategy", self.strategy)
+        if existing and study.get_trials(deepcopy=False):
+            dead = fail_dead_local_trials(study)
+            if self.verbose:
+                where = storage if isinstance(storage, str) else "memory"
+                message = f"Resuming study {study_name!r} from {where}: reloaded {describe(study, self.objective)}"
+                if dead:
+                    message += (f"; trial(s) {', '.join(map(str, dead))} left running by a stopped worker "
+                                f"were marked failed and queued again")
+                if self.seed is not None and self.seed != seed:
+                    message += f"; continuing with the study's seed {seed}, not {self.seed}"
+                print(message + ".")
+        return study, int(seed)
+
+    def _grid(self, recorder) -> dict:
+        definitions = dict(self._parsed_space or {})
+        for name, definition in recorder.definitions.items():
+            definitions.setdefault(name, definition)
+        if recorder.has_conditions:
+            raise SetupError("A grid cannot enumerate conditional parameters (parent_name); use strategy='random' "
+                             "or 'tpe', or list the combinations in a dict space.")
+        grid = {n: grid_values(n, d) for n, d in definitions.items() if d["kind"] != "fixed"}
+        if not grid:
+            raise SetupError("Found no parameters to grid over: build_model raised when tried with each parameter's "
+                             "first value, or defines none. Call it yourself with gn.tuning.HyperParameters(...) "
+                             "to see why.")
+        return grid
+
+    def _n_trials(self, grid, recorder) -> int | None:
+        n = self.max_trials
+        if self.fraction_limit is not None:
+            if grid is None:
+                definitions = dict(self._parsed_space or {}) | recorder.definitions
+                try:
+                    grid = {k: grid_values(k, d) for k, d in definitions.items() if d["kind"] != "fixed"}
+                except ValueError:
+                    raise ValueError("fraction_limit needs a finite space (lists, (low, high, steps) tuples, "
+                                     "IntRange); use max_trials or time_limit for continuous ranges.") from None
+            size = math.prod(len(v) for v in grid.values())
+            n = min(n or size, max(1, math.ceil(self.fraction_limit * size)))
+        elif grid is not None:
+            n = min(n or math.inf, math.prod(len(v) for v in grid.values()))
+        if n is None and self.time_limit is None:
+            raise ValueError(f"A {self.strategy} search needs max_trials, fraction_limit or time_limit to end.")
+        return int(n) if n is not None else None
+
+    def _run_processes(self, plan, setup, study, progress, done_before):
+        context = multiprocessing.get_context("spawn")
+        processes = []
+        for i in range(self.n_workers):
+            # Each worker's BLAS gets its share of the cores, so n workers do not oversubscribe them.
+            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+            threads = max(1, cores // self.n_workers)
+            worker_plan = WorkerPlan(**{**plan.__dict__, "worker_index": i, "threads": threads})
+            process = context.Process(target=process_main, args=(worker_plan, setup), name=f"glassnet-worker-{i}")
+            process.start()
+            processes.append(process)
+        try:
+            while any(p.is_alive() for p in processes):
+                progress.update(study.get_trials(deepcopy=False), done_before)
+                for p in processes:
+                    p.join(timeout=0.5 / len(processes))
+        except BaseException:
+            for p in processes:
+                p.terminate()
+            raise
+        progress.update(study.get_trials(deepcopy=False), done_before)
+        crashed = [p for p in processes if p.exitcode not in (0, 3)]
+        if crashed:
+            dead = fail_dead_local_trials(study)
+            warnings.warn(f"{len(crashed)} worker process(es) died (exit codes {[p.exitcode for p in crashed]}); "
+                          f"their trials {dead} were marked failed and queued again. Run search again to "
+                          f"finish the study.", RuntimeWarning, stacklevel=3)
+
+    def _publish(self, study, setup, plan) -> None:
+        """Store what a worker started by hand (``python -m glassnet.tuning.worker``) needs."""
+        data_path = None
+        if self.directory is not None:
+            data_path = os.path.join(os.path.abspath(self.directory), "data.npz")
+            arrays = {"x": np.asarray(setup.x), "y": np.asarray(setup.y)}
+            if setup.validation_data is not None:
+                arrays.update(x_val=np.asarray(setup.validation_data[0]), y_val=np.asarray(setup.validation_data[1]))
+            np.savez(data_path, **arrays)
+        build = setup.build_model
+        module = getattr(build, "__module__", None)
+        file = getattr(__import__("sys").modules.get(module), "__file__", None)
+        spec = {"build": {"module": module, "qualname": getattr(build, "__qualname__", None),
+                          "file": os.path.abspath(file) if file else None},
+                "space": space_to_config(self.space), "objective": self.objective, "direction": self._direction,
+                "strategy": self.strategy, "grid": plan.grid,
+                "pruning": self.pruning if isinstance(self.pruning, str) else None, "seed": setup.seed,
+                "epochs": setup.epochs, "batch_size": setup.batch_size, "cv": setup.cv,
+                "executions_per_trial": setup.executions_per_trial, "n_trials": plan.budget.n_trials,
+                "deadline": plan.budget.deadline, "target": plan.budget.target, "since": plan.budget.since,
+                "data": data_path,
+                "fit_kwargs": setup.fit_kwargs if _jsonable(setup.fit_kwargs) else {},
+                "model_dir": setup.model_dir, "checkpoint_dir": setup.checkpoint_dir,
+                "heartbeat_interval": self.heartbeat_interval, "grace_period": self.grace_period}
+        study.set_user_attr(SPEC_ATTR, json.dumps(spec))
+
+    # -- results ------------------------------------------------------------------------------------
+    def _require_study(self):
+        if self.study is None:
+            raise RuntimeError("No search has run yet: call tuner.search(x, y, ...) first.")
+        return self.study
+
+    @property
+    def results(self):
+        """A DataFrame, best first: trial, state, objective, parameters, metrics, epochs, duration ..."""
+        return results_module.results_frame(self._require_study().get_trials(deepcopy=False), self.objective,
+                                            self._direction)
+
+    @property
+    def best_trial(self):
+        """The best completed Optuna ``FrozenTrial``."""
+        study = self._require_study()
+        complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                    if not t.user_attrs.get("skipped")]
+        if not complete:
+            raise RuntimeError("No trial completed; see tuner.results for the failed and pruned ones.")
+        key = (lambda t: t.value) if self._direction == "maximize" else (lambda t: -t.value)
+        return max(complete, key=key)
+
+    @property
+    def best_value(self) -> float:
+        return self.best_trial.value
+
+    @property
+    def best_params(self) -> dict:
+        """The best trial's parameters (constants of the space included), as build_model sees them."""
+        trial = self.best_trial
+        hp = HyperParameters(optuna.trial.FixedTrial(trial.params), self._parsed_space)
+        return {**trial.params, **hp.values}
+
+    def best_model(self):
+        """The best trial's model: loaded from ``directory`` when saved there, else retrained with the
+        trial's parameters and seed for its best number of epochs (on all data when ``cv`` was used)."""
+        trial = self.best_trial
+        path = trial.user_attrs.get("model_path")
+        if path and os.path.exists(path):
+            from glassnet.saving import load_model
+
+            return load_model(path)
+        setup = self._setup
+        if setup is None:
+            raise RuntimeError("best_model needs the data of this session's search; call search first.")
+        seed = trial_seed(setup.seed, trial.user_attrs.get("root_trial", trial.number), 0)
+        hp = HyperParameters(optuna.trial.FixedTrial(trial.params), setup.space, seed=seed)
+        model = _with_seed(seed, call_build, setup.build_model, setup.style, hp)
+        validation = {} if setup.cv or setup.validation_data is None else {"validation_data": setup.validation_data}
+        epochs = int(trial.user_attrs.get("best_epoch") or hp.get("epochs", setup.epochs))
+        model.fit(setup.x, setup.y, epochs=epochs, batch_size=int(hp.get("batch_size", setup.batch_size)),
+                  verbose=0, callbacks=list(setup.callbacks), **validation, **setup.fit_kwargs)
+        return model
+
+    def save_best(self, filepath) -> None:
+        """Save the best model in glassnet's format, and its parameters and score beside it
+        (``<filepath>.json``)."""
+        model = self.best_model()
+        model.save(filepath)
+        trial = self.best_trial
+        info = {"trial": trial.number, "objective": self.objective, "value": trial.value,
+                "params": {k: v for k, v in self.best_params.items() if _jsonable(v)},
+                "epochs": trial.user_attrs.get("best_epoch"), "seed": trial.user_attrs.get("seed")}
+        with open(os.fspath(filepath) + ".json", "w", encoding="utf-8") as f:
+            json.dump(info, f, indent=2)
+
+    def to_csv(self, path, **kwargs) -> None:
+        """Write ``results`` to a CSV file (as Talos' scan log)."""
+        self.results.to_csv(path, index=False, **kwargs)
+
+    def summary(self, top: int = 10, print_fn=print) -> None:
+        """Print counts, the best score and the ``top`` trials, in a terminal's width."""
+        print_fn(results_module.summary_text(self.results, self.objective, top))
+
+    # -- plots (Optuna's matplotlib visualisations) -----------------------------------------------------
+    def _plot(self, name: str, **kwargs):
+        from optuna.visualization import matplotlib as optuna_plots
+
+        with warnings.catch_warnings():
+            # Optuna marks its matplotlib backend experimental; the plots are stable in use.
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return getattr(optuna_plots, name)(self._require_study(), **kwargs)
+
+    def plot_history(self):
+        """The objective of every trial and the best so far, by trial number."""
+        return self._plot("plot_optimization_history", target_name=self.objective)
+
+    def plot_importances(self):
+        """How much each parameter explains the objective (fANOVA); needs a few completed trials."""
+        return self._plot("plot_param_importances", target_name=self.objective)
+
+    def plot_parallel_coordinates(self):
+        """Each trial as a line through its parameter values, coloured by its score."""
+        return self._plot("plot_parallel_coordinate", target_name=self.objective)
+
+    def plot_intermediate_values(self):
+        """Each trial's objective by epoch: where pruning cut the losers short."""
+        return self._plot("plot_intermediate_values")
+
+    def __repr__(self):
+        return (f"<Tuner strategy={self.strategy!r} objective={self.objective!r} "
+                f"trials={len(self.study.trials) if self.study is not None else 0}>")
+
+
+def _split(x, y, fraction: float, seed: int):
+    """A stratified (when labels allow) train/validation split, shared by every trial."""
+    from sklearn.model_selection import train_test_split
+
+    if not 0 < fraction < 1:
+        raise ValueError(f"validation_split must be in (0, 1); got {fraction}.")
+    labels = y.argmax(axis=1) if y.ndim == 2 and y.shape[1] > 1 else y.reshape(len(y), -1)[:, 0]
+    stratify = None
+    if labels.dtype.kind in "iub" or (labels.dtype.kind == "f" and np.all(labels == np.round(labels))):
+        _, counts = np.unique(labels, return_counts=True)
+        n_val = int(round(len(y) * fraction))
+        if counts.min() >= 2 and counts.size <= min(n_val, len(y) - n_val):
+            stratify = labels
+    x_train, x_val, y_train, y_val = train_test_split(x, y, test_size=fraction, random_state=seed % 2**32,
+                                                      stratify=stratify)
+    return x_train, y_train, (x_val, y_val)
+
+
+def _jsonable(value) -> bool:
+    try:
+        json.dumps(value)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def _remove_folder(folder: str) -> None:
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)

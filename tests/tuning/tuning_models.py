@@ -1,0 +1,51 @@
+"""Build functions and data for the tuning tests, in a module of their own so that spawned
+worker processes (and ``python -m glassnet.tuning.worker``) can import them by name."""
+
+import os
+import time
+
+import numpy as np
+from sklearn.datasets import load_digits
+
+import glassnet as gn
+
+
+def digits(n: int = 240):
+    """The first ``n`` sklearn digits, scaled to [0, 1]: 64 features, 10 classes."""
+    x, y = load_digits(return_X_y=True)
+    return (x[:n] / 16).astype("float32"), y[:n]
+
+
+def build_model(params):
+    """Talos style: one dict of parameters."""
+    model = gn.Sequential([gn.layers.Dense(params["units"], activation=params.get("activation", "relu"),
+                                           input_shape=(64,)),
+                           gn.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer=gn.optimizers.Adam(params["learning_rate"]), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+def build_kwargs(units, learning_rate=0.01):
+    """One keyword argument per parameter."""
+    return build_model({"units": units, "learning_rate": learning_rate})
+
+
+def build_hp(hp):
+    """keras-tuner style, with a conditional parameter."""
+    units = hp.Int("units", 4, 32, step=4)
+    optimizer = hp.Choice("optimizer", ["adam", "sgd"])
+    momentum = hp.Float("momentum", 0.0, 0.9, parent_name="optimizer", parent_values=["sgd"], default=0.0)
+    rate = hp.Float("learning_rate", 1e-3, 1e-1, log=True)
+    opt = gn.optimizers.Adam(rate) if optimizer == "adam" else gn.optimizers.SGD(rate, momentum=momentum)
+    model = gn.Sequential([gn.layers.Dense(units, activation="relu", input_shape=(64,)),
+                           gn.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer=opt, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def build_slow(params):
+    """Like build_model, but each trial sleeps first (to be killed mid-trial); the sleep is
+    skipped when SLOW_TRIAL_SECONDS is not set."""
+    time.sleep(float(os.environ.get("SLOW_TRIAL_SECONDS", "0")))
+    return build_model(params)
