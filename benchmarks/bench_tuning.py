@@ -52,7 +52,7 @@ def search(strategy, epochs, x, y, **kwargs):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=15)
-    parser.add_argument("--tpe-trials", type=int, default=30)
+    parser.add_argument("--tpe-trials", type=int, default=20)
     parser.add_argument("--worker-trials", type=int, default=36)
     parser.add_argument("--quick", action="store_true", help="fewer epochs and trials, to check the script runs")
     args = parser.parse_args()
@@ -67,7 +67,8 @@ def main():
     g, t = grid.results, tpe.results
     grid_best, tpe_best = grid.best_value * 100, tpe.best_value * 100
     grid_epochs, tpe_epochs = int(g["epochs"].sum()), int(t["epochs"].sum())
-    print(f"grid:            {len(g)} trials, best val_accuracy {grid_best:.2f} %, {grid_epochs} epochs, {grid_s:.0f} s")
+    print(f"grid:            {len(g)} trials, best val_accuracy {grid_best:.2f} %, {grid_epochs} epochs, "
+          f"{grid_s:.0f} s")
     print(f"TPE + Hyperband: {len(t)} trials ({(t['state'] == 'pruned').sum()} pruned), best val_accuracy "
           f"{tpe_best:.2f} %, {tpe_epochs} epochs, {tpe_s:.0f} s")
     gap, share = grid_best - tpe_best, tpe_epochs / grid_epochs

@@ -39,13 +39,13 @@ class TrialPruningCallback(Callback):
         keep_best_weights: copy the weights whenever the monitored value improves.
         reported_steps: epochs this trial already reported (a retried trial inherits them).
 
-    Example:
-        >>> import optuna, glassnet as gn
-        >>> def objective(trial):
-        ...     model = ...  # build and compile
-        ...     prune = gn.tuning.TrialPruningCallback(trial, "val_accuracy", "maximize")
-        ...     model.fit(x, y, validation_split=0.2, epochs=20, callbacks=[prune])
-        ...     return prune.best_value
+    Example (an Optuna objective of your own; ``Tuner`` does this for you)::
+
+        def objective(trial):
+            model = build_model(trial.suggest_int("units", 8, 64))
+            prune = gn.tuning.TrialPruningCallback(trial, "val_accuracy", "maximize")
+            model.fit(x, y, validation_split=0.2, epochs=20, callbacks=[prune])
+            return prune.best_value
     """
 
     def __init__(self, trial, monitor: str, direction: str = "maximize", keep_best_weights: bool = False,

@@ -44,8 +44,8 @@ def open_storage(storage, heartbeat_interval: int | None = None, grace_period: i
         kwargs = {}
         if heartbeat_interval:
             # Optuna 5 renamed failed_trial_callback to heartbeat_stale_trial_callback.
-            callback_arg = ("heartbeat_stale_trial_callback" if hasattr(optuna.storages, "RetryHeartbeatStaleTrialCallback")
-                            else "failed_trial_callback")
+            renamed = hasattr(optuna.storages, "RetryHeartbeatStaleTrialCallback")
+            callback_arg = "heartbeat_stale_trial_callback" if renamed else "failed_trial_callback"
             kwargs = {"heartbeat_interval": int(heartbeat_interval),
                       "grace_period": int(grace_period or 2 * heartbeat_interval), callback_arg: retry_callback()}
         try:
@@ -56,8 +56,8 @@ def open_storage(storage, heartbeat_interval: int | None = None, grace_period: i
         except Exception as err:
             raise StorageError(f"Cannot open the study storage {_redact(text)!r}: {type(err).__name__}: "
                                f"{_first_line(err)}. Check that the database server is running and "
-                               f"reachable, and that its driver is installed (for PostgreSQL psycopg 3, or psycopg2 with a "
-                               f"postgresql+psycopg2:// URL).") from None
+                               f"reachable, and that its driver is installed (for PostgreSQL psycopg 3, or psycopg2 "
+                               f"with a postgresql+psycopg2:// URL).") from None
     path = text.removeprefix("journal:").removeprefix("///") if text.startswith("journal:") else text
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
@@ -86,7 +86,8 @@ def retry_callback(max_retry: int = 2):
     with warnings.catch_warnings():
         # RetryHeartbeatStaleTrialCallback is marked experimental in Optuna (stable since 2.8).
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        retry = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None) or optuna.storages.RetryFailedTrialCallback
+        retry = (getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None)
+                 or optuna.storages.RetryFailedTrialCallback)
         return retry(max_retry=max_retry, inherit_intermediate_values=True)
 
 

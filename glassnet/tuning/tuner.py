@@ -103,7 +103,8 @@ class Tuner:
                 raise ValueError(f"{name} must be a positive integer or None; got {value!r}.")
         if cv is not None and cv < 2:
             raise ValueError(f"cv must be at least 2 folds; got {cv}.")
-        if isinstance(executions_per_trial, bool) or not isinstance(executions_per_trial, int) or executions_per_trial < 1:
+        if (isinstance(executions_per_trial, bool) or not isinstance(executions_per_trial, int)
+                or executions_per_trial < 1):
             raise ValueError(f"executions_per_trial must be a positive integer; got {executions_per_trial!r}.")
         if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
             raise ValueError(f"n_workers must be a positive integer; got {n_workers!r}.")

@@ -48,6 +48,23 @@ def test_n_workers_needs_a_storage_every_process_can_open():
         tuning.Tuner(build_model, SPACE, n_workers=2, storage=optuna.storages.InMemoryStorage())
 
 
+def test_a_worker_started_by_hand_runs_a_published_study(tmp_path, capsys):
+    from glassnet.tuning import worker
+
+    path = str(tmp_path / "s.journal")
+    x, y = digits(160)
+    tuner = tuning.Tuner(build_model, SPACE, strategy="random", max_trials=3, storage=path, study_name="s",
+                         directory=tmp_path, seed=0, verbose=0)
+    tuner.publish(x, y, validation_split=0.25, epochs=1)
+    assert tuner.study.trials == []  # publishing runs nothing
+    assert worker.main(["--storage", path, "--study", "s"]) == 0
+    assert capsys.readouterr().out.count(" complete val_accuracy=") == 3
+    assert [t.state for t in tuner.study.trials] == [TrialState.COMPLETE] * 3
+    with pytest.raises(ValueError, match="no glassnet instructions"):
+        optuna.create_study(study_name="bare", storage=tuning.open_storage(path))
+        worker.main(["--storage", path, "--study", "bare"])
+
+
 # -- PostgreSQL ------------------------------------------------------------------------------------
 def _postgres_bin():
     for pattern in ("/usr/lib/postgresql/*/bin",):
@@ -69,7 +86,8 @@ def postgres_url():
     # SQLAlchemy 2.1 reads postgresql:// as psycopg 3; name whichever driver is installed.
     driver = next((d for d in ("psycopg", "psycopg2") if importlib.util.find_spec(d)), None)
     if driver is None:
-        pytest.skip("no PostgreSQL driver for SQLAlchemy is installed (pip install 'psycopg[binary]' or psycopg2-binary)")
+        pytest.skip("no PostgreSQL driver for SQLAlchemy is installed "
+                    "(pip install 'psycopg[binary]' or psycopg2-binary)")
     folder = tempfile.mkdtemp(prefix="glassnet-pg-")
     as_user = []
     if os.geteuid() == 0:  # PostgreSQL refuses to run as root

@@ -4,7 +4,6 @@ worker processes (and ``python -m glassnet.tuning.worker``) can import them by n
 import os
 import time
 
-import numpy as np
 from sklearn.datasets import load_digits
 
 import glassnet as gn
