@@ -115,8 +115,9 @@ def main():
               f"inference: {INFER_BATCH / infer:8.0f} images/s")
     if "pytorch" in times:
         g, p = times["glassnet"], times["pytorch"]
-        print(f"ratio glassnet / pytorch: training {statistics.median(g['train']) / statistics.median(p['train']):.2f}x, "
-              f"inference time {statistics.median(g['infer']) / statistics.median(p['infer']):.2f}x")
+        train_ratio = statistics.median(g["train"]) / statistics.median(p["train"])
+        infer_ratio = statistics.median(g["infer"]) / statistics.median(p["infer"])
+        print(f"ratio glassnet / pytorch: training {train_ratio:.2f}x, inference time {infer_ratio:.2f}x")
 
 
 if __name__ == "__main__":

@@ -33,7 +33,8 @@ else:  # Kaggle's test.csv has no labels: hold out a stratified sixth of train.c
     x, y = read_digit_csv(args.data)
     x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=1 / 6, stratify=y, random_state=0)
 if args.limit:
-    x_train, y_train, x_test, y_test = x_train[:args.limit], y_train[:args.limit], x_test[:args.limit], y_test[:args.limit]
+    x_train, y_train = x_train[:args.limit], y_train[:args.limit]
+    x_test, y_test = x_test[:args.limit], y_test[:args.limit]
 print(class_balance(train=y_train, test=y_test))
 
 # Pixels 0..255 -> 0..1 and each 28x28 image to one row of 784 features.
@@ -54,7 +55,8 @@ model.summary()
 start = time.perf_counter()
 history = model.fit(x_train, y_train, epochs=args.epochs, batch_size=128, validation_split=1 / 12, verbose=2,
                     callbacks=[gn.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=3),
-                               gn.callbacks.EarlyStopping(monitor="val_loss", patience=8, restore_best_weights=True)])
+                               gn.callbacks.EarlyStopping(monitor="val_loss", patience=8,
+                                                          restore_best_weights=True)])
 elapsed = time.perf_counter() - start
 epochs_run = len(history.history["loss"])
 print(f"trained {epochs_run} epochs in {elapsed:.0f} s ({elapsed / epochs_run:.1f} s per epoch)")

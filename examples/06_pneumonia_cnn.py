@@ -41,18 +41,23 @@ print("class weights:", {k: round(v, 3) for k, v in class_weight.items()})
 (x_train, y_train), (x_val, y_val), (x_test, y_test) = (
     ((x[..., None] / 255.0).astype("float32"), y.astype("float32")) for x, y in splits.values())
 
+# 2,428 images make only 38 batches per epoch: with Keras' momentum 0.99 the moving statistics
+# that BatchNormalization uses at inference would still lag the batch statistics after ten
+# epochs (measured: validation accuracy stuck at 0.50 while the batch-statistics accuracy was
+# 0.96). Momentum 0.9 forgets the initial 0/1 within a few dozen batches.
+bn_momentum = 0.9
 model = gn.Sequential([
     layers.RandomRotation(0.03, fill_mode="nearest", input_shape=(28, 28, 1)),  # up to ±11°
     layers.RandomTranslation(0.08, 0.08, fill_mode="nearest"),
     layers.RandomZoom(0.1, fill_mode="nearest"),
     layers.Conv2D(32, 3, padding="same", activation="relu"),
-    layers.BatchNormalization(),
+    layers.BatchNormalization(momentum=bn_momentum),
     layers.MaxPooling2D(),  # -> (14, 14, 32)
     layers.Conv2D(64, 3, padding="same", activation="relu"),
-    layers.BatchNormalization(),
+    layers.BatchNormalization(momentum=bn_momentum),
     layers.MaxPooling2D(),  # -> (7, 7, 64)
     layers.Conv2D(128, 3, activation="relu"),  # -> (5, 5, 128)
-    layers.BatchNormalization(),
+    layers.BatchNormalization(momentum=bn_momentum),
     layers.GlobalAveragePooling2D(),
     layers.Dropout(0.3),
     layers.Dense(1, activation="sigmoid"),
@@ -65,11 +70,16 @@ start = time.perf_counter()
 history = model.fit(x_train, y_train, epochs=args.epochs, batch_size=64, validation_data=(x_val, y_val),
                     class_weight=class_weight, verbose=2,
                     callbacks=[gn.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=4),
-                               gn.callbacks.EarlyStopping(monitor="val_loss", patience=8, restore_best_weights=True)])
+                               gn.callbacks.EarlyStopping(monitor="val_loss", patience=8,
+                                                          restore_best_weights=True)])
 elapsed = time.perf_counter() - start
 epochs_run = len(history.history["loss"])
 print(f"trained {epochs_run} epochs in {elapsed:.0f} s ({elapsed / epochs_run:.1f} s per epoch)")
 
 probability = model.predict(x_test)[:, 0]
-accuracy = float(((probability > 0.5) == (y_test == 1)).mean())
+predicted = probability > 0.5
+accuracy = float((predicted == (y_test == 1)).mean())
 print(f"test accuracy: {accuracy:.4f}, ROC AUC: {roc_auc_score(y_test, probability):.4f}")
+# The figures a clinician asks for: the share of sick lungs found and of healthy ones cleared.
+print(f"sensitivity (pneumonia found): {predicted[y_test == 1].mean():.3f}, "
+      f"specificity (normal cleared): {1 - predicted[y_test == 0].mean():.3f}")

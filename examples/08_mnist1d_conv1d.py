@@ -25,7 +25,8 @@ from mnist1d.data import get_dataset_args, make_dataset  # noqa: E402  (an optio
 data = make_dataset(get_dataset_args())  # the paper's default arguments and seed
 x_train, y_train, x_test, y_test = data["x"], data["y"], data["x_test"], data["y_test"]
 if args.limit:
-    x_train, y_train, x_test, y_test = x_train[:args.limit], y_train[:args.limit], x_test[:args.limit], y_test[:args.limit]
+    x_train, y_train = x_train[:args.limit], y_train[:args.limit]
+    x_test, y_test = x_test[:args.limit], y_test[:args.limit]
 # Standardise with the training statistics, then add the channel axis: (N, 40) -> (N, 40, 1).
 mean, std = x_train.mean(), x_train.std()
 x_train = ((x_train - mean) / std)[..., None].astype("float32")
@@ -54,7 +55,8 @@ start = time.perf_counter()
 history = model.fit(x_train, y_train, epochs=args.epochs, batch_size=64, validation_split=0.1, verbose=2,
                     log_every=10,
                     callbacks=[gn.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=5),
-                               gn.callbacks.EarlyStopping(monitor="val_loss", patience=12, restore_best_weights=True)])
+                               gn.callbacks.EarlyStopping(monitor="val_loss", patience=12,
+                                                          restore_best_weights=True)])
 elapsed = time.perf_counter() - start
 epochs_run = len(history.history["loss"])
 print(f"trained {epochs_run} epochs in {elapsed:.0f} s ({elapsed / epochs_run:.2f} s per epoch)")

@@ -52,6 +52,7 @@ def test_pneumonia_example_reduced():
     assert re.search(r"^normal\s+\d+ \(\s*\d+\.\d%\)", out, re.MULTILINE)  # the class-balance table
     assert "class weights: {0: " in out
     assert 0.0 <= figure(r"ROC AUC: (\d\.\d+)", out) <= 1.0
+    assert 0.0 <= figure(r"specificity \(normal cleared\): (\d\.\d+)", out) <= 1.0
 
 
 @pytest.mark.slow

@@ -1,4 +1,4 @@
-"""The ``glassnet`` command: train, evaluate, predict, summary, inspect, datasets (and explain).
+"""The ``glassnet`` command: train, tune, evaluate, predict, summary, inspect, datasets (and explain).
 
 Exit codes: 0 success, 2 a usage error (click's), 1 a failure, reported in one line on stderr
 (the traceback too with ``--debug``). ``main(argv)`` runs it in-process and returns the code.
@@ -46,6 +46,7 @@ class _Command(click.Command):
   glassnet predict runs/digits-cnn-*/model.glassnet images/ -o predictions.csv
   glassnet summary model.glassnet
   glassnet inspect model.glassnet
+  glassnet tune search.toml --trials 20 --workers 2
   glassnet datasets""")
 @click.version_option(package_name="glassnet", prog_name="glassnet")
 @_debug_option
@@ -119,6 +120,102 @@ def train_command(config, epochs, batch_size, seed, out, name, quiet, log_every)
     folder = train_module.run(cfg, locator, quiet=quiet)
     if quiet:
         click.echo(str(folder))
+
+
+# -- tune --------------------------------------------------------------------------------------
+@cli.command("tune", cls=_Command, epilog="""Examples:
+  glassnet tune search.toml                       search, then write runs/<name>-<timestamp>/
+  glassnet tune search.toml --trials 8 --seed 1 --out runs/
+  glassnet tune search.toml --workers 2           two worker processes on this machine
+  glassnet tune search.toml --storage postgresql://user@db/optuna --workers 4
+
+A search config is a train config (see glassnet train --help) with ranges
+written in place of values in [[layers]], [compile] and [fit] (epochs,
+batch_size), and an optional [tune] table:
+  name = "digits-mlp"
+  [data]
+  source = "digits"
+  [tune]
+  strategy = "tpe"          # grid | random | tpe
+  max_trials = 20           # also: time_limit (s), fraction_limit, target
+  objective = "val_accuracy"
+  pruning = "hyperband"     # median | successive_halving | false
+  n_workers = 1             # also: storage, study_name, seed, cv, validation_split
+  [[layers]]
+  type = "Dense"
+  units = {choice = [32, 64, 128]}
+  activation = {choice = ["relu", "tanh"]}
+  [[layers]]
+  type = "Dropout"
+  rate = {range = [0.0, 0.5, 6]}        # 6 evenly spaced values
+  [[layers]]
+  type = "Dense"
+  units = 10
+  activation = "softmax"
+  [compile]
+  optimizer = {type = "Adam", learning_rate = {log_uniform = [1e-4, 1e-1]}}
+  [fit]
+  epochs = 10
+  batch_size = {choice = [16, 32]}
+Ranges: {choice = [...]}, {range = [low, high, steps]}, {uniform = [low, high]},
+{log_uniform = [low, high]}, {int = [low, high, step]}.
+
+The run folder gets the best model, config.toml (the config with the best
+values filled in: glassnet train retrains it), leaderboard.csv, metrics.json
+(best trial and test metrics), plots of the search, tune.log and report.html
+with the leaderboard; search/ holds the study journal and every trial's model.
+
+More workers, on this or other machines, join a running search on a shared
+storage (an RDB URL, or a journal file on a shared file system):
+  glassnet tune-worker --storage URL --study NAME [--data search/data.npz]
+(the study NAME is the config's name unless [tune] study_name sets it). A search
+run again with the same --storage and study continues where it stopped.""")
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--trials", type=click.IntRange(min=1), help="Override [tune] max_trials.")
+@click.option("--workers", type=click.IntRange(min=1), help="Worker processes on this machine ([tune] n_workers).")
+@click.option("--storage", help="Optuna storage shared by workers: an RDB URL or a journal file path "
+                                "(default: a journal in the run folder).")
+@click.option("--seed", type=int, help="Override the study seed (samplers, trial seeds, the validation split).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Folder for run folders (default runs/).")
+@click.option("--name", help="Name of the run (the folder is <name>-<timestamp>).")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but the run folder.")
+@_debug_option
+def tune_command(config, trials, workers, storage, seed, out, name, quiet):
+    """Search the hyperparameters of the ranges in CONFIG; keep the best model.
+
+    CONFIG is a TOML train config with ranges in place of values (see below).
+    """
+    from glassnet.cli import tune as tune_module
+    from glassnet.cli import tune_config
+
+    search = tune_config.load(config)
+    search = tune_module.apply_overrides(search, workers=workers, storage=storage, trials=trials, seed=seed,
+                                         out=None if out is None else str(out), name=name)
+    folder = tune_module.run(search, quiet=quiet)
+    if quiet:
+        click.echo(str(folder))
+
+
+@cli.command("tune-worker", cls=_Command, epilog="""Example:
+  glassnet tune-worker --storage postgresql://user@db/optuna --study digits-mlp
+  glassnet tune-worker --storage /shared/search.journal --study digits-mlp --data /shared/data.npz
+
+The search's settings, model config and data file come from the study, where
+glassnet tune put them (the data is <run folder>/search/data.npz; --data points
+elsewhere when that path is not visible here).""")
+@click.option("--storage", required=True, help="The search's storage: an RDB URL or a journal file path.")
+@click.option("--study", "study_name", required=True, help="The study name (the config's name by default).")
+@click.option("--data", "data_path", type=click.Path(exists=True, dir_okay=False), help="The search's data.npz.")
+@click.option("--trials", type=click.IntRange(min=1), help="Stop after this many trials of this worker.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing.")
+@_debug_option
+def tune_worker(storage, study_name, data_path, trials, quiet):
+    """Run trials of a search that glassnet tune started, until its budget is used."""
+    from glassnet.cli import tune as tune_module
+
+    ran = tune_module.run_worker(storage, study_name, data_path, trials, quiet, say=click.echo)
+    if not quiet:
+        click.echo(f"{ran} trial(s) run by this worker.")
 
 
 # -- evaluate / predict --------------------------------------------------------------------------

@@ -126,6 +126,13 @@ def load(path) -> tuple[dict, Locator]:
         ConfigError: the file is missing, is not valid TOML, or holds an unknown key or a
             value of the wrong kind; the message names the line and key.
     """
+    raw, locator = read(path)
+    validate(raw, locator)
+    return merge_defaults(raw), locator
+
+
+def read(path) -> tuple[dict, Locator]:
+    """The TOML file as it is (not checked, no defaults) and its locator."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist" + (" (it is a folder)" if path.is_dir() else ""))
@@ -134,9 +141,7 @@ def load(path) -> tuple[dict, Locator]:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path} is not valid TOML: {err}") from None
-    locator = Locator(text, str(path))
-    validate(raw, locator)
-    return merge_defaults(raw), locator
+    return raw, Locator(text, str(path))
 
 
 def merge_defaults(raw: dict) -> dict:
@@ -156,23 +161,27 @@ def merge_defaults(raw: dict) -> dict:
     return config
 
 
+def check_keys(table: dict, keys: dict, base: tuple, locator: Locator) -> None:
+    """Check one table against ``{key: allowed types}``: unknown keys (with a suggestion) and value kinds."""
+    for key, value in table.items():
+        if key not in keys:
+            hint = difflib.get_close_matches(key, keys, n=1)
+            suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+            raise locator.error((*base, key), f"unknown key{suggestion} Valid keys: {', '.join(keys)}.")
+        types = keys[key]
+        if isinstance(value, bool) and bool not in types or not isinstance(value, types):
+            wanted = " or ".join({int: "an integer", float: "a number", str: "a string", bool: "true/false",
+                                  list: "a list", dict: "a table"}[t] for t in types)
+            raise locator.error((*base, key), f"must be {wanted}; got {json.dumps(value, default=str)}.")
+
+
 def validate(raw: dict, locator: Locator) -> None:
     """Check keys and value kinds of every section (layer arguments are checked when built)."""
     for section, keys in SCHEMA.items():
         table = raw if section == "" else raw.get(section)
         if table is None:
             continue
-        base = () if section == "" else (section,)
-        for key, value in table.items():
-            if key not in keys:
-                hint = difflib.get_close_matches(key, keys, n=1)
-                suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
-                raise locator.error((*base, key), f"unknown key{suggestion} Valid keys: {', '.join(keys)}.")
-            types = keys[key]
-            if isinstance(value, bool) and bool not in types or not isinstance(value, types):
-                wanted = " or ".join({int: "an integer", float: "a number", str: "a string", bool: "true/false",
-                                      list: "a list", dict: "a table"}[t] for t in types)
-                raise locator.error((*base, key), f"must be {wanted}; got {json.dumps(value, default=str)}.")
+        check_keys(table, keys, () if section == "" else (section,), locator)
     data = raw.get("data", {})
     if "source" in data and data["source"] not in SOURCES:
         raise locator.error(("data", "source"), f"unknown data source {data['source']!r}; valid sources: "

@@ -166,8 +166,9 @@ def run(config: dict, locator=None, *, quiet: bool = False, log_every: int | Non
         log.close()
 
 
-def _run(config, locator, folder, log, started, quiet, log_every) -> Path:
-    log(f"Run folder: {folder}")
+def load_data(config: dict, log) -> data_module.Dataset:
+    """Load the config's data and fill in what the config leaves to it (in place): the rescale
+    factor, default layers and the class names. Shared by ``glassnet train`` and ``glassnet tune``."""
     spec = {**config["data"], "_preprocessing": {k: v for k, v in config["preprocessing"].items() if k != "rescale"}}
     t0 = time.perf_counter()
     data = data_module.load(spec, seed=config["data"].get("split_seed", 0), say=log)
@@ -180,13 +181,26 @@ def _run(config, locator, folder, log, started, quiet, log_every) -> Path:
         log(f"No layers in the config: using {kind} sized for the data.")
     if data.class_names:
         config["data"]["class_names"] = data.class_names
+    return data
+
+
+def make_model(config: dict, data, locator=None) -> Sequential:
+    """Build and compile the model of a config that ``load_data`` resolved; ``config["compile"]``
+    becomes the settings used (inferred ones included). Does not attach the data's preprocessor."""
     build_config = {**config, "preprocessing": {**config["preprocessing"]}}
     if build_config["preprocessing"]["rescale"] == "none":
         build_config["preprocessing"]["rescale"] = None
     model = build_model(build_config, data, locator)
+    config["compile"] = compile_model(model, config, data, locator)
+    return model
+
+
+def _run(config, locator, folder, log, started, quiet, log_every) -> Path:
+    log(f"Run folder: {folder}")
+    data = load_data(config, log)
+    model = make_model(config, data, locator)
     if data.preprocessor is not None:
         model.attach_preprocessor(data.preprocessor)
-    config["compile"] = compile_model(model, config, data, locator)
     model.summary(print_fn=log)
     fit = dict(config["fit"])
     if log_every is not None:
@@ -210,6 +224,31 @@ def _run(config, locator, folder, log, started, quiet, log_every) -> Path:
     metrics = {"epochs_trained": len(history.epoch), "train_seconds": round(train_seconds, 3)}
     png = {}
     png["Loss and accuracy per epoch"] = plots.save(plots.curves(history), folder / "curves.png")
+    test_metrics, test_png = evaluate_on_test(model, data, folder)
+    metrics.update(test_metrics)
+    png.update(test_png)
+    with open(folder / run_folder.METRICS_FILE, "w", encoding="utf-8") as f:
+        json.dump(metrics, f, indent=2)
+    log("Test metrics: " + ", ".join(f"{k[5:]} {v:.4f}" for k, v in metrics.items()
+                                      if k.startswith("test_") and isinstance(v, float)))
+    total = time.perf_counter() - started
+    facts = [("run folder", str(folder)), ("data", data.description),
+             ("training samples", f"{len(data.x_train):,}"),
+             ("test samples", f"{metrics.get('n_test', 0):,}"), ("epochs trained", metrics["epochs_trained"]),
+             ("training time", f"{train_seconds:.1f} s"), ("total time", f"{total:.1f} s"),
+             ("parameters", f"{model.count_params():,}"), ("seed", config["seed"])]
+    report.write(folder / run_folder.REPORT_FILE, title=config["name"], model=model, config_text=config_text,
+                 metrics=metrics, plots=png, facts=facts)
+    log(f"Done in {total:.1f}s. Results: {folder}")
+    log(f"  report:  {folder / run_folder.REPORT_FILE}")
+    log(f"  model:   {model_path}")
+    return folder
+
+
+def evaluate_on_test(model, data, folder: Path) -> tuple[dict, dict]:
+    """Test metrics of a trained model and, for classifiers, the confusion matrix, ROC curve and
+    sample grid as PNGs in ``folder``; returns (metrics, caption -> PNG path). Empty without test data."""
+    metrics, png = {}, {}
     if data.x_test is not None and len(data.x_test):
         test = model.evaluate(data.x_test, data.y_test, return_dict=True)
         metrics.update({f"test_{k}": _finite(float(v)) for k, v in test.items()})
@@ -237,19 +276,4 @@ def _run(config, locator, folder, log, started, quiet, log_every) -> Path:
             if data.kind == "image":
                 png["Sample test predictions (wrong ones in red)"] = plots.save(
                     plots.sample_grid(data.x_test, y_true, y_pred, names), folder / "samples.png")
-    with open(folder / run_folder.METRICS_FILE, "w", encoding="utf-8") as f:
-        json.dump(metrics, f, indent=2)
-    log("Test metrics: " + ", ".join(f"{k[5:]} {v:.4f}" for k, v in metrics.items()
-                                      if k.startswith("test_") and isinstance(v, float)))
-    total = time.perf_counter() - started
-    facts = [("run folder", str(folder)), ("data", data.description),
-             ("training samples", f"{len(data.x_train):,}"),
-             ("test samples", f"{metrics.get('n_test', 0):,}"), ("epochs trained", metrics["epochs_trained"]),
-             ("training time", f"{train_seconds:.1f} s"), ("total time", f"{total:.1f} s"),
-             ("parameters", f"{model.count_params():,}"), ("seed", config["seed"])]
-    report.write(folder / run_folder.REPORT_FILE, title=config["name"], model=model, config_text=config_text,
-                 metrics=metrics, plots=png, facts=facts)
-    log(f"Done in {total:.1f}s. Results: {folder}")
-    log(f"  report:  {folder / run_folder.REPORT_FILE}")
-    log(f"  model:   {model_path}")
-    return folder
+    return metrics, png

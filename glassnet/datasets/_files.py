@@ -39,7 +39,8 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def fetch(name: str, files: dict[str, str], mirrors: list[str], folders=(), download: bool = True) -> dict[str, Path]:
+def fetch(name: str, files: dict[str, str], mirrors: list[str], folders=(),
+          download: bool = True) -> dict[str, Path]:
     """Paths to every file of a dataset, downloading the missing ones when possible.
 
     Args:

@@ -200,7 +200,8 @@ class ImageFolderSource(BatchSource):
 
 def image_dataset_from_directory(directory, labels="inferred", label_mode="int", class_names=None,
                                  color_mode: str = "rgb", batch_size: int | None = None, image_size=None,
-                                 shuffle: bool = True, seed: int | None = None, validation_split: float | None = None,
+                                 shuffle: bool = True, seed: int | None = None,
+                                 validation_split: float | None = None,
                                  subset: str | None = None, interpolation: str = "bilinear",
                                  on_invalid: str = "raise"):
     """Images and labels from a folder with one subfolder per class (Keras' function and arguments).

@@ -28,7 +28,8 @@ def load_idx_dataset(name: str, files: dict, mirrors: list, folders=(), download
     train_x, train_y, test_x, test_y = (read_idx(paths[f]) for f in files)
     for x, y, split in ((train_x, train_y, "training"), (test_x, test_y, "test")):
         if x.shape[0] != y.shape[0]:
-            raise ValueError(f"{name}: the {split} images ({x.shape[0]}) and labels ({y.shape[0]}) differ in number.")
+            raise ValueError(f"{name}: the {split} images ({x.shape[0]}) and labels ({y.shape[0]}) "
+                             f"differ in number.")
     return (train_x, train_y), (test_x, test_y)
 
 

@@ -40,7 +40,8 @@ def read_idx(path) -> np.ndarray:
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError) as err:
-            raise ValueError(f"{path}: the gzip data is corrupt or truncated ({err}); download it again.") from None
+            raise ValueError(f"{path}: the gzip data is corrupt or truncated ({err}); "
+                             f"download it again.") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
         raise ValueError(f"{path} is not an IDX file (it does not start with 00 00 <type> <ndim>).")
     ndim = raw[3]
@@ -116,7 +117,8 @@ def load_npz(path, splits=("train", "val", "test")) -> dict[str, tuple[np.ndarra
             if y.ndim == 2 and y.shape[1] == 1:
                 y = y[:, 0]
             if x.shape[0] != y.shape[0]:
-                raise ValueError(f"{path}: {image_key} has {x.shape[0]} images but {label_key} has {y.shape[0]} labels.")
+                raise ValueError(f"{path}: {image_key} has {x.shape[0]} images but {label_key} has "
+                                 f"{y.shape[0]} labels.")
             result[split] = (x, y)
     if not result:
         raise ValueError(

@@ -56,7 +56,8 @@ class _RandomLayer(Layer):
 
     def build(self, input_shape):
         if len(input_shape) != 4:
-            raise ValueError(f"{type(self).__name__} needs images (N, H, W, C); got input shape {tuple(input_shape)}.")
+            raise ValueError(f"{type(self).__name__} needs images (N, H, W, C); "
+                             f"got input shape {tuple(input_shape)}.")
         super().build(input_shape)
 
     def get_config(self):

@@ -77,10 +77,12 @@ class BatchNormalization(Layer):
     def build(self, input_shape):
         ndim = len(input_shape)
         if not -ndim <= self.axis < ndim or self.axis % ndim == 0:
-            raise ValueError(f"BatchNormalization: axis {self.axis} is not a feature axis of inputs {tuple(input_shape)}.")
+            raise ValueError(f"BatchNormalization: axis {self.axis} is not a feature axis of inputs "
+                             f"{tuple(input_shape)}.")
         channels = input_shape[self.axis]
         if channels is None:
-            raise ValueError(f"BatchNormalization: the size of axis {self.axis} must be known; got {tuple(input_shape)}.")
+            raise ValueError(f"BatchNormalization: the size of axis {self.axis} must be known; "
+                             f"got {tuple(input_shape)}.")
         if self.scale:
             self.add_weight("gamma", (channels,), self.gamma_initializer, self.gamma_regularizer)
         if self.center:

@@ -39,7 +39,8 @@ class _Pooling(Layer):
     def build(self, input_shape):
         if len(input_shape) != self.rank + 2:
             layout = "(N, L, C)" if self.rank == 1 else "(N, H, W, C)"
-            raise ValueError(f"{type(self).__name__} needs channels-last inputs {layout}; got {tuple(input_shape)}.")
+            raise ValueError(f"{type(self).__name__} needs channels-last inputs {layout}; "
+                             f"got {tuple(input_shape)}.")
         super().build(input_shape)
 
     def compute_output_shape(self, input_shape):
@@ -217,7 +218,8 @@ class _GlobalPooling(Layer):
     def build(self, input_shape):
         if len(input_shape) != self.rank + 2:
             layout = "(N, L, C)" if self.rank == 1 else "(N, H, W, C)"
-            raise ValueError(f"{type(self).__name__} needs channels-last inputs {layout}; got {tuple(input_shape)}.")
+            raise ValueError(f"{type(self).__name__} needs channels-last inputs {layout}; "
+                             f"got {tuple(input_shape)}.")
         super().build(input_shape)
 
     def compute_output_shape(self, input_shape):

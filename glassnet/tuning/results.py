@@ -12,6 +12,10 @@ _STATE_ORDER = {TrialState.COMPLETE: 0, TrialState.PRUNED: 1, TrialState.RUNNING
                 TrialState.WAITING: 4}
 
 
+#: the columns every leaderboard has besides the objective, parameters and metrics.
+_RESERVED = ("trial", "state", "epochs", "best_epoch", "duration_s", "seed", "retry_of", "error")
+
+
 def _metric_names(frame) -> set:
     return set(frame.attrs.get("metrics", ()))
 
@@ -20,7 +24,8 @@ def results_frame(trials, objective: str, direction: str) -> pd.DataFrame:
     """One row per trial, best first: completed trials by objective, then pruned (by their best
     reported value), running and failed ones.
 
-    Columns: trial, state, the objective, each parameter, the other metrics at the best epoch
+    Columns: trial, state, the objective, each parameter (``param_epochs`` for one named like a
+    column below), the other metrics at the best epoch
     (averaged over folds and executions), epochs (run in total), best_epoch, duration_s, seed,
     retry_of (the crashed trial this one repeats) and error (a failed trial's traceback).
     """
@@ -36,6 +41,8 @@ def results_frame(trials, objective: str, direction: str) -> pd.DataFrame:
             value = max(reported) if direction == "maximize" else min(reported)
         row = {"trial": trial.number, "state": trial.state.name.lower(), objective: value}
         for name, v in trial.params.items():
+            # a parameter named like a bookkeeping column ("epochs", Talos style) gets a prefix
+            name = f"param_{name}" if name in _RESERVED or name == objective else name
             row[name] = v
             if name not in params:
                 params.append(name)

@@ -138,8 +138,11 @@ def _import_build(ref: dict):
     return target
 
 
-def plan_from_study(storage, study_name: str, data_path: str | None = None):
-    """The (plan, setup) that ``Tuner.publish`` stored in a study, for a worker started by hand."""
+def plan_from_study(storage, study_name: str, data_path: str | None = None, build=None):
+    """The (plan, setup) that ``Tuner.publish`` stored in a study, for a worker started by hand.
+
+    ``build`` replaces the stored build function reference (``glassnet tune-worker`` passes the
+    one it rebuilds from the study's search config)."""
     study = optuna.load_study(study_name=study_name, storage=open_storage(storage))
     spec = study.user_attrs.get(SPEC_ATTR)
     if spec is None:
@@ -152,7 +155,7 @@ def plan_from_study(storage, study_name: str, data_path: str | None = None):
                                 f"x, y and optionally x_val, y_val, as Tuner.publish writes).")
     with np.load(data_path) as data:
         arrays = {k: data[k] for k in data.files}
-    build = _import_build(spec["build"])
+    build = build if build is not None else _import_build(spec["build"])
     space = parse_space(space_from_config(spec["space"])) if spec["space"] is not None else None
     setup = TrialSetup(build_model=build, style=call_style(build, space or {}), space=space,
                        objective=spec["objective"], direction=spec["direction"], x=arrays["x"], y=arrays["y"],

@@ -16,7 +16,8 @@ def make_tree(root, counts=None, size=(6, 5), mode="L"):
         (root / name).mkdir(parents=True)
         for i in range(n):
             value = 40 * c + i
-            Image.new(mode, (size[1], size[0]), value if mode == "L" else (value, 0, 255)).save(root / name / f"{i}.png")
+            colour = value if mode == "L" else (value, 0, 255)
+            Image.new(mode, (size[1], size[0]), colour).save(root / name / f"{i}.png")
     return root
 
 
@@ -75,7 +76,9 @@ def test_lazy_source_decodes_batches_and_trains(tmp_path):
 def test_mixed_sizes_without_image_size_is_a_clear_error(tmp_path):
     root = make_tree(tmp_path / "t", {"a": 2})
     Image.new("L", (9, 7)).save(root / "a" / "odd.png")
-    with pytest.raises(ValueError, match=r"different sizes and no image_size.*2 of 6x5.*1 of 7x9 \(e\.g\. .*odd\.png\).*image_size=\(height, width\)"):
+    pattern = (r"different sizes and no image_size.*2 of 6x5.*1 of 7x9 \(e\.g\. .*odd\.png\)"
+               r".*image_size=\(height, width\)")
+    with pytest.raises(ValueError, match=pattern):
         image_dataset_from_directory(root)
     x, _ = image_dataset_from_directory(root, image_size=(6, 5), seed=0)
     assert x.shape == (3, 6, 5, 3)

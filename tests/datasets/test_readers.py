@@ -68,7 +68,8 @@ def test_kaggle_digit_csv_with_and_without_labels(tmp_path):
 
 def test_csv_in_another_layout_names_the_columns(tmp_path):
     pd.DataFrame({"label": [1], "x": [0]}).to_csv(tmp_path / "other.csv", index=False)
-    with pytest.raises(ValueError, match=r"not in the digit-recognizer layout.*missing \['pixel0'.*unexpected columns \['x'\]"):
+    pattern = r"not in the digit-recognizer layout.*missing \['pixel0'.*unexpected columns \['x'\]"
+    with pytest.raises(ValueError, match=pattern):
         read_digit_csv(tmp_path / "other.csv")
 
 

@@ -61,7 +61,8 @@ def test_class_and_sample_weights_from_a_source(xy):
     x, y = xy
     w = np.linspace(0.5, 1.5, x.shape[0])
     plain, weighted = make_model(), make_model()
-    plain.fit(x, y, sample_weight=w, class_weight={0: 1.0, 1: 2.0, 2: 0.5}, batch_size=10, shuffle=False, verbose=0)
+    plain.fit(x, y, sample_weight=w, class_weight={0: 1.0, 1: 2.0, 2: 0.5}, batch_size=10, shuffle=False,
+              verbose=0)
     weighted.fit(ArraySource(x, y, batch_size=10, sample_weight=w), class_weight={0: 1.0, 1: 2.0, 2: 0.5},
                  shuffle=False, verbose=0)
     for a, b in zip(plain.get_weights(), weighted.get_weights()):
@@ -90,7 +91,7 @@ def test_a_hand_written_source_and_its_mistakes(xy):
         def __getitem__(self, i):
             return x[25 * i:25 * (i + 1)]
 
-    with pytest.raises(ValueError, match=r"Batch \d of OnlyImages is a ndarray; a batch source must return \(x, y\)"):
+    with pytest.raises(ValueError, match=r"Batch \d of OnlyImages is a ndarray; a batch source must return"):
         model.fit(OnlyImages(), verbose=0)
 
     class NoLabels(Halves):  # what a prediction-only source returns

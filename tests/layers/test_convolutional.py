@@ -184,7 +184,8 @@ def test_conv2d_keeps_float32_and_skips_input_grad_when_not_needed():
 
 def test_conv2d_config_keeps_every_argument():
     layer = layers.Conv2D(5, (3, 2), strides=(2, 1), padding="same", dilation_rate=1, activation="relu",
-                          use_bias=False, kernel_initializer="he_normal", kernel_regularizer=gn.regularizers.L2(1e-3))
+                          use_bias=False, kernel_initializer="he_normal",
+                          kernel_regularizer=gn.regularizers.L2(1e-3))
     twin = layers.Conv2D.from_config(layer.get_config())
     config = twin.get_config()
     assert config["kernel_size"] == [3, 2] and config["strides"] == [2, 1] and config["padding"] == "same"

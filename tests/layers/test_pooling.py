@@ -80,7 +80,8 @@ def test_pool2d_equals_the_loop_definition(cls, mode, kwargs, input_shape):
 @pytest.mark.parametrize("kwargs, input_shape", POOL2D_CASES)
 def test_pool2d_contract_with_torch(cls, mode, kwargs, input_shape):
     check_layer(cls(**kwargs), input_shape,
-                torch_pool(2, mode, kwargs.get("pool_size", 2), kwargs.get("strides"), kwargs.get("padding", "valid")))
+                torch_pool(2, mode, kwargs.get("pool_size", 2), kwargs.get("strides"),
+                           kwargs.get("padding", "valid")))
 
 
 @pytest.mark.parametrize("cls", [layers.MaxPooling2D, layers.AveragePooling2D])
@@ -94,7 +95,8 @@ def test_pool2d_contract_with_asymmetric_same_padding(cls, kwargs, input_shape):
                                                  ({"pool_size": 3, "strides": 2, "padding": "same"}, (2, 9, 2))])
 def test_pool1d_contract_with_torch(cls, mode, kwargs, input_shape):
     check_layer(cls(**kwargs), input_shape,
-                torch_pool(1, mode, kwargs.get("pool_size", 2), kwargs.get("strides"), kwargs.get("padding", "valid")))
+                torch_pool(1, mode, kwargs.get("pool_size", 2), kwargs.get("strides"),
+                           kwargs.get("padding", "valid")))
 
 
 def test_max_pooling_sends_a_tied_gradient_to_the_first_maximum_only():
