@@ -58,6 +58,6 @@ def test_pneumonia_example_reduced():
 @pytest.mark.slow
 def test_mnist1d_example_reduced():
     pytest.importorskip("mnist1d", reason="pip install mnist1d")
-    out = run_example("08_mnist1d_conv1d.py", "--limit", "300", "--epochs", "1")
+    out = run_example("10_mnist1d_conv1d.py", "--limit", "300", "--epochs", "1")
     assert re.search(r"^Epoch 1/1 - ", out, re.MULTILINE)
     assert 0.0 <= figure(r"test accuracy: (\d\.\d+)", out) <= 1.0

@@ -5,8 +5,8 @@ MNIST-1D (Greydanus, 2020) is small (4,000 training and 1,000 test signals) yet 
 convolutions, which look for the same local pattern everywhere, reached 0.94 in the paper.
 The data set is generated offline by `pip install mnist1d` (its get_dataset() would download).
 
-    python examples/08_mnist1d_conv1d.py                   # the full run (minutes)
-    python examples/08_mnist1d_conv1d.py --limit 300 --epochs 1
+    python examples/10_mnist1d_conv1d.py                   # the full run (minutes)
+    python examples/10_mnist1d_conv1d.py --limit 300 --epochs 1
 """
 
 import argparse
