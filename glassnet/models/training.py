@@ -285,7 +285,6 @@ def evaluate(model, x, y, batch_size, verbose, sample_weight, return_dict, _prep
     for metric in model.metrics:
         metric.reset_state()
     total = 0.0
-    weight_total = 0.0
     for s in data.batch_slices(x.shape[0], batch_size):
         w = None if sample_weight is None else sample_weight[s]
         loss, y_pred, _ = forward_loss(model, x[s], y[s], w, training=False)
