@@ -3,11 +3,17 @@
 Reads the class-balanced copy in ../shared/data/pneumoniamnist_balanced.npz (MedMNIST layout:
 train/val/test images and labels), reports the class balance and the class weights computed
 from it (all 1.0 here; on the original 74 % / 26 % split they would weigh normal images up),
-trains with light augmentation (small rotations, shifts and zooms, active only in training)
-and prints test accuracy and ROC AUC. MedMNIST's ResNet-18 reported 0.854 / 0.944 on the
-official, imbalanced test split.
+trains three small CNNs with augmentation (rotations, shifts and zooms, active only in
+training), averages their probabilities, and prints accuracy, ROC AUC, sensitivity,
+specificity and the confusion matrix on the validation and the test split.
 
-    python examples/06_pneumonia_cnn.py                    # the full run (a few minutes)
+Every setting was chosen on the validation split (log loss), never on the test split. The test
+split is harder than validation (MedMNIST takes it from the original dataset's separate test
+set): the full run gives 0.970 validation accuracy but 0.8996 on test (421 of 468), ROC AUC
+0.976, sensitivity 0.983, specificity 0.816; most test errors are healthy lungs flagged as
+pneumonia. MedMNIST's ResNet-18 reported 0.854 / 0.944 on the official, imbalanced test split.
+
+    python examples/06_pneumonia_cnn.py                    # the full run (about 5 minutes)
     python examples/06_pneumonia_cnn.py --limit 200 --epochs 1
 """
 
@@ -16,7 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import confusion_matrix, roc_auc_score
+from sklearn.metrics import confusion_matrix, log_loss, roc_auc_score
 
 import glassnet as gn
 from glassnet import layers
@@ -39,64 +45,75 @@ class_weight = balance.class_weight("train")
 print("class weights:", {k: round(v, 3) for k, v in class_weight.items()})
 
 
-
-def standardize(images: np.ndarray) -> np.ndarray:
-    """Each image to zero mean and unit variance: exposure and contrast vary from one X-ray
-    machine and setting to the next, and a lung should not look sicker for being brighter."""
-    x = images[..., None].astype("float32")
-    return (x - x.mean(axis=(1, 2, 3), keepdims=True)) / (x.std(axis=(1, 2, 3), keepdims=True) + 1e-6)
-
-
 (x_train, y_train), (x_val, y_val), (x_test, y_test) = (
-    (standardize(x), y.astype("float32")) for x, y in splits.values())
+    ((x[..., None] / 255.0).astype("float32"), y.astype("float32")) for x, y in splits.values())
 
 # 2,428 images make only 38 batches per epoch: with Keras' momentum 0.99 the moving statistics
 # that BatchNormalization uses at inference would still lag the batch statistics after ten
 # epochs (measured: validation accuracy stuck at 0.50 while the batch-statistics accuracy was
 # 0.96). Momentum 0.9 forgets the initial 0/1 within a few dozen batches.
 bn_momentum = 0.9
-l2 = gn.regularizers.L2(1e-4)  # on the convolution kernels
-model = gn.Sequential([
-    layers.RandomRotation(0.03, fill_mode="nearest", input_shape=(28, 28, 1)),  # up to ±11°
-    layers.RandomTranslation(0.08, 0.08, fill_mode="nearest"),
-    layers.RandomZoom(0.1, fill_mode="nearest"),
-    layers.Conv2D(32, 3, padding="same", activation="relu", kernel_regularizer=l2),
-    layers.BatchNormalization(momentum=bn_momentum),
-    layers.MaxPooling2D(),  # -> (14, 14, 32)
-    layers.SpatialDropout2D(0.1),  # drops whole feature maps
-    layers.Conv2D(64, 3, padding="same", activation="relu", kernel_regularizer=l2),
-    layers.BatchNormalization(momentum=bn_momentum),
-    layers.MaxPooling2D(),  # -> (7, 7, 64)
-    layers.SpatialDropout2D(0.1),
-    layers.Conv2D(128, 3, activation="relu", kernel_regularizer=l2),  # -> (5, 5, 128)
-    layers.BatchNormalization(momentum=bn_momentum),
-    layers.GlobalAveragePooling2D(),
-    layers.Dropout(0.3),
-    layers.Dense(1, activation="sigmoid"),
-], seed=0)
-model.compile(optimizer=gn.optimizers.Adam(learning_rate=1e-3), loss="binary_crossentropy",
-              metrics=["accuracy", "auc"])
-model.summary()
 
+
+def build(seed: int) -> gn.Sequential:
+    model = gn.Sequential([
+        layers.RandomRotation(0.05, fill_mode="nearest", input_shape=(28, 28, 1)),  # up to ±18°
+        layers.RandomTranslation(0.1, 0.1, fill_mode="nearest"),
+        layers.RandomZoom(0.15, 0.15, fill_mode="nearest"),  # height and width apart: the aspect varies too
+        layers.Conv2D(32, 3, padding="same", activation="relu"),
+        layers.BatchNormalization(momentum=bn_momentum),
+        layers.MaxPooling2D(),  # -> (14, 14, 32)
+        layers.Conv2D(64, 3, padding="same", activation="relu"),
+        layers.BatchNormalization(momentum=bn_momentum),
+        layers.MaxPooling2D(),  # -> (7, 7, 64)
+        layers.Conv2D(128, 3, activation="relu"),  # -> (5, 5, 128)
+        layers.BatchNormalization(momentum=bn_momentum),
+        layers.GlobalAveragePooling2D(),
+        layers.Dropout(0.3),
+        layers.Dense(1, activation="sigmoid"),
+    ], seed=seed)
+    model.compile(optimizer=gn.optimizers.Adam(learning_rate=1e-3), loss="binary_crossentropy",
+                  metrics=["accuracy", "auc"])
+    return model
+
+
+# An ensemble of three networks that differ only in their seed (initial weights, augmentation,
+# batch order), averaging their probabilities. On 2,428 images one network's test figures swing
+# by a few points with the smallest change (measured: test accuracy 0.893, then 0.865 after a
+# change in the order of a floating-point sum); the average is steadier. Validation log loss:
+# 0.0755 for one network and 0.0718 for three with lighter augmentation (±11°, 8 % shifts, 10 %
+# zoom keeping the aspect), 0.0691 for three with the augmentation above.
+seeds = [0, 1, 2]
+models = []
 start = time.perf_counter()
-history = model.fit(x_train, y_train, epochs=args.epochs, batch_size=64, validation_data=(x_val, y_val),
-                    class_weight=class_weight, verbose=2,
-                    callbacks=[gn.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=4),
-                               gn.callbacks.EarlyStopping(monitor="val_loss", patience=8,
-                                                          restore_best_weights=True)])
+for seed in seeds:
+    model = build(seed)
+    if seed == seeds[0]:
+        model.summary()
+    history = model.fit(x_train, y_train, epochs=args.epochs, batch_size=64, validation_data=(x_val, y_val),
+                        class_weight=class_weight, verbose=2,
+                        callbacks=[gn.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=4),
+                                   gn.callbacks.EarlyStopping(monitor="val_loss", patience=8,
+                                                              restore_best_weights=True)])
+    print(f"network {seed}: {len(history.history['loss'])} epochs, best val_loss "
+          f"{min(history.history['val_loss']):.4f}")
+    models.append(model)
 elapsed = time.perf_counter() - start
-epochs_run = len(history.history["loss"])
-print(f"trained {epochs_run} epochs in {elapsed:.0f} s ({elapsed / epochs_run:.1f} s per epoch)")
+print(f"trained {len(models)} networks in {elapsed:.0f} s")
 
+
+def predict(x: np.ndarray) -> np.ndarray:
+    return np.mean([model.predict(x)[:, 0] for model in models], axis=0)
 
 
 def report(split: str, x: np.ndarray, y: np.ndarray) -> None:
     """Accuracy and ROC AUC, then the figures a clinician asks for: the share of sick lungs
     found (sensitivity) and of healthy ones cleared (specificity), and the confusion matrix."""
-    probability = model.predict(x)[:, 0]
+    probability = predict(x)
     predicted = (probability > 0.5).astype(int)
     accuracy = float((predicted == y).mean())
-    print(f"{split} accuracy: {accuracy:.4f}, ROC AUC: {roc_auc_score(y, probability):.4f}")
+    print(f"{split} accuracy: {accuracy:.4f}, ROC AUC: {roc_auc_score(y, probability):.4f}, "
+          f"log loss: {log_loss(y, probability, labels=[0, 1]):.4f}")
     print(f"{split} sensitivity (pneumonia found): {predicted[y == 1].mean():.3f}, "
           f"specificity (normal cleared): {1 - predicted[y == 0].mean():.3f}")
     (tn, fp), (fn, tp) = confusion_matrix(y, predicted, labels=[0, 1])
