@@ -115,7 +115,7 @@ def _publish_build(tuner, build: ConfigBuild) -> None:
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # not "A new study created ..." before the search says it
     try:
         study = optuna.create_study(study_name=tuner.study_name, storage=open_storage(tuner.storage),
-                                    load_if_exists=True, direction=tuner._direction)
+                                    load_if_exists=True, direction=tuner.optimization_direction)
         study.set_user_attr(BUILD_ATTR, build.to_json())
     finally:
         optuna.logging.set_verbosity(verbosity)

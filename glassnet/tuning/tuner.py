@@ -389,6 +389,11 @@ class Tuner:
         return self.study
 
     @property
+    def optimization_direction(self) -> str:
+        """"maximize" or "minimize": the ``direction`` argument with "auto" resolved."""
+        return self._direction
+
+    @property
     def results(self):
         """A DataFrame, best first: trial, state, objective, parameters, metrics, epochs, duration ..."""
         return results_module.results_frame(self._require_study().get_trials(deepcopy=False), self.objective,
