@@ -175,6 +175,10 @@ def square_gflops(size: int = 2048, repeats: int = 5) -> float:
     return 2 * size**3 / best / 1e9
 
 
+#: seconds of idling before each timed run (see main).
+PAUSE = 0.5
+
+
 def _timed(fn) -> float:
     start = time.perf_counter()
     fn()
@@ -273,6 +277,10 @@ def main(argv=None) -> None:
         names = list(contenders)[r % len(contenders):] + list(contenders)[:r % len(contenders)]
         line = []
         for name in names:
+            # Idle first: PyTorch's OpenMP threads and OpenBLAS' threads keep spinning for a
+            # while after their last product and would steal the cores from whoever runs next
+            # (measured: glassnet 0.59 s alone, 0.70 s right after a PyTorch epoch).
+            time.sleep(PAUSE)
             start = time.perf_counter()
             result = contenders[name]()
             times[name].append(time.perf_counter() - start if name != "matmul" else result)
