@@ -23,6 +23,7 @@ import sys
 import time
 
 BATCH, STEPS, INFER_BATCH = 128, 20, 512
+PAUSE = 0.5  # seconds of idling before each timed run
 
 
 def parse():
@@ -106,7 +107,11 @@ def main():
         infer()
     for _ in range(args.repeats):
         for name, (train, infer) in runners.items():
+            # Idle first: the other framework's OpenMP/OpenBLAS threads keep spinning for a while
+            # after their last product and would steal the cores (see bench_mlp.py).
+            time.sleep(PAUSE)
             times[name]["train"].append(timed(train) / STEPS)
+            time.sleep(PAUSE)
             times[name]["infer"].append(timed(infer))
     print(f"{sys.platform}, {args.threads} thread(s), {args.repeats} repeats, medians")
     for name, t in times.items():
