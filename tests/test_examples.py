@@ -1,37 +1,17 @@
 """Each example runs as a user would run it, and prints the figures its docstring promises."""
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-
-
-def run_example(name: str) -> str:
-    # One BLAS thread: on a busy shared machine OpenBLAS threads fighting over the cores make these
-    # small matrix products many times slower; the printed figures are what this test checks.
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, "-W", "error", str(EXAMPLES / name)], capture_output=True, text=True,
-                          timeout=120, cwd=EXAMPLES.parent, env=env)
-    assert done.returncode == 0, done.stderr
-    assert done.stderr == ""
-    return done.stdout
-
-
-def figure(pattern: str, text: str) -> float:
-    match = re.search(pattern, text)
-    assert match, f"{pattern!r} not in output:\n{text}"
-    return float(match.group(1))
+from example_runner import EXAMPLES, figure, run_example
 
 
 def test_examples_are_numbered_from_simplest():
     names = sorted(p.name for p in EXAMPLES.glob("*.py"))
     assert names[:3] == ["01_forward_by_hand.py", "02_spiral.py", "03_digits_mlp.py"]
     assert all(re.fullmatch(r"\d\d_\w+\.py", n) for n in names)
+    numbers = [n[:2] for n in names]
+    assert len(set(numbers)) == len(numbers), f"two examples share a number: {names}"
 
 
 def test_01_forward_by_hand():

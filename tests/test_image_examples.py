@@ -3,34 +3,15 @@
 The full figures come from running them by hand (see each script's docstring and the README).
 """
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from example_runner import EXAMPLES, figure, run_example
 from shared_data import SHARED_DATA
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 
-
-def run_example(name: str, *args: str) -> str:
-    # One BLAS thread: on a busy shared machine, OpenBLAS threads waiting for each other burn
-    # the cores (measured: a 2 ms product took 1.5 s); warnings are errors, as in the suite.
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, "-W", "error", str(EXAMPLES / name), *args], capture_output=True,
-                          text=True, timeout=180, cwd=EXAMPLES.parent, env=env)
-    assert done.returncode == 0, done.stderr
-    assert done.stderr == ""
-    return done.stdout
-
-
-def figure(pattern: str, text: str) -> float:
-    match = re.search(pattern, text)
-    assert match, f"{pattern!r} not in output:\n{text}"
-    return float(match.group(1))
 
 
 @pytest.mark.slow
