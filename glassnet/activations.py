@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet._registry import lookup, register, registered
+from glassnet._registry import serialize as _registry_serialize
 
 
 class ActivationFunction:
@@ -192,4 +193,4 @@ def serialize(fn: ActivationFunction):
     default = type(fn)().get_config()
     if fn.get_config() == default:
         return fn.name
-    return {"class_name": type(fn).__name__, "config": fn.get_config()}
+    return _registry_serialize(fn)

@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from glassnet import schedules
-from glassnet._registry import deserialize, register
+from glassnet._registry import deserialize, register, serialize
 
 
 def _check_nonnegative(**values) -> None:
@@ -121,7 +121,7 @@ class Optimizer:
     def get_config(self) -> dict:
         lr = self.learning_rate
         if isinstance(lr, schedules.LearningRateSchedule):
-            lr = {"class_name": type(lr).__name__, "config": lr.get_config()}
+            lr = serialize(lr)
         return {"name": self.name, "learning_rate": lr, "decay": self.decay, "clipnorm": self.clipnorm,
                 "clipvalue": self.clipvalue, "global_clipnorm": self.global_clipnorm}
 

@@ -2,7 +2,7 @@
 
 from glassnet.layers.activation import ELU, Activation, LeakyReLU, ReLU, Softmax
 from glassnet.layers.augmentation import RandomFlip, RandomRotation, RandomTranslation, RandomZoom
-from glassnet.layers.base import Layer
+from glassnet.layers.base import ActivatedLayer, Layer
 from glassnet.layers.convolutional import Conv1D, Conv2D
 from glassnet.layers.dense import Dense
 from glassnet.layers.dropout import Dropout, SpatialDropout1D, SpatialDropout2D
@@ -13,7 +13,7 @@ from glassnet.layers.pooling import (AveragePooling1D, AveragePooling2D, GlobalA
 from glassnet.layers.reshaping import Flatten, Input, Reshape
 from glassnet.layers.rescaling import Rescaling
 
-__all__ = ["Activation", "Dense", "Dropout", "ELU", "Flatten", "Input", "Layer", "LeakyReLU",
+__all__ = ["ActivatedLayer", "Activation", "Dense", "Dropout", "ELU", "Flatten", "Input", "Layer", "LeakyReLU",
            "ReLU", "Rescaling", "Reshape", "Softmax",
            # convolutional networks and image augmentation
            "AveragePooling1D", "AveragePooling2D", "BatchNormalization", "Conv1D", "Conv2D",

@@ -188,6 +188,30 @@ class Layer:
         return f"<{type(self).__name__} name={self.name!r} output_shape={self.output_shape}>"
 
 
+
+class ActivatedLayer(Layer):
+    """A layer that computes a pre-activation z and then y = activation(z) (Dense, Conv).
+
+    Subclasses write ``forward_logits`` (x -> z) and ``backward_logits`` (dL/dz -> dL/dx) side by
+    side and set ``self.activation``; the composition with the activation lives here once.
+
+    Math:
+        forward y = act(z(x)); backward dL/dz = act'(z) ⊙ grad, then backward_logits.
+    """
+
+    activation = None  # an ActivationFunction, set by the subclass' constructor
+
+    def forward(self, x, training=False):
+        return self.activation.forward(self.forward_logits(x, training))
+
+    def backward(self, grad):
+        return self.backward_logits(self.activation.backward(grad))
+
+    @property
+    def output_activation(self):
+        return self.activation
+
+
 def check_positive_int(value, name: str, layer: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
         raise ValueError(f"{layer}: {name} must be a positive integer; got {value!r}.")

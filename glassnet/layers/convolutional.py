@@ -10,7 +10,7 @@ import numpy as np
 
 from glassnet import activations, initializers, regularizers
 from glassnet._registry import register, serialize
-from glassnet.layers.base import Layer, check_positive_int
+from glassnet.layers.base import ActivatedLayer, check_positive_int
 
 PADDINGS = ("valid", "same")
 
@@ -78,7 +78,7 @@ def unpad_spatial(xp: np.ndarray, geometry) -> np.ndarray:
 
 
 # -- the layers ---------------------------------------------------------------------------------
-class _Conv(Layer):
+class _Conv(ActivatedLayer):
     """Convolution over ``rank`` spatial axes (cross-correlation, as in every framework).
 
     Args:
@@ -160,9 +160,6 @@ class _Conv(Layer):
             z += self.params["bias"]
         return z.reshape(x.shape[0], *out_sizes, self.filters)
 
-    def forward(self, x, training=False):
-        return self.activation.forward(self.forward_logits(x, training))
-
     def backward_logits(self, grad):
         W = self.params["kernel"]
         g2 = grad.reshape(-1, self.filters)  # (N·O, F)
@@ -186,13 +183,6 @@ class _Conv(Layer):
             dxp[(slice(None), *offset_slices(offset, self.strides, self.dilation_rate, out_sizes))] \
                 += dcols[lead + offset]
         return unpad_spatial(dxp, self._geometry)
-
-    def backward(self, grad):
-        return self.backward_logits(self.activation.backward(grad))
-
-    @property
-    def output_activation(self):
-        return self.activation
 
     def get_config(self):
         return {

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet import activations, initializers, regularizers
-from glassnet._registry import register
-from glassnet.layers.base import Layer, check_positive_int
+from glassnet._registry import register, serialize
+from glassnet.layers.base import ActivatedLayer, check_positive_int
 
 
 @register("layer")
-class Dense(Layer):
+class Dense(ActivatedLayer):
     """A fully connected layer applied to the last axis.
 
     Args:
@@ -68,9 +68,6 @@ class Dense(Layer):
             z += self.params["bias"]
         return z
 
-    def forward(self, x, training=False):
-        return self.activation.forward(self.forward_logits(x, training))
-
     def backward_logits(self, grad):
         x = self._x
         if x.ndim > 2:  # fold any middle axes into the batch: (N, T, D) -> (N·T, D)
@@ -84,25 +81,15 @@ class Dense(Layer):
             return None
         return grad @ self.params["kernel"].T  # (N, U) @ (U, D) -> (N, D)
 
-    def backward(self, grad):
-        return self.backward_logits(self.activation.backward(grad))
-
-    @property
-    def output_activation(self):
-        return self.activation
-
     def get_config(self):
         return {
             **super().get_config(),
             "units": self.units,
             "activation": activations.serialize(self.activation),
             "use_bias": self.use_bias,
-            "kernel_initializer": _ser(self.kernel_initializer),
-            "bias_initializer": _ser(self.bias_initializer),
-            "kernel_regularizer": None if self.kernel_regularizer is None else _ser(self.kernel_regularizer),
-            "bias_regularizer": None if self.bias_regularizer is None else _ser(self.bias_regularizer),
+            "kernel_initializer": serialize(self.kernel_initializer),
+            "bias_initializer": serialize(self.bias_initializer),
+            "kernel_regularizer": None if self.kernel_regularizer is None else serialize(self.kernel_regularizer),
+            "bias_regularizer": None if self.bias_regularizer is None else serialize(self.bias_regularizer),
         }
 
-
-def _ser(obj) -> dict:
-    return {"class_name": type(obj).__name__, "config": obj.get_config()}

@@ -14,6 +14,8 @@ from decimal import Decimal
 
 import numpy as np
 
+from glassnet._registry import serialize
+
 #: Values Optuna can store as categorical choices; other objects are stored as their labels.
 _PRIMITIVES = (str, int, float, bool, type(None))
 #: A grid larger than this is surely a mistake (a float range without steps, a huge int range).
@@ -162,7 +164,7 @@ def space_to_config(space) -> dict | None:
     config = {}
     for name, spec in space.items():
         if isinstance(spec, tuple(_DISTRIBUTIONS.values())):
-            config[name] = {"class_name": type(spec).__name__, "config": spec.get_config()}
+            config[name] = serialize(spec)
         elif isinstance(spec, tuple):
             config[name] = {"range": list(spec)}
         elif isinstance(spec, list) and all(isinstance(v, _PRIMITIVES) for v in spec):
