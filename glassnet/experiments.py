@@ -245,12 +245,11 @@ def capacity_search(x, y, *, loss, output_units: int | None = None, output_activ
 def _output_layer(loss, y, units, activation):
     """Output units and activation that fit ``loss`` and the targets ``y``."""
     y = np.asarray(y)
-    name = type(loss).__name__
-    if name == "BinaryCrossentropy":
+    if isinstance(loss, losses_module.BinaryCrossentropy):
         default = (1 if y.ndim == 1 else y.shape[1], "sigmoid")
-    elif name == "SparseCategoricalCrossentropy":
+    elif isinstance(loss, losses_module.SparseCategoricalCrossentropy):
         default = (int(y.max()) + 1, "softmax")
-    elif name == "CategoricalCrossentropy":
+    elif isinstance(loss, losses_module.CategoricalCrossentropy):
         default = (y.shape[1], "softmax")
     else:
         default = (1 if y.ndim == 1 else y.shape[1], None)

@@ -28,6 +28,8 @@ class Loss:
 
     #: which final activation this loss fuses with when ``from_logits`` is False.
     fuses_with: str | None = None
+    #: targets are classes (stratified splits, class balance, class weights apply).
+    classification: bool = False
 
     def __init__(self, name: str | None = None):
         self.name = name or type(self).__name__
@@ -114,6 +116,8 @@ def _weighted_mean(values: np.ndarray, sample_weight) -> float:
 
 
 class _Crossentropy(Loss):
+    classification = True
+
     def __init__(self, from_logits: bool = False, name: str | None = None):
         super().__init__(name)
         self.from_logits = bool(from_logits)

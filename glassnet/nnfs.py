@@ -317,6 +317,8 @@ class Accuracy_Categorical(_BookAccuracy, metrics.Accuracy):
     def compare(self, predictions, y):
         if not self.binary and y.ndim == 2:
             y = np.argmax(y, axis=1)
+        if y.size == predictions.size:  # (N,) targets meet (N, 1) predictions row by row
+            y = y.reshape(predictions.shape)
         return predictions == y
 
     def get_config(self):
@@ -335,9 +337,7 @@ class Accuracy_Regression(_BookAccuracy, metrics.RegressionAccuracy):
             self.adapt(y)
 
     def compare(self, predictions, y):
-        if self._adapted is None:
-            self.adapt(y)
-        return np.absolute(predictions - y) < self._adapted
+        return self.values(np.asarray(y), np.asarray(predictions)).astype(bool)
 
     def get_config(self):
         return {"name": self.name}

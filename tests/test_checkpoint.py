@@ -166,3 +166,15 @@ def test_backup_with_another_optimizer_is_refused(tmp_path):
         _model().fit(x, y, epochs=3, verbose=0, callbacks=[gn.callbacks.BackupAndRestore(backup), _Crash(0)])
     with pytest.raises(ValueError, match="saved with Adam; this model uses SGD"):
         _model(optimizer="sgd").fit(x, y, epochs=3, verbose=0, callbacks=[gn.callbacks.BackupAndRestore(backup)])
+
+
+def test_best_only_batch_checkpoints_skip_until_the_monitor_is_logged(tmp_path):
+    # Batch logs hold only the training loss; a val_loss monitor must not crash fit there.
+    x = np.random.default_rng(0).standard_normal((32, 3))
+    y = (x[:, 0] > 0).astype(float)
+    model = gn.Sequential([gn.layers.Dense(1, activation="sigmoid", input_shape=(3,))], seed=0)
+    model.compile(optimizer="sgd", loss="binary_crossentropy")
+    checkpoint = gn.callbacks.ModelCheckpoint(tmp_path / "best.glassnet", monitor="val_loss",
+                                              save_best_only=True, save_freq=2)
+    history = model.fit(x, y, epochs=2, batch_size=8, validation_split=0.25, verbose=0, callbacks=[checkpoint])
+    assert len(history.epoch) == 2

@@ -121,3 +121,21 @@ def test_training_with_huge_logits_stays_finite_and_learns(activation, loss, y):
     assert all(np.all(np.isfinite(w)) for w in model.get_weights())
     # The fused gradient is (p - y)/N, not 0 as through a saturated softmax, so the loss drops.
     assert model.evaluate(X, y) < before
+
+
+def test_layers_added_after_compile_rework_the_pairing():
+    # A softmax model compiled, then a linear layer appended: its outputs are no logits of the
+    # loss any more, so training must take the plain path and agree with predict.
+    model = _model([layers.Dense(3, activation="softmax", dtype="float64")], "categorical_crossentropy")
+    model.add(layers.Dense(3, dtype="float64"))
+    loss, y_pred, _ = training.forward_loss(model, X, ONE_HOT, None, training=False)
+    np.testing.assert_array_equal(y_pred, model.predict(X))
+    assert loss == losses.CategoricalCrossentropy()(ONE_HOT, y_pred)
+    # And the other way round: compiled first, the softmax layer added afterwards pairs up.
+    model = gn.Sequential(seed=0)
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    model.add(layers.Dense(3, activation="softmax", input_shape=(D,), dtype="float64"))
+    calls = _record_backward_calls(model.layers[-1])
+    x, y = training.prepare_xy(model, X, ONE_HOT)
+    training.backward(model, training.forward_loss(model, x, y, None, training=True)[2])
+    assert [kind for kind, _ in calls] == ["logits"]

@@ -388,3 +388,29 @@ def test_an_attached_preprocessor_travels_in_the_file_as_plain_data(tmp_path):
     loaded = gn.load_model(tmp_path / "m.glassnet")
     assert type(loaded.preprocessor) is type(prep)
     assert np.array_equal(loaded.predict(frame), model.predict(frame))
+
+
+class _Gain(gn.layers.Layer):
+    """A user layer with a scalar (0-d) weight: y = t · x."""
+
+    def build(self, input_shape):
+        self.add_weight("t", (), "ones")
+        super().build(input_shape)
+
+    def forward(self, x, training=False):
+        self._x = x
+        return x * self.params["t"]
+
+    def backward(self, grad):
+        self.grads["t"][...] = (grad * self._x).sum()
+        return grad * self.params["t"]
+
+
+def test_a_scalar_weight_keeps_its_shape(tmp_path):
+    model = gn.Sequential([layers.Input((3,)), _Gain(), layers.Dense(2)], seed=0)
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(np.ones((4, 3)), np.zeros((4, 2)), epochs=1, verbose=0)
+    model.save(tmp_path / "m.glassnet")
+    loaded = gn.load_model(tmp_path / "m.glassnet", custom_objects={"_Gain": _Gain})
+    assert loaded.layers[1].params["t"].shape == ()
+    np.testing.assert_array_equal(loaded.predict(np.ones((2, 3))), model.predict(np.ones((2, 3))))

@@ -75,6 +75,8 @@ class ModelCheckpoint(_Monitor):
     def _save(self, epoch: int, batch: int | None, logs) -> None:
         logs = dict(logs or {})
         if self.save_best_only:
+            if batch is not None and self.monitor not in logs:
+                return  # batch logs hold only the training loss: val_ metrics come at epoch ends
             value = self._current(logs)
             if not self._improved(value):
                 return

@@ -91,6 +91,8 @@ class Locator:
                 self.positions.setdefault((*table, key.group(1).strip("\"'")), number)
 
     def line(self, path: tuple, value=None) -> int | None:
+        if path in self.positions:  # the key's own line: exact even when a value repeats
+            return self.positions[path]
         if value is not None and isinstance(value, str):
             for number, line in enumerate(self.lines, 1):
                 if f'"{value}"' in line or f"'{value}'" in line:

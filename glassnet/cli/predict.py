@@ -60,8 +60,7 @@ def predict_to_csv(model, model_path: Path, input_path: Path, output: Path) -> i
         raise ValueError(f"the input's samples have shape {tuple(np.shape(x)[1:])} but the model takes "
                          f"{tuple(model.input_shape[1:])}; this input does not fit this model.")
     outputs = model.predict(x)
-    loss = type(model.loss).__name__ if model.loss is not None else ""
-    classify = "Crossentropy" in loss or (model.layers[-1].output_activation is not None
+    classify = (model.loss is not None and model.loss.classification) or (model.layers[-1].output_activation is not None
                                           and model.layers[-1].output_activation.name in ("softmax", "sigmoid"))
     names = _class_names(model, Path(model_path))
     header = ["source"]

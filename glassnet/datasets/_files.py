@@ -13,6 +13,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from glassnet.saving.atomic import atomic_write
+
 #: seconds to wait for a mirror before trying the next (offline machines fail fast anyway).
 DOWNLOAD_TIMEOUT = 15
 
@@ -29,14 +31,6 @@ def _present(folder: Path, filename: str) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def fetch(name: str, files: dict[str, str], mirrors: list[str], folders=(),
@@ -105,8 +99,6 @@ def _download(filename: str, digest: str, mirrors: list[str], folder: Path):
             failures.append(f"{url}: SHA-256 {got} does not match the expected {digest}; file discarded")
             continue
         path = folder / filename
-        partial = path.with_name(path.name + ".part")
-        partial.write_bytes(payload)
-        partial.replace(path)  # atomic: a reader never sees half a file
+        atomic_write(path, payload)  # a unique temporary, fsynced: readers never see half a file
         return path, None
     return None, f"{filename}: " + "; ".join(failures)

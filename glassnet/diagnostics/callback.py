@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from glassnet import losses
 from glassnet.callbacks.callback import Callback
 from glassnet.diagnostics.explain import activation_stats
 from glassnet.models import data
@@ -191,9 +192,13 @@ class Diagnostics(Callback):
             mean = np.bincount(y.astype(np.int64), minlength=out_shape[1]) / y.shape[0]
         else:
             mean = y.reshape(y.shape[0], -1).mean(axis=0).reshape(out_shape[1:])
-        if type(loss).__name__ == "MeanAbsoluteError":
+        if isinstance(loss, losses.MeanAbsoluteError):
             mean = np.median(y.reshape(y.shape[0], -1), axis=0).reshape(out_shape[1:])
         pred = np.broadcast_to(mean.astype(np.float64), out_shape).copy()
+        if getattr(loss, "from_logits", False):
+            # The loss reads logits: the constant prediction is the logit of the shares.
+            p = np.clip(pred, losses.EPSILON, 1 - losses.EPSILON)
+            pred = np.log(p / (1 - p)) if isinstance(loss, losses.BinaryCrossentropy) else np.log(p)
         return float(loss(y, pred))
 
     def _check_classes(self, y):

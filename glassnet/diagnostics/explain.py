@@ -387,7 +387,7 @@ def _report(ctx, records):
         return lines
     lines += ["", "LOSS"]
     loss_line = f"{ctx.loss_fn.name} = {ctx.loss:.6g}"
-    if n == 1 and pred.size <= ctx.max_units and type(ctx.loss_fn).__name__ == "MeanSquaredError" and pred.shape[1] == 1:
+    if n == 1 and pred.size <= ctx.max_units and isinstance(ctx.loss_fn, losses_module.MeanSquaredError) and pred.shape[1] == 1:
         loss_line = f"{ctx.loss_fn.name} = ({num(pred[0, 0])} - {num(ctx.y[0, 0])})^2 = {num(ctx.loss)}"
     if ctx.penalty:
         loss_line += f" (weight penalties included: {ctx.penalty:.4g})"

@@ -67,6 +67,7 @@ class Sequential:
             self.build(layer.input_shape)
         elif len(self.layers) > 1 and self.layers[-2].built:
             self._build_layer(len(self.layers) - 1, self.layers[-2].output_shape)
+        self._configure_fusion()  # the last layer changed: a compiled loss may (un)pair with it
 
     @property
     def built(self) -> bool:
@@ -140,16 +141,17 @@ class Sequential:
         if len(set(names)) != len(names):
             raise ValueError(f"Metric names must be unique; got {names}.")
         self.optimizer, self.loss, self.metrics = optimizer, loss, metrics
-        self._fused_loss = None
         self._configure_fusion()
 
     def _configure_fusion(self) -> None:
+        """Pair the last activation with the loss; rerun whenever either of them changes."""
+        self._fused_loss = None
         if self.loss is None or not self.layers:
             return
         act = self.layers[-1].output_activation
         fuses = getattr(self.loss, "fuses_with", None)
         if act is not None and fuses == act.name and not self.loss.from_logits:
-            if fuses != "softmax" or act.axis in (-1,):
+            if fuses != "softmax" or act.axis == -1:
                 self._fused_loss = self.loss.with_logits()
 
     @property

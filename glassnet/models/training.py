@@ -17,9 +17,6 @@ from glassnet.models.progress import EpochProgress, resolve_verbose
 #: batch size for predict/evaluate when none is given: inference needs no small batches.
 INFERENCE_BATCH = 256
 
-_CLASSIFICATION_LOSSES = ("CategoricalCrossentropy", "SparseCategoricalCrossentropy", "BinaryCrossentropy")
-
-
 def _require_compiled(model, action: str) -> None:
     if not model.compiled:
         raise ValueError(f"Cannot {action} before compile(): call model.compile(optimizer=..., loss=...).")
@@ -122,7 +119,7 @@ def _split_validation(model, x, y, sample_weight, validation_split: float, verbo
             f"data or a split between {1 / n:.3g} and {1 - 1 / n:.3g}."
         )
     classes = None
-    if type(model.loss).__name__ in _CLASSIFICATION_LOSSES:
+    if model.loss.classification:
         classes = data.class_indices(y)
         counts = np.bincount(classes)
         counts = counts[counts > 0]
@@ -197,6 +194,8 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
     if diagnose:
         from glassnet.diagnostics import Diagnostics  # imported here: diagnostics builds on models
 
+        if val is not None and is_batch_source(val):
+            raise ValueError("diagnose=True needs validation_data as arrays (x_val, y_val), not a batch source.")
         model.diagnostics = Diagnostics(x, y, validation_data=None if val is None else val[:2])
         user_callbacks.append(model.diagnostics)
     if not any(isinstance(cb, callbacks_module.TerminateOnNaN) for cb in user_callbacks):

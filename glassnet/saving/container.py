@@ -94,7 +94,7 @@ def encode(doc: dict, tensors: dict[str, np.ndarray]) -> bytes:
     arrays = {}
     table = {}
     for name, array in tensors.items():
-        array = np.ascontiguousarray(array)
+        array = np.require(array, requirements="C")  # ascontiguousarray would turn a 0-d weight into (1,)
         code = dtype_code(array.dtype)
         arrays[name] = array
         table[name] = {"dtype": code, "shape": list(array.shape), "sha256": sha256(array.data)}

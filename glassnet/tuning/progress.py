@@ -40,8 +40,9 @@ class SearchProgress:
             if t.user_attrs.get("skipped"):
                 continue
             counts[t.state] += 1
-            better = best is None or (t.value > best.value) == (self.direction == "maximize")
-            if t.state == TrialState.COMPLETE and better:
+            # Only complete trials have a value: failed, pruned and running ones have None.
+            if t.state == TrialState.COMPLETE and (
+                    best is None or (t.value > best.value) == (self.direction == "maximize")):
                 best = t
         finished = counts[TrialState.COMPLETE] + counts[TrialState.PRUNED] + counts[TrialState.FAIL]
         self._key = (tuple(counts.values()), best.number if best is not None else None)

@@ -75,7 +75,7 @@ def results_frame(trials, objective: str, direction: str) -> pd.DataFrame:
 def summary_text(frame: pd.DataFrame, objective: str, top: int = 10, width: int = 100) -> str:
     """A few lines: counts by state, total epochs and time, then the ``top`` trials."""
     counts = frame["state"].value_counts()
-    parts = [f"{int(counts.get(s, 0))} {s}" for s in ("complete", "pruned", "failed", "running") if counts.get(s, 0)]
+    parts = [f"{int(counts.get(s, 0))} {s}" for s in ("complete", "pruned", "fail", "running") if counts.get(s, 0)]
     lines = [f"{len(frame)} trials: {', '.join(parts) or 'none'}; {int(frame['epochs'].sum())} epochs, "
              f"{frame['duration_s'].fillna(0).sum():.1f} s of training"]
     done = frame[frame["state"] == "complete"]

@@ -95,3 +95,11 @@ def test_a_file_that_is_not_a_model(capsys, tmp_path):
     bogus = tmp_path / "model.glassnet"
     bogus.write_bytes(b"hello")
     one_line_failure(*run(capsys, "inspect", bogus))
+
+
+def test_an_error_in_a_repeated_layer_names_its_own_line(capsys, tmp_path):
+    # Both layers say type = "Dense": the second one's error must point at line 6, not line 2.
+    config = tmp_path / "twice.toml"
+    config.write_text('[[layers]]\ntype = "Dense"\nunits = 8\n\n[[layers]]\ntype = "Dense"\nunits = 10\nunitz = 1\n')
+    message = one_line_failure(*run(capsys, "train", config, "--out", tmp_path / "runs"))
+    assert "line 6: layers[1].type: Dense:" in message and "unitz" in message

@@ -143,3 +143,15 @@ def test_arguments_are_checked():
         Diagnostics(x=np.ones((2, 2)))
     with pytest.raises(ValueError, match="patience"):
         Diagnostics(patience=1)
+
+
+@pytest.mark.parametrize("loss", [gn.losses.BinaryCrossentropy(), gn.losses.BinaryCrossentropy(from_logits=True)])
+def test_constant_prediction_baseline_is_the_entropy_of_the_class_shares(loss):
+    # Always predicting the 10 % share costs -(p log p + (1-p) log(1-p)) per sample, whether the
+    # loss reads probabilities or logits.
+    y = (np.arange(100) < 10).astype(float).reshape(-1, 1)
+    model = gn.Sequential([gn.layers.Dense(1, input_shape=(3,))], seed=0)
+    model.compile(loss=loss)
+    diagnostics = Diagnostics(np.zeros((100, 3)), y)
+    diagnostics.set_model(model)
+    assert diagnostics._constant_loss(y) == pytest.approx(-(0.1 * np.log(0.1) + 0.9 * np.log(0.9)), rel=1e-12)

@@ -64,3 +64,19 @@ def test_non_primitive_choices_are_stored_by_label():
 
     hp = tuning.HyperParameters(optuna.trial.FixedTrial({"block": "Narrow"}), parse_space({"block": [Wide, Narrow]}))
     assert hp["block"] is Narrow
+
+
+def test_progress_line_counts_failed_and_running_trials_after_a_complete_one():
+    import io
+
+    import optuna
+    from optuna.trial import TrialState, create_trial
+
+    from glassnet.tuning.progress import SearchProgress
+
+    dist = {"x": optuna.distributions.FloatDistribution(0, 1)}
+    trials = [create_trial(state=TrialState.COMPLETE, value=0.9, params={"x": 0.5}, distributions=dist),
+              create_trial(state=TrialState.FAIL, params={"x": 0.1}, distributions=dist),
+              create_trial(state=TrialState.RUNNING, params={"x": 0.2}, distributions=dist)]
+    line = SearchProgress("val_accuracy", "maximize", n_trials=4, stream=io.StringIO()).line(trials)
+    assert "1 complete" in line and "1 failed" in line and "0.9" in line
