@@ -64,19 +64,17 @@ class Loss:
 
     def gradient(self, y_true, y_pred, sample_weight=None) -> np.ndarray:
         """dL/dy_pred for L = ``self(y_true, y_pred, sample_weight)``; same shape as y_pred."""
-        g = self.grad(self.conform(y_true, y_pred), y_pred)
-        n = y_pred.shape[0]
-        m = int(np.prod(y_pred.shape[1:-1], dtype=np.int64)) if y_pred.ndim > 2 else 1
-        scale = y_pred.dtype.type(1.0 / (n * m))
-        if sample_weight is None:
-            g *= scale
-        else:
-            w = np.asarray(sample_weight, dtype=y_pred.dtype).reshape((n,) + (1,) * (g.ndim - 1))
-            g *= w * scale
-        return g
+        return _scale(self.grad(self.conform(y_true, y_pred), y_pred), y_pred, sample_weight)
 
     def value_and_gradient(self, y_true, y_pred, sample_weight=None) -> tuple[float, np.ndarray]:
-        return self(y_true, y_pred, sample_weight), self.gradient(y_true, y_pred, sample_weight)
+        """The loss and its gradient together: the training step's one call per batch."""
+        y_true = self.conform(y_true, y_pred)
+        values, g = self.values_and_grad(y_true, y_pred)
+        return float(_weighted_mean(values, sample_weight)), _scale(g, y_pred, sample_weight)
+
+    def values_and_grad(self, y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
+        """``call`` and ``grad`` of conformed targets; override to share work between them."""
+        return self.call(y_true, y_pred), self.grad(y_true, y_pred)
 
     def validate_targets(self, y: np.ndarray, output_shape: tuple) -> np.ndarray:
         """Return ``y`` in the shape this loss needs for outputs of ``output_shape``, or raise.
@@ -106,6 +104,18 @@ class Loss:
 def _as_float(y) -> np.ndarray:
     y = np.asarray(y)
     return y if y.dtype.kind == "f" else y.astype(np.float32)
+
+
+def _scale(g: np.ndarray, y_pred: np.ndarray, sample_weight) -> np.ndarray:
+    """Turn per-element derivatives into dL/dy_pred of the weighted batch mean, in place."""
+    # The value averages over the batch and any middle axes (N, T, C), so the gradient must too.
+    scale = y_pred.dtype.type(y_pred.shape[-1] / y_pred.size)
+    if sample_weight is None:
+        g *= scale
+    else:
+        w = np.asarray(sample_weight, dtype=y_pred.dtype).reshape((y_pred.shape[0],) + (1,) * (g.ndim - 1))
+        g *= w * scale
+    return g
 
 
 def _weighted_mean(values: np.ndarray, sample_weight) -> float:
@@ -164,21 +174,15 @@ class CategoricalCrossentropy(_Crossentropy):
         inside = (y_pred >= EPSILON) & (y_pred <= 1 - EPSILON)  # clip's gradient is 0 outside
         return (-y_true / np.clip(y_pred, EPSILON, 1 - EPSILON) * inside).astype(y_pred.dtype)
 
-    def value_and_gradient(self, y_true, y_pred, sample_weight=None):
+    def values_and_grad(self, y_true, y_pred):
         if not self.from_logits:
-            return super().value_and_gradient(y_true, y_pred, sample_weight)
+            return super().values_and_grad(y_true, y_pred)
         # One log-softmax serves both the value and the gradient on the training hot path.
-        y_true = self.conform(y_true, y_pred)
         logp = log_softmax(y_pred)
-        value = _weighted_mean(-(y_true * logp).sum(axis=-1), sample_weight)
         g = np.exp(logp)
         g *= y_true.sum(axis=-1, keepdims=True)
         g -= y_true
-        if sample_weight is not None:
-            g *= np.asarray(sample_weight, dtype=g.dtype).reshape(-1, *([1] * (g.ndim - 1)))
-        # The value averages over the batch and any middle axes (N, T, C), so the gradient must too.
-        g *= g.dtype.type(y_pred.shape[-1] / y_pred.size)
-        return float(value), g
+        return -(y_true * logp).sum(axis=-1), g
 
     def validate_targets(self, y, output_shape):
         y = np.asarray(y)
@@ -244,6 +248,16 @@ class SparseCategoricalCrossentropy(_Crossentropy):
         inside = (p >= EPSILON) & (p <= 1 - EPSILON)
         g[rows, labels] = -1 / np.clip(p, EPSILON, 1 - EPSILON) * inside
         return g
+
+    def values_and_grad(self, y_true, y_pred):
+        if not self.from_logits:
+            return super().values_and_grad(y_true, y_pred)
+        labels = self._labels(y_true)
+        rows = np.arange(labels.shape[0])
+        logp = log_softmax(y_pred)  # shared by the value and the gradient, as in the one-hot loss
+        g = np.exp(logp)
+        g[rows, labels] -= 1
+        return -logp[rows, labels], g
 
     def validate_targets(self, y, output_shape):
         y = np.asarray(y)
@@ -352,6 +366,20 @@ class Huber(Loss):
 
     def get_config(self):
         return {**super().get_config(), "delta": self.delta}
+
+
+def fused_with(loss, activation):
+    """The logits form of ``loss`` when ``activation`` is the one it pairs with, else None.
+
+    softmax (along the last axis) pairs with the categorical cross-entropies and sigmoid with
+    binary cross-entropy; the model then trains on the pre-activation with the exact gradient p - y.
+    """
+    fuses = getattr(loss, "fuses_with", None)
+    if activation is None or fuses != activation.name or loss.from_logits:
+        return None
+    if fuses == "softmax" and activation.axis != -1:
+        return None
+    return loss.with_logits()
 
 
 def get(identifier) -> Loss:

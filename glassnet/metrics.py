@@ -62,6 +62,14 @@ def _labels(y: np.ndarray) -> np.ndarray:
     return y.reshape(-1) if y.ndim == 2 and y.shape[1] == 1 else y
 
 
+def _one_hot_if_sparse(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
+    """Arrays of both; integer labels against (N, C) scores become one-hot rows."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_pred.ndim == 2 and y_pred.shape[1] > 1 and (y_true.ndim == 1 or y_true.shape[-1] == 1):
+        y_true = np.eye(y_pred.shape[1])[_labels(y_true).astype(np.int64)]
+    return y_true, y_pred
+
+
 @register("metric", "binary_accuracy")
 class BinaryAccuracy(Metric):
     """Share of elements where (y_pred > threshold) equals the 0/1 target."""
@@ -105,14 +113,17 @@ class Accuracy(Metric):
 
     def __init__(self, name: str | None = None, threshold: float = 0.5):
         self.threshold = float(threshold)
+        # The three kinds it may pick, built once rather than on every batch.
+        self._binary = BinaryAccuracy(threshold=self.threshold)
+        self._sparse, self._categorical = SparseCategoricalAccuracy(), CategoricalAccuracy()
         super().__init__(name or "accuracy")
 
     def values(self, y_true, y_pred):
         if y_pred.ndim == 1 or y_pred.shape[-1] == 1:
-            return BinaryAccuracy(threshold=self.threshold).values(y_true, y_pred)
+            return self._binary.values(y_true, y_pred)
         if y_true.ndim == 1 or (y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1):
-            return SparseCategoricalAccuracy().values(y_true, y_pred)
-        return CategoricalAccuracy().values(y_true, y_pred)
+            return self._sparse.values(y_true, y_pred)
+        return self._categorical.values(y_true, y_pred)
 
     def get_config(self):
         return {**super().get_config(), "threshold": self.threshold}
@@ -172,9 +183,7 @@ class _Confusion(Metric):
         self._tp = self._fp = self._fn = 0.0
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-        if y_pred.ndim == 2 and y_pred.shape[1] > 1 and (y_true.ndim == 1 or y_true.shape[-1] == 1):
-            y_true = np.eye(y_pred.shape[1])[_labels(y_true).astype(np.int64)]  # sparse labels
+        y_true, y_pred = _one_hot_if_sparse(y_true, y_pred)
         y_true = y_true.reshape(y_pred.shape)
         if self.class_id is not None:
             y_true, y_pred = y_true[:, self.class_id : self.class_id + 1], y_pred[:, self.class_id : self.class_id + 1]
@@ -229,9 +238,7 @@ class AUC(Metric):
         self._true, self._pred, self._weight = [], [], []
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-        if y_pred.ndim == 2 and y_pred.shape[1] > 1 and (y_true.ndim == 1 or y_true.shape[-1] == 1):
-            y_true = np.eye(y_pred.shape[1])[_labels(y_true).astype(np.int64)]
+        y_true, y_pred = _one_hot_if_sparse(y_true, y_pred)
         per_row = y_pred.size // max(1, y_pred.shape[0])
         self._true.append((y_true.reshape(-1) > 0.5).astype(np.int8))
         self._pred.append(y_pred.reshape(-1).astype(np.float64))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 from glassnet.callbacks.monitor import _Monitor
 
 
@@ -37,7 +35,7 @@ class EarlyStopping(_Monitor):
         self.wait = 0
         self.stopped_epoch = None
         self.best_epoch = None
-        self.best = math.inf if self.mode == "min" else -math.inf
+        self.reset_best()
         self.best_weights = None
 
     def on_epoch_end(self, epoch, logs=None):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 
 from glassnet.callbacks.monitor import _Monitor
@@ -51,7 +50,7 @@ class ModelCheckpoint(_Monitor):
         if self.initial_value_threshold is not None:
             self.best = float(self.initial_value_threshold)
         else:
-            self.best = math.inf if self.mode == "min" else -math.inf
+            self.reset_best()
         self._batches_seen = 0
         self._epoch = 0
 

@@ -24,6 +24,10 @@ class _Monitor(Callback):
         self.monitor = monitor
         self.mode = _resolve_mode(mode, monitor)
         self.min_delta = abs(float(min_delta))
+        self.reset_best()
+
+    def reset_best(self) -> None:
+        """Forget the best value seen: anything the monitor reports next is an improvement."""
         self.best = math.inf if self.mode == "min" else -math.inf
 
     def _current(self, logs):

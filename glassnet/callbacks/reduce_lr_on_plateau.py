@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 from glassnet.callbacks.monitor import _Monitor
 
 
@@ -30,7 +28,7 @@ class ReduceLROnPlateau(_Monitor):
     def on_train_begin(self, logs=None):
         # A callback reused for another fit starts afresh (as in Keras).
         self.wait = self.cooldown_counter = 0
-        self.best = math.inf if self.mode == "min" else -math.inf
+        self.reset_best()
 
     def on_epoch_end(self, epoch, logs=None):
         value = self._current(logs)

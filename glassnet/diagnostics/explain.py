@@ -121,7 +121,7 @@ def explain(model, x, y=None, *, loss=None, optimizer=None, print_fn=print, max_
         if loss_fn is None:
             raise ValueError("explain needs a loss to compute gradients: compile the model or pass loss=...")
         y = _targets(loss_fn, y, x, model)
-        fused = model._fused_loss if loss_fn is model.loss else _fusion(model, loss_fn)
+        fused = losses_module.fused_with(loss_fn, model.layers[-1].output_activation)
     opt = optimizer if optimizer is not None else model.optimizer
     if opt is not None:
         opt = optimizers_module.get(opt)
@@ -192,16 +192,6 @@ def _targets(loss_fn, y, x, model):
     data.check_lengths(x=x, y=y)
     y = loss_fn.validate_targets(y, model.output_shape)
     return y.astype(model.layers[-1].dtype, copy=False) if y.dtype.kind == "f" else y
-
-
-def _fusion(model, loss_fn):
-    """The fused logits form of ``loss_fn`` when the last activation pairs with it (as compile does)."""
-    act = model.layers[-1].output_activation
-    fuses = getattr(loss_fn, "fuses_with", None)
-    if act is not None and fuses == act.name and not loss_fn.from_logits:
-        if fuses != "softmax" or act.axis == -1:
-            return loss_fn.with_logits()
-    return None
 
 
 def _preview_update(layers, grads, opt):

@@ -146,13 +146,8 @@ class Sequential:
     def _configure_fusion(self) -> None:
         """Pair the last activation with the loss; rerun whenever either of them changes."""
         self._fused_loss = None
-        if self.loss is None or not self.layers:
-            return
-        act = self.layers[-1].output_activation
-        fuses = getattr(self.loss, "fuses_with", None)
-        if act is not None and fuses == act.name and not self.loss.from_logits:
-            if fuses != "softmax" or act.axis == -1:
-                self._fused_loss = self.loss.with_logits()
+        if self.loss is not None and self.layers:
+            self._fused_loss = losses_module.fused_with(self.loss, self.layers[-1].output_activation)
 
     @property
     def compiled(self) -> bool:
