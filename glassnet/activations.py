@@ -15,7 +15,7 @@ from glassnet._registry import serialize as _registry_serialize
 class ActivationFunction:
     """Base class. ``forward(x) -> y`` caches; ``backward(grad) -> grad wrt x``."""
 
-    #: "ranged" activations squash into a bounded interval; explain/diagnostics use it.
+    #: the string identifier, used in configs and to pair a final activation with its loss.
     name = "activation"
 
     def forward(self, x: np.ndarray) -> np.ndarray:

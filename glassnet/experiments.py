@@ -204,12 +204,11 @@ def capacity_search(x, y, *, loss, output_units: int | None = None, output_activ
     def train(hidden, move):
         model = Sequential([layers_module.Dense(h, activation=activation) for h in hidden]
                            + [layers_module.Dense(units, activation=out_act)], seed=seed)
-        model.build(x.shape[1:])
         model.compile(optimizer=lookup("optimizer", optimizer)(learning_rate=learning_rate),
                       loss=type(loss_obj).from_config(loss_obj.get_config()))
         stop = callbacks_module.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
         history = model.fit(x, y, epochs=epochs, batch_size=batch_size, validation_data=validation_data,
-                            validation_split=0.0 if validation_data is not None else validation_split,
+                            validation_split=validation_split,  # fit prefers validation_data when given
                             callbacks=[stop], verbose=0)
         score = float(np.min(history.history["val_loss"]))
         rows.append({"step": len(rows), "move": move, "hidden": list(hidden), "params": model.count_params(),

@@ -31,40 +31,42 @@ class LearningRateSchedule:
         return cls(**config)
 
 
+class _Decay(LearningRateSchedule):
+    """Shared by the decays driven by ``step / decay_steps`` (whole periods when ``staircase``)."""
+
+    def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
+                 staircase: bool = False):
+        _check(initial_learning_rate, decay_steps, decay_rate)
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.decay_steps = int(decay_steps)
+        self.decay_rate = float(decay_rate)
+        self.staircase = bool(staircase)
+
+    def _progress(self, step) -> float:
+        p = step / self.decay_steps
+        return math.floor(p) if self.staircase else p
+
+
 @register("schedule")
-class ExponentialDecay(LearningRateSchedule):
+class ExponentialDecay(_Decay):
     """lr = initial · rate^(step / decay_steps) (the exponent floored when ``staircase``)."""
 
     def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
                  staircase: bool = False):
-        _check(initial_learning_rate, decay_steps, decay_rate)
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase)
         if decay_rate == 0:
             raise ValueError("decay_rate must be > 0 for ExponentialDecay (0 would stop learning after step 0).")
-        self.initial_learning_rate = float(initial_learning_rate)
-        self.decay_steps = int(decay_steps)
-        self.decay_rate = float(decay_rate)
-        self.staircase = bool(staircase)
 
     def __call__(self, step):
-        p = step / self.decay_steps
-        return self.initial_learning_rate * self.decay_rate ** (math.floor(p) if self.staircase else p)
+        return self.initial_learning_rate * self.decay_rate ** self._progress(step)
 
 
 @register("schedule")
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_Decay):
     """lr = initial / (1 + rate · step / decay_steps); the NNFS book's decay with decay_steps=1."""
 
-    def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
-                 staircase: bool = False):
-        _check(initial_learning_rate, decay_steps, decay_rate)
-        self.initial_learning_rate = float(initial_learning_rate)
-        self.decay_steps = int(decay_steps)
-        self.decay_rate = float(decay_rate)
-        self.staircase = bool(staircase)
-
     def __call__(self, step):
-        p = step / self.decay_steps
-        return self.initial_learning_rate / (1 + self.decay_rate * (math.floor(p) if self.staircase else p))
+        return self.initial_learning_rate / (1 + self.decay_rate * self._progress(step))
 
 
 @register("schedule")

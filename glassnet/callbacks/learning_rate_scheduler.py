@@ -30,10 +30,11 @@ class LearningRateScheduler(Callback):
     def __init__(self, schedule, verbose: int = 0):
         super().__init__()
         self.schedule, self.verbose = schedule, verbose
+        self._one_argument = _takes_one_argument(schedule)  # Keras' schedule(epoch) form
 
     def on_epoch_begin(self, epoch, logs=None):
         opt = self.model.optimizer
-        if _takes_one_argument(self.schedule):
+        if self._one_argument:
             lr = float(self.schedule(epoch))
         else:
             lr = float(self.schedule(epoch, opt.learning_rate))

@@ -29,7 +29,7 @@ def _snake(name: str) -> str:
 
 
 def normalize_shape(shape) -> tuple:
-    """``(None, d1, d2...)`` from ``(d1, d2...)``, an int, or a shape with a leading None."""
+    """A shape as a tuple of positive ints (or None): from ``(d1, d2...)`` or an int. Adds no batch axis."""
     if shape is None:
         return None
     if isinstance(shape, (int, np.integer)):

@@ -43,9 +43,13 @@ class Dropout(Layer):
         if not training or self.rate == 0:
             self._mask = None
             return x
-        keep = self._generator().random(x.shape, dtype=np.float32) >= self.rate
+        keep = self._generator().random(self.noise_shape(x), dtype=np.float32) >= self.rate
         self._mask = keep.astype(x.dtype) * x.dtype.type(1 / (1 - self.rate))
         return x * self._mask
+
+    def noise_shape(self, x) -> tuple:
+        """The shape of the keep/drop draw; it broadcasts over ``x`` (one draw per element here)."""
+        return x.shape
 
     def backward(self, grad):
         return grad if self._mask is None else grad * self._mask
@@ -72,15 +76,12 @@ class _SpatialDropout(Dropout):
         if x.ndim != self.rank + 2:
             layout = "(N, L, C)" if self.rank == 1 else "(N, H, W, C)"
             raise ValueError(f"{type(self).__name__} needs channels-last inputs {layout}; got {x.shape}.")
-        if not training or self.rate == 0:
-            self._mask = None
-            return x
+        return super().forward(x, training)
+
+    def noise_shape(self, x) -> tuple:
         # Neighbouring pixels of a feature map are strongly correlated, so dropping single
         # pixels barely regularises; dropping the whole map does (Tompson et al., 2015).
-        noise_shape = (x.shape[0], *(1,) * self.rank, x.shape[-1])
-        keep = self._generator().random(noise_shape, dtype=np.float32) >= self.rate
-        self._mask = keep.astype(x.dtype) * x.dtype.type(1 / (1 - self.rate))
-        return x * self._mask
+        return (x.shape[0], *(1,) * self.rank, x.shape[-1])
 
     def get_config(self):
         return {**super().get_config(), "seed": self.seed}

@@ -47,9 +47,6 @@ class Flatten(Layer):
         forward y = reshape(x); backward dx = reshape(grad, x.shape).
     """
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-
     def compute_output_shape(self, input_shape):
         rest = input_shape[1:]
         size = None if any(d is None for d in rest) else int(np.prod(rest, dtype=np.int64))
