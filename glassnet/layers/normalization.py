@@ -103,7 +103,8 @@ class BatchNormalization(Layer):
         self._batch_stats = bool(training) and self.trainable
         if self._batch_stats:
             mean = x.mean(axis=axes, keepdims=True)
-            var = x.var(axis=axes, keepdims=True)  # biased (÷ m), as Keras normalises and averages
+            xc = x - mean
+            var = (xc * xc).mean(axis=axes, keepdims=True)  # biased (÷ m), as Keras normalises and averages
             m = dtype(self.momentum)
             for key, stat in (("moving_mean", mean), ("moving_variance", var)):
                 moving = self.state[key]
@@ -112,8 +113,9 @@ class BatchNormalization(Layer):
         else:
             mean = self._broadcast(self.state["moving_mean"], x.ndim)
             var = self._broadcast(self.state["moving_variance"], x.ndim)
+            xc = x - mean
         inv_std = (1 / np.sqrt(var + dtype(self.epsilon))).astype(x.dtype, copy=False)
-        x_hat = (x - mean) * inv_std
+        x_hat = xc * inv_std
         self._x_hat, self._inv_std, self._axes = x_hat, inv_std, axes
         y = x_hat * self._broadcast(self.params["gamma"], x.ndim) if self.scale else x_hat.copy()
         if self.center:
@@ -122,19 +124,19 @@ class BatchNormalization(Layer):
 
     def backward(self, grad):
         x_hat, axes = self._x_hat, self._axes
+        # Σ g and Σ g·x̂ over the batch are dβ and dγ, and the input gradient needs them again.
+        sum_g, sum_gx = grad.sum(axis=axes), (grad * x_hat).sum(axis=axes)
         if self.center:
-            grad.sum(axis=axes, out=self.grads["beta"])
+            self.grads["beta"][...] = sum_g
         if self.scale:
-            (grad * x_hat).sum(axis=axes, out=self.grads["gamma"])
-            g_hat = grad * self._broadcast(self.params["gamma"], grad.ndim)  # dL/dx̂
-        else:
-            g_hat = grad
+            self.grads["gamma"][...] = sum_gx
+        scale = self._inv_std * self._broadcast(self.params["gamma"], grad.ndim) if self.scale else self._inv_std
         if not self._batch_stats:
-            return g_hat * self._inv_std  # the statistics are constants here
+            return grad * scale  # the statistics are constants here
         # μ and σ² depend on every x in the batch: their share of the gradient is removed by
-        # subtracting the mean of g_hat and its projection onto x̂.
-        return self._inv_std * (g_hat - g_hat.mean(axis=axes, keepdims=True)
-                                - x_hat * (g_hat * x_hat).mean(axis=axes, keepdims=True))
+        # subtracting the mean of g and its projection onto x̂ (γ/σ factored out).
+        m = grad.dtype.type(sum_g.size / grad.size)  # 1 / (values per channel)
+        return scale * (grad - self._broadcast(sum_g * m, grad.ndim) - x_hat * self._broadcast(sum_gx * m, grad.ndim))
 
     def get_config(self):
         return {
