@@ -15,7 +15,7 @@ import numpy as np
 
 from glassnet import losses
 from glassnet.callbacks.callback import Callback
-from glassnet.diagnostics.explain import activation_stats
+from glassnet.diagnostics.explain import _ratio, activation_stats
 from glassnet.models import data
 
 
@@ -139,11 +139,10 @@ class Diagnostics(Callback):
         stats = {"epoch": epoch, "loss": logs.get("loss"), "val_loss": logs.get("val_loss")}
         for layer in self._param_layers:
             stats[f"grad_rms/{layer.name}"] = math.sqrt(self._sumsq[layer.name] / max(1, self._batches))
-            old = self._start[layer.name]
-            moved = math.sqrt(sum(float(np.square(p.astype(np.float64) - o).sum())
-                                  for p, o in zip(layer.params.values(), old)))
-            size = math.sqrt(sum(float(np.square(o, dtype=np.float64).sum()) for o in old))
-            stats[f"update_ratio/{layer.name}"] = moved / size if size else None
+            # The epoch's update of all the layer's parameters together: ||Δθ|| / ||θ||.
+            stats[f"update_ratio/{layer.name}"] = _ratio(
+                np.concatenate([p.ravel() for p in layer.params.values()]),
+                np.concatenate([o.ravel() for o in self._start[layer.name]]))
         if self._sample is not None and math.isfinite(logs.get("loss", math.nan)):
             out = self._sample
             for layer in self.model.layers:

@@ -19,7 +19,7 @@ import numpy as np
 from glassnet import losses as losses_module
 from glassnet import optimizers as optimizers_module
 from glassnet.layers.dense import Dense
-from glassnet.models import data
+from glassnet.models import data, training
 
 #: a sigmoid output below 1 - SATURATION or above SATURATION, or a tanh output with
 #: |y| > SATURATION, is saturated: its slope is under 4% (sigmoid) or 2% (tanh) of its peak.
@@ -120,7 +120,7 @@ def explain(model, x, y=None, *, loss=None, optimizer=None, print_fn=print, max_
         loss_fn = losses_module.get(loss) if loss is not None else model.loss
         if loss_fn is None:
             raise ValueError("explain needs a loss to compute gradients: compile the model or pass loss=...")
-        y = _targets(loss_fn, y, x, model)
+        x, y = training.prepare_xy(model, x, y, loss=loss_fn)
         fused = losses_module.fused_with(loss_fn, model.layers[-1].output_activation)
     opt = optimizer if optimizer is not None else model.optimizer
     if opt is not None:
@@ -147,7 +147,7 @@ def explain(model, x, y=None, *, loss=None, optimizer=None, print_fn=print, max_
                 data_loss, grad = fused.value_and_gradient(y, logits)
             else:
                 data_loss, grad = loss_fn.value_and_gradient(y, outputs[-1])
-            penalty = float(sum(layer.regularization_loss() for layer in layers))
+            penalty = training.regularization_loss(model)
             loss_value = data_loss + penalty
             input_grads, out_grads = [None] * len(layers), [None] * len(layers)
             for i in range(len(layers) - 1, -1, -1):
@@ -187,13 +187,6 @@ def explain(model, x, y=None, *, loss=None, optimizer=None, print_fn=print, max_
 
 
 # -- pieces of the computation ----------------------------------------------------------------------
-def _targets(loss_fn, y, x, model):
-    y = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
-    data.check_lengths(x=x, y=y)
-    y = loss_fn.validate_targets(y, model.output_shape)
-    return y.astype(model.layers[-1].dtype, copy=False) if y.dtype.kind == "f" else y
-
-
 def _preview_update(layers, grads, opt):
     """Each parameter after one step of a copy of ``opt``; the model and ``opt`` are untouched."""
     opt = copy.deepcopy(opt)

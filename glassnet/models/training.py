@@ -22,7 +22,7 @@ def _require_compiled(model, action: str) -> None:
         raise ValueError(f"Cannot {action} before compile(): call model.compile(optimizer=..., loss=...).")
 
 
-def prepare_xy(model, x, y, x_name: str = "x", y_name: str = "y"):
+def prepare_xy(model, x, y, x_name: str = "x", y_name: str = "y", loss=None):
     """Checked float arrays ``x`` and targets ``y`` shaped for the model's loss; builds the model."""
     dtype = model.layers[0].dtype if model.layers else "float32"
     x = data.as_array(x, x_name, dtype)
@@ -40,7 +40,7 @@ def prepare_xy(model, x, y, x_name: str = "x", y_name: str = "y"):
         model.build(x.shape[1:])
     data.check_features(x, model.input_shape, x_name)
     try:
-        y_arr = model.loss.validate_targets(y_arr, model.output_shape)
+        y_arr = (loss or model.loss).validate_targets(y_arr, model.output_shape)
     except ValueError as err:
         raise ValueError(f"{y_name}: {err}") from None
     if y_arr.dtype.kind == "f":

@@ -114,3 +114,10 @@ def test_explain_needs_a_loss_for_targets_and_accepts_one():
         model.explain(np.ones((1, 2)), np.ones(1), print_fn=None)
     result = model.explain(np.ones((1, 2)), np.ones(1), loss="mse", print_fn=None)
     assert result.updated is None and result.gradients is not None
+
+
+def test_explain_checks_targets_like_fit():
+    model = gn.Sequential([gn.layers.Dense(1, input_shape=(2,))], seed=0)
+    model.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(ValueError, match="y contains NaN"):
+        model.explain(np.ones((2, 2)), np.array([1.0, np.nan]), print_fn=None)
