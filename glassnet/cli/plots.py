@@ -29,28 +29,22 @@ def curves(history) -> Figure:
     return fig
 
 
-def confusion_matrix(y_true, y_pred, class_names) -> Figure:
-    """Counts of true (rows) against predicted (columns) classes."""
+def confusion_matrix(counts, class_names) -> Figure:
+    """Draw ``counts``: true classes (rows) against predicted classes (columns)."""
     from sklearn.metrics import ConfusionMatrixDisplay
-    from sklearn.metrics import confusion_matrix as counts
 
-    labels = list(range(len(class_names)))
-    size = 3.5 + 0.35 * len(labels)
+    size = 3.5 + 0.35 * len(class_names)
     fig = Figure(figsize=(size, size))
     ax = fig.subplots()
-    display = ConfusionMatrixDisplay(counts(y_true, y_pred, labels=labels), display_labels=class_names)
+    display = ConfusionMatrixDisplay(np.asarray(counts), display_labels=class_names)
     display.plot(ax=ax, colorbar=False, cmap="Blues", values_format="d")
     ax.set_title("Confusion matrix (test)")
     fig.tight_layout()
     return fig
 
 
-def roc(y_true, y_score, class_names) -> Figure:
-    """ROC curve of a binary classifier (``glassnet.reports`` draws it)."""
-    from glassnet.reports import binary_classification_report
-
-    labels = tuple(class_names) if len(class_names) == 2 else ("negative", "positive")
-    report = binary_classification_report(y_true, y_score, labels=labels)
+def roc(report) -> Figure:
+    """ROC curve of a ``glassnet.reports`` binary classification report."""
     fig = Figure(figsize=(5, 4.5))
     report.plot_roc(fig.subplots())
     fig.tight_layout()

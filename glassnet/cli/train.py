@@ -261,18 +261,19 @@ def evaluate_on_test(model, data, folder: Path) -> tuple[dict, dict]:
             from sklearn.metrics import confusion_matrix
 
             names = data.class_names or [str(c) for c in range(int(max(y_true.max(), y_pred.max())) + 1)]
-            metrics["confusion_matrix"] = confusion_matrix(y_true, y_pred, labels=list(range(len(names)))).tolist()
+            counts = confusion_matrix(y_true, y_pred, labels=list(range(len(names))))
+            metrics["confusion_matrix"] = counts.tolist()
             metrics["class_names"] = names
-            png["Confusion matrix (test)"] = plots.save(plots.confusion_matrix(y_true, y_pred, names),
+            png["Confusion matrix (test)"] = plots.save(plots.confusion_matrix(counts, names),
                                                         folder / "confusion_matrix.png")
             if data.task == "binary" and len(np.unique(y_true)) == 2:
                 from glassnet.reports import binary_classification_report
 
-                score = probabilities[:, -1]
-                figures = binary_classification_report(y_true, score).to_dict()
-                metrics.update({f"test_{k}": _finite(v) for k, v in figures.items()
+                labels = tuple(names) if len(names) == 2 else ("negative", "positive")
+                report = binary_classification_report(y_true, probabilities[:, -1], labels=labels)
+                metrics.update({f"test_{k}": _finite(v) for k, v in report.to_dict().items()
                                 if k in ("precision", "recall", "f1", "roc_auc")})
-                png["ROC curve (test)"] = plots.save(plots.roc(y_true, score, names), folder / "roc.png")
+                png["ROC curve (test)"] = plots.save(plots.roc(report), folder / "roc.png")
             if data.kind == "image":
                 png["Sample test predictions (wrong ones in red)"] = plots.save(
                     plots.sample_grid(data.x_test, y_true, y_pred, names), folder / "samples.png")

@@ -150,11 +150,17 @@ def counted_trials(study) -> list:
 
 
 def best_value(study):
-    complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))]
-    if not complete:
+    """The best completed trial's value, or None before any trial completes."""
+    try:
+        return study.best_value
+    except ValueError:
         return None
-    values = [t.value for t in complete]
-    return max(values) if study.direction == optuna.study.StudyDirection.MAXIMIZE else min(values)
+
+
+def fatal_error(study, budget: Budget) -> str | None:
+    """The message of a mistake every trial of this search would repeat (set by a trial), or None."""
+    return next((t.user_attrs["fatal"] for t in study.get_trials(deepcopy=False) if t.user_attrs.get("fatal")
+                 and t.user_attrs.get("started", 0) >= budget.since), None)
 
 
 def stop_reason(study, budget: Budget, number: int | None = None) -> str | None:
@@ -162,8 +168,7 @@ def stop_reason(study, budget: Budget, number: int | None = None) -> str | None:
     that trial is beyond the budget: two workers may create one more trial than planned at the
     same instant, and the later one is skipped."""
     trials = study.get_trials(deepcopy=False)
-    fatal = next((t.user_attrs["fatal"] for t in trials if t.user_attrs.get("fatal")
-                  and t.user_attrs.get("started", 0) >= budget.since), None)
+    fatal = fatal_error(study, budget)
     if fatal:
         return f"stopped: {fatal}"
     if budget.deadline is not None and time.time() >= budget.deadline:

@@ -21,7 +21,7 @@ from glassnet.tuning import results as results_module
 from glassnet.tuning.progress import SearchProgress
 from glassnet.tuning.space import HyperParameters, grid_values, parse_space, space_to_config
 from glassnet.tuning.errors import SetupError, StorageError
-from glassnet.tuning.study import (STRATEGIES, Budget, describe, fail_dead_local_trials,
+from glassnet.tuning.study import (STRATEGIES, Budget, describe, fail_dead_local_trials, fatal_error,
                                    open_storage)
 from glassnet.tuning.trial import (TrialSetup, _with_seed, call_build, call_style, check_build,
                                    trial_seed)
@@ -237,8 +237,7 @@ class Tuner:
                 self._run_processes(plan, setup, study, progress, done_before)
         finally:
             progress.close()
-        fatal = next((t.user_attrs["fatal"] for t in study.get_trials(deepcopy=False) if t.user_attrs.get("fatal")
-                      and t.user_attrs.get("started", 0) >= budget.since), None)
+        fatal = fatal_error(study, budget)
         if fatal:
             raise SetupError(fatal.split(": ", 1)[-1])
         return self
@@ -403,12 +402,10 @@ class Tuner:
     def best_trial(self):
         """The best completed Optuna ``FrozenTrial``."""
         study = self._require_study()
-        complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-                    if not t.user_attrs.get("skipped")]
-        if not complete:
-            raise RuntimeError("No trial completed; see tuner.results for the failed and pruned ones.")
-        key = (lambda t: t.value) if self._direction == "maximize" else (lambda t: -t.value)
-        return max(complete, key=key)
+        try:
+            return study.best_trial  # the study's direction is checked to be this tuner's
+        except ValueError:
+            raise RuntimeError("No trial completed; see tuner.results for the failed and pruned ones.") from None
 
     @property
     def best_value(self) -> float:
