@@ -14,7 +14,6 @@ import weakref
 
 import numpy as np
 import optuna
-from optuna.trial import TrialState
 
 from glassnet.callbacks.monitor import _resolve_mode
 from glassnet.tuning import results as results_module
