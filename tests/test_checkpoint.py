@@ -178,3 +178,19 @@ def test_best_only_batch_checkpoints_skip_until_the_monitor_is_logged(tmp_path):
                                               save_best_only=True, save_freq=2)
     history = model.fit(x, y, epochs=2, batch_size=8, validation_split=0.25, verbose=0, callbacks=[checkpoint])
     assert len(history.epoch) == 2
+
+
+def test_restoring_into_a_model_with_another_seed_names_both_seeds(tmp_path):
+    from glassnet.saving.model_io import restore_training_state
+
+    def model(seed):
+        m = gn.Sequential([gn.layers.Dense(1, input_shape=(2,))], seed=seed)
+        m.compile(optimizer="sgd", loss="mse")
+        return m
+
+    saved = model(1)
+    saved.fit(np.ones((4, 2)), np.zeros(4), epochs=1, verbose=0)
+    saved.save(tmp_path / "backup.glassnet")
+    with pytest.raises(ValueError, match="trained with seed 1; this model has seed 2"):
+        restore_training_state(model(2), tmp_path / "backup.glassnet")
+    assert restore_training_state(model(1), tmp_path / "backup.glassnet") == 1

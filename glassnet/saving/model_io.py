@@ -211,12 +211,13 @@ def _optimizer_state(doc: dict, tensors: dict, mapping: dict, source: str) -> tu
     return variables, state["iterations"]
 
 
-def _epochs_completed(doc: dict, seed, source: str) -> int:
+def _training_position(doc: dict, source: str) -> tuple[int, int]:
+    """(epochs completed, seed): with the epoch, the seed is the random state training needs."""
     training = doc.get("training")
     if (not isinstance(training, dict) or not _is_int(training.get("epochs_completed"))
-            or training["epochs_completed"] < 0 or training.get("seed") != seed):
+            or training["epochs_completed"] < 0 or not _is_int(training.get("seed"))):
         _fail(source, "the training position (epochs completed, seed) is malformed.")
-    return training["epochs_completed"]
+    return training["epochs_completed"], training["seed"]
 
 
 def _preprocessor_entry(preprocessor) -> tuple[dict, dict[str, np.ndarray]]:
@@ -351,7 +352,9 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
     try:
         model = _build_model(doc, tensors, custom_objects, source)
         mapping = _match_layers(model, table, tensors, source, by_name=True)
-        epochs = _epochs_completed(doc, model.seed, source)
+        epochs, seed = _training_position(doc, source)
+        if seed != model.seed:  # the model was built from this file's config: they must agree
+            _fail(source, f"the training position's seed {seed} differs from the model config's {model.seed}.")
         optimizer_state = _optimizer_state(doc, tensors, mapping, source)
         compile_config = doc.get("compile")
         if compile and compile_config is not None:
@@ -398,7 +401,10 @@ def restore_training_state(model, filepath) -> int:
     table = _check_layers_table(doc, tensors, source)
     mapping = _match_layers(model, table, tensors, source, by_name=False)
     optimizer_state = _optimizer_state(doc, tensors, mapping, source)
-    epochs = _epochs_completed(doc, model.seed, source)
+    epochs, seed = _training_position(doc, source)
+    if seed != model.seed:
+        raise ValueError(f"{source} was trained with seed {seed}; this model has seed {model.seed}. "
+                         f"Resuming needs the same seed: create the model with seed={seed}.")
     compile_config = doc.get("compile")
     if not isinstance(compile_config, dict) or not isinstance(compile_config.get("optimizer"), dict):
         _fail(source, "the file has no optimizer config to restore.")
