@@ -276,21 +276,25 @@ def train_on_batch(model, x, y, sample_weight, class_weight, return_dict):
 def evaluate(model, x, y, batch_size, verbose, sample_weight, return_dict, _prepared: bool = False):
     _require_compiled(model, "evaluate")
     if is_batch_source(x):
-        return _evaluate_source(model, x, y, sample_weight, verbose, return_dict)
-    if not _prepared:
-        x, y = prepare_xy(model, x, y)
-        sample_weight = data.as_sample_weight(sample_weight, x.shape[0])
-    batch_size = data.check_batch_size(batch_size or INFERENCE_BATCH)
+        _check_source_arguments(x, y, sample_weight, None, False)
+        batches = (source_batch(model, x, index) for index in range(len(x)))
+    else:
+        if not _prepared:
+            x, y = prepare_xy(model, x, y)
+            sample_weight = data.as_sample_weight(sample_weight, x.shape[0])
+        batch_size = data.check_batch_size(batch_size or INFERENCE_BATCH)
+        batches = ((x[s], y[s], None if sample_weight is None else sample_weight[s])
+                   for s in data.batch_slices(x.shape[0], batch_size))
     for metric in model.metrics:
         metric.reset_state()
-    total = 0.0
-    for s in data.batch_slices(x.shape[0], batch_size):
-        w = None if sample_weight is None else sample_weight[s]
-        loss, y_pred, _ = forward_loss(model, x[s], y[s], w, training=False)
-        total += loss * (s.stop - s.start)
+    total, seen = 0.0, 0
+    for x_b, y_b, w_b in batches:
+        loss, y_pred, _ = forward_loss(model, x_b, y_b, w_b, training=False)
+        total += loss * x_b.shape[0]
+        seen += x_b.shape[0]
         for metric in model.metrics:
-            metric.update_state(y[s], y_pred, w)
-    results = {"loss": total / x.shape[0] + regularization_loss(model)}
+            metric.update_state(y_b, y_pred, w_b)
+    results = {"loss": total / seen + regularization_loss(model)}
     results.update({m.name: m.result() for m in model.metrics})
     if resolve_verbose(verbose):
         print(" - ".join(f"{k}: {v:.4f}" for k, v in results.items()))
@@ -327,25 +331,6 @@ def source_batch(model, source, index: int, class_weight=None):
     if class_weight is not None:
         w = data.apply_class_weight(class_weight, y, w, x.shape[0])
     return x, y, w
-
-
-def _evaluate_source(model, source, y, sample_weight, verbose, return_dict):
-    _check_source_arguments(source, y, sample_weight, None, False)
-    for metric in model.metrics:
-        metric.reset_state()
-    total, seen = 0.0, 0
-    for index in range(len(source)):
-        x_b, y_b, w_b = source_batch(model, source, index)
-        loss, y_pred, _ = forward_loss(model, x_b, y_b, w_b, training=False)
-        total += loss * x_b.shape[0]
-        seen += x_b.shape[0]
-        for metric in model.metrics:
-            metric.update_state(y_b, y_pred, w_b)
-    results = {"loss": total / seen + regularization_loss(model)}
-    results.update({m.name: m.result() for m in model.metrics})
-    if resolve_verbose(verbose):
-        print(" - ".join(f"{k}: {v:.4f}" for k, v in results.items()))
-    return _format_results(results, return_dict)
 
 
 def _format_results(results: dict, return_dict: bool):
