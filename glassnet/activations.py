@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet._registry import lookup, register, registered
+from glassnet._registry import deserialize, register, registered
 from glassnet._registry import serialize as _registry_serialize
 
 
@@ -178,10 +178,8 @@ def get(identifier) -> ActivationFunction:
         return Linear()
     if isinstance(identifier, ActivationFunction):
         return type(identifier).from_config(identifier.get_config())
-    if isinstance(identifier, str):
-        return lookup("activation", identifier)()
-    if isinstance(identifier, dict):
-        return lookup("activation", identifier["class_name"]).from_config(identifier["config"])
+    if isinstance(identifier, (str, dict)):
+        return deserialize("activation", identifier)
     raise TypeError(
         f"activation must be a name such as 'relu', a dict or an ActivationFunction; "
         f"got {type(identifier).__name__}. Valid names: {', '.join(sorted(registered('activation')))}."
