@@ -63,7 +63,7 @@ def build_model(config: dict, data, locator=None) -> Sequential:
 
     front = []
     scale = config["preprocessing"].get("rescale")
-    if scale:
+    if scale not in (None, "none"):  # load_data writes "none" when the data needs no rescaling
         front.append(layers_module.Rescaling(scale))
     if data.kind == "image" and data.x_train.ndim == 3:
         front.append(layers_module.Reshape((*data.x_train.shape[1:], 1)))
@@ -154,14 +154,14 @@ def predicted_classes(model, probabilities: np.ndarray) -> np.ndarray:
     return probabilities.argmax(axis=-1)
 
 
-def run(config: dict, locator=None, *, quiet: bool = False, log_every: int | None = None) -> Path:
+def run(config: dict, locator=None, *, quiet: bool = False) -> Path:
     """Train what ``config`` describes and write the run folder; returns its path."""
     log = run_folder.Log(quiet)
     started = time.perf_counter()
     folder = run_folder.create(config["out"], config["name"])  # fail before any work if unwritable
     log.open(folder / run_folder.LOG_FILE)
     try:
-        return _run(config, locator, folder, log, started, quiet, log_every)
+        return _run(config, locator, folder, log, started, quiet)
     finally:
         log.close()
 
@@ -187,24 +187,19 @@ def load_data(config: dict, log) -> data_module.Dataset:
 def make_model(config: dict, data, locator=None) -> Sequential:
     """Build and compile the model of a config that ``load_data`` resolved; ``config["compile"]``
     becomes the settings used (inferred ones included). Does not attach the data's preprocessor."""
-    build_config = {**config, "preprocessing": {**config["preprocessing"]}}
-    if build_config["preprocessing"]["rescale"] == "none":
-        build_config["preprocessing"]["rescale"] = None
-    model = build_model(build_config, data, locator)
+    model = build_model(config, data, locator)
     config["compile"] = compile_model(model, config, data, locator)
     return model
 
 
-def _run(config, locator, folder, log, started, quiet, log_every) -> Path:
+def _run(config, locator, folder, log, started, quiet) -> Path:
     log(f"Run folder: {folder}")
     data = load_data(config, log)
     model = make_model(config, data, locator)
     if data.preprocessor is not None:
         model.attach_preprocessor(data.preprocessor)
     model.summary(print_fn=log)
-    fit = dict(config["fit"])
-    if log_every is not None:
-        fit["log_every"] = log_every
+    fit = dict(config["fit"])  # --log-every reaches it through the config overrides
     callbacks = make_callbacks(config.get("callbacks"), folder, locator)
     log(f"Training for {fit.get('epochs', 1)} epochs ...")
     t0 = time.perf_counter()
