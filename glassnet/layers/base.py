@@ -212,6 +212,16 @@ class ActivatedLayer(Layer):
         return self.activation
 
 
+def check_channels_last(shape, rank: int, layer: str) -> None:
+    """Raise unless ``shape`` is channels-last with ``rank`` spatial axes and a known channel count."""
+    if len(shape) != rank + 2 or shape[-1] is None:
+        layout = "(N, L, C)" if rank == 1 else "(N, H, W, C)"
+        raise ValueError(
+            f"{layer} needs channels-last inputs {layout} with a known channel count; got "
+            f"{tuple(shape)}. Add a channel axis to grayscale images, e.g. x[..., None]."
+        )
+
+
 def check_positive_int(value, name: str, layer: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
         raise ValueError(f"{layer}: {name} must be a positive integer; got {value!r}.")

@@ -10,7 +10,7 @@ import numpy as np
 
 from glassnet import activations, initializers, regularizers
 from glassnet._registry import register, serialize
-from glassnet.layers.base import ActivatedLayer, check_positive_int
+from glassnet.layers.base import ActivatedLayer, check_channels_last, check_positive_int
 
 PADDINGS = ("valid", "same")
 
@@ -118,12 +118,7 @@ class _Conv(ActivatedLayer):
 
     def build(self, input_shape):
         cls = type(self).__name__
-        if len(input_shape) != self.rank + 2 or input_shape[-1] is None:
-            layout = "(N, L, C)" if self.rank == 1 else "(N, H, W, C)"
-            raise ValueError(
-                f"{cls} needs channels-last inputs {layout} with a known channel count; got "
-                f"{tuple(input_shape)}. Add a channel axis to grayscale images, e.g. x[..., None]."
-            )
+        check_channels_last(input_shape, self.rank, cls)
         window_geometry(input_shape[1:-1], self.kernel_size, self.strides, self.dilation_rate,
                         self.padding, cls)  # fail at build time, not in the first batch
         self.add_weight("kernel", (*self.kernel_size, input_shape[-1], self.filters),

@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 
 from glassnet._registry import register
-from glassnet.layers.base import Layer
+from glassnet.layers.base import Layer, check_channels_last
 
 
 @register("layer")
@@ -73,9 +73,7 @@ class _SpatialDropout(Dropout):
             self.rng = np.random.default_rng(self.seed)
 
     def forward(self, x, training=False):
-        if x.ndim != self.rank + 2:
-            layout = "(N, L, C)" if self.rank == 1 else "(N, H, W, C)"
-            raise ValueError(f"{type(self).__name__} needs channels-last inputs {layout}; got {x.shape}.")
+        check_channels_last(x.shape, self.rank, type(self).__name__)
         return super().forward(x, training)
 
     def noise_shape(self, x) -> tuple:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet._registry import register
-from glassnet.layers.base import Layer
+from glassnet.layers.base import Layer, check_channels_last
 from glassnet.layers.convolutional import (PADDINGS, as_tuple, offset_slices, pad_spatial, unpad_spatial,
                                            window_geometry)
 
@@ -37,10 +37,7 @@ class _Pooling(Layer):
         self.padding = padding.lower()
 
     def build(self, input_shape):
-        if len(input_shape) != self.rank + 2:
-            layout = "(N, L, C)" if self.rank == 1 else "(N, H, W, C)"
-            raise ValueError(f"{type(self).__name__} needs channels-last inputs {layout}; "
-                             f"got {tuple(input_shape)}.")
+        check_channels_last(input_shape, self.rank, type(self).__name__)
         super().build(input_shape)
 
     def compute_output_shape(self, input_shape):
@@ -216,10 +213,7 @@ class _GlobalPooling(Layer):
         self.keepdims = bool(keepdims)
 
     def build(self, input_shape):
-        if len(input_shape) != self.rank + 2:
-            layout = "(N, L, C)" if self.rank == 1 else "(N, H, W, C)"
-            raise ValueError(f"{type(self).__name__} needs channels-last inputs {layout}; "
-                             f"got {tuple(input_shape)}.")
+        check_channels_last(input_shape, self.rank, type(self).__name__)
         super().build(input_shape)
 
     def compute_output_shape(self, input_shape):
