@@ -7,6 +7,7 @@ Tensor names: ``weights/<layer name>/<weight key>`` for every parameter and stat
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 
@@ -307,14 +308,10 @@ def _build_model(doc: dict, tensors: dict, custom_objects, source: str):
     if not model.built and shape is not None:
         if not isinstance(shape, list) or not all(d is None or _is_int(d) for d in shape):
             _fail(source, f"invalid build_input_shape {_short(shape)}.")
-        guards = [_WeightGuard(layer, layer.name, tensors, source) for layer in model.layers]
-        for guard in guards:
-            guard.__enter__()
-        try:
+        with contextlib.ExitStack() as stack:
+            for layer in model.layers:
+                stack.enter_context(_WeightGuard(layer, layer.name, tensors, source))
             model.build(shape)
-        finally:
-            for guard in guards:
-                guard.__exit__()
     if not model.built:
         _fail(source, "the config does not say the input shape, so the model cannot be built.")
     return model
