@@ -56,6 +56,11 @@ class Optimizer:
         self.iterations = 0
         self._slots: dict[str, dict[str, np.ndarray]] = {}
         self._scratch: dict[tuple, np.ndarray] = {}
+        # Parameters updated as one flat array (see apply_gradients): the last grouping, each
+        # group's members (key, shape, start, stop), and each group's flat slots.
+        self._group_cache: tuple | None = None
+        self._groups: dict[str, list] = {}
+        self._group_slots: dict[str, dict[str, np.ndarray]] = {}
 
     @property
     def current_learning_rate(self) -> float:
@@ -68,13 +73,46 @@ class Optimizer:
         return float(lr)
 
     def apply_gradients(self, items) -> None:
-        """Update parameters in place. ``items``: iterable of (key, param, grad), key unique."""
+        """Update parameters in place. ``items``: iterable of (key, param, grad), key unique.
+
+        Parameters that lie side by side in one buffer, as a ``Sequential`` keeps them, are
+        updated together as one flat array. Every ``update_step`` is elementwise, so the result
+        is bit for bit the same; only the number of NumPy calls drops (one per formula rather
+        than one per formula and parameter). Clipping works per tensor and turns that off.
+        """
         items = list(items)
-        grads = self._clip([g for _, _, g in items])
         lr = self.current_learning_rate
-        for (key, param, _), grad in zip(items, grads):
-            self.update_step(key, param, grad, lr)
+        if self.clipvalue is None and self.clipnorm is None and self.global_clipnorm is None:
+            for key, param, grad in self._grouped(items):
+                self.update_step(key, param, grad, lr)
+        else:
+            grads = self._clip([g for _, _, g in items])
+            for (key, param, _), grad in zip(items, grads):
+                self.update_step(key, param, grad, lr)
         self.iterations += 1
+
+    def _grouped(self, items: list) -> list:
+        """``items`` with each run of adjacent parameters merged into one (key, param, grad)."""
+        arrays = [a for _, param, grad in items for a in (param, grad)]
+        cached = self._group_cache
+        if (cached is not None and len(cached[0]) == len(arrays)
+                and all(a is b for a, b in zip(cached[0], arrays))
+                and cached[1] == [key for key, _, _ in items]):
+            return cached[2]
+        merged, before, self._groups = [], self._groups, {}
+        for run in _adjacent_runs(items):
+            if len(run) == 1:
+                merged.append(run[0])
+                continue
+            key = "group(" + ",".join(k for k, _, _ in run) + ")"
+            (param, start), (grad, _) = (_span([item[i] for item in run]) for i in (1, 2))
+            self._groups[key] = [(k, p.shape, start[j], start[j] + p.size) for j, (k, p, _) in enumerate(run)]
+            merged.append((key, param, grad))
+        # Holding the arrays keeps their ids from being reused by others while this is cached.
+        self._group_cache = (arrays, [key for key, _, _ in items], merged)
+        # A group that came back unchanged (same members, shapes, places) keeps its flat slots.
+        self._group_slots = {k: v for k, v in self._group_slots.items() if before.get(k) == self._groups.get(k)}
+        return merged
 
     def _clip(self, grads: list[np.ndarray]) -> list[np.ndarray]:
         if self.clipvalue is not None:
@@ -90,9 +128,26 @@ class Optimizer:
 
     def slot(self, key: str, name: str, like: np.ndarray, fill: float = 0.0) -> np.ndarray:
         """The slot ``name`` of parameter ``key``, created on first use like the parameter."""
+        if key in self._groups:
+            return self._group_slot(key, name, like, fill)
         slots = self._slots.setdefault(key, {})
         if name not in slots:
             slots[name] = np.full_like(like, fill)
+        return slots[name]
+
+    def _group_slot(self, key: str, name: str, like: np.ndarray, fill: float) -> np.ndarray:
+        """A flat slot for a group; each member's own slot becomes a view of its part (carrying
+        over the values it had), so ``variables`` and per-parameter steps see the same numbers."""
+        slots = self._group_slots.setdefault(key, {})
+        if name not in slots:
+            flat = np.full_like(like, fill)
+            for member, shape, start, stop in self._groups[key]:
+                own = self._slots.setdefault(member, {})
+                view = flat[start:stop].reshape(shape)
+                if name in own:
+                    view[...] = own[name]
+                own[name] = view
+            slots[name] = flat
         return slots[name]
 
     def scratch(self, like: np.ndarray) -> np.ndarray:
@@ -112,7 +167,7 @@ class Optimizer:
         return {f"{key}/{name}": arr.copy() for key, slots in self._slots.items() for name, arr in slots.items()}
 
     def set_variables(self, variables: dict[str, np.ndarray], iterations: int) -> None:
-        self._slots = {}
+        self._slots, self._group_slots = {}, {}  # the groups' flat slots are rebuilt from these
         for full, arr in variables.items():
             key, _, name = full.rpartition("/")
             self._slots.setdefault(key, {})[name] = np.array(arr)
@@ -128,6 +183,42 @@ class Optimizer:
     @classmethod
     def from_config(cls, config: dict):
         return cls(**config)
+
+
+def _adjacent_runs(items: list) -> list[list]:
+    """Split (key, param, grad) items into runs whose params, and grads, follow each other
+    without a gap in one 1-D buffer."""
+    runs = [[items[0]]] if items else []
+    for item in items[1:]:
+        prev = runs[-1][-1]
+        if _follows(prev[1], item[1]) and _follows(prev[2], item[2]):
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    return runs
+
+
+def _offset(a: np.ndarray) -> int:
+    """Where ``a`` starts in its base buffer, in elements."""
+    return (a.__array_interface__["data"][0] - a.base.__array_interface__["data"][0]) // a.itemsize
+
+
+def _follows(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether ``b`` starts where ``a`` ends, in the same 1-D buffer. (No gap: whatever lay in
+    one, another parameter perhaps, would be updated too.)"""
+    base = a.base
+    if (base is None or b.base is not base or base.ndim != 1 or not base.flags.c_contiguous
+            or a.dtype != base.dtype or b.dtype != base.dtype
+            or not a.flags.c_contiguous or not b.flags.c_contiguous):
+        return False
+    return _offset(b) == _offset(a) + a.size
+
+
+def _span(arrays: list) -> tuple[np.ndarray, list[int]]:
+    """The flat view of the base buffer that ``arrays``, adjacent, cover, and each one's start in it."""
+    starts = np.cumsum([0] + [a.size for a in arrays]).tolist()
+    first = _offset(arrays[0])
+    return arrays[0].base[first:first + starts[-1]], starts[:-1]
 
 
 @register("optimizer", "sgd")

@@ -383,3 +383,99 @@ def test_optimizer_trains_a_model_through_fit():
     model.fit(x, y, epochs=20, batch_size=8, verbose=0, shuffle=False)
     assert opt.iterations == 20 * 4
     assert model.evaluate(x, y) < 1e-3 * before
+
+
+# -- parameters side by side in one buffer (as Sequential keeps them) ----------------------------
+UNCLIPPED = [
+    lambda: optimizers.SGD(0.05),
+    lambda: optimizers.SGD(0.05, momentum=0.9, nesterov=True, weight_decay=0.01, decay=0.1),
+    lambda: optimizers.Adagrad(0.3, weight_decay=0.01),
+    lambda: optimizers.RMSprop(0.01, momentum=0.5, centered=True),
+    lambda: optimizers.Adam(0.05, decay=0.05),
+    lambda: optimizers.Adam(0.05, amsgrad=True, weight_decay=0.01),
+    lambda: optimizers.AdamW(schedules.CosineDecay(0.05, decay_steps=20, alpha=0.1)),
+]
+UNCLIPPED_IDS = ["sgd", "sgd-nesterov", "adagrad", "rmsprop", "adam", "adam-amsgrad", "adamw"]
+
+
+def packed(arrays: dict, pad: int = 0) -> dict:
+    """Copies of ``arrays`` as views of one flat buffer, ``pad`` zeros after each."""
+    flat = np.zeros(sum(a.size + pad for a in arrays.values()))
+    views, start = {}, 0
+    for key, a in arrays.items():
+        views[key] = flat[start:start + a.size].reshape(a.shape)
+        views[key][...] = a
+        start += a.size + pad
+    return views
+
+
+def run_packed(opt, problem, steps=STEPS, params=None, start=0):
+    """``run_glassnet`` with parameters and gradients each in one buffer."""
+    params = packed(params or problem.init)
+    grads = packed(params)
+    trajectory = []
+    for t in range(start, start + steps):
+        for k, p in params.items():
+            grads[k][...] = problem.grad(k, p, t)
+        opt.apply_gradients((k, p, grads[k]) for k, p in params.items())
+        trajectory.append({k: p.copy() for k, p in params.items()})
+    return trajectory
+
+
+@pytest.mark.parametrize("make", UNCLIPPED, ids=UNCLIPPED_IDS)
+def test_parameters_in_one_buffer_update_as_one_with_the_same_result(make):
+    opt, alone = make(), make()
+    together = run_packed(opt, Problem())
+    assert len(opt._groups) == 1  # it did take the one-array path
+    assert_same_trajectory(together, run_glassnet(alone, Problem()), rtol=0, atol=0)
+    ours, theirs = opt.variables(), alone.variables()
+    assert list(ours) == list(theirs)
+    assert all(np.array_equal(ours[k], theirs[k]) for k in ours)
+
+
+@pytest.mark.parametrize("make", UNCLIPPED, ids=UNCLIPPED_IDS)
+def test_state_restored_into_a_grouped_update_resumes_the_exact_trajectory(make):
+    problem = Problem()
+    opt = make()
+    first = run_glassnet(opt, problem, steps=4)  # one array at a time
+    fresh = type(opt).from_config(opt.get_config())
+    fresh.set_variables(opt.variables(), opt.iterations)
+    uninterrupted = run_glassnet(opt, problem, steps=5, params=first[-1], start=4)
+    assert_same_trajectory(run_packed(fresh, problem, steps=5, params=first[-1], start=4), uninterrupted,
+                           rtol=0, atol=0)
+
+
+def test_only_adjacent_parameters_are_grouped():
+    problem = Problem()
+    params, grads = packed(problem.init, pad=1), packed(problem.init, pad=1)  # a gap could hold anything
+    opt = optimizers.Adam(0.01)
+    opt.apply_gradients((k, p, grads[k]) for k, p in params.items())
+    assert opt._groups == {}
+    keys = list(SHAPES)
+    params, grads = packed(problem.init), packed(problem.init)
+    opt.apply_gradients((k, params[k], grads[k]) for k in (keys[0], keys[2]))  # one skipped between
+    assert opt._groups == {}
+    opt.apply_gradients((k, params[k], grads[k]) for k in keys)
+    assert list(opt._groups) == ["group(" + ",".join(keys) + ")"]
+
+
+def test_a_model_keeps_its_weights_in_one_buffer_and_freezing_splits_the_update():
+    model = gn.Sequential([gn.layers.Dense(5, activation="relu", input_shape=(3,)), gn.layers.Dense(4),
+                           gn.layers.Dense(2)], seed=0)
+    model.add(gn.layers.Dense(1))  # added after the build: packed as well
+    bases = [a.base for layer in model.layers for a in layer.params.values()]
+    assert bases[0] is not None and all(b is bases[0] for b in bases)
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(16, 3)).astype("float32"), rng.normal(size=(16, 1)).astype("float32")
+    twin = gn.Sequential.from_config(model.get_config())
+    twin.set_weights(model.get_weights())
+    for layer in twin.layers:  # the same model with every array on its own
+        for key in layer.params:
+            layer.params[key], layer.grads[key] = layer.params[key].copy(), layer.grads[key].copy()
+    for m in (model, twin):
+        m.layers[1].trainable = False
+        m.compile(optimizer="adam", loss="mse")
+        m.fit(x, y, epochs=3, batch_size=4, verbose=0)
+    assert len(model.optimizer._groups) == 2  # the layers before and after the frozen one
+    assert twin.optimizer._groups == {}
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), twin.get_weights()))
