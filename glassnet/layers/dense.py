@@ -75,8 +75,8 @@ class Dense(ActivatedLayer):
         else:
             x2, g2 = x, grad
         np.matmul(x2.T, g2, out=self.grads["kernel"])  # (D, N) @ (N, U) -> (D, U)
-        if self.use_bias:
-            g2.sum(axis=0, out=self.grads["bias"])
+        if self.use_bias:  # Σₙ g as a product with ones: BLAS does it in half the time of sum(axis=0)
+            np.matmul(np.ones(g2.shape[0], dtype=g2.dtype), g2, out=self.grads["bias"])
         if not self.needs_input_grad:
             return None
         return grad @ self.params["kernel"].T  # (N, U) @ (U, D) -> (N, D)

@@ -48,9 +48,10 @@ def prepare_xy(model, x, y, x_name: str = "x", y_name: str = "y", loss=None):
     return x, y_arr
 
 
-def forward_loss(model, x, y, sample_weight, training: bool):
+def forward_loss(model, x, y, sample_weight, training: bool, need_pred: bool = True):
     """Forward pass and loss. Returns (loss, y_pred, grad wrt the last layer's pre-activation
-    output or output, whichever the loss saw)."""
+    output or output, whichever the loss saw). With a fused loss and ``need_pred`` False, the
+    final activation is skipped (the loss works from the logits) and y_pred is None."""
     out = x
     for layer in model.layers[:-1]:
         out = layer.forward(out, training=training)
@@ -58,7 +59,7 @@ def forward_loss(model, x, y, sample_weight, training: bool):
     if model._fused_loss is not None:
         z = last.forward_logits(out, training=training)
         loss, grad = model._fused_loss.value_and_gradient(y, z, sample_weight)
-        y_pred = last.output_activation.forward(z)
+        y_pred = last.output_activation.forward(z) if need_pred else None
     else:
         y_pred = last.forward(out, training=training)
         loss, grad = model.loss.value_and_gradient(y, y_pred, sample_weight)
@@ -93,8 +94,9 @@ def regularization_loss(model) -> float:
 
 
 def train_step(model, x, y, sample_weight=None):
-    """One optimizer update on one batch; returns (loss including penalties, y_pred)."""
-    loss, y_pred, grad = forward_loss(model, x, y, sample_weight, training=True)
+    """One optimizer update on one batch; returns (loss including penalties, y_pred), y_pred
+    None when no metric needs it."""
+    loss, y_pred, grad = forward_loss(model, x, y, sample_weight, training=True, need_pred=bool(model.metrics))
     # The penalty of the weights that were differentiated, i.e. before the update below.
     loss += regularization_loss(model)
     backward(model, grad)
