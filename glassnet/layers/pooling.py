@@ -72,23 +72,46 @@ class _MaxPooling(_Pooling):
         return y
 
     def backward(self, grad):
-        # The gradient goes to the first input that equals the max (PyTorch's tie rule): each
-        # offset claims the outputs it matches that no earlier offset has claimed.
+        # The gradient goes to the first input that equals the max (PyTorch's tie rule; ties are
+        # common: a window of ReLU zeros has four maxima).
+        if self.strides == self.pool_size:
+            return self._backward_tiled(grad)
+        # Overlapping windows: each offset claims the outputs it matches that no earlier
+        # offset has claimed, and adds its share.
         xp, y = self._xp, self._y
         dxp = np.zeros(xp.shape, dtype=grad.dtype)
         unclaimed = np.ones(y.shape, dtype=bool)
-        # Windows that do not overlap (stride >= pool size, the usual case) write each input
-        # once, so the offsets can assign instead of accumulate.
-        overlapping = any(s < p for s, p in zip(self.strides, self.pool_size))
         for window in self._windows(y.shape[1:-1]):
             hit = xp[window] == y
             hit &= unclaimed
-            if overlapping:
-                dxp[window] += grad * hit
-            else:
-                np.multiply(grad, hit, out=dxp[window])
+            dxp[window] += grad * hit
             unclaimed ^= hit  # hit ⊆ unclaimed: this clears exactly the outputs just routed
         return unpad_spatial(dxp, self._geometry)
+
+    def _backward_tiled(self, grad):
+        """Windows side by side (strides = pool_size, Keras' default): view the input as
+        (N, o₁, p₁, o₂, p₂, C), one axis pair per spatial axis, and route the gradient with
+        whole-array operations (measured 7.1 -> 3 ms for the benchmark CNN's first pooling)."""
+        xp, y = self._xp, self._y
+        out_sizes = y.shape[1:-1]
+        paired = (y.shape[0], *(n for o, p in zip(out_sizes, self.pool_size) for n in (o, p)), y.shape[-1])
+        spread = (slice(None), *(s for _ in out_sizes for s in (slice(None), None)), slice(None))
+        covered = (slice(None), *(slice(0, o * p) for o, p in zip(out_sizes, self.pool_size)))
+        hit = xp[covered].reshape(paired) == y[spread]  # every maximum of every window
+        claimed = None
+        for offset in np.ndindex(*self.pool_size):  # keep only the first maximum of each window
+            first = hit[(slice(None), *(s for k in offset for s in (slice(None), k)), slice(None))]
+            if claimed is None:
+                claimed = first.copy()
+            else:
+                np.greater(first, claimed, out=first)  # first and not claimed, in place in hit
+                claimed |= first
+        dx = np.multiply(hit, grad[spread], dtype=grad.dtype).reshape(xp[covered].shape)
+        if dx.shape != xp.shape:  # "valid" windows left the last rows or columns out
+            dxp = np.zeros(xp.shape, dtype=grad.dtype)
+            dxp[covered] = dx
+            dx = dxp
+        return unpad_spatial(dx, self._geometry)
 
 
 class _AveragePooling(_Pooling):

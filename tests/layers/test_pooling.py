@@ -162,3 +162,21 @@ def test_torch_is_the_reference_for_max_pool_gradient_routing():
     y_t = F.max_pool2d(x_t, 3, 2)
     y_t.backward(torch.tensor(g.transpose(0, 3, 1, 2)))
     np.testing.assert_array_equal(layer.backward(g), x_t.grad.numpy().transpose(0, 2, 3, 1))
+
+
+@pytest.mark.parametrize("pool, strides, shape", [(2, None, (3, 8, 9, 4)), ((2, 3), None, (2, 7, 9, 3)),
+                                                  (3, 2, (2, 9, 9, 3))])
+def test_tied_maxima_route_like_torch(pool, strides, shape):
+    # ReLU outputs: about half the pixels are 0, so many windows hold several equal maxima,
+    # and small integers make ties among positive values too.
+    if torch is None:
+        pytest.skip("torch is not installed")
+    x = np.maximum(np.random.default_rng(5).integers(-3, 3, shape), 0).astype("float64")
+    layer = layers.MaxPooling2D(pool, strides=strides, dtype="float64")
+    y = layer(x)
+    g = np.random.default_rng(6).standard_normal(y.shape)
+    x_t = torch.tensor(x.transpose(0, 3, 1, 2), requires_grad=True)
+    F.max_pool2d(x_t, pool, strides).backward(torch.tensor(g.transpose(0, 3, 1, 2)))
+    dx = layer.backward(g)
+    np.testing.assert_array_equal(dx, x_t.grad.numpy().transpose(0, 2, 3, 1))
+    assert np.isclose(dx.sum(), g.sum())  # each output's gradient counted exactly once
