@@ -11,7 +11,7 @@ import numpy as np
 from glassnet import callbacks as callbacks_module
 from glassnet import utils
 from glassnet.datasets.sources import is_batch_source
-from glassnet.models import data
+from glassnet.models import data, memory
 from glassnet.models.progress import EpochProgress, resolve_verbose
 
 #: batch size for predict/evaluate when none is given: inference needs no small batches.
@@ -153,6 +153,7 @@ def _balance_line(part: str, classes: np.ndarray) -> str:
 def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
         shuffle, class_weight, sample_weight, initial_epoch, log_every, diagnose=False):
     _require_compiled(model, "fit")
+    memory.keep_freed_memory()
     batch_size = data.check_batch_size(batch_size)
     for arg, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
@@ -262,6 +263,7 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
 
 def train_on_batch(model, x, y, sample_weight, class_weight, return_dict):
     _require_compiled(model, "train")
+    memory.keep_freed_memory()
     x, y = prepare_xy(model, x, y)
     w = data.as_sample_weight(sample_weight, x.shape[0])
     if class_weight is not None:
