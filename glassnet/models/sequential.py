@@ -13,6 +13,7 @@ from glassnet import utils
 from glassnet._registry import deserialize, serialize
 from glassnet.layers.base import Layer, normalize_shape
 from glassnet.models import data, training
+from glassnet.models.training import forward_layers
 
 
 class Sequential:
@@ -253,9 +254,7 @@ class Sequential:
         return self._forward(x, training)
 
     def _forward(self, x, training: bool = False) -> np.ndarray:
-        for layer in self.layers:
-            x = layer.forward(x, training=training)
-        return x
+        return forward_layers(self.layers, x, training)
 
     # -- describing -----------------------------------------------------------------------------
     def summary(self, line_length: int = 72, print_fn=print) -> None:
