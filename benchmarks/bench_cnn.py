@@ -3,8 +3,8 @@
 The model is the issue's: input 28x28x1, Conv2D 32 3x3 ReLU, MaxPool 2, Conv2D 64 3x3 ReLU,
 MaxPool 2, Flatten, Dense 128 ReLU, Dense 10 softmax with cross-entropy, Adam, batch 128,
 float32. Each repeat times 20 training steps after warm-up, and inference on batches of 512;
-the two frameworks alternate repeat by repeat in one process (shared machines are noisy), and
-medians and ratios are printed.
+the two frameworks alternate repeat by repeat in one run (shared machines are noisy), each in
+its own process (benchmarks/contenders.py says why), and medians and ratios are printed.
 
 BLAS threads: ``--threads`` sets PyTorch's intra-op threads and OpenBLAS' threads for NumPy
 (through the environment, before NumPy starts). On a busy shared machine, use 1: OpenBLAS
@@ -33,10 +33,20 @@ def parse():
     return parser.parse_args()
 
 
-def glassnet_runner(x, y):
+def make_data():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    return (rng.random((BATCH * STEPS, 28, 28, 1), dtype=np.float32),
+            rng.integers(0, 10, BATCH * STEPS))
+
+
+def glassnet_jobs(threads: int) -> dict:
+    """Built in glassnet's own process (see contenders.py); warmed up."""
     import glassnet as gn
     from glassnet import layers
 
+    x, y = make_data()
     model = gn.Sequential([
         layers.Conv2D(32, 3, activation="relu", input_shape=(28, 28, 1)), layers.MaxPooling2D(),
         layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(), layers.Flatten(),
@@ -52,12 +62,14 @@ def glassnet_runner(x, y):
     def infer():
         model.predict(x[:INFER_BATCH], batch_size=INFER_BATCH)
 
-    return train, infer
+    train(), infer()  # warm-up: allocation, BLAS start-up
+    return {"train": train, "infer": infer}
 
 
-def torch_runner(x, y, threads):
+def torch_jobs(threads: int) -> dict:
     import torch
 
+    x, y = make_data()
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     net = torch.nn.Sequential(
@@ -79,41 +91,35 @@ def torch_runner(x, y, threads):
         with torch.no_grad():
             net(xt[:INFER_BATCH])
 
-    return train, infer
-
-
-def timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+    train(), infer()
+    return {"train": train, "infer": infer}
 
 
 def main():
     args = parse()
+    # Set before the children start NumPy or torch: they inherit the environment.
     os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = str(args.threads)
-    import numpy as np  # after the thread count is set
+    from contenders import Contender
 
-    rng = np.random.default_rng(0)
-    x = rng.random((BATCH * STEPS, 28, 28, 1), dtype=np.float32)
-    y = rng.integers(0, 10, BATCH * STEPS)
-    runners = {"glassnet": glassnet_runner(x, y)}
-    try:
-        runners["pytorch"] = torch_runner(x, y, args.threads)
-    except ImportError:
-        print("PyTorch is not installed: glassnet only.")
-    times = {name: {"train": [], "infer": []} for name in runners}
-    for name, (train, infer) in runners.items():  # warm-up: allocation, BLAS start-up
-        train()
-        infer()
-    for _ in range(args.repeats):
-        for name, (train, infer) in runners.items():
-            # Idle first: the other framework's OpenMP/OpenBLAS threads keep spinning for a while
-            # after their last product and would steal the cores (see bench_mlp.py).
-            time.sleep(PAUSE)
-            times[name]["train"].append(timed(train) / STEPS)
-            time.sleep(PAUSE)
-            times[name]["infer"].append(timed(infer))
-    print(f"{sys.platform}, {args.threads} thread(s), {args.repeats} repeats, medians")
+    contenders = {"glassnet": Contender("bench_cnn", "glassnet_jobs", args.threads),
+                  "pytorch": Contender("bench_cnn", "torch_jobs", args.threads)}
+    if not contenders["pytorch"].available:
+        print(f"PyTorch is not available ({contenders['pytorch'].missing}): glassnet only.")
+        del contenders["pytorch"]
+    times = {name: {"train": [], "infer": []} for name in contenders}
+    for r in range(args.repeats):
+        names = list(contenders)[r % len(contenders):] + list(contenders)[:r % len(contenders)]
+        for name in names:  # who goes first alternates
+            for job in ("train", "infer"):
+                # Idle first: the other framework's OpenMP/OpenBLAS threads keep spinning for a
+                # while after their last product and would steal the cores (see bench_mlp.py).
+                time.sleep(PAUSE)
+                _, seconds = contenders[name].run(job)
+                times[name][job].append(seconds / STEPS if job == "train" else seconds)
+    for contender in contenders.values():
+        contender.close()
+    print(f"{sys.platform}, {args.threads} thread(s), {args.repeats} repeats, medians, "
+          f"each framework in its own process")
     for name, t in times.items():
         step, infer = statistics.median(t["train"]), statistics.median(t["infer"])
         print(f"{name:9s} train step (batch {BATCH}): {step * 1000:7.1f} ms   "

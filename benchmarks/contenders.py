@@ -1,0 +1,54 @@
+"""Run each benchmarked framework in its own process, and time them in turns from the parent.
+
+Alternating repeat by repeat in one run is what makes ratios meaningful on a noisy shared
+machine; separate processes keep what one framework sets for its whole process from touching
+the other's timing: PyTorch's OpenMP pool, OpenBLAS' threads, glassnet's malloc thresholds
+(glassnet/models/memory.py; PyTorch's CNN step measured no page faults either way, so that one
+happens not to matter). Each framework runs as its users run it, alone in a process.
+
+A contender is built in the child by ``factory(*args)``, which returns a dict of named
+callables (say "train" and "infer"); ``run(name)`` calls one there and returns what it returned
+and the seconds it took.
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing as mp
+import time
+
+
+def _serve(module: str, factory: str, args: tuple, conn) -> None:
+    try:
+        jobs = getattr(importlib.import_module(module), factory)(*args)
+    except ImportError as err:  # e.g. torch not installed
+        conn.send(("missing", str(err)))
+        return
+    conn.send(("ready", sorted(jobs)))
+    while (name := conn.recv()) is not None:
+        start = time.perf_counter()
+        result = jobs[name]()
+        conn.send((result, time.perf_counter() - start))
+
+
+class Contender:
+    """A framework living in a child process (spawned: nothing inherited but the environment)."""
+
+    def __init__(self, module: str, factory: str, *args):
+        self._conn, child = mp.get_context("spawn").Pipe()
+        self._proc = mp.get_context("spawn").Process(target=_serve, args=(module, factory, args, child),
+                                                     daemon=True)
+        self._proc.start()
+        status, detail = self._conn.recv()
+        self.available = status == "ready"
+        self.missing = None if self.available else detail
+
+    def run(self, name: str):
+        """(result, seconds) of the child's job ``name``."""
+        self._conn.send(name)
+        return self._conn.recv()
+
+    def close(self) -> None:
+        if self.available:
+            self._conn.send(None)
+        self._proc.join(timeout=10)
