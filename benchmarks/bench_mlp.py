@@ -2,8 +2,8 @@
 
 The model is ReLU, ReLU, softmax with categorical cross-entropy, Adam, batch 128, float32,
 one epoch over 60,000 samples after a warm-up epoch. Machines are shared and noisy, so the two
-frameworks alternate repeat by repeat in one process and only medians and ratios taken in the
-same run are reported. The script also measures:
+frameworks alternate repeat by repeat in one run, each in its own process (contenders.py says
+why), and only medians and ratios taken in the same run are reported. The script also measures:
 
 - the machine's float32 matrix-multiply speed, on the exact matrix products of one training
   epoch (the shapes this MLP uses) and on a large square product, which gives the lower bound
@@ -121,12 +121,21 @@ class TorchTrainer:
         return total / n
 
 
-def torch_available() -> bool:
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def glassnet_jobs(samples: int, threads: int) -> dict:
+    """glassnet's jobs, built and warmed up in its own process (see contenders.py)."""
+    limit_blas_threads(threads)
+    import glassnet  # noqa: F401  (import time is not training time)
+
+    trainer = GlassnetTrainer(*load_data(samples)[:2])
+    trainer.epoch()  # warm-up
+    matmul_epoch_seconds(samples, repeats=1)
+    return {"epoch": trainer.epoch, "matmul": lambda: matmul_epoch_seconds(samples, repeats=1)}
+
+
+def torch_jobs(samples: int, threads: int) -> dict:
+    trainer = TorchTrainer(*load_data(samples)[:2], threads)
+    trainer.epoch()
+    return {"epoch": trainer.epoch}
 
 
 # -- the matrix-multiply bound -----------------------------------------------------------------
@@ -244,33 +253,24 @@ def main(argv=None) -> None:
     if args.quick:
         args.repeats, args.samples = 2, 12_800
 
-    import glassnet  # noqa: F401  (import time is not training time)
+    from contenders import Contender
 
-    limit_blas_threads(args.threads)
-
-    have_torch = torch_available()
+    limit_blas_threads(args.threads)  # for the square product measured here, in the parent
     x, labels, source = load_data(args.samples)
     print(f"MLP {'-'.join(map(str, SIZES))}, ReLU, softmax + CCE, Adam, batch {BATCH}, float32")
     print(f"data: {args.samples} samples, {source}")
-    print(f"machine: {os.cpu_count()} CPUs, numpy {np.__version__}", end="")
-    if have_torch:
-        import torch
-        print(f", torch {torch.__version__}", end="")
-    print(f"; {args.threads} thread(s) each; load average {os.getloadavg()[0]:.2f}\n")
+    print(f"machine: {os.cpu_count()} CPUs, numpy {np.__version__}; {args.threads} thread(s) each; "
+          f"load average {os.getloadavg()[0]:.2f}; each framework in its own process\n")
 
-    trainers = {"glassnet": GlassnetTrainer(x, labels)}
-    if have_torch:
-        trainers["torch"] = TorchTrainer(x, labels, args.threads)
-    else:
-        print("PyTorch is not installed: timing glassnet alone.\n")
-    for name, trainer in trainers.items():  # warm-up epoch
-        trainer.epoch()
-
-    # The matrix products alone are the third contender: the bound is measured under the same
-    # load as the two epochs it is compared with.
-    contenders = {name: trainer.epoch for name, trainer in trainers.items()}
-    contenders["matmul"] = lambda: matmul_epoch_seconds(args.samples, repeats=1)
-    contenders["matmul"]()  # its warm-up
+    # Each framework trains in its own process (benchmarks/contenders.py says why); the matrix
+    # products alone, the third contender, run in glassnet's, under the same BLAS settings.
+    children = {"glassnet": Contender("bench_mlp", "glassnet_jobs", args.samples, args.threads),
+                "torch": Contender("bench_mlp", "torch_jobs", args.samples, args.threads)}
+    if not children["torch"].available:
+        print(f"PyTorch is not available ({children['torch'].missing}): timing glassnet alone.\n")
+        del children["torch"]
+    contenders = {name: (child, "epoch") for name, child in children.items()}
+    contenders["matmul"] = (children["glassnet"], "matmul")
     times = {name: [] for name in contenders}
     for r in range(args.repeats):
         # Rotate who goes first, so no one always follows the same neighbour.
@@ -281,11 +281,14 @@ def main(argv=None) -> None:
             # while after their last product and would steal the cores from whoever runs next
             # (measured: glassnet 0.59 s alone, 0.70 s right after a PyTorch epoch).
             time.sleep(PAUSE)
-            start = time.perf_counter()
-            result = contenders[name]()
-            times[name].append(time.perf_counter() - start if name != "matmul" else result)
+            child, job = contenders[name]
+            result, seconds = child.run(job)
+            times[name].append(seconds if name != "matmul" else result)
             line.append(f"{name} {times[name][-1]:.3f} s" + (f" (loss {result:.4f})" if name != "matmul" else ""))
         print(f"repeat {r + 1}/{args.repeats}: " + ", ".join(line), flush=True)
+    for child in children.values():
+        child.close()
+    trainers = children
 
     med = {name: statistics.median(t) for name, t in times.items()}
     flops = epoch_flops(args.samples)
