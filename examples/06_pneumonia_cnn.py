@@ -9,11 +9,15 @@ specificity and the confusion matrix on the validation and the test split.
 
 Every setting was chosen on the validation split (log loss), never on the test split. The test
 split is harder than validation (MedMNIST takes it from the original dataset's separate test
-set): the full run gives 0.970 validation accuracy but 0.8996 on test (421 of 468), ROC AUC
-0.976, sensitivity 0.983, specificity 0.816; most test errors are healthy lungs flagged as
+set): the full run gives 0.982 validation accuracy but 0.891 on test (417 of 468), ROC AUC
+0.975, sensitivity 0.979, specificity 0.803; most test errors are healthy lungs flagged as
 pneumonia. MedMNIST's ResNet-18 reported 0.854 / 0.944 on the official, imbalanced test split.
+Every test accuracy seen so far, so that none of them is mistaken for a selected one: 0.8654,
+0.8611, 0.8846 and 0.8996 while the settings were being chosen; 0.8910 after engine changes
+that only reordered floating-point sums; 0.8910 again with ``--networks 5`` (validation log
+loss 0.0655 against 0.0661 for three: too small a gain for 40 % more time, so three it stays).
 
-    python examples/06_pneumonia_cnn.py                    # the full run (about 5 minutes)
+    python examples/06_pneumonia_cnn.py                    # the full run (about 4 minutes)
     python examples/06_pneumonia_cnn.py --limit 200 --epochs 1
 """
 
@@ -33,6 +37,7 @@ parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / 
                                           "pneumoniamnist_balanced.npz"), help="an .npz in MedMNIST layout")
 parser.add_argument("--epochs", type=int, default=40)
 parser.add_argument("--limit", type=int, default=None, help="use only this many images of each split")
+parser.add_argument("--networks", type=int, default=3, help="networks in the ensemble (seeds 0, 1, ...)")
 args = parser.parse_args()
 
 splits = load_npz(args.data)
@@ -83,7 +88,7 @@ def build(seed: int) -> gn.Sequential:
 # change in the order of a floating-point sum); the average is steadier. Validation log loss:
 # 0.0755 for one network and 0.0718 for three with lighter augmentation (±11°, 8 % shifts, 10 %
 # zoom keeping the aspect), 0.0691 for three with the augmentation above.
-seeds = [0, 1, 2]
+seeds = list(range(args.networks))
 models = []
 start = time.perf_counter()
 for seed in seeds:

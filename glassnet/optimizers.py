@@ -5,6 +5,10 @@ defaults. Every optimizer also takes the NNFS book's ``decay``:
 lr_t = lr / (1 + decay · t), t = updates done so far; ``learning_rate`` may instead (or also)
 be a schedule, called with t. ``clipvalue``, ``clipnorm`` (per tensor, as in Keras) and
 ``global_clipnorm`` clip gradients before the update.
+
+``update_step`` is written for one parameter and is elementwise; parameters that sit side by
+side in one buffer (a ``Sequential``'s do) go through it together, as one flat array, with the
+same result to the bit (see ``apply_gradients``).
 """
 
 from __future__ import annotations
