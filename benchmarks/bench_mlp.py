@@ -126,16 +126,103 @@ def glassnet_jobs(samples: int, threads: int) -> dict:
     limit_blas_threads(threads)
     import glassnet  # noqa: F401  (import time is not training time)
 
-    trainer = GlassnetTrainer(*load_data(samples)[:2])
+    x, labels, _ = load_data(samples)
+    trainer, by_hand = GlassnetTrainer(x, labels), NumpyTrainer(x, labels)
     trainer.epoch()  # warm-up
+    by_hand.epoch()
     matmul_epoch_seconds(samples, repeats=1)
-    return {"epoch": trainer.epoch, "matmul": lambda: matmul_epoch_seconds(samples, repeats=1)}
+    return {"epoch": trainer.epoch, "numpy": by_hand.epoch,
+            "matmul": lambda: matmul_epoch_seconds(samples, repeats=1)}
 
 
 def torch_jobs(samples: int, threads: int) -> dict:
     trainer = TorchTrainer(*load_data(samples)[:2], threads)
     trainer.epoch()
     return {"epoch": trainer.epoch}
+
+
+class NumpyTrainer:
+    """The same training step written out by hand in NumPy, no framework: what is left of
+    glassnet's epoch over this one is framework overhead (layers, loss objects, callbacks, the
+    input check); what is left of this one over the matrix products is NumPy's elementwise work.
+    It does what glassnet does: one flat Adam over all parameters, ReLU masks, fused softmax +
+    cross-entropy, bias gradients as 1ᵀg products."""
+
+    def __init__(self, x, labels):
+        self.x, self.y = x, one_hot(labels)
+        self.rng = np.random.default_rng(SEED)
+        pairs = list(zip(SIZES[:-1], SIZES[1:]))
+        n = sum(d * u + u for d, u in pairs)
+        f32 = np.float32
+        self.P, self.G = np.zeros(n, f32), np.zeros(n, f32)
+        self.m, self.v, self.tmp = np.zeros(n, f32), np.zeros(n, f32), np.empty(n, f32)
+        self.W, self.b, self.dW, self.db = [], [], [], []
+        start = 0
+        for d, u in pairs:
+            limit = np.sqrt(6 / (d + u))  # glorot_uniform, as glassnet's Dense
+            self.P[start:start + d * u] = self.rng.uniform(-limit, limit, d * u)
+            self.W.append(self.P[start:start + d * u].reshape(d, u))
+            self.dW.append(self.G[start:start + d * u].reshape(d, u))
+            start += d * u
+            self.b.append(self.P[start:start + u])
+            self.db.append(self.G[start:start + u])
+            start += u
+        self.t = 0
+
+    def epoch(self) -> float:
+        n = self.x.shape[0]
+        order = self.rng.permutation(n)
+        total = 0.0
+        W, b, dW, db = self.W, self.b, self.dW, self.db
+        for start in range(0, n, BATCH):
+            idx = order[start:start + BATCH]
+            xb, yb = self.x[idx], self.y[idx]
+            ones = np.ones(xb.shape[0], np.float32)
+            z1 = xb @ W[0]
+            z1 += b[0]
+            m1 = z1 > 0
+            a1 = np.maximum(z1, 0)
+            z2 = a1 @ W[1]
+            z2 += b[1]
+            m2 = z2 > 0
+            a2 = np.maximum(z2, 0)
+            z3 = a2 @ W[2]
+            z3 += b[2]
+            shifted = z3 - z3.max(axis=1, keepdims=True)
+            e = np.exp(shifted)
+            s = e.sum(axis=1, keepdims=True)
+            total -= float((yb * (shifted - np.log(s))).sum())
+            g = e / s
+            g -= yb
+            g *= np.float32(1 / xb.shape[0])
+            np.matmul(a2.T, g, out=dW[2])
+            np.matmul(ones, g, out=db[2])
+            g = g @ W[2].T
+            g *= m2
+            np.matmul(a1.T, g, out=dW[1])
+            np.matmul(ones, g, out=db[1])
+            g = g @ W[1].T
+            g *= m1
+            np.matmul(xb.T, g, out=dW[0])
+            np.matmul(ones, g, out=db[0])
+            self._adam()
+        return total / n
+
+    def _adam(self, lr=1e-3, b1=0.9, b2=0.999, eps=1e-7):
+        self.t += 1
+        m, v, tmp, g = self.m, self.v, self.tmp, self.G
+        m *= b1
+        m += np.multiply(g, 1 - b1, out=tmp)
+        v *= b2
+        np.multiply(g, g, out=tmp)
+        tmp *= 1 - b2
+        v += tmp
+        c = np.sqrt(1 - b2 ** self.t)
+        update = np.sqrt(v, out=tmp)
+        update += eps * c
+        np.divide(m, update, out=update)
+        update *= lr * c / (1 - b1 ** self.t)
+        self.P -= update
 
 
 # -- the matrix-multiply bound -----------------------------------------------------------------
@@ -270,6 +357,7 @@ def main(argv=None) -> None:
         print(f"PyTorch is not available ({children['torch'].missing}): timing glassnet alone.\n")
         del children["torch"]
     contenders = {name: (child, "epoch") for name, child in children.items()}
+    contenders["numpy"] = (children["glassnet"], "numpy")  # the step by hand, no framework
     contenders["matmul"] = (children["glassnet"], "matmul")
     times = {name: [] for name in contenders}
     for r in range(args.repeats):
@@ -311,9 +399,11 @@ def main(argv=None) -> None:
         t = med["torch"]
         print(f"  PyTorch   {t:.3f} s   (min {min(times['torch']):.3f}, max {max(times['torch']):.3f})")
         print(f"  glassnet / PyTorch = {g / t:.2f}x   (target <= 0.8x)")
+    hand = med["numpy"]
+    print(f"  NumPy by hand (the same step, no framework): {hand:.3f} s; glassnet / by hand = {g / hand:.2f}x")
     print(f"matrix products of one epoch: {flops / 1e9:.2f} GFLOP")
     print(f"  at the MLP's shapes (median of the repeats): {mm_gflops:.1f} GFLOP/s -> bound {mm_seconds:.3f} s; "
-          f"glassnet / bound = {g / mm_seconds:.2f}x   (target <= 2x)")
+          f"glassnet / bound = {g / mm_seconds:.2f}x   (target <= 2x); by hand / bound = {hand / mm_seconds:.2f}x")
     print(f"  large square 2048^3 (best of 5, after): {sq_gflops:.1f} GFLOP/s -> bound {sq_seconds:.3f} s; "
           f"glassnet / bound = {g / sq_seconds:.2f}x")
     if memory:
