@@ -11,9 +11,9 @@ import numpy as np
 from glassnet import activations
 from glassnet import callbacks as callbacks_module
 from glassnet import utils
-from glassnet.layers.base import ActivatedLayer
-from glassnet.layers.pooling import _MaxPooling
 from glassnet.datasets.sources import is_batch_source
+from glassnet.layers.base import ActivatedLayer
+from glassnet.layers.pooling import MaxPooling1D, MaxPooling2D
 from glassnet.models import data, memory
 from glassnet.models.progress import EpochProgress, resolve_verbose
 
@@ -62,7 +62,7 @@ def relu_then_max_pool(layers) -> set[int]:
     """
     return {i for i in range(len(layers) - 1)
             if isinstance(layers[i], ActivatedLayer) and type(layers[i].activation) is activations.ReLU
-            and isinstance(layers[i + 1], _MaxPooling)}
+            and isinstance(layers[i + 1], (MaxPooling1D, MaxPooling2D))}
 
 
 def forward_layers(layers, x, training: bool):
