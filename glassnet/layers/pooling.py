@@ -91,7 +91,7 @@ class _MaxPooling(_Pooling):
     def _backward_tiled(self, grad):
         """Windows side by side (strides = pool_size, Keras' default): view the input as
         (N, o₁, p₁, o₂, p₂, C), one axis pair per spatial axis, and route the gradient with
-        whole-array operations (measured 6.9 -> 3.3 ms for the benchmark CNN's first pooling)."""
+        whole-array operations (the benchmark CNN's first pooling, on pre-activations: 5.9 -> 3.5 ms)."""
         xp, y = self._xp, self._y
         out_sizes = y.shape[1:-1]
         paired = (y.shape[0], *(n for o, p in zip(out_sizes, self.pool_size) for n in (o, p)), y.shape[-1])
