@@ -33,34 +33,41 @@ FASHION_DIR = "/usr/share/datasets/fashion-mnist"
 
 
 # -- data --------------------------------------------------------------------------------------
+SYNTHETIC = "synthetic (uniform [0, 1) pixels, random labels; timing does not depend on the values)"
+
+
 def load_data(samples: int):
     """(x float32 (N, 784) in [0, 1), labels int64 (N,), description)."""
-    x = _fashion_mnist()
-    if x is not None:
-        x, labels = x
+    files = _fashion_files()
+    if files is not None:
+        (images, labels), opener = files
+        with opener(images, "rb") as f:
+            x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 784)
+        with opener(labels, "rb") as f:
+            y = np.frombuffer(f.read(), np.uint8, offset=8).astype(np.int64)
+        x = (x / np.float32(255)).astype(np.float32)
         reps = -(-samples // x.shape[0])
-        x, labels = np.tile(x, (reps, 1))[:samples], np.tile(labels, reps)[:samples]
-        return np.ascontiguousarray(x), labels, f"Fashion-MNIST from {FASHION_DIR}"
+        x, y = np.tile(x, (reps, 1))[:samples], np.tile(y, reps)[:samples]
+        return np.ascontiguousarray(x), y, describe_data()
     rng = np.random.default_rng(SEED)
     x = rng.random((samples, SIZES[0]), dtype=np.float32)
-    labels = rng.integers(0, SIZES[-1], samples)
-    return x, labels, "synthetic (uniform [0, 1) pixels, random labels; timing does not depend on the values)"
+    return x, rng.integers(0, SIZES[-1], samples), describe_data()
 
 
-def _fashion_mnist():
-    """Fashion-MNIST training images if the idx files are present, else None."""
+def describe_data() -> str:
+    """Where load_data's samples come from, without loading them."""
+    return f"Fashion-MNIST from {FASHION_DIR}" if _fashion_files() is not None else SYNTHETIC
+
+
+def _fashion_files():
+    """((images path, labels path), opener) of Fashion-MNIST's training idx files, or None."""
     import gzip
 
-    for images, labels in (("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),):
-        for suffix in ("", ".gz"):
-            ip, lp = os.path.join(FASHION_DIR, images + suffix), os.path.join(FASHION_DIR, labels + suffix)
-            if os.path.exists(ip) and os.path.exists(lp):
-                opener = gzip.open if suffix else open
-                with opener(ip, "rb") as f:
-                    x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 784)
-                with opener(lp, "rb") as f:
-                    y = np.frombuffer(f.read(), np.uint8, offset=8).astype(np.int64)
-                return (x / np.float32(255)).astype(np.float32), y
+    for suffix, opener in (("", open), (".gz", gzip.open)):
+        paths = tuple(os.path.join(FASHION_DIR, name + suffix)
+                      for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"))
+        if all(os.path.exists(p) for p in paths):
+            return paths, opener
     return None
 
 
@@ -343,7 +350,7 @@ def main(argv=None) -> None:
     from contenders import Contender
 
     limit_blas_threads(args.threads)  # for the square product measured here, in the parent
-    x, labels, source = load_data(args.samples)
+    source = describe_data()  # the children load the data; the parent only says what it is
     print(f"MLP {'-'.join(map(str, SIZES))}, ReLU, softmax + CCE, Adam, batch {BATCH}, float32")
     print(f"data: {args.samples} samples, {source}")
     print(f"machine: {os.cpu_count()} CPUs, numpy {np.__version__}; {args.threads} thread(s) each; "

@@ -21,7 +21,8 @@ import platform
 
 #: glibc's mallopt parameter numbers (malloc.h).
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-#: blocks up to this size come from the heap and are reused; 32 MiB is the most glibc accepts.
+#: blocks up to this size come from the heap and are reused; larger ones (a batch-512 conv
+#: output of 44 MB, say) are still mapped afresh each time.
 MMAP_THRESHOLD = 32 << 20
 #: free memory at the top of the heap kept for reuse rather than returned to the kernel.
 TRIM_THRESHOLD = 512 << 20
