@@ -130,6 +130,8 @@ LAYER_CASES = {
     "LeakyReLU": ({"negative_slope": 0.2}, (4,)),
     "MaxPooling1D": ({"pool_size": 2}, (6, 3)),
     "MaxPooling2D": ({"pool_size": 2}, (4, 4, 2)),
+    "RandomBrightness": ({"factor": 0.2, "value_range": (0, 1)}, (4, 4, 1)),
+    "RandomContrast": ({"factor": (0.1, 0.3)}, (4, 4, 1)),
     "RandomFlip": ({"mode": "horizontal"}, (4, 4, 1)),
     "RandomRotation": ({"factor": 0.1}, (4, 4, 1)),
     "RandomTranslation": ({"height_factor": 0.2, "width_factor": 0.2}, (4, 4, 1)),

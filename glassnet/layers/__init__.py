@@ -1,7 +1,8 @@
 """glassnet layers: each file is one concept, forward and backward side by side."""
 
 from glassnet.layers.activation import ELU, Activation, LeakyReLU, ReLU, Softmax
-from glassnet.layers.augmentation import RandomFlip, RandomRotation, RandomTranslation, RandomZoom
+from glassnet.layers.augmentation import (RandomBrightness, RandomContrast, RandomFlip, RandomRotation,
+                                          RandomTranslation, RandomZoom)
 from glassnet.layers.base import ActivatedLayer, Layer
 from glassnet.layers.convolutional import Conv1D, Conv2D
 from glassnet.layers.dense import Dense
@@ -18,5 +19,5 @@ __all__ = ["ActivatedLayer", "Activation", "Dense", "Dropout", "ELU", "Flatten",
            # convolutional networks and image augmentation
            "AveragePooling1D", "AveragePooling2D", "BatchNormalization", "Conv1D", "Conv2D",
            "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
-           "MaxPooling1D", "MaxPooling2D", "RandomFlip", "RandomRotation", "RandomTranslation",
+           "MaxPooling1D", "MaxPooling2D", "RandomBrightness", "RandomContrast", "RandomFlip", "RandomRotation", "RandomTranslation",
            "RandomZoom", "SpatialDropout1D", "SpatialDropout2D"]

@@ -1,4 +1,4 @@
-"""Image augmentation layers: random flips, shifts, rotations and zooms, active only in training.
+"""Image augmentation layers: random flips, shifts, rotations, zooms, brightness and contrast, active only in training.
 
 At inference they pass images through unchanged, so a model can keep them as its first layers.
 Each draws one transform per image from ``self.rng``, which the model reseeds every epoch from
@@ -339,3 +339,134 @@ class RandomZoom(_AffineTransform):
 
     def get_config(self):
         return {**super().get_config(), "height_factor": self.height_factor, "width_factor": self.width_factor}
+
+
+# -- intensity: brightness and contrast -------------------------------------------------------
+def _value_range(value_range, layer: str) -> tuple[float, float]:
+    if (not isinstance(value_range, (tuple, list)) or len(value_range) != 2
+            or not all(np.isfinite(v) for v in value_range) or value_range[0] >= value_range[1]):
+        raise ValueError(f"{layer}: value_range must be a pair (low, high) with low < high, the range "
+                         f"the pixels are in: (0, 255) for raw pixels, (0, 1) after /255; got {value_range!r}.")
+    return float(value_range[0]), float(value_range[1])
+
+
+class _IntensityTransform(_RandomLayer):
+    """A random intensity change per image, clipped to ``value_range`` as Keras does.
+
+    Subclasses give ``_change(x, rng)``, returning the unclipped output, and ``_change_backward(g)``,
+    its transpose (both are linear in x for a fixed draw).
+    """
+
+    def __init__(self, factor, value_range=(0, 255), seed: int | None = None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        name = type(self).__name__
+        self.factor = _as_config(factor)
+        self.value_range = _as_config(value_range)
+        self._range = self._parse_factor(factor)
+        self._low, self._high = _value_range(value_range, name)
+
+    def _parse_factor(self, factor) -> tuple[float, float]:
+        return _factor_range(factor, "factor", type(self).__name__)
+
+    def forward(self, x, training=False):
+        _check_images(x, type(self).__name__)
+        if not training:
+            self._inside = None
+            return x
+        y = self._change(x, self._generator())
+        # Pixels pushed past the range are clipped and pass no gradient back.
+        self._inside = (y >= self._low) & (y <= self._high)
+        return np.clip(y, self._low, self._high, out=y)
+
+    def backward(self, grad):
+        if self._inside is None:
+            return grad
+        return self._change_backward(grad * self._inside)
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor, "value_range": self.value_range}
+
+
+@register("layer")
+class RandomBrightness(_IntensityTransform):
+    """Brightens or darkens each training image by a random amount (Keras' layer).
+
+    Args:
+        factor: f or (lower, upper) within [-1, 1]: the shift added to every pixel of an image is
+            drawn from [lower, upper] times the width of ``value_range``; f means (-f, f).
+        value_range: the range the pixels are in; outputs are clipped to it. Keras' default
+            (0, 255) is for raw pixels: pass (0, 1) for images already divided by 255.
+        seed: see the module docstring.
+
+    Shapes:
+        x: (N, H, W, C) -> y: same shape.
+
+    Math:
+        forward  y[n] = clip(x[n] + δₙ, low, high), δₙ ~ U(lower, upper) · (high - low);
+        backward dx = grad where low <= x + δ <= high, else 0.
+
+    Example:
+        >>> import numpy as np, glassnet as gn
+        >>> x = np.full((1, 2, 2, 1), 0.5)
+        >>> float(gn.layers.RandomBrightness((0.1, 0.1), value_range=(0, 1))(x, training=True)[0, 0, 0, 0])
+        0.6
+    """
+
+    def _change(self, x, rng):
+        delta = rng.uniform(*self._range, size=x.shape[0]) * (self._high - self._low)
+        return x + delta.astype(x.dtype).reshape(-1, 1, 1, 1)
+
+    def _change_backward(self, grad):
+        return grad
+
+
+@register("layer")
+class RandomContrast(_IntensityTransform):
+    """Raises or lowers the contrast of each training image by a random factor (Keras' layer).
+
+    Each channel of an image is stretched about its own mean: pixels move away from the mean
+    (more contrast) or towards it (less), and the mean stays.
+
+    Args:
+        factor: f or (lower, upper) within [0, 1]: the contrast factor is drawn from
+            [1 - lower, 1 + upper] once per image; f means (f, f), so 0.2 gives [0.8, 1.2].
+        value_range: the range the pixels are in; outputs are clipped to it. Keras' default
+            (0, 255) is for raw pixels: pass (0, 1) for images already divided by 255.
+        seed: see the module docstring.
+
+    Shapes:
+        x: (N, H, W, C) -> y: same shape.
+
+    Math:
+        forward  y[n, :, :, c] = clip((x[n, :, :, c] - μₙ꜀) · kₙ + μₙ꜀, low, high), μₙ꜀ the mean
+                 of x[n, :, :, c] over rows and columns, kₙ ~ U(1 - lower, 1 + upper);
+        backward with g = grad masked where clipped: dx = kₙ · g + (1 - kₙ) · mean_hw(g), since μ
+                 moves by 1/(H·W) for every pixel.
+
+    Example:
+        >>> import numpy as np, glassnet as gn
+        >>> x = np.array([0.2, 0.4]).reshape(1, 1, 2, 1)
+        >>> y = gn.layers.RandomContrast(0.5, value_range=(0, 1), seed=0)(x, training=True)
+        >>> float(y.mean().round(6)), bool(abs(y[0, 0, 1, 0] - y[0, 0, 0, 0]) != 0.2)  # mean kept, spread not
+        (0.3, True)
+    """
+
+    def _parse_factor(self, factor) -> tuple[float, float]:
+        # Keras reads one number f as (f, f) here, not (-f, f): both ends are distances from 1,
+        # so a pair need not be ordered.
+        if isinstance(factor, (int, float, np.integer, np.floating)) and not isinstance(factor, bool):
+            factor = (factor, factor)
+        if (not isinstance(factor, (tuple, list)) or len(factor) != 2
+                or not all(isinstance(f, (int, float, np.integer, np.floating)) and 0 <= f <= 1 for f in factor)):
+            raise ValueError(f"RandomContrast: factor must be a number or a pair (lower, upper) in [0, 1]; the "
+                             f"contrast factor is drawn from [1 - lower, 1 + upper]; got {factor!r}.")
+        return float(factor[0]), float(factor[1])
+
+    def _change(self, x, rng):
+        k = rng.uniform(1 - self._range[0], 1 + self._range[1], size=x.shape[0]).astype(x.dtype)
+        self._k = k.reshape(-1, 1, 1, 1)
+        mean = x.mean(axis=(1, 2), keepdims=True)
+        return (x - mean) * self._k + mean
+
+    def _change_backward(self, grad):
+        return grad * self._k + grad.mean(axis=(1, 2), keepdims=True) * (1 - self._k)

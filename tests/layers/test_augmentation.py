@@ -17,6 +17,9 @@ AUGMENTERS = [
     layers.RandomRotation(0.2, fill_mode="wrap", interpolation="nearest"),
     layers.RandomTranslation(0.3, 0.3, fill_mode="nearest"),
     layers.SpatialDropout2D(0.5),
+    layers.RandomBrightness(0.2, value_range=(-10, 10)),
+    layers.RandomContrast(0.4, value_range=(-10, 10)),
+    layers.RandomContrast((0.5, 0.5), value_range=(-1, 1)),  # clips many pixels: no gradient there
 ]
 
 
@@ -118,6 +121,27 @@ def test_augmentation_in_a_model_is_reproducible_from_the_model_seed():
     assert any(not np.array_equal(a, b) for a, b in zip(first, other))
 
 
+def test_brightness_shifts_each_image_by_one_draw_within_the_range():
+    x = np.full((64, 3, 3, 2), 100.0)
+    y = layers.RandomBrightness(0.2)(x, training=True)  # Keras' default range (0, 255)
+    shift = y - x
+    assert np.allclose(shift, shift[:, :1, :1, :1])  # one draw per image, all channels
+    assert np.all(np.abs(shift) <= 0.2 * 255) and shift.std() > 10
+    np.testing.assert_array_equal(layers.RandomBrightness((0.9, 0.9))(x, training=True), 255.0)  # clipped
+
+
+def test_contrast_stretches_each_channel_about_its_mean():
+    x = np.random.default_rng(0).uniform(0.3, 0.7, (16, 5, 5, 3))
+    y = layers.RandomContrast(0.5, value_range=(0, 1))(x, training=True)
+    mean = x.mean(axis=(1, 2), keepdims=True)
+    np.testing.assert_allclose(y.mean(axis=(1, 2), keepdims=True), mean, atol=1e-12)  # nothing clipped
+    k = (y - mean) / (x - mean)
+    assert np.allclose(k, k[:, :1, :1, :1])  # one factor per image, shared by its channels
+    assert np.all((k >= 0.5) & (k <= 1.5)) and k.std() > 0.05
+    y = layers.RandomContrast((0.0, 1.0), value_range=(0, 1))(np.array([0.0, 1.0]).reshape(1, 1, 2, 1), training=True)
+    assert y.min() == 0.0 and y.max() == 1.0  # more contrast: clipped to value_range
+
+
 @pytest.mark.parametrize("make, match", [
     (lambda: layers.RandomFlip("diagonal"), "mode must be one of"),
     (lambda: layers.RandomRotation(0.1, fill_mode="mirror"), "fill_mode must be one of"),
@@ -125,6 +149,10 @@ def test_augmentation_in_a_model_is_reproducible_from_the_model_seed():
     (lambda: layers.RandomTranslation((0.3, 0.1), 0.1), "lower <= upper"),
     (lambda: layers.RandomZoom(-1.0), "height_factor must satisfy"),
     (lambda: layers.RandomFlip(seed=-1), "seed must be a non-negative integer"),
+    (lambda: layers.RandomBrightness(1.5), "factor must satisfy"),
+    (lambda: layers.RandomBrightness(0.1, value_range=(1, 0)), "value_range must be a pair"),
+    (lambda: layers.RandomContrast(-0.1), r"factor must be a number or a pair \(lower, upper\) in \[0, 1\]"),
+    (lambda: layers.RandomContrast((0.2, 1.5)), "in \\[0, 1\\]"),
 ])
 def test_bad_arguments_are_rejected(make, match):
     with pytest.raises(ValueError, match=match):
