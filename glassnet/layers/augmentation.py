@@ -1,4 +1,5 @@
-"""Image augmentation layers: random flips, shifts, rotations, zooms, brightness and contrast, active only in training.
+"""Image augmentation layers, active only in training: random flips, shifts, rotations and zooms,
+brightness and contrast.
 
 At inference they pass images through unchanged, so a model can keep them as its first layers.
 Each draws one transform per image from ``self.rng``, which the model reseeds every epoch from
