@@ -19,5 +19,5 @@ __all__ = ["ActivatedLayer", "Activation", "Dense", "Dropout", "ELU", "Flatten",
            # convolutional networks and image augmentation
            "AveragePooling1D", "AveragePooling2D", "BatchNormalization", "Conv1D", "Conv2D",
            "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
-           "MaxPooling1D", "MaxPooling2D", "RandomBrightness", "RandomContrast", "RandomFlip", "RandomRotation", "RandomTranslation",
-           "RandomZoom", "SpatialDropout1D", "SpatialDropout2D"]
+           "MaxPooling1D", "MaxPooling2D", "RandomBrightness", "RandomContrast", "RandomFlip",
+           "RandomRotation", "RandomTranslation", "RandomZoom", "SpatialDropout1D", "SpatialDropout2D"]
