@@ -18,7 +18,7 @@ import threading
 import time
 
 import numpy as np
-from bench_mlp import BATCH, NumpyTrainer, limit_blas_threads, load_data
+from bench_mlp import BATCH, NumpyTrainer, limit_blas_threads, load_data, matmul_epoch_seconds
 
 
 def parts_of_an_epoch(trainer: NumpyTrainer, epochs: int) -> dict[str, float]:
@@ -182,6 +182,12 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=2, help="threads for NumPy's BLAS (default 2)")
     args = parser.parse_args(argv)
     limit_blas_threads(args.threads)
+    # bench_mlp's "numpy" contender runs in glassnet's process after glassnet has trained, so
+    # glibc keeps freed blocks for reuse there (glassnet/models/memory.py); do the same here,
+    # or every 400 KB batch is a fresh mmap with a hundred page faults.
+    from glassnet.models.memory import keep_freed_memory
+
+    keep_freed_memory()
     x, labels, source = load_data(60_000)
     trainer = NumpyTrainer(x, labels)
     trainer.epoch()  # warm-up
@@ -194,6 +200,11 @@ def main(argv=None) -> None:
     print(f"one epoch of 60,000 samples, {args.epochs} epoch(s) averaged: {total:.3f} s")
     for part, seconds in sorted(parts.items(), key=lambda kv: -kv[1]):
         print(f"  {part:42s} {seconds * 1e3:7.1f} ms  {seconds / total:5.1%}")
+    # bench_mlp's bound times the same products on the same few buffers over and over, so
+    # they stay in cache; inside the step each product reads what the one before it wrote.
+    bound = matmul_epoch_seconds(60_000)
+    print(f"  the matrix products alone, as bench_mlp's bound times them: {bound * 1e3:.1f} ms "
+          f"(in the step: {parts['matrix products'] / bound:.2f}x that; whole step: {total / bound:.2f}x)")
 
     size = trainer.P.size
     passes = adam_passes(size)
