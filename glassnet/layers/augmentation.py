@@ -344,8 +344,10 @@ class RandomZoom(_AffineTransform):
 
 # -- intensity: brightness and contrast -------------------------------------------------------
 def _value_range(value_range, layer: str) -> tuple[float, float]:
+    numbers = (int, float, np.integer, np.floating)
     if (not isinstance(value_range, (tuple, list)) or len(value_range) != 2
-            or not all(np.isfinite(v) for v in value_range) or value_range[0] >= value_range[1]):
+            or not all(isinstance(v, numbers) and not isinstance(v, bool) and np.isfinite(v) for v in value_range)
+            or value_range[0] >= value_range[1]):
         raise ValueError(f"{layer}: value_range must be a pair (low, high) with low < high, the range "
                          f"the pixels are in: (0, 255) for raw pixels, (0, 1) after /255; got {value_range!r}.")
     return float(value_range[0]), float(value_range[1])

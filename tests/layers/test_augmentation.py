@@ -151,6 +151,7 @@ def test_contrast_stretches_each_channel_about_its_mean():
     (lambda: layers.RandomFlip(seed=-1), "seed must be a non-negative integer"),
     (lambda: layers.RandomBrightness(1.5), "factor must satisfy"),
     (lambda: layers.RandomBrightness(0.1, value_range=(1, 0)), "value_range must be a pair"),
+    (lambda: layers.RandomContrast(0.1, value_range=("0", "1")), "value_range must be a pair"),
     (lambda: layers.RandomContrast(-0.1), r"factor must be a number or a pair \(lower, upper\) in \[0, 1\]"),
     (lambda: layers.RandomContrast((0.2, 1.5)), "in \\[0, 1\\]"),
 ])
