@@ -215,21 +215,25 @@ class NumpyTrainer:
             self._adam()
         return total / n
 
-    def _adam(self, lr=1e-3, b1=0.9, b2=0.999, eps=1e-7):
+    def _adam(self):
         self.t += 1
-        m, v, tmp, g = self.m, self.v, self.tmp, self.G
-        m *= b1
-        m += np.multiply(g, 1 - b1, out=tmp)
-        v *= b2
-        np.multiply(g, g, out=tmp)
-        tmp *= 1 - b2
-        v += tmp
-        c = np.sqrt(1 - b2 ** self.t)
-        update = np.sqrt(v, out=tmp)
-        update += eps * c
-        np.divide(m, update, out=update)
-        update *= lr * c / (1 - b1 ** self.t)
-        self.P -= update
+        adam_update(self.P, self.G, self.m, self.v, self.tmp, self.t)
+
+
+def adam_update(p, g, m, v, tmp, t: int, lr=1e-3, b1=0.9, b2=0.999, eps=1e-7) -> None:
+    """Adam step ``t`` on flat float32 arrays in place (torch's formula), ``tmp`` as work space."""
+    m *= b1
+    m += np.multiply(g, 1 - b1, out=tmp)
+    v *= b2
+    np.multiply(g, g, out=tmp)
+    tmp *= 1 - b2
+    v += tmp
+    c = np.sqrt(1 - b2 ** t)
+    update = np.sqrt(v, out=tmp)
+    update += eps * c
+    np.divide(m, update, out=update)
+    update *= lr * c / (1 - b1 ** t)
+    p -= update
 
 
 # -- the matrix-multiply bound -----------------------------------------------------------------

@@ -18,7 +18,8 @@ import threading
 import time
 
 import numpy as np
-from bench_mlp import BATCH, NumpyTrainer, limit_blas_threads, load_data, matmul_epoch_seconds
+from bench_mlp import (BATCH, NumpyTrainer, adam_update, limit_blas_threads, load_data,
+                       matmul_epoch_seconds)
 
 
 def parts_of_an_epoch(trainer: NumpyTrainer, epochs: int) -> dict[str, float]:
@@ -116,26 +117,13 @@ def adam_passes(size: int, repeats: int = 300) -> list[tuple[str, float]]:
 
 
 class _HalfAdam:
-    """Adam on a slice of the trainer's flat buffers (views), the same passes as NumpyTrainer."""
+    """Adam on a slice of the trainer's flat buffers (views), the same update as NumpyTrainer's."""
 
     def __init__(self, trainer: NumpyTrainer, lo: int, hi: int):
-        self.p, self.g, self.m, self.v, self.tmp = (a[lo:hi] for a in
-                                                    (trainer.P, trainer.G, trainer.m, trainer.v, trainer.tmp))
+        self.buffers = [a[lo:hi] for a in (trainer.P, trainer.G, trainer.m, trainer.v, trainer.tmp)]
 
-    def step(self, t: int, lr=1e-3, b1=0.9, b2=0.999, eps=1e-7) -> None:
-        m, v, tmp, g = self.m, self.v, self.tmp, self.g
-        m *= b1
-        m += np.multiply(g, 1 - b1, out=tmp)
-        v *= b2
-        np.multiply(g, g, out=tmp)
-        tmp *= 1 - b2
-        v += tmp
-        c = np.sqrt(1 - b2 ** t)
-        update = np.sqrt(v, out=tmp)
-        update += eps * c
-        np.divide(m, update, out=update)
-        update *= lr * c / (1 - b1 ** t)
-        self.p -= update
+    def step(self, t: int) -> None:
+        adam_update(*self.buffers, t)
 
 
 def adam_one_thread_vs_two(trainer: NumpyTrainer, steps: int = 2000) -> tuple[float, float]:
