@@ -376,6 +376,8 @@ class _IntensityTransform(_RandomLayer):
         if not training:
             self._inside = None
             return x
+        if not np.issubdtype(x.dtype, np.floating):  # raw uint8 pixels: shifts and factors need floats
+            x = x.astype(np.float32)
         y = self._change(x, self._generator())
         # Pixels pushed past the range are clipped and pass no gradient back.
         self._inside = (y >= self._low) & (y <= self._high)

@@ -142,6 +142,18 @@ def test_contrast_stretches_each_channel_about_its_mean():
     assert y.min() == 0.0 and y.max() == 1.0  # more contrast: clipped to value_range
 
 
+@pytest.mark.parametrize("layer", [layers.RandomBrightness((0.2, 0.2)), layers.RandomContrast((0.5, 0.5))],
+                         ids=lambda layer: type(layer).__name__)
+def test_intensity_layers_take_raw_uint8_pixels_and_return_floats(layer):
+    x = np.random.default_rng(0).integers(0, 256, (4, 6, 6, 3)).astype(np.uint8)
+    config = {**layer.get_config(), "seed": 1}
+    as_uint8 = type(layer).from_config(config)(x, training=True)
+    as_float = type(layer).from_config(config)(x.astype(np.float32), training=True)
+    assert as_uint8.dtype == np.float32
+    np.testing.assert_array_equal(as_uint8, as_float)  # no wrap-around or truncation to integers
+    assert as_uint8.min() >= 0 and as_uint8.max() <= 255
+
+
 @pytest.mark.parametrize("make, match", [
     (lambda: layers.RandomFlip("diagonal"), "mode must be one of"),
     (lambda: layers.RandomRotation(0.1, fill_mode="mirror"), "fill_mode must be one of"),
