@@ -22,6 +22,12 @@ def _check_images(x: np.ndarray, layer: str) -> None:
         raise ValueError(f"{layer} needs a batch of channels-last images (N, H, W, C); got shape {x.shape}.")
 
 
+def _floats(x: np.ndarray) -> np.ndarray:
+    # Raw uint8 pixels become float32, as Keras returns floats: interpolation weights, shifts
+    # and contrast factors cast to the input's integer type would truncate to 0 or wrap around.
+    return x if np.issubdtype(x.dtype, np.floating) else x.astype(np.float32)
+
+
 def _factor_range(factor, name: str, layer: str, low: float = -1.0) -> tuple[float, float]:
     """(lower, upper) from a float f (meaning (-f, f)) or a pair, as Keras reads its factors."""
     if isinstance(factor, (int, float, np.integer, np.floating)) and not isinstance(factor, bool):
@@ -167,6 +173,7 @@ class _AffineTransform(_RandomLayer):
         if not training:
             self._taps = None
             return x
+        x = _floats(x)
         n, h, w, _ = x.shape
         A, t = self._draw(self._generator(), n, h, w)
         centre = np.array([(h - 1) / 2, (w - 1) / 2])
@@ -376,8 +383,7 @@ class _IntensityTransform(_RandomLayer):
         if not training:
             self._inside = None
             return x
-        if not np.issubdtype(x.dtype, np.floating):  # raw uint8 pixels: shifts and factors need floats
-            x = x.astype(np.float32)
+        x = _floats(x)
         y = self._change(x, self._generator())
         # Pixels pushed past the range are clipped and pass no gradient back.
         self._inside = (y >= self._low) & (y <= self._high)

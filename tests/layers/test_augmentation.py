@@ -142,9 +142,11 @@ def test_contrast_stretches_each_channel_about_its_mean():
     assert y.min() == 0.0 and y.max() == 1.0  # more contrast: clipped to value_range
 
 
-@pytest.mark.parametrize("layer", [layers.RandomBrightness((0.2, 0.2)), layers.RandomContrast((0.5, 0.5))],
+@pytest.mark.parametrize("layer", [layers.RandomBrightness((0.2, 0.2)), layers.RandomContrast((0.5, 0.5)),
+                                   layers.RandomRotation(0.1), layers.RandomZoom(0.2),
+                                   layers.RandomTranslation(0.2, 0.2, fill_mode="constant", fill_value=7.0)],
                          ids=lambda layer: type(layer).__name__)
-def test_intensity_layers_take_raw_uint8_pixels_and_return_floats(layer):
+def test_layers_that_compute_new_pixels_take_raw_uint8_and_return_floats(layer):
     x = np.random.default_rng(0).integers(0, 256, (4, 6, 6, 3)).astype(np.uint8)
     config = {**layer.get_config(), "seed": 1}
     as_uint8 = type(layer).from_config(config)(x, training=True)
