@@ -55,11 +55,21 @@ class ImageData:
         yield self.y
 
 
-def _list_images(root: Path) -> list[Path]:
-    found = []
-    for folder, _, names in os.walk(root, followlinks=True):
-        found += [Path(folder) / n for n in names if n.lower().endswith(IMAGE_EXTENSIONS)]
-    return sorted(found)
+def _list_images(root: Path, follow_links: bool = False) -> list[Path]:
+    """Image files under ``root`` in Keras' order: folders sorted by path, then the files of
+    each folder sorted by name. Hidden folders (``.ipynb_checkpoints``, ``.git``) are skipped."""
+    walked, seen = [], set()
+    for folder, subfolders, names in os.walk(root, followlinks=follow_links):
+        subfolders[:] = [d for d in subfolders if not d.startswith(".")]
+        if follow_links:  # a link back up the tree would otherwise be walked until ELOOP
+            real = os.path.realpath(folder)
+            if real in seen:
+                subfolders[:] = []
+                continue
+            seen.add(real)
+        walked.append((folder, names))
+    return [Path(folder) / n for folder, names in sorted(walked, key=lambda entry: entry[0])
+            for n in sorted(names) if n.lower().endswith(IMAGE_EXTENSIONS)]
 
 
 def _encode_labels(labels: np.ndarray, label_mode, n_classes: int):
@@ -113,6 +123,24 @@ def _report_invalid(bad: list[str], on_invalid: str) -> None:
     warnings.warn(message + "\nThey were left out.", stacklevel=3)
 
 
+def _eight_bit(img, Image):
+    """16-bit (and 32-bit integer) grayscale as 8 bits, keeping the high byte (v // 256) as
+    TensorFlow's decode_image does: Pillow's own convert clips them, so 1000 would become 255."""
+    if not img.mode.startswith("I"):
+        return img
+    values = np.asarray(img).astype(np.int64) // 256
+    return Image.fromarray(np.clip(values, 0, 255).astype(np.uint8), "L")
+
+
+def _check_load_arguments(color_mode, interpolation, on_invalid) -> None:
+    if color_mode not in COLOR_MODES:
+        raise ValueError(f"color_mode must be one of {tuple(COLOR_MODES)}; got {color_mode!r}.")
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(f"interpolation must be one of {INTERPOLATIONS}; got {interpolation!r}.")
+    if on_invalid not in ("raise", "warn"):
+        raise ValueError(f"on_invalid must be 'raise' or 'warn'; got {on_invalid!r}.")
+
+
 def load_images(paths, image_size=None, color_mode: str = "rgb", interpolation: str = "bilinear",
                 on_invalid: str = "raise") -> tuple[np.ndarray, list[int]]:
     """Decode image files into one float32 array (N, H, W, C) with values 0..255.
@@ -120,7 +148,8 @@ def load_images(paths, image_size=None, color_mode: str = "rgb", interpolation: 
     Args:
         paths: image files.
         image_size: (height, width) to resize to, or None when all images share one size.
-        color_mode: "grayscale" (C = 1), "rgb" (3) or "rgba" (4); images are converted.
+        color_mode: "grayscale" (C = 1), "rgb" (3) or "rgba" (4); images are converted (16-bit
+            grayscale keeps its high byte, v // 256, as TensorFlow decodes it).
         interpolation: the resampling filter for resizing.
         on_invalid: "raise" (list every undecodable file in a ValueError) or "warn" (list
             them in a warning and leave them out).
@@ -128,6 +157,7 @@ def load_images(paths, image_size=None, color_mode: str = "rgb", interpolation: 
     Returns:
         (images, kept): the array and the indices into ``paths`` of the images it holds.
     """
+    _check_load_arguments(color_mode, interpolation, on_invalid)
     Image = _pillow()
     mode = COLOR_MODES[color_mode]
     resample = {"bilinear": Image.BILINEAR, "nearest": Image.NEAREST, "bicubic": Image.BICUBIC,
@@ -136,7 +166,7 @@ def load_images(paths, image_size=None, color_mode: str = "rgb", interpolation: 
     for i, path in enumerate(paths):
         try:
             with Image.open(path) as img:
-                img = img.convert(mode)
+                img = _eight_bit(img, Image).convert(mode)
                 if image_size is not None and img.size != (image_size[1], image_size[0]):
                     img = img.resize((image_size[1], image_size[0]), resample)  # Pillow: (w, h)
                 array = np.asarray(img, dtype=np.float32)
@@ -147,7 +177,7 @@ def load_images(paths, image_size=None, color_mode: str = "rgb", interpolation: 
         kept.append(i)
     _report_invalid(bad, on_invalid)
     if not arrays:
-        raise ValueError("No image could be decoded.")
+        raise ValueError(f"None of the {len(paths)} file(s) could be decoded as images (listed above).")
     shapes = {a.shape for a in arrays}
     if len(shapes) > 1:
         raise ValueError(f"The images have different sizes {sorted(shapes)[:5]}; pass image_size=(height, width).")
@@ -167,10 +197,13 @@ class ImageFolderSource(BatchSource):
         image_size, color_mode, interpolation: as ``load_images``.
         shuffle: reshuffle the files after every epoch.
         seed: seed of the shuffling.
+        on_invalid: "raise" or "warn" (leave the file out of its batch), as ``load_images``.
     """
 
     def __init__(self, file_paths, labels, class_names, batch_size: int, image_size=None, color_mode="rgb",
-                 interpolation="bilinear", shuffle: bool = True, seed: int | None = None):
+                 interpolation="bilinear", shuffle: bool = True, seed: int | None = None,
+                 on_invalid: str = "raise"):
+        _check_load_arguments(color_mode, interpolation, on_invalid)
         self.file_paths = [str(p) for p in file_paths]
         self.labels = labels
         self.class_names = list(class_names)
@@ -179,6 +212,7 @@ class ImageFolderSource(BatchSource):
         self.color_mode = color_mode
         self.interpolation = interpolation
         self.shuffle = bool(shuffle)
+        self.on_invalid = on_invalid
         self._rng = np.random.default_rng(seed)
         self._order = np.arange(len(self.file_paths))
 
@@ -189,9 +223,11 @@ class ImageFolderSource(BatchSource):
         if not 0 <= index < len(self):
             raise IndexError(f"batch {index} is out of range for {len(self)} batches.")
         rows = self._order[index * self.batch_size:(index + 1) * self.batch_size]
-        x, _ = load_images([self.file_paths[i] for i in rows], self.image_size, self.color_mode,
-                           self.interpolation, on_invalid="raise")
-        return (x,) if self.labels is None else (x, self.labels[rows])
+        # Only headers were read up front, so a file cut short can fail here; with "warn" its
+        # row leaves this batch, label and all.
+        x, kept = load_images([self.file_paths[i] for i in rows], self.image_size, self.color_mode,
+                              self.interpolation, on_invalid=self.on_invalid)
+        return (x,) if self.labels is None else (x, self.labels[rows[kept]])
 
     def on_epoch_end(self):
         if self.shuffle:
@@ -203,24 +239,28 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
                                  shuffle: bool = True, seed: int | None = None,
                                  validation_split: float | None = None,
                                  subset: str | None = None, interpolation: str = "bilinear",
-                                 on_invalid: str = "raise"):
+                                 follow_links: bool = False, on_invalid: str = "raise"):
     """Images and labels from a folder with one subfolder per class (Keras' function and arguments).
 
     Args:
         directory: the root, e.g. ``chest_xray/train`` holding ``NORMAL/`` and ``PNEUMONIA/``.
-        labels: "inferred" (from the subfolders), None (no labels), or a list with one label per
-            image file, the files sorted alphanumerically by path.
+        labels: "inferred" (from the subfolders), None (no labels), or a list of non-negative
+            integers, one per image file, in the order Keras lists them: folders sorted by path,
+            then each folder's files sorted by name (``ImageData.file_paths`` shows it).
         label_mode: "int" (N,), "categorical" (one-hot), "binary" (float (N, 1), two classes) or None.
-        class_names: the subfolders to use, in this order (default: all, alphanumeric).
+        class_names: the subfolders to use, in this order (default: all, alphanumeric; hidden
+            folders such as ``.ipynb_checkpoints`` are never classes and never searched).
         color_mode: "grayscale", "rgb" or "rgba"; every image is converted.
         batch_size: None returns decoded arrays (an ``ImageData``); an int returns a lazy
             ``ImageFolderSource`` that decodes one batch at a time (for folders larger than memory).
         image_size: (height, width) to resize to; None keeps the files' size, which must then agree.
         shuffle: shuffle the files (seeded by ``seed``).
         seed: seed of the shuffle and the validation split; required with ``validation_split``.
-        validation_split: fraction of the (shuffled) files kept for validation, taken from the end.
+        validation_split: fraction of the (shuffled) files kept for validation, taken from the end;
+            None or 0 for no split.
         subset: "training", "validation" or "both" (then a pair is returned), with validation_split.
         interpolation: resampling filter for resizing: "bilinear", "nearest", "bicubic", "lanczos", "area".
+        follow_links: also walk folders that symbolic links point to (off by default, as in Keras).
         on_invalid: "raise" (default: a ValueError listing every undecodable file) or "warn".
 
     Returns:
@@ -237,20 +277,19 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     root = Path(directory)
     if not root.is_dir():
         raise FileNotFoundError(f"image_dataset_from_directory: {root} is not a directory.")
-    if color_mode not in COLOR_MODES:
-        raise ValueError(f"color_mode must be one of {tuple(COLOR_MODES)}; got {color_mode!r}.")
+    _check_load_arguments(color_mode, interpolation, on_invalid)
     if label_mode not in LABEL_MODES:
         raise ValueError(f"label_mode must be one of {LABEL_MODES}; got {label_mode!r}.")
-    if interpolation not in INTERPOLATIONS:
-        raise ValueError(f"interpolation must be one of {INTERPOLATIONS}; got {interpolation!r}.")
-    if on_invalid not in ("raise", "warn"):
-        raise ValueError(f"on_invalid must be 'raise' or 'warn'; got {on_invalid!r}.")
     if image_size is not None:
-        if len(tuple(image_size)) != 2 or any(int(s) <= 0 for s in image_size):
-            raise ValueError(f"image_size must be (height, width) with positive sizes; got {image_size!r}.")
+        if (not isinstance(image_size, (tuple, list)) or len(image_size) != 2
+                or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0 for v in image_size)):
+            raise ValueError(f"image_size must be (height, width), two positive integers; got {image_size!r}.")
         image_size = (int(image_size[0]), int(image_size[1]))
-    if batch_size is not None and (isinstance(batch_size, bool) or int(batch_size) <= 0):
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
+                                   or batch_size <= 0):
         raise ValueError(f"batch_size must be a positive integer or None; got {batch_size!r}.")
+    if not validation_split:  # Keras reads 0 as "no split" too
+        validation_split = None
     if validation_split is not None:
         if not 0 < validation_split < 1:
             raise ValueError(f"validation_split must be in (0, 1); got {validation_split!r}.")
@@ -260,10 +299,14 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
             raise ValueError("With validation_split and shuffle, pass a seed so the two subsets do not overlap.")
     elif subset is not None:
         raise ValueError(f"subset={subset!r} needs a validation_split.")
+    if not (isinstance(labels, str) and labels == "inferred") and labels is not None:
+        if isinstance(labels, str) or not hasattr(labels, "__len__"):
+            raise ValueError(f"labels must be 'inferred', None, or a list of integer labels, one per image "
+                             f"file; got {labels!r}.")
 
     # -- which files, which labels -----------------------------------------------------------
-    if labels == "inferred":
-        folders = sorted(p.name for p in root.iterdir() if p.is_dir())
+    if isinstance(labels, str):  # "inferred", the only string the checks above let through
+        folders = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
         if class_names is not None:
             missing = [c for c in class_names if c not in folders]
             if missing:
@@ -273,7 +316,7 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
             raise ValueError(f"{root} has no class subfolders; put each class's images in its own folder.")
         paths, label_list = [], []
         for index, name in enumerate(folders):
-            found = _list_images(root / name)
+            found = _list_images(root / name, follow_links)
             if not found:
                 warnings.warn(f"Class folder {root / name} holds no images ({', '.join(IMAGE_EXTENSIONS)}); "
                               f"class {index} ({name!r}) will have no samples.", stacklevel=2)
@@ -283,16 +326,23 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     else:
         if class_names is not None:
             raise ValueError("class_names can only be given with labels='inferred'.")
-        paths = _list_images(root)
+        paths = _list_images(root, follow_links)
         names = []
         if labels is None:
             label_list, label_mode = None, None
         else:
             label_list = list(np.asarray(labels).reshape(-1))
+            bad = [v for v in label_list if isinstance(v, (bool, np.bool_))
+                   or not isinstance(v, (int, np.integer)) or v < 0]
+            if bad:
+                shown = [v.item() if isinstance(v, np.generic) else v for v in bad[:5]]
+                raise ValueError(f"labels must be non-negative integers (class indices); got {shown!r}. "
+                                 f"Map class names to 0, 1, ... first.")
             if len(label_list) != len(paths):
                 raise ValueError(
                     f"labels has {len(label_list)} entries but {root} holds {len(paths)} image files; "
-                    f"give one label per file, files sorted alphanumerically by path."
+                    f"give one label per file, in the order of the folders sorted by path, then each "
+                    f"folder's files sorted by name."
                 )
             names = [str(c) for c in range(int(max(label_list, default=-1)) + 1)]
     if not paths:
@@ -314,7 +364,7 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
         encoded = None if label_array is None else _encode_labels(label_array[rows], label_mode, len(names))
         if batch_size is not None:
             return ImageFolderSource(files, encoded, names, batch_size, image_size, color_mode, interpolation,
-                                     shuffle, seed)
+                                     shuffle, seed, on_invalid)
         x, kept = load_images(files, image_size, color_mode, interpolation, on_invalid)
         return ImageData(x, None if encoded is None else encoded[kept], names, [str(files[i]) for i in kept])
 

@@ -1,5 +1,7 @@
 """image_dataset_from_directory: labels from folders, splits, sizes, colours and every bad input."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -154,3 +156,114 @@ def test_grayscale_model_fed_rgb_images_names_the_shapes(tmp_path):
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     with pytest.raises(ValueError, match=r"per-sample shape \(6, 5, 3\).*\(6, 5, 1\)"):
         model.fit(x, y, verbose=0)
+
+
+def test_hidden_folders_are_not_classes_and_not_searched(tmp_path):
+    root = make_tree(tmp_path / "t")
+    (root / ".ipynb_checkpoints").mkdir()  # Jupyter makes these beside every notebook
+    Image.new("L", (5, 6)).save(root / ".ipynb_checkpoints" / "copy.png")
+    (root / "NORMAL" / ".cache").mkdir()
+    Image.new("L", (5, 6)).save(root / "NORMAL" / ".cache" / "copy.png")
+    data = image_dataset_from_directory(root, color_mode="grayscale", shuffle=False)
+    assert data.class_names == ["NORMAL", "PNEUMONIA"]
+    assert data.y.tolist() == [0] * 3 + [1] * 5 and not any("copy" in p for p in data.file_paths)
+    assert len(image_dataset_from_directory(root, labels=None).file_paths) == 8
+
+
+def test_sixteen_bit_grayscale_keeps_its_high_byte(tmp_path):
+    root = tmp_path / "t"
+    values = np.array([[0, 1000, 30000, 65535]], np.uint16)
+    for name in ("a", "b"):
+        (root / name).mkdir(parents=True)
+        Image.fromarray(values).save(root / name / "x.png")  # 16-bit PNG, common for X-rays
+    for mode in ("grayscale", "rgb"):
+        x, _ = image_dataset_from_directory(root, color_mode=mode, shuffle=False)
+        np.testing.assert_array_equal(x[0, 0, :, 0], values[0] // 256)  # not clipped to [0, 255, 255, 255]
+
+
+def test_symbolic_links_are_not_followed_unless_asked_and_never_loop(tmp_path):
+    root = make_tree(tmp_path / "t")
+    (root / "NORMAL" / "up").symlink_to("..", target_is_directory=True)  # a loop back to the root
+    data = image_dataset_from_directory(root, color_mode="grayscale", shuffle=False)
+    assert len(data.file_paths) == 8  # the link is not walked: no pneumonia image counted as normal
+    # Followed, the loop is walked once: NORMAL's 3 + PNEUMONIA's 5 reached through it + PNEUMONIA's 5.
+    assert len(image_dataset_from_directory(root, shuffle=False, follow_links=True).file_paths) == 13
+    (root / "NORMAL" / "up").unlink()
+    extra = tmp_path / "elsewhere"
+    extra.mkdir()
+    Image.new("L", (5, 6), 7).save(extra / "linked.png")
+    (root / "PNEUMONIA" / "more").symlink_to(extra, target_is_directory=True)
+    assert len(image_dataset_from_directory(root, shuffle=False).file_paths) == 8
+    followed = image_dataset_from_directory(root, color_mode="grayscale", shuffle=False, follow_links=True)
+    assert [label for p, label in zip(followed.file_paths, followed.y) if "linked" in p] == [1]
+
+
+def test_explicit_labels_follow_keras_file_order(tmp_path):
+    root = tmp_path / "t"
+    for folder, names in {"imgs": ["z.png", "a.png"], "imgs/sub": ["b.png"], "imgs-2": ["c.png"]}.items():
+        (root / folder).mkdir(parents=True)
+        for name in names:
+            Image.new("L", (4, 4)).save(root / folder / name)
+    data = image_dataset_from_directory(root, labels=[0, 1, 2, 3], shuffle=False)
+    # Keras: folders sorted by path ("imgs" < "imgs-2" < "imgs/sub"), then files by name.
+    assert [str(Path(p).relative_to(root)) for p in data.file_paths] == ["imgs/a.png", "imgs/z.png",
+                                                                         "imgs-2/c.png", "imgs/sub/b.png"]
+    assert data.y.tolist() == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("labels, match", [
+    ([0, 1, -1] + [0] * 5, r"non-negative integers.*\[-1\]"),
+    ([0.2, 0.9] + [1] * 6, "non-negative integers"),
+    (["cat", "dog"] + ["cat"] * 6, "non-negative integers"),
+    ("infered", "labels must be 'inferred', None, or a list"),
+])
+def test_explicit_labels_must_be_class_indices(tmp_path, labels, match):
+    root = make_tree(tmp_path / "t")
+    with pytest.raises(ValueError, match=match):
+        image_dataset_from_directory(root, labels=labels, label_mode="categorical")
+
+
+def test_lazy_source_honours_on_invalid(tmp_path):
+    root = make_tree(tmp_path / "t", {"a": 3, "b": 3})
+    noise = np.random.default_rng(0).integers(0, 256, (6, 5), dtype=np.uint8)
+    Image.fromarray(noise).save(root / "b" / "whole.png")
+    whole = (root / "b" / "whole.png").read_bytes()
+    (root / "b" / "whole.png").write_bytes(whole[: len(whole) - 30])  # the header still reads
+    source = image_dataset_from_directory(root, color_mode="grayscale", batch_size=8, shuffle=False,
+                                          on_invalid="warn")
+    with pytest.warns(UserWarning, match=r"(?s)whole\.png.*left out"):
+        x, y = source[0]
+    assert x.shape[0] == y.shape[0] == 6
+    np.testing.assert_array_equal(y, x[:, 0, 0, 0] // 40)  # the labels left with their images
+    strict = image_dataset_from_directory(root, color_mode="grayscale", batch_size=8, shuffle=False)
+    with pytest.raises(ValueError, match=r"(?s)whole\.png.*on_invalid='warn'"):
+        strict[0]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"image_size": 64}, r"image_size must be \(height, width\), two positive integers"),
+    ({"image_size": (7.9, 8)}, "two positive integers"),
+    ({"batch_size": 2.5}, "batch_size must be a positive integer"),
+    ({"interpolation": "cubic"}, "interpolation must be one of"),
+    ({"on_invalid": "ignore"}, "on_invalid must be"),
+])
+def test_more_bad_arguments(tmp_path, kwargs, match):
+    root = make_tree(tmp_path / "t")
+    with pytest.raises(ValueError, match=match):
+        image_dataset_from_directory(root, **kwargs)
+
+
+def test_validation_split_zero_means_no_split(tmp_path):
+    root = make_tree(tmp_path / "t")
+    assert len(image_dataset_from_directory(root, validation_split=0.0, seed=0).file_paths) == 8
+
+
+def test_load_images_checks_its_arguments(tmp_path):
+    from glassnet.datasets.directory import load_images
+
+    make_tree(tmp_path / "t")
+    paths = sorted((tmp_path / "t").rglob("*.png"))
+    with pytest.raises(ValueError, match="color_mode must be one of"):
+        load_images(paths, color_mode="RGB")
+    with pytest.raises(ValueError, match="on_invalid must be"):
+        load_images(paths, on_invalid="ignore")
