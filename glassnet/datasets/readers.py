@@ -81,12 +81,27 @@ def read_digit_csv(path, image_shape=(28, 28)) -> tuple[np.ndarray, np.ndarray |
             + ("; " if missing and extra else "")
             + (f"unexpected columns {extra[:5]}" if extra else "")
         )
-    pixels = frame[expected].to_numpy()
+    if frame.empty:
+        raise ValueError(f"{path} has the digit-recognizer header but no rows of images.")
+    pixels = _whole_numbers(frame[expected], path, "pixel values")
     if pixels.min() < 0 or pixels.max() > 255:
         raise ValueError(f"{path}: pixel values must be within 0..255; found {pixels.min()}..{pixels.max()}.")
     x = pixels.astype(np.uint8).reshape(-1, *image_shape)
-    y = frame["label"].to_numpy().astype(np.int64) if "label" in frame.columns else None
+    y = _whole_numbers(frame[["label"]], path, "labels").ravel() if "label" in frame.columns else None
     return x, y
+
+
+def _whole_numbers(columns, path, what: str) -> np.ndarray:
+    """The columns as int64, or an error naming the first empty or fractional cell: casting
+    would turn an empty cell (NaN) into 0 or -2**63 and 1.9 into 1 without a word."""
+    values = columns.to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(values) | (values != np.round(values))
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        cell = "an empty cell" if np.isnan(values[row, col]) else f"{values[row, col]:g}"
+        raise ValueError(f"{path}: {what} must be whole numbers; row {row + 1} (after the header), column "
+                         f"{columns.columns[col]!r} holds {cell}. Fill or fix those cells.")
+    return values.astype(np.int64)
 
 
 def load_npz(path, splits=("train", "val", "test")) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -78,6 +78,10 @@ class ArraySource(BatchSource):
         for name, arr in (("y", y), ("sample_weight", sample_weight)):
             if arr is not None and len(arr) != n:
                 raise ValueError(f"ArraySource: x has {n} samples but {name} has {len(arr)}.")
+        # pandas objects index by label, not position (a shuffled batch would pick the wrong
+        # rows, or fail after train_test_split); take their arrays. Memmaps stay as they are.
+        x, y, sample_weight = (a.to_numpy() if hasattr(a, "to_numpy") and not isinstance(a, np.ndarray) else a
+                               for a in (x, y, sample_weight))
         self.x, self.y, self.sample_weight = x, y, sample_weight
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)

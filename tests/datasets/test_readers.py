@@ -66,6 +66,19 @@ def test_kaggle_digit_csv_with_and_without_labels(tmp_path):
     assert x_test.shape == (3, 28, 28) and y_test is None
 
 
+@pytest.mark.parametrize("rows, match", [
+    (["3,0,,255,7", "5,1,2,3,4"], r"pixel values must be whole numbers; row 1 .* column 'pixel1' holds an empty cell"),
+    (["3,0,1.9,255,7"], r"pixel values must be whole numbers; row 1 .* 'pixel1' holds 1.9"),
+    (["3,0,1,2,3", ",0,1,2,3"], r"labels must be whole numbers; row 2 .* 'label' holds an empty cell"),
+    ([], "no rows of images"),
+])
+def test_csv_cells_that_would_be_cast_silently_are_named(tmp_path, rows, match):
+    header = "label," + ",".join(f"pixel{i}" for i in range(4))
+    (tmp_path / "d.csv").write_text("\n".join([header, *rows]) + "\n")
+    with pytest.raises(ValueError, match=match):
+        read_digit_csv(tmp_path / "d.csv", image_shape=(2, 2))
+
+
 def test_csv_in_another_layout_names_the_columns(tmp_path):
     pd.DataFrame({"label": [1], "x": [0]}).to_csv(tmp_path / "other.csv", index=False)
     pattern = r"not in the digit-recognizer layout.*missing \['pixel0'.*unexpected columns \['x'\]"
