@@ -57,7 +57,7 @@ class ClassBalance:
         return {int(c): float(w) for c, w in zip(self.classes, weights)}
 
     def __str__(self) -> str:
-        width = max(8, *(len(n) for n in self.class_names))
+        width = max([8, *(len(n) for n in self.class_names)])  # no classes: an empty table
         header = f"{'class':<{width}}" + "".join(f"{split:>20}" for split in self.counts)
         lines = [header, "-" * len(header)]
         for i, name in enumerate(self.class_names):

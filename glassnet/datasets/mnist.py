@@ -8,6 +8,10 @@ online, checking each file's SHA-256. Kaggle's digit-recognizer CSV is read by
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
+
 from glassnet.datasets._files import fetch
 from glassnet.datasets.readers import read_idx
 
@@ -37,7 +41,9 @@ def load_data(path=None, download: bool = True):
     """Load MNIST like ``keras.datasets.mnist.load_data()``.
 
     Args:
-        path: a folder holding the four IDX files (gzip-compressed or not); searched first.
+        path: a folder holding the four IDX files (gzip-compressed or not), searched first; or
+            Keras' cached ``mnist.npz`` (keys ``x_train``, ``y_train``, ``x_test``, ``y_test``),
+            e.g. ``~/.keras/datasets/mnist.npz``.
         download: fetch missing files from the canonical mirrors when online.
 
     Returns:
@@ -53,8 +59,23 @@ def load_data(path=None, download: bool = True):
         >>> x_train.shape  # doctest: +SKIP
         (60000, 28, 28)
     """
+    if path is not None and str(path).endswith(".npz"):
+        return _load_keras_npz(Path(path).expanduser())
     folders = [] if path is None else [path]
     return load_idx_dataset("mnist", FILES, MIRRORS, folders, download)
+
+
+def _load_keras_npz(path: Path):
+    keys = ("x_train", "y_train", "x_test", "y_test")
+    if not path.is_file():
+        raise FileNotFoundError(f"mnist.load_data: {path} does not exist. Pass Keras' mnist.npz, a folder "
+                                f"with the four IDX files, or nothing (cache folder or download).")
+    with np.load(path, allow_pickle=False) as archive:  # no pickle: a file cannot run code
+        missing = [k for k in keys if k not in archive.files]
+        if missing:
+            raise ValueError(f"{path} is not Keras' mnist.npz: it lacks {missing} (has {sorted(archive.files)}).")
+        x_train, y_train, x_test, y_test = (archive[k] for k in keys)
+    return (x_train, y_train), (x_test, y_test)
 
 
 __all__ = ["load_data"]

@@ -46,6 +46,9 @@ def read_idx(path) -> np.ndarray:
         raise ValueError(f"{path} is not an IDX file (it does not start with 00 00 <type> <ndim>).")
     ndim = raw[3]
     header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise ValueError(f"{path}: the file ends inside its header ({len(raw)} of {header} bytes); "
+                         f"it is truncated: download it again.")
     shape = tuple(int(d) for d in np.frombuffer(raw[4:header], dtype=">u4"))
     dtype = np.dtype(_IDX_DTYPES[raw[2]])
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
@@ -119,6 +122,8 @@ def load_npz(path, splits=("train", "val", "test")) -> dict[str, tuple[np.ndarra
         >>> data = load_npz("../shared/data/pneumoniamnist_balanced.npz")  # doctest: +SKIP
         >>> x_train, y_train = data["train"]  # doctest: +SKIP
     """
+    if isinstance(splits, str):  # one split by name, not its letters
+        splits = (splits,)
     with np.load(path, allow_pickle=False) as archive:
         keys = set(archive.files)
         result = {}

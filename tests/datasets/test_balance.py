@@ -46,3 +46,8 @@ def test_missing_class_and_bad_labels_are_explained():
         class_balance(train=np.array([0.5, 1.0]))
     with pytest.raises(ValueError, match="2 class names for labels up to 2"):
         class_balance(["a", "b"], train=np.array([0, 2]))
+
+
+def test_an_empty_split_prints_an_empty_table():
+    table = str(class_balance(train=np.array([], dtype=int)))
+    assert "total" in table and "0" in table

@@ -97,3 +97,18 @@ def test_digits_is_a_fixed_stratified_split():
     assert np.abs(np.bincount(y_test) - 36).max() <= 1
     (again, _), _ = digits.load_data()
     np.testing.assert_array_equal(again, x_train)
+
+
+def test_mnist_reads_keras_cached_npz(tmp_path):
+    rng = np.random.default_rng(0)
+    arrays = {"x_train": rng.integers(0, 256, (5, 28, 28), dtype=np.uint8), "y_train": np.arange(5, dtype=np.uint8),
+              "x_test": rng.integers(0, 256, (2, 28, 28), dtype=np.uint8), "y_test": np.arange(2, dtype=np.uint8)}
+    np.savez(tmp_path / "mnist.npz", **arrays)
+    (x_train, y_train), (x_test, y_test) = mnist.load_data(path=tmp_path / "mnist.npz")
+    np.testing.assert_array_equal(x_train, arrays["x_train"])
+    np.testing.assert_array_equal(y_test, arrays["y_test"])
+    np.savez(tmp_path / "other.npz", images=arrays["x_train"])
+    with pytest.raises(ValueError, match=r"not Keras' mnist.npz: it lacks \['x_train'"):
+        mnist.load_data(path=tmp_path / "other.npz")
+    with pytest.raises(FileNotFoundError, match="missing.npz does not exist"):
+        mnist.load_data(path=tmp_path / "missing.npz")

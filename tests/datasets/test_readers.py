@@ -39,6 +39,10 @@ def test_truncated_or_foreign_idx_files_are_named(tmp_path):
     foreign.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(20))
     with pytest.raises(ValueError, match="photo.png is not an IDX file"):
         read_idx(foreign)
+    cut = tmp_path / "t10k-images-idx3-ubyte"
+    cut.write_bytes(idx_bytes(np.zeros((3, 2, 2), np.uint8))[:9])  # inside the 16-byte header
+    with pytest.raises(ValueError, match=r"t10k-images-idx3-ubyte: the file ends inside its header \(9 of 16"):
+        read_idx(cut)
     broken = tmp_path / "labels.gz"
     broken.write_bytes(gzip.compress(idx_bytes(np.arange(50, dtype=np.uint8)))[:-12])
     with pytest.raises(ValueError, match="labels.gz: the gzip data is corrupt or truncated"):
@@ -97,6 +101,7 @@ def test_npz_in_medmnist_layout(tmp_path):
     assert list(data) == ["train", "test"]  # no validation split in this file
     np.testing.assert_array_equal(data["train"][0], arrays["train_images"])
     np.testing.assert_array_equal(data["train"][1], [0, 1, 1, 0, 1])  # (N, 1) -> (N,)
+    assert list(load_npz(tmp_path / "set.npz", splits="test")) == ["test"]  # one name, not its letters
 
 
 def test_npz_errors_name_the_keys_and_never_unpickle(tmp_path):
