@@ -236,6 +236,7 @@ class Sequential:
         is transformed by it first; arrays are taken as features already.
         """
         self._require_built("predict")
+        x, _ = training.unpack_image_data(x)
         if training.is_batch_source(x):  # batches from disk: only the outputs are held in memory
             return np.concatenate([self.predict(x[i][0], batch_size) for i in range(len(x))])
         if self.preprocessor is not None and _is_dataframe(x):

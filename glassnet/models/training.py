@@ -183,9 +183,22 @@ def _balance_line(part: str, classes: np.ndarray) -> str:
     return f"{part} {classes.size} samples [{shares}]"
 
 
+def unpack_image_data(x, y=None):
+    """(x, y) from ``image_dataset_from_directory``'s ``ImageData``, which Keras users pass to
+    ``fit`` whole, as they would a dataset; anything else passes through."""
+    if y is None and hasattr(x, "file_paths") and hasattr(x, "class_names") and hasattr(x, "x"):
+        return x.x, x.y
+    return x, y
+
+
 def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
         shuffle, class_weight, sample_weight, initial_epoch, log_every, diagnose=False):
     _require_compiled(model, "fit")
+    x, y = unpack_image_data(x, y)
+    if validation_data is not None and not isinstance(validation_data, (tuple, list)):
+        x_val, y_val = unpack_image_data(validation_data)
+        if x_val is not validation_data:
+            validation_data = (x_val, y_val)
     memory.keep_freed_memory()
     batch_size = data.check_batch_size(batch_size)
     for arg, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
@@ -312,6 +325,7 @@ def train_on_batch(model, x, y, sample_weight, class_weight, return_dict):
 
 def evaluate(model, x, y, batch_size, verbose, sample_weight, return_dict, _prepared: bool = False):
     _require_compiled(model, "evaluate")
+    x, y = unpack_image_data(x, y)
     if is_batch_source(x):
         _check_source_arguments(x, y, sample_weight, None, False)
         batches = (source_batch(model, x, index) for index in range(len(x)))

@@ -267,3 +267,19 @@ def test_load_images_checks_its_arguments(tmp_path):
         load_images(paths, color_mode="RGB")
     with pytest.raises(ValueError, match="on_invalid must be"):
         load_images(paths, on_invalid="ignore")
+
+
+def test_image_data_goes_to_fit_evaluate_and_predict_whole(tmp_path):
+    root = make_tree(tmp_path / "t", {"a": 6, "b": 6})
+    train, val = image_dataset_from_directory(root, color_mode="grayscale", validation_split=0.25,
+                                              subset="both", seed=0)
+    model = gn.Sequential([gn.layers.Rescaling(1 / 255, input_shape=(6, 5, 1)), gn.layers.Flatten(),
+                           gn.layers.Dense(2, activation="softmax")], seed=0)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(train, validation_data=val, epochs=2, verbose=0)  # as Keras users pass datasets
+    assert "val_accuracy" in history.history
+    twin = gn.Sequential.from_config(model.get_config())
+    twin.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    twin.set_weights(model.get_weights())
+    assert model.evaluate(val) == twin.evaluate(val.x, val.y)
+    np.testing.assert_array_equal(model.predict(val), model.predict(val.x))
