@@ -107,6 +107,8 @@ class Layer:
     # -- computing ------------------------------------------------------------------------------
     def __call__(self, x, training: bool = False):
         x = np.asarray(x)
+        if x.dtype.kind != "f":  # raw uint8 pixels or integer counts: compute in the layer's float type,
+            x = x.astype(self.dtype)  # as Keras does (and as fit and predict already cast)
         if not self.built:
             self.build((None, *x.shape[1:]))
         return self.forward(x, training=training)

@@ -250,6 +250,8 @@ class Sequential:
 
     def __call__(self, x, training: bool = False) -> np.ndarray:
         x = np.asarray(x)
+        if x.dtype.kind != "f" and self.layers:  # as predict casts: integers would wrap in pooling sums
+            x = x.astype(self.layers[0].dtype)
         if not self.built:
             self.build(x.shape[1:])
         return self._forward(x, training)
