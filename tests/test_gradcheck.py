@@ -85,3 +85,32 @@ def test_model_check_passes_on_a_correct_model(capsys):
     result = check_gradients(model, X, np.ones((3, 2)), verbose=True)
     assert result.passed and len(result.checks) == 4
     assert "PASSED" in capsys.readouterr().out
+
+
+def conv_then_batch_norm():
+    d = "float64"
+    model = gn.Sequential([gn.layers.Conv2D(2, 3, input_shape=(5, 5, 1), dtype=d), gn.layers.BatchNormalization(dtype=d),
+                           gn.layers.Flatten(dtype=d), gn.layers.Dense(2, activation="softmax", dtype=d)], seed=0)
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    return model
+
+
+def test_a_training_mode_check_leaves_moving_statistics_as_they_were():
+    model = conv_then_batch_norm()
+    x, y = np.random.default_rng(0).standard_normal((4, 5, 5, 1)), np.array([0, 1, 0, 1])
+    before = {k: v.copy() for k, v in model.layers[1].state.items()}
+    check_gradients(model, x, y, training=True)  # about a hundred training-mode forwards
+    check_gradients(model, x, training=True)  # the model as a function, no loss
+    check_gradients(model.layers[1], model.layers[0](x), training=True)  # the layer alone
+    for key, value in before.items():
+        np.testing.assert_array_equal(model.layers[1].state[key], value)
+
+
+def test_a_gradient_that_is_zero_in_exact_arithmetic_passes():
+    # The conv bias is removed by BatchNormalization's batch mean: its gradient is 0, and both
+    # sides give ~1e-12 of round-off. Its own scale must not turn that into a failure.
+    model = conv_then_batch_norm()
+    x, y = np.random.default_rng(0).standard_normal((4, 5, 5, 1)), np.array([0, 1, 0, 1])
+    result = check_gradients(model, x, y, training=True)
+    bias = result[f"{model.layers[0].name}/bias"]
+    assert bias.max_abs_error < 1e-10 and result.passed, str(result)
