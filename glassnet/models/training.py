@@ -200,7 +200,7 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
         if x_val is not validation_data:
             validation_data = (x_val, y_val)
     memory.keep_freed_memory()
-    batch_size = data.check_batch_size(batch_size)
+    batch_size = data.check_batch_size(32 if batch_size is None else batch_size)  # Keras' default for None
     for arg, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
             raise ValueError(f"{arg} must be a non-negative integer; got {value!r}.")
@@ -219,8 +219,6 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
         x, y = prepare_xy(model, x, y)
         n = x.shape[0]
         sample_weight = data.as_sample_weight(sample_weight, n)
-        if class_weight is not None:
-            sample_weight = data.apply_class_weight(class_weight, y, sample_weight, n)
     if validation_data is not None and is_batch_source(validation_data):
         val = validation_data
     elif validation_data is not None:
@@ -234,6 +232,10 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
         n = x.shape[0]
     else:
         val = None
+    if class_weight is not None and source is None:
+        # After the split: class weights are for training only (Keras: "during training only"),
+        # so val_loss stays the quantity EarlyStopping and checkpoints should watch.
+        sample_weight = data.apply_class_weight(class_weight, y, sample_weight, n)
     for metric in model.metrics:
         if hasattr(metric, "adapt") and source is None:  # a source's metrics adapt on the first batch
             metric.adapt(y)
@@ -249,7 +251,9 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
         user_callbacks.append(model.diagnostics)
     if not any(isinstance(cb, callbacks_module.TerminateOnNaN) for cb in user_callbacks):
         user_callbacks.append(callbacks_module.TerminateOnNaN())
-    cbs = callbacks_module.CallbackList([history, *user_callbacks], model)
+    # History last, as Keras appends it: a callback that adds a key to the epoch's logs (an F1
+    # score, say) must have added it before History records them.
+    cbs = callbacks_module.CallbackList([*user_callbacks, history], model)
     model.history = history
     model.stop_training = False
     steps = -(-n // batch_size)
@@ -258,12 +262,18 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
     resumed = getattr(model, "_initial_epoch", None)
     if resumed is not None:
         initial_epoch, model._initial_epoch = resumed, None
+    # Where this fit stands in the model's stream of epochs, which keys its shuffles and dropout
+    # masks: an explicit initial_epoch (resuming, or BackupAndRestore) says so; otherwise training
+    # goes on from the epochs already run, so fit(epochs=1) in a loop draws fresh batches each
+    # call, as in Keras, instead of replaying epoch 0's.
+    start = initial_epoch if initial_epoch > 0 else getattr(model, "_epochs_completed", 0)
     for epoch in range(initial_epoch, epochs):
+        position = start + epoch - initial_epoch
         model._current_epoch = epoch
         cbs.on_epoch_begin(epoch)
         for i, layer in enumerate(model.layers):
-            layer.rng = utils.rng_for(model.seed, utils.DROPOUT, epoch, i)
-        order = utils.rng_for(model.seed, utils.SHUFFLE, epoch).permutation(n) if shuffle else None
+            layer.rng = utils.rng_for(model.seed, utils.DROPOUT, position, i)
+        order = utils.rng_for(model.seed, utils.SHUFFLE, position).permutation(n) if shuffle else None
         show = log_every is None or (epoch + 1) % log_every == 0 or epoch == epochs - 1
         progress = EpochProgress(verbose, epoch, epochs, steps, show)
         for metric in model.metrics:
@@ -297,8 +307,13 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
             else:
                 val_logs = evaluate(model, val[0], val[1], None, 0, val[2], True, _prepared=True)
             logs.update({f"val_{k}": v for k, v in val_logs.items()})
+        elif val is not None:
+            # Diverged weights are not evaluated (AUC and friends reject NaN predictions), but
+            # the keys are there, as NaN: monitors count no improvement and restore the best
+            # weights, and every history column keeps one entry per epoch.
+            logs.update({f"val_{k}": float("nan") for k in ("loss", *(m.name for m in model.metrics))})
         logs["learning_rate"] = model.optimizer.current_learning_rate
-        model._epochs_completed = epoch + 1  # the training position a checkpoint saved now records
+        model._epochs_completed = position + 1  # the training position a checkpoint saved now records
         cbs.on_epoch_end(epoch, logs)
         progress.close(logs)
         if model.stop_training:

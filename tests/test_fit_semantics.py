@@ -1,0 +1,100 @@
+"""fit behaves as Keras users expect across epochs and calls: validation logged on divergence,
+class weights for training only, History after the user's callbacks, fresh batches per call."""
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet import layers
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(48, 3)).astype("float32")
+Y = X @ np.array([[1.0], [-2.0], [0.5]], "float32")
+
+
+def regression(optimizer=None):
+    model = gn.Sequential([layers.Dense(4, activation="tanh", input_shape=(3,)), layers.Dense(1)], seed=0)
+    model.compile(optimizer or gn.optimizers.SGD(0.05), "mse")
+    return model
+
+
+def explode_at(epoch):
+    return gn.callbacks.LearningRateScheduler(lambda e, lr: 1e12 if e >= epoch else 0.05)
+
+
+def test_a_diverging_run_still_logs_validation_and_restores_the_best_weights():
+    model = regression()
+    stop = gn.callbacks.EarlyStopping(patience=3)  # restore_best_weights=True by default
+    plateau = gn.callbacks.ReduceLROnPlateau(patience=1)
+    with np.errstate(over="ignore", invalid="ignore"):  # the suite raises on them; a user's run does not
+        history = model.fit(X, Y, epochs=6, batch_size=16, verbose=0, validation_split=0.25,
+                            callbacks=[explode_at(2), stop, plateau])
+    lengths = {key: len(values) for key, values in history.history.items()}
+    assert len(set(lengths.values())) == 1, lengths  # one entry per epoch in every column
+    assert np.isnan(history.history["val_loss"][-1])
+    assert all(np.isfinite(w).all() for w in model.get_weights())  # the best epoch's weights came back
+
+
+def test_class_weight_weighs_training_only_not_the_validation_split():
+    x = X[:40]
+    y = (x[:, 0] > 0.3).astype("float32")
+
+    def val_loss(**kwargs):
+        model = gn.Sequential([layers.Dense(1, activation="sigmoid", input_shape=(3,))], seed=0)
+        model.compile(gn.optimizers.SGD(1e-4), "binary_crossentropy")
+        return model.fit(x, y, epochs=1, verbose=0, validation_split=0.25, **kwargs).history["val_loss"][0]
+
+    # With a tiny step the weights barely move, so both runs evaluate the same model on the
+    # same validation rows: the weighted run must report the plain, unweighted loss.
+    assert val_loss(class_weight={0: 1, 1: 10}) == pytest.approx(val_loss(), rel=1e-3)
+
+
+def test_keys_added_to_the_logs_by_a_callback_reach_the_history():
+    class F1(gn.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["val_f1"] = 0.5
+
+    history = regression().fit(X, Y, epochs=2, verbose=0, validation_split=0.25, callbacks=[F1()])
+    assert history.history["val_f1"] == [0.5, 0.5]
+
+
+def batch_orders(model, calls):
+    seen = []
+    record = gn.callbacks.LambdaCallback(on_train_batch_begin=lambda batch, logs: seen.append(
+        model.layers[0].params["kernel"].copy()))
+    for epochs, initial in calls:
+        model.fit(X, Y, epochs=epochs, initial_epoch=initial, batch_size=8, verbose=0, callbacks=[record])
+    return seen
+
+
+def test_fit_in_a_loop_draws_fresh_batches_and_continuing_equals_one_long_fit():
+    dropout = lambda: gn.Sequential([layers.Dense(8, input_shape=(3,)), layers.Dropout(0.5),  # noqa: E731
+                                     layers.Dense(1)], seed=0)
+    masks = []
+    model = dropout()
+    model.compile("sgd", "mse")
+    record = gn.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: masks.append(model.layers[1]._mask.copy()))
+    for _ in range(3):
+        model.fit(X[:8], Y[:8], epochs=1, batch_size=8, verbose=0, callbacks=[record])
+    assert not np.array_equal(masks[0], masks[1]) and not np.array_equal(masks[1], masks[2])
+
+    def trained(calls):
+        m = dropout()
+        m.compile("adam", "mse")
+        for epochs, initial in calls:
+            m.fit(X, Y, epochs=epochs, initial_epoch=initial, batch_size=8, verbose=0)
+        return m.get_weights()
+
+    one_long = trained([(4, 0)])
+    for a, b in zip(one_long, trained([(2, 0), (4, 2)])):  # Keras' "continue training" idiom
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(one_long, trained([(1, 0)] * 4)):  # four calls of one epoch each
+        np.testing.assert_array_equal(a, b)
+
+
+def test_batch_size_none_means_32_as_in_keras():
+    a, b = regression(), regression()
+    a.fit(X, Y, batch_size=None, epochs=1, verbose=0)
+    b.fit(X, Y, batch_size=32, epochs=1, verbose=0)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
