@@ -495,3 +495,34 @@ def test_csv_logger_leaves_no_open_file_when_training_fails(data, tmp_path):
         gc.collect()
     assert [w.message for w in caught if issubclass(w.category, ResourceWarning)] == []
     assert pd.read_csv(path)["epoch"].tolist() == [0]  # the finished epoch is on disk
+
+
+def test_checkpoint_best_survives_a_second_fit(data, tmp_path):
+    x, y = data
+    model = make_model()
+    path = tmp_path / "best.glassnet"
+    checkpoint = callbacks.ModelCheckpoint(path, save_best_only=True)
+    model.fit(x, y, epochs=10, batch_size=BATCH, verbose=0, validation_split=0.25, callbacks=[checkpoint])
+    saved = path.read_bytes()
+    best = checkpoint.best
+    model.set_weights([w + 1 for w in model.get_weights()])  # a much worse model
+    model.fit(x, y, epochs=1, batch_size=BATCH, verbose=0, validation_split=0.25, callbacks=[checkpoint])
+    assert path.read_bytes() == saved and checkpoint.best == best  # Keras: "will not be overwritten"
+
+
+def test_early_stopping_baseline_must_be_beaten(data):
+    x, y = data
+    # An unreachable baseline: every epoch improves on the last, none beats it, so training
+    # stops after patience epochs, as Keras does.
+    stop = callbacks.EarlyStopping(monitor="loss", patience=2, baseline=-1.0)
+    history = make_model().fit(x, y, epochs=20, batch_size=BATCH, verbose=0, callbacks=[stop])
+    assert len(history.history["loss"]) == 2
+    free = make_model().fit(x, y, epochs=20, batch_size=BATCH, verbose=0,
+                            callbacks=[callbacks.EarlyStopping(monitor="loss", patience=2, baseline=100.0)])
+    assert len(free.history["loss"]) > 2  # a baseline already beaten changes nothing
+
+
+def test_callbacks_see_fit_params(data):
+    x, y = data
+    history = make_model().fit(x, y, epochs=3, batch_size=BATCH, verbose=0)
+    assert history.params == {"verbose": 0, "epochs": 3, "steps": 3}

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 
 class Callback:
-    """Base class; every hook does nothing. ``self.model`` is set by ``fit``."""
+    """Base class; every hook does nothing. ``fit`` sets ``self.model`` and ``self.params``
+    (``{"verbose", "epochs", "steps"}``, as in Keras)."""
 
     def __init__(self):
         self.model = None
+        self.params = {}
 
     def set_model(self, model) -> None:
         self.model = model
+
+    def set_params(self, params: dict) -> None:
+        self.params = dict(params)
 
     def on_train_begin(self, logs=None): ...
     def on_train_end(self, logs=None): ...
@@ -24,10 +29,12 @@ class CallbackList:
     """Calls one hook on many callbacks in order, always with a ``logs`` dict (as Keras does), so
     ``LambdaCallback(on_train_begin=lambda logs: ...)`` works when the loop has no logs to give."""
 
-    def __init__(self, callbacks, model):
+    def __init__(self, callbacks, model, params: dict | None = None):
         self.callbacks = list(callbacks)
         for cb in self.callbacks:
             cb.set_model(model)
+            if params is not None and hasattr(cb, "set_params"):
+                cb.set_params(params)
 
     def __getattr__(self, hook):
         if not hook.startswith("on_"):

@@ -13,6 +13,9 @@ class EarlyStopping(_Monitor):
         min_delta: smallest change that counts as an improvement.
         patience: epochs without improvement before stopping.
         mode: "min", "max" or "auto" (max for accuracy-like names).
+        baseline: a value to beat, as in Keras: epochs that improve on the best so far but not
+            on the baseline still count towards ``patience``, so training stops after
+            ``patience`` epochs unless the model gets past it.
         restore_best_weights: put back the best epoch's weights at the end (True by default,
             unlike Keras, because that is what nearly everyone wants).
         start_from_epoch: epochs to wait before watching.
@@ -23,9 +26,10 @@ class EarlyStopping(_Monitor):
     """
 
     def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0,
-                 mode: str = "auto", restore_best_weights: bool = True, start_from_epoch: int = 0,
-                 verbose: int = 0):
+                 mode: str = "auto", baseline: float | None = None, restore_best_weights: bool = True,
+                 start_from_epoch: int = 0, verbose: int = 0):
         super().__init__(monitor, mode, min_delta)
+        self.baseline = None if baseline is None else float(baseline)
         self.patience = int(patience)
         self.restore_best_weights = bool(restore_best_weights)
         self.start_from_epoch = int(start_from_epoch)
@@ -42,12 +46,14 @@ class EarlyStopping(_Monitor):
         if epoch < self.start_from_epoch:
             return
         value = self._current(logs)
+        self.wait += 1
         if self._improved(value):
-            self.best, self.best_epoch, self.wait = value, epoch, 0
+            self.best, self.best_epoch = value, epoch
             if self.restore_best_weights:
                 self.best_weights = self.model.get_weights()
-            return
-        self.wait += 1
+            if self.baseline is None or self._improved(value, over=self.baseline):
+                self.wait = 0
+                return
         if self.wait >= self.patience:  # Keras' count: patience=3 stops at the 3rd epoch without gain
             self.stopped_epoch = epoch
             self.model.stop_training = True

@@ -44,18 +44,16 @@ class ModelCheckpoint(_Monitor):
             raise ValueError(f"save_freq must be 'epoch' or a positive number of batches; got {save_freq!r}.")
         self.save_freq = save_freq
         self.initial_value_threshold = initial_value_threshold
-        self._reset()
-
-    def _reset(self):
-        if self.initial_value_threshold is not None:
-            self.best = float(self.initial_value_threshold)
-        else:
-            self.reset_best()
+        # The best value is set once, here: as in Keras it lives across fit calls, so a later,
+        # worse fit never overwrites the best model saved by an earlier one.
+        if initial_value_threshold is not None:
+            self.best = float(initial_value_threshold)
         self._batches_seen = 0
         self._epoch = 0
 
     def on_train_begin(self, logs=None):
-        self._reset()
+        self._batches_seen = 0
+        self._epoch = 0
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch

@@ -40,7 +40,9 @@ class _Monitor(Callback):
             )
         return value
 
-    def _improved(self, value) -> bool:
+    def _improved(self, value, over: float | None = None) -> bool:
+        """Whether ``value`` beats ``over`` (the best so far by default) by more than min_delta."""
+        reference = self.best if over is None else over
         if self.mode == "min":
-            return value < self.best - self.min_delta
-        return value > self.best + self.min_delta
+            return value < reference - self.min_delta
+        return value > reference + self.min_delta

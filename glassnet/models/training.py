@@ -253,10 +253,11 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
         user_callbacks.append(callbacks_module.TerminateOnNaN())
     # History last, as Keras appends it: a callback that adds a key to the epoch's logs (an F1
     # score, say) must have added it before History records them.
-    cbs = callbacks_module.CallbackList([*user_callbacks, history], model)
+    steps = -(-n // batch_size)
+    cbs = callbacks_module.CallbackList([*user_callbacks, history], model,
+                                        params={"verbose": verbose, "epochs": epochs, "steps": steps})
     model.history = history
     model.stop_training = False
-    steps = -(-n // batch_size)
     cbs.on_train_begin()
     # BackupAndRestore sets this after restoring a backup: continue after the last saved epoch.
     resumed = getattr(model, "_initial_epoch", None)
