@@ -7,6 +7,7 @@ import secrets
 import numpy as np
 
 _DEFAULT_SEED: int | None = None
+_SEEDED_MODELS = 0  # models given a default seed since set_random_seed
 
 # Each random purpose gets its own stream, derived from (seed, purpose, epoch, layer) so a run
 # resumed at epoch k draws exactly what the uninterrupted run drew there.
@@ -16,17 +17,27 @@ INIT, DROPOUT, SHUFFLE, SPLIT = 0, 1, 2, 3
 def set_random_seed(seed: int) -> None:
     """Seed every model created afterwards (initialisation, dropout, shuffling, splits).
 
-    glassnet never uses NumPy's global random state; this only sets the default model seed.
+    The first model created afterwards gets ``seed`` itself; each later one a different seed
+    derived from it, so a script builds the same models on every run, yet the members of an
+    ensemble or the folds of a cross-validation differ from each other, as in Keras.
+    glassnet never uses NumPy's global random state; this only sets the default model seeds.
     """
-    global _DEFAULT_SEED
+    global _DEFAULT_SEED, _SEEDED_MODELS
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer; got {seed!r}.")
-    _DEFAULT_SEED = int(seed)
+    _DEFAULT_SEED, _SEEDED_MODELS = int(seed), 0
 
 
 def default_seed() -> int:
-    """The seed set by ``set_random_seed``, or a fresh random one (recorded by the model)."""
-    return _DEFAULT_SEED if _DEFAULT_SEED is not None else secrets.randbits(32)
+    """The next seed after ``set_random_seed`` (see there), or a fresh random one; the model
+    records it either way."""
+    global _SEEDED_MODELS
+    if _DEFAULT_SEED is None:
+        return secrets.randbits(32)
+    count, _SEEDED_MODELS = _SEEDED_MODELS, _SEEDED_MODELS + 1
+    if count == 0:
+        return _DEFAULT_SEED
+    return int(np.random.default_rng([_DEFAULT_SEED, count]).integers(2**32))
 
 
 def rng_for(seed: int, purpose: int, *keys: int) -> np.random.Generator:

@@ -77,6 +77,16 @@ def test_set_random_seed_drives_models_created_after_it():
     assert first.seed == 7  # models that exist keep theirs
 
 
+def test_models_created_one_after_another_after_set_random_seed_differ_but_repeat(monkeypatch):
+    monkeypatch.setattr(gn.utils, "_DEFAULT_SEED", None)  # restored after the test
+    gn.utils.set_random_seed(0)
+    members = [_model() for _ in range(3)]  # an ensemble, or three folds
+    assert len({m.seed for m in members}) == 3
+    assert not np.array_equal(members[0].get_weights()[0], members[1].get_weights()[0])
+    gn.utils.set_random_seed(0)
+    assert [_model().seed for _ in range(3)] == [m.seed for m in members]  # the script repeats
+
+
 def test_an_unseeded_model_records_its_fresh_seed_so_the_run_can_be_repeated():
     a, b = _model(), _model()
     assert a.seed != b.seed

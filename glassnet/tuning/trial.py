@@ -111,12 +111,12 @@ class TrialSetup:
 
 def _with_seed(seed: int, fn, *args):
     """Call ``fn`` with ``seed`` as glassnet's default model seed, then put the old default back."""
-    previous = utils._DEFAULT_SEED
+    previous = utils._DEFAULT_SEED, utils._SEEDED_MODELS
     utils.set_random_seed(seed)
     try:
         return fn(*args)
     finally:
-        utils._DEFAULT_SEED = previous
+        utils._DEFAULT_SEED, utils._SEEDED_MODELS = previous
 
 
 def check_build(setup: TrialSetup) -> SpaceRecorder:
