@@ -57,20 +57,44 @@ class Loss:
         )
 
     def __call__(self, y_true, y_pred, sample_weight=None) -> float:
-        """The mean loss over the batch (a Python float)."""
+        """The mean loss over the batch (a Python float).
+
+        ``sample_weight`` is None or one weight per sample, shape (N,) or (N, 1).
+        """
+        w = self._sample_weights(sample_weight, y_pred)
         y_true = self.conform(y_true, y_pred)
         values = self.call(y_true, y_pred)
-        return float(_weighted_mean(values, sample_weight))
+        return float(_weighted_mean(values, w))
 
     def gradient(self, y_true, y_pred, sample_weight=None) -> np.ndarray:
         """dL/dy_pred for L = ``self(y_true, y_pred, sample_weight)``; same shape as y_pred."""
-        return _scale(self.grad(self.conform(y_true, y_pred), y_pred), y_pred, sample_weight)
+        w = self._sample_weights(sample_weight, y_pred)
+        return _scale(self.grad(self.conform(y_true, y_pred), y_pred), y_pred, w)
 
     def value_and_gradient(self, y_true, y_pred, sample_weight=None) -> tuple[float, np.ndarray]:
         """The loss and its gradient together: the training step's one call per batch."""
+        w = self._sample_weights(sample_weight, y_pred)
         y_true = self.conform(y_true, y_pred)
         values, g = self.values_and_grad(y_true, y_pred)
-        return float(_weighted_mean(values, sample_weight)), _scale(g, y_pred, sample_weight)
+        return float(_weighted_mean(values, w)), _scale(g, y_pred, w)
+
+    def _sample_weights(self, sample_weight, y_pred) -> np.ndarray | None:
+        """``sample_weight`` as a flat (N,) array, or None; raises unless it has N values.
+
+        The value and the gradient both take their weights from here, so they cannot disagree.
+        A (N, 1) column is flattened, as Keras squeezes it; left as it was, it would broadcast
+        against the (N,) per-sample losses into an (N, N) table and average every pair.
+        """
+        if sample_weight is None:
+            return None
+        w = np.asarray(sample_weight)
+        n = y_pred.shape[0]
+        if w.size != n:
+            raise ValueError(
+                f"{self.name}: sample_weight has shape {w.shape} but y_pred has N = {n} samples; "
+                f"give one weight per sample, shape ({n},) or ({n}, 1)."
+            )
+        return w.reshape(n)
 
     def values_and_grad(self, y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
         """``call`` and ``grad`` of conformed targets; override to share work between them."""
@@ -106,22 +130,25 @@ def _as_float(y) -> np.ndarray:
     return y if y.dtype.kind == "f" else y.astype(np.float32)
 
 
-def _scale(g: np.ndarray, y_pred: np.ndarray, sample_weight) -> np.ndarray:
-    """Turn per-element derivatives into dL/dy_pred of the weighted batch mean, in place."""
+def _scale(g: np.ndarray, y_pred: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    """Turn per-element derivatives into dL/dy_pred of the weighted batch mean, in place.
+
+    ``w`` is None or the (N,) weights from ``Loss._sample_weights``.
+    """
     # The value averages over the batch and any middle axes (N, T, C), so the gradient must too.
     scale = y_pred.dtype.type(y_pred.shape[-1] / y_pred.size)
-    if sample_weight is None:
+    if w is None:
         g *= scale
     else:
-        w = np.asarray(sample_weight, dtype=y_pred.dtype).reshape((y_pred.shape[0],) + (1,) * (g.ndim - 1))
-        g *= w * scale
+        g *= w.astype(y_pred.dtype, copy=False).reshape((-1,) + (1,) * (g.ndim - 1)) * scale
     return g
 
 
-def _weighted_mean(values: np.ndarray, sample_weight) -> float:
+def _weighted_mean(values: np.ndarray, w: np.ndarray | None) -> float:
+    """(1/N) Σₙ wₙ ℓₙ of values (N, ...); ``w`` is None or the (N,) weights from ``Loss._sample_weights``."""
     per_sample = values.reshape(values.shape[0], -1).mean(axis=1) if values.ndim > 1 else values
-    if sample_weight is not None:
-        per_sample = per_sample * np.asarray(sample_weight, dtype=per_sample.dtype)
+    if w is not None:
+        per_sample = per_sample * w.astype(per_sample.dtype, copy=False)
     return per_sample.sum(dtype=np.float64) / max(1, per_sample.shape[0])
 
 

@@ -138,12 +138,29 @@ class RegressionAccuracy(Metric):
             std/250), taken from the targets passed to ``adapt`` (``fit`` does this with the
             training targets) or else from the first batch seen.
         std_divisor: divisor of std(y) when ``tolerance`` is None.
+        adapted_tolerance: the tolerance an earlier ``adapt`` learned, as ``get_config`` records
+            it, so a saved model reports the accuracy it reported before saving (like the
+            ``mean`` and ``variance`` arguments of Keras' ``Normalization``). A later ``adapt``
+            replaces it. Ignored when ``tolerance`` is given.
+
+    Example:
+        >>> import numpy as np, glassnet as gn
+        >>> metric = gn.metrics.RegressionAccuracy()
+        >>> metric.adapt(np.array([0.0, 500.0]))  # std 250: tolerance 1
+        >>> metric(np.array([0.0, 0.0]), np.array([0.5, 2.0]))
+        0.5
+        >>> metric.get_config()["adapted_tolerance"]
+        1.0
     """
 
-    def __init__(self, name: str | None = None, tolerance: float | None = None, std_divisor: float = 250.0):
+    def __init__(self, name: str | None = None, tolerance: float | None = None, std_divisor: float = 250.0,
+                 adapted_tolerance: float | None = None):
         self.tolerance = None if tolerance is None else float(tolerance)
         self.std_divisor = float(std_divisor)
-        self._adapted = self.tolerance
+        if self.tolerance is not None:
+            self._adapted = self.tolerance
+        else:
+            self._adapted = None if adapted_tolerance is None else float(adapted_tolerance)
         super().__init__(name)
 
     def adapt(self, y_true) -> None:
@@ -156,7 +173,11 @@ class RegressionAccuracy(Metric):
         return (np.abs(y_pred - y_true.reshape(y_pred.shape)) < self._adapted).astype(np.float64)
 
     def get_config(self):
-        return {**super().get_config(), "tolerance": self.tolerance, "std_divisor": self.std_divisor}
+        # The learned tolerance is saved too: without it a loaded model would re-learn it from
+        # the first batch it evaluates and report a different accuracy.
+        adapted = None if self.tolerance is not None else self._adapted
+        return {**super().get_config(), "tolerance": self.tolerance, "std_divisor": self.std_divisor,
+                "adapted_tolerance": adapted}
 
 
 @register("metric", "mae", "mean_absolute_error")
@@ -172,10 +193,18 @@ class MeanSquaredError(Metric):
 
 
 class _Confusion(Metric):
-    """Counts of true/false positives over thresholded elements (Keras' Precision/Recall)."""
+    """Counts of true/false positives over thresholded elements (Keras' Precision/Recall).
 
-    def __init__(self, name: str | None = None, threshold: float = 0.5, class_id: int | None = None):
-        self.threshold = float(threshold)
+    Args:
+        threshold: a prediction above it counts as positive; 0.5 when neither it nor
+            ``thresholds`` is given.
+        class_id: score only this column of (N, C) outputs; None: all columns (micro average).
+        thresholds: Keras' spelling of ``threshold``: one float, or a list holding one float.
+    """
+
+    def __init__(self, name: str | None = None, threshold: float | None = None, class_id: int | None = None,
+                 thresholds: float | list[float] | None = None):
+        self.threshold = _one_threshold(type(self).__name__, threshold, thresholds)
         self.class_id = class_id
         super().__init__(name)
 
@@ -198,9 +227,34 @@ class _Confusion(Metric):
         return {**super().get_config(), "threshold": self.threshold, "class_id": self.class_id}
 
 
+def _one_threshold(owner: str, threshold, thresholds) -> float:
+    """The single threshold given as ``threshold`` or as Keras' ``thresholds`` (0.5 if neither)."""
+    if thresholds is not None:
+        values = np.ravel(np.asarray(thresholds, dtype=np.float64))
+        if values.size != 1:
+            # Keras keeps one count per threshold; these metrics keep one set of counts.
+            raise ValueError(
+                f"{owner} supports a single threshold; got thresholds={thresholds!r}. "
+                f"Use one {owner} metric per threshold."
+            )
+        if threshold is not None and float(threshold) != values[0]:
+            raise ValueError(
+                f"{owner} got threshold={threshold!r} and thresholds={thresholds!r}, which differ; "
+                f"they are the same setting (thresholds is Keras' spelling), so give only one."
+            )
+        return float(values[0])
+    return 0.5 if threshold is None else float(threshold)
+
+
 @register("metric", "precision")
 class Precision(_Confusion):
-    """TP / (TP + FP) at ``threshold`` (0 when nothing is predicted positive)."""
+    """TP / (TP + FP) at ``threshold`` (0 when nothing is predicted positive).
+
+    Example:
+        >>> import numpy as np, glassnet as gn
+        >>> gn.metrics.Precision(thresholds=0.3)(np.array([0, 1, 1]), np.array([0.4, 0.9, 0.2]))
+        0.5
+    """
 
     def result(self):
         d = self._tp + self._fp

@@ -329,8 +329,8 @@ class Accuracy_Categorical(_BookAccuracy, metrics.Accuracy):
 class Accuracy_Regression(_BookAccuracy, metrics.RegressionAccuracy):
     """Share of predictions within std(y) / 250 of the target, the book's regression accuracy."""
 
-    def __init__(self, name: str | None = None):
-        super().__init__(name or "acc")
+    def __init__(self, name: str | None = None, adapted_tolerance: float | None = None):
+        super().__init__(name or "acc", adapted_tolerance=adapted_tolerance)
 
     def init(self, y, reinit: bool = False):
         if self._adapted is None or reinit:
@@ -340,7 +340,8 @@ class Accuracy_Regression(_BookAccuracy, metrics.RegressionAccuracy):
         return self.values(np.asarray(y), np.asarray(predictions)).astype(bool)
 
     def get_config(self):
-        return {"name": self.name}
+        # The learned precision travels with a saved model, as RegressionAccuracy's does.
+        return {"name": self.name, "adapted_tolerance": self._adapted}
 
 
 # -- the model ---------------------------------------------------------------------------------------

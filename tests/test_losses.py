@@ -1,6 +1,8 @@
 """Losses: values and gradients against finite differences, PyTorch and Keras' documented values;
 target validation."""
 
+import re
+
 import numpy as np
 import pytest
 from harness import F, check_loss, torch
@@ -104,6 +106,49 @@ def test_sample_weight_scales_each_sample_and_divides_by_batch_size():
     loss = losses.MeanSquaredError()
     per_sample = np.square(REG_PRED - REG_TRUE).mean(axis=1)
     assert loss(REG_TRUE, REG_PRED, WEIGHTS) == pytest.approx((per_sample * WEIGHTS).sum() / N, rel=1e-12)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_column_sample_weight_equals_flat_sample_weight(case):
+    """(N, 1) weights, as a column sliced from a table gives them, weigh each sample once.
+
+    Broadcast against the (N,) per-sample losses they would make an (N, N) table of every pair.
+    """
+    loss, y_true, y_pred, _ = CASES[case]
+    n = y_pred.shape[0]
+    flat, column = WEIGHTS[:n], WEIGHTS[:n, None]
+    per_sample = np.array([loss(y_true[i:i + 1], y_pred[i:i + 1]) for i in range(n)])  # a batch of one is ℓᵢ
+    want = float((per_sample * flat).sum() / n)
+    assert loss(y_true, y_pred, column) == pytest.approx(want, rel=1e-12)
+    assert loss(y_true, y_pred, flat) == pytest.approx(want, rel=1e-12)
+    np.testing.assert_allclose(loss.gradient(y_true, y_pred.copy(), column),
+                               loss.gradient(y_true, y_pred.copy(), flat), rtol=1e-12, atol=1e-15)
+    value, grad = loss.value_and_gradient(y_true, y_pred.copy(), column)
+    assert value == pytest.approx(want, rel=1e-12)
+    np.testing.assert_allclose(grad, loss.gradient(y_true, y_pred.copy(), flat), rtol=1e-12, atol=1e-15)
+
+
+def test_column_sample_weight_on_the_reported_example():
+    y_true, y_pred, w = np.array([[0.0], [1.0], [2.0]]), np.array([[0.5], [1.0], [4.0]]), np.array([1.0, 0.0, 2.0])
+    assert losses.MeanSquaredError()(y_true, y_pred, w[:, None]) == pytest.approx((0.25 + 2 * 4) / 3)
+    labels, probs = np.array([0, 1, 2]), np.array([[0.6, 0.2, 0.2], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4]])
+    want = -(np.log(0.6) + 2 * np.log(0.4)) / 3
+    assert losses.SparseCategoricalCrossentropy()(labels, probs, w[:, None]) == pytest.approx(want)
+
+
+WRONG_WEIGHT_SHAPES = {"N-1": lambda n: (n - 1,), "(N,2)": lambda n: (n, 2), "(1,)": lambda n: (1,)}
+
+
+@pytest.mark.parametrize("shape", WRONG_WEIGHT_SHAPES)
+@pytest.mark.parametrize("case", CASES)
+def test_wrong_size_sample_weight_is_rejected_by_value_and_gradient(case, shape):
+    loss, y_true, y_pred, _ = CASES[case]
+    n = y_pred.shape[0]
+    weights = np.ones(WRONG_WEIGHT_SHAPES[shape](n))
+    match = rf"{loss.name}: sample_weight has shape {re.escape(str(weights.shape))}.*N = {n}"
+    for compute in (loss, loss.gradient, loss.value_and_gradient):
+        with pytest.raises(ValueError, match=match):
+            compute(y_true, y_pred.copy(), weights)
 
 
 @pytest.mark.parametrize("loss", [losses.CategoricalCrossentropy(from_logits=True), losses.SparseCategoricalCrossentropy(from_logits=True)])

@@ -129,6 +129,33 @@ def test_precision_recall_multiclass_micro_and_class_id(rng, cls, oracle, sparse
         check(cls(class_id=k), y_in, p, lambda sw, k=k: oracle(y == k, p[:, k] > 0.5, sample_weight=sw), w)
 
 
+@pytest.mark.parametrize("cls,oracle", [(metrics.Precision, skm.precision_score), (metrics.Recall, skm.recall_score)])
+@pytest.mark.parametrize("thresholds", [0.3, [0.3], (0.3,), np.array([0.3])], ids=["float", "list", "tuple", "array"])
+def test_precision_recall_accept_keras_thresholds_spelling(rng, cls, oracle, thresholds):
+    """Keras code, ``Precision(thresholds=0.3)``, runs unchanged and means threshold=0.3."""
+    y = rng.integers(0, 2, size=(N, 1))
+    p = rng.uniform(size=(N, 1))
+    w = rng.uniform(0.1, 3, size=N)
+    metric = cls(thresholds=thresholds)
+    assert metric.threshold == 0.3
+    check(metric, y, p, lambda sw: oracle(y[:, 0], p[:, 0] > 0.3, sample_weight=sw), w)
+    assert metric(y, p) != pytest.approx(cls()(y, p))  # 0.3 is not the 0.5 default: a real test
+    assert cls(threshold=0.3, thresholds=thresholds).threshold == 0.3  # both, agreeing: fine
+    clone = metrics.get({"class_name": cls.__name__, "config": json.loads(json.dumps(metric.get_config()))})
+    assert clone.threshold == 0.3 and clone(y, p, w) == metric(y, p, w)
+
+
+@pytest.mark.parametrize("cls", [metrics.Precision, metrics.Recall])
+def test_precision_recall_threshold_spellings_are_checked(cls):
+    assert cls().threshold == 0.5 and cls(thresholds=None).threshold == 0.5
+    with pytest.raises(ValueError, match=rf"{cls.__name__} supports a single threshold.*0.2, 0.5"):
+        cls(thresholds=[0.2, 0.5])
+    with pytest.raises(ValueError, match="single threshold"):
+        cls(thresholds=[])
+    with pytest.raises(ValueError, match=r"threshold=0.3 and thresholds=0.5, which differ"):
+        cls(threshold=0.3, thresholds=0.5)
+
+
 def test_precision_recall_are_zero_when_undefined():
     y = np.array([0, 0, 0])
     p = np.array([0.1, 0.2, 0.3])
@@ -209,6 +236,27 @@ def test_regression_accuracy_fixed_tolerance_ignores_adapt(rng):
     metric = metrics.RegressionAccuracy(tolerance=0.1)
     metric.adapt(y * 1000)
     assert metric(y, p) == pytest.approx(np.mean(np.abs(p - y) < 0.1), rel=RTOL)
+
+
+def test_regression_accuracy_config_keeps_the_adapted_tolerance(rng):
+    y_train = rng.normal(size=(N, 1)) * 10
+    y = rng.normal(size=(N, 1))  # a much narrower batch: its own std would give another tolerance
+    p = y + rng.normal(scale=0.05, size=(N, 1))
+    metric = metrics.RegressionAccuracy(name="reg")
+    metric.adapt(y_train)
+    config = json.loads(json.dumps(metric.get_config()))
+    assert config["adapted_tolerance"] == pytest.approx(np.std(y_train) / 250, rel=RTOL)
+    clone = metrics.get({"class_name": "RegressionAccuracy", "config": config})
+    assert clone(y, p) == metric(y, p) == np.mean(np.abs(p - y) < np.std(y_train) / 250)
+    clone.adapt(y)  # fit on new targets learns again, as it does on a metric never saved
+    assert clone(y, p) == np.mean(np.abs(p - y) < np.std(y) / 250) != metric(y, p)
+    # Never adapted: nothing recorded, and the tolerance still comes from the first batch.
+    fresh = metrics.RegressionAccuracy()
+    assert fresh.get_config()["adapted_tolerance"] is None
+    assert metrics.RegressionAccuracy.from_config(fresh.get_config())(y, p) == np.mean(
+        np.abs(p - y) < np.std(y) / 250)
+    # A fixed tolerance needs no learned one.
+    assert metrics.RegressionAccuracy(tolerance=0.1).get_config()["adapted_tolerance"] is None
 
 
 # -- state, names, configs -------------------------------------------------------------------------
@@ -337,3 +385,21 @@ def test_fit_adapts_regression_accuracy_to_the_training_targets(rng):
     x_val, y_val = x[:20] * 0.01, y[:20] * 0.01
     assert np.std(y) / 250 > 0.02 > 0.01 > 0.001 > np.std(y_val) / 250
     assert model.evaluate(x_val, y_val, return_dict=True)["regression_accuracy"] == 1.0
+
+
+def test_saved_model_reports_the_same_regression_accuracy(rng, tmp_path):
+    """The tolerance fit learned from the training targets is saved with the model."""
+    x = rng.normal(size=(N, 2)).astype("float32")
+    y = (x @ np.array([[3.0], [-1.0]]) * 5).astype("float32")
+    model = gn.Sequential([gn.layers.Dense(1, input_shape=(2,))], seed=0)
+    model.compile(optimizer=gn.optimizers.Adam(0.05), loss="mse", metrics=["regression_accuracy"])
+    model.fit(x, y, epochs=1, batch_size=32, verbose=0)
+    # As above: the training tolerance gives 1.0 on this narrow set, one learned from it 0.0.
+    model.set_weights([np.array([[15.0], [-5.0]], "float32"), np.array([0.01], "float32")])
+    x_val, y_val = x[:20] * 0.01, y[:20] * 0.01
+    before = model.evaluate(x_val, y_val, return_dict=True)
+    assert before["regression_accuracy"] == 1.0
+    model.save(tmp_path / "model.glassnet")
+    loaded = gn.load_model(tmp_path / "model.glassnet")
+    assert loaded.evaluate(x_val, y_val, return_dict=True) == before
+    assert loaded.evaluate(x, y, return_dict=True) == model.evaluate(x, y, return_dict=True)

@@ -214,3 +214,11 @@ def test_penalty_gradients_count_once_inside_a_model():
     model.network.layers[2].params["bias"][...] = 0.0
     result = gn.check_gradients(model.network, X.astype(np.float64), y, eps=1e-6)
     assert result.passed, result
+
+
+def test_book_regression_accuracy_keeps_its_learned_precision_through_its_config():
+    accuracy = Accuracy_Regression()
+    accuracy.init(np.array([0.0, 500.0]))  # std 250: precision 1
+    copy = Accuracy_Regression(**accuracy.get_config())
+    predictions, y = np.array([0.5, 2.0]), np.array([0.0, 0.0])
+    assert copy.calculate(predictions, y) == accuracy.calculate(predictions, y) == 0.5
