@@ -38,6 +38,21 @@ def test_predict_takes_raw_rows_once_a_preprocessor_is_attached(trained):
     np.testing.assert_array_equal(model.predict(X_test), model.predict(prep.transform(X_test)))
 
 
+def test_evaluate_and_fit_take_raw_rows_too(trained):
+    model, prep, X_test = trained
+    y = X_test.pop("OK") if "OK" in X_test else (model.predict(X_test)[:, 0] > 0.5).astype("float32")
+    assert model.evaluate(X_test, y) == model.evaluate(prep.transform(X_test), y)  # not the raw columns
+    raw, arrays = (gn.Sequential.from_config(model.get_config()) for _ in range(2))
+    for twin in (raw, arrays):
+        twin.compile(optimizer="adam", loss="binary_crossentropy")
+        twin.set_weights(model.get_weights())
+    raw.attach_preprocessor(prep)
+    raw.fit(X_test, y, epochs=1, verbose=0)
+    arrays.fit(prep.transform(X_test), y, epochs=1, verbose=0)
+    for a, b in zip(raw.get_weights(), arrays.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_the_model_file_carries_the_preprocessor_as_json_and_arrays(trained, tmp_path):
     model, prep, X_test = trained
     model.save(tmp_path / "m.glassnet")

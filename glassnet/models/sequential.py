@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
 from glassnet import losses as losses_module
@@ -239,7 +237,7 @@ class Sequential:
         x, _ = training.unpack_image_data(x)
         if training.is_batch_source(x):  # batches from disk: only the outputs are held in memory
             return np.concatenate([self.predict(x[i][0], batch_size) for i in range(len(x))])
-        if self.preprocessor is not None and _is_dataframe(x):
+        if self.preprocessor is not None and training.is_dataframe(x):
             x = self.preprocessor.transform(x)
         x = data.as_array(x, "x", self.layers[0].dtype)
         data.check_features(x, self.input_shape)
@@ -326,7 +324,8 @@ class Sequential:
                      metrics=[deserialize("metric", m, custom_objects) for m in config.get("metrics", [])])
 
     def attach_preprocessor(self, preprocessor) -> None:
-        """Make ``predict`` accept raw DataFrames, and ``save`` store the preprocessor's state.
+        """Make ``predict``, ``evaluate`` and ``fit`` accept raw DataFrames, and ``save`` store the
+        preprocessor's state.
 
         Args:
             preprocessor: a fitted ``gn.preprocessing.TabularPreprocessor`` (or anything with
@@ -379,7 +378,3 @@ class Sequential:
     def __repr__(self):
         return f"<Sequential name={self.name!r} layers={len(self.layers)} built={self.built}>"
 
-
-def _is_dataframe(x) -> bool:
-    pd = sys.modules.get("pandas")  # x cannot be a DataFrame unless pandas is imported
-    return pd is not None and isinstance(x, pd.DataFrame)

@@ -6,6 +6,8 @@ Randomness of epoch e (shuffling, dropout) comes from generators derived from
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from glassnet import activations
@@ -28,6 +30,10 @@ def _require_compiled(model, action: str) -> None:
 def prepare_xy(model, x, y, x_name: str = "x", y_name: str = "y", loss=None):
     """Checked float arrays ``x`` and targets ``y`` shaped for the model's loss; builds the model."""
     dtype = model.layers[0].dtype if model.layers else "float32"
+    if getattr(model, "preprocessor", None) is not None and is_dataframe(x):
+        # Raw rows, as predict takes them: fit and evaluate must see the same features, not
+        # the raw columns (which may even have the right count and pass every check).
+        x = model.preprocessor.transform(x)
     x = data.as_array(x, x_name, dtype)
     if y is None:
         raise ValueError(f"{y_name} is None; pass the targets (one per sample in {x_name}).")
@@ -49,6 +55,11 @@ def prepare_xy(model, x, y, x_name: str = "x", y_name: str = "y", loss=None):
     if y_arr.dtype.kind == "f":
         y_arr = y_arr.astype(dtype, copy=False)
     return x, y_arr
+
+
+def is_dataframe(x) -> bool:
+    pd = sys.modules.get("pandas")  # x cannot be a DataFrame unless pandas is imported
+    return pd is not None and isinstance(x, pd.DataFrame)
 
 
 def relu_then_max_pool(layers) -> set[int]:
