@@ -98,3 +98,13 @@ def test_batch_size_none_means_32_as_in_keras():
     b.fit(X, Y, batch_size=32, epochs=1, verbose=0)
     for wa, wb in zip(a.get_weights(), b.get_weights()):
         np.testing.assert_array_equal(wa, wb)
+
+
+def test_one_optimizer_instance_cannot_train_two_models():
+    optimizer = gn.optimizers.Adam(0.01)
+    first = regression(optimizer)
+    first.fit(X, Y, epochs=1, verbose=0)
+    first.compile(optimizer, "mae")  # the same model again: fine
+    with pytest.raises(ValueError, match=r"already trains model .*give each model its own"):
+        regression(optimizer)
+    regression(type(optimizer).from_config(optimizer.get_config()))  # a fresh copy is fine
