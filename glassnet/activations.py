@@ -187,8 +187,13 @@ def get(identifier) -> ActivationFunction:
 
 
 def serialize(fn: ActivationFunction):
-    """The shortest faithful form: a plain name when the config is the default."""
-    default = type(fn)().get_config()
-    if fn.get_config() == default:
+    """The shortest faithful form: a plain name when the config is the default.
+
+    Only the classes of this module (each registered under its ``name``) are written by name. A
+    class of your own, or a subclass of one of these, inherits a ``name`` that would load as
+    another class, so it is written as ``{"class_name": ..., "config": ...}`` and loads through
+    ``custom_objects``.
+    """
+    if type(fn).__module__ == __name__ and fn.get_config() == type(fn)().get_config():
         return fn.name
     return _registry_serialize(fn)

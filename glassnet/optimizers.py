@@ -14,6 +14,7 @@ same result to the bit (see ``apply_gradients``).
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -21,18 +22,31 @@ from glassnet import schedules
 from glassnet._registry import deserialize, register, serialize
 
 
+def _is_real(value) -> bool:
+    """A real number, Python's or NumPy's (``np.float32(1e-3)``): ``numbers.Real``, not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 def _check_nonnegative(**values) -> None:
-    """Raise a ValueError naming the first argument that is negative or NaN."""
+    """Raise a ValueError naming the first argument that is not a number >= 0 (NaN is not)."""
     for arg, value in values.items():
-        if not value >= 0:
-            raise ValueError(f"{arg} must be >= 0; got {value}.")
+        if not _is_real(value) or not value >= 0:
+            raise ValueError(f"{arg} must be a number >= 0; got {value!r}.")
+
+
+def _check_fraction(**values) -> None:
+    """Raise a ValueError naming the first argument that is not a number in [0, 1)."""
+    for arg, value in values.items():
+        if not _is_real(value) or not 0 <= value < 1:
+            raise ValueError(f"{arg} must be in [0, 1); got {value!r}.")
 
 
 class Optimizer:
     """Base class.
 
     Args:
-        learning_rate: a float or a ``LearningRateSchedule``.
+        learning_rate: a positive number (a NumPy scalar such as ``np.float32(1e-3)`` too) or
+            a ``LearningRateSchedule``.
         decay: NNFS-style inverse-time decay per update (0 disables it).
         clipvalue: clip every gradient element to [-clipvalue, clipvalue].
         clipnorm: rescale each gradient tensor whose L2 norm exceeds this.
@@ -45,17 +59,19 @@ class Optimizer:
         if isinstance(learning_rate, dict):
             learning_rate = deserialize("schedule", learning_rate)
         if not isinstance(learning_rate, schedules.LearningRateSchedule):
-            if (isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float))
-                    or not learning_rate > 0 or not math.isfinite(learning_rate)):
+            if not _is_real(learning_rate) or not learning_rate > 0 or not math.isfinite(learning_rate):
                 raise ValueError(f"learning_rate must be a positive number or a schedule; got {learning_rate!r}.")
             learning_rate = float(learning_rate)
         _check_nonnegative(decay=decay)
-        for arg, value in (("clipnorm", clipnorm), ("clipvalue", clipvalue), ("global_clipnorm", global_clipnorm)):
-            if value is not None and not value > 0:
-                raise ValueError(f"{arg} must be > 0 or None; got {value}.")
+        clips = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
+        for arg, value in clips.items():
+            if value is not None and (not _is_real(value) or not value > 0):
+                raise ValueError(f"{arg} must be a number > 0 or None; got {value!r}.")
         self.learning_rate = learning_rate
         self.decay = float(decay)
-        self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
+        # Plain floats: a NumPy scalar would not go into the JSON of get_config (model files).
+        self.clipnorm, self.clipvalue, self.global_clipnorm = (
+            None if value is None else float(value) for value in clips.values())
         self.name = name or type(self).__name__
         self.iterations = 0
         self._slots: dict[str, dict[str, np.ndarray]] = {}
@@ -243,8 +259,7 @@ class SGD(Optimizer):
     def __init__(self, learning_rate=0.01, momentum: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0, **kwargs):
         super().__init__(learning_rate, **kwargs)
-        if not 0 <= momentum < 1:
-            raise ValueError(f"momentum must be in [0, 1); got {momentum}.")
+        _check_fraction(momentum=momentum)
         if nesterov and momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0.")
         _check_nonnegative(weight_decay=weight_decay)
@@ -317,10 +332,7 @@ class RMSprop(Optimizer):
     def __init__(self, learning_rate=0.001, rho: float = 0.9, momentum: float = 0.0,
                  epsilon: float = 1e-7, centered: bool = False, weight_decay: float = 0.0, **kwargs):
         super().__init__(learning_rate, **kwargs)
-        if not 0 <= rho < 1:
-            raise ValueError(f"rho must be in [0, 1); got {rho}.")
-        if not 0 <= momentum < 1:
-            raise ValueError(f"momentum must be in [0, 1); got {momentum}.")
+        _check_fraction(rho=rho, momentum=momentum)
         _check_nonnegative(epsilon=epsilon, weight_decay=weight_decay)
         self.rho, self.momentum, self.epsilon = float(rho), float(momentum), float(epsilon)
         self.centered, self.weight_decay = bool(centered), float(weight_decay)
@@ -382,9 +394,7 @@ class Adam(Optimizer):
     def __init__(self, learning_rate=0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, amsgrad: bool = False, weight_decay: float = 0.0, **kwargs):
         super().__init__(learning_rate, **kwargs)
-        for arg, value in (("beta_1", beta_1), ("beta_2", beta_2)):
-            if not 0 <= value < 1:
-                raise ValueError(f"{arg} must be in [0, 1); got {value}.")
+        _check_fraction(beta_1=beta_1, beta_2=beta_2)
         _check_nonnegative(epsilon=epsilon, weight_decay=weight_decay)
         self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
         self.amsgrad, self.weight_decay = bool(amsgrad), float(weight_decay)

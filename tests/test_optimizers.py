@@ -363,6 +363,17 @@ INVALID = [
     (lambda: optimizers.Adam(epsilon=-1e-8), "epsilon"),
     (lambda: optimizers.Adam(weight_decay=-1e-2), "weight_decay"),
     (lambda: optimizers.AdamW(weight_decay=-0.004), "weight_decay"),
+    # NumPy scalars are numbers (see below), so the same checks hold for them; other types fail
+    # with the same message rather than a TypeError from a comparison.
+    (lambda: optimizers.Adam(learning_rate=np.float32(-1e-3)), "learning_rate"),
+    (lambda: optimizers.Adam(learning_rate=np.float32("nan")), "learning_rate"),
+    (lambda: optimizers.Adam(learning_rate=np.bool_(True)), "learning_rate"),
+    (lambda: optimizers.Adam(learning_rate=np.array([1e-3])), "learning_rate"),
+    (lambda: optimizers.Adam(decay=None), "decay"),
+    (lambda: optimizers.Adam(clipnorm="1"), "clipnorm"),
+    (lambda: optimizers.Adam(beta_1="0.9"), "beta_1"),
+    (lambda: optimizers.SGD(momentum=np.float32(1.0)), "momentum"),
+    (lambda: optimizers.RMSprop(epsilon=True), "epsilon"),
 ]
 
 
@@ -370,6 +381,26 @@ INVALID = [
 def test_invalid_hyperparameters_raise_naming_the_argument(make, argument):
     with pytest.raises(ValueError, match=rf"^{argument}\b"):
         make()
+
+
+@pytest.mark.parametrize("scalar", [np.float16, np.float32, np.float64])
+def test_numpy_scalar_hyperparameters_become_plain_floats(scalar):
+    opt = optimizers.Adam(scalar(0.5), beta_1=scalar(0.5), epsilon=scalar(0.25), clipnorm=scalar(2), decay=scalar(0))
+    config = opt.get_config()
+    assert config["learning_rate"] == 0.5 and config["beta_1"] == 0.5 and config["clipnorm"] == 2.0
+    assert all(type(v) in (float, bool, str) or v is None for v in config.values())
+    # get_config goes into a model file's JSON, which takes no NumPy scalar.
+    assert json.loads(json.dumps(config)) == config
+
+
+@pytest.mark.parametrize("lr", [np.float32(1e-3), np.float64(1e-3)])
+def test_a_numpy_learning_rate_compiles_trains_and_saves(tmp_path, lr):
+    x = np.random.default_rng(0).normal(size=(16, 3)).astype("float32")
+    model = gn.Sequential([gn.layers.Dense(1, input_shape=(3,))], seed=0)
+    model.compile(optimizer=optimizers.Adam(lr), loss="mse")
+    model.fit(x, x[:, :1], epochs=1, verbose=0)
+    model.save(tmp_path / "m.glassnet")
+    assert gn.load_model(tmp_path / "m.glassnet").optimizer.learning_rate == float(lr)
 
 
 def test_optimizer_trains_a_model_through_fit():

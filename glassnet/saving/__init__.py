@@ -3,7 +3,8 @@
 A ``.glassnet`` file is a safetensors file (tensors plus a checksummed JSON document in its
 metadata); see ``container`` for the layout, ``model_io`` for what a model puts in it and
 ``atomic`` for crash-safe writing. No pickle anywhere: loading builds objects only from
-glassnet's registry or the ``custom_objects`` you pass.
+glassnet's registry or the ``custom_objects`` you pass (they reach nested objects too, such as
+an optimizer's schedule; ``custom_object_scope`` gives them to any other deserialization).
 
 Example:
     >>> import numpy as np, glassnet as gn, tempfile, os
@@ -17,6 +18,7 @@ Example:
     True
 """
 
+from glassnet._registry import custom_object_scope
 from glassnet.saving.atomic import atomic_write
 from glassnet.saving.container import FORMAT_VERSION, ModelFileError
 from glassnet.saving.model_io import (
@@ -28,5 +30,5 @@ from glassnet.saving.model_io import (
     save_weights,
 )
 
-__all__ = ["FORMAT_VERSION", "ModelFileError", "atomic_write", "inspect", "load_model", "load_weights",
-           "restore_training_state", "save_model", "save_weights"]
+__all__ = ["FORMAT_VERSION", "ModelFileError", "atomic_write", "custom_object_scope", "inspect", "load_model",
+           "load_weights", "restore_training_state", "save_model", "save_weights"]

@@ -13,7 +13,8 @@ import os
 
 import numpy as np
 
-from glassnet._registry import deserialize, lookup
+from glassnet import schedules
+from glassnet._registry import UnknownObjectError, custom_object_scope, deserialize, lookup
 from glassnet.saving import atomic, container
 from glassnet.saving.container import MODEL_FORMAT, WEIGHTS_FORMAT, ModelFileError, _is_int, _short
 
@@ -317,6 +318,14 @@ def _build_model(doc: dict, tensors: dict, custom_objects, source: str):
     return model
 
 
+def _unknown_object_message(source: str, err: UnknownObjectError) -> str:
+    """Say which name is missing and how to supply it (the usual cause: a class of your own)."""
+    name = _short(err.name)
+    return (f"{source}: Unknown {err.kind} {name!r}: the file names a class that is neither one of "
+            f"glassnet's nor in custom_objects. If it is your own class, pass it: "
+            f"custom_objects={{{name!r}: <your class>}}.")
+
+
 def load_model(filepath, custom_objects: dict | None = None, compile: bool = True):
     """Load a model saved by ``model.save``: architecture, weights, optimizer state, position.
 
@@ -327,7 +336,9 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
 
     Args:
         filepath: a ``.glassnet`` file.
-        custom_objects: name -> class for your own layers, losses, metrics or optimizers.
+        custom_objects: name -> class for your own layers, losses, metrics, optimizers,
+            schedules or activations, at any depth of the config (an optimizer's schedule, a
+            layer's activation): loading runs inside ``custom_object_scope(custom_objects)``.
         compile: restore the optimizer (with its slots and step count), loss and metrics, so
             ``fit(initial_epoch=...)`` continues exactly; False gives an uncompiled model.
 
@@ -346,24 +357,30 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
     data, source = _read(filepath)
     doc, tensors = container.decode(data, source, (MODEL_FORMAT,))
     table = _check_layers_table(doc, tensors, source)
-    try:
-        model = _build_model(doc, tensors, custom_objects, source)
-        mapping = _match_layers(model, table, tensors, source, by_name=True)
-        epochs, seed = _training_position(doc, source)
-        if seed != model.seed:  # the model was built from this file's config: they must agree
-            _fail(source, f"the training position's seed {seed} differs from the model config's {model.seed}.")
-        optimizer_state = _optimizer_state(doc, tensors, mapping, source)
-        compile_config = doc.get("compile")
-        if compile and compile_config is not None:
-            if not isinstance(compile_config, dict):
-                _fail(source, "the compile config is not an object.")
-            model.compile_from_config(compile_config, custom_objects)
-        model.preprocessor = _load_preprocessor(doc, tensors, custom_objects, source)
-    except ModelFileError:
-        raise
-    except Exception as err:  # whatever a hostile config makes a constructor raise
-        raise ModelFileError(f"{source}: the model cannot be rebuilt from its config "
-                             f"({type(err).__name__}: {_short(err, 300)}).") from err
+    # The scope reaches what the config nests, which no custom_objects argument reaches:
+    # an optimizer's schedule, a layer's activation.
+    with custom_object_scope(custom_objects):
+        try:
+            model = _build_model(doc, tensors, custom_objects, source)
+            mapping = _match_layers(model, table, tensors, source, by_name=True)
+            epochs, seed = _training_position(doc, source)
+            if seed != model.seed:  # the model was built from this file's config: they must agree
+                _fail(source, f"the training position's seed {seed} differs from the model "
+                              f"config's {model.seed}.")
+            optimizer_state = _optimizer_state(doc, tensors, mapping, source)
+            compile_config = doc.get("compile")
+            if compile and compile_config is not None:
+                if not isinstance(compile_config, dict):
+                    _fail(source, "the compile config is not an object.")
+                model.compile_from_config(compile_config, custom_objects)
+            model.preprocessor = _load_preprocessor(doc, tensors, custom_objects, source)
+        except ModelFileError:
+            raise
+        except UnknownObjectError as err:
+            raise ModelFileError(_unknown_object_message(source, err)) from err
+        except Exception as err:  # whatever a hostile config makes a constructor raise
+            raise ModelFileError(f"{source}: the model cannot be rebuilt from its config "
+                                 f"({type(err).__name__}: {_short(err, 300)}).") from err
     _assign_weights(mapping, tensors)
     if model.optimizer is not None and optimizer_state is not None:
         model.optimizer.set_variables(*optimizer_state)
@@ -384,11 +401,30 @@ def load_weights(model, filepath) -> None:
     _assign_weights(_match_layers(model, table, tensors, source, by_name=False), tensors)
 
 
-def restore_training_state(model, filepath) -> int:
+def _optimizer_classes(optimizer) -> dict[str, type]:
+    """The classes ``optimizer`` is made of, by name: its own and its schedule's."""
+    classes = {type(optimizer).__name__: type(optimizer)}
+    if isinstance(optimizer.learning_rate, schedules.LearningRateSchedule):
+        classes[type(optimizer.learning_rate).__name__] = type(optimizer.learning_rate)
+    return classes
+
+
+def restore_training_state(model, filepath, custom_objects: dict | None = None) -> int:
     """Put a model file's weights and optimizer state into ``model``; returns epochs completed.
 
     ``model`` must be compiled with the same optimizer class and have the same layers (matched by
     position, as in ``load_weights``). Used by ``BackupAndRestore``.
+
+    The file's optimizer config is rebuilt to read its learning rate. Names in it are looked up
+    in ``custom_objects``, then the classes ``model``'s own optimizer is made of (its class and
+    its schedule's: you handed them over when compiling), then any active
+    ``custom_object_scope``, then glassnet's registry. So a model compiled with your own
+    schedule resumes from its backup (``BackupAndRestore``) with nothing more to pass.
+
+    Args:
+        model: a built, compiled ``Sequential``.
+        filepath: a model file, such as ``BackupAndRestore``'s backup.
+        custom_objects: name -> class for your own classes the optimizer config names.
     """
     _require_saveable(model, "restore")
     if model.optimizer is None:
@@ -405,10 +441,13 @@ def restore_training_state(model, filepath) -> int:
     compile_config = doc.get("compile")
     if not isinstance(compile_config, dict) or not isinstance(compile_config.get("optimizer"), dict):
         _fail(source, "the file has no optimizer config to restore.")
-    try:
-        saved = deserialize("optimizer", compile_config["optimizer"])
-    except Exception as err:
-        raise ModelFileError(f"{source}: its optimizer config is invalid ({_short(err, 300)}).") from err
+    with custom_object_scope(_optimizer_classes(model.optimizer)), custom_object_scope(custom_objects):
+        try:
+            saved = deserialize("optimizer", compile_config["optimizer"])
+        except UnknownObjectError as err:
+            raise ModelFileError(_unknown_object_message(source, err)) from err
+        except Exception as err:
+            raise ModelFileError(f"{source}: its optimizer config is invalid ({_short(err, 300)}).") from err
     if type(saved) is not type(model.optimizer):
         raise ValueError(f"{source} was saved with {type(saved).__name__}; this model uses "
                          f"{type(model.optimizer).__name__}.")
