@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import math
+import numbers
 
 from glassnet._registry import register
 
 
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)  # np.float32 too
+
+
 def _check(initial_learning_rate, decay_steps, decay_rate=None) -> None:
-    """Raise a ValueError naming the first invalid argument shared by the decaying schedules."""
-    if not (initial_learning_rate > 0 and math.isfinite(initial_learning_rate)):
-        raise ValueError(f"initial_learning_rate must be a positive number; got {initial_learning_rate}.")
-    if decay_steps <= 0:
-        raise ValueError(f"decay_steps must be > 0; got {decay_steps}.")
-    if decay_rate is not None and not decay_rate >= 0:
-        raise ValueError(f"decay_rate must be >= 0; got {decay_rate}.")
+    """Raise a ValueError naming the first invalid argument shared by the decaying schedules
+    (a string or None too, which a comparison would turn into a TypeError)."""
+    if not (_is_real(initial_learning_rate) and initial_learning_rate > 0 and math.isfinite(initial_learning_rate)):
+        raise ValueError(f"initial_learning_rate must be a positive number; got {initial_learning_rate!r}.")
+    if not _is_real(decay_steps) or decay_steps <= 0:
+        raise ValueError(f"decay_steps must be > 0; got {decay_steps!r}.")
+    if decay_rate is not None and not (_is_real(decay_rate) and decay_rate >= 0):
+        raise ValueError(f"decay_rate must be >= 0; got {decay_rate!r}.")
 
 
 class LearningRateSchedule:

@@ -139,7 +139,15 @@ def test_unknown_schedule_lists_valid_names():
     (lambda: schedules.PiecewiseConstantDecay([5], [0.1]), "values"),
     (lambda: schedules.PiecewiseConstantDecay([10, 5], [0.1, 0.01, 0.001]), "boundaries"),
     (lambda: schedules.PiecewiseConstantDecay([5], [0.1, -0.01]), "values"),
+    (lambda: schedules.ExponentialDecay("0.1", decay_steps=10, decay_rate=0.5), "initial_learning_rate"),
+    (lambda: schedules.CosineDecay(0.1, decay_steps=None), "decay_steps"),
+    (lambda: schedules.InverseTimeDecay(0.1, decay_steps=10, decay_rate="fast"), "decay_rate"),
 ])
 def test_invalid_arguments_raise_naming_the_argument(make, argument):
     with pytest.raises(ValueError, match=argument):
         make()
+
+
+def test_numpy_scalars_are_numbers():
+    schedule = schedules.ExponentialDecay(np.float32(0.1), decay_steps=np.int64(10), decay_rate=np.float32(0.5))
+    assert schedule(10) == pytest.approx(0.05)
