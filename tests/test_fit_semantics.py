@@ -108,3 +108,52 @@ def test_one_optimizer_instance_cannot_train_two_models():
     with pytest.raises(ValueError, match=r"already trains model .*give each model its own"):
         regression(optimizer)
     regression(type(optimizer).from_config(optimizer.get_config()))  # a fresh copy is fine
+
+
+class Crash(gn.callbacks.Callback):
+    def __init__(self, at):
+        super().__init__()
+        self.at = at
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.at:
+            raise KeyboardInterrupt
+
+
+def dropout_classifier():
+    model = gn.Sequential([layers.Dense(8, activation="relu", input_shape=(3,)), layers.Dropout(0.3),
+                           layers.Dense(1, activation="sigmoid")], seed=1)
+    model.compile(optimizer=gn.optimizers.Adam(0.01), loss="binary_crossentropy")
+    return model
+
+
+LABELS = (X[:, :1] > 0).astype("float32")
+
+
+def test_backup_and_restore_resumes_a_second_fit_call_exactly(tmp_path):
+    reference = dropout_classifier()
+    reference.fit(X, LABELS, epochs=3, batch_size=16, verbose=0)  # an earlier call
+    reference.fit(X, LABELS, epochs=4, batch_size=16, verbose=0)
+    crashed = dropout_classifier()
+    crashed.fit(X, LABELS, epochs=3, batch_size=16, verbose=0)
+    with pytest.raises(KeyboardInterrupt):
+        crashed.fit(X, LABELS, epochs=4, batch_size=16, verbose=0,
+                    callbacks=[gn.callbacks.BackupAndRestore(tmp_path / "backup"), Crash(1)])
+    rerun = dropout_classifier()  # the script again, from the top
+    rerun.fit(X, LABELS, epochs=3, batch_size=16, verbose=0)
+    history = rerun.fit(X, LABELS, epochs=4, batch_size=16, verbose=0,
+                        callbacks=[gn.callbacks.BackupAndRestore(tmp_path / "backup")])
+    assert len(history.history["loss"]) == 2  # epochs 2 and 3, not none
+    for a, b in zip(reference.get_weights(), rerun.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_checkpoint_of_a_second_fit_call_resumes_with_initial_epoch(tmp_path):
+    reference = dropout_classifier()
+    reference.fit(X, LABELS, epochs=3, batch_size=16, verbose=0)
+    reference.fit(X, LABELS, epochs=4, batch_size=16, verbose=0,
+                  callbacks=[gn.callbacks.ModelCheckpoint(str(tmp_path / "ck-{epoch}.glassnet"))])
+    resumed = gn.load_model(tmp_path / "ck-2.glassnet")  # saved after the call's 2nd epoch
+    resumed.fit(X, LABELS, epochs=4, initial_epoch=2, batch_size=16, verbose=0)  # as documented
+    for a, b in zip(reference.get_weights(), resumed.get_weights()):
+        np.testing.assert_array_equal(a, b)

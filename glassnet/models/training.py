@@ -274,13 +274,18 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
     resumed = getattr(model, "_initial_epoch", None)
     if resumed is not None:
         initial_epoch, model._initial_epoch = resumed, None
-    # Where this fit stands in the model's stream of epochs, which keys its shuffles and dropout
-    # masks: an explicit initial_epoch (resuming, or BackupAndRestore) says so; otherwise training
-    # goes on from the epochs already run, so fit(epochs=1) in a loop draws fresh batches each
-    # call, as in Keras, instead of replaying epoch 0's.
-    start = initial_epoch if initial_epoch > 0 else getattr(model, "_epochs_completed", 0)
+    # Shuffles and dropout masks are keyed by the epoch's position in the model's stream of
+    # epochs: offset + epoch, the offset being where this call's epoch 0 stands. The call's
+    # first epoch (initial_epoch) comes right after every epoch already run, so fit(epochs=1)
+    # in a loop draws fresh batches each time, as in Keras, instead of replaying epoch 0's, and
+    # a resumed call (initial_epoch k after a checkpoint, or BackupAndRestore) lands where the
+    # uninterrupted run would be. A model file records the offset next to epochs_completed
+    # (the epoch count within the call that saved it). Never before the stream's start: a model
+    # given only weights (load_weights) and initial_epoch=k starts at position k.
+    run = getattr(model, "_epoch_offset", 0) + getattr(model, "_epochs_completed", 0)
+    offset = max(0, run - initial_epoch)
     for epoch in range(initial_epoch, epochs):
-        position = start + epoch - initial_epoch
+        position = offset + epoch
         model._current_epoch = epoch
         cbs.on_epoch_begin(epoch)
         for i, layer in enumerate(model.layers):
@@ -325,7 +330,8 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
             # weights, and every history column keeps one entry per epoch.
             logs.update({f"val_{k}": float("nan") for k in ("loss", *(m.name for m in model.metrics))})
         logs["learning_rate"] = model.optimizer.current_learning_rate
-        model._epochs_completed = position + 1  # the training position a checkpoint saved now records
+        # The training position a checkpoint saved now records (see the offset above).
+        model._epochs_completed, model._epoch_offset = epoch + 1, offset
         cbs.on_epoch_end(epoch, logs)
         progress.close(logs)
         if model.stop_training:

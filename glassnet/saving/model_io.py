@@ -65,7 +65,8 @@ def model_bytes(model, include_optimizer: bool = True) -> bytes:
     doc = _base_doc(model, MODEL_FORMAT)
     doc["model"] = {"class_name": type(model).__name__, "config": model.get_config()}
     doc["compile"] = model.get_compile_config()
-    doc["training"] = {"epochs_completed": int(getattr(model, "_epochs_completed", 0)), "seed": model.seed}
+    doc["training"] = {"epochs_completed": int(getattr(model, "_epochs_completed", 0)), "seed": model.seed,
+                       "epoch_offset": int(getattr(model, "_epoch_offset", 0))}
     tensors = _weight_tensors(model)
     if getattr(model, "preprocessor", None) is not None:
         doc["preprocessor"], preprocessor_tensors = _preprocessor_entry(model.preprocessor)
@@ -213,13 +214,17 @@ def _optimizer_state(doc: dict, tensors: dict, mapping: dict, source: str) -> tu
     return variables, state["iterations"]
 
 
-def _training_position(doc: dict, source: str) -> tuple[int, int]:
-    """(epochs completed, seed): with the epoch, the seed is the random state training needs."""
+def _training_position(doc: dict, source: str) -> tuple[int, int, int]:
+    """(epochs completed, seed, epoch offset): with the epoch, the seed is the random state
+    training needs. The offset is where the saving fit call's epoch 0 stood in the model's
+    stream of epochs (see ``training.fit``); files written before it existed mean 0."""
     training = doc.get("training")
+    offset = training.get("epoch_offset", 0) if isinstance(training, dict) else None
     if (not isinstance(training, dict) or not _is_int(training.get("epochs_completed"))
-            or training["epochs_completed"] < 0 or not _is_int(training.get("seed"))):
-        _fail(source, "the training position (epochs completed, seed) is malformed.")
-    return training["epochs_completed"], training["seed"]
+            or training["epochs_completed"] < 0 or not _is_int(training.get("seed"))
+            or not _is_int(offset) or offset < 0):
+        _fail(source, "the training position (epochs completed, seed, epoch offset) is malformed.")
+    return training["epochs_completed"], training["seed"], offset
 
 
 def _preprocessor_entry(preprocessor) -> tuple[dict, dict[str, np.ndarray]]:
@@ -363,7 +368,7 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
         try:
             model = _build_model(doc, tensors, custom_objects, source)
             mapping = _match_layers(model, table, tensors, source, by_name=True)
-            epochs, seed = _training_position(doc, source)
+            epochs, seed, offset = _training_position(doc, source)
             if seed != model.seed:  # the model was built from this file's config: they must agree
                 _fail(source, f"the training position's seed {seed} differs from the model "
                               f"config's {model.seed}.")
@@ -384,7 +389,7 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
     _assign_weights(mapping, tensors)
     if model.optimizer is not None and optimizer_state is not None:
         model.optimizer.set_variables(*optimizer_state)
-    model._epochs_completed = epochs
+    model._epochs_completed, model._epoch_offset = epochs, offset
     return model
 
 
@@ -434,7 +439,7 @@ def restore_training_state(model, filepath, custom_objects: dict | None = None) 
     table = _check_layers_table(doc, tensors, source)
     mapping = _match_layers(model, table, tensors, source, by_name=False)
     optimizer_state = _optimizer_state(doc, tensors, mapping, source)
-    epochs, seed = _training_position(doc, source)
+    epochs, seed, offset = _training_position(doc, source)
     if seed != model.seed:
         raise ValueError(f"{source} was trained with seed {seed}; this model has seed {model.seed}. "
                          f"Resuming needs the same seed: create the model with seed={seed}.")
@@ -456,7 +461,7 @@ def restore_training_state(model, filepath, custom_objects: dict | None = None) 
     model.optimizer.learning_rate = saved.learning_rate
     if optimizer_state is not None:
         model.optimizer.set_variables(*optimizer_state)
-    model._epochs_completed = epochs
+    model._epochs_completed, model._epoch_offset = epochs, offset
     return epochs
 
 
