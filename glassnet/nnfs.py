@@ -372,6 +372,8 @@ class Model:
 
     def finalize(self):
         """Assemble the glassnet model: build it from the first Layer_Dense's n_inputs, compile it."""
+        if self.network is not None:  # finalize again: the new network takes the optimizer over
+            self.network.optimizer = None
         self.network = Sequential(self.layers, seed=self.seed)
         first = self.layers[0] if self.layers else None
         if isinstance(first, Layer_Dense) and not self.network.built:

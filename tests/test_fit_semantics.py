@@ -105,9 +105,33 @@ def test_one_optimizer_instance_cannot_train_two_models():
     first = regression(optimizer)
     first.fit(X, Y, epochs=1, verbose=0)
     first.compile(optimizer, "mae")  # the same model again: fine
-    with pytest.raises(ValueError, match=r"already trains model .*give each model its own"):
-        regression(optimizer)
+    with pytest.raises(ValueError, match=r"has trained .*give each model its own"):
+        regression(optimizer)  # its moments and step count would carry over
     regression(type(optimizer).from_config(optimizer.get_config()))  # a fresh copy is fine
+
+
+def test_the_refusal_does_not_depend_on_garbage_collection():
+    import gc
+
+    optimizer = gn.optimizers.Adam(0.01)
+    model = regression(optimizer)
+    model.fit(X, Y, epochs=1, verbose=0)
+    del model  # unreachable, but History keeps a cycle alive until a collection
+    with pytest.raises(ValueError, match="has trained"):
+        regression(optimizer)
+    gc.collect()
+    with pytest.raises(ValueError, match="has trained another model"):
+        regression(optimizer)
+
+
+def test_an_optimizer_given_up_by_recompiling_or_never_stepped_may_move():
+    shared = gn.optimizers.Adam(0.01)
+    a, b = regression(shared), regression(shared)  # neither stepped yet: fine
+    with pytest.raises(ValueError, match="since compiled into model"):
+        a.fit(X, Y, epochs=1, verbose=0)  # b took it over; training a would mix their states
+    b.fit(X, Y, epochs=1, verbose=0)
+    b.compile(gn.optimizers.Adam(0.01), "mse")  # b gives it up, as a learning-rate sweep does
+    regression(shared)
 
 
 class Crash(gn.callbacks.Callback):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 
 from glassnet import losses as losses_module
@@ -14,11 +12,6 @@ from glassnet._registry import deserialize, serialize
 from glassnet.layers.base import Layer, normalize_shape
 from glassnet.models import data, training
 from glassnet.models.training import forward_layers
-
-
-#: optimizer -> the model it trains (weak both ways, and kept off the optimizer so that
-#: copying or pickling it, as scikit-learn does with estimators, carries no reference).
-_OPTIMIZER_OWNERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class Sequential:
@@ -172,12 +165,7 @@ class Sequential:
             raise ValueError(f"Metric names must be unique; got {names}.")
         # An optimizer's moments and step count belong to the model it trains; shared, a second
         # model would start from the first one's (slots are keyed by layer name). Keras 3 refuses too.
-        owner = _OPTIMIZER_OWNERS.get(optimizer)
-        if owner is not None and owner() is not None and owner() is not self:
-            raise ValueError(f"This {type(optimizer).__name__} instance already trains model {owner().name!r}; "
-                             f"give each model its own, e.g. optimizer=gn.optimizers.{type(optimizer).__name__}"
-                             f"(...) in each compile, or optimizer.from_config(optimizer.get_config()).")
-        _OPTIMIZER_OWNERS[optimizer] = weakref.ref(self)
+        training.claim_optimizer(self, optimizer)
         self.optimizer, self.loss, self.metrics = optimizer, loss, metrics
         self._configure_fusion()
 

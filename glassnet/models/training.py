@@ -7,6 +7,7 @@ Randomness of epoch e (shuffling, dropout) comes from generators derived from
 from __future__ import annotations
 
 import sys
+import weakref
 
 import numpy as np
 
@@ -55,6 +56,37 @@ def prepare_xy(model, x, y, x_name: str = "x", y_name: str = "y", loss=None):
     if y_arr.dtype.kind == "f":
         y_arr = y_arr.astype(dtype, copy=False)
     return x, y_arr
+
+
+#: optimizer -> the model it trains (weak both ways, and kept off the optimizer so that
+#: copying or pickling it, as scikit-learn does with estimators, carries no reference).
+_OPTIMIZER_OWNERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def claim_optimizer(model, optimizer) -> None:
+    """Make ``model`` the owner of ``optimizer`` (``compile``), refusing one whose moments and
+    step count belong to another model: shared, a second model would start from the first
+    one's state (slots are keyed by layer name). Keras 3 refuses too. An optimizer that never
+    stepped, or whose model gave it up by recompiling with another, may move."""
+    entry = _OPTIMIZER_OWNERS.get(optimizer)
+    if entry is not None and entry() is not model and optimizer.iterations > 0:
+        owner = entry()
+        if owner is None or owner.optimizer is optimizer:  # gone or still using it: its state
+            name = type(optimizer).__name__
+            raise ValueError(f"This {name} instance has trained {'another model' if owner is None else repr(owner.name)}"
+                             f" ({optimizer.iterations} steps); give each model its own: a new {name}(...) "
+                             f"in each compile, or {name}.from_config(optimizer.get_config()).")
+    _OPTIMIZER_OWNERS[optimizer] = weakref.ref(model)
+
+
+def _check_optimizer_owner(model) -> None:
+    """Refuse to train with an optimizer that another model was compiled with since."""
+    entry = _OPTIMIZER_OWNERS.get(model.optimizer)
+    owner = entry() if entry is not None else None
+    if owner is not None and owner is not model:
+        raise ValueError(f"This model's {type(model.optimizer).__name__} was since compiled into model "
+                         f"{owner.name!r}, and one optimizer's state cannot serve two models; compile "
+                         f"this model again with an optimizer of its own.")
 
 
 def is_dataframe(x) -> bool:
@@ -205,6 +237,7 @@ def unpack_image_data(x, y=None):
 def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
         shuffle, class_weight, sample_weight, initial_epoch, log_every, diagnose=False):
     _require_compiled(model, "fit")
+    _check_optimizer_owner(model)
     x, y = unpack_image_data(x, y)
     if validation_data is not None and not isinstance(validation_data, (tuple, list)):
         x_val, y_val = unpack_image_data(validation_data)
@@ -342,6 +375,7 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
 
 def train_on_batch(model, x, y, sample_weight, class_weight, return_dict):
     _require_compiled(model, "train")
+    _check_optimizer_owner(model)
     memory.keep_freed_memory()
     x, y = prepare_xy(model, x, y)
     w = data.as_sample_weight(sample_weight, x.shape[0])
