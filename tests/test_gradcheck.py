@@ -114,3 +114,17 @@ def test_a_gradient_that_is_zero_in_exact_arithmetic_passes():
     result = check_gradients(model, x, y, training=True)
     bias = result[f"{model.layers[0].name}/bias"]
     assert bias.max_abs_error < 1e-10 and result.passed, str(result)
+
+
+def test_a_wrong_gradient_at_a_tiny_scale_still_fails():
+    # The zero-gradient floor follows the objective's size: inputs of scale 1e-12 make every
+    # gradient tiny, and a sign error there must still be caught.
+    class Flipped(gn.layers.Dense):
+        def backward_logits(self, grad):
+            dx = super().backward_logits(grad)
+            self.grads["kernel"] *= -1
+            return dx
+
+    layer = Flipped(3, dtype="float64")
+    result = check_gradients(layer, X * 1e-12)
+    assert not result["kernel"].passed and not result.passed
