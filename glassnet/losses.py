@@ -89,6 +89,8 @@ class Loss:
             return None
         w = np.asarray(sample_weight)
         n = y_pred.shape[0]
+        if w.size == 1:  # one number scales the whole batch's loss, as in Keras
+            return np.full(n, w.item(), dtype=np.float64)
         if w.size != n:
             raise ValueError(
                 f"{self.name}: sample_weight has shape {w.shape} but y_pred has N = {n} samples; "

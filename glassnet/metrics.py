@@ -307,6 +307,8 @@ class AUC(Metric):
         t, p, w = (np.concatenate(a) for a in (self._true, self._pred, self._weight))
         if t.min() == t.max():
             return 0.0  # undefined with one class present; Keras reports 0 as well
+        if not np.isfinite(p).all():  # diverged weights: no ranking to score (sklearn would raise)
+            return float("nan")
         if self.curve == "PR":
             return float(average_precision_score(t, p, sample_weight=w))
         return float(roc_auc_score(t, p, sample_weight=w))

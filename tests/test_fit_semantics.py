@@ -181,3 +181,25 @@ def test_a_checkpoint_of_a_second_fit_call_resumes_with_initial_epoch(tmp_path):
     resumed.fit(X, LABELS, epochs=4, initial_epoch=2, batch_size=16, verbose=0)  # as documented
     for a, b in zip(reference.get_weights(), resumed.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_divergence_in_an_epochs_last_update_logs_nan_validation_even_with_auc():
+    labels = (X[:, :1] > 0).astype("float32")
+    model = gn.Sequential([layers.Dense(8, activation="relu", input_shape=(3,)),
+                           layers.Dense(1, activation="sigmoid")], seed=1)
+    model.compile(optimizer=gn.optimizers.SGD(1e38), loss="binary_crossentropy", metrics=["auc"])
+    with np.errstate(all="ignore"):  # the suite raises on them; a user's run does not
+        # One full batch: the epoch's loss (taken before the update) is finite, the weights after it are not.
+        history = model.fit(X, labels, epochs=3, batch_size=len(X), verbose=0, validation_data=(X, labels))
+    assert np.isfinite(history.history["loss"][0]) and np.isnan(history.history["val_auc"][0])
+
+
+def test_early_stopping_reports_a_run_that_never_had_a_finite_value(capsys):
+    stop = gn.callbacks.EarlyStopping(monitor="val_loss", patience=0, verbose=1)
+    stop.set_model(regression())
+    stop.on_train_begin()
+    for epoch in range(2):
+        stop.on_epoch_end(epoch, {"val_loss": float("nan")})
+    stop.on_train_end()
+    assert stop.stopped_epoch == 1  # never at the first epoch, as in Keras
+    assert "early stopping (best val_loss no finite value)" in capsys.readouterr().out

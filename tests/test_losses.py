@@ -136,7 +136,7 @@ def test_column_sample_weight_on_the_reported_example():
     assert losses.SparseCategoricalCrossentropy()(labels, probs, w[:, None]) == pytest.approx(want)
 
 
-WRONG_WEIGHT_SHAPES = {"N-1": lambda n: (n - 1,), "(N,2)": lambda n: (n, 2), "(1,)": lambda n: (1,)}
+WRONG_WEIGHT_SHAPES = {"N-1": lambda n: (n - 1,), "(N,2)": lambda n: (n, 2)}
 
 
 @pytest.mark.parametrize("shape", WRONG_WEIGHT_SHAPES)
@@ -149,6 +149,15 @@ def test_wrong_size_sample_weight_is_rejected_by_value_and_gradient(case, shape)
     for compute in (loss, loss.gradient, loss.value_and_gradient):
         with pytest.raises(ValueError, match=match):
             compute(y_true, y_pred.copy(), weights)
+
+
+@pytest.mark.parametrize("weight", [2.0, np.array([2.0])], ids=["scalar", "(1,)"])
+@pytest.mark.parametrize("case", CASES)
+def test_one_number_as_sample_weight_scales_the_whole_batch(case, weight):
+    loss, y_true, y_pred, _ = CASES[case]
+    assert loss(y_true, y_pred, weight) == pytest.approx(2 * loss(y_true, y_pred), rel=1e-12)  # Keras
+    np.testing.assert_allclose(loss.gradient(y_true, y_pred.copy(), weight),
+                               2 * loss.gradient(y_true, y_pred.copy()), rtol=1e-12)
 
 
 @pytest.mark.parametrize("loss", [losses.CategoricalCrossentropy(from_logits=True), losses.SparseCategoricalCrossentropy(from_logits=True)])

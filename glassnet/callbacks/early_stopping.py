@@ -54,13 +54,16 @@ class EarlyStopping(_Monitor):
             if self.baseline is None or self._improved(value, over=self.baseline):
                 self.wait = 0
                 return
-        if self.wait >= self.patience:  # Keras' count: patience=3 stops at the 3rd epoch without gain
+        # Keras' count (patience=3 stops at the 3rd epoch without gain), and as in Keras never at
+        # the first epoch watched: a baseline not beaten at once must get patience epochs.
+        if self.wait >= self.patience and epoch > self.start_from_epoch:
             self.stopped_epoch = epoch
             self.model.stop_training = True
 
     def on_train_end(self, logs=None):
         if self.stopped_epoch is not None and self.verbose:
-            print(f"Epoch {self.stopped_epoch + 1}: early stopping (best {self.monitor} "
-                  f"{self.best:.4g} at epoch {self.best_epoch + 1})")
+            best = ("no finite value" if self.best_epoch is None  # diverged before any
+                    else f"{self.best:.4g} at epoch {self.best_epoch + 1}")
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping (best {self.monitor} {best})")
         if self.restore_best_weights and self.best_weights is not None:
             self.model.set_weights(self.best_weights)

@@ -351,7 +351,11 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
         logs.update({m.name: m.result() for m in model.metrics})
         if source is not None:
             source.on_epoch_end()
-        if val is not None and np.isfinite(logs["loss"]):
+        # The epoch's loss is taken before each update, so the last update can still diverge:
+        # the weights are checked too (one pass over them, once per epoch).
+        diverged = not np.isfinite(logs["loss"]) or not all(
+            np.isfinite(p).all() for layer in model.layers for p in layer.params.values())
+        if val is not None and not diverged:
             if is_batch_source(val):
                 val_logs = evaluate(model, val, None, None, 0, None, True)
             else:
