@@ -102,3 +102,12 @@ def test_a_tampered_preprocessor_entry_is_a_model_file_error(trained, tmp_path):
     _rewrite(path, lambda doc, tensors: doc["preprocessor"].update(class_name="os.system"))
     with pytest.raises(ModelFileError, match="Unknown preprocessor 'os.system'"):
         gn.load_model(path)
+
+
+def test_a_batch_source_of_raw_rows_goes_through_the_preprocessor(trained):
+    model, prep, X_test = trained
+    y = (model.predict(X_test)[:, 0] > 0.5).astype("float32")
+    source = gn.datasets.ArraySource(X_test, y, batch_size=len(X_test))  # one batch: the same mean
+    assert model.evaluate(source) == pytest.approx(model.evaluate(X_test, y), rel=1e-12)
+    model.fit(gn.datasets.ArraySource(X_test, y, batch_size=8, shuffle=True), epochs=1, verbose=0,
+              validation_data=gn.datasets.ArraySource(X_test, y, batch_size=8))

@@ -79,9 +79,11 @@ class ArraySource(BatchSource):
             if arr is not None and len(arr) != n:
                 raise ValueError(f"ArraySource: x has {n} samples but {name} has {len(arr)}.")
         # pandas objects index by label, not position (a shuffled batch would pick the wrong
-        # rows, or fail after train_test_split); take their arrays. Memmaps stay as they are.
-        x, y, sample_weight = (a.to_numpy() if hasattr(a, "to_numpy") and not isinstance(a, np.ndarray) else a
-                               for a in (x, y, sample_weight))
+        # rows, or fail after train_test_split): targets and weights become arrays, and a
+        # DataFrame of inputs is sliced by position (.iloc) but stays a DataFrame, so a model
+        # with a preprocessor attached still sees raw rows. Memmaps stay as they are.
+        y, sample_weight = (a.to_numpy() if hasattr(a, "to_numpy") and not isinstance(a, np.ndarray) else a
+                            for a in (y, sample_weight))
         self.x, self.y, self.sample_weight = x, y, sample_weight
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
@@ -98,7 +100,7 @@ class ArraySource(BatchSource):
         if self._order is not None:
             # Ascending rows within the batch: a memory-mapped file is then read front to back.
             rows = np.sort(self._order[rows])
-        x = np.asarray(self.x[rows])
+        x = self.x.iloc[rows] if hasattr(self.x, "iloc") else np.asarray(self.x[rows])
         if self.y is None:
             return (x,)
         y = np.asarray(self.y[rows])
