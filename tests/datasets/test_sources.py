@@ -123,7 +123,7 @@ def test_pandas_targets_are_taken_by_position_not_by_index_label():
     frame = pd.DataFrame({"f": np.arange(8.0), "label": np.arange(8) % 2}).sample(frac=1, random_state=0)
     source = ArraySource(frame[["f"]], frame["label"], batch_size=4, shuffle=True, seed=0)
     for xb, yb in source:
-        np.testing.assert_array_equal(yb, xb.ravel().astype(int) % 2)  # each label stays with its row
+        np.testing.assert_array_equal(yb, xb.to_numpy().ravel().astype(int) % 2)  # each label stays with its row
     split = frame.iloc[2:]  # an index that is no longer 0..n-1, as after train_test_split
     xb, yb = ArraySource(split[["f"]], split["label"], batch_size=8, shuffle=True, seed=1)[0]
-    np.testing.assert_array_equal(yb, xb.ravel().astype(int) % 2)
+    np.testing.assert_array_equal(yb, xb.to_numpy().ravel().astype(int) % 2)
