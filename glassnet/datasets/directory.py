@@ -84,8 +84,9 @@ def _encode_labels(labels: np.ndarray, label_mode, n_classes: int):
     return labels.astype(np.int64)
 
 
-def _scan(paths: list[Path], image_size, on_invalid: str) -> list[int]:
-    """Open every header (cheap: no pixels are decoded); the indices of readable images.
+def _scan(paths: list[Path], image_size, on_invalid: str, decode: bool = False) -> list[int]:
+    """Open every header (cheap: no pixels are decoded), or with ``decode`` every image; the
+    indices of readable images.
 
     Also checks that sizes agree when no ``image_size`` asks for a resize.
     """
@@ -95,6 +96,8 @@ def _scan(paths: list[Path], image_size, on_invalid: str) -> list[int]:
         try:
             with Image.open(path) as img:
                 sizes[i] = (img.height, img.width)
+                if decode:
+                    img.load()
             keep.append(i)
         except Exception as err:  # Pillow raises several types for broken files
             bad.append(f"{path}: {type(err).__name__}: {err}")
@@ -261,7 +264,9 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
         subset: "training", "validation" or "both" (then a pair is returned), with validation_split.
         interpolation: resampling filter for resizing: "bilinear", "nearest", "bicubic", "lanczos", "area".
         follow_links: also walk folders that symbolic links point to (off by default, as in Keras).
-        on_invalid: "raise" (default: a ValueError listing every undecodable file) or "warn".
+        on_invalid: "raise" (default: a ValueError listing every undecodable file) or "warn"
+            (leave them out, with a warning; with a ``batch_size`` every file is then decoded
+            once up front, so no batch loses images during training).
 
     Returns:
         ``ImageData`` (unpacks as ``x, y``; also has ``class_names`` and ``file_paths``), an
@@ -350,7 +355,9 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     label_array = None if label_list is None else np.asarray(label_list, dtype=np.int64)
 
     order = np.random.default_rng(seed).permutation(len(paths)) if shuffle else np.arange(len(paths))
-    keep = _scan(paths, image_size, on_invalid)
+    # A lazy source with on_invalid="warn" decodes every file once now: a file whose header
+    # reads but whose pixels are cut short must leave before training, not empty a batch mid-epoch.
+    keep = _scan(paths, image_size, on_invalid, decode=batch_size is not None and on_invalid == "warn")
     order = order[np.isin(order, keep)]
     subsets = {"all": order}
     if validation_split is not None:
