@@ -23,7 +23,10 @@ from glassnet._registry import deserialize, register, serialize
 
 
 def _is_real(value) -> bool:
-    """A real number, Python's or NumPy's (``np.float32(1e-3)``): ``numbers.Real``, not a bool."""
+    """A real number, Python's or NumPy's (``np.float32(1e-3)``, or a 0-d array such as
+    ``np.array(0.9)``): ``numbers.Real``, not a bool."""
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        return True
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 

@@ -510,3 +510,10 @@ def test_a_model_keeps_its_weights_in_one_buffer_and_freezing_splits_the_update(
     assert len(model.optimizer._groups) == 2  # the layers before and after the frozen one
     assert twin.optimizer._groups == {}
     assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), twin.get_weights()))
+
+
+def test_zero_dimensional_arrays_are_numbers_too():
+    import json
+
+    optimizer = gn.optimizers.SGD(np.array(0.1), momentum=np.array(0.9))
+    assert json.loads(json.dumps(optimizer.get_config()))["momentum"] == 0.9

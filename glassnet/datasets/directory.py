@@ -286,6 +286,8 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     if label_mode not in LABEL_MODES:
         raise ValueError(f"label_mode must be one of {LABEL_MODES}; got {label_mode!r}.")
     if image_size is not None:
+        if isinstance(image_size, np.ndarray):  # np.array([64, 64]) works as in Keras
+            image_size = image_size.tolist() if image_size.ndim == 1 else image_size
         if (not isinstance(image_size, (tuple, list)) or len(image_size) != 2
                 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0 for v in image_size)):
             raise ValueError(f"image_size must be (height, width), two positive integers; got {image_size!r}.")

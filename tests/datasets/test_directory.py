@@ -285,3 +285,9 @@ def test_image_data_goes_to_fit_evaluate_and_predict_whole(tmp_path):
     twin.set_weights(model.get_weights())
     assert model.evaluate(val) == twin.evaluate(val.x, val.y)
     np.testing.assert_array_equal(model.predict(val), model.predict(val.x))
+
+
+def test_image_size_may_be_an_array(tmp_path):
+    root = make_tree(tmp_path / "t")
+    x, _ = image_dataset_from_directory(root, image_size=np.array([4, 3]), seed=0)
+    assert x.shape[1:3] == (4, 3)
