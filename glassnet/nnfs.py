@@ -372,9 +372,13 @@ class Model:
 
     def finalize(self):
         """Assemble the glassnet model: build it from the first Layer_Dense's n_inputs, compile it."""
-        if self.network is not None:  # finalize again: the new network takes the optimizer over
-            self.network.optimizer = None
+        previous = self.network
         self.network = Sequential(self.layers, seed=self.seed)
+        if previous is not None and self.optimizer is not None:
+            # finalize again: the same layers in a new network, which takes the optimizer and
+            # its state over (the book's model keeps training where it was).
+            previous.optimizer = None
+            training.hand_over_optimizer(self.optimizer, self.network)
         first = self.layers[0] if self.layers else None
         if isinstance(first, Layer_Dense) and not self.network.built:
             self.network.build((first.n_inputs,))

@@ -124,14 +124,20 @@ def test_the_refusal_does_not_depend_on_garbage_collection():
         regression(optimizer)
 
 
-def test_an_optimizer_given_up_by_recompiling_or_never_stepped_may_move():
+def test_an_optimizer_that_never_stepped_may_move_a_stepped_one_may_not():
     shared = gn.optimizers.Adam(0.01)
-    a, b = regression(shared), regression(shared)  # neither stepped yet: fine
+    a, b = regression(shared), regression(shared)  # neither stepped yet: fine (learning-rate sweeps)
     with pytest.raises(ValueError, match="since compiled into model"):
         a.fit(X, Y, epochs=1, verbose=0)  # b took it over; training a would mix their states
     b.fit(X, Y, epochs=1, verbose=0)
-    b.compile(gn.optimizers.Adam(0.01), "mse")  # b gives it up, as a learning-rate sweep does
-    regression(shared)
+    b.compile(shared, "mae")  # b recompiling its own: fine
+    b.compile(gn.optimizers.Adam(0.01), "mse")  # b gives it up...
+    with pytest.raises(ValueError, match="has trained"):
+        regression(shared)  # ...but its moments and step count must not go to another model
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(a))  # a model copied with its optimizer keeps training it
+    copy.compile(copy.optimizer, "mse")
 
 
 class Crash(gn.callbacks.Callback):
@@ -203,3 +209,35 @@ def test_early_stopping_reports_a_run_that_never_had_a_finite_value(capsys):
     stop.on_train_end()
     assert stop.stopped_epoch == 1  # never at the first epoch, as in Keras
     assert "early stopping (best val_loss no finite value)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("patience", [0, 1])
+def test_early_stopping_never_stops_at_the_first_epoch_of_a_resumed_call(patience):
+    model = regression()
+    model.fit(X, Y, epochs=2, verbose=0)
+    stop = gn.callbacks.EarlyStopping(monitor="loss", patience=patience, baseline=1e-9)
+    history = model.fit(X, Y, epochs=6, initial_epoch=2, verbose=0, callbacks=[stop])
+    assert len(history.history["loss"]) == max(2, patience + 1)  # as a fresh call would run
+
+
+def test_an_epoch_whose_weights_diverged_is_no_best_for_loss_monitors(tmp_path):
+    model = regression()
+    stop = gn.callbacks.EarlyStopping(monitor="loss", patience=10)
+    checkpoint = gn.callbacks.ModelCheckpoint(tmp_path / "best.glassnet", monitor="loss", save_best_only=True)
+    with np.errstate(all="ignore"):
+        # Full batch: the epoch's loss is measured before its update, which blows the weights up.
+        history = model.fit(X, Y, epochs=6, batch_size=len(X), verbose=0,
+                            callbacks=[gn.callbacks.LearningRateScheduler(lambda e, lr: 1e39 if e >= 3 else 0.05),
+                                       stop, checkpoint])
+    assert np.isnan(history.history["loss"][3])
+    assert all(np.isfinite(w).all() for w in model.get_weights())  # the best finite epoch came back
+    assert all(np.isfinite(w).all() for w in gn.load_model(tmp_path / "best.glassnet").get_weights())
+
+
+def test_inspect_reports_epochs_over_all_fit_calls(tmp_path):
+    model = regression()
+    model.fit(X, Y, epochs=3, verbose=0)
+    model.fit(X, Y, epochs=2, verbose=0)
+    model.save(tmp_path / "m.glassnet")
+    info = gn.saving.inspect(tmp_path / "m.glassnet")
+    assert (info["epochs_trained"], info["epochs_completed"]) == (5, 2)

@@ -128,3 +128,12 @@ def test_a_wrong_gradient_at_a_tiny_scale_still_fails():
     layer = Flipped(3, dtype="float64")
     result = check_gradients(layer, X * 1e-12)
     assert not result["kernel"].passed and not result.passed
+
+
+def test_the_zero_gradient_floor_is_not_fooled_by_a_cancelling_objective():
+    # The layer check's objective Σ r·y can be small by cancellation while its terms, which
+    # set the round-off, are not (projection seed 88 here): a true zero gradient must pass.
+    x = np.random.default_rng(0).standard_normal((32, 6))
+    model = gn.Sequential([gn.layers.Dense(16, input_shape=(6,), dtype="float64"),
+                           gn.layers.BatchNormalization(dtype="float64")], seed=0)
+    assert check_gradients(model, x, training=True, seed=88).passed

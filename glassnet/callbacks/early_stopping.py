@@ -36,6 +36,7 @@ class EarlyStopping(_Monitor):
         self.verbose = verbose
 
     def on_train_begin(self, logs=None):
+        self._first_watched = None  # this fit call's first epoch watched (a resumed call's is > 0)
         self.wait = 0
         self.stopped_epoch = None
         self.best_epoch = None
@@ -46,6 +47,8 @@ class EarlyStopping(_Monitor):
         if epoch < self.start_from_epoch:
             return
         value = self._current(logs)
+        if self._first_watched is None:
+            self._first_watched = epoch
         self.wait += 1
         if self._improved(value):
             self.best, self.best_epoch = value, epoch
@@ -55,8 +58,8 @@ class EarlyStopping(_Monitor):
                 self.wait = 0
                 return
         # Keras' count (patience=3 stops at the 3rd epoch without gain), and as in Keras never at
-        # the first epoch watched: a baseline not beaten at once must get patience epochs.
-        if self.wait >= self.patience and epoch > self.start_from_epoch:
+        # the first epoch watched in a fit call: a baseline not beaten at once gets patience epochs.
+        if self.wait >= self.patience and epoch > self._first_watched:
             self.stopped_epoch = epoch
             self.model.stop_training = True
 

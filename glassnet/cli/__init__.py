@@ -312,7 +312,8 @@ def inspect(model, as_json):
                f"{info['file_bytes']:,} bytes, created {info['created']}")
     if info.get("model"):
         click.echo(f"model {info['model']['name']!r} ({info['model']['class_name']}), seed {info['model']['seed']}, "
-                   f"epochs completed {info.get('epochs_completed')}")
+                   f"epochs trained {info.get('epochs_trained')} (completed in the saving fit call: "
+                   f"{info.get('epochs_completed')})")
     compile_info = info.get("compile")
     if compile_info:
         click.echo("compile: optimizer " + compile_info["optimizer"]["class_name"] + ", loss "

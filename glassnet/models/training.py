@@ -67,15 +67,22 @@ def claim_optimizer(model, optimizer) -> None:
     """Make ``model`` the owner of ``optimizer`` (``compile``), refusing one whose moments and
     step count belong to another model: shared, a second model would start from the first
     one's state (slots are keyed by layer name). Keras 3 refuses too. An optimizer that never
-    stepped, or whose model gave it up by recompiling with another, may move."""
+    stepped may move (learning-rate sweeps hand one build function's optimizer around)."""
     entry = _OPTIMIZER_OWNERS.get(optimizer)
-    if entry is not None and entry() is not model and optimizer.iterations > 0:
-        owner = entry()
-        if owner is None or owner.optimizer is optimizer:  # gone or still using it: its state
-            name = type(optimizer).__name__
-            raise ValueError(f"This {name} instance has trained {'another model' if owner is None else repr(owner.name)}"
-                             f" ({optimizer.iterations} steps); give each model its own: a new {name}(...) "
-                             f"in each compile, or {name}.from_config(optimizer.get_config()).")
+    owner = entry() if entry is not None else None
+    # A stepped optimizer stays with the model that holds it (recompiling it, or a copy made
+    # with pickle) or that registered it; anything else would inherit its moments.
+    if optimizer.iterations > 0 and getattr(model, "optimizer", None) is not optimizer and owner is not model:
+        name = type(optimizer).__name__
+        raise ValueError(f"This {name} instance has trained {'another model' if owner is None else repr(owner.name)}"
+                         f" ({optimizer.iterations} steps); give each model its own: a new {name}(...) "
+                         f"in each compile, or {name}.from_config(optimizer.get_config()).")
+    _OPTIMIZER_OWNERS[optimizer] = weakref.ref(model)
+
+
+def hand_over_optimizer(optimizer, model) -> None:
+    """Register ``model`` as the owner of ``optimizer``, state and all: for a wrapper that
+    rebuilds its network around the same layers (glassnet.nnfs' ``finalize``)."""
     _OPTIMIZER_OWNERS[optimizer] = weakref.ref(model)
 
 
@@ -352,9 +359,13 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
         if source is not None:
             source.on_epoch_end()
         # The epoch's loss is taken before each update, so the last update can still diverge:
-        # the weights are checked too (one pass over them, once per epoch).
-        diverged = not np.isfinite(logs["loss"]) or not all(
-            np.isfinite(p).all() for layer in model.layers for p in layer.params.values())
+        # the weights are checked too (one pass over them, once per epoch). Weights that did
+        # are what callbacks would save or restore as "best", so this epoch's training figures
+        # are reported as NaN too (and TerminateOnNaN stops).
+        broken = not all(np.isfinite(p).all() for layer in model.layers for p in layer.params.values())
+        if broken:
+            logs.update({k: float("nan") for k in logs})
+        diverged = broken or not np.isfinite(logs["loss"])
         if val is not None and not diverged:
             if is_batch_source(val):
                 val_logs = evaluate(model, val, None, None, 0, None, True)

@@ -348,7 +348,8 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
             ``fit(initial_epoch=...)`` continues exactly; False gives an uncompiled model.
 
     Returns:
-        The ``Sequential`` model; ``model._epochs_completed`` says how many epochs it was trained.
+        The ``Sequential`` model; ``model._epochs_completed`` says how many epochs the fit call
+        that saved it had run (resume with ``fit(initial_epoch=model._epochs_completed)``).
 
     Raises:
         ModelFileError: the file is damaged, truncated, hostile, of a newer format, or its
@@ -472,7 +473,8 @@ def inspect(filepath) -> dict:
         A JSON-ready dict: ``format``, ``format_version``, ``glassnet_version``, ``created``,
         ``dtype``, ``file_bytes``, ``layers`` (name, class, weights with shapes, params),
         ``total_params`` and, for model files, ``model`` (name, seed, config), ``compile``,
-        ``optimizer`` (iterations, slot count) and ``epochs_completed``.
+        ``optimizer`` (iterations, slot count), ``epochs_completed`` (in the fit call that saved
+        it: what ``fit(initial_epoch=...)`` resumes from) and ``epochs_trained`` (over all calls).
 
     Example:
         >>> import glassnet as gn  # doctest: +SKIP
@@ -505,6 +507,11 @@ def inspect(filepath) -> dict:
                 "iterations": optimizer.get("iterations"),
                 "slots": len(optimizer.get("slots") or {})},
             epochs_completed=training.get("epochs_completed"),
+            # Every epoch the model has run, over all its fit calls (epochs_completed counts
+            # those of the call that saved it, the number fit(initial_epoch=...) resumes from).
+            epochs_trained=(training.get("epoch_offset", 0) + training["epochs_completed"]
+                            if _is_int(training.get("epochs_completed")) and _is_int(training.get("epoch_offset", 0))
+                            else None),
             preprocessor=(doc["preprocessor"].get("class_name")
                           if isinstance(doc.get("preprocessor"), dict) else None),
         )

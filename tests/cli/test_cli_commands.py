@@ -94,7 +94,7 @@ def test_summary_and_inspect_describe_the_model_file(default_run):
     assert code == 0 and "Conv2D" in summary and "Total params: 4,538" in summary
     code, listing = run_cli("inspect", folder / "model.glassnet")
     assert code == 0 and "total parameters: 4,538" in listing and "kernel (3, 3, 1, 8)" in listing
-    assert "epochs completed 8" in listing
+    assert "epochs trained 8 (completed in the saving fit call: 8)" in listing
     code, raw = run_cli("inspect", folder / "model.glassnet", "--json")
     info = json.loads(raw)
     assert info["total_params"] == 4538 and info["model"]["name"] == "digits-cnn"
