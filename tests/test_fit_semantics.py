@@ -58,15 +58,6 @@ def test_keys_added_to_the_logs_by_a_callback_reach_the_history():
     assert history.history["val_f1"] == [0.5, 0.5]
 
 
-def batch_orders(model, calls):
-    seen = []
-    record = gn.callbacks.LambdaCallback(on_train_batch_begin=lambda batch, logs: seen.append(
-        model.layers[0].params["kernel"].copy()))
-    for epochs, initial in calls:
-        model.fit(X, Y, epochs=epochs, initial_epoch=initial, batch_size=8, verbose=0, callbacks=[record])
-    return seen
-
-
 def test_fit_in_a_loop_draws_fresh_batches_and_continuing_equals_one_long_fit():
     dropout = lambda: gn.Sequential([layers.Dense(8, input_shape=(3,)), layers.Dropout(0.5),  # noqa: E731
                                      layers.Dense(1)], seed=0)

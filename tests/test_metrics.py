@@ -373,30 +373,28 @@ def test_model_metrics_over_batches_equal_sklearn_on_predictions(rng):
         skm.roc_auc_score(np.eye(3)[y], p, average="micro", sample_weight=w), rel=1e-12)
 
 
-def test_fit_adapts_regression_accuracy_to_the_training_targets(rng):
+def fitted_with_regression_accuracy(rng):
+    """A linear model fit once (learning the tolerance std(y_train)/250 ≈ 0.06), then set to
+    exact weights with a bias of 0.01, and a validation set 100x narrower: its own std/250 ≈
+    0.0006. The training tolerance gives accuracy 1.0 there, one learned from it 0.0."""
     x = rng.normal(size=(N, 2)).astype("float32")
     y = (x @ np.array([[3.0], [-1.0]]) * 5).astype("float32")
     model = gn.Sequential([gn.layers.Dense(1, input_shape=(2,))], seed=0)
     model.compile(optimizer=gn.optimizers.Adam(0.05), loss="mse", metrics=["regression_accuracy"])
     model.fit(x, y, epochs=1, batch_size=32, verbose=0)
-    # Exact weights but a bias of 0.01: inside std(y_train)/250 ≈ 0.06, far outside the narrow
-    # validation set's own std/250 ≈ 0.0006. So the training tolerance gives 1.0, a batch one 0.0.
     model.set_weights([np.array([[15.0], [-5.0]], "float32"), np.array([0.01], "float32")])
-    x_val, y_val = x[:20] * 0.01, y[:20] * 0.01
+    return model, x, y, x[:20] * 0.01, y[:20] * 0.01
+
+
+def test_fit_adapts_regression_accuracy_to_the_training_targets(rng):
+    model, _, y, x_val, y_val = fitted_with_regression_accuracy(rng)
     assert np.std(y) / 250 > 0.02 > 0.01 > 0.001 > np.std(y_val) / 250
     assert model.evaluate(x_val, y_val, return_dict=True)["regression_accuracy"] == 1.0
 
 
 def test_saved_model_reports_the_same_regression_accuracy(rng, tmp_path):
     """The tolerance fit learned from the training targets is saved with the model."""
-    x = rng.normal(size=(N, 2)).astype("float32")
-    y = (x @ np.array([[3.0], [-1.0]]) * 5).astype("float32")
-    model = gn.Sequential([gn.layers.Dense(1, input_shape=(2,))], seed=0)
-    model.compile(optimizer=gn.optimizers.Adam(0.05), loss="mse", metrics=["regression_accuracy"])
-    model.fit(x, y, epochs=1, batch_size=32, verbose=0)
-    # As above: the training tolerance gives 1.0 on this narrow set, one learned from it 0.0.
-    model.set_weights([np.array([[15.0], [-5.0]], "float32"), np.array([0.01], "float32")])
-    x_val, y_val = x[:20] * 0.01, y[:20] * 0.01
+    model, x, y, x_val, y_val = fitted_with_regression_accuracy(rng)
     before = model.evaluate(x_val, y_val, return_dict=True)
     assert before["regression_accuracy"] == 1.0
     model.save(tmp_path / "model.glassnet")

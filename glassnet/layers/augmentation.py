@@ -363,6 +363,11 @@ def _value_range(value_range, layer: str) -> tuple[float, float]:
 class _IntensityTransform(_RandomLayer):
     """A random intensity change per image, clipped to ``value_range`` as Keras does.
 
+    Args:
+        value_range: the range the pixels are in; outputs are clipped to it. Keras' default
+            (0, 255) is for raw pixels: pass (0, 1) for images already divided by 255.
+        seed: see the module docstring.
+
     Subclasses give ``_change(x, rng)``, returning the unclipped output, and ``_change_backward(g)``,
     its transpose (both are linear in x for a fixed draw).
     """
@@ -405,9 +410,7 @@ class RandomBrightness(_IntensityTransform):
     Args:
         factor: f or (lower, upper) within [-1, 1]: the shift added to every pixel of an image is
             drawn from [lower, upper] times the width of ``value_range``; f means (-f, f).
-        value_range: the range the pixels are in; outputs are clipped to it. Keras' default
-            (0, 255) is for raw pixels: pass (0, 1) for images already divided by 255.
-        seed: see the module docstring.
+        value_range, seed: see ``_IntensityTransform``.
 
     Shapes:
         x: (N, H, W, C) -> y: same shape.
@@ -441,9 +444,7 @@ class RandomContrast(_IntensityTransform):
     Args:
         factor: f or (lower, upper) within [0, 1]: the contrast factor is drawn from
             [1 - lower, 1 + upper] once per image; f means (f, f), so 0.2 gives [0.8, 1.2].
-        value_range: the range the pixels are in; outputs are clipped to it. Keras' default
-            (0, 255) is for raw pixels: pass (0, 1) for images already divided by 255.
-        seed: see the module docstring.
+        value_range, seed: see ``_IntensityTransform``.
 
     Shapes:
         x: (N, H, W, C) -> y: same shape.

@@ -68,8 +68,7 @@ def claim_optimizer(model, optimizer) -> None:
     step count belong to another model: shared, a second model would start from the first
     one's state (slots are keyed by layer name). Keras 3 refuses too. An optimizer that never
     stepped may move (learning-rate sweeps hand one build function's optimizer around)."""
-    entry = _OPTIMIZER_OWNERS.get(optimizer)
-    owner = entry() if entry is not None else None
+    owner = _owner(optimizer)
     # A stepped optimizer stays with the model that holds it (recompiling it, or a copy made
     # with pickle) or that registered it; anything else would inherit its moments.
     if optimizer.iterations > 0 and getattr(model, "optimizer", None) is not optimizer and owner is not model:
@@ -77,7 +76,13 @@ def claim_optimizer(model, optimizer) -> None:
         raise ValueError(f"This {name} instance has trained {'another model' if owner is None else repr(owner.name)}"
                          f" ({optimizer.iterations} steps); give each model its own: a new {name}(...) "
                          f"in each compile, or {name}.from_config(optimizer.get_config()).")
-    _OPTIMIZER_OWNERS[optimizer] = weakref.ref(model)
+    hand_over_optimizer(optimizer, model)
+
+
+def _owner(optimizer):
+    """The live model ``optimizer`` is registered to, or None."""
+    entry = _OPTIMIZER_OWNERS.get(optimizer)
+    return entry() if entry is not None else None
 
 
 def hand_over_optimizer(optimizer, model) -> None:
@@ -88,8 +93,7 @@ def hand_over_optimizer(optimizer, model) -> None:
 
 def _check_optimizer_owner(model) -> None:
     """Refuse to train with an optimizer that another model was compiled with since."""
-    entry = _OPTIMIZER_OWNERS.get(model.optimizer)
-    owner = entry() if entry is not None else None
+    owner = _owner(model.optimizer)
     if owner is not None and owner is not model:
         raise ValueError(f"This model's {type(model.optimizer).__name__} was since compiled into model "
                          f"{owner.name!r}, and one optimizer's state cannot serve two models; compile "
@@ -302,9 +306,9 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
         user_callbacks.append(model.diagnostics)
     if not any(isinstance(cb, callbacks_module.TerminateOnNaN) for cb in user_callbacks):
         user_callbacks.append(callbacks_module.TerminateOnNaN())
+    steps = -(-n // batch_size)
     # History last, as Keras appends it: a callback that adds a key to the epoch's logs (an F1
     # score, say) must have added it before History records them.
-    steps = -(-n // batch_size)
     cbs = callbacks_module.CallbackList([*user_callbacks, history], model,
                                         params={"verbose": verbose, "epochs": epochs, "steps": steps})
     model.history = history
