@@ -168,6 +168,48 @@ def test_backup_with_another_optimizer_is_refused(tmp_path):
         _model(optimizer="sgd").fit(x, y, epochs=3, verbose=0, callbacks=[gn.callbacks.BackupAndRestore(backup)])
 
 
+class _Counter(gn.callbacks.Callback):
+    """Counts epochs and keeps the last logs and weights: state for a backup to keep."""
+
+    def __init__(self):
+        super().__init__()
+        self.epochs, self.logs, self.weights = 0, {}, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs += 1
+        self.logs, self.weights = dict(logs), self.model.get_weights()
+
+    def state_dict(self):
+        return {"epochs": self.epochs, "names": sorted(self.logs),
+                "values": np.array([self.logs[k] for k in sorted(self.logs)]), "weights": self.weights}
+
+    def load_state_dict(self, state):
+        self.epochs, self.weights = state["epochs"], state["weights"]
+        self.logs = dict(zip(state["names"], state["values"].tolist()))
+
+
+def test_backup_keeps_the_state_of_the_callbacks_it_is_given(tmp_path):
+    x, y = _data()
+    fit = dict(x=x, y=y, epochs=5, batch_size=8, verbose=0, validation_split=0.25)
+    reference = _Counter()
+    _model().fit(**fit, callbacks=[reference])
+    backup = tmp_path / "backup"
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        counter = _Counter()
+        keep = gn.callbacks.BackupAndRestore(backup, callbacks=[counter])
+        _model().fit(**fit, callbacks=[_Crash(at_epoch=3), counter, keep])
+    assert counter.epochs == 3  # the crash came before epoch 4 reached the counter
+    # The backup is still a model file.
+    assert gn.load_model(backup / "backup.glassnet").count_params() == _model().count_params()
+    resumed = _Counter()
+    _model().fit(**fit, callbacks=[resumed, gn.callbacks.BackupAndRestore(backup, callbacks=[resumed])])
+    assert resumed.epochs == reference.epochs == 5
+    assert resumed.logs == reference.logs
+    assert all(np.array_equal(a, b) for a, b in zip(resumed.weights, reference.weights))
+    with pytest.raises(TypeError, match="state_dict"):
+        gn.callbacks.BackupAndRestore(backup, callbacks=[_Crash(0)])
+
+
 def test_best_only_batch_checkpoints_skip_until_the_monitor_is_logged(tmp_path):
     # Batch logs hold only the training loss; a val_loss monitor must not crash fit there.
     x = np.random.default_rng(0).standard_normal((32, 3))

@@ -213,8 +213,11 @@ def run_trial(trial, setup: TrialSetup) -> float:
             if setup.checkpoint_dir is not None:
                 from glassnet.callbacks import BackupAndRestore
 
+                # Last, and keeping the reporter's state: each epoch's backup then holds the best
+                # epoch up to it, so a resumed trial scores all its epochs, even when the
+                # interrupt came after the last backup and the resumed fit has none left to run.
                 backups.append(os.path.join(setup.checkpoint_dir, f"trial_{root}_run{run_index}"))
-                callbacks.insert(0, BackupAndRestore(backups[-1]))
+                callbacks.append(BackupAndRestore(backups[-1], callbacks=[reporter]))
             try:
                 model.fit(x_train, y_train, epochs=int(hp.get("epochs", setup.epochs)),
                           batch_size=int(hp.get("batch_size", setup.batch_size)), verbose=0,
