@@ -210,6 +210,22 @@ def test_backup_keeps_the_state_of_the_callbacks_it_is_given(tmp_path):
         gn.callbacks.BackupAndRestore(backup, callbacks=[_Crash(0)])
 
 
+@pytest.mark.parametrize("entry", [{"array": "callbacks/0-_Counter/other"}, {"arrays": ["weights/x"]},
+                                   {"value": 1, "array": "callbacks/0-_Counter/epochs"}, [1]])
+def test_a_malformed_callback_state_in_a_backup_is_refused(tmp_path, entry):
+    from glassnet.saving import container
+
+    path = tmp_path / "backup.glassnet"
+    model = _model()
+    model.fit(*_data(), epochs=1, verbose=0)
+    gn.saving.save_model(model, path, callback_states={"0-_Counter": {"epochs": np.zeros(2)}})
+    doc, tensors = container.decode(path.read_bytes(), str(path), (container.MODEL_FORMAT,))
+    doc["callbacks"]["0-_Counter"]["epochs"] = entry
+    path.write_bytes(container.encode({k: v for k, v in doc.items() if k != "tensors"}, tensors))
+    with pytest.raises(ModelFileError, match="state 'epochs' of callback '0-_Counter' is malformed"):
+        gn.saving.read_callback_states(path)
+
+
 def test_best_only_batch_checkpoints_skip_until_the_monitor_is_logged(tmp_path):
     # Batch logs hold only the training loss; a val_loss monitor must not crash fit there.
     x = np.random.default_rng(0).standard_normal((32, 3))
