@@ -168,6 +168,64 @@ def test_backup_with_another_optimizer_is_refused(tmp_path):
         _model(optimizer="sgd").fit(x, y, epochs=3, verbose=0, callbacks=[gn.callbacks.BackupAndRestore(backup)])
 
 
+class _Counter(gn.callbacks.Callback):
+    """Counts epochs and keeps the last logs and weights: state for a backup to keep."""
+
+    def __init__(self):
+        super().__init__()
+        self.epochs, self.logs, self.weights = 0, {}, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs += 1
+        self.logs, self.weights = dict(logs), self.model.get_weights()
+
+    def state_dict(self):
+        return {"epochs": self.epochs, "names": sorted(self.logs),
+                "values": np.array([self.logs[k] for k in sorted(self.logs)]), "weights": self.weights}
+
+    def load_state_dict(self, state):
+        self.epochs, self.weights = state["epochs"], state["weights"]
+        self.logs = dict(zip(state["names"], state["values"].tolist()))
+
+
+def test_backup_keeps_the_state_of_the_callbacks_it_is_given(tmp_path):
+    x, y = _data()
+    fit = dict(x=x, y=y, epochs=5, batch_size=8, verbose=0, validation_split=0.25)
+    reference = _Counter()
+    _model().fit(**fit, callbacks=[reference])
+    backup = tmp_path / "backup"
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        counter = _Counter()
+        keep = gn.callbacks.BackupAndRestore(backup, callbacks=[counter])
+        _model().fit(**fit, callbacks=[_Crash(at_epoch=3), counter, keep])
+    assert counter.epochs == 3  # the crash came before epoch 4 reached the counter
+    # The backup is still a model file.
+    assert gn.load_model(backup / "backup.glassnet").count_params() == _model().count_params()
+    resumed = _Counter()
+    _model().fit(**fit, callbacks=[resumed, gn.callbacks.BackupAndRestore(backup, callbacks=[resumed])])
+    assert resumed.epochs == reference.epochs == 5
+    assert resumed.logs == reference.logs
+    assert all(np.array_equal(a, b) for a, b in zip(resumed.weights, reference.weights))
+    with pytest.raises(TypeError, match="state_dict"):
+        gn.callbacks.BackupAndRestore(backup, callbacks=[_Crash(0)])
+
+
+@pytest.mark.parametrize("entry", [{"array": "callbacks/0-_Counter/other"}, {"arrays": ["weights/x"]},
+                                   {"value": 1, "array": "callbacks/0-_Counter/epochs"}, [1]])
+def test_a_malformed_callback_state_in_a_backup_is_refused(tmp_path, entry):
+    from glassnet.saving import container
+
+    path = tmp_path / "backup.glassnet"
+    model = _model()
+    model.fit(*_data(), epochs=1, verbose=0)
+    gn.saving.save_model(model, path, callback_states={"0-_Counter": {"epochs": np.zeros(2)}})
+    doc, tensors = container.decode(path.read_bytes(), str(path), (container.MODEL_FORMAT,))
+    doc["callbacks"]["0-_Counter"]["epochs"] = entry
+    path.write_bytes(container.encode({k: v for k, v in doc.items() if k != "tensors"}, tensors))
+    with pytest.raises(ModelFileError, match="state 'epochs' of callback '0-_Counter' is malformed"):
+        gn.saving.read_callback_states(path)
+
+
 def test_best_only_batch_checkpoints_skip_until_the_monitor_is_logged(tmp_path):
     # Batch logs hold only the training loss; a val_loss monitor must not crash fit there.
     x = np.random.default_rng(0).standard_normal((32, 3))

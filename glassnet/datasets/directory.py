@@ -9,6 +9,7 @@ silently.
 
 from __future__ import annotations
 
+import copy
 import os
 import warnings
 from collections import Counter
@@ -215,6 +216,7 @@ class ImageFolderSource(BatchSource):
         self.color_mode = color_mode
         self.interpolation = interpolation
         self.shuffle = bool(shuffle)
+        self.seed = seed
         self.on_invalid = on_invalid
         self._rng = np.random.default_rng(seed)
         self._order = np.arange(len(self.file_paths))
@@ -235,6 +237,23 @@ class ImageFolderSource(BatchSource):
     def on_epoch_end(self):
         if self.shuffle:
             self._order = self._rng.permutation(len(self.file_paths))
+
+    def subset(self, indices, shuffle: bool | None = None) -> ImageFolderSource:
+        """The source of the files at ``indices`` (in that order), with the same settings; nothing
+        is decoded. The tuner splits a source this way (validation_split, cv).
+
+        Args:
+            indices: positions in ``file_paths``.
+            shuffle: reshuffle after every epoch (None: as this source).
+        """
+        indices = np.asarray(indices, dtype=np.int64)
+        part = copy.copy(self)  # keeps a subclass and its attributes
+        part.file_paths = [self.file_paths[i] for i in indices]
+        part.labels = None if self.labels is None else self.labels[indices]
+        part.shuffle = self.shuffle if shuffle is None else bool(shuffle)
+        part._rng = np.random.default_rng(self.seed)
+        part._order = np.arange(len(part.file_paths))
+        return part
 
 
 def image_dataset_from_directory(directory, labels="inferred", label_mode="int", class_names=None,

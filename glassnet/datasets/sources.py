@@ -7,6 +7,9 @@ epoch. ``model.fit(source)`` and ``model.evaluate(source)`` accept one in place 
 
 from __future__ import annotations
 
+import copy
+import mmap
+
 import numpy as np
 
 
@@ -39,6 +42,15 @@ class BatchSource:
         for i in range(len(self)):
             yield self[i]
 
+    def __copy__(self):
+        """A copy that shares the data but has its own shuffling state (its random generators are
+        copied), so training the copy leaves this source as it was: the tuner gives every trial
+        a copy, so no trial's batches depend on the trials before it."""
+        clone = object.__new__(type(self))
+        clone.__dict__.update({k: copy.deepcopy(v) if isinstance(v, np.random.Generator) else v
+                               for k, v in vars(self).items()})
+        return clone
+
 
 def is_batch_source(obj) -> bool:
     """True for a ``BatchSource`` or any object with the same contract (but not an array-like)."""
@@ -53,7 +65,8 @@ class ArraySource(BatchSource):
     """Batches sliced from arrays, which may be memory-mapped files larger than memory.
 
     Only the rows of one batch are read at a time, so ``np.load("x.npy", mmap_mode="r")`` trains
-    without loading the file.
+    without loading the file; pickled (for tuning worker processes), such a file travels as its
+    path and is mapped again on the other side.
 
     Args:
         x: inputs (N, ...), any array-like supporting fancy indexing (``np.memmap`` included).
@@ -111,3 +124,28 @@ class ArraySource(BatchSource):
     def on_epoch_end(self):
         if self.shuffle:
             self._order = self._rng.permutation(len(self.x))
+
+    def __getstate__(self):
+        # Pickling a memory-mapped array would read the whole file into the pickle.
+        return {k: _MappedFile.of(v) or v for k, v in vars(self).items()}
+
+    def __setstate__(self, state):
+        vars(self).update({k: v.open() if isinstance(v, _MappedFile) else v for k, v in state.items()})
+
+
+class _MappedFile:
+    """Where a whole memory-mapped array lies in its file: pickles as a few numbers and a path."""
+
+    def __init__(self, array: np.memmap):
+        self.filename, self.offset, self.dtype, self.shape = array.filename, array.offset, array.dtype, array.shape
+        self.order = "F" if array.flags.f_contiguous and not array.flags.c_contiguous else "C"
+
+    @classmethod
+    def of(cls, value):
+        """The location of ``value`` when it maps a whole file region (not a view of one), else None."""
+        if isinstance(value, np.memmap) and isinstance(value.base, mmap.mmap) and value.filename:
+            return cls(value)
+        return None
+
+    def open(self) -> np.memmap:
+        return np.memmap(self.filename, self.dtype, "r", self.offset, self.shape, self.order)

@@ -25,10 +25,11 @@ from glassnet.saving.model_io import (
     inspect,
     load_model,
     load_weights,
+    read_callback_states,
     restore_training_state,
     save_model,
     save_weights,
 )
 
 __all__ = ["FORMAT_VERSION", "ModelFileError", "atomic_write", "custom_object_scope", "inspect", "load_model",
-           "load_weights", "restore_training_state", "save_model", "save_weights"]
+           "load_weights", "read_callback_states", "restore_training_state", "save_model", "save_weights"]

@@ -1,8 +1,9 @@
 """Models to files and back: what goes into the document and tensors, and the checks on the way in.
 
 Tensor names: ``weights/<layer name>/<weight key>`` for every parameter and state array,
-``optimizer/<layer name>/<weight key>/<slot>`` for the optimizer's slots and
-``preprocessor/<name>`` for an attached preprocessor's fitted arrays (model files only).
+``optimizer/<layer name>/<weight key>/<slot>`` for the optimizer's slots,
+``preprocessor/<name>`` for an attached preprocessor's fitted arrays (model files only) and
+``callbacks/<callback>/<key>[/<i>]`` for callback state kept in a ``BackupAndRestore`` backup.
 """
 
 from __future__ import annotations
@@ -59,8 +60,14 @@ def _check_target(path, overwrite: bool) -> str:
     return path
 
 
-def model_bytes(model, include_optimizer: bool = True) -> bytes:
-    """The bytes of a model file (see ``save_model``)."""
+def model_bytes(model, include_optimizer: bool = True, callback_states: dict | None = None) -> bytes:
+    """The bytes of a model file (see ``save_model``).
+
+    ``callback_states`` maps a callback's name to its ``state_dict()`` (values: JSON data, float
+    arrays or lists of float arrays); ``BackupAndRestore`` stores them in its backup so the
+    callbacks' state and the model's are written in one atomic file, and read back by
+    ``read_callback_states``.
+    """
     _require_saveable(model, "save")
     doc = _base_doc(model, MODEL_FORMAT)
     doc["model"] = {"class_name": type(model).__name__, "config": model.get_config()}
@@ -84,10 +91,24 @@ def model_bytes(model, include_optimizer: bool = True) -> bytes:
             tensors[name] = array
             slots[name] = [layer_name, key, slot]
         doc["optimizer"] = {"iterations": int(model.optimizer.iterations), "slots": slots}
+    if callback_states:
+        doc["callbacks"] = {}
+        for name, state in callback_states.items():
+            doc["callbacks"][name] = entry = {}
+            for key, value in state.items():
+                where = f"callbacks/{name}/{key}"
+                if isinstance(value, np.ndarray):
+                    tensors[where], entry[key] = value, {"array": where}
+                elif isinstance(value, (list, tuple)) and value and all(isinstance(v, np.ndarray) for v in value):
+                    tensors.update((f"{where}/{i}", v) for i, v in enumerate(value))
+                    entry[key] = {"arrays": [f"{where}/{i}" for i in range(len(value))]}
+                else:
+                    entry[key] = {"value": value}
     return container.encode(doc, tensors)
 
 
-def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool = True) -> None:
+def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool = True,
+               callback_states: dict | None = None) -> None:
     """Save architecture, weights, optimizer state and training position to one file, atomically.
 
     Args:
@@ -95,9 +116,11 @@ def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool 
         filepath: the target, conventionally ``*.glassnet``.
         overwrite: replace an existing file (False raises ``FileExistsError``).
         include_optimizer: store the optimizer's slots and step count (needed to resume exactly).
+        callback_states: name -> a callback's ``state_dict()``, kept in the same file (see
+            ``model_bytes``; ``BackupAndRestore`` uses it).
     """
     path = _check_target(filepath, overwrite)
-    atomic.atomic_write(path, model_bytes(model, include_optimizer))
+    atomic.atomic_write(path, model_bytes(model, include_optimizer, callback_states))
 
 
 def save_weights(model, filepath, overwrite: bool = True) -> None:
@@ -464,6 +487,33 @@ def restore_training_state(model, filepath, custom_objects: dict | None = None) 
         model.optimizer.set_variables(*optimizer_state)
     model._epochs_completed, model._epoch_offset = epochs, offset
     return epochs
+
+
+def read_callback_states(filepath) -> dict:
+    """The callback states a ``BackupAndRestore`` backup holds: name -> the ``state_dict()`` saved
+    (arrays and lists of arrays as saved); empty for a file without any."""
+    data, source = _read(filepath)
+    doc, tensors = container.decode(data, source, (MODEL_FORMAT,))
+    stored = doc.get("callbacks", {})
+    if not isinstance(stored, dict) or not all(isinstance(s, dict) for s in stored.values()):
+        _fail(source, "the callback states are malformed.")
+    states = {}
+    for name, entries in stored.items():
+        states[name] = state = {}
+        for key, entry in entries.items():
+            prefix = f"callbacks/{name}/{key}"
+            kind = next(iter(entry)) if isinstance(entry, dict) and len(entry) == 1 else None
+            if kind == "value":
+                state[key] = entry["value"]
+            elif kind == "array" and entry["array"] == prefix and prefix in tensors:
+                state[key] = tensors[prefix]
+            elif (kind == "arrays" and isinstance(entry["arrays"], list)
+                  and entry["arrays"] == [f"{prefix}/{i}" for i in range(len(entry["arrays"]))]
+                  and all(n in tensors for n in entry["arrays"])):
+                state[key] = [tensors[n] for n in entry["arrays"]]
+            else:
+                _fail(source, f"the state {_short(key)!r} of callback {_short(name)!r} is malformed.")
+    return states
 
 
 def inspect(filepath) -> dict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import optuna
 
 from glassnet.callbacks.callback import Callback
@@ -30,7 +31,8 @@ class TrialPruningCallback(Callback):
 
     Raises ``optuna.TrialPruned`` out of ``fit`` when the study's pruner says the trial is
     unpromising. Also keeps the best epoch's value (and, with ``keep_best_weights``, its weights)
-    for the tuner.
+    for the tuner; give it to ``BackupAndRestore(..., callbacks=[this])`` and a resumed ``fit``
+    keeps them too.
 
     Args:
         trial: the ``optuna.Trial`` to report to (None: only track the best epoch).
@@ -63,6 +65,24 @@ class TrialPruningCallback(Callback):
         self.best_logs: dict = {}
         self.best_weights = None
         self.epochs_run = 0
+
+    def state_dict(self) -> dict:
+        """The best epoch so far (value, logs, weights) and the epochs run, for a backup."""
+        names = sorted(self.best_logs)
+        # The logs go in an array: JSON cannot hold a NaN metric of the best epoch.
+        state = {"best_value": self.best_value, "best_epoch": self.best_epoch, "epochs_run": self.epochs_run,
+                 "best_log_names": names,
+                 "best_log_values": np.array([self.best_logs[k] for k in names], dtype=np.float64)}
+        if self.best_weights is not None:
+            state["best_weights"] = list(self.best_weights)
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from a ``state_dict()`` (a resumed trial)."""
+        self.best_value, self.best_epoch = state["best_value"], state["best_epoch"]
+        self.epochs_run = state["epochs_run"]
+        self.best_logs = dict(zip(state["best_log_names"], state["best_log_values"].tolist()))
+        self.best_weights = state.get("best_weights") if self.keep_best_weights else None
 
     def _improved(self, value: float) -> bool:
         if self.best_value is None:

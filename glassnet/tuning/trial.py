@@ -7,6 +7,7 @@ one would.
 
 from __future__ import annotations
 
+import copy
 import gc
 import inspect
 import math
@@ -21,6 +22,8 @@ import numpy as np
 import optuna
 
 from glassnet import utils
+from glassnet.callbacks import BackupAndRestore, Callback
+from glassnet.datasets.sources import is_batch_source
 from glassnet.tuning.errors import SetupError
 from glassnet.tuning.pruning import TrialPruningCallback
 from glassnet.tuning.space import HyperParameters, SpaceRecorder
@@ -94,11 +97,11 @@ class TrialSetup:
     space: dict | None  # parsed (parse_space) or None
     objective: str
     direction: str
-    x: object
+    x: object  # arrays, or a batch source (then y is None)
     y: object
     epochs: int
     batch_size: int = 32
-    validation_data: tuple | None = None
+    validation_data: object = None  # (x_val, y_val) or a batch source
     cv: int | None = None
     executions_per_trial: int = 1
     seed: int = 0
@@ -147,10 +150,25 @@ def _check_model(model, hp: HyperParameters, setup: TrialSetup) -> None:
                              f"check their spelling.")
 
 
+def class_labels(y) -> tuple[np.ndarray, bool]:
+    """One label per sample (the class of a one-hot row), and whether they are class labels."""
+    y = np.asarray(y)
+    labels = y.argmax(axis=1) if y.ndim == 2 and y.shape[1] > 1 else y.reshape(len(y), -1)[:, 0]
+    discrete = labels.dtype.kind in "iub" or (labels.dtype.kind == "f" and np.all(labels == np.round(labels)))
+    return labels, bool(discrete)
+
+
+def splittable(source) -> bool:
+    """Whether the tuner can divide a batch source by samples (validation_split, cv): it has
+    per-sample ``labels`` and a ``subset(indices, shuffle=None)`` method (``ImageFolderSource``)."""
+    return callable(getattr(source, "subset", None)) and getattr(source, "labels", None) is not None
+
+
 def _splits(setup: TrialSetup):
     """(x_train, y_train, fit validation kwargs) for each fold, or the one configured split.
 
-    The folds come from the study seed, so every trial is scored on the same folds."""
+    The folds come from the study seed, so every trial is scored on the same folds. A batch
+    source is divided by ``subset`` into the same folds its arrays would be."""
     x, y = setup.x, setup.y
     if not setup.cv:
         if setup.validation_data is not None:
@@ -158,16 +176,31 @@ def _splits(setup: TrialSetup):
         return [(x, y, {})]
     from sklearn.model_selection import KFold, StratifiedKFold
 
-    y_arr = np.asarray(y)
-    labels = y_arr.argmax(axis=1) if y_arr.ndim == 2 and y_arr.shape[1] > 1 else y_arr.reshape(len(y_arr), -1)[:, 0]
-    discrete = labels.dtype.kind in "iub" or (labels.dtype.kind == "f" and np.all(labels == np.round(labels)))
+    source = is_batch_source(x)
+    labels, discrete = class_labels(x.labels if source else y)
     # Stratify class labels when every class can appear in every fold; plain k-fold otherwise.
     stratify = discrete and np.unique(labels, return_counts=True)[1].min() >= setup.cv
     splitter_cls = StratifiedKFold if stratify else KFold
     splitter = splitter_cls(n_splits=setup.cv, shuffle=True, random_state=setup.seed % 2**32)
-    x_arr = np.asarray(x)
-    return [(x_arr[tr], y_arr[tr], {"validation_data": (x_arr[va], y_arr[va])})
-            for tr, va in splitter.split(x_arr, labels)]
+    folds = splitter.split(labels, labels)  # the first argument only counts the samples
+    if source:
+        return [(x.subset(tr), None, {"validation_data": x.subset(va, shuffle=False)}) for tr, va in folds]
+    x_arr, y_arr = np.asarray(x), np.asarray(y)
+    return [(x_arr[tr], y_arr[tr], {"validation_data": (x_arr[va], y_arr[va])}) for tr, va in folds]
+
+
+class _SourceAtRestoredEpoch(Callback):
+    """After a backup is restored, brings a fresh copy of a batch source to the epoch training
+    resumes at, by calling its ``on_epoch_end`` once per epoch already run (as the interrupted fit
+    did), so a source that reshuffles itself serves the batches of the uninterrupted run."""
+
+    def __init__(self, backup: BackupAndRestore, source):
+        super().__init__()
+        self.backup, self.source = backup, source
+
+    def on_train_begin(self, logs=None):
+        for _ in range(self.backup.restored_epoch or 0):
+            self.source.on_epoch_end()
 
 
 def _reported_steps(trial) -> set:
@@ -205,16 +238,21 @@ def run_trial(trial, setup: TrialSetup) -> float:
             model = _with_seed(seed, call_build, setup.build_model, setup.style, hp)
             _check_model(model, hp, setup)
             x_train, y_train, validation = _splits(setup)[fold]
+            if is_batch_source(x_train):
+                x_train = copy.copy(x_train)  # its own shuffling state: trials do not depend on each other
             first = run_index == 0
             reporter = TrialPruningCallback(trial if (setup.pruning and first) else None, setup.objective,
                                             setup.direction, keep_best_weights=first and setup.model_dir is not None,
                                             reported_steps=_reported_steps(trial) if first else ())
             callbacks = [*setup.callbacks, reporter]
             if setup.checkpoint_dir is not None:
-                from glassnet.callbacks import BackupAndRestore
-
+                # Last, and keeping the reporter's state: each epoch's backup then holds the best
+                # epoch up to it, so a resumed trial scores all its epochs, even when the
+                # interrupt came after the last backup and the resumed fit has none left to run.
                 backups.append(os.path.join(setup.checkpoint_dir, f"trial_{root}_run{run_index}"))
-                callbacks.insert(0, BackupAndRestore(backups[-1]))
+                callbacks.append(BackupAndRestore(backups[-1], callbacks=[reporter]))
+                if is_batch_source(x_train):
+                    callbacks.append(_SourceAtRestoredEpoch(callbacks[-1], x_train))
             try:
                 model.fit(x_train, y_train, epochs=int(hp.get("epochs", setup.epochs)),
                           batch_size=int(hp.get("batch_size", setup.batch_size)), verbose=0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import multiprocessing
@@ -16,14 +17,15 @@ import numpy as np
 import optuna
 
 from glassnet.callbacks.monitor import _resolve_mode
+from glassnet.datasets.sources import is_batch_source
 from glassnet.tuning import results as results_module
 from glassnet.tuning.progress import SearchProgress
 from glassnet.tuning.space import HyperParameters, grid_values, parse_space, space_to_config
 from glassnet.tuning.errors import SetupError, StorageError
 from glassnet.tuning.study import (STRATEGIES, Budget, describe, fail_dead_local_trials, fatal_error,
                                    open_storage)
-from glassnet.tuning.trial import (TrialSetup, _with_seed, call_build, call_style, check_build,
-                                   trial_seed)
+from glassnet.tuning.trial import (TrialSetup, _with_seed, call_build, call_style, check_build, class_labels,
+                                   splittable, trial_seed)
 from glassnet.tuning.worker import SPEC_ATTR, WorkerPlan, process_main, run_worker
 
 _PRUNINGS = (None, "hyperband", "successive_halving", "median")
@@ -147,16 +149,22 @@ class Tuner:
         self._storage_url = None
 
     # -- searching ----------------------------------------------------------------------------------
-    def search(self, x, y, *, epochs: int = 10, batch_size: int = 32, validation_split: float = 0.0,
+    def search(self, x, y=None, *, epochs: int = 10, batch_size: int = 32, validation_split: float = 0.0,
                validation_data=None, callbacks=None, shuffle: bool = True, class_weight=None):
         """Run the search (or continue a stored one); returns ``self``.
 
         Args:
-            x, y: the training data (arrays).
-            epochs, batch_size: for every trial's ``fit`` (unless the space sets them).
+            x, y: the training data: arrays, an ``ImageData``, or a batch source and no ``y``
+                (``ArraySource``, or ``ImageFolderSource`` from
+                ``image_dataset_from_directory(..., batch_size=n)`` for images that do not fit in
+                memory). A source is never loaded whole: each trial reads it batch by batch, and
+                worker processes receive it as it is (file paths, for an image folder).
+            epochs, batch_size: for every trial's ``fit`` (unless the space sets them); a batch
+                source brings its own batch size.
             validation_split: the fraction held out once (stratified for class labels, seeded by
                 the study seed) and used by every trial, so all are scored on the same samples.
-            validation_data: ``(x_val, y_val)`` instead of a split.
+                An ``ImageFolderSource`` is split by its files, as its arrays would be.
+            validation_data: ``(x_val, y_val)``, an ``ImageData`` or a batch source, instead of a split.
             callbacks: extra callbacks for every trial's ``fit`` (picklable for ``n_workers > 1``).
             shuffle, class_weight: passed to ``fit``.
         """
@@ -168,17 +176,21 @@ class Tuner:
         finally:
             optuna.logging.set_verbosity(verbosity)
 
-    def publish(self, x, y, *, epochs: int = 10, batch_size: int = 32, validation_split: float = 0.0,
+    def publish(self, x, y=None, *, epochs: int = 10, batch_size: int = 32, validation_split: float = 0.0,
                 validation_data=None, shuffle: bool = True, class_weight=None):
         """Prepare the study for workers started by hand, without running trials; returns ``self``.
 
         Stores the settings in the study and the data in ``directory/data.npz``; then start
         ``python -m glassnet.tuning.worker --storage URL --study NAME`` on each machine (with
-        ``--data PATH`` where the data file is elsewhere). Needs a storage (URL or journal path)
-        and a ``build_model`` importable by its module name.
+        ``--data PATH`` where the data file is elsewhere). Needs a storage (URL or journal path),
+        a ``build_model`` importable by its module name, and arrays (not a batch source).
         """
         if not isinstance(self.storage, (str, os.PathLike)) and self.directory is None:
             raise ValueError("publish needs storage (an RDB URL or journal path) or a directory that workers share.")
+        if is_batch_source(x) or is_batch_source(validation_data):
+            raise ValueError("publish writes the data into data.npz for workers on other machines, which needs "
+                             "arrays; a batch source is not copied there. Use search(..., n_workers) on this "
+                             "machine, or pass arrays (image_dataset_from_directory(..., batch_size=None)).")
         verbosity = optuna.logging.get_verbosity()
         optuna.logging.set_verbosity(optuna.logging.ERROR)
         try:
@@ -193,11 +205,10 @@ class Tuner:
             raise ValueError(f"epochs must be a positive integer; got {epochs!r}.")
         if self.cv and (validation_split or validation_data is not None):
             raise ValueError("Give cv or a validation set (validation_split / validation_data), not both.")
+        x, y, validation_data = _check_data(x, y, validation_data, validation_split, self.cv)
         storage, study_name = self._resolve_storage()
         storage_obj = open_storage(storage, self.heartbeat_interval, self.grace_period)
         study, seed = self._open_study(storage_obj, storage, study_name)
-        x = np.asarray(x)
-        y = np.asarray(y)
         if validation_split:
             x, y, validation_data = _split(x, y, validation_split, seed)
         fit_kwargs = {"shuffle": shuffle}
@@ -215,6 +226,9 @@ class Tuner:
             setup.checkpoint_dir = os.path.join(os.fspath(self.directory), "checkpoints")
             os.makedirs(setup.model_dir, exist_ok=True)
         recorder = check_build(setup)
+        if is_batch_source(x) and "batch_size" in {*names, *recorder.definitions}:
+            raise SetupError("The space sets batch_size, but a batch source brings its own batches; tune it with "
+                             "arrays, or make one source per batch size.")
         grid = self._grid(recorder) if self.strategy == "grid" else None
         budget = Budget(n_trials=self._n_trials(grid, recorder), target=self.target, direction=self._direction,
                         deadline=time.time() + self.time_limit if self.time_limit else None, since=time.time())
@@ -357,7 +371,7 @@ class Tuner:
     def _publish(self, study, setup, plan) -> None:
         """Store what a worker started by hand (``python -m glassnet.tuning.worker``) needs."""
         data_path = None
-        if self.directory is not None:
+        if self.directory is not None and not is_batch_source(setup.x):  # workers started here get the source
             data_path = os.path.join(os.path.abspath(self.directory), "data.npz")
             arrays = {"x": np.asarray(setup.x), "y": np.asarray(setup.y)}
             if setup.validation_data is not None:
@@ -434,7 +448,8 @@ class Tuner:
         model = _with_seed(seed, call_build, setup.build_model, setup.style, hp)
         validation = {} if setup.cv or setup.validation_data is None else {"validation_data": setup.validation_data}
         epochs = int(trial.user_attrs.get("best_epoch") or hp.get("epochs", setup.epochs))
-        model.fit(setup.x, setup.y, epochs=epochs, batch_size=int(hp.get("batch_size", setup.batch_size)),
+        x = copy.copy(setup.x) if is_batch_source(setup.x) else setup.x  # shuffled as the trial's was
+        model.fit(x, setup.y, epochs=epochs, batch_size=int(hp.get("batch_size", setup.batch_size)),
                   verbose=0, callbacks=list(setup.callbacks), **validation, **setup.fit_kwargs)
         return model
 
@@ -488,22 +503,52 @@ class Tuner:
                 f"trials={len(self.study.trials) if self.study is not None else 0}>")
 
 
+def _check_data(x, y, validation_data, validation_split, cv):
+    """The search's (x, y, validation_data): arrays, or a batch source and None; an ``ImageData``
+    becomes its arrays. A source that the split or the folds need to divide must allow it."""
+    from glassnet.models.training import unpack_image_data
+
+    x, y = unpack_image_data(x, y)
+    if validation_data is not None and not isinstance(validation_data, (tuple, list)):
+        x_val, y_val = unpack_image_data(validation_data)
+        validation_data = validation_data if x_val is validation_data else (x_val, y_val)
+    if not is_batch_source(x):
+        if y is None:
+            raise ValueError("Give the targets y with array inputs (only a batch source brings its own).")
+        return np.asarray(x), np.asarray(y), validation_data
+    if y is not None:
+        raise ValueError("y must be None when x is a batch source: the source's batches hold the targets.")
+    why = "validation_split" if validation_split else "cv" if cv else None
+    if why and not splittable(x):
+        raise ValueError(f"{why} cannot divide this batch source ({type(x).__name__}); pass validation_data "
+                         f"(arrays or another source), e.g. from image_dataset_from_directory(..., "
+                         f"validation_split=0.2, subset='both', seed=0). An ImageFolderSource with labels "
+                         f"is divided by its files.")
+    return x, None, validation_data
+
+
 def _split(x, y, fraction: float, seed: int):
-    """A stratified (when labels allow) train/validation split, shared by every trial."""
+    """A stratified (when labels allow) train/validation split, shared by every trial.
+
+    A batch source (an ``ImageFolderSource``) is split by its files, without decoding any, into
+    the samples its arrays would be split into."""
     from sklearn.model_selection import train_test_split
 
     if not 0 < fraction < 1:
         raise ValueError(f"validation_split must be in (0, 1); got {fraction}.")
-    labels = y.argmax(axis=1) if y.ndim == 2 and y.shape[1] > 1 else y.reshape(len(y), -1)[:, 0]
+    source = is_batch_source(x)
+    labels, discrete = class_labels(x.labels if source else y)
     stratify = None
-    if labels.dtype.kind in "iub" or (labels.dtype.kind == "f" and np.all(labels == np.round(labels))):
+    if discrete:
         _, counts = np.unique(labels, return_counts=True)
-        n_val = int(round(len(y) * fraction))
-        if counts.min() >= 2 and counts.size <= min(n_val, len(y) - n_val):
+        n_val = int(round(len(labels) * fraction))
+        if counts.min() >= 2 and counts.size <= min(n_val, len(labels) - n_val):
             stratify = labels
-    x_train, x_val, y_train, y_val = train_test_split(x, y, test_size=fraction, random_state=seed % 2**32,
-                                                      stratify=stratify)
-    return x_train, y_train, (x_val, y_val)
+    train, val = train_test_split(np.arange(len(labels)), test_size=fraction, random_state=seed % 2**32,
+                                  stratify=stratify)
+    if source:
+        return x.subset(train), None, x.subset(val, shuffle=False)
+    return x[train], y[train], (x[val], y[val])
 
 
 def _jsonable(value) -> bool:

@@ -127,3 +127,35 @@ def test_pandas_targets_are_taken_by_position_not_by_index_label():
     split = frame.iloc[2:]  # an index that is no longer 0..n-1, as after train_test_split
     xb, yb = ArraySource(split[["f"]], split["label"], batch_size=8, shuffle=True, seed=1)[0]
     np.testing.assert_array_equal(yb, xb.to_numpy().ravel().astype(int) % 2)
+
+
+def test_a_memory_mapped_source_pickles_as_its_path(xy, tmp_path):
+    import pickle
+
+    x, y = xy
+    np.save(tmp_path / "x.npy", np.tile(np.repeat(x, 100, axis=0), 10))  # 5,000 rows of 50: 1 MB
+    mapped = np.load(tmp_path / "x.npy", mmap_mode="r")
+    source = ArraySource(mapped, np.repeat(y, 100), batch_size=64, shuffle=True, seed=3)
+    data = pickle.dumps(source)
+    assert len(data) < mapped.nbytes / 10  # labels and shuffle order (80 kB) and a path, no rows
+    copy = pickle.loads(data)
+    assert isinstance(copy.x, np.memmap) and copy.x.filename == mapped.filename
+    for a, b in zip(copy[7], source[7]):
+        np.testing.assert_array_equal(a, b)
+    # A view of a mapped file (here every other row) is not a whole file: it travels as its values.
+    strided = pickle.loads(pickle.dumps(ArraySource(mapped[::2], None)))
+    np.testing.assert_array_equal(strided.x, mapped[::2])
+
+
+def test_a_copied_source_shuffles_on_its_own(xy):
+    import copy
+
+    x, y = xy
+    source = ArraySource(x, y, batch_size=8, shuffle=True, seed=0)
+    first = copy.copy(source)
+    first.on_epoch_end()
+    second = copy.copy(source)
+    second.on_epoch_end()
+    assert first.x is source.x  # the data is shared
+    np.testing.assert_array_equal(first[0][0], second[0][0])  # and each copy starts where source stands
+    np.testing.assert_array_equal(source[0][0], x[np.sort(np.random.default_rng(0).permutation(50)[:8])])

@@ -1,12 +1,15 @@
 """Build functions and data for the tuning tests, in a module of their own so that spawned
 worker processes (and ``python -m glassnet.tuning.worker``) can import them by name."""
 
+import copy
 import os
 import time
 
+import numpy as np
 from sklearn.datasets import load_digits
 
 import glassnet as gn
+from glassnet.datasets import ImageFolderSource
 
 
 def digits(n: int = 240):
@@ -48,3 +51,50 @@ def build_slow(params):
     skipped when SLOW_TRIAL_SECONDS is not set."""
     time.sleep(float(os.environ.get("SLOW_TRIAL_SECONDS", "0")))
     return build_model(params)
+
+
+# -- image folders (tests/tuning/test_tuning_sources.py) --------------------------------------------
+def write_image_folder(root, per_class: int = 16, size=(8, 8)):
+    """root/dark/*.png and root/light/*.png: grayscale noise around 70 and 150, a learnable pair."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for c, name in enumerate(("dark", "light")):
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            pixels = np.clip(rng.normal(70 + 80 * c, 40, size), 0, 255).astype(np.uint8)
+            Image.fromarray(pixels, "L").save(root / name / f"{i}.png")
+    return root
+
+
+def build_images(params):
+    """A small model of 8x8 grayscale images with values 0..255."""
+    model = gn.Sequential([gn.layers.Rescaling(1 / 255, input_shape=(8, 8, 1)), gn.layers.Flatten(),
+                           gn.layers.Dense(params["units"], activation="relu"),
+                           gn.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer=gn.optimizers.Adam(params["learning_rate"]), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+class CountingImageSource(ImageFolderSource):
+    """An ``ImageFolderSource`` that appends "<pid> <images decoded>" to ``log`` at every batch it
+    decodes, in whichever process decodes it."""
+
+    def __init__(self, source: ImageFolderSource, log):
+        vars(self).update(vars(copy.copy(source)))
+        self.log = str(log)
+
+    def __getitem__(self, index):
+        batch = super().__getitem__(index)
+        with open(self.log, "a", encoding="utf-8") as f:
+            f.write(f"{os.getpid()} {len(batch[0])}\n")
+        return batch
+
+
+def decodes(log) -> list[tuple[int, int]]:
+    """(pid, images) of every batch a ``CountingImageSource`` decoded."""
+    if not os.path.exists(log):
+        return []
+    with open(log, encoding="utf-8") as f:
+        return [tuple(map(int, line.split())) for line in f]
