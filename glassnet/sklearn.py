@@ -108,10 +108,15 @@ class _NeuralEstimator(BaseEstimator):
         self.loss_ = self.history_["loss"][-1] if self.history_.get("loss") else float("nan")
 
     def _validate(self, X, y="no_validation", reset: bool = True, **kwargs):
-        """X as float32 (and y checked), recording or checking ``n_features_in_``."""
+        """X as float32 (and y checked), recording or checking ``n_features_in_``.
+
+        SciPy sparse X (OneHotEncoder's default output) becomes float32 CSR, never dense: the
+        network densifies one batch at a time.
+        """
+        options = {"reset": reset, "dtype": (np.float64, np.float32), "accept_sparse": "csr"}
         if isinstance(y, str) and y == "no_validation":
-            return validate_data(self, X, reset=reset, dtype=(np.float64, np.float32)).astype(np.float32)
-        X, y = validate_data(self, X, y, reset=reset, dtype=(np.float64, np.float32), **kwargs)
+            return validate_data(self, X, **options).astype(np.float32)
+        X, y = validate_data(self, X, y, **options, **kwargs)
         return X.astype(np.float32), y
 
     @staticmethod
@@ -131,6 +136,7 @@ class _NeuralEstimator(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = True
         tags.non_deterministic = self.random_state is None
         return tags
 

@@ -2,7 +2,8 @@
 ColumnTransformer, GridSearchCV and cross_val_score.
 
 Expected failures of sklearn's checks, each with its reason (see EXPECTED_FAILURES below):
-- check_sample_weight_equivalence_on_dense_data: training is mini-batch gradient descent with
+- check_sample_weight_equivalence_on_dense_data, and its twin on sparse data (run since the
+  estimators accept SciPy sparse input): training is mini-batch gradient descent with
   shuffling, so a sample with weight 0 still takes a place in a batch and changes which samples
   share each step, and a sample with weight 2 takes one gradient step where its duplicate
   takes two; the fitted weights cannot equal those of the reduced or repeated data. scikit-learn
@@ -27,10 +28,11 @@ from threadpoolctl import threadpool_limits
 import glassnet as gn
 from glassnet.sklearn import NeuralClassifier, NeuralRegressor
 
+SGD_WEIGHTS = ("mini-batch SGD with shuffling: zero or doubled weights are not equivalent to removing or "
+               "repeating samples (scikit-learn expects the same failure of SGDClassifier)")
 EXPECTED_FAILURES = {
-    "check_sample_weight_equivalence_on_dense_data": (
-        "mini-batch SGD with shuffling: zero or doubled weights are not equivalent to removing or "
-        "repeating samples (scikit-learn expects the same failure of SGDClassifier)"),
+    "check_sample_weight_equivalence_on_dense_data": SGD_WEIGHTS,
+    "check_sample_weight_equivalence_on_sparse_data": SGD_WEIGHTS,
 }
 
 # Small networks and few epochs keep the ~60 checks per estimator at a few seconds; the
