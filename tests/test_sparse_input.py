@@ -9,7 +9,6 @@ import pytest
 import scipy.sparse as sp
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
-from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
@@ -115,10 +114,10 @@ def test_the_pipeline_from_the_issue_with_one_hot_encoder_output_sparse():
     columns = ColumnTransformer([("num", StandardScaler(), ["a", "b"]),
                                  ("cat", OneHotEncoder(handle_unknown="ignore"), ["city", "plan"])])
     assert sp.issparse(columns.fit_transform(df))  # what made NeuralClassifier raise before
-    pipe = make_pipeline(columns, NeuralClassifier(random_state=0))
-    assert cross_val_score(pipe, df, y, cv=3).mean() > 0.8  # 53 % of the rows are "yes"
+    pipe = make_pipeline(columns, NeuralClassifier(random_state=0)).fit(df[:300], y[:300])
+    assert pipe.score(df[300:], y[300:]) > 0.8  # 53 % of the rows are "yes"
     unseen = df.head(3).assign(city="atlantis")  # handle_unknown="ignore": an all-zero one-hot row
-    assert set(pipe.fit(df, y).predict(unseen)) <= {"yes", "no"}
+    assert set(pipe.predict(unseen)) <= {"yes", "no"}
 
 
 def test_the_pipeline_on_adult_census_rows():
