@@ -121,7 +121,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default=",".join(TABLES), help="comma-separated: " + ", ".join(TABLES))
     parser.add_argument("--rows", type=int, default=None, help="subsample each table to this many rows")
-    parser.add_argument("--only", default=None, help="comma-separated words: run only the contenders whose name starts with one")
+    parser.add_argument("--only", default=None,
+                        help="comma-separated words: run only the contenders whose name starts with one")
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         help="a NeuralClassifier parameter, e.g. --set epochs=50 (repeatable)")
     parser.add_argument("--adult", type=Path, default=ADULT, help=f"the Adult file (default {ADULT})")

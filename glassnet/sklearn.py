@@ -52,9 +52,9 @@ class _NeuralEstimator(BaseEstimator):
         patience: epochs without improvement before early stopping ends training.
         dropout: dropout rate after each hidden layer (0 for none).
         alpha: L2 penalty on the weight matrices, weighed against the loss summed over the N
-            training samples: ``alpha * ||W||² / N`` is added to the mean loss (as
-            ``LogisticRegression``'s ``1 / C``), so it matters most on small data; N is the
-            first ``partial_fit`` call's sample count there. 0 for none.
+            training samples: ``alpha * ||W||² / N`` is added to the mean loss (so alpha plays
+            ``LogisticRegression``'s ``1 / (2 C)``: the default 5 is C = 0.1), and it matters most
+            on small data; N is the first ``partial_fit`` call's sample count there. 0 for none.
         random_state: None (a fresh seed each fit), an int, or a ``RandomState``; drives
             initialisation, shuffling, dropout and the validation split.
         verbose: 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
@@ -110,7 +110,7 @@ class _NeuralEstimator(BaseEstimator):
         sizes = self.hidden_layer_sizes
         sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
         # alpha weighs ||W||² against the summed loss of the N samples; the network's loss is a
-        # mean, hence alpha / N, as LogisticRegression's penalty ||w||² / (2 C N) relative to its mean.
+        # mean, hence alpha / N, as LogisticRegression's ||w||² / (2 C N) beside its mean loss.
         penalty = regularizers.L2(float(self.alpha) / X.shape[0]) if self.alpha else None
         stack = [layers.Input((X.shape[1],))]
         for units in sizes:
@@ -185,7 +185,7 @@ class NeuralClassifier(ClassifierMixin, _NeuralEstimator):
         >>> from sklearn.datasets import make_classification
         >>> from glassnet.sklearn import NeuralClassifier
         >>> X, y = make_classification(200, n_features=5, random_state=0)
-        >>> clf = NeuralClassifier(hidden_layer_sizes=(16,), epochs=30, random_state=0).fit(X, y)
+        >>> clf = NeuralClassifier(random_state=0).fit(X, y)
         >>> clf.predict_proba(X[:2]).shape, clf.score(X, y) > 0.85
         ((2, 2), True)
     """

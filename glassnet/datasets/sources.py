@@ -17,8 +17,6 @@ class BatchSource:
 
     Example:
         >>> import numpy as np
-
-from glassnet.models.data import densify, is_sparse
         >>> from glassnet.datasets import BatchSource
         >>> class Squares(BatchSource):
         ...     def __len__(self):
@@ -70,8 +68,6 @@ class ArraySource(BatchSource):
 
     Example:
         >>> import numpy as np
-
-from glassnet.models.data import densify, is_sparse
         >>> from glassnet.datasets import ArraySource
         >>> source = ArraySource(np.zeros((10, 3)), np.arange(10), batch_size=4)
         >>> len(source), source[2][0].shape
