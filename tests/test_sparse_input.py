@@ -142,8 +142,10 @@ def test_sparse_where_it_cannot_work_is_refused_with_the_fix():
     model = classifier(x.shape[1])
     with pytest.raises(ValueError, match=r"y is a SciPy sparse matrix; targets must be dense: pass y\.toarray\(\)"):
         model.fit(sp.csr_matrix(x), sp.csr_matrix(y.reshape(-1, 1)), verbose=0)
-    with pytest.raises(ValueError, match=r"sample_weight is a SciPy sparse .* pass sample_weight as a dense"):
+    with pytest.raises(ValueError, match=r"sample_weight is a SciPy sparse .* pass sample_weight\.toarray\(\) here"):
         model.fit(x, y, sample_weight=sp.csr_matrix(np.ones((1, len(y)))), verbose=0)
+    with pytest.raises(ValueError, match=r"x is a SciPy sparse csr_matrix, which only fit, evaluate and predict take"):
+        model.explain(sp.csr_matrix(x[:4]))
     with pytest.raises(ValueError, match="diagnose=True needs dense inputs"):
         model.fit(sp.csr_matrix(x), y, diagnose=True, verbose=0)
     bad = sp.csr_matrix(x)

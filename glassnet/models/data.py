@@ -22,8 +22,8 @@ def as_array(x, name: str, dtype: str, sparse: bool = False):
     if is_sparse(x):
         if sparse:
             return as_csr(x, name, dtype)
-        raise ValueError(f"{name} is a SciPy sparse {type(x).__name__}, but only the inputs x may be sparse; "
-                         f"pass {name} as a dense array ({name}.toarray()).")
+        raise ValueError(f"{name} is a SciPy sparse {type(x).__name__}, which only fit, evaluate and predict "
+                         f"take, as their inputs x; pass {name}.toarray() here.")
     if hasattr(x, "to_numpy"):  # pandas objects
         x = x.to_numpy()
     arr = np.asarray(x)
