@@ -89,10 +89,11 @@ def test_fit_evaluate_and_predict_never_densify_the_whole_matrix():
 @pytest.mark.parametrize("estimator, target", [(NeuralClassifier, lambda y: y.astype(int)),
                                                (NeuralRegressor, lambda y: y * 2.0 - 1.0)])
 def test_estimators_take_sparse_input_with_the_same_result_as_dense(estimator, target):
-    x, y = one_hot_like()
+    x, y = one_hot_like(n=250)  # enough rows for early_stopping="auto" to hold 25 out
     params = {"hidden_layer_sizes": (8,), "epochs": 3, "random_state": 0}
     dense = estimator(**params).fit(x, target(y))
     sparse = estimator(**params).fit(sp.csr_matrix(x), target(y))
+    assert "val_loss" in sparse.history_ and dense.history_ == sparse.history_
     for a, b in zip(dense.model_.get_weights(), sparse.model_.get_weights()):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(dense.predict(x), sparse.predict(sp.csc_array(x)))
