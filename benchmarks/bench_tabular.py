@@ -18,6 +18,7 @@ Tables, all real and available offline:
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import platform
 import sys
@@ -37,7 +38,6 @@ from sklearn.model_selection import StratifiedKFold, cross_validate  # noqa: E40
 from sklearn.neural_network import MLPClassifier  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import OneHotEncoder, StandardScaler  # noqa: E402
-
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from glassnet.sklearn import NeuralClassifier  # noqa: E402
@@ -105,8 +105,6 @@ def contenders(overrides: dict):
 
 def parse_overrides(pairs: list[str]) -> dict:
     """``--set key=value`` pairs (values as Python literals) to try other NeuralClassifier settings."""
-    import ast
-
     out = {}
     for pair in pairs:
         key, _, value = pair.partition("=")
