@@ -3,7 +3,13 @@
 ``NeuralClassifier`` and ``NeuralRegressor`` follow scikit-learn's contract (``__init__`` stores
 its arguments unmodified, ``fit`` returns self, learned attributes end in ``_``), so they work in
 ``Pipeline``, ``ColumnTransformer``, ``GridSearchCV``, ``cross_val_score`` and ``clone``. The
-trained network is ``model_``, an ordinary ``glassnet.Sequential``.
+trained network is ``model_``, an ordinary ``glassnet.Sequential``. X may be a SciPy sparse
+matrix (``OneHotEncoder``'s default output): it is densified one batch at a time, never whole.
+
+The defaults are a recipe for tabular data that needs no tuning: early stopping on a held-out
+tenth with the best epoch's weights restored, a budget of 200 epochs, and an L2 penalty scaled
+like ``LogisticRegression``'s. ``benchmarks/bench_tabular.py`` compares it with
+``LogisticRegression`` and ``MLPClassifier(early_stopping=True)`` on three real tables.
 """
 
 from __future__ import annotations
@@ -17,8 +23,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from glassnet import callbacks, layers, optimizers, utils
+from glassnet import callbacks, layers, optimizers, regularizers, utils
 from glassnet.models import Sequential
+
+
+#: the fewest held-out samples with which early_stopping="auto" stops early.
+MIN_VALIDATION_SAMPLES = 20
 
 
 class _NeuralEstimator(BaseEstimator):
@@ -29,21 +39,30 @@ class _NeuralEstimator(BaseEstimator):
         activation: the hidden layers' activation ("relu", "tanh", "sigmoid", ...).
         optimizer: an optimizer name ("adam", "sgd", "rmsprop", ...).
         learning_rate: the optimizer's learning rate.
-        epochs: passes over the training data in ``fit`` (``partial_fit`` does one).
+        epochs: the most passes over the training data in ``fit`` (``partial_fit`` does one);
+            with early stopping, a budget that training rarely uses up.
         batch_size: samples per gradient step.
-        early_stopping: hold out ``validation_split`` of the training data and stop once the
-            validation loss has not improved for ``patience`` epochs, keeping the best weights.
-        validation_split: the held-out share when ``early_stopping`` is on (unused otherwise).
+        early_stopping: True to hold out ``validation_split`` of the training data and stop once
+            the validation loss has not improved for ``patience`` epochs, restoring the weights
+            of the best epoch; "auto" (the default) does so when the held-out part would hold at
+            least ``MIN_VALIDATION_SAMPLES`` (20) samples, i.e. 200 samples with the default
+            split, and otherwise trains for all ``epochs`` on every sample, as False does.
+            ``partial_fit`` never stops early (as in scikit-learn's MLPClassifier).
+        validation_split: the held-out share when early stopping is on (unused otherwise).
         patience: epochs without improvement before early stopping ends training.
         dropout: dropout rate after each hidden layer (0 for none).
+        alpha: L2 penalty on the weight matrices, weighed against the loss summed over the N
+            training samples: ``alpha * ||W||² / N`` is added to the mean loss (so alpha plays
+            ``LogisticRegression``'s ``1 / (2 C)``: the default 5 is C = 0.1), and it matters most
+            on small data; N is the first ``partial_fit`` call's sample count there. 0 for none.
         random_state: None (a fresh seed each fit), an int, or a ``RandomState``; drives
             initialisation, shuffling, dropout and the validation split.
         verbose: 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
     """
 
-    def __init__(self, hidden_layer_sizes=(64,), activation="relu", optimizer="adam", learning_rate=1e-3,
-                 epochs=20, batch_size=32, early_stopping=False, validation_split=0.1, patience=5,
-                 dropout=0.0, random_state=None, verbose=0):
+    def __init__(self, hidden_layer_sizes=(128,), activation="relu", optimizer="adam", learning_rate=1e-3,
+                 epochs=200, batch_size=64, early_stopping="auto", validation_split=0.1, patience=20,
+                 dropout=0.0, alpha=5.0, random_state=None, verbose=0):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.optimizer = optimizer
@@ -54,6 +73,7 @@ class _NeuralEstimator(BaseEstimator):
         self.validation_split = validation_split
         self.patience = patience
         self.dropout = dropout
+        self.alpha = alpha
         self.random_state = random_state
         self.verbose = verbose
 
@@ -70,8 +90,13 @@ class _NeuralEstimator(BaseEstimator):
             raise ValueError(f"learning_rate must be > 0; got {self.learning_rate!r}.")
         if not isinstance(self.dropout, Real) or not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1); got {self.dropout!r}.")
-        if self.early_stopping and not 0 < self.validation_split < 1:
-            raise ValueError(f"validation_split must be in (0, 1) with early_stopping; got {self.validation_split!r}.")
+        if not isinstance(self.alpha, Real) or not self.alpha >= 0:
+            raise ValueError(f"alpha must be >= 0; got {self.alpha!r}.")
+        if not (isinstance(self.early_stopping, (bool, np.bool_)) or self.early_stopping == "auto"):
+            raise ValueError(f"early_stopping must be True, False or 'auto'; got {self.early_stopping!r}.")
+        if self.early_stopping is not False and not 0 < self.validation_split < 1:
+            raise ValueError(f"validation_split must be in (0, 1) with early_stopping={self.early_stopping!r} "
+                             f"(or set early_stopping=False); got {self.validation_split!r}.")
 
     def _seed(self) -> int:
         if self.random_state is None:
@@ -80,24 +105,33 @@ class _NeuralEstimator(BaseEstimator):
             return int(self.random_state)
         return int(check_random_state(self.random_state).randint(2**31 - 1))
 
-    def _build_model(self, n_features: int, n_outputs: int, output_activation, loss: str) -> Sequential:
+    def _build_model(self, X, n_outputs: int, output_activation, loss: str) -> Sequential:
+        """A fresh compiled network for inputs like ``X`` (N, D): its width, and its length for the penalty."""
         sizes = self.hidden_layer_sizes
         sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
-        stack = [layers.Input((n_features,))]
+        # alpha weighs ||W||² against the summed loss of the N samples; the network's loss is a
+        # mean, hence alpha / N, as LogisticRegression's ||w||² / (2 C N) beside its mean loss.
+        penalty = regularizers.L2(float(self.alpha) / X.shape[0]) if self.alpha else None
+        stack = [layers.Input((X.shape[1],))]
         for units in sizes:
-            stack.append(layers.Dense(int(units), activation=self.activation))
+            stack.append(layers.Dense(int(units), activation=self.activation, kernel_regularizer=penalty))
             if self.dropout:
                 stack.append(layers.Dropout(float(self.dropout)))
-        stack.append(layers.Dense(n_outputs, activation=output_activation))
+        stack.append(layers.Dense(n_outputs, activation=output_activation, kernel_regularizer=penalty))
         model = Sequential(stack, seed=self._seed())
         optimizer = optimizers.get(self.optimizer)
         optimizer = type(optimizer).from_config({**optimizer.get_config(), "learning_rate": float(self.learning_rate)})
         model.compile(optimizer=optimizer, loss=loss)
         return model
 
-    def _train(self, X, y, sample_weight, epochs: int) -> None:
+    def _stops_early(self, n_samples: int) -> bool:
+        if isinstance(self.early_stopping, str):  # "auto": only with enough samples to judge epochs by
+            return round(n_samples * self.validation_split) >= MIN_VALIDATION_SAMPLES
+        return bool(self.early_stopping)
+
+    def _train(self, X, y, sample_weight, epochs: int, early_stopping: bool) -> None:
         cbs, split = [], 0.0
-        if self.early_stopping:
+        if early_stopping:
             cbs.append(callbacks.EarlyStopping(monitor="val_loss", patience=self.patience,
                                                restore_best_weights=True))
             split = self.validation_split
@@ -108,10 +142,15 @@ class _NeuralEstimator(BaseEstimator):
         self.loss_ = self.history_["loss"][-1] if self.history_.get("loss") else float("nan")
 
     def _validate(self, X, y="no_validation", reset: bool = True, **kwargs):
-        """X as float32 (and y checked), recording or checking ``n_features_in_``."""
+        """X as float32 (and y checked), recording or checking ``n_features_in_``.
+
+        SciPy sparse X (OneHotEncoder's default output) becomes float32 CSR, never dense: the
+        network densifies one batch at a time.
+        """
+        options = {"reset": reset, "dtype": (np.float64, np.float32), "accept_sparse": "csr"}
         if isinstance(y, str) and y == "no_validation":
-            return validate_data(self, X, reset=reset, dtype=(np.float64, np.float32)).astype(np.float32)
-        X, y = validate_data(self, X, y, reset=reset, dtype=(np.float64, np.float32), **kwargs)
+            return validate_data(self, X, **options).astype(np.float32)
+        X, y = validate_data(self, X, y, **options, **kwargs)
         return X.astype(np.float32), y
 
     @staticmethod
@@ -131,6 +170,7 @@ class _NeuralEstimator(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = True
         tags.non_deterministic = self.random_state is None
         return tags
 
@@ -145,7 +185,7 @@ class NeuralClassifier(ClassifierMixin, _NeuralEstimator):
         >>> from sklearn.datasets import make_classification
         >>> from glassnet.sklearn import NeuralClassifier
         >>> X, y = make_classification(200, n_features=5, random_state=0)
-        >>> clf = NeuralClassifier(hidden_layer_sizes=(16,), epochs=30, random_state=0).fit(X, y)
+        >>> clf = NeuralClassifier(random_state=0).fit(X, y)
         >>> clf.predict_proba(X[:2]).shape, clf.score(X, y) > 0.85
         ((2, 2), True)
     """
@@ -158,9 +198,9 @@ class NeuralClassifier(ClassifierMixin, _NeuralEstimator):
         sample_weight = self._weights(sample_weight, X)
         self._encoder = LabelEncoder().fit(y)
         self.classes_ = self._encoder.classes_
-        self._init_model(X.shape[1], self._encoder.transform(y), sample_weight)
+        self._init_model(X, self._encoder.transform(y), sample_weight)
         self.n_iter_ = 0
-        self._train(X, self._targets(y), sample_weight, self.epochs)
+        self._train(X, self._targets(y), sample_weight, self.epochs, self._stops_early(X.shape[0]))
         return self
 
     def partial_fit(self, X, y, classes=None, sample_weight=None) -> "NeuralClassifier":
@@ -173,16 +213,16 @@ class NeuralClassifier(ClassifierMixin, _NeuralEstimator):
         if first:
             self._encoder = LabelEncoder().fit(y if classes is None else classes)
             self.classes_ = self._encoder.classes_
-            self._init_model(X.shape[1], None, None)
+            self._init_model(X, None, None)
             self.n_iter_ = 0
         unseen = np.setdiff1d(np.unique(y), self.classes_)
         if unseen.size:
             raise ValueError(f"y holds label(s) {unseen.tolist()} not in classes_ {self.classes_.tolist()}; "
                              f"pass every label as classes=... on the first partial_fit call.")
-        self._train(X, self._targets(y), self._weights(sample_weight, X), 1)
+        self._train(X, self._targets(y), self._weights(sample_weight, X), 1, early_stopping=False)
         return self
 
-    def _init_model(self, n_features: int, codes, sample_weight) -> None:
+    def _init_model(self, X, codes, sample_weight) -> None:
         if len(self.classes_) < 2:
             raise ValueError(f"NeuralClassifier needs at least 2 classes to train; y holds one class "
                              f"({self.classes_.tolist()}).")
@@ -191,9 +231,9 @@ class NeuralClassifier(ClassifierMixin, _NeuralEstimator):
                 raise ValueError("sample_weight gives positive weight to a single class; the classifier "
                                  "needs at least 2 classes to train.")
         if len(self.classes_) == 2:
-            self.model_ = self._build_model(n_features, 1, "sigmoid", "binary_crossentropy")
+            self.model_ = self._build_model(X, 1, "sigmoid", "binary_crossentropy")
         else:
-            self.model_ = self._build_model(n_features, len(self.classes_), "softmax",
+            self.model_ = self._build_model(X, len(self.classes_), "softmax",
                                             "sparse_categorical_crossentropy")
 
     def _targets(self, y) -> np.ndarray:
@@ -241,9 +281,10 @@ class NeuralRegressor(RegressorMixin, _NeuralEstimator):
         self._check_params()
         X, y = self._validate(X, y, multi_output=True, y_numeric=True)
         self._y_ndim = y.ndim
-        self.model_ = self._build_model(X.shape[1], 1 if y.ndim == 1 else y.shape[1], None, "mse")
+        self.model_ = self._build_model(X, 1 if y.ndim == 1 else y.shape[1], None, "mse")
         self.n_iter_ = 0
-        self._train(X, y.astype(np.float32), self._weights(sample_weight, X), self.epochs)
+        self._train(X, y.astype(np.float32), self._weights(sample_weight, X), self.epochs,
+                    self._stops_early(X.shape[0]))
         return self
 
     def partial_fit(self, X, y, sample_weight=None) -> "NeuralRegressor":
@@ -254,9 +295,9 @@ class NeuralRegressor(RegressorMixin, _NeuralEstimator):
         X, y = self._validate(X, y, reset=first, multi_output=True, y_numeric=True)
         if first:
             self._y_ndim = y.ndim
-            self.model_ = self._build_model(X.shape[1], 1 if y.ndim == 1 else y.shape[1], None, "mse")
+            self.model_ = self._build_model(X, 1 if y.ndim == 1 else y.shape[1], None, "mse")
             self.n_iter_ = 0
-        self._train(X, y.astype(np.float32), self._weights(sample_weight, X), 1)
+        self._train(X, y.astype(np.float32), self._weights(sample_weight, X), 1, early_stopping=False)
         return self
 
     def predict(self, X) -> np.ndarray:

@@ -2,7 +2,8 @@
 ColumnTransformer, GridSearchCV and cross_val_score.
 
 Expected failures of sklearn's checks, each with its reason (see EXPECTED_FAILURES below):
-- check_sample_weight_equivalence_on_dense_data: training is mini-batch gradient descent with
+- check_sample_weight_equivalence_on_dense_data, and its twin on sparse data (run since the
+  estimators accept SciPy sparse input): training is mini-batch gradient descent with
   shuffling, so a sample with weight 0 still takes a place in a batch and changes which samples
   share each step, and a sample with weight 2 takes one gradient step where its duplicate
   takes two; the fitted weights cannot equal those of the reduced or repeated data. scikit-learn
@@ -27,10 +28,11 @@ from threadpoolctl import threadpool_limits
 import glassnet as gn
 from glassnet.sklearn import NeuralClassifier, NeuralRegressor
 
+SGD_WEIGHTS = ("mini-batch SGD with shuffling: zero or doubled weights are not equivalent to removing or "
+               "repeating samples (scikit-learn expects the same failure of SGDClassifier)")
 EXPECTED_FAILURES = {
-    "check_sample_weight_equivalence_on_dense_data": (
-        "mini-batch SGD with shuffling: zero or doubled weights are not equivalent to removing or "
-        "repeating samples (scikit-learn expects the same failure of SGDClassifier)"),
+    "check_sample_weight_equivalence_on_dense_data": SGD_WEIGHTS,
+    "check_sample_weight_equivalence_on_sparse_data": SGD_WEIGHTS,
 }
 
 # Small networks and few epochs keep the ~60 checks per estimator at a few seconds; the
@@ -64,8 +66,8 @@ def table(n=300, seed=0):
 def pipeline(**params):
     columns = ColumnTransformer([("num", StandardScaler(), ["a", "b", "c", "d"]),
                                  ("cat", OneHotEncoder(handle_unknown="ignore"), ["band"])])
-    return make_pipeline(columns, NeuralClassifier(**{"hidden_layer_sizes": (16,), "learning_rate": 0.01,
-                                                      "epochs": 15, "random_state": 0, **params}))
+    return make_pipeline(columns, NeuralClassifier(**{"learning_rate": 0.01, "epochs": 15, "random_state": 0,
+                                                      **params}))
 
 
 def test_pipeline_with_column_transformer_and_cross_val_score():
@@ -149,7 +151,25 @@ def test_early_stopping_stops_and_keeps_the_validation_history():
     clf = NeuralClassifier(hidden_layer_sizes=(64,), learning_rate=0.05, epochs=300, early_stopping=True,
                            validation_split=0.25, patience=3, random_state=0).fit(X, y)
     assert clf.n_iter_ < 300 and len(clf.history_["val_loss"]) == clf.n_iter_
-    assert NeuralClassifier(epochs=300).fit(X[:20], y[:20]).n_iter_ == 300  # no early stopping by default
+    # "auto" (the default) holds nothing out of 20 samples (2 would be held out): all epochs run.
+    small = NeuralClassifier(epochs=300).fit(X[:20], y[:20])
+    assert small.n_iter_ == 300 and "val_loss" not in small.history_
+    assert NeuralClassifier(early_stopping=False, epochs=30).fit(X, y).n_iter_ == 30
+
+
+def test_default_recipe_stops_early_and_keeps_the_best_epochs_weights():
+    # Noisy labels and 17 useless features: the held-out loss bottoms out, then climbs.
+    X, y = make_classification(400, n_features=20, n_informative=3, flip_y=0.3, random_state=0)
+    clf = NeuralClassifier(random_state=0).fit(X, y)
+    best = int(np.argmin(clf.history_["val_loss"]))
+    assert clf.n_iter_ == best + 1 + clf.patience < clf.epochs
+    # The same run cut at the best epoch (same seed: same split, same batches) ends with the
+    # weights the early-stopped run restored.
+    cut = clone(clf).set_params(epochs=best + 1).fit(X, y)
+    assert cut.n_iter_ == best + 1
+    np.testing.assert_array_equal(clf.predict_proba(X), cut.predict_proba(X))
+    # partial_fit never holds data out, as scikit-learn's MLPClassifier
+    assert "val_loss" not in NeuralClassifier(random_state=0).partial_fit(X, y).history_
 
 
 def test_regressor_single_and_multiple_outputs():
@@ -167,6 +187,9 @@ def test_regressor_single_and_multiple_outputs():
     ({"dropout": 1.0}, r"dropout must be in \[0, 1\)"),
     ({"learning_rate": 0}, "learning_rate must be > 0"),
     ({"early_stopping": True, "validation_split": 0}, "validation_split must be in"),
+    ({"validation_split": 1.0}, r"validation_split must be in \(0, 1\) with early_stopping='auto'"),
+    ({"early_stopping": "yes"}, "early_stopping must be True, False or 'auto'"),
+    ({"alpha": -1.0}, "alpha must be >= 0"),
 ])
 def test_bad_parameters_are_reported_at_fit(params, message):
     X, y = make_classification(20, n_features=3, n_informative=2, n_redundant=0, random_state=0)

@@ -12,6 +12,8 @@ import mmap
 
 import numpy as np
 
+from glassnet.models.data import densify, is_sparse
+
 
 class BatchSource:
     """Base class of batch sources; subclass it and define ``__len__`` and ``__getitem__``.
@@ -69,7 +71,8 @@ class ArraySource(BatchSource):
     path and is mapped again on the other side.
 
     Args:
-        x: inputs (N, ...), any array-like supporting fancy indexing (``np.memmap`` included).
+        x: inputs (N, ...), any array-like supporting fancy indexing (``np.memmap`` included),
+            or a SciPy sparse matrix (N, D), of which each batch alone is densified.
         y: targets (N, ...) or None (prediction).
         batch_size: samples per batch.
         sample_weight: optional (N,) weights, returned as a third element.
@@ -87,7 +90,9 @@ class ArraySource(BatchSource):
     def __init__(self, x, y=None, batch_size: int = 32, sample_weight=None, shuffle: bool = False, seed: int = 0):
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
             raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}.")
-        n = len(x)
+        if is_sparse(x):
+            x = x.tocsr()  # the format that slices rows (coo cannot be indexed at all)
+        n = x.shape[0] if is_sparse(x) else len(x)
         for name, arr in (("y", y), ("sample_weight", sample_weight)):
             if arr is not None and len(arr) != n:
                 raise ValueError(f"ArraySource: x has {n} samples but {name} has {len(arr)}.")
@@ -97,14 +102,14 @@ class ArraySource(BatchSource):
         # with a preprocessor attached still sees raw rows. Memmaps stay as they are.
         y, sample_weight = (a.to_numpy() if hasattr(a, "to_numpy") and not isinstance(a, np.ndarray) else a
                             for a in (y, sample_weight))
-        self.x, self.y, self.sample_weight = x, y, sample_weight
+        self.x, self.y, self.sample_weight, self._n = x, y, sample_weight, n
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self._rng = np.random.default_rng(seed)
         self._order = self._rng.permutation(n) if self.shuffle else None
 
     def __len__(self):
-        return -(-len(self.x) // self.batch_size)
+        return -(-self._n // self.batch_size)
 
     def __getitem__(self, index):
         if not 0 <= index < len(self):
@@ -113,7 +118,7 @@ class ArraySource(BatchSource):
         if self._order is not None:
             # Ascending rows within the batch: a memory-mapped file is then read front to back.
             rows = np.sort(self._order[rows])
-        x = self.x.iloc[rows] if hasattr(self.x, "iloc") else np.asarray(self.x[rows])
+        x = self.x.iloc[rows] if hasattr(self.x, "iloc") else np.asarray(densify(self.x[rows]))
         if self.y is None:
             return (x,)
         y = np.asarray(self.y[rows])
@@ -123,7 +128,7 @@ class ArraySource(BatchSource):
 
     def on_epoch_end(self):
         if self.shuffle:
-            self._order = self._rng.permutation(len(self.x))
+            self._order = self._rng.permutation(self._n)
 
     def __getstate__(self):
         # Pickling a memory-mapped array would read the whole file into the pickle.

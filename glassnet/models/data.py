@@ -6,13 +6,24 @@ arithmetic can turn bad data into silent nonsense.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 
-def as_array(x, name: str, dtype: str) -> np.ndarray:
-    """``x`` as a float array of ``dtype``, rejecting empty, non-numeric and non-finite data."""
+def as_array(x, name: str, dtype: str, sparse: bool = False):
+    """``x`` as a float array of ``dtype``, rejecting empty, non-numeric and non-finite data.
+
+    With ``sparse=True`` a SciPy sparse matrix or array stays sparse, as CSR (see ``as_csr``);
+    otherwise it is refused with the fix.
+    """
     if x is None:
         raise ValueError(f"{name} is None; pass a NumPy array (or a pandas DataFrame) of numbers.")
+    if is_sparse(x):
+        if sparse:
+            return as_csr(x, name, dtype)
+        raise ValueError(f"{name} is a SciPy sparse {type(x).__name__}, which only fit, evaluate and predict "
+                         f"take, as their inputs x; pass {name}.toarray() here.")
     if hasattr(x, "to_numpy"):  # pandas objects
         x = x.to_numpy()
     arr = np.asarray(x)
@@ -47,6 +58,38 @@ def as_array(x, name: str, dtype: str) -> np.ndarray:
     return arr
 
 
+def is_sparse(x) -> bool:
+    """True for a SciPy sparse matrix or array of any format (csr, csc, coo, ...)."""
+    sparse = sys.modules.get("scipy.sparse")  # x cannot be sparse unless SciPy's sparse module is loaded
+    return sparse is not None and sparse.issparse(x)
+
+
+def as_csr(x, name: str, dtype: str):
+    """A SciPy sparse ``x`` as a CSR matrix or array of ``dtype``, checked as ``as_array`` checks
+    dense data but never densified: CSR hands out rows cheaply, and ``densify`` turns one batch
+    of them at a time into a dense array."""
+    if x.ndim != 2:
+        raise ValueError(f"{name} is a {x.ndim}-D sparse array; sparse inputs must be 2-D, shape (N, features).")
+    if x.shape[0] == 0:
+        raise ValueError(f"{name} is empty (shape {x.shape}); there is nothing to train or predict on.")
+    if x.dtype.kind not in "biuf":
+        raise ValueError(f"{name} is a sparse matrix of dtype {x.dtype}; glassnet works with real numbers.")
+    x = x.tocsr().astype(dtype, copy=False)
+    if not np.isfinite(x.data).all():
+        rows = np.unique(np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))[~np.isfinite(x.data)])
+        raise ValueError(
+            f"{name} contains NaN or infinite values in {rows.size} row(s) (first at row {int(rows[0])}). "
+            f"Impute or drop missing values first (e.g. sklearn.impute.SimpleImputer)."
+        )
+    return x
+
+
+def densify(x):
+    """Rows taken from the inputs as a dense array: sparse inputs are densified one batch at a
+    time, so a one-hot matrix far larger than memory in dense form still trains."""
+    return x.toarray() if is_sparse(x) else x
+
+
 def _first_non_number(arr):
     for v in arr.reshape(-1):
         try:
@@ -60,6 +103,12 @@ def check_features(x: np.ndarray, input_shape: tuple, name: str = "x") -> None:
     """Raise if ``x``'s per-sample shape differs from the model's input shape."""
     expected = tuple(input_shape[1:])
     got = tuple(x.shape[1:])
+    if is_sparse(x) and len(expected) != 1:
+        raise ValueError(
+            f"{name} is a SciPy sparse matrix, 2-D (N, {got[0]}), but the model's input expects per-sample "
+            f"shape {expected}. Give the model input_shape=({got[0]},) and a layers.Reshape({expected}) "
+            f"first (batches are densified one at a time), or pass a dense {name} of shape (N, *{expected})."
+        )
     if x.ndim == 1 and len(expected) == 1:
         raise ValueError(
             f"{name} has shape {x.shape}, one value per sample, but the model expects "
@@ -82,9 +131,9 @@ def check_features(x: np.ndarray, input_shape: tuple, name: str = "x") -> None:
 def check_lengths(**arrays) -> int:
     """Raise unless every given array has the same number of samples; return that number."""
     for k, v in arrays.items():
-        if v is not None and np.ndim(v) == 0:
+        if v is not None and not is_sparse(v) and np.ndim(v) == 0:
             raise ValueError(f"{k} is a single value; pass one entry per sample, shape (N, ...).")
-    lengths = {k: len(v) for k, v in arrays.items() if v is not None}
+    lengths = {k: v.shape[0] if is_sparse(v) else len(v) for k, v in arrays.items() if v is not None}
     if len(set(lengths.values())) > 1:
         described = ", ".join(f"{k} has {n}" for k, n in lengths.items())
         raise ValueError(f"Sample counts differ: {described}. Give every array one entry per sample.")

@@ -207,6 +207,9 @@ class Sequential:
             print_every: int | None = None, diagnose: bool = False):
         """Train for ``epochs`` epochs; returns a ``History``. See ``glassnet.models.training``.
 
+        ``x`` may be a SciPy sparse matrix or array (csr, csc, coo, ...), such as
+        ``OneHotEncoder``'s output: it is never densified whole, only one batch at a time.
+
         ``diagnose=True`` watches for dead ReLUs, vanishing or exploding gradients, over- and
         underfitting, a bad learning rate and skewed validation sets, prints each finding once
         and keeps them in ``model.diagnostics`` (a ``glassnet.diagnostics.Diagnostics``).
@@ -234,7 +237,8 @@ class Sequential:
         """The model's outputs for ``x``, computed in batches (inference mode: no dropout).
 
         With a preprocessor attached (``attach_preprocessor``), a pandas DataFrame of raw rows
-        is transformed by it first; arrays are taken as features already.
+        is transformed by it first; arrays are taken as features already. ``x`` may be a SciPy
+        sparse matrix, as in ``fit`` and ``evaluate``: each batch is densified in turn.
         """
         self._require_built("predict")
         x, _ = training.unpack_image_data(x)
@@ -242,12 +246,12 @@ class Sequential:
             return np.concatenate([self.predict(x[i][0], batch_size) for i in range(len(x))])
         if self.preprocessor is not None and training.is_dataframe(x):
             x = self.preprocessor.transform(x)
-        x = data.as_array(x, "x", self.layers[0].dtype)
+        x = data.as_array(x, "x", self.layers[0].dtype, sparse=True)
         data.check_features(x, self.input_shape)
         batch_size = data.check_batch_size(batch_size or training.INFERENCE_BATCH)
         if x.shape[0] <= batch_size:
-            return self._forward(x)
-        return np.concatenate([self._forward(x[s]) for s in data.batch_slices(x.shape[0], batch_size)])
+            return self._forward(data.densify(x))
+        return np.concatenate([self._forward(data.densify(x[s])) for s in data.batch_slices(x.shape[0], batch_size)])
 
     def __call__(self, x, training: bool = False) -> np.ndarray:
         x = np.asarray(x)

@@ -35,9 +35,12 @@ def prepare_xy(model, x, y, x_name: str = "x", y_name: str = "y", loss=None):
         # Raw rows, as predict takes them: fit and evaluate must see the same features, not
         # the raw columns (which may even have the right count and pass every check).
         x = model.preprocessor.transform(x)
-    x = data.as_array(x, x_name, dtype)
+    x = data.as_array(x, x_name, dtype, sparse=True)
     if y is None:
         raise ValueError(f"{y_name} is None; pass the targets (one per sample in {x_name}).")
+    if data.is_sparse(y):
+        raise ValueError(f"{y_name} is a SciPy sparse matrix; targets must be dense: pass {y_name}.toarray() "
+                         f"(one-hot rows), or the class indices as a 1-D array.")
     y_arr = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
     data.check_lengths(**{x_name: x, y_name: y_arr})
     y_arr = data.as_array(y_arr, y_name, dtype)
@@ -302,6 +305,9 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
 
         if val is not None and is_batch_source(val):
             raise ValueError("diagnose=True needs validation_data as arrays (x_val, y_val), not a batch source.")
+        if data.is_sparse(x) or (val is not None and data.is_sparse(val[0])):
+            raise ValueError("diagnose=True needs dense inputs, not a SciPy sparse matrix; train without "
+                             "diagnose, or pass x.toarray() when it fits in memory.")
         model.diagnostics = Diagnostics(x, y, validation_data=None if val is None else val[:2])
         user_callbacks.append(model.diagnostics)
     if not any(isinstance(cb, callbacks_module.TerminateOnNaN) for cb in user_callbacks):
@@ -346,7 +352,7 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
                 xb, yb, wb = source_batch(model, source, int(order[s.start]) if order is not None else s.start,
                                           class_weight)
             else:
-                xb, yb = x[idx], y[idx]
+                xb, yb = data.densify(x[idx]), y[idx]
                 wb = None if sample_weight is None else sample_weight[idx]
             cbs.on_train_batch_begin(step)
             loss, y_pred = train_step(model, xb, yb, wb)
@@ -397,6 +403,7 @@ def train_on_batch(model, x, y, sample_weight, class_weight, return_dict):
     _check_optimizer_owner(model)
     memory.keep_freed_memory()
     x, y = prepare_xy(model, x, y)
+    x = data.densify(x)  # one batch, by definition
     w = data.as_sample_weight(sample_weight, x.shape[0])
     if class_weight is not None:
         w = data.apply_class_weight(class_weight, y, w, x.shape[0])
@@ -420,7 +427,7 @@ def evaluate(model, x, y, batch_size, verbose, sample_weight, return_dict, _prep
             x, y = prepare_xy(model, x, y)
             sample_weight = data.as_sample_weight(sample_weight, x.shape[0])
         batch_size = data.check_batch_size(batch_size or INFERENCE_BATCH)
-        batches = ((x[s], y[s], None if sample_weight is None else sample_weight[s])
+        batches = ((data.densify(x[s]), y[s], None if sample_weight is None else sample_weight[s])
                    for s in data.batch_slices(x.shape[0], batch_size))
     for metric in model.metrics:
         metric.reset_state()
@@ -464,6 +471,7 @@ def source_batch(model, source, index: int, class_weight=None):
             f"(x, y, sample_weight) for training and evaluation."
         )
     x, y = prepare_xy(model, batch[0], batch[1], f"x (batch {index})", f"y (batch {index})")
+    x = data.densify(x)
     w = data.as_sample_weight(batch[2], x.shape[0]) if len(batch) == 3 else None
     if class_weight is not None:
         w = data.apply_class_weight(class_weight, y, w, x.shape[0])
