@@ -46,7 +46,6 @@ class WorkerProcess:
 
     def __init__(self, index: int, plan, setup_bytes: bytes):
         self.index = index
-        self.reported = False
         self._tail = collections.deque(maxlen=STDERR_LINES)
         self.process = subprocess.Popen([sys.executable, "-c", _BOOTSTRAP], stdin=subprocess.PIPE,
                                         stderr=subprocess.PIPE)
