@@ -14,6 +14,8 @@ nbclient = pytest.importorskip("nbclient", reason="tests/test_notebooks.py needs
 kernelspec = pytest.importorskip("ipykernel.kernelspec",
                                  reason="tests/test_notebooks.py needs ipykernel (in the test extra)")
 
+pytestmark = pytest.mark.slow  # one kernel and a two-worker search: seconds in all
+
 #: seconds one cell may run; the slowest (the search) takes a few.
 CELL_TIMEOUT = 120
 

@@ -38,13 +38,13 @@ def dump_setup(setup) -> bytes:
 
 
 class WorkerProcess:
-    """One worker: a ``python -c`` child fed (sys.path, plan, setup) on stdin.
+    """One worker: a ``python -c`` child that reads (sys.path, plan, setup) from its stdin.
 
     Its stderr is relayed to this process' stderr as it comes, and the last lines are kept for
     ``cause``. Its stdout is this process' stdout.
     """
 
-    def __init__(self, index: int, plan, setup_bytes: bytes):
+    def __init__(self, index: int):
         self.index = index
         self._tail = collections.deque(maxlen=STDERR_LINES)
         self.process = subprocess.Popen([sys.executable, "-c", _BOOTSTRAP], stdin=subprocess.PIPE,
@@ -52,6 +52,9 @@ class WorkerProcess:
         self._relay = threading.Thread(target=self._relay_stderr, name=f"glassnet-worker-{index}-stderr",
                                        daemon=True)
         self._relay.start()
+
+    def send(self, plan, setup_bytes: bytes) -> None:
+        """Write what it runs to its stdin (it reads once it has started) and close that."""
         try:
             with self.process.stdin as stdin:
                 pickle.dump(list(sys.path), stdin)
@@ -97,6 +100,8 @@ class WorkerProcess:
 
     def stop(self) -> None:
         """Terminate it if running, and reap it."""
+        if not self.process.stdin.closed:  # stopped before it was sent its part
+            self.process.stdin.close()
         if self.process.poll() is None:
             self.process.terminate()
         try:
@@ -115,8 +120,11 @@ def start_workers(plans, setup) -> list[WorkerProcess]:
     setup_bytes = dump_setup(setup)
     workers = []
     try:
-        for index, plan in enumerate(plans):
-            workers.append(WorkerProcess(index, plan, setup_bytes))
+        # All start before any is sent its part, so they start up (import glassnet) side by side.
+        for index in range(len(plans)):
+            workers.append(WorkerProcess(index))
+        for worker, plan in zip(workers, plans):
+            worker.send(plan, setup_bytes)
     except BaseException:
         for worker in workers:
             worker.stop()

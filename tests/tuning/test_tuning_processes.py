@@ -63,6 +63,7 @@ def _run(tmp_path, source: str, stdin: bool = False):
     return done.returncode, done.stdout, done.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stdin", [False, True], ids=["unguarded_script", "python_stdin"])
 def test_a_build_function_of_the_main_module_runs_in_worker_processes(tmp_path, stdin):
     # multiprocessing pickled `build` by name: the workers died with "Can't get attribute 'build'"
@@ -72,6 +73,7 @@ def test_a_build_function_of_the_main_module_runs_in_worker_processes(tmp_path, 
     assert out.split() == ["complete", "3", "workers", "2"], out + err
 
 
+@pytest.mark.slow
 def test_a_worker_that_cannot_import_the_build_function_fails_the_search_naming_it(tmp_path):
     # The build function's module imports here, then vanishes: the workers cannot unpickle it.
     prelude = textwrap.dedent("""
@@ -90,6 +92,7 @@ def test_a_worker_that_cannot_import_the_build_function_fails_the_search_naming_
     assert message.rstrip().endswith("ModuleNotFoundError: No module named 'vanishing'")
 
 
+@pytest.mark.slow
 def test_every_worker_killed_fails_the_search_naming_each_signal(tmp_path):
     prelude = "import os, signal\nPARENT = os.getpid()\n"
     body = "    if os.getpid() != PARENT:\n        os.kill(os.getpid(), signal.SIGKILL)"
@@ -114,11 +117,12 @@ def test_an_unpicklable_build_function_is_refused_before_any_worker_starts():
         tuner.search(x, y, validation_split=0.25, epochs=1)
 
 
+@pytest.mark.slow
 def test_a_worker_killed_in_a_trial_is_survived_and_its_trial_run_by_another(tmp_path, monkeypatch):
-    monkeypatch.setenv("SLOW_TRIAL_SECONDS", "0.4")  # the survivor is still busy when the other dies
+    monkeypatch.setenv("SLOW_TRIAL_SECONDS", "0.3")  # the survivor is still busy when the other dies
     monkeypatch.setenv("DIE_ONCE_PARENT", str(os.getpid()))
     monkeypatch.setenv("DIE_ONCE_FILE", str(tmp_path / "died"))
-    space = {"units": [4, 8], "learning_rate": [0.003, 0.01, 0.03]}
+    space = {"units": [4, 8], "learning_rate": [0.01, 0.03]}
     x, y = digits(120)
     tuner = tuning.Tuner(build_dies_once, space, strategy="grid", n_workers=2, storage=str(tmp_path / "s.journal"),
                          study_name="s", seed=0, verbose=0)
