@@ -126,6 +126,7 @@ def test_a_process_worker_search_runs_a_build_function_defined_in_a_cell(cells):
     # search hung (here: the cell's time limit).
     cell = cells["search"]
     assert not _errors(cell), _errors(cell)
+    assert _text(cell, "stderr") == ""  # importing Optuna warned "IProgress not found" here
     out = _text(cell, "stdout")
     assert _shown(out)[-1] == "complete 3 in the kernel False"
     assert "trials 3/3 done: 3 complete" in out  # the progress line

@@ -7,6 +7,14 @@ Example:
     >>> tuner = gn.tuning.Tuner(lambda params: ..., space, strategy="tpe", max_trials=30, pruning="hyperband")
 """
 
+import warnings
+
+with warnings.catch_warnings():
+    # Optuna imports tqdm.auto, which in a Jupyter kernel without ipywidgets warns that it falls
+    # back to its text bar; glassnet never shows Optuna's bar (it prints its own progress line).
+    warnings.filterwarnings("ignore", message="IProgress not found")
+    import optuna  # noqa: F401
+
 from glassnet.tuning.errors import ObjectiveNotReportedError, SetupError, StorageError, WorkerError
 from glassnet.tuning.pruning import TrialPruningCallback, make_pruner
 from glassnet.tuning.space import HyperParameters, IntRange, LogUniform, Uniform, parse_space
