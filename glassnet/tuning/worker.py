@@ -1,8 +1,7 @@
 """A search worker: open the shared study and run trials until the budget is used.
 
-``Tuner.search`` runs one in-process or ``n_workers`` as worker processes (see
-``glassnet.tuning.processes``); on other machines
-start more against the same storage::
+``Tuner.search`` runs one in-process or ``n_workers`` as worker processes (started by
+``glassnet.tuning.processes``); on other machines start more against the same storage::
 
     python -m glassnet.tuning.worker --storage postgresql://user@db/optuna --study digits
 
