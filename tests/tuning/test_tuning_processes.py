@@ -9,6 +9,7 @@ The notebook case is in tests/test_notebooks.py.
 import itertools
 import os
 import re
+import signal
 import subprocess
 import sys
 import textwrap
@@ -93,6 +94,7 @@ def test_a_worker_that_cannot_import_the_build_function_fails_the_search_naming_
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL (POSIX)")
 def test_every_worker_killed_fails_the_search_naming_each_signal(tmp_path):
     prelude = "import os, signal\nPARENT = os.getpid()\n"
     body = "    if os.getpid() != PARENT:\n        os.kill(os.getpid(), signal.SIGKILL)"
@@ -118,6 +120,7 @@ def test_an_unpicklable_build_function_is_refused_before_any_worker_starts():
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL (POSIX)")
 def test_a_worker_killed_in_a_trial_is_survived_and_its_trial_run_by_another(tmp_path, monkeypatch):
     monkeypatch.setenv("SLOW_TRIAL_SECONDS", "0.3")  # the survivor is still busy when the other dies
     monkeypatch.setenv("DIE_ONCE_PARENT", str(os.getpid()))
