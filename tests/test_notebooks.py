@@ -67,7 +67,7 @@ def cells(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("notebook")
     # A kernelspec of our own, so the kernel is this Python whatever kernels the machine has.
-    kernelspec.write_kernel_spec(folder / "kernels" / "python3")
+    kernelspec.write_kernel_spec(str(folder / "kernels" / "python3"))
     specs = KernelSpecManager(kernel_dirs=[str(folder / "kernels")], ensure_native_kernel=False)
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source.strip()) for source in CELLS.values()])
     client = nbclient.NotebookClient(notebook, km=KernelManager(kernel_name="python3", kernel_spec_manager=specs),
