@@ -39,7 +39,7 @@ model = gn.Sequential([layers.Dense(2, activation="tanh", use_bias=False, input_
 model.set_weights([np.array([[1.0, -1.0], [1.0, 1.0]]), np.array([[2.0], [-1.0]])])
 model.compile(optimizer=gn.optimizers.SGD(learning_rate=0.01), loss="mse")
 explanation = model.explain(np.array([[2.0, 3.0]]), np.array([[1.0]]))
-explanation.plot().savefig(out / "network.png", dpi=120)
+explanation.plot().figure.savefig(out / "network.png", dpi=120)
 print("\nThe course's backward example: a weight of 2 from a node of value 3, target 10.")
 single = gn.Sequential([layers.Dense(1, use_bias=False, input_shape=(1,))], seed=0)
 single.set_weights([np.array([[2.0]])])

@@ -442,15 +442,17 @@ def test_history_best_epoch_uses_loss_without_validation(data):
     assert callbacks.History().best_epoch is None
 
 
-def test_history_plot_returns_a_figure_with_both_curves(data):
+def test_history_plot_returns_the_axes_with_both_curves(data):
     import matplotlib.pyplot as plt
 
     x, y = data
     history = make_model(metrics=["mae"]).fit(x, y, epochs=3, batch_size=BATCH, verbose=0, validation_split=0.25)
-    fig = history.plot()
+    axes = history.plot()
+    fig = axes[0].figure
     try:
-        assert isinstance(fig, matplotlib.figure.Figure)
-        axes = fig.get_axes()
+        # Axes, as pandas' plot returns: a Figure returned to a notebook cell is shown twice.
+        assert all(isinstance(ax, matplotlib.axes.Axes) for ax in axes)
+        assert list(axes) == fig.get_axes() and plt.gcf() is fig  # pyplot's figure: plt.show() shows it
         assert [ax.get_ylabel() for ax in axes] == ["loss", "mae"]
         for ax, key in zip(axes, ["loss", "mae"]):
             lines = ax.get_lines()
@@ -461,7 +463,7 @@ def test_history_plot_returns_a_figure_with_both_curves(data):
         plt.close(fig)
     fig, ax = plt.subplots()
     try:
-        assert history.plot(metrics=["mae"], ax=ax) is fig
+        assert history.plot(metrics=["mae"], ax=ax) is ax
         assert len(ax.get_lines()) == 2
     finally:
         plt.close(fig)

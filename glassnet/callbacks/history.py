@@ -53,7 +53,14 @@ class History(Callback):
         return pd.DataFrame(self.history, index=pd.Index(self.epoch, name="epoch"))
 
     def plot(self, metrics=None, ax=None):
-        """Plot each metric with its ``val_`` twin per epoch; returns the matplotlib Figure."""
+        """Plot each metric with its ``val_`` twin per epoch, one panel per metric.
+
+        Returns the matplotlib Axes, as pandas' ``DataFrame.plot`` does: ``ax`` when given (every
+        metric drawn on it), else an array of one Axes per metric. The figure is pyplot's, so a
+        notebook shows it once, a script shows it with ``plt.show()``, and
+        ``axes[0].figure.savefig(path)`` saves it. (Returning the Figure made a notebook show it
+        twice: once drawn by pyplot, once as the cell's value.)
+        """
         import matplotlib.pyplot as plt
 
         bases = metrics or [k for k in self.history if not k.startswith("val_") and k != "learning_rate"]
@@ -70,4 +77,4 @@ class History(Callback):
             axis.set_ylabel(key)
             axis.legend()
         fig.tight_layout()
-        return fig
+        return ax if ax is not None else axes

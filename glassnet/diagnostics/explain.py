@@ -66,7 +66,8 @@ class Explanation:
         return pd.DataFrame(rows).set_index("layer")
 
     def plot(self, ax=None, sample: int = 0):
-        """Draw the network with node values and edge weights (small networks only)."""
+        """Draw the network with node values and edge weights (small networks only); returns the
+        matplotlib Axes (see ``glassnet.diagnostics.draw_network``)."""
         from glassnet.diagnostics.network_diagram import draw_network
 
         return draw_network(self, ax=ax, sample=sample)

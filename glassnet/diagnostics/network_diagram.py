@@ -27,13 +27,14 @@ def draw_network(subject, x=None, y=None, *, ax=None, sample: int = 0, max_units
         max_units: refuse layers wider than this (a drawing of hundreds of nodes says nothing).
 
     Returns:
-        matplotlib.figure.Figure
+        matplotlib.axes.Axes: ``ax``, or a new one on a pyplot figure (shown once in a notebook,
+        by ``plt.show()`` in a script; ``ax.figure.savefig(path)`` saves it).
 
     Example:
         >>> import numpy as np, glassnet as gn
         >>> model = gn.Sequential([gn.layers.Dense(2, activation="tanh", input_shape=(2,)),
         ...                        gn.layers.Dense(1)], seed=0)
-        >>> fig = gn.diagnostics.draw_network(model, np.array([[2.0, 3.0]]))
+        >>> ax = gn.diagnostics.draw_network(model, np.array([[2.0, 3.0]]))
     """
     import matplotlib.pyplot as plt
 
@@ -44,9 +45,7 @@ def draw_network(subject, x=None, y=None, *, ax=None, sample: int = 0, max_units
     if ax is None:
         width = max(4.0, 2.4 * len(columns))
         height = max(3.0, 1.1 * max(len(c["values"]) for c in columns) + 1.2)
-        fig, ax = plt.subplots(figsize=(width, height))
-    else:
-        fig = ax.figure
+        _, ax = plt.subplots(figsize=(width, height))
     positions = [_node_positions(len(c["values"])) for c in columns]
     for ci in range(1, len(columns)):
         _draw_edges(ax, ci, columns[ci], positions[ci - 1], positions[ci])
@@ -66,7 +65,7 @@ def draw_network(subject, x=None, y=None, *, ax=None, sample: int = 0, max_units
     if exp.gradients is not None:
         title += f" (∂: slope of the loss, {num(exp.loss)})"
     ax.set_title(title, fontsize=9)
-    return fig
+    return ax
 
 
 def _columns(exp, sample, max_units):

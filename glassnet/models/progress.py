@@ -1,16 +1,24 @@
-"""Training output: a live tqdm bar with ETA on a terminal, plain lines anywhere else."""
+"""Training output: a live tqdm bar with ETA on a terminal or in a notebook, plain lines anywhere else."""
 
 from __future__ import annotations
 
 import sys
 import time
 
-from tqdm.auto import tqdm
+# The text bar, also in Jupyter: tqdm.auto would pick the ipywidgets bar there, and warn at
+# import time where ipywidgets is not installed.
+from tqdm import tqdm
+
+
+def redraws_in_place(stream) -> bool:
+    """Whether ``stream`` shows a line rewritten after "\\r" in place: a terminal, or the output of
+    a Jupyter kernel (ipykernel), whose front ends render carriage returns as a terminal does."""
+    return (hasattr(stream, "isatty") and stream.isatty()) or type(stream).__module__.startswith("ipykernel.")
 
 
 def resolve_verbose(verbose) -> int:
     if verbose == "auto":
-        return 1 if sys.stdout.isatty() else 2
+        return 1 if redraws_in_place(sys.stdout) else 2
     if verbose not in (0, 1, 2):
         raise ValueError(f"verbose must be 0, 1, 2 or 'auto'; got {verbose!r}.")
     return int(verbose)
@@ -27,7 +35,8 @@ def format_logs(logs: dict) -> str:
 
 
 class EpochProgress:
-    """Shows one epoch. verbose 1: a bar (on a terminal); 2: one line at the end; 0: nothing.
+    """Shows one epoch. verbose 1: a bar (on a terminal or in a notebook), then the epoch's line;
+    2: the line only; 0: nothing.
 
     ``show_line`` is False on epochs that ``log_every`` skips.
     """
@@ -36,7 +45,7 @@ class EpochProgress:
         self.verbose, self.epoch, self.epochs, self.show_line = verbose, epoch, epochs, show_line
         self.start = time.perf_counter()
         self.bar = None
-        if verbose == 1 and sys.stdout.isatty():
+        if verbose == 1 and redraws_in_place(sys.stdout):
             self.bar = tqdm(total=steps, desc=f"Epoch {epoch + 1}/{epochs}", unit="batch",
                             leave=False, file=sys.stdout, dynamic_ncols=True)
 

@@ -7,7 +7,15 @@ Example:
     >>> tuner = gn.tuning.Tuner(lambda params: ..., space, strategy="tpe", max_trials=30, pruning="hyperband")
 """
 
-from glassnet.tuning.errors import ObjectiveNotReportedError, SetupError, StorageError
+import warnings
+
+with warnings.catch_warnings():
+    # Optuna imports tqdm.auto, which in a Jupyter kernel without ipywidgets warns that it falls
+    # back to its text bar; glassnet never shows Optuna's bar (it prints its own progress line).
+    warnings.filterwarnings("ignore", message="IProgress not found")
+    import optuna  # noqa: F401
+
+from glassnet.tuning.errors import ObjectiveNotReportedError, SetupError, StorageError, WorkerError
 from glassnet.tuning.pruning import TrialPruningCallback, make_pruner
 from glassnet.tuning.space import HyperParameters, IntRange, LogUniform, Uniform, parse_space
 from glassnet.tuning.study import open_storage
@@ -16,5 +24,5 @@ from glassnet.tuning.tuner import Tuner
 from glassnet.tuning.worker import run_worker
 
 __all__ = ["HyperParameters", "IntRange", "LogUniform", "ObjectiveNotReportedError", "SetupError", "StorageError",
-           "TrialPruningCallback", "Tuner", "Uniform", "make_pruner", "open_storage", "parse_space", "run_worker",
-           "trial_seed"]
+           "TrialPruningCallback", "Tuner", "Uniform", "WorkerError", "make_pruner", "open_storage", "parse_space",
+           "run_worker", "trial_seed"]

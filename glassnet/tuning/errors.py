@@ -12,3 +12,8 @@ class ObjectiveNotReportedError(SetupError):
 
 class StorageError(ConnectionError):
     """The study's storage cannot be opened (a bad URL, a server that does not answer)."""
+
+
+class WorkerError(RuntimeError):
+    """A worker process of ``Tuner.search`` could not start, or every worker died; the message
+    names each worker and its cause (its exit code or signal and its last error lines)."""

@@ -7,6 +7,8 @@ import time
 
 from optuna.trial import TrialState
 
+from glassnet.models.progress import redraws_in_place
+
 
 def _clock(seconds: float) -> str:
     seconds = int(max(seconds, 0))
@@ -14,7 +16,7 @@ def _clock(seconds: float) -> str:
 
 
 class SearchProgress:
-    """Prints one line whenever the counts change (rewritten in place on a terminal).
+    """Prints one line whenever the counts change (rewritten in place on a terminal or in a notebook).
 
     Args:
         objective: the objective's name, for "best val_accuracy 0.9512".
@@ -31,7 +33,7 @@ class SearchProgress:
         self.stream = stream or sys.stdout
         self.start = time.time()
         self._last = None
-        self._tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._tty = redraws_in_place(self.stream)
 
     def line(self, trials, done_before: int = 0) -> str:
         counts = {s: 0 for s in TrialState}

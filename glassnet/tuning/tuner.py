@@ -5,9 +5,9 @@ from __future__ import annotations
 import copy
 import json
 import math
-import multiprocessing
 import os
 import secrets
+import socket
 import tempfile
 import time
 import warnings
@@ -19,14 +19,15 @@ import optuna
 from glassnet.callbacks.monitor import _resolve_mode
 from glassnet.datasets.sources import is_batch_source
 from glassnet.tuning import results as results_module
+from glassnet.tuning.processes import start_workers
 from glassnet.tuning.progress import SearchProgress
 from glassnet.tuning.space import HyperParameters, grid_values, parse_space, space_to_config
-from glassnet.tuning.errors import SetupError, StorageError
+from glassnet.tuning.errors import SetupError, StorageError, WorkerError
 from glassnet.tuning.study import (STRATEGIES, Budget, describe, fail_dead_local_trials, fatal_error,
                                    open_storage)
 from glassnet.tuning.trial import (TrialSetup, _with_seed, call_build, call_style, check_build, class_labels,
                                    splittable, trial_seed)
-from glassnet.tuning.worker import SPEC_ATTR, WorkerPlan, process_main, run_worker
+from glassnet.tuning.worker import SPEC_ATTR, WorkerPlan, run_worker
 
 _PRUNINGS = (None, "hyperband", "successive_halving", "median")
 
@@ -59,7 +60,9 @@ class Tuner:
         executions_per_trial: train each configuration this many times (different seeds) and average.
         cv: k for stratified k-fold cross-validation instead of a single validation set.
         pruning: None, "hyperband", "successive_halving", "median" or an Optuna pruner.
-        n_workers: trials run at once, each worker a separate process.
+        n_workers: trials run at once, each worker a separate process: a fresh Python that receives
+            ``build_model``, the data and the callbacks by value (cloudpickle), so functions defined
+            in a notebook, in ``python -`` or in a script without a ``__main__`` guard work.
         storage: None (in memory; a journal file in a temporary folder for several workers), an
             RDB URL ("postgresql://...", "sqlite:///tune.db") or a journal file path.
         study_name: the study's name in the storage; the same name and storage resume a search.
@@ -341,32 +344,34 @@ class Tuner:
         return int(n) if n is not None else None
 
     def _run_processes(self, plan, setup, study, progress, done_before):
-        context = multiprocessing.get_context("spawn")
-        processes = []
-        for i in range(self.n_workers):
-            # Each worker's BLAS gets its share of the cores, so n workers do not oversubscribe them.
-            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-            threads = max(1, cores // self.n_workers)
-            worker_plan = WorkerPlan(**{**plan.__dict__, "worker_index": i, "threads": threads})
-            process = context.Process(target=process_main, args=(worker_plan, setup), name=f"glassnet-worker-{i}")
-            process.start()
-            processes.append(process)
+        # Each worker's BLAS gets its share of the cores, so n workers do not oversubscribe them.
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        threads = max(1, cores // self.n_workers)
+        plans = [WorkerPlan(**{**plan.__dict__, "worker_index": i, "threads": threads}) for i in range(self.n_workers)]
+        workers = start_workers(plans, setup)
+        died, requeued = [], []
         try:
-            while any(p.is_alive() for p in processes):
+            while True:
+                running = [w for w in workers if w.poll() is None]
                 progress.update(study.get_trials(deepcopy=False), done_before)
-                for p in processes:
-                    p.join(timeout=0.5 / len(processes))
-        except BaseException:
-            for p in processes:
-                p.terminate()
-            raise
+                for worker in workers:
+                    if worker.failed() and worker not in died:
+                        died.append(worker)
+                        # Queue its trial again at once, so that the other workers can run it.
+                        requeued += fail_dead_local_trials(study)
+                        _check_worker_death(worker, workers, study)
+                if not running:
+                    break
+                time.sleep(0.2)
+        finally:
+            for worker in workers:  # terminates those still running (an error, Ctrl-C) and reaps all
+                worker.stop()
         progress.update(study.get_trials(deepcopy=False), done_before)
-        crashed = [p for p in processes if p.exitcode not in (0, 3)]
-        if crashed:
-            dead = fail_dead_local_trials(study)
-            warnings.warn(f"{len(crashed)} worker process(es) died (exit codes {[p.exitcode for p in crashed]}); "
-                          f"their trials {dead} were marked failed and queued again. Run search again to "
-                          f"finish the study.", RuntimeWarning, stacklevel=3)
+        if died:
+            left = "; run search again to finish the study" if study.get_trials(
+                deepcopy=False, states=(optuna.trial.TrialState.WAITING,)) else ", and the other workers ran them"
+            warnings.warn(f"{len(died)} worker process(es) died: {'; '.join(w.cause() for w in died)}. Their trials "
+                          f"{requeued} were marked failed and queued again{left}.", RuntimeWarning, stacklevel=3)
 
     def _publish(self, study, setup, plan) -> None:
         """Store what a worker started by hand (``python -m glassnet.tuning.worker``) needs."""
@@ -549,6 +554,18 @@ def _split(x, y, fraction: float, seed: int):
     if source:
         return x.subset(train), None, x.subset(val, shuffle=False)
     return x[train], y[train], (x[val], y[val])
+
+
+def _check_worker_death(worker, workers, study) -> None:
+    """Raise ``WorkerError`` when a dead worker leaves the search unable to go on: it died before
+    running a trial (so it could not start, and the others would fail alike), or every worker
+    is dead. A worker that dies in a trial while others run is recoverable: they retry its trial."""
+    mark = f"{socket.gethostname()}:{worker.pid}"  # what run_trial records as the trial's worker
+    if not any(t.user_attrs.get("worker") == mark for t in study.get_trials(deepcopy=False)):
+        raise WorkerError(f"A search worker process could not start: {worker.cause()}")
+    if all(w.failed() for w in workers):
+        raise WorkerError("Every search worker process died: " + "; ".join(w.cause() for w in workers)
+                          + ". Their running trials were queued again; run search again to resume the study.")
 
 
 def _jsonable(value) -> bool:

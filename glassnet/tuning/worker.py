@@ -1,7 +1,7 @@
 """A search worker: open the shared study and run trials until the budget is used.
 
-``Tuner.search`` runs one in-process or ``n_workers`` as spawned processes; on other machines
-start more against the same storage::
+``Tuner.search`` runs one in-process or ``n_workers`` as worker processes (started by
+``glassnet.tuning.processes``); on other machines start more against the same storage::
 
     python -m glassnet.tuning.worker --storage postgresql://user@db/optuna --study digits
 
@@ -26,6 +26,7 @@ import numpy as np
 import optuna
 from optuna.trial import TrialState
 
+from glassnet.tuning.errors import SetupError
 from glassnet.tuning.pruning import make_pruner
 from glassnet.tuning.space import parse_space, space_from_config
 from glassnet.tuning.study import Budget, make_sampler, open_storage, stop_reason
@@ -37,7 +38,7 @@ SPEC_ATTR = "glassnet:spec"
 
 @dataclass
 class WorkerPlan:
-    """Where and how a worker searches; picklable, so spawned processes receive it whole."""
+    """Where and how a worker searches; picklable, so worker processes receive it whole."""
 
     storage: object  # a URL / journal path (str), or an Optuna storage for an in-process worker
     study_name: str
@@ -106,14 +107,18 @@ def _count(study, state) -> int:
 
 
 def process_main(plan: WorkerPlan, setup: TrialSetup) -> None:
-    """Entry point of a spawned worker process."""
+    """Run a worker process' trials (``glassnet.tuning.processes`` starts it and sends both).
+
+    Exits with 3 after a ``SetupError``, which its trial recorded for the parent to raise; any
+    other error ends the process with 1 and its message, which the parent reports.
+    """
     from threadpoolctl import threadpool_limits
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     try:
         with threadpool_limits(limits=plan.threads):
             run_worker(plan, setup)
-    except Exception as err:  # the trial recorded it; the parent reports it from the storage
+    except SetupError as err:
         print(f"glassnet worker {plan.worker_index}: {type(err).__name__}: {err}", file=sys.stderr)
         sys.exit(3)
 

@@ -13,8 +13,8 @@ from glassnet.diagnostics import draw_network  # noqa: E402
 from glassnet.diagnostics.explain import num  # noqa: E402
 
 
-def _texts(fig):
-    return [t.get_text() for ax in fig.axes for t in ax.texts]
+def _texts(ax):
+    return [t.get_text() for t in ax.texts]
 
 
 def test_nodes_show_values_and_edges_show_weights_and_slopes():
@@ -23,22 +23,22 @@ def test_nodes_show_values_and_edges_show_weights_and_slopes():
     model.set_weights([np.array([[1.0, -1.0], [1.0, 1.0]]), np.array([[2.0], [-1.0]])])
     model.compile(optimizer="sgd", loss="mse")
     explanation = model.explain(np.array([[2.0, 3.0]]), np.array([[1.0]]), print_fn=None)
-    fig = explanation.plot()
-    texts = _texts(fig)
+    ax = explanation.plot()
+    texts = _texts(ax)
     assert any(t.startswith("0.9999") for t in texts)  # hidden node tanh(5)
     assert any(t.startswith("1.238") for t in texts)  # the prediction
     slope = explanation.gradients[1]["kernel"][0, 0]
     assert f"w 2\n∂ {num(slope)}" in texts
     assert sum(t.startswith("w ") for t in texts) == 6  # 4 + 2 edges, each labelled
-    matplotlib.pyplot.close(fig)
+    matplotlib.pyplot.close(ax.figure)
 
 
 def test_a_model_and_data_can_be_drawn_directly_and_wide_layers_are_refused():
     model = gn.Sequential([layers.Dense(3, activation="relu", input_shape=(2,)), layers.Activation("tanh"),
                            layers.Dense(2, activation="softmax")], seed=0)
-    fig = draw_network(model, np.array([[1.0, 2.0]]))
-    assert "tanh" in _texts(fig)  # the elementwise layer labels its one-to-one edges
-    matplotlib.pyplot.close(fig)
+    ax = draw_network(model, np.array([[1.0, 2.0]]))
+    assert "tanh" in _texts(ax)  # the elementwise layer labels its one-to-one edges
+    matplotlib.pyplot.close(ax.figure)
     wide = gn.Sequential([layers.Dense(50, input_shape=(2,))], seed=0)
     with pytest.raises(ValueError, match="small networks"):
         draw_network(wide, np.ones((1, 2)))

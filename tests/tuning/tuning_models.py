@@ -3,6 +3,7 @@ worker processes (and ``python -m glassnet.tuning.worker``) can import them by n
 
 import copy
 import os
+import signal
 import time
 
 import numpy as np
@@ -51,6 +52,20 @@ def build_slow(params):
     skipped when SLOW_TRIAL_SECONDS is not set."""
     time.sleep(float(os.environ.get("SLOW_TRIAL_SECONDS", "0")))
     return build_model(params)
+
+
+def build_dies_once(params):
+    """Like build_slow, but the first trial that a worker process (not the test's own process)
+    builds kills that process, as the kernel's out-of-memory killer would. The file named by
+    DIE_ONCE_FILE, created atomically, says it happened; DIE_ONCE_PARENT is the test's pid."""
+    if os.getpid() != int(os.environ["DIE_ONCE_PARENT"]):
+        try:
+            os.close(os.open(os.environ["DIE_ONCE_FILE"], os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            pass
+        else:
+            os.kill(os.getpid(), signal.SIGKILL)
+    return build_slow(params)
 
 
 # -- image folders (tests/tuning/test_tuning_sources.py) --------------------------------------------
