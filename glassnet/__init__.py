@@ -17,6 +17,7 @@ from glassnet import (  # noqa: E402
     layers,
     losses,
     metrics,
+    numerics,
     optimizers,
     regularizers,
     saving,

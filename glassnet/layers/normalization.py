@@ -7,6 +7,7 @@ import numpy as np
 from glassnet import initializers, regularizers
 from glassnet._registry import register, serialize
 from glassnet.layers.base import Layer
+from glassnet.numerics import flush_subnormals
 
 
 @register("layer")
@@ -110,6 +111,9 @@ class BatchNormalization(Layer):
                 moving = self.state[key]
                 moving *= m
                 moving += (1 - m) * stat.reshape(-1)
+                # A channel that is constant (always 0, say) decays towards 0 forever: keep it out
+                # of the subnormal range, where arithmetic is slow on many CPUs.
+                flush_subnormals(moving, nonnegative=key == "moving_variance")
         else:
             mean = self._broadcast(self.state["moving_mean"], x.ndim)
             var = self._broadcast(self.state["moving_variance"], x.ndim)
