@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 from glassnet import (  # noqa: E402
     activations,
     callbacks,
+    config,
     gradcheck,
     initializers,
     layers,
