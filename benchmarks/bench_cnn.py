@@ -16,6 +16,8 @@ threads that wait for a descheduled sibling spin and can make a 2 ms product tak
 Run:  python benchmarks/bench_cnn.py                (3 repeats of a full epoch; ~3 minutes)
       python benchmarks/bench_cnn.py --quick        (6,400 images, 2,048 predicted; < 1 minute)
       python benchmarks/bench_cnn.py --threads 1 --repeats 5
+      python benchmarks/bench_cnn.py --compare-keep-memory   (adds glassnet with
+          gn.config.set_keep_freed_memory(False) as a third contender: what it is worth)
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ def parse():
     parser.add_argument("--predict", type=int, default=10_000, help="test images predicted (default 10000)")
     parser.add_argument("--quick", action="store_true", help="6,400 training images, 2,048 predicted, 2 repeats")
     parser.add_argument("--synthetic", action="store_true", help="random pixels and labels instead of real images")
+    parser.add_argument("--compare-keep-memory", action="store_true",
+                        help="add glassnet with gn.config.set_keep_freed_memory(False) as a contender")
     return parser.parse_args()
 
 
@@ -48,11 +52,12 @@ def data(samples: int, predict: int, synthetic: bool):
     return x, y, x_test
 
 
-def glassnet_jobs(samples: int, predict: int, synthetic: bool) -> dict:
+def glassnet_jobs(samples: int, predict: int, synthetic: bool, keep_memory: bool = True) -> dict:
     """Built in glassnet's own process (see contenders.py); warmed up on a model of its own."""
     import glassnet as gn
     from glassnet import layers
 
+    gn.config.set_keep_freed_memory(keep_memory)
     x, y, x_test = data(samples, predict, synthetic)
 
     def build():
@@ -139,10 +144,13 @@ def main():
     common = (args.samples, args.predict, args.synthetic)
     contenders = {"glassnet": Contender("bench_cnn", "glassnet_jobs", *common),
                   "pytorch": Contender("bench_cnn", "torch_jobs", *common, args.threads)}
+    if args.compare_keep_memory:
+        contenders["glassnet, keep memory off"] = Contender("bench_cnn", "glassnet_jobs", *common, False)
     if not contenders["pytorch"].available:
         print(f"PyTorch is not available ({contenders['pytorch'].missing}): glassnet only.")
         del contenders["pytorch"]
     times = {name: {"train": [], "infer": []} for name in contenders}
+    faults = {name: {"train": [], "infer": []} for name in contenders}
     for r in range(args.repeats):
         names = list(contenders)[r % len(contenders):] + list(contenders)[:r % len(contenders)]
         for name in names:  # who goes first alternates
@@ -153,6 +161,7 @@ def main():
                 time.sleep(PAUSE)
                 result, seconds = contenders[name].run(job)
                 times[name][job].append(seconds)
+                faults[name][job].append(contenders[name].faults)
                 line.append(f"{job} {seconds:.2f} s" + (f" (loss {result:.4f})" if job == "train" else ""))
             print(f"repeat {r + 1}/{args.repeats}, {name}: " + ", ".join(line), flush=True)
     for contender in contenders.values():
@@ -162,8 +171,11 @@ def main():
     print(f"{describe()}; {args.threads} thread(s); medians of {args.repeats} repeats")
     for name, t in times.items():
         train, infer = statistics.median(t["train"]), statistics.median(t["infer"])
-        print(f"  {name:9s} epoch of {args.samples} images: {train:6.2f} s ({train / -(-args.samples // BATCH) * 1000:.1f} "
-              f"ms a step)   inference: {args.predict / infer:7.0f} images/s")
+        steps = -(-args.samples // BATCH)
+        print(f"  {name:26s} epoch of {args.samples} images: {train:6.2f} s ({train / steps * 1000:.1f} ms a step)   "
+              f"inference: {args.predict / infer:7.0f} images/s")
+        print(f"  {'':26s} page faults: {statistics.median(faults[name]['train']) / steps:.0f} a training step, "
+              f"{statistics.median(faults[name]['infer']):.0f} for the inference")
     if "pytorch" in times:
         g, p = times["glassnet"], times["pytorch"]
         train_ratio = statistics.median(g["train"]) / statistics.median(p["train"])
@@ -173,6 +185,12 @@ def main():
         print(f"  glassnet / PyTorch: training {train_ratio:.2f}x (median of per-repeat ratios {paired:.2f}x)   "
               f"(target <= 1.0x)")
         print(f"  glassnet / PyTorch: inference time {infer_ratio:.2f}x   (target <= 1.0x)")
+    off = "glassnet, keep memory off"
+    if off in times:
+        for job in ("train", "infer"):
+            ratio = statistics.median(a / b for a, b in zip(times["glassnet"][job], times[off][job]))
+            print(f"  keeping freed memory (glassnet/models/memory.py), {job}: glassnet with it / without it = "
+                  f"{ratio:.2f}x (median of per-repeat ratios)")
     print("=" * 80)
 
 
