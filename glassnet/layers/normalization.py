@@ -40,7 +40,8 @@ class BatchNormalization(Layer):
     Math:
         training   μ = mean(x), σ² = mean((x - μ)²) over all axes but ``axis`` (m values each),
                    x̂ = (x - μ) / √(σ² + ε), y = γ x̂ + β,
-                   moving_mean ← momentum · moving_mean + (1 - momentum) μ (likewise σ²);
+                   moving_mean ← momentum · moving_mean + (1 - momentum) μ (likewise σ²;
+                   values below the smallest normal float then become 0: glassnet.numerics);
         backward   dβ = Σ g, dγ = Σ g x̂, dx = γ / √(σ² + ε) · (g - mean(g) - x̂ · mean(g x̂))
         inference  x̂ = (x - moving_mean) / √(moving_variance + ε); dx = γ g / √(moving_variance + ε)
 
