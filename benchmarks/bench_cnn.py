@@ -52,23 +52,27 @@ def data(samples: int, predict: int, synthetic: bool):
     return x, y, x_test
 
 
-def glassnet_jobs(samples: int, predict: int, synthetic: bool, keep_memory: bool = True) -> dict:
-    """Built in glassnet's own process (see contenders.py); warmed up on a model of its own."""
+def glassnet_model():
+    """The issue's CNN in glassnet, compiled."""
     import glassnet as gn
     from glassnet import layers
 
+    model = gn.Sequential([
+        layers.Conv2D(32, 3, activation="relu", input_shape=(28, 28, 1)), layers.MaxPooling2D(),
+        layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(), layers.Flatten(),
+        layers.Dense(128, activation="relu"), layers.Dense(10, activation="softmax"),
+    ], seed=0)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    return model
+
+
+def glassnet_jobs(samples: int, predict: int, synthetic: bool, keep_memory: bool = True) -> dict:
+    """Built in glassnet's own process (see contenders.py); warmed up on a model of its own."""
+    import glassnet as gn
+
     gn.config.set_keep_freed_memory(keep_memory)
     x, y, x_test = data(samples, predict, synthetic)
-
-    def build():
-        model = gn.Sequential([
-            layers.Conv2D(32, 3, activation="relu", input_shape=(28, 28, 1)), layers.MaxPooling2D(),
-            layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(), layers.Flatten(),
-            layers.Dense(128, activation="relu"), layers.Dense(10, activation="softmax"),
-        ], seed=0)
-        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-        return model
-
+    build = glassnet_model
     model = build()
     warm = build()
     warm.fit(x[:BATCH * 4], y[:BATCH * 4], batch_size=BATCH, epochs=1, verbose=0)

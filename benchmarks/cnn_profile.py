@@ -27,19 +27,11 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = str(args.threads)
     import real_data
-    from bench_cnn import glassnet_jobs  # noqa: F401  (the same model)
+    from bench_cnn import glassnet_model
     from machine import describe
 
-    import glassnet as gn
-    from glassnet import layers
-
     x, y, what = real_data.images("mnist", "train", args.synthetic, BATCH * args.steps)
-    model = gn.Sequential([
-        layers.Conv2D(32, 3, activation="relu", input_shape=(28, 28, 1)), layers.MaxPooling2D(),
-        layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(), layers.Flatten(),
-        layers.Dense(128, activation="relu"), layers.Dense(10, activation="softmax"),
-    ], seed=0)
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model = glassnet_model()
     model.fit(x[:BATCH * 4], y[:BATCH * 4], batch_size=BATCH, epochs=1, verbose=0)  # warm-up
     profiler = cProfile.Profile()
     profiler.enable()
