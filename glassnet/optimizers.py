@@ -24,8 +24,8 @@ import numbers
 import numpy as np
 
 from glassnet import schedules
-from glassnet.numerics import flush_subnormals
 from glassnet._registry import deserialize, register, serialize
+from glassnet.numerics import flush_subnormals
 
 
 def _is_real(value) -> bool:
