@@ -1,74 +1,49 @@
-"""Benchmark: one training epoch of an MLP 784-128-128-10 in glassnet and in PyTorch.
+"""Benchmark: six real training epochs of an MLP 784-128-128-10 in glassnet and in PyTorch.
 
 The model is ReLU, ReLU, softmax with categorical cross-entropy, Adam, batch 128, float32,
-one epoch over 60,000 samples after a warm-up epoch. Machines are shared and noisy, so the two
-frameworks alternate repeat by repeat in one run, each in its own process (contenders.py says
-why), and only medians and ratios taken in the same run are reported. The script also measures:
+trained from scratch for six shuffled epochs of Fashion-MNIST's 60,000 training images (the
+Debian files in /usr/share/datasets/fashion-mnist; random pixels with ``--synthetic`` or when
+the files are missing). Every epoch is timed, so a slowdown as training goes on shows: the
+target compares epochs 4-6 with epochs 1-2. Machines are shared and noisy, so the frameworks
+alternate epoch by epoch in one run, each in its own process (contenders.py says why), and
+only medians and ratios taken in the same run are reported. Then it measures:
 
 - the machine's float32 matrix-multiply speed, on the exact matrix products of one training
   epoch (the shapes this MLP uses) and on a large square product, which gives the lower bound
-  "epoch FLOPs / GFLOP/s" that no NumPy implementation can beat;
+  "epoch FLOPs / GFLOP/s" that no NumPy implementation can beat, and the same step written
+  by hand in NumPy with no framework;
 - the peak memory each framework adds while training, each in its own spawned child process
   (VmHWM from /proc/self/status, reset after the data is loaded).
 
-Run:  python benchmarks/bench_mlp.py             (5 repeats, about two minutes)
-      python benchmarks/bench_mlp.py --quick     (a smoke run: 2 repeats on 12,800 samples)
+Run:  python benchmarks/bench_mlp.py             (3 runs of 6 epochs, then the bound; ~2 minutes)
+      python benchmarks/bench_mlp.py --quick     (1 run of 6 epochs of 10,000 images; < 1 minute)
+      python benchmarks/bench_mlp.py --compare-keep-memory   (adds glassnet with
+          gn.config.set_keep_freed_memory(False) as a third contender: what it is worth)
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
-import os
 import statistics
 import sys
 import time
 
 import numpy as np
+import real_data
+from machine import describe
 
 SIZES = (784, 128, 128, 10)
 BATCH = 128
 SEED = 0
-FASHION_DIR = "/usr/share/datasets/fashion-mnist"
+EPOCHS = 6
 
 
 # -- data --------------------------------------------------------------------------------------
-SYNTHETIC = "synthetic (uniform [0, 1) pixels, random labels; timing does not depend on the values)"
-
-
-def load_data(samples: int):
-    """(x float32 (N, 784) in [0, 1), labels int64 (N,), description)."""
-    files = _fashion_files()
-    if files is not None:
-        (images, labels), opener = files
-        with opener(images, "rb") as f:
-            x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 784)
-        with opener(labels, "rb") as f:
-            y = np.frombuffer(f.read(), np.uint8, offset=8).astype(np.int64)
-        x = (x / np.float32(255)).astype(np.float32)
-        reps = -(-samples // x.shape[0])
-        x, y = np.tile(x, (reps, 1))[:samples], np.tile(y, reps)[:samples]
-        return np.ascontiguousarray(x), y, describe_data()
-    rng = np.random.default_rng(SEED)
-    x = rng.random((samples, SIZES[0]), dtype=np.float32)
-    return x, rng.integers(0, SIZES[-1], samples), describe_data()
-
-
-def describe_data() -> str:
-    """Where load_data's samples come from, without loading them."""
-    return f"Fashion-MNIST from {FASHION_DIR}" if _fashion_files() is not None else SYNTHETIC
-
-
-def _fashion_files():
-    """((images path, labels path), opener) of Fashion-MNIST's training idx files, or None."""
-    import gzip
-
-    for suffix, opener in (("", open), (".gz", gzip.open)):
-        paths = tuple(os.path.join(FASHION_DIR, name + suffix)
-                      for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"))
-        if all(os.path.exists(p) for p in paths):
-            return paths, opener
-    return None
+def load_data(samples: int, synthetic: bool = False):
+    """(x float32 (N, 784) in [0, 1], labels int64 (N,), description)."""
+    x, labels, what = real_data.images("fashion_mnist", "train", synthetic, samples)
+    return x.reshape(-1, SIZES[0]), labels, what
 
 
 def one_hot(labels: np.ndarray) -> np.ndarray:
@@ -80,10 +55,13 @@ def one_hot(labels: np.ndarray) -> np.ndarray:
 # -- the two trainers --------------------------------------------------------------------------
 class GlassnetTrainer:
     def __init__(self, x, labels):
+        self.x, self.y = x, one_hot(labels)
+        self.new_model()
+
+    def new_model(self) -> None:
         import glassnet as gn
         from glassnet import layers
 
-        self.x, self.y = x, one_hot(labels)
         self.model = gn.Sequential([
             layers.Dense(SIZES[1], activation="relu", input_shape=(SIZES[0],)),
             layers.Dense(SIZES[2], activation="relu"),
@@ -103,9 +81,13 @@ class TorchTrainer:
         from torch import nn
 
         torch.set_num_threads(threads)
-        torch.manual_seed(SEED)
-        self.torch = torch
+        self.torch, self.nn = torch, nn
         self.x, self.y = torch.from_numpy(x), torch.from_numpy(labels)
+        self.new_model()
+
+    def new_model(self) -> None:
+        torch, nn = self.torch, self.nn
+        torch.manual_seed(SEED)
         self.model = nn.Sequential(nn.Linear(SIZES[0], SIZES[1]), nn.ReLU(),
                                    nn.Linear(SIZES[1], SIZES[2]), nn.ReLU(),
                                    nn.Linear(SIZES[2], SIZES[3]))
@@ -128,24 +110,26 @@ class TorchTrainer:
         return total / n
 
 
-def glassnet_jobs(samples: int, threads: int) -> dict:
+def glassnet_jobs(samples: int, threads: int, synthetic: bool, keep_memory: bool = True) -> dict:
     """glassnet's jobs, built and warmed up in its own process (see contenders.py)."""
     limit_blas_threads(threads)
-    import glassnet  # noqa: F401  (import time is not training time)
+    import glassnet as gn
 
-    x, labels, _ = load_data(samples)
+    gn.config.set_keep_freed_memory(keep_memory)
+    x, labels, _ = load_data(samples, synthetic)
     trainer, by_hand = GlassnetTrainer(x, labels), NumpyTrainer(x, labels)
-    trainer.epoch()  # warm-up
+    GlassnetTrainer(x[:BATCH * 20], labels[:BATCH * 20]).epoch()  # warm-up, on a model of its own
     by_hand.epoch()
     matmul_epoch_seconds(samples, repeats=1)
-    return {"epoch": trainer.epoch, "numpy": by_hand.epoch,
+    return {"new_model": trainer.new_model, "epoch": trainer.epoch, "numpy": by_hand.epoch,
             "matmul": lambda: matmul_epoch_seconds(samples, repeats=1)}
 
 
-def torch_jobs(samples: int, threads: int) -> dict:
-    trainer = TorchTrainer(*load_data(samples)[:2], threads)
-    trainer.epoch()
-    return {"epoch": trainer.epoch}
+def torch_jobs(samples: int, threads: int, synthetic: bool) -> dict:
+    x, labels, _ = load_data(samples, synthetic)
+    TorchTrainer(x[:BATCH * 20], labels[:BATCH * 20], threads).epoch()  # warm-up
+    trainer = TorchTrainer(x, labels, threads)
+    return {"new_model": trainer.new_model, "epoch": trainer.epoch}
 
 
 class NumpyTrainer:
@@ -163,6 +147,7 @@ class NumpyTrainer:
         f32 = np.float32
         self.P, self.G = np.zeros(n, f32), np.zeros(n, f32)
         self.m, self.v, self.tmp = np.zeros(n, f32), np.zeros(n, f32), np.empty(n, f32)
+        self.mask = np.empty(n, bool)
         self.W, self.b, self.dW, self.db = [], [], [], []
         start = 0
         for d, u in pairs:
@@ -217,17 +202,25 @@ class NumpyTrainer:
 
     def _adam(self):
         self.t += 1
-        adam_update(self.P, self.G, self.m, self.v, self.tmp, self.t)
+        adam_update(self.P, self.G, self.m, self.v, self.tmp, self.t, self.mask)
 
 
-def adam_update(p, g, m, v, tmp, t: int, lr=1e-3, b1=0.9, b2=0.999, eps=1e-7) -> None:
-    """Adam step ``t`` on flat float32 arrays in place (torch's formula), ``tmp`` as work space."""
+def adam_update(p, g, m, v, tmp, t: int, mask=None, lr=1e-3, b1=0.9, b2=0.999, eps=1e-7) -> None:
+    """Adam step ``t`` on flat float32 arrays in place (torch's formula), ``tmp`` as work space.
+    With a bool ``mask`` to work in, m and v are flushed below the smallest normal float, as
+    glassnet flushes them (glassnet/numerics.py)."""
+    tiny = np.finfo(m.dtype).tiny
     m *= b1
     m += np.multiply(g, 1 - b1, out=tmp)
+    if mask is not None:
+        np.greater_equal(np.abs(m, out=tmp), tiny, out=mask)
+        np.multiply(m, mask, out=m)
     v *= b2
     np.multiply(g, g, out=tmp)
     tmp *= 1 - b2
     v += tmp
+    if mask is not None:
+        np.multiply(v, np.greater_equal(v, tiny, out=mask), out=v)
     c = np.sqrt(1 - b2 ** t)
     update = np.sqrt(v, out=tmp)
     update += eps * c
@@ -311,9 +304,9 @@ def limit_blas_threads(threads: int) -> None:
     threadpool_limits(threads, user_api="blas")
 
 
-def _memory_child(framework: str, samples: int, threads: int, queue) -> None:
+def _memory_child(framework: str, samples: int, threads: int, synthetic: bool, queue) -> None:
     limit_blas_threads(threads)
-    x, labels, _ = load_data(samples)
+    x, labels, _ = load_data(samples, synthetic)
     trainer = GlassnetTrainer(x, labels) if framework == "glassnet" else TorchTrainer(x, labels, threads)
     # Writing 5 to clear_refs resets VmHWM (Linux >= 4.0), so the peak counts training only.
     try:
@@ -327,11 +320,11 @@ def _memory_child(framework: str, samples: int, threads: int, queue) -> None:
     queue.put((before, _status_kib("VmHWM")))
 
 
-def peak_memory_mib(framework: str, samples: int, threads: int = 2) -> tuple[float, float]:
+def peak_memory_mib(framework: str, samples: int, threads: int = 2, synthetic: bool = False) -> tuple[float, float]:
     """(peak RSS increase during two epochs, RSS before training) in MiB, in a fresh process."""
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_memory_child, args=(framework, samples, threads, queue))
+    proc = ctx.Process(target=_memory_child, args=(framework, samples, threads, synthetic, queue))
     proc.start()
     before, peak = queue.get()
     proc.join()
@@ -341,82 +334,112 @@ def peak_memory_mib(framework: str, samples: int, threads: int = 2) -> tuple[flo
 # -- main --------------------------------------------------------------------------------------
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=5, help="timed epochs per framework (default 5)")
+    parser.add_argument("--runs", type=int, default=3, help="runs of 6 epochs from scratch (default 3)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="alternating repeats of the by-hand step and the matrix-product bound (default 3)")
     parser.add_argument("--samples", type=int, default=60_000, help="samples per epoch (default 60000)")
-    parser.add_argument("--quick", action="store_true", help="2 repeats on 12,800 samples, a smoke run")
+    parser.add_argument("--quick", action="store_true",
+                        help="one run of 6 epochs of 10,000 samples, no bound, no memory: under a minute")
+    parser.add_argument("--synthetic", action="store_true", help="random pixels and labels instead of Fashion-MNIST")
+    parser.add_argument("--compare-keep-memory", action="store_true",
+                        help="add glassnet with gn.config.set_keep_freed_memory(False) as a contender")
     parser.add_argument("--threads", type=int, default=2,
                         help="threads for NumPy's BLAS and for PyTorch (default 2; 1 is steadier on a busy machine)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory child processes")
     args = parser.parse_args(argv)
     if args.quick:
-        args.repeats, args.samples = 2, 12_800
+        args.runs, args.repeats, args.samples, args.no_memory = 1, 0, 10_000, True
 
     from contenders import Contender
 
     limit_blas_threads(args.threads)  # for the square product measured here, in the parent
-    source = describe_data()  # the children load the data; the parent only says what it is
-    print(f"MLP {'-'.join(map(str, SIZES))}, ReLU, softmax + CCE, Adam, batch {BATCH}, float32")
-    print(f"data: {args.samples} samples, {source}")
-    print(f"machine: {os.cpu_count()} CPUs, numpy {np.__version__}; {args.threads} thread(s) each; "
-          f"load average {os.getloadavg()[0]:.2f}; each framework in its own process\n")
+    print(f"MLP {'-'.join(map(str, SIZES))}, ReLU, softmax + CCE, Adam, batch {BATCH}, float32, "
+          f"{EPOCHS} epochs from scratch per run")
+    print(f"data: {args.samples} samples per epoch, {real_data.describe('fashion_mnist', args.synthetic)}")
+    print(f"{describe()}; numpy {np.__version__}; {args.threads} thread(s) each; "
+          f"each framework in its own process\n", flush=True)
 
     # Each framework trains in its own process (benchmarks/contenders.py says why); the matrix
-    # products alone, the third contender, run in glassnet's, under the same BLAS settings.
-    children = {"glassnet": Contender("bench_mlp", "glassnet_jobs", args.samples, args.threads),
-                "torch": Contender("bench_mlp", "torch_jobs", args.samples, args.threads)}
+    # products alone and the step by hand run in glassnet's, under the same BLAS settings.
+    common = (args.samples, args.threads, args.synthetic)
+    children = {"glassnet": Contender("bench_mlp", "glassnet_jobs", *common),
+                "torch": Contender("bench_mlp", "torch_jobs", *common)}
+    if args.compare_keep_memory:
+        children["glassnet, keep memory off"] = Contender("bench_mlp", "glassnet_jobs", *common, False)
     if not children["torch"].available:
         print(f"PyTorch is not available ({children['torch'].missing}): timing glassnet alone.\n")
         del children["torch"]
-    contenders = {name: (child, "epoch") for name, child in children.items()}
-    contenders["numpy"] = (children["glassnet"], "numpy")  # the step by hand, no framework
-    contenders["matmul"] = (children["glassnet"], "matmul")
-    times = {name: [] for name in contenders}
+
+    epochs = {name: [] for name in children}  # name -> one list of epoch times per run
+    for run in range(args.runs):
+        for name, child in children.items():
+            child.run("new_model")
+            epochs[name].append([])
+        for e in range(EPOCHS):
+            turn = run * EPOCHS + e  # rotate who goes first, so no one always follows the same neighbour
+            names = list(children)[turn % len(children):] + list(children)[:turn % len(children)]
+            line = []
+            for name in names:
+                # Idle first: PyTorch's OpenMP threads and OpenBLAS' threads keep spinning for a
+                # while after their last product and would steal the cores from whoever runs next.
+                time.sleep(PAUSE)
+                loss, seconds = children[name].run("epoch")
+                epochs[name][-1].append(seconds)
+                line.append(f"{name} {seconds:.3f} s (loss {loss:.4f})")
+            print(f"run {run + 1}/{args.runs}, epoch {e + 1}: " + ", ".join(line), flush=True)
+
+    extras = {"glassnet": [], "numpy": [], "matmul": []}
     for r in range(args.repeats):
-        # Rotate who goes first, so no one always follows the same neighbour.
-        names = list(contenders)[r % len(contenders):] + list(contenders)[:r % len(contenders)]
-        line = []
-        for name in names:
-            # Idle first: PyTorch's OpenMP threads and OpenBLAS' threads keep spinning for a
-            # while after their last product and would steal the cores from whoever runs next
-            # (measured: glassnet 0.59 s alone, 0.70 s right after a PyTorch epoch).
+        for name in list(extras)[r % 3:] + list(extras)[:r % 3]:
             time.sleep(PAUSE)
-            child, job = contenders[name]
-            result, seconds = child.run(job)
-            times[name].append(seconds if name != "matmul" else result)
-            line.append(f"{name} {times[name][-1]:.3f} s" + (f" (loss {result:.4f})" if name != "matmul" else ""))
-        print(f"repeat {r + 1}/{args.repeats}: " + ", ".join(line), flush=True)
+            result, seconds = children["glassnet"].run("epoch" if name == "glassnet" else name)
+            extras[name].append(result if name == "matmul" else seconds)
+        print(f"bound, repeat {r + 1}/{args.repeats}: " + ", ".join(f"{k} {v[-1]:.3f} s" for k, v in extras.items()),
+              flush=True)
     for child in children.values():
         child.close()
-    trainers = children
-
-    med = {name: statistics.median(t) for name, t in times.items()}
-    flops = epoch_flops(args.samples)
-    mm_seconds = med["matmul"]
-    mm_gflops = flops / mm_seconds / 1e9
-    sq_gflops = square_gflops()
-    sq_seconds = flops / (sq_gflops * 1e9)
-
     memory = {}
     if not args.no_memory:
-        for name in trainers:
-            memory[name] = peak_memory_mib(name, args.samples, args.threads)
+        for name in ("glassnet", "torch"):
+            if name in children:
+                memory[name] = peak_memory_mib(name, args.samples, args.threads, args.synthetic)
 
-    g = med["glassnet"]
     print("\n==== summary " + "=" * 66)
-    print(f"epoch of {args.samples} samples, median of {args.repeats} alternating repeats, "
-          f"{args.threads} thread(s):")
-    print(f"  glassnet  {g:.3f} s   (min {min(times['glassnet']):.3f}, max {max(times['glassnet']):.3f})")
-    if "torch" in med:
-        t = med["torch"]
-        print(f"  PyTorch   {t:.3f} s   (min {min(times['torch']):.3f}, max {max(times['torch']):.3f})")
-        print(f"  glassnet / PyTorch = {g / t:.2f}x   (target <= 0.8x)")
-    hand = med["numpy"]
-    print(f"  NumPy by hand (the same step, no framework): {hand:.3f} s; glassnet / by hand = {g / hand:.2f}x")
-    print(f"matrix products of one epoch: {flops / 1e9:.2f} GFLOP")
-    print(f"  at the MLP's shapes (median of the repeats): {mm_gflops:.1f} GFLOP/s -> bound {mm_seconds:.3f} s; "
-          f"glassnet / bound = {g / mm_seconds:.2f}x   (target <= 2x); by hand / bound = {hand / mm_seconds:.2f}x")
-    print(f"  large square 2048^3 (best of 5, after): {sq_gflops:.1f} GFLOP/s -> bound {sq_seconds:.3f} s; "
-          f"glassnet / bound = {g / sq_seconds:.2f}x")
+    print(f"{describe()}; {args.threads} thread(s)")
+    print(f"seconds per epoch, median of {args.runs} run(s) of {EPOCHS} epochs from scratch, "
+          f"{args.samples} samples, frameworks alternating epoch by epoch:")
+    med = {}
+    for name, runs in epochs.items():
+        med[name] = [statistics.median(r[e] for r in runs) for e in range(EPOCHS)]
+        total = statistics.median(sum(r) for r in runs)
+        late_early = statistics.mean(med[name][3:6]) / statistics.mean(med[name][0:2])
+        print(f"  {name:<26} " + " ".join(f"{t:.3f}" for t in med[name]) +
+              f"   total {total:.2f} s   epochs 4-6 / epochs 1-2 = {late_early:.2f}x")
+    g_total = statistics.median(sum(r) for r in epochs["glassnet"])
+    g_late = statistics.mean(med["glassnet"][3:6]) / statistics.mean(med["glassnet"][0:2])
+    if "torch" in epochs:
+        t_total = statistics.median(sum(r) for r in epochs["torch"])
+        paired = statistics.median(sum(a) / sum(b) for a, b in zip(epochs["glassnet"], epochs["torch"]))
+        print(f"  glassnet / PyTorch over {EPOCHS} epochs = {g_total / t_total:.2f}x (median of per-run ratios "
+              f"{paired:.2f}x)   (target <= 0.7x)")
+    print(f"  glassnet epochs 4-6 / epochs 1-2 = {g_late:.2f}x   (target <= 1.1x)")
+    off = "glassnet, keep memory off"
+    if off in epochs:
+        ratio = statistics.median(sum(a) / sum(b) for a, b in zip(epochs["glassnet"], epochs[off]))
+        print(f"  keeping freed memory (glassnet/models/memory.py): glassnet with it / without it = {ratio:.2f}x "
+              f"(median of per-run ratios)")
+    if args.repeats:
+        g, hand, mm_seconds = (statistics.median(extras[k]) for k in ("glassnet", "numpy", "matmul"))
+        flops = epoch_flops(args.samples)
+        sq_gflops = square_gflops()
+        sq_seconds = flops / (sq_gflops * 1e9)
+        print(f"one more epoch each, median of {args.repeats} alternating repeats: glassnet {g:.3f} s, "
+              f"NumPy by hand (the same step, no framework) {hand:.3f} s; glassnet / by hand = {g / hand:.2f}x")
+        print(f"matrix products of one epoch: {flops / 1e9:.2f} GFLOP")
+        print(f"  at the MLP's shapes: {flops / mm_seconds / 1e9:.1f} GFLOP/s -> bound {mm_seconds:.3f} s; "
+              f"glassnet / bound = {g / mm_seconds:.2f}x   (target <= 2x); by hand / bound = {hand / mm_seconds:.2f}x")
+        print(f"  large square 2048^3 (best of 5, after): {sq_gflops:.1f} GFLOP/s -> bound {sq_seconds:.3f} s; "
+              f"glassnet / bound = {g / sq_seconds:.2f}x")
     if memory:
         print("peak RSS added by training (own process, data loaded before):")
         for name, (peak, base) in memory.items():

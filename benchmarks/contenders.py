@@ -8,7 +8,8 @@ happens not to matter). Each framework runs as its users run it, alone in a proc
 
 A contender is built in the child by ``factory(*args)``, which returns a dict of named
 callables (say "train" and "infer"); ``run(name)`` calls one there and returns what it returned
-and the seconds it took.
+and the seconds it took; ``faults`` then holds the minor page faults the child took meanwhile
+(memory the kernel handed it afresh: a count that does not depend on the machine's load).
 """
 
 from __future__ import annotations
@@ -16,6 +17,15 @@ from __future__ import annotations
 import importlib
 import multiprocessing as mp
 import time
+
+try:
+    import resource
+except ImportError:  # not on Windows
+    resource = None
+
+
+def _minor_faults() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt if resource else 0
 
 
 def _serve(module: str, factory: str, args: tuple, conn) -> None:
@@ -26,9 +36,9 @@ def _serve(module: str, factory: str, args: tuple, conn) -> None:
         return
     conn.send(("ready", sorted(jobs)))
     while (name := conn.recv()) is not None:
-        start = time.perf_counter()
+        faults, start = _minor_faults(), time.perf_counter()
         result = jobs[name]()
-        conn.send((result, time.perf_counter() - start))
+        conn.send((result, time.perf_counter() - start, _minor_faults() - faults))
 
 
 class Contender:
@@ -42,11 +52,13 @@ class Contender:
         status, detail = self._conn.recv()
         self.available = status == "ready"
         self.missing = None if self.available else detail
+        self.faults = 0
 
     def run(self, name: str):
-        """(result, seconds) of the child's job ``name``."""
+        """(result, seconds) of the child's job ``name``; its page faults go to ``faults``."""
         self._conn.send(name)
-        return self._conn.recv()
+        result, seconds, self.faults = self._conn.recv()
+        return result, seconds
 
     def close(self) -> None:
         if self.available:

@@ -12,11 +12,13 @@ __version__ = "0.1.0"
 from glassnet import (  # noqa: E402
     activations,
     callbacks,
+    config,
     gradcheck,
     initializers,
     layers,
     losses,
     metrics,
+    numerics,
     optimizers,
     regularizers,
     saving,

@@ -9,6 +9,11 @@ be a schedule, called with t. ``clipvalue``, ``clipnorm`` (per tensor, as in Ker
 ``update_step`` is written for one parameter and is elementwise; parameters that sit side by
 side in one buffer (a ``Sequential``'s do) go through it together, as one flat array, with the
 same result to the bit (see ``apply_gradients``).
+
+Slots that decay (momentum, moments, running averages) are flushed to zero once they fall
+below the smallest normal float (``glassnet.numerics.flush_subnormals``): a parameter whose
+gradient stays zero would otherwise keep its slots subnormal for the rest of training, and
+subnormal arithmetic is slow on many CPUs. Nothing at or above that bound changes.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import numpy as np
 
 from glassnet import schedules
 from glassnet._registry import deserialize, register, serialize
+from glassnet.numerics import flush_subnormals
 
 
 def _is_real(value) -> bool:
@@ -173,12 +179,19 @@ class Optimizer:
             slots[name] = flat
         return slots[name]
 
-    def scratch(self, like: np.ndarray) -> np.ndarray:
-        """A work array shaped like ``like``, reused by every step (not state: never saved)."""
-        key = (like.shape, like.dtype)
+    def scratch(self, like: np.ndarray, dtype=None) -> np.ndarray:
+        """A work array shaped like ``like`` (of ``dtype``, default like's), reused by every
+        step (not state: never saved)."""
+        key = (like.shape, np.dtype(dtype or like.dtype))
         if key not in self._scratch:
-            self._scratch[key] = np.empty_like(like)
+            self._scratch[key] = np.empty(like.shape, key[1])
         return self._scratch[key]
+
+    def flush(self, slot: np.ndarray, nonnegative: bool = False) -> None:
+        """Flush the subnormal values of a decaying slot to zero, in scratch space. It uses
+        ``scratch(slot)``: call it only while that holds nothing still needed."""
+        flush_subnormals(slot, self.scratch(slot, bool), None if nonnegative else self.scratch(slot),
+                         nonnegative)
 
     def update_step(self, key: str, param: np.ndarray, grad: np.ndarray, lr: float) -> None:
         raise NotImplementedError
@@ -275,6 +288,7 @@ class SGD(Optimizer):
             buf = self.slot(key, "momentum", param)
             buf *= self.momentum
             buf += grad
+            self.flush(buf)
             grad = grad + self.momentum * buf if self.nesterov else buf
         param -= lr * grad
 
@@ -307,7 +321,8 @@ class Adagrad(Optimizer):
         if self.weight_decay:
             grad = grad + self.weight_decay * param
         s = self.slot(key, "accumulator", param, self.initial_accumulator_value)
-        s += grad * grad
+        s += grad * grad  # no decay, but g² of a tiny gradient may itself be subnormal
+        self.flush(s, nonnegative=True)
         denom = np.sqrt(s)
         denom += self.epsilon
         param -= lr * grad / denom
@@ -346,11 +361,15 @@ class RMSprop(Optimizer):
         a = self.slot(key, "square_avg", param)
         a *= self.rho
         a += (1 - self.rho) * grad * grad
+        self.flush(a, nonnegative=True)
         if self.centered:
             m = self.slot(key, "grad_avg", param)
             m *= self.rho
             m += (1 - self.rho) * grad
-            denom = np.sqrt(a - m * m)
+            self.flush(m)
+            # a ≥ m² in exact arithmetic, but a flushed to 0 may sit below an m² that is
+            # subnormal (|m| < √tiny), and rounding may too: the variance is then 0, not NaN.
+            denom = np.sqrt(np.maximum(a - m * m, 0))
         else:
             denom = np.sqrt(a)
         denom += self.epsilon
@@ -358,6 +377,7 @@ class RMSprop(Optimizer):
             b = self.slot(key, "momentum", param)
             b *= self.momentum
             b += grad / denom
+            self.flush(b)
             param -= lr * b
         else:
             param -= lr * grad / denom
@@ -411,11 +431,13 @@ class Adam(Optimizer):
         tmp = self.scratch(param)  # every product below lands here: no allocation per step
         m *= self.beta_1
         m += np.multiply(grad, 1 - self.beta_1, out=tmp)
+        self.flush(m)
         v *= self.beta_2
         np.multiply(grad, grad, out=tmp)
         tmp *= 1 - self.beta_2
         v += tmp
-        if self.amsgrad:
+        self.flush(v, nonnegative=True)
+        if self.amsgrad:  # the maximum of flushed values: never subnormal itself
             v_max = self.slot(key, "v_max", param)
             np.maximum(v_max, v, out=v_max)
             v = v_max

@@ -7,6 +7,7 @@ import numpy as np
 from glassnet import initializers, regularizers
 from glassnet._registry import register, serialize
 from glassnet.layers.base import Layer
+from glassnet.numerics import flush_subnormals
 
 
 @register("layer")
@@ -39,7 +40,8 @@ class BatchNormalization(Layer):
     Math:
         training   μ = mean(x), σ² = mean((x - μ)²) over all axes but ``axis`` (m values each),
                    x̂ = (x - μ) / √(σ² + ε), y = γ x̂ + β,
-                   moving_mean ← momentum · moving_mean + (1 - momentum) μ (likewise σ²);
+                   moving_mean ← momentum · moving_mean + (1 - momentum) μ (likewise σ²;
+                   values below the smallest normal float then become 0: glassnet.numerics);
         backward   dβ = Σ g, dγ = Σ g x̂, dx = γ / √(σ² + ε) · (g - mean(g) - x̂ · mean(g x̂))
         inference  x̂ = (x - moving_mean) / √(moving_variance + ε); dx = γ g / √(moving_variance + ε)
 
@@ -110,6 +112,9 @@ class BatchNormalization(Layer):
                 moving = self.state[key]
                 moving *= m
                 moving += (1 - m) * stat.reshape(-1)
+                # A channel that is constant (always 0, say) decays towards 0 forever: keep it out
+                # of the subnormal range, where arithmetic is slow on many CPUs.
+                flush_subnormals(moving, nonnegative=key == "moving_variance")
         else:
             mean = self._broadcast(self.state["moving_mean"], x.ndim)
             var = self._broadcast(self.state["moving_variance"], x.ndim)

@@ -267,6 +267,8 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
     if log_every is not None and (not isinstance(log_every, (int, np.integer)) or log_every <= 0):
         raise ValueError(f"log_every must be a positive integer; got {log_every!r}.")
     verbose = resolve_verbose(verbose)
+    if verbose >= 1 and (line := memory.announcement()):
+        print(line, flush=True)  # a process-wide setting is never made silently
     # x may be a batch source (glassnet.datasets.BatchSource): batches come from it one at a time,
     # so n counts batches, not samples, and shuffling reorders the batches.
     source = x if is_batch_source(x) else None
