@@ -107,7 +107,8 @@ def check_gradients(layer, x, y=None, *, training: bool = False, seed: int = 0, 
     Args:
         layer: an object with ``forward(x, training)``, ``backward(grad)``, ``params`` and
             ``grads`` (or a compiled Sequential when ``y`` is given).
-        x: an input batch; converted to float64.
+        x: an input batch; converted to float64. A list of batches for a layer that takes a
+            list (``Add``, ``Concatenate``): each input is checked, named ``input_0``, ``input_1``...
         y: targets, for checking a whole model and its loss.
         training: run ``forward`` in training mode. Random layers (Dropout) get their
             generator reset to the same seed before every forward, so each pass draws the
@@ -166,32 +167,41 @@ def _restore_states(layers, saved: list[dict]) -> None:
 
 
 def _check_layer(layer, x, *, training, seed, eps, rtol) -> GradCheckResult:
-    x = np.array(x, dtype=np.float64)  # a copy: the check perturbs it in place
+    # A layer that takes a list (Add, Concatenate) gets one check per input: "input_0", "input_1"...
+    several = getattr(layer, "takes_list", False)
+    xs = [np.array(xi, dtype=np.float64) for xi in x] if several else [np.array(x, dtype=np.float64)]
+    inputs = xs if several else xs[0]  # copies: the check perturbs them in place
     if not getattr(layer, "built", True):
-        layer.build((None, *x.shape[1:]))
+        layer.build([(None, *xi.shape[1:]) for xi in xs] if several else (None, *xs[0].shape[1:]))
     saved_rng = getattr(layer, "rng", None)
     members = layer.model.layers if isinstance(layer, _ModelFunction) else [layer]
     saved_states = _saved_states(members)
 
-    def forward(inputs):
+    def forward():
         if hasattr(layer, "rng"):
             layer.rng = np.random.default_rng(seed)
         return layer.forward(inputs, training=training)
 
     try:
-        y = forward(x)
+        y = forward()
         # A stream of its own: drawn from default_rng(seed) like a caller's x, r would equal x for
         # shape-preserving layers, and BatchNormalization's output is blind to exactly that direction.
         r = np.random.default_rng([seed, _PROJECTION_STREAM]).standard_normal(y.shape)
 
         def objective():
-            return float(np.sum(r * forward(x)))
+            return float(np.sum(r * forward()))
 
         dx = layer.backward(r.copy())  # a copy, in case backward writes into its argument
         analytic = {key: np.array(g, dtype=np.float64) for key, g in layer.grads.items()}
         # Σ|r·y|, not |Σ r·y|: the terms' size sets the round-off, and their sum can cancel.
         atol = roundoff_floor(float(np.sum(np.abs(r * y))), eps)
-        checks = [compare_gradients("input", dx, numeric_gradient(objective, x, eps), rtol, atol)]
+        if several:
+            if not isinstance(dx, (list, tuple)) or len(dx) != len(xs):
+                dx = [None] * len(xs)  # every input check then fails with "no gradient"
+            checks = [compare_gradients(f"input_{i}", dxi, numeric_gradient(objective, xi, eps), rtol, atol)
+                      for i, (dxi, xi) in enumerate(zip(dx, xs))]
+        else:
+            checks = [compare_gradients("input", dx, numeric_gradient(objective, xs[0], eps), rtol, atol)]
         for key, param in layer.params.items():
             checks.append(compare_gradients(key, analytic.get(key), numeric_gradient(objective, param, eps),
                                             rtol, atol))
@@ -199,7 +209,8 @@ def _check_layer(layer, x, *, training, seed, eps, rtol) -> GradCheckResult:
         if hasattr(layer, "rng"):
             layer.rng = saved_rng
         _restore_states(members, saved_states)
-    return GradCheckResult(checks, rtol, subject=f"{type(layer).__name__} on input {x.shape}")
+    shapes = [xi.shape for xi in xs] if several else xs[0].shape
+    return GradCheckResult(checks, rtol, subject=f"{type(layer).__name__} on input {shapes}")
 
 
 # -- a whole model as one function (no loss) ---------------------------------------------------------

@@ -7,6 +7,16 @@
 - ``backward(grad)`` overwrites ``grads`` and returns the gradient with respect to the input.
 - ``get_config()`` is exactly the constructor's arguments; ``from_config`` is ``cls(**config)``.
 - Randomness comes from ``self.rng``, a generator the model seeds; never from NumPy's globals.
+
+Layers that combine several tensors (the merging layers: ``Add``, ``Concatenate``, ``Dot``...) set
+the class attribute ``takes_list = True`` and take lists throughout, one entry per input, in order:
+
+- ``build(input_shapes)`` and ``compute_output_shape(input_shapes)`` get a list of shapes;
+- ``forward(inputs, training=False)`` gets a list of arrays and returns ONE array;
+- ``backward(grad)`` gets the gradient wrt that one output and returns a LIST of input gradients,
+  ``dL/dinputs[i]`` at index i, each shaped like its input.
+
+Calling such a layer on a single array, or a single-input layer on a list, is a clear error.
 """
 
 from __future__ import annotations
@@ -42,7 +52,7 @@ def normalize_shape(shape) -> tuple:
 
 
 class Layer:
-    """Base class of all layers.
+    """Base class of all layers (the contract is in this module's docstring).
 
     Args:
         name: a unique name; defaults to the snake-case class name plus a counter.
@@ -52,6 +62,9 @@ class Layer:
             the layers below, but the optimizer skips them).
         dtype: float32 (default) or float64 (gradient checks).
     """
+
+    #: True for layers whose forward takes a list of arrays (see the module docstring).
+    takes_list = False
 
     def __init__(self, name: str | None = None, input_shape=None, trainable: bool = True,
                  dtype: str = "float32"):
@@ -106,12 +119,25 @@ class Layer:
 
     # -- computing ------------------------------------------------------------------------------
     def __call__(self, x, training: bool = False):
+        if isinstance(x, (list, tuple)) != self.takes_list:
+            wanted = "a list of arrays, one per input" if self.takes_list else "one array"
+            raise TypeError(f"{type(self).__name__} {self.name!r} takes {wanted}; got "
+                            f"{type(x).__name__}.")
+        if self.takes_list:
+            x = [self._as_float(xi) for xi in x]
+            if not self.built:
+                self.build([(None, *xi.shape[1:]) for xi in x])
+        else:
+            x = self._as_float(x)
+            if not self.built:
+                self.build((None, *x.shape[1:]))
+        return self.forward(x, training=training)
+
+    def _as_float(self, x) -> np.ndarray:
         x = np.asarray(x)
         if x.dtype.kind != "f":  # raw uint8 pixels or integer counts: compute in the layer's float type,
             x = x.astype(self.dtype)  # as Keras does (and as fit and predict already cast)
-        if not self.built:
-            self.build((None, *x.shape[1:]))
-        return self.forward(x, training=training)
+        return x
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         raise NotImplementedError
