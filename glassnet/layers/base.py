@@ -27,6 +27,7 @@ import re
 import numpy as np
 
 from glassnet import initializers, regularizers
+from glassnet.layers import symbolic
 
 _uids = itertools.count(1)
 
@@ -84,6 +85,8 @@ class Layer:
         self.rng: np.random.Generator | None = None
         # The model clears this on the first layer with parameters: no one needs dL/dx there.
         self.needs_input_grad = True
+        #: this layer's calls on symbolic tensors, in order (see glassnet/layers/symbolic.py)
+        self.nodes: list = []
 
     # -- building -----------------------------------------------------------------------------
     def build(self, input_shape: tuple) -> None:
@@ -119,6 +122,9 @@ class Layer:
 
     # -- computing ------------------------------------------------------------------------------
     def __call__(self, x, training: bool = False):
+        """Compute on arrays, or, called on symbolic tensors (``gn.Input``), add a node to a graph."""
+        if symbolic.is_symbolic(x):
+            return symbolic.call(self, x)
         if isinstance(x, (list, tuple)) != self.takes_list:
             wanted = "a list of arrays, one per input" if self.takes_list else "one array"
             raise TypeError(f"{type(self).__name__} {self.name!r} takes {wanted}; got "

@@ -10,6 +10,8 @@ from glassnet import optimizers as optimizers_module
 from glassnet import utils
 from glassnet._registry import deserialize, serialize
 from glassnet.layers.base import Layer, normalize_shape
+from glassnet.layers.reshaping import Input
+from glassnet.layers.symbolic import SymbolicTensor
 from glassnet.models import data, training
 from glassnet.models.training import forward_layers
 
@@ -52,7 +54,12 @@ class Sequential:
 
     # -- building -----------------------------------------------------------------------------
     def add(self, layer: Layer) -> None:
-        """Append a layer; builds it at once when the input shape is already known."""
+        """Append a layer; builds it at once when the input shape is already known.
+
+        ``gn.Input(shape)`` is accepted too, as in Keras: it adds the ``Input`` layer behind it.
+        """
+        if isinstance(layer, SymbolicTensor) and isinstance(layer.node.layer, Input):
+            layer = layer.node.layer
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add needs a glassnet layer; got {type(layer).__name__}.")
         if any(layer is other for other in self.layers):

@@ -1,0 +1,331 @@
+"""Model: a graph of layers built by calling them on symbolic tensors (Keras' Functional API).
+
+Forward runs the layer calls (nodes) in topological order; backward runs them in reverse and sums
+the gradients where a tensor feeds several layers (a fan-out, a residual connection) and where one
+layer is called more than once (a shared layer: its parameter gradients add up).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet import utils
+from glassnet.layers.base import Layer
+from glassnet.layers.reshaping import Input as InputLayer
+from glassnet.layers.symbolic import Node, SymbolicTensor, as_tensor
+
+
+def Input(shape, name: str | None = None, dtype: str = "float32") -> SymbolicTensor:
+    """A graph input: the symbolic tensor that layers are called on (Keras' ``keras.Input``).
+
+    Args:
+        shape: per-sample shape without the batch axis, e.g. ``(12,)`` or ``(28, 28, 1)``.
+        name: the input's name; ``fit`` and ``predict`` accept a dict keyed by it.
+        dtype: "float32" (default) or "float64".
+
+    Example:
+        >>> import glassnet as gn
+        >>> x = gn.Input(shape=(12,), name="table")
+        >>> x.shape, x.name
+        ((None, 12), 'table')
+    """
+    return InputLayer(shape, name=name, dtype=dtype).output
+
+
+class GraphError(ValueError):
+    """A graph that cannot be run: a disconnected output, an unused input, a cycle."""
+
+
+def _flatten(structure, what: str) -> tuple[list[SymbolicTensor], list[str] | None]:
+    """Tensors from a tensor, list or dict (Keras' three forms); the dict's keys, if a dict."""
+    if isinstance(structure, dict):
+        keys = list(structure)
+        if not all(isinstance(k, str) for k in keys):
+            raise TypeError(f"Model {what} given as a dict need str keys; got {keys}.")
+        return [as_tensor(structure[k]) for k in keys], keys
+    if isinstance(structure, (list, tuple)):
+        if not structure:
+            raise ValueError(f"Model needs at least one of its {what}; got an empty list.")
+        return [as_tensor(t) for t in structure], None
+    return [as_tensor(structure)], None
+
+
+def topological_nodes(outputs: list[SymbolicTensor]) -> list[Node]:
+    """Every node the outputs depend on, each after the nodes it reads (depth-first, in call order).
+
+    Raises:
+        GraphError: the nodes form a cycle (only a hand-edited graph can).
+    """
+    order, state = [], {}  # state: id(node) -> "visiting" | "done"
+    for out in outputs:
+        stack = [(out.node, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                state[id(node)] = "done"
+                order.append(node)
+                continue
+            if state.get(id(node)) == "done":
+                continue
+            if state.get(id(node)) == "visiting":
+                raise GraphError(f"The graph has a cycle through layer {node.layer.name!r}: a layer's "
+                                 f"input depends on its own output.")
+            state[id(node)] = "visiting"
+            stack.append((node, True))
+            for t in reversed(node.inputs):
+                if state.get(id(t.node)) == "visiting":
+                    raise GraphError(f"The graph has a cycle through layer {t.node.layer.name!r}: a "
+                                     f"layer's input depends on its own output.")
+                if state.get(id(t.node)) != "done":
+                    stack.append((t.node, False))
+    return order
+
+
+class Model:
+    """A model whose layers form a graph: several inputs or outputs, residual connections, shared layers.
+
+    Args:
+        inputs: the graph's inputs (from ``gn.Input``): one tensor, a list, or a dict by name.
+        outputs: the tensors it computes from them: one tensor, a list, or a dict by name.
+        name: the model's name.
+        seed: draws every layer's initial weights (as ``Sequential``'s seed does); defaults
+            to the seed given to ``gn.utils.set_random_seed`` or else a fresh random one.
+
+    Raises:
+        GraphError: an output needs an input that is not among ``inputs``, or an input feeds no output.
+
+    Example:
+        >>> import numpy as np, glassnet as gn
+        >>> from glassnet import layers
+        >>> x = gn.Input(shape=(4,))
+        >>> h = layers.Dense(4, activation="tanh")(x)
+        >>> y = layers.Dense(1)(layers.Add()([x, h]))  # a residual connection
+        >>> model = gn.Model(x, y, seed=0)
+        >>> model(np.ones((2, 4))).shape
+        (2, 1)
+    """
+
+    def __init__(self, inputs, outputs, name: str | None = None, seed: int | None = None):
+        self.name = name or "functional"
+        self.seed = utils.default_seed() if seed is None else int(seed)
+        self.inputs, self._input_keys = _flatten(inputs, "inputs")
+        self.outputs, self._output_keys = _flatten(outputs, "outputs")
+        for t in self.inputs:
+            if not isinstance(t.node.layer, InputLayer):
+                raise GraphError(f"Model inputs must come from gn.Input(...); {t.name!r} is the output of a "
+                                 f"{type(t.node.layer).__name__} layer.")
+        self.nodes = topological_nodes(self.outputs)
+        self._check_connections()
+        self.layers: list[Layer] = []
+        for node in self.nodes:
+            if not any(node.layer is layer for layer in self.layers):
+                self.layers.append(node.layer)
+        names = [layer.name for layer in self.layers]
+        clash = sorted({n for n in names if names.count(n) > 1})
+        if clash:
+            raise ValueError(f"Two layers of this model are named {clash[0]!r}; layer names must be unique.")
+        self._build()
+
+    # -- building -----------------------------------------------------------------------------
+    def _check_connections(self) -> None:
+        used_inputs = [n.layer for n in self.nodes if isinstance(n.layer, InputLayer)]
+        given = [t.node.layer for t in self.inputs]
+        for layer in used_inputs:
+            if not any(layer is g for g in given):
+                raise GraphError(f"The outputs depend on input {layer.name!r}, which is not among the model's "
+                                 f"inputs {[g.name for g in given]}: add it to inputs=[...].")
+        for g in given:
+            if not any(g is layer for layer in used_inputs):
+                raise GraphError(f"Input {g.name!r} is not used by any output; remove it from inputs=[...] "
+                                 f"or connect it to an output.")
+        if len({id(g) for g in given}) != len(given):
+            raise GraphError("An input appears twice in inputs=[...]; list each once.")
+
+    def _build(self) -> None:
+        """Build each unbuilt layer, in graph order, with weights drawn from the model's seed.
+
+        A layer called more than once (shared) runs its later calls through a replica: a copy
+        that reads the same ``params`` and ``state`` dicts but writes its own ``grads``, so each
+        call keeps its own forward cache for backward; ``backward`` adds the replicas' grads
+        into the layer's.
+        """
+        for index, layer in enumerate(self.layers):
+            if not layer.built:
+                first = layer.nodes[next(i for i, n in enumerate(layer.nodes) if n in self.nodes)]
+                layer.rng = utils.rng_for(self.seed, utils.INIT, index)
+                layer.build([t.shape for t in first.inputs] if first.as_list else first.inputs[0].shape)
+        self._runner = {}
+        for node in self.nodes:
+            layer = node.layer
+            seen = any(r is layer for r in self._runner.values())
+            self._runner[id(node)] = _replica(layer) if seen else layer
+
+    def _replicas(self):
+        """(layer, replica) pairs for every later call of a shared layer."""
+        return [(node.layer, self._runner[id(node)]) for node in self.nodes
+                if self._runner[id(node)] is not node.layer]
+
+    @property
+    def built(self) -> bool:
+        return True
+
+    @property
+    def input_names(self) -> list[str]:
+        return [t.name for t in self.inputs]
+
+    @property
+    def output_names(self) -> list[str]:
+        return [t.name for t in self.outputs]
+
+    @property
+    def input_shape(self):
+        shapes = [t.shape for t in self.inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self):
+        shapes = [t.shape for t in self.outputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """A layer by name or by its index in ``layers`` (graph order), as in Keras."""
+        if (name is None) == (index is None):
+            raise ValueError("get_layer needs exactly one of name=... or index=....")
+        if index is not None:
+            if not -len(self.layers) <= index < len(self.layers):
+                raise ValueError(f"get_layer(index={index}): the model has {len(self.layers)} layers.")
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No layer named {name!r}; the layers are {[layer.name for layer in self.layers]}.")
+
+    # -- computing ------------------------------------------------------------------------------
+    def _arrays(self, x) -> list[np.ndarray]:
+        """The input arrays in ``self.inputs`` order, from an array, a list or a dict by name."""
+        n = len(self.inputs)
+        if isinstance(x, dict):
+            missing = [k for k in self.input_names if k not in x]
+            extra = [k for k in x if k not in self.input_names]
+            if missing or extra:
+                raise ValueError(f"Model {self.name!r} takes inputs named {self.input_names}; the dict "
+                                 f"{'lacks ' + str(missing) if missing else ''}"
+                                 f"{' and ' if missing and extra else ''}"
+                                 f"{'has unknown ' + str(extra) if extra else ''}.")
+            x = [x[k] for k in self.input_names]
+        elif not isinstance(x, (list, tuple)):
+            x = [x]
+        if len(x) != n:
+            raise ValueError(f"Model {self.name!r} takes {n} input{'s' if n > 1 else ''} "
+                             f"({', '.join(self.input_names)}); got {len(x)}.")
+        arrays = []
+        for xi, t in zip(x, self.inputs):
+            xi = np.asarray(xi)
+            if xi.dtype.kind != "f":  # as predict casts: integers would wrap in pooling sums
+                xi = xi.astype(t.dtype)
+            if xi.ndim != len(t.shape) or any(d is not None and d != s for d, s in zip(t.shape[1:], xi.shape[1:])):
+                raise ValueError(f"Input {t.name!r} expects arrays of shape {t.shape}; got {xi.shape}.")
+            arrays.append(xi)
+        sizes = {xi.shape[0] for xi in arrays}
+        if len(sizes) > 1:
+            raise ValueError(f"The inputs have different sample counts: "
+                             f"{dict(zip(self.input_names, (xi.shape[0] for xi in arrays)))}.")
+        return arrays
+
+    def forward(self, inputs: list[np.ndarray], training: bool = False) -> list[np.ndarray]:
+        """Run every node in topological order; returns the outputs' arrays in ``outputs`` order.
+
+        Math:
+            for each node in order: value[node.output] = layer.forward(value[node.inputs]).
+        """
+        value = {id(t): x for t, x in zip(self.inputs, inputs)}
+        for node in self.nodes:
+            if isinstance(node.layer, InputLayer):
+                continue
+            runner = self._runner[id(node)]
+            if runner is not node.layer:  # the epoch's generator and switches are the layer's
+                runner.rng, runner.trainable = node.layer.rng, node.layer.trainable
+            args = [value[id(t)] for t in node.inputs]
+            value[id(node.output)] = runner.forward(args if node.as_list else args[0], training=training)
+        return [value[id(t)] for t in self.outputs]
+
+    def backward(self, grads: list) -> list[np.ndarray]:
+        """Back-propagate the gradients wrt the outputs; returns those wrt the inputs.
+
+        Writes every layer's ``grads`` (overwriting, as a layer's backward does). An output's
+        gradient may be None: it then contributes nothing.
+
+        Math:
+            for each node in reverse order: g = Σ (gradients reaching node.output), then
+            layer.backward(g) gives each input's share, added to what already reached it;
+            a shared layer's dW = Σ over its calls.
+        """
+        if len(grads) != len(self.outputs):
+            raise ValueError(f"backward needs one gradient per output ({len(self.outputs)}); got {len(grads)}.")
+        pending: dict[int, np.ndarray] = {}
+
+        def add(tensor, g):
+            key = id(tensor)
+            pending[key] = g if key not in pending else pending[key] + g  # a fan-out: the shares add up
+
+        for t, g in zip(self.outputs, grads):
+            if g is not None:
+                add(t, g)
+        for node in reversed(self.nodes):
+            if isinstance(node.layer, InputLayer):
+                continue
+            runner = self._runner[id(node)]
+            g = pending.pop(id(node.output), None)
+            if g is None:  # no loss depends on this call: its parameters get zero gradients
+                for grad in runner.grads.values():
+                    grad[...] = 0  # in place: gradients may be views of one buffer
+                continue
+            dx = runner.backward(g)
+            for t, dxi in zip(node.inputs, dx if node.as_list else [dx]):
+                if dxi is not None:  # None: a layer told that no one needs its input's gradient
+                    add(t, dxi)
+        # Shared layers: the replicas wrote their calls' gradients; the layer's own is the first call's.
+        for layer, replica in self._replicas():
+            for key, grad in layer.grads.items():
+                grad += replica.grads[key]  # in place: gradients may be views of one buffer
+        return [pending.get(id(t)) for t in self.inputs]
+
+    def __call__(self, x, training: bool = False):
+        """The outputs for input arrays ``x`` (one array, a list or a dict by input name): one
+        array for a one-output model, else a list (a dict when the outputs were given as one)."""
+        outputs = self.forward(self._arrays(x), training)
+        if self._output_keys is not None:
+            return dict(zip(self._output_keys, outputs))
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    # -- weights --------------------------------------------------------------------------------
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of every layer's arrays in ``layers`` order (parameters, then state)."""
+        return [w for layer in self.layers for w in layer.get_weights()]
+
+    def set_weights(self, weights) -> None:
+        weights = list(weights)
+        expected = sum(len(layer.weight_names()) for layer in self.layers)
+        if len(weights) != expected:
+            raise ValueError(f"set_weights expects {expected} arrays for this model; got {len(weights)}.")
+        i = 0
+        for layer in self.layers:
+            n = len(layer.weight_names())
+            layer.set_weights(weights[i:i + n])
+            i += n
+
+    def count_params(self) -> int:
+        return sum(layer.count_params() for layer in self.layers)
+
+    def __repr__(self):
+        return f"<Model name={self.name!r} inputs={self.input_names} outputs={self.output_names}>"
+
+
+def _replica(layer: Layer) -> Layer:
+    """A copy of a built ``layer`` sharing its parameter and state arrays, with grads of its own."""
+    twin = type(layer).from_config(layer.get_config())
+    twin.build(layer.input_shape)  # sets what build derives besides weights; the weights are replaced
+    twin.params, twin.state = layer.params, layer.state  # the same dicts: updates and swaps show
+    twin.grads = {key: np.zeros_like(p) for key, p in layer.params.items()}
+    twin.regularizers = {}  # penalties count once, on the layer itself
+    return twin
