@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet import losses as losses_module
+from glassnet import optimizers as optimizers_module
 from glassnet import utils
 from glassnet.layers.base import Layer
 from glassnet.layers.reshaping import Input as InputLayer
 from glassnet.layers.symbolic import Node, SymbolicTensor, as_tensor
+from glassnet.models import data, training
+from glassnet.models import outputs as outputs_module
 
 
 def Input(shape, name: str | None = None, dtype: str = "float32") -> SymbolicTensor:
@@ -105,6 +109,8 @@ class Model:
         (2, 1)
     """
 
+    is_graph = True  # the training loop asks a graph for its forward, loss and backward
+
     def __init__(self, inputs, outputs, name: str | None = None, seed: int | None = None):
         self.name = name or "functional"
         self.seed = utils.default_seed() if seed is None else int(seed)
@@ -125,6 +131,8 @@ class Model:
         if clash:
             raise ValueError(f"Two layers of this model are named {clash[0]!r}; layer names must be unique.")
         self._build()
+        self.optimizer, self.loss, self.loss_weights, self.metrics, self._fused = None, None, None, [], []
+        self.stop_training, self.history = False, None
 
     # -- building -----------------------------------------------------------------------------
     def _check_connections(self) -> None:
@@ -232,13 +240,21 @@ class Model:
                              f"{dict(zip(self.input_names, (xi.shape[0] for xi in arrays)))}.")
         return arrays
 
-    def forward(self, inputs: list[np.ndarray], training: bool = False) -> list[np.ndarray]:
+    def forward(self, inputs: list[np.ndarray], training: bool = False, logits: frozenset = frozenset()
+                ) -> list[np.ndarray]:
         """Run every node in topological order; returns the outputs' arrays in ``outputs`` order.
+
+        Args:
+            inputs: one array per model input, in ``inputs`` order.
+            training: training mode (dropout, batch statistics).
+            logits: indices of outputs to return before their layer's final activation (training
+                pairs a sigmoid or softmax with its loss; see ``Sequential.compile``).
 
         Math:
             for each node in order: value[node.output] = layer.forward(value[node.inputs]).
         """
         value = {id(t): x for t, x in zip(self.inputs, inputs)}
+        logit_nodes = {id(self.outputs[k].node) for k in logits}
         for node in self.nodes:
             if isinstance(node.layer, InputLayer):
                 continue
@@ -246,14 +262,16 @@ class Model:
             if runner is not node.layer:  # the epoch's generator and switches are the layer's
                 runner.rng, runner.trainable = node.layer.rng, node.layer.trainable
             args = [value[id(t)] for t in node.inputs]
-            value[id(node.output)] = runner.forward(args if node.as_list else args[0], training=training)
+            call = runner.forward_logits if id(node) in logit_nodes else runner.forward
+            value[id(node.output)] = call(args if node.as_list else args[0], training=training)
         return [value[id(t)] for t in self.outputs]
 
-    def backward(self, grads: list) -> list[np.ndarray]:
+    def backward(self, grads: list, logits: frozenset = frozenset()) -> list[np.ndarray]:
         """Back-propagate the gradients wrt the outputs; returns those wrt the inputs.
 
         Writes every layer's ``grads`` (overwriting, as a layer's backward does). An output's
-        gradient may be None: it then contributes nothing.
+        gradient may be None: it then contributes nothing. ``logits``: the outputs whose
+        gradient is wrt the pre-activation, as ``forward(..., logits=...)`` returned them.
 
         Math:
             for each node in reverse order: g = Σ (gradients reaching node.output), then
@@ -263,6 +281,7 @@ class Model:
         if len(grads) != len(self.outputs):
             raise ValueError(f"backward needs one gradient per output ({len(self.outputs)}); got {len(grads)}.")
         pending: dict[int, np.ndarray] = {}
+        logit_nodes = {id(self.outputs[k].node) for k in logits}
 
         def add(tensor, g):
             key = id(tensor)
@@ -280,7 +299,7 @@ class Model:
                 for grad in runner.grads.values():
                     grad[...] = 0  # in place: gradients may be views of one buffer
                 continue
-            dx = runner.backward(g)
+            dx = runner.backward_logits(g) if id(node) in logit_nodes else runner.backward(g)
             for t, dxi in zip(node.inputs, dx if node.as_list else [dx]):
                 if dxi is not None:  # None: a layer told that no one needs its input's gradient
                     add(t, dxi)
@@ -290,13 +309,140 @@ class Model:
                 grad += replica.grads[key]  # in place: gradients may be views of one buffer
         return [pending.get(id(t)) for t in self.inputs]
 
-    def __call__(self, x, training: bool = False):
-        """The outputs for input arrays ``x`` (one array, a list or a dict by input name): one
-        array for a one-output model, else a list (a dict when the outputs were given as one)."""
-        outputs = self.forward(self._arrays(x), training)
+    def _structure(self, outputs: list):
+        """Outputs as the user gave them to the model: one array, a list, or a dict by key."""
         if self._output_keys is not None:
             return dict(zip(self._output_keys, outputs))
         return outputs[0] if len(outputs) == 1 else outputs
+
+    def __call__(self, x, training: bool = False):
+        """The outputs for input arrays ``x`` (one array, a list or a dict by input name): one
+        array for a one-output model, else a list (a dict when the outputs were given as one)."""
+        return self._structure(self.forward(self._arrays(x), training))
+
+    # -- compiling and the workflow (the loop is Sequential's: glassnet/models/training.py) -----
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None) -> None:
+        """Choose the optimizer and, per output, the loss, its weight and the metrics (as in Keras).
+
+        Args:
+            optimizer: a name or a glassnet optimizer.
+            loss: one loss for every output, a list in output order, or a dict by output name.
+            metrics: a list (one output), a list of lists, or a dict by output name.
+            loss_weights: a list or dict of factors: the loss trained is Σₖ wₖ lossₖ (+ penalties).
+
+        With several outputs, History logs each output's loss as ``<output>_loss`` and each metric
+        as ``<output>_<metric>`` (``val_`` in front for validation), as Keras names them.
+        A sigmoid or softmax output is paired with its cross-entropy, as in ``Sequential``.
+        """
+        if loss is None:
+            raise ValueError("compile needs a loss, e.g. loss='mse', or a dict by output name.")
+        optimizer = optimizers_module.get(optimizer)
+        if not isinstance(optimizer, optimizers_module.Optimizer):
+            raise TypeError(f"optimizer must be a name such as 'adam' or a glassnet optimizer; got "
+                            f"{type(optimizer).__name__}.")
+        losses, weights, trackers = outputs_module.compile_outputs(self.output_names, loss, metrics, loss_weights)
+        training.claim_optimizer(self, optimizer)
+        self.optimizer, self.loss, self.loss_weights, self.metrics = optimizer, losses, weights, trackers
+        consumers = [id(t) for node in self.nodes for t in node.inputs]
+        out_ids = [id(t) for t in self.outputs]
+        # Fuse only where the output is the graph's end: a tensor that other layers also read, or
+        # that two outputs share, must stay activated for them.
+        self._fused = [losses_module.fused_with(item, t.node.layer.output_activation)
+                       if id(t) not in consumers and out_ids.count(id(t)) == 1 else None
+                       for item, t in zip(losses, self.outputs)]
+
+    @property
+    def compiled(self) -> bool:
+        return self.loss is not None
+
+    def forward_loss(self, x, y, sample_weight, training: bool, need_pred: bool = True):
+        """Forward, then Σₖ wₖ lossₖ. Returns (loss, predictions as ``Arrays`` or None, gradients
+        wrt each output: wrt the pre-activation for a fused output)."""
+        fused = frozenset(k for k, f in enumerate(self._fused) if f is not None)
+        outs = self.forward(x.arrays, training=training, logits=fused)
+        total, grads, preds = 0.0, [], []
+        for k, (out, target) in enumerate(zip(outs, y.arrays)):
+            if k in fused:
+                value, grad = self._fused[k].value_and_gradient(target, out, sample_weight)
+                out = self.outputs[k].node.layer.output_activation.forward(out) if need_pred else None
+            else:
+                value, grad = self.loss[k].value_and_gradient(target, out, sample_weight)
+            weight = self.loss_weights[k]
+            total += weight * value
+            grads.append(grad if weight == 1 else grad * grad.dtype.type(weight))
+            preds.append(out)
+        return total, (outputs_module.Arrays(preds) if need_pred else None), grads
+
+    def backward_loss(self, grads) -> None:
+        """Back-propagate ``forward_loss``'s gradients into every layer's ``grads``."""
+        self.backward(grads, logits=frozenset(k for k, f in enumerate(self._fused) if f is not None))
+
+    def stratify_labels(self, y):
+        """The targets of the first classification output (stratified ``validation_split``), or None."""
+        for k, item in enumerate(self.loss):
+            if item.classification:
+                return y.arrays[k]
+        return None
+
+    def prepare_xy(self, x, y, x_name: str = "x", y_name: str = "y"):
+        """Inputs and targets as checked ``Arrays`` (from arrays, lists or dicts by name)."""
+        xs = [data.as_array(xi, f"{x_name}[{t.name!r}]", t.dtype) for xi, t in zip(self._inputs_in_order(x, x_name),
+                                                                                    self.inputs)]
+        ys = outputs_module.prepare_targets(self, y, y_name)
+        outputs_module.check_sample_counts(**{x_name: xs, y_name: ys})
+        self._arrays(xs)  # the per-input shape checks
+        return outputs_module.Arrays(xs), outputs_module.Arrays(ys)
+
+    def _inputs_in_order(self, x, x_name: str = "x") -> list:
+        if isinstance(x, dict):
+            missing = [k for k in self.input_names if k not in x]
+            extra = [k for k in x if k not in self.input_names]
+            if missing or extra:
+                raise ValueError(f"{x_name} must hold one array per input {self.input_names}; "
+                                 + (f"missing {missing}" if missing else "") + ("; " if missing and extra else "")
+                                 + (f"unknown {extra}" if extra else "") + ".")
+            return [x[k] for k in self.input_names]
+        x = list(x) if isinstance(x, (list, tuple)) and len(self.inputs) > 1 else [x]
+        if len(x) != len(self.inputs):
+            raise ValueError(f"Model {self.name!r} takes {len(self.inputs)} inputs ({', '.join(self.input_names)}); "
+                             f"{x_name} is a list of {len(x)}.")
+        return x
+
+    def fit(self, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose="auto", callbacks=None,
+            validation_split: float = 0.0, validation_data=None, shuffle: bool = True, sample_weight=None,
+            initial_epoch: int = 0, log_every: int | None = None):
+        """Train for ``epochs`` epochs with Sequential's loop; returns a ``History``.
+
+        ``x`` and ``y``: an array, a list in input (output) order or a dict by name.
+        ``validation_split`` stratifies on the first classification output.
+        """
+        self._require_compiled("fit")
+        return training.fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
+                            callbacks=callbacks, validation_split=validation_split,
+                            validation_data=validation_data, shuffle=shuffle, class_weight=None,
+                            sample_weight=sample_weight, initial_epoch=initial_epoch, log_every=log_every)
+
+    def train_on_batch(self, x, y, sample_weight=None, return_dict: bool = False):
+        """One optimizer step on one batch; returns the loss (and metrics, as in Keras)."""
+        return training.train_on_batch(self, x, y, sample_weight, None, return_dict)
+
+    def evaluate(self, x=None, y=None, batch_size: int | None = None, verbose=0, sample_weight=None,
+                 return_dict: bool = False):
+        """Loss and metrics on ``x, y``: a float without metrics, else [loss, *metrics]."""
+        return training.evaluate(self, x, y, batch_size, verbose, sample_weight, return_dict)
+
+    def predict(self, x, batch_size: int | None = None, verbose=0):
+        """The outputs for ``x`` in batches (inference mode): an array for one output, else a list,
+        or a dict when the outputs were given as one."""
+        xs = [data.as_array(xi, f"x[{t.name!r}]", t.dtype) for xi, t in zip(self._inputs_in_order(x), self.inputs)]
+        xs = self._arrays(xs)
+        batch_size = data.check_batch_size(batch_size or training.INFERENCE_BATCH)
+        parts = [self.forward([xi[s] for xi in xs]) for s in data.batch_slices(xs[0].shape[0], batch_size)]
+        return self._structure([np.concatenate([p[k] for p in parts]) for k in range(len(self.outputs))])
+
+    def _require_compiled(self, action: str) -> None:
+        if not self.compiled:
+            raise ValueError(f"Cannot {action} before compile(): call model.compile(optimizer=..., loss=...).")
 
     # -- weights --------------------------------------------------------------------------------
     def get_weights(self) -> list[np.ndarray]:

@@ -29,7 +29,12 @@ def _require_compiled(model, action: str) -> None:
 
 
 def prepare_xy(model, x, y, x_name: str = "x", y_name: str = "y", loss=None):
-    """Checked float arrays ``x`` and targets ``y`` shaped for the model's loss; builds the model."""
+    """Checked float arrays ``x`` and targets ``y`` shaped for the model's loss; builds the model.
+
+    A graph model (``gn.Model``) returns its inputs and targets as ``outputs.Arrays`` instead.
+    """
+    if getattr(model, "is_graph", False):
+        return model.prepare_xy(x, y, x_name, y_name)
     dtype = model.layers[0].dtype if model.layers else "float32"
     if getattr(model, "preprocessor", None) is not None and is_dataframe(x):
         # Raw rows, as predict takes them: fit and evaluate must see the same features, not
@@ -140,7 +145,10 @@ def forward_layers(layers, x, training: bool):
 def forward_loss(model, x, y, sample_weight, training: bool, need_pred: bool = True):
     """Forward pass and loss. Returns (loss, y_pred, grad wrt the last layer's pre-activation
     output or output, whichever the loss saw). With a fused loss and ``need_pred`` False, the
-    final activation is skipped (the loss works from the logits) and y_pred is None."""
+    final activation is skipped (the loss works from the logits) and y_pred is None. A graph
+    model computes its own (several outputs: one gradient each)."""
+    if getattr(model, "is_graph", False):
+        return model.forward_loss(x, y, sample_weight, training, need_pred)
     out = forward_layers(model.layers[:-1], x, training)
     last = model.layers[-1]
     if model._fused_loss is not None:
@@ -158,6 +166,12 @@ def backward(model, grad) -> None:
 
     Stops at the first layer with parameters: nothing needs the gradient wrt the data.
     """
+    if getattr(model, "is_graph", False):
+        model.backward_loss(grad)
+        for layer in model.layers:
+            if layer.regularizers:
+                layer.add_regularization_grads()
+        return
     layers = model.layers
     first = next((i for i, layer in enumerate(layers) if layer.params), 0)
     last = layers[-1]
@@ -211,8 +225,10 @@ def _split_validation(model, x, y, sample_weight, validation_split: float, verbo
             f"data or a split between {1 / n:.3g} and {1 - 1 / n:.3g}."
         )
     classes = None
-    if model.loss.classification:
-        classes = data.class_indices(y)
+    labels = model.stratify_labels(y) if getattr(model, "is_graph", False) else (y if model.loss.classification
+                                                                                   else None)
+    if labels is not None:
+        classes = data.class_indices(labels)
         counts = np.bincount(classes)
         counts = counts[counts > 0]
         # Stratify only when every class can appear on both sides.
