@@ -152,8 +152,8 @@ LAYER_CASES = {
     "SpatialDropout2D": ({"rate": 0.5}, (4, 4, 2)),
 }
 
-#: layers that take a list of inputs cannot sit in a Sequential; their config round-trip is
-#: checked by the harness (tests/layers/test_merging.py) until graph models save.
+#: layers that take a list of inputs cannot sit in a Sequential; they round-trip in a graph model
+#: (tests/test_functional_saving.py).
 MERGING_LAYERS = {"Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum", "Multiply", "Subtract"}
 
 _LAYER_CLASSES = sorted((name, cls) for name, cls in {cls.__name__: cls for cls in registered("layer").values()}.items()

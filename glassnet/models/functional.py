@@ -12,6 +12,7 @@ import numpy as np
 from glassnet import losses as losses_module
 from glassnet import optimizers as optimizers_module
 from glassnet import utils
+from glassnet._registry import deserialize, serialize
 from glassnet.layers.base import Layer
 from glassnet.layers.reshaping import Input as InputLayer
 from glassnet.layers.symbolic import Node, SymbolicTensor, as_tensor
@@ -462,6 +463,148 @@ class Model:
 
     def count_params(self) -> int:
         return sum(layer.count_params() for layer in self.layers)
+
+    # -- describing ---------------------------------------------------------------------------------
+    def summary(self, line_length: int = 98, print_fn=print) -> None:
+        """Print layers, output shapes, parameter counts and what each layer reads (Keras' layout)."""
+        widths = (int(line_length * 0.3), int(line_length * 0.22), int(line_length * 0.12))
+        rows = [("Layer (type)", "Output Shape", "Param #", "Connected to")]
+        index = self._node_indices()
+        for node in self.nodes:
+            layer = node.layer
+            inbound = ", ".join(f"{t.node.layer.name}[{index[id(t.node)]}][0]" for t in node.inputs) or "-"
+            first = next(n for n in self.nodes if n.layer is layer) is node  # count a shared layer once
+            rows.append((f"{layer.name} ({type(layer).__name__})", str(node.output.shape),
+                         f"{layer.count_params():,}" if first else "0 (shared)", inbound))
+        lines = [f'Model: "{self.name}"', "_" * line_length]
+        for i, (a, b, c, d) in enumerate(rows):
+            lines.append(f"{a:<{widths[0] - 1}} {b:<{widths[1] - 1}} {c:<{widths[2] - 1}} {d}")
+            lines.append(("=" if i == 0 else "_") * line_length)
+        total = self.count_params()
+        trainable = sum(layer.count_trainable_params() for layer in self.layers)
+        lines[-1] = "=" * line_length
+        lines += [f"Total params: {total:,}", f"Trainable params: {trainable:,}",
+                  f"Non-trainable params: {total - trainable:,}", "_" * line_length]
+        print_fn("\n".join(lines))
+
+    def _node_indices(self) -> dict[int, int]:
+        """id(node) -> its index among its layer's calls in this model (Keras' node index)."""
+        seen, index = {}, {}
+        for node in self.nodes:
+            index[id(node)] = seen.get(id(node.layer), 0)
+            seen[id(node.layer)] = index[id(node)] + 1
+        return index
+
+    # -- config ---------------------------------------------------------------------------------
+    def get_config(self) -> dict:
+        """JSON-ready graph: each layer's class and arguments and, per call, the [layer, call index]
+        pairs it reads; the inputs and outputs as [layer, call index] (and their dict keys)."""
+        index = self._node_indices()
+
+        def ref(t):
+            return [t.node.layer.name, index[id(t.node)]]
+        layers = []
+        for layer in self.layers:
+            calls = [[ref(t) for t in node.inputs] for node in self.nodes
+                     if node.layer is layer and not isinstance(layer, InputLayer)]
+            layers.append({"class_name": type(layer).__name__, "config": layer.get_config(), "inbound_nodes": calls})
+        return {"name": self.name, "seed": self.seed, "layers": layers,
+                "input_layers": [ref(t) for t in self.inputs], "output_layers": [ref(t) for t in self.outputs],
+                "input_keys": self._input_keys, "output_keys": self._output_keys}
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None, build_layer=None) -> "Model":
+        """Rebuild the graph (fresh weights drawn from the saved seed): no code is run from the config.
+
+        Args:
+            config: ``get_config()``'s dict.
+            custom_objects: name -> class for your own layers.
+            build_layer: ``build_layer(layer, input_shapes)`` builds each layer before its first
+                call (the file loader checks every weight's shape against the file there).
+
+        Raises:
+            GraphError: a call reads a layer or call that does not exist, or the calls form a cycle.
+        """
+        specs = config.get("layers")
+        if not isinstance(specs, list) or not specs:
+            raise GraphError("The graph config must list its layers.")
+        layers, pending = {}, []
+        for spec in specs:
+            if not isinstance(spec, dict) or not isinstance(spec.get("inbound_nodes", []), list):
+                raise GraphError(f"A layer entry of the graph config is malformed: {str(spec)[:200]}.")
+            layer = deserialize("layer", {"class_name": spec.get("class_name"), "config": spec.get("config")},
+                                custom_objects)
+            if not isinstance(layer, Layer):
+                raise GraphError(f"{spec.get('class_name')!r} is not a glassnet layer.")
+            if layer.name in layers:
+                raise GraphError(f"Two layers of the graph config are named {layer.name!r}.")
+            layers[layer.name] = layer
+            pending += [(layer, call) for call in spec.get("inbound_nodes", [])]
+        outputs = {name: [layer.output] for name, layer in layers.items() if isinstance(layer, InputLayer)}
+
+        def lookup(ref):
+            if (not isinstance(ref, list) or len(ref) != 2 or not isinstance(ref[0], str)
+                    or not isinstance(ref[1], int) or ref[0] not in layers):
+                raise GraphError(f"The graph config refers to {str(ref)[:100]}, which names no layer's call.")
+            calls = outputs.get(ref[0], [])
+            return calls[ref[1]] if 0 <= ref[1] < len(calls) else None
+
+        for layer, call in pending:  # a call reads earlier calls only, so one pass in order must do
+            if not isinstance(call, list) or not call:
+                raise GraphError(f"Layer {layer.name!r}: a call in the graph config lists no inputs.")
+            inputs = [lookup(ref) for ref in call]
+            if any(t is None for t in inputs):
+                raise GraphError(f"Layer {layer.name!r} reads a call that comes later or never: the graph "
+                                 f"config has a cycle or a dangling reference ({str(call)[:100]}).")
+            if not layer.built and build_layer is not None:
+                build_layer(layer, [t.shape for t in inputs] if layer.takes_list else inputs[0].shape)
+            outputs.setdefault(layer.name, []).append(layer(inputs if layer.takes_list else inputs[0]))
+
+        def tensors(refs, keys):
+            found = [lookup(ref) for ref in refs or []]
+            if not found or any(t is None for t in found):
+                raise GraphError(f"The graph config's inputs or outputs name calls that do not exist: "
+                                 f"{str(refs)[:100]}.")
+            return dict(zip(keys, found)) if keys is not None else found
+        return cls(tensors(config.get("input_layers"), config.get("input_keys")),
+                   tensors(config.get("output_layers"), config.get("output_keys")),
+                   name=config.get("name"), seed=config.get("seed"))
+
+    def get_compile_config(self) -> dict | None:
+        if not self.compiled:
+            return None
+        return {"optimizer": serialize(self.optimizer), "loss": [serialize(item) for item in self.loss],
+                "loss_weights": list(self.loss_weights),
+                "metrics": [[serialize(m.metric) for m in self.metrics
+                             if isinstance(m, outputs_module.OutputMetric) and m.index == k]
+                            for k in range(len(self.outputs))]}
+
+    def compile_from_config(self, config: dict, custom_objects=None) -> None:
+        self.compile(optimizer=deserialize("optimizer", config["optimizer"], custom_objects),
+                     loss=[deserialize("loss", item, custom_objects) for item in config["loss"]],
+                     loss_weights=config.get("loss_weights"),
+                     metrics=[[deserialize("metric", m, custom_objects) for m in items]
+                              for items in config.get("metrics", [])] or None)
+
+    # -- files (glassnet.saving) ------------------------------------------------------------------
+    def save(self, filepath, overwrite: bool = True, include_optimizer: bool = True) -> None:
+        """Save the graph, weights, optimizer state and training position to one file, atomically;
+        load it back with ``gn.load_model``."""
+        from glassnet import saving
+
+        saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+
+    def save_weights(self, filepath, overwrite: bool = True) -> None:
+        """Save only the weights (parameters and state) as a safetensors file, atomically."""
+        from glassnet import saving
+
+        saving.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath) -> None:
+        """Load weights from ``save_weights`` or a model file; layers are matched by position."""
+        from glassnet import saving
+
+        saving.load_weights(self, filepath)
 
     def __repr__(self):
         return f"<Model name={self.name!r} inputs={self.input_names} outputs={self.output_names}>"

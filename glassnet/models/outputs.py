@@ -75,7 +75,9 @@ def compile_outputs(names: list[str], loss, metrics, loss_weights):
     if isinstance(metrics, (list, tuple)) and len(names) > 1 and not all(isinstance(m, (list, tuple)) for m in metrics):
         raise ValueError(f"This model has {len(names)} outputs {names}: give metrics as a dict by output name, "
                          f"e.g. metrics={{{names[0]!r}: ['accuracy']}}, or a list of lists, one per output.")
-    if len(names) == 1:
+    if len(names) == 1 and isinstance(metrics, (list, tuple)) and len(metrics) == 1 and isinstance(metrics[0], list):
+        per = [list(metrics[0])]  # a list of lists, as get_compile_config writes it
+    elif len(names) == 1:
         per = [list(metrics.get(names[0], [])) if isinstance(metrics, dict) else list(metrics or [])]
     else:
         per = [[] if m is None else ([m] if isinstance(m, str) else list(m))
