@@ -224,9 +224,9 @@ def test_a_model_input_must_come_from_gn_input():
 @pytest.mark.parametrize("given, match", [
     (lambda xs: xs[:1], r"takes 2 inputs \(a, b\); got 1"),
     (lambda xs: [*xs, xs[0]], r"takes 2 inputs \(a, b\); got 3"),
-    (lambda xs: {"a": xs[0]}, r"lacks \['b'\]"),
-    (lambda xs: {"a": xs[0], "b": xs[1], "c": xs[1]}, r"has unknown \['c'\]"),
-    (lambda xs: [xs[0], xs[1][:2]], "different sample counts"),
+    (lambda xs: {"a": xs[0]}, r"missing \['b'\]"),
+    (lambda xs: {"a": xs[0], "b": xs[1], "c": xs[1]}, r"unknown \['c'\]"),
+    (lambda xs: [xs[0], xs[1][:2]], "same number of samples"),
     (lambda xs: [xs[0], xs[1][:, :2]], r"Input 'b' expects arrays of shape \(None, 3\)"),
 ])
 def test_wrong_inputs_get_named_errors(given, match):

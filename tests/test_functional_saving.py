@@ -42,6 +42,18 @@ def test_a_shared_layer_and_dict_structures_round_trip(tmp_path):
     assert loaded.get_config()["layers"][1]["inbound_nodes"] == [[["a", 0]], [["shared", 0]], [["b", 0]]]
 
 
+def test_a_shared_layer_whose_later_call_reads_a_layer_listed_after_it_loads(tmp_path):
+    x = gn.Input((3,), name="x")
+    shared = layers.Dense(3, activation="tanh", name="shared")
+    middle = layers.Dense(3, name="middle")
+    model = gn.Model(x, shared(middle(shared(x))), seed=0)  # layers: x, shared, middle
+    model.save(tmp_path / "m.glassnet")
+    loaded = gn.load_model(tmp_path / "m.glassnet")
+    xs = np.random.default_rng(0).normal(size=(2, 3)).astype("float32")
+    np.testing.assert_array_equal(loaded([xs]), model(xs))
+    assert [layer.name for layer in loaded.layers] == ["x", "shared", "middle"]
+
+
 @pytest.mark.parametrize("merge", [layers.Add(), layers.Subtract(), layers.Multiply(), layers.Average(),
                                    layers.Maximum(), layers.Minimum(), layers.Concatenate(axis=1),
                                    layers.Dot(axes=(1, 1), normalize=True)],

@@ -80,7 +80,7 @@ def test_a_chain_as_a_graph_trains_exactly_as_the_same_sequential():
 
 
 def loss_gradients(model, xs, ys):
-    x, y = model.prepare_xy(xs, ys)
+    x, y = training.prepare_xy(model, xs, ys)
     value, _, grads = training.forward_loss(model, x, y, None, training=False)
     training.backward(model, grads)
     analytic = {f"{layer.name}/{k}": g.copy() for layer in model.layers for k, g in layer.grads.items()}

@@ -15,8 +15,8 @@ from glassnet import utils
 from glassnet._registry import deserialize, serialize
 from glassnet.layers.base import Layer
 from glassnet.layers.reshaping import Input as InputLayer
-from glassnet.layers.symbolic import Node, SymbolicTensor, as_tensor
-from glassnet.models import data, training
+from glassnet.layers.symbolic import SymbolicTensor
+from glassnet.models import data, graph, training
 from glassnet.models import outputs as outputs_module
 
 
@@ -37,53 +37,7 @@ def Input(shape, name: str | None = None, dtype: str = "float32") -> SymbolicTen
     return InputLayer(shape, name=name, dtype=dtype).output
 
 
-class GraphError(ValueError):
-    """A graph that cannot be run: a disconnected output, an unused input, a cycle."""
-
-
-def _flatten(structure, what: str) -> tuple[list[SymbolicTensor], list[str] | None]:
-    """Tensors from a tensor, list or dict (Keras' three forms); the dict's keys, if a dict."""
-    if isinstance(structure, dict):
-        keys = list(structure)
-        if not all(isinstance(k, str) for k in keys):
-            raise TypeError(f"Model {what} given as a dict need str keys; got {keys}.")
-        return [as_tensor(structure[k]) for k in keys], keys
-    if isinstance(structure, (list, tuple)):
-        if not structure:
-            raise ValueError(f"Model needs at least one of its {what}; got an empty list.")
-        return [as_tensor(t) for t in structure], None
-    return [as_tensor(structure)], None
-
-
-def topological_nodes(outputs: list[SymbolicTensor]) -> list[Node]:
-    """Every node the outputs depend on, each after the nodes it reads (depth-first, in call order).
-
-    Raises:
-        GraphError: the nodes form a cycle (only a hand-edited graph can).
-    """
-    order, state = [], {}  # state: id(node) -> "visiting" | "done"
-    for out in outputs:
-        stack = [(out.node, False)]
-        while stack:
-            node, expanded = stack.pop()
-            if expanded:
-                state[id(node)] = "done"
-                order.append(node)
-                continue
-            if state.get(id(node)) == "done":
-                continue
-            if state.get(id(node)) == "visiting":
-                raise GraphError(f"The graph has a cycle through layer {node.layer.name!r}: a layer's "
-                                 f"input depends on its own output.")
-            state[id(node)] = "visiting"
-            stack.append((node, True))
-            for t in reversed(node.inputs):
-                if state.get(id(t.node)) == "visiting":
-                    raise GraphError(f"The graph has a cycle through layer {t.node.layer.name!r}: a "
-                                     f"layer's input depends on its own output.")
-                if state.get(id(t.node)) != "done":
-                    stack.append((t.node, False))
-    return order
+GraphError = graph.GraphError  # the errors a graph raises, importable beside the model
 
 
 class Model:
@@ -115,13 +69,13 @@ class Model:
     def __init__(self, inputs, outputs, name: str | None = None, seed: int | None = None):
         self.name = name or "functional"
         self.seed = utils.default_seed() if seed is None else int(seed)
-        self.inputs, self._input_keys = _flatten(inputs, "inputs")
-        self.outputs, self._output_keys = _flatten(outputs, "outputs")
+        self.inputs, self.input_keys = graph.flatten(inputs, "inputs")
+        self.outputs, self.output_keys = graph.flatten(outputs, "outputs")
         for t in self.inputs:
             if not isinstance(t.node.layer, InputLayer):
                 raise GraphError(f"Model inputs must come from gn.Input(...); {t.name!r} is the output of a "
                                  f"{type(t.node.layer).__name__} layer.")
-        self.nodes = topological_nodes(self.outputs)
+        self.nodes = graph.topological_nodes(self.outputs)
         self._check_connections()
         self.layers: list[Layer] = []
         for node in self.nodes:
@@ -132,7 +86,9 @@ class Model:
         if clash:
             raise ValueError(f"Two layers of this model are named {clash[0]!r}; layer names must be unique.")
         self._build()
-        self.optimizer, self.loss, self.loss_weights, self.metrics, self._fused = None, None, None, [], []
+        self.optimizer, self.loss, self.loss_weights, self.metrics = None, None, None, []
+        #: per output, the loss in its logits form when it pairs with the output's activation, else None
+        self.fused_losses = []
         self.stop_training, self.history = False, None
 
     # -- building -----------------------------------------------------------------------------
@@ -167,7 +123,7 @@ class Model:
         for node in self.nodes:
             layer = node.layer
             seen = any(r is layer for r in self._runner.values())
-            self._runner[id(node)] = _replica(layer) if seen else layer
+            self._runner[id(node)] = graph.replica(layer) if seen else layer
 
     def _replicas(self):
         """(layer, replica) pairs for every later call of a shared layer."""
@@ -210,36 +166,22 @@ class Model:
         raise ValueError(f"No layer named {name!r}; the layers are {[layer.name for layer in self.layers]}.")
 
     # -- computing ------------------------------------------------------------------------------
-    def _arrays(self, x) -> list[np.ndarray]:
-        """The input arrays in ``self.inputs`` order, from an array, a list or a dict by name."""
-        n = len(self.inputs)
-        if isinstance(x, dict):
-            missing = [k for k in self.input_names if k not in x]
-            extra = [k for k in x if k not in self.input_names]
-            if missing or extra:
-                raise ValueError(f"Model {self.name!r} takes inputs named {self.input_names}; the dict "
-                                 f"{'lacks ' + str(missing) if missing else ''}"
-                                 f"{' and ' if missing and extra else ''}"
-                                 f"{'has unknown ' + str(extra) if extra else ''}.")
-            x = [x[k] for k in self.input_names]
-        elif not isinstance(x, (list, tuple)):
-            x = [x]
-        if len(x) != n:
-            raise ValueError(f"Model {self.name!r} takes {n} input{'s' if n > 1 else ''} "
-                             f"({', '.join(self.input_names)}); got {len(x)}.")
-        arrays = []
-        for xi, t in zip(x, self.inputs):
+    def _arrays(self, x, x_name: str = "x") -> list[np.ndarray]:
+        """The input arrays in ``self.inputs`` order, from an array, a list or a dict by name, checked."""
+        return self.check_inputs(self.inputs_in_order(x, x_name), x_name)
+
+    def check_inputs(self, arrays: list, x_name: str = "x") -> list[np.ndarray]:
+        """One array per input, in order: cast to float, shapes and sample counts checked."""
+        checked = []
+        for xi, t in zip(arrays, self.inputs):
             xi = np.asarray(xi)
             if xi.dtype.kind != "f":  # as predict casts: integers would wrap in pooling sums
                 xi = xi.astype(t.dtype)
             if xi.ndim != len(t.shape) or any(d is not None and d != s for d, s in zip(t.shape[1:], xi.shape[1:])):
                 raise ValueError(f"Input {t.name!r} expects arrays of shape {t.shape}; got {xi.shape}.")
-            arrays.append(xi)
-        sizes = {xi.shape[0] for xi in arrays}
-        if len(sizes) > 1:
-            raise ValueError(f"The inputs have different sample counts: "
-                             f"{dict(zip(self.input_names, (xi.shape[0] for xi in arrays)))}.")
-        return arrays
+            checked.append(xi)
+        outputs_module.check_sample_counts(**{x_name: checked})
+        return checked
 
     def forward(self, inputs: list[np.ndarray], training: bool = False, logits: frozenset = frozenset()
                 ) -> list[np.ndarray]:
@@ -312,8 +254,8 @@ class Model:
 
     def _structure(self, outputs: list):
         """Outputs as the user gave them to the model: one array, a list, or a dict by key."""
-        if self._output_keys is not None:
-            return dict(zip(self._output_keys, outputs))
+        if self.output_keys is not None:
+            return dict(zip(self.output_keys, outputs))
         return outputs[0] if len(outputs) == 1 else outputs
 
     def __call__(self, x, training: bool = False):
@@ -348,7 +290,7 @@ class Model:
         out_ids = [id(t) for t in self.outputs]
         # Fuse only where the output is the graph's end: a tensor that other layers also read, or
         # that two outputs share, must stay activated for them.
-        self._fused = [losses_module.fused_with(item, t.node.layer.output_activation)
+        self.fused_losses = [losses_module.fused_with(item, t.node.layer.output_activation)
                        if id(t) not in consumers and out_ids.count(id(t)) == 1 else None
                        for item, t in zip(losses, self.outputs)]
 
@@ -356,45 +298,8 @@ class Model:
     def compiled(self) -> bool:
         return self.loss is not None
 
-    def forward_loss(self, x, y, sample_weight, training: bool, need_pred: bool = True):
-        """Forward, then Σₖ wₖ lossₖ. Returns (loss, predictions as ``Arrays`` or None, gradients
-        wrt each output: wrt the pre-activation for a fused output)."""
-        fused = frozenset(k for k, f in enumerate(self._fused) if f is not None)
-        outs = self.forward(x.arrays, training=training, logits=fused)
-        total, grads, preds = 0.0, [], []
-        for k, (out, target) in enumerate(zip(outs, y.arrays)):
-            if k in fused:
-                value, grad = self._fused[k].value_and_gradient(target, out, sample_weight)
-                out = self.outputs[k].node.layer.output_activation.forward(out) if need_pred else None
-            else:
-                value, grad = self.loss[k].value_and_gradient(target, out, sample_weight)
-            weight = self.loss_weights[k]
-            total += weight * value
-            grads.append(grad if weight == 1 else grad * grad.dtype.type(weight))
-            preds.append(out)
-        return total, (outputs_module.Arrays(preds) if need_pred else None), grads
-
-    def backward_loss(self, grads) -> None:
-        """Back-propagate ``forward_loss``'s gradients into every layer's ``grads``."""
-        self.backward(grads, logits=frozenset(k for k, f in enumerate(self._fused) if f is not None))
-
-    def stratify_labels(self, y):
-        """The targets of the first classification output (stratified ``validation_split``), or None."""
-        for k, item in enumerate(self.loss):
-            if item.classification:
-                return y.arrays[k]
-        return None
-
-    def prepare_xy(self, x, y, x_name: str = "x", y_name: str = "y"):
-        """Inputs and targets as checked ``Arrays`` (from arrays, lists or dicts by name)."""
-        xs = [data.as_array(xi, f"{x_name}[{t.name!r}]", t.dtype) for xi, t in zip(self._inputs_in_order(x, x_name),
-                                                                                    self.inputs)]
-        ys = outputs_module.prepare_targets(self, y, y_name)
-        outputs_module.check_sample_counts(**{x_name: xs, y_name: ys})
-        self._arrays(xs)  # the per-input shape checks
-        return outputs_module.Arrays(xs), outputs_module.Arrays(ys)
-
-    def _inputs_in_order(self, x, x_name: str = "x") -> list:
+    def inputs_in_order(self, x, x_name: str = "x") -> list:
+        """``x`` as a list in ``inputs`` order: from one array (one input), a list, or a dict by name."""
         if isinstance(x, dict):
             missing = [k for k in self.input_names if k not in x]
             extra = [k for k in x if k not in self.input_names]
@@ -403,10 +308,13 @@ class Model:
                                  + (f"missing {missing}" if missing else "") + ("; " if missing and extra else "")
                                  + (f"unknown {extra}" if extra else "") + ".")
             return [x[k] for k in self.input_names]
-        x = list(x) if isinstance(x, (list, tuple)) and len(self.inputs) > 1 else [x]
+        if isinstance(x, (list, tuple)) and len(self.inputs) == 1 and len(x) == 1 and isinstance(x[0], np.ndarray):
+            x = list(x)  # [array] for a one-input model, as Keras takes it
+        elif not (isinstance(x, (list, tuple)) and len(self.inputs) > 1):
+            x = [x]
         if len(x) != len(self.inputs):
             raise ValueError(f"Model {self.name!r} takes {len(self.inputs)} inputs ({', '.join(self.input_names)}); "
-                             f"{x_name} is a list of {len(x)}.")
+                             f"got {len(x)}.")
         return x
 
     def fit(self, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose="auto", callbacks=None,
@@ -435,8 +343,8 @@ class Model:
     def predict(self, x, batch_size: int | None = None, verbose=0):
         """The outputs for ``x`` in batches (inference mode): an array for one output, else a list,
         or a dict when the outputs were given as one."""
-        xs = [data.as_array(xi, f"x[{t.name!r}]", t.dtype) for xi, t in zip(self._inputs_in_order(x), self.inputs)]
-        xs = self._arrays(xs)
+        xs = self.check_inputs([data.as_array(xi, f"x[{t.name!r}]", t.dtype)
+                                for xi, t in zip(self.inputs_in_order(x), self.inputs)])
         batch_size = data.check_batch_size(batch_size or training.INFERENCE_BATCH)
         parts = [self.forward([xi[s] for xi in xs]) for s in data.batch_slices(xs[0].shape[0], batch_size)]
         return self._structure([np.concatenate([p[k] for p in parts]) for k in range(len(self.outputs))])
@@ -488,87 +396,21 @@ class Model:
         print_fn("\n".join(lines))
 
     def _node_indices(self) -> dict[int, int]:
-        """id(node) -> its index among its layer's calls in this model (Keras' node index)."""
-        seen, index = {}, {}
-        for node in self.nodes:
-            index[id(node)] = seen.get(id(node.layer), 0)
-            seen[id(node.layer)] = index[id(node)] + 1
-        return index
+        return graph.node_indices(self.nodes)
 
     # -- config ---------------------------------------------------------------------------------
     def get_config(self) -> dict:
-        """JSON-ready graph: each layer's class and arguments and, per call, the [layer, call index]
-        pairs it reads; the inputs and outputs as [layer, call index] (and their dict keys)."""
-        index = self._node_indices()
-
-        def ref(t):
-            return [t.node.layer.name, index[id(t.node)]]
-        layers = []
-        for layer in self.layers:
-            calls = [[ref(t) for t in node.inputs] for node in self.nodes
-                     if node.layer is layer and not isinstance(layer, InputLayer)]
-            layers.append({"class_name": type(layer).__name__, "config": layer.get_config(), "inbound_nodes": calls})
-        return {"name": self.name, "seed": self.seed, "layers": layers,
-                "input_layers": [ref(t) for t in self.inputs], "output_layers": [ref(t) for t in self.outputs],
-                "input_keys": self._input_keys, "output_keys": self._output_keys}
+        """JSON-ready graph: each layer's class and arguments, and per call the [layer, call index]
+        pairs it reads (see glassnet/models/graph.py)."""
+        return graph.graph_config(self)
 
     @classmethod
     def from_config(cls, config: dict, custom_objects=None, build_layer=None) -> "Model":
-        """Rebuild the graph (fresh weights drawn from the saved seed): no code is run from the config.
-
-        Args:
-            config: ``get_config()``'s dict.
-            custom_objects: name -> class for your own layers.
-            build_layer: ``build_layer(layer, input_shapes)`` builds each layer before its first
-                call (the file loader checks every weight's shape against the file there).
-
-        Raises:
-            GraphError: a call reads a layer or call that does not exist, or the calls form a cycle.
-        """
-        specs = config.get("layers")
-        if not isinstance(specs, list) or not specs:
-            raise GraphError("The graph config must list its layers.")
-        layers, pending = {}, []
-        for spec in specs:
-            if not isinstance(spec, dict) or not isinstance(spec.get("inbound_nodes", []), list):
-                raise GraphError(f"A layer entry of the graph config is malformed: {str(spec)[:200]}.")
-            layer = deserialize("layer", {"class_name": spec.get("class_name"), "config": spec.get("config")},
-                                custom_objects)
-            if not isinstance(layer, Layer):
-                raise GraphError(f"{spec.get('class_name')!r} is not a glassnet layer.")
-            if layer.name in layers:
-                raise GraphError(f"Two layers of the graph config are named {layer.name!r}.")
-            layers[layer.name] = layer
-            pending += [(layer, call) for call in spec.get("inbound_nodes", [])]
-        outputs = {name: [layer.output] for name, layer in layers.items() if isinstance(layer, InputLayer)}
-
-        def lookup(ref):
-            if (not isinstance(ref, list) or len(ref) != 2 or not isinstance(ref[0], str)
-                    or not isinstance(ref[1], int) or ref[0] not in layers):
-                raise GraphError(f"The graph config refers to {str(ref)[:100]}, which names no layer's call.")
-            calls = outputs.get(ref[0], [])
-            return calls[ref[1]] if 0 <= ref[1] < len(calls) else None
-
-        for layer, call in pending:  # a call reads earlier calls only, so one pass in order must do
-            if not isinstance(call, list) or not call:
-                raise GraphError(f"Layer {layer.name!r}: a call in the graph config lists no inputs.")
-            inputs = [lookup(ref) for ref in call]
-            if any(t is None for t in inputs):
-                raise GraphError(f"Layer {layer.name!r} reads a call that comes later or never: the graph "
-                                 f"config has a cycle or a dangling reference ({str(call)[:100]}).")
-            if not layer.built and build_layer is not None:
-                build_layer(layer, [t.shape for t in inputs] if layer.takes_list else inputs[0].shape)
-            outputs.setdefault(layer.name, []).append(layer(inputs if layer.takes_list else inputs[0]))
-
-        def tensors(refs, keys):
-            found = [lookup(ref) for ref in refs or []]
-            if not found or any(t is None for t in found):
-                raise GraphError(f"The graph config's inputs or outputs name calls that do not exist: "
-                                 f"{str(refs)[:100]}.")
-            return dict(zip(keys, found)) if keys is not None else found
-        return cls(tensors(config.get("input_layers"), config.get("input_keys")),
-                   tensors(config.get("output_layers"), config.get("output_keys")),
-                   name=config.get("name"), seed=config.get("seed"))
+        """Rebuild the graph (fresh weights drawn from the saved seed); no code is run from the
+        config. ``build_layer(layer, input_shapes)``, if given, builds each layer before its first
+        call (the file loader checks each weight against the file there)."""
+        inputs, outputs = graph.tensors_from_config(config, custom_objects, build_layer)
+        return cls(inputs, outputs, name=config.get("name"), seed=config.get("seed"))
 
     def get_compile_config(self) -> dict | None:
         if not self.compiled:
@@ -608,13 +450,3 @@ class Model:
 
     def __repr__(self):
         return f"<Model name={self.name!r} inputs={self.input_names} outputs={self.output_names}>"
-
-
-def _replica(layer: Layer) -> Layer:
-    """A copy of a built ``layer`` sharing its parameter and state arrays, with grads of its own."""
-    twin = type(layer).from_config(layer.get_config())
-    twin.build(layer.input_shape)  # sets what build derives besides weights; the weights are replaced
-    twin.params, twin.state = layer.params, layer.state  # the same dicts: updates and swaps show
-    twin.grads = {key: np.zeros_like(p) for key, p in layer.params.items()}
-    twin.regularizers = {}  # penalties count once, on the layer itself
-    return twin

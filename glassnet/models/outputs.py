@@ -172,3 +172,49 @@ def check_sample_counts(**named: list) -> int:
     if len(set(counts.values())) > 1:
         raise ValueError(f"Every input and target needs the same number of samples; got {counts}.")
     return next(iter(counts.values()))
+
+
+# -- what the training loop asks of a graph (glassnet/models/training.py) ----------------------------
+def prepare_xy(model, x, y, x_name: str = "x", y_name: str = "y"):
+    """Inputs and targets as checked ``Arrays``, from arrays, lists or dicts by name."""
+    xs = model.check_inputs([data.as_array(xi, f"{x_name}[{t.name!r}]", t.dtype)
+                             for xi, t in zip(model.inputs_in_order(x, x_name), model.inputs)], x_name)
+    ys = prepare_targets(model, y, y_name)
+    check_sample_counts(**{x_name: xs, y_name: ys})
+    return Arrays(xs), Arrays(ys)
+
+
+def forward_loss(model, x, y, sample_weight, training: bool, need_pred: bool = True):
+    """Forward, then Σₖ wₖ lossₖ. Returns (loss, predictions as ``Arrays`` or None, the gradient
+    wrt each output: wrt its pre-activation where the loss is fused with the output's activation)."""
+    fused = _fused_outputs(model)
+    outs = model.forward(x.arrays, training=training, logits=fused)
+    total, grads, preds = 0.0, [], []
+    for k, (out, target) in enumerate(zip(outs, y.arrays)):
+        if k in fused:
+            value, grad = model.fused_losses[k].value_and_gradient(target, out, sample_weight)
+            out = model.outputs[k].node.layer.output_activation.forward(out) if need_pred else None
+        else:
+            value, grad = model.loss[k].value_and_gradient(target, out, sample_weight)
+        weight = model.loss_weights[k]
+        total += weight * value
+        grads.append(grad if weight == 1 else grad * grad.dtype.type(weight))
+        preds.append(out)
+    return total, (Arrays(preds) if need_pred else None), grads
+
+
+def backward_loss(model, grads) -> None:
+    """Back-propagate ``forward_loss``'s gradients into every layer's ``grads``."""
+    model.backward(grads, logits=_fused_outputs(model))
+
+
+def _fused_outputs(model) -> frozenset:
+    return frozenset(k for k, fused in enumerate(model.fused_losses) if fused is not None)
+
+
+def stratify_labels(model, y):
+    """The targets of the first classification output (for a stratified ``validation_split``), or None."""
+    for k, loss in enumerate(model.loss):
+        if loss.classification:
+            return y.arrays[k]
+    return None

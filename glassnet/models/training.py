@@ -17,7 +17,7 @@ from glassnet import utils
 from glassnet.datasets.sources import is_batch_source
 from glassnet.layers.base import ActivatedLayer
 from glassnet.layers.pooling import MaxPooling1D, MaxPooling2D
-from glassnet.models import data, memory
+from glassnet.models import data, memory, outputs
 from glassnet.models.progress import EpochProgress, resolve_verbose
 
 #: batch size for predict/evaluate when none is given: inference needs no small batches.
@@ -34,7 +34,7 @@ def prepare_xy(model, x, y, x_name: str = "x", y_name: str = "y", loss=None):
     A graph model (``gn.Model``) returns its inputs and targets as ``outputs.Arrays`` instead.
     """
     if getattr(model, "is_graph", False):
-        return model.prepare_xy(x, y, x_name, y_name)
+        return outputs.prepare_xy(model, x, y, x_name, y_name)
     dtype = model.layers[0].dtype if model.layers else "float32"
     if getattr(model, "preprocessor", None) is not None and is_dataframe(x):
         # Raw rows, as predict takes them: fit and evaluate must see the same features, not
@@ -148,7 +148,7 @@ def forward_loss(model, x, y, sample_weight, training: bool, need_pred: bool = T
     final activation is skipped (the loss works from the logits) and y_pred is None. A graph
     model computes its own (several outputs: one gradient each)."""
     if getattr(model, "is_graph", False):
-        return model.forward_loss(x, y, sample_weight, training, need_pred)
+        return outputs.forward_loss(model, x, y, sample_weight, training, need_pred)
     out = forward_layers(model.layers[:-1], x, training)
     last = model.layers[-1]
     if model._fused_loss is not None:
@@ -167,7 +167,7 @@ def backward(model, grad) -> None:
     Stops at the first layer with parameters: nothing needs the gradient wrt the data.
     """
     if getattr(model, "is_graph", False):
-        model.backward_loss(grad)
+        outputs.backward_loss(model, grad)
         for layer in model.layers:
             if layer.regularizers:
                 layer.add_regularization_grads()
@@ -225,7 +225,7 @@ def _split_validation(model, x, y, sample_weight, validation_split: float, verbo
             f"data or a split between {1 / n:.3g} and {1 - 1 / n:.3g}."
         )
     classes = None
-    labels = model.stratify_labels(y) if getattr(model, "is_graph", False) else (y if model.loss.classification
+    labels = outputs.stratify_labels(model, y) if getattr(model, "is_graph", False) else (y if model.loss.classification
                                                                                    else None)
     if labels is not None:
         classes = data.class_indices(labels)
