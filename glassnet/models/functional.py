@@ -18,6 +18,7 @@ from glassnet.layers.reshaping import Input as InputLayer
 from glassnet.layers.symbolic import SymbolicTensor
 from glassnet.models import data, graph, training
 from glassnet.models import outputs as outputs_module
+from glassnet.models.base import BaseModel
 
 
 def Input(shape, name: str | None = None, dtype: str = "float32") -> SymbolicTensor:
@@ -40,7 +41,7 @@ def Input(shape, name: str | None = None, dtype: str = "float32") -> SymbolicTen
 GraphError = graph.GraphError  # the errors a graph raises, importable beside the model
 
 
-class Model:
+class Model(BaseModel):
     """A model whose layers form a graph: several inputs or outputs, residual connections, shared layers.
 
     Args:
@@ -301,13 +302,7 @@ class Model:
     def inputs_in_order(self, x, x_name: str = "x") -> list:
         """``x`` as a list in ``inputs`` order: from one array (one input), a list, or a dict by name."""
         if isinstance(x, dict):
-            missing = [k for k in self.input_names if k not in x]
-            extra = [k for k in x if k not in self.input_names]
-            if missing or extra:
-                raise ValueError(f"{x_name} must hold one array per input {self.input_names}; "
-                                 + (f"missing {missing}" if missing else "") + ("; " if missing and extra else "")
-                                 + (f"unknown {extra}" if extra else "") + ".")
-            return [x[k] for k in self.input_names]
+            return outputs_module.by_name(x, self.input_names, x_name, "input")
         if isinstance(x, (list, tuple)) and len(self.inputs) == 1 and len(x) == 1 and isinstance(x[0], np.ndarray):
             x = list(x)  # [array] for a one-input model, as Keras takes it
         elif not (isinstance(x, (list, tuple)) and len(self.inputs) > 1):
@@ -352,25 +347,6 @@ class Model:
     def _require_compiled(self, action: str) -> None:
         if not self.compiled:
             raise ValueError(f"Cannot {action} before compile(): call model.compile(optimizer=..., loss=...).")
-
-    # -- weights --------------------------------------------------------------------------------
-    def get_weights(self) -> list[np.ndarray]:
-        """Copies of every layer's arrays in ``layers`` order (parameters, then state)."""
-        return [w for layer in self.layers for w in layer.get_weights()]
-
-    def set_weights(self, weights) -> None:
-        weights = list(weights)
-        expected = sum(len(layer.weight_names()) for layer in self.layers)
-        if len(weights) != expected:
-            raise ValueError(f"set_weights expects {expected} arrays for this model; got {len(weights)}.")
-        i = 0
-        for layer in self.layers:
-            n = len(layer.weight_names())
-            layer.set_weights(weights[i:i + n])
-            i += n
-
-    def count_params(self) -> int:
-        return sum(layer.count_params() for layer in self.layers)
 
     # -- describing ---------------------------------------------------------------------------------
     def summary(self, line_length: int = 98, print_fn=print) -> None:
@@ -427,26 +403,6 @@ class Model:
                      loss_weights=config.get("loss_weights"),
                      metrics=[[deserialize("metric", m, custom_objects) for m in items]
                               for items in config.get("metrics", [])] or None)
-
-    # -- files (glassnet.saving) ------------------------------------------------------------------
-    def save(self, filepath, overwrite: bool = True, include_optimizer: bool = True) -> None:
-        """Save the graph, weights, optimizer state and training position to one file, atomically;
-        load it back with ``gn.load_model``."""
-        from glassnet import saving
-
-        saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
-
-    def save_weights(self, filepath, overwrite: bool = True) -> None:
-        """Save only the weights (parameters and state) as a safetensors file, atomically."""
-        from glassnet import saving
-
-        saving.save_weights(self, filepath, overwrite=overwrite)
-
-    def load_weights(self, filepath) -> None:
-        """Load weights from ``save_weights`` or a model file; layers are matched by position."""
-        from glassnet import saving
-
-        saving.load_weights(self, filepath)
 
     def __repr__(self):
         return f"<Model name={self.name!r} inputs={self.input_names} outputs={self.output_names}>"

@@ -134,19 +134,24 @@ class OutputLoss:
         self._total, self._count = 0.0, 0
 
 
+def by_name(arrays: dict, names: list[str], what: str, kind: str) -> list:
+    """``arrays[name]`` for each name in order; a named error for a missing or unknown key."""
+    missing = [n for n in names if n not in arrays]
+    extra = [k for k in arrays if k not in names]
+    if missing or extra:
+        raise ValueError(f"{what} must hold one array per {kind} {names}; "
+                         + (f"missing {missing}" if missing else "") + ("; " if missing and extra else "")
+                         + (f"unknown {extra}" if extra else "") + ".")
+    return [arrays[n] for n in names]
+
+
 def prepare_targets(model, y, y_name: str) -> list[np.ndarray]:
     """Targets per output, from an array (one output), a list in output order or a dict by name."""
     names = model.output_names
     if y is None:
         raise ValueError(f"{y_name} is None; pass the targets, one array per output {names}.")
     if isinstance(y, dict):
-        missing = [n for n in names if n not in y]
-        extra = [k for k in y if k not in names]
-        if missing or extra:
-            raise ValueError(f"{y_name} must hold one target array per output {names}; "
-                             + (f"missing {missing}" if missing else "") + ("; " if missing and extra else "")
-                             + (f"unknown {extra}" if extra else "") + ".")
-        y = [y[n] for n in names]
+        y = by_name(y, names, y_name, "output")
     elif isinstance(y, (list, tuple)) and len(names) > 1:
         y = list(y)
     else:  # one output: y is its target (an array, or a plain list of labels)

@@ -13,10 +13,11 @@ from glassnet.layers.base import Layer, normalize_shape
 from glassnet.layers.reshaping import Input
 from glassnet.layers.symbolic import SymbolicTensor
 from glassnet.models import data, training
+from glassnet.models.base import BaseModel
 from glassnet.models.training import forward_layers
 
 
-class Sequential:
+class Sequential(BaseModel):
     """A linear stack of layers.
 
     Args:
@@ -186,27 +187,6 @@ class Sequential:
     def compiled(self) -> bool:
         return self.loss is not None
 
-    # -- weights --------------------------------------------------------------------------------
-    def get_weights(self) -> list[np.ndarray]:
-        """Copies of every layer's arrays in layer order (parameters, then state)."""
-        return [w for layer in self.layers for w in layer.get_weights()]
-
-    def set_weights(self, weights) -> None:
-        self._require_built("set weights")
-        weights = list(weights)
-        expected = sum(len(layer.weight_names()) for layer in self.layers)
-        if len(weights) != expected:
-            raise ValueError(f"set_weights expects {expected} arrays for this model; got {len(weights)}.")
-        i = 0
-        for layer in self.layers:
-            n = len(layer.weight_names())
-            layer.set_weights(weights[i : i + n])
-            i += n
-
-    def count_params(self) -> int:
-        self._require_built("count parameters")
-        return sum(layer.count_params() for layer in self.layers)
-
     # -- the workflow ---------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose="auto", callbacks=None,
             validation_split: float = 0.0, validation_data=None, shuffle: bool = True,
@@ -365,29 +345,6 @@ class Sequential:
                 raise ValueError(f"The preprocessor outputs {width} features but the model's input is "
                                  f"{self.input_shape}; build the model with input_shape=({width},).")
         self.preprocessor = preprocessor
-
-    # -- files (glassnet.saving) ------------------------------------------------------------------
-    def save(self, filepath, overwrite: bool = True, include_optimizer: bool = True) -> None:
-        """Save architecture, weights, optimizer state and training position to one file.
-
-        The write is atomic (a crash leaves the old file or the new one); load it back with
-        ``gn.load_model``. See ``glassnet.saving`` for the format.
-        """
-        from glassnet import saving
-
-        saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
-
-    def save_weights(self, filepath, overwrite: bool = True) -> None:
-        """Save only the weights (parameters and state) as a safetensors file, atomically."""
-        from glassnet import saving
-
-        saving.save_weights(self, filepath, overwrite=overwrite)
-
-    def load_weights(self, filepath) -> None:
-        """Load weights from ``save_weights`` or a model file; layers are matched by position."""
-        from glassnet import saving
-
-        saving.load_weights(self, filepath)
 
     def __repr__(self):
         return f"<Sequential name={self.name!r} layers={len(self.layers)} built={self.built}>"

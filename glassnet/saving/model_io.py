@@ -319,13 +319,13 @@ def _build_model(doc: dict, tensors: dict, custom_objects, source: str):
             or not isinstance(spec.get("config"), dict)):
         _fail(source, f"the model entry must describe a Sequential or a Model; got {_short(spec)}.")
     config = spec["config"]
-    if spec["class_name"] == "Model":
-        return _build_graph(config, tensors, custom_objects, source)
     specs, name, seed = config.get("layers"), config.get("name"), config.get("seed")
     if not isinstance(specs, list) or not specs or len(specs) > MAX_LAYERS:
         _fail(source, f"the model config must list between 1 and {MAX_LAYERS} layers.")
     if not isinstance(name, str) or not _is_int(seed) or seed < 0:
         _fail(source, "the model config needs a string name and a non-negative integer seed.")
+    if spec["class_name"] == "Model":
+        return _build_graph(config, tensors, custom_objects, source)
     model = Sequential(name=name, seed=seed)
     for layer_spec in specs:
         if not isinstance(layer_spec, dict):
@@ -349,14 +349,9 @@ def _build_model(doc: dict, tensors: dict, custom_objects, source: str):
 
 
 def _build_graph(config: dict, tensors: dict, custom_objects, source: str):
-    """A graph model from its config; each layer's weights are checked against the file as it is built."""
+    """A graph model from its (already checked) config; each layer's weights are checked against
+    the file as it is built."""
     from glassnet.models.functional import GraphError, Model
-
-    specs, name, seed = config.get("layers"), config.get("name"), config.get("seed")
-    if not isinstance(specs, list) or not specs or len(specs) > MAX_LAYERS:
-        _fail(source, f"the model config must list between 1 and {MAX_LAYERS} layers.")
-    if not isinstance(name, str) or not _is_int(seed) or seed < 0:
-        _fail(source, "the model config needs a string name and a non-negative integer seed.")
 
     def build_layer(layer, input_shapes):
         with _WeightGuard(layer, layer.name, tensors, source):
