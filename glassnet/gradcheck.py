@@ -99,7 +99,11 @@ def check_gradients(layer, x, y=None, *, training: bool = False, seed: int = 0, 
     hand-written one) must be created with ``dtype="float64"`` (or work in float64 anyway)
     and is then checked in place.
 
-    With ``y`` given, ``layer`` is a compiled ``Sequential`` (all layers float64) and the scalar
+    A whole model (``Sequential``, or a ``gn.Model`` graph with one output; several inputs as a
+    list) is checked as one function of its input(s) and all its parameters.
+
+    With ``y`` given, ``layer`` is a compiled model (all layers float64; a graph may have several
+    outputs, ``y`` then a list or dict as ``fit`` takes it) and the scalar
     is the training loss including the weight penalties; then only parameters are checked,
     through the same forward and backward that ``fit`` uses (the fused softmax/sigmoid path
     included).
@@ -127,7 +131,8 @@ def check_gradients(layer, x, y=None, *, training: bool = False, seed: int = 0, 
     elif hasattr(layer, "layers") and hasattr(layer, "get_weights"):  # a whole model, no loss
         result = _check_layer(_ModelFunction(_float64_model(layer)), x, training=training, seed=seed,
                               eps=eps, rtol=rtol)
-        result.subject = f"model {layer.name!r} on input {np.shape(x)}"
+        shapes = [np.shape(xi) for xi in x] if isinstance(x, (list, tuple)) else np.shape(x)
+        result.subject = f"model {layer.name!r} on input {shapes}"
     else:
         result = _check_layer(_float64_layer(layer), x, training=training, seed=seed, eps=eps,
                               rtol=rtol)
@@ -215,7 +220,8 @@ def _check_layer(layer, x, *, training, seed, eps, rtol) -> GradCheckResult:
 
 # -- a whole model as one function (no loss) ---------------------------------------------------------
 class _ModelFunction:
-    """A Sequential seen as one layer, so ``_check_layer`` checks its input and every parameter.
+    """A Sequential or a one-output graph seen as one layer, so ``_check_layer`` checks its
+    input(s) and every parameter.
 
     ``params`` and ``grads`` are keyed ``"<layer name>/<key>"`` and hold the layers' own arrays,
     so perturbing one entry perturbs the model. ``rng`` fans one generator out to every layer.
@@ -223,6 +229,12 @@ class _ModelFunction:
 
     def __init__(self, model):
         self.model = model
+        self.graph = getattr(model, "is_graph", False)
+        if self.graph and len(model.outputs) > 1:
+            raise ValueError(f"check_gradients without y checks a one-output model; {model.name!r} has "
+                             f"{len(model.outputs)} outputs: compile it and pass y to check through its losses.")
+        #: a graph with several inputs takes them as a list, as a merging layer does
+        self.takes_list = self.graph and len(model.inputs) > 1
 
     @property
     def built(self) -> bool:
@@ -251,11 +263,16 @@ class _ModelFunction:
             layer.rng = value[i] if isinstance(value, list) else np.random.default_rng([int(value.integers(2**32)), i])
 
     def forward(self, x, training=False):
+        if self.graph:
+            return self.model.forward(x if self.takes_list else [x], training=training)[0]
         for layer in self.model.layers:
             x = layer.forward(x, training=training)
         return x
 
     def backward(self, grad):
+        if self.graph:
+            dx = self.model.backward([grad])
+            return dx if self.takes_list else dx[0]
         for layer in reversed(self.model.layers):
             grad = layer.backward(grad)
         return grad
@@ -310,7 +327,8 @@ def _check_model(model, x, y, *, training, seed, eps, rtol) -> GradCheckResult:
         for layer, rng in zip(model.layers, saved):
             layer.rng = rng
         _restore_states(model.layers, saved_states)
-    return GradCheckResult(checks, rtol, subject=f"{model.name} with {model.loss.name}")
+    losses = model.loss if isinstance(model.loss, list) else [model.loss]  # a graph: one per output
+    return GradCheckResult(checks, rtol, subject=f"{model.name} with {', '.join(item.name for item in losses)}")
 
 
 # -- the arithmetic -----------------------------------------------------------------------------

@@ -243,3 +243,39 @@ def test_a_shape_mismatch_is_reported_at_the_call():
     shared(a)
     with pytest.raises(ValueError, match="shared"):
         shared(b)
+
+
+# -- check_gradients on whole graphs ---------------------------------------------------------------
+def test_check_gradients_checks_a_graph_through_a_float64_copy():
+    x = gn.Input((4,))
+    h = layers.Dense(4, activation="tanh", bias_initializer="random_normal")(x)
+    y = layers.Dense(2)(layers.LayerNormalization()(layers.Add()([x, h])))
+    model = gn.Model(x, y, seed=0)  # float32: checked through a float64 copy with its weights
+    result = gn.check_gradients(model, np.random.default_rng(0).normal(size=(3, 4)))
+    assert result.passed, f"\n{result}"
+    assert [c.name for c in result.checks][:2] == ["input", f"{model.layers[1].name}/kernel"]
+
+
+def test_check_gradients_checks_each_input_of_a_graph_and_catches_a_wrong_backward():
+    model, xs, _ = shared_layer_two_inputs()
+    result = gn.check_gradients(model, xs)
+    assert result.passed and [c.name for c in result.checks][:2] == ["input_0", "input_1"]
+    multiply = next(layer for layer in model.layers if isinstance(layer, layers.Multiply))
+    original = multiply.backward
+    multiply.backward = lambda grad: [g * 1.001 for g in original(grad)]  # wrong by 0.1%
+    failed = [c.name for c in gn.check_gradients(model, xs).checks if not c.passed]
+    assert failed and "head/kernel" not in failed  # only what lies below the broken layer
+
+
+def test_check_gradients_checks_a_compiled_two_output_graph_through_its_losses():
+    model, xs, _ = two_outputs()
+    model.compile(optimizer="sgd", loss={"risk": "binary_crossentropy", "days": "mse", "sim": "mse"},
+                  loss_weights={"risk": 1.0, "days": 0.1, "sim": 2.0})
+    rng = np.random.default_rng(5)
+    y = {"risk": (rng.random((6, 1)) > 0.5).astype("float64"), "days": rng.normal(size=(6, 4)),
+         "sim": rng.normal(size=(6, 1))}
+    result = gn.check_gradients(model, xs[0], y)
+    assert result.passed, f"\n{result}"
+    assert "BinaryCrossentropy, MeanSquaredError" in result.subject
+    with pytest.raises(ValueError, match="has 3 outputs: compile it and pass y"):
+        gn.check_gradients(model, xs[0])
