@@ -279,3 +279,29 @@ def test_check_gradients_checks_a_compiled_two_output_graph_through_its_losses()
     assert "BinaryCrossentropy, MeanSquaredError" in result.subject
     with pytest.raises(ValueError, match="has 3 outputs: compile it and pass y"):
         gn.check_gradients(model, xs[0])
+
+
+# -- Keras' model API on both kinds ----------------------------------------------------------------
+def test_get_layer_by_name_or_index_on_both_model_kinds():
+    seq = gn.Sequential([layers.Input((3,)), layers.Dense(2, name="out")])
+    x = gn.Input((3,))
+    graph = gn.Model(x, layers.Dense(2, name="out")(x), seed=0)
+    for model in (seq, graph):
+        assert model.get_layer("out") is model.layers[1] is model.get_layer(index=1)
+        with pytest.raises(ValueError, match="No layer named 'nope'"):
+            model.get_layer("nope")
+        with pytest.raises(ValueError, match="exactly one of"):
+            model.get_layer()
+
+
+def test_sequential_pop_removes_the_last_layer_as_keras_does():
+    model = gn.Sequential([layers.Input((3,)), layers.Dense(4, activation="softmax"), layers.Dense(2, name="extra")],
+                          seed=0)
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    assert model.pop().name == "extra" and model.output_shape == (None, 4)
+    x, y = np.ones((2, 3), "float32"), np.eye(4, dtype="float32")[:2]
+    assert model.predict(x).shape == (2, 4) and np.isfinite(model.evaluate(x, y))
+    model.pop()
+    model.pop()
+    with pytest.raises(ValueError, match="no layers to remove"):
+        model.pop()

@@ -4,12 +4,29 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet.layers.base import Layer
+
 
 class BaseModel:
     """The weights and file methods of ``Sequential`` and ``Model``; both keep their layers in ``layers``."""
 
+    layers: list
+
     def _require_built(self, action: str) -> None:
         """Raise a clear error when the model has no weights yet (a graph is built when made)."""
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """A layer by name or by its index in ``layers`` (a graph's in graph order), as in Keras."""
+        if (name is None) == (index is None):
+            raise ValueError("get_layer needs exactly one of name=... or index=....")
+        if index is not None:
+            if not -len(self.layers) <= index < len(self.layers):
+                raise ValueError(f"get_layer(index={index}): the model has {len(self.layers)} layers.")
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No layer named {name!r}; the layers are {[layer.name for layer in self.layers]}.")
 
     # -- weights --------------------------------------------------------------------------------
     def get_weights(self) -> list[np.ndarray]:

@@ -153,19 +153,6 @@ class Model(BaseModel):
         shapes = [t.shape for t in self.outputs]
         return shapes[0] if len(shapes) == 1 else shapes
 
-    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
-        """A layer by name or by its index in ``layers`` (graph order), as in Keras."""
-        if (name is None) == (index is None):
-            raise ValueError("get_layer needs exactly one of name=... or index=....")
-        if index is not None:
-            if not -len(self.layers) <= index < len(self.layers):
-                raise ValueError(f"get_layer(index={index}): the model has {len(self.layers)} layers.")
-            return self.layers[index]
-        for layer in self.layers:
-            if layer.name == name:
-                return layer
-        raise ValueError(f"No layer named {name!r}; the layers are {[layer.name for layer in self.layers]}.")
-
     # -- computing ------------------------------------------------------------------------------
     def _arrays(self, x, x_name: str = "x") -> list[np.ndarray]:
         """The input arrays in ``self.inputs`` order, from an array, a list or a dict by name, checked."""

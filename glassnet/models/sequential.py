@@ -77,6 +77,14 @@ class Sequential(BaseModel):
             self._pack_weights()
         self._configure_fusion()  # the last layer changed: a compiled loss may (un)pair with it
 
+    def pop(self) -> Layer:
+        """Remove the last layer and return it, as Keras' ``model.pop()``."""
+        if not self.layers:
+            raise ValueError("pop: the model has no layers to remove.")
+        layer = self.layers.pop()
+        self._configure_fusion()  # the new last layer may pair with the loss, or no longer
+        return layer
+
     @property
     def built(self) -> bool:
         return bool(self.layers) and all(layer.built for layer in self.layers)
