@@ -197,12 +197,14 @@ class Model(BaseModel):
             value[id(node.output)] = call(args if node.as_list else args[0], training=training)
         return [value[id(t)] for t in self.outputs]
 
-    def backward(self, grads: list, logits: frozenset = frozenset()) -> list[np.ndarray]:
+    def backward(self, grads: list, logits: frozenset = frozenset(), input_grads: bool = True) -> list:
         """Back-propagate the gradients wrt the outputs; returns those wrt the inputs.
 
         Writes every layer's ``grads`` (overwriting, as a layer's backward does). An output's
         gradient may be None: it then contributes nothing. ``logits``: the outputs whose
         gradient is wrt the pre-activation, as ``forward(..., logits=...)`` returned them.
+        ``input_grads=False`` (training) lets the layers that read only the model's inputs skip
+        their input gradient, as ``Sequential`` does; the inputs' entries are then None.
 
         Math:
             for each node in reverse order: g = Σ (gradients reaching node.output), then
@@ -230,7 +232,12 @@ class Model(BaseModel):
                 for grad in runner.grads.values():
                     grad[...] = 0  # in place: gradients may be views of one buffer
                 continue
-            dx = runner.backward_logits(g) if id(node) in logit_nodes else runner.backward(g)
+            # Nobody needs dL/dx of the data itself: a layer reading only inputs may skip it.
+            runner.needs_input_grad = input_grads or not all(isinstance(t.node.layer, InputLayer) for t in node.inputs)
+            try:
+                dx = runner.backward_logits(g) if id(node) in logit_nodes else runner.backward(g)
+            finally:
+                runner.needs_input_grad = True
             for t, dxi in zip(node.inputs, dx if node.as_list else [dx]):
                 if dxi is not None:  # None: a layer told that no one needs its input's gradient
                     add(t, dxi)

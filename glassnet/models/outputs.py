@@ -210,7 +210,7 @@ def forward_loss(model, x, y, sample_weight, training: bool, need_pred: bool = T
 
 def backward_loss(model, grads) -> None:
     """Back-propagate ``forward_loss``'s gradients into every layer's ``grads``."""
-    model.backward(grads, logits=_fused_outputs(model))
+    model.backward(grads, logits=_fused_outputs(model), input_grads=False)
 
 
 def _fused_outputs(model) -> frozenset:
