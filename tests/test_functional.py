@@ -305,3 +305,17 @@ def test_sequential_pop_removes_the_last_layer_as_keras_does():
     model.pop()
     with pytest.raises(ValueError, match="no layers to remove"):
         model.pop()
+
+
+def test_a_copied_or_pickled_graph_computes_the_same_and_trains_on_its_own():
+    import copy
+    import pickle
+
+    model, xs, _ = shared_layer_two_inputs()
+    for twin in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+        np.testing.assert_array_equal(twin(xs), model(xs))
+        _, _, _, grads = graph_gradients(model, xs)
+        _, _, _, twin_grads = graph_gradients(twin, xs)
+        np.testing.assert_array_equal(twin_grads["shared/kernel"], grads["shared/kernel"])
+        twin.get_layer("shared").params["kernel"][...] += 1  # its weights are its own
+        assert not np.array_equal(twin(xs), model(xs))

@@ -171,3 +171,17 @@ def test_compile_checks_per_output_arguments(kwargs, match):
 def test_fit_before_compile_says_so():
     with pytest.raises(ValueError, match="before compile"):
         two_input_two_output().fit(data()[:2], data()[2:], verbose=0)
+
+
+def test_validation_split_stratifies_on_the_first_classification_output(capsys):
+    x = gn.Input((3,), name="x")
+    h = layers.Dense(4)(x)
+    days, risk = layers.Dense(1, name="days")(h), layers.Dense(1, activation="sigmoid", name="risk")(h)
+    model = gn.Model(x, [days, risk], seed=0)  # the classification output is the second one
+    model.compile(optimizer="sgd", loss=["mse", "binary_crossentropy"])
+    rng = np.random.default_rng(0)
+    r = np.zeros((40, 1), "float32")
+    r[rng.permutation(40)[:10]] = 1  # 25% positive
+    model.fit(rng.normal(size=(40, 3)), [rng.normal(size=(40, 1)), r], epochs=1, validation_split=0.2, verbose=2)
+    out = capsys.readouterr().out
+    assert "training 32 samples [0: 24 (75.0%), 1: 8 (25.0%)]; validation 8 samples [0: 6 (75.0%), 1: 2 (25.0%)]" in out

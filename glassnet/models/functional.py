@@ -120,16 +120,16 @@ class Model(BaseModel):
                 first = layer.nodes[next(i for i, n in enumerate(layer.nodes) if n in self.nodes)]
                 layer.rng = utils.rng_for(self.seed, utils.INIT, index)
                 layer.build([t.shape for t in first.inputs] if first.as_list else first.inputs[0].shape)
-        self._runner = {}
+        # Aligned with self.nodes (not keyed by id(): a copied or unpickled model has new ids).
+        self._runners = []
         for node in self.nodes:
             layer = node.layer
-            seen = any(r is layer for r in self._runner.values())
-            self._runner[id(node)] = graph.replica(layer) if seen else layer
+            seen = any(r is layer for r in self._runners)
+            self._runners.append(graph.replica(layer) if seen else layer)
 
     def _replicas(self):
         """(layer, replica) pairs for every later call of a shared layer."""
-        return [(node.layer, self._runner[id(node)]) for node in self.nodes
-                if self._runner[id(node)] is not node.layer]
+        return [(node.layer, runner) for node, runner in zip(self.nodes, self._runners) if runner is not node.layer]
 
     @property
     def built(self) -> bool:
@@ -186,10 +186,9 @@ class Model(BaseModel):
         """
         value = {id(t): x for t, x in zip(self.inputs, inputs)}
         logit_nodes = {id(self.outputs[k].node) for k in logits}
-        for node in self.nodes:
+        for node, runner in zip(self.nodes, self._runners):
             if isinstance(node.layer, InputLayer):
                 continue
-            runner = self._runner[id(node)]
             if runner is not node.layer:  # the epoch's generator and switches are the layer's
                 runner.rng, runner.trainable = node.layer.rng, node.layer.trainable
             args = [value[id(t)] for t in node.inputs]
@@ -223,10 +222,9 @@ class Model(BaseModel):
         for t, g in zip(self.outputs, grads):
             if g is not None:
                 add(t, g)
-        for node in reversed(self.nodes):
+        for node, runner in zip(reversed(self.nodes), reversed(self._runners)):
             if isinstance(node.layer, InputLayer):
                 continue
-            runner = self._runner[id(node)]
             g = pending.pop(id(node.output), None)
             if g is None:  # no loss depends on this call: its parameters get zero gradients
                 for grad in runner.grads.values():
