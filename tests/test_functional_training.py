@@ -185,3 +185,16 @@ def test_validation_split_stratifies_on_the_first_classification_output(capsys):
     model.fit(rng.normal(size=(40, 3)), [rng.normal(size=(40, 1)), r], epochs=1, validation_split=0.2, verbose=2)
     out = capsys.readouterr().out
     assert "training 32 samples [0: 24 (75.0%), 1: 8 (25.0%)]; validation 8 samples [0: 6 (75.0%), 1: 2 (25.0%)]" in out
+
+
+def test_a_shared_sigmoid_layer_as_a_fused_output_keeps_each_call_s_gradient():
+    # The second call of `gate` is the output (fused with the cross-entropy); its first call feeds
+    # the second, through the same activation type: each call must keep its own cached values.
+    x = gn.Input((2,), dtype="float64")
+    gate = layers.Dense(2, activation="sigmoid", name="gate", bias_initializer="random_normal", **F64)
+    model = gn.Model(x, gate(gate(x)), seed=0)
+    model.compile(optimizer="sgd", loss="binary_crossentropy")
+    rng = np.random.default_rng(0)
+    xs, ys = rng.normal(size=(6, 2)), (rng.random((6, 2)) > 0.5).astype("float64")
+    result = gn.check_gradients(model, xs, ys)
+    assert result.passed, f"\n{result}"

@@ -78,9 +78,11 @@ class Model(BaseModel):
                                  f"{type(t.node.layer).__name__} layer.")
         self.nodes = graph.topological_nodes(self.outputs)
         self._check_connections()
-        self.layers: list[Layer] = []
+        self.layers: list[Layer] = []  # each once, in the order of their first call
+        seen = set()
         for node in self.nodes:
-            if not any(node.layer is layer for layer in self.layers):
+            if id(node.layer) not in seen:
+                seen.add(id(node.layer))
                 self.layers.append(node.layer)
         names = [layer.name for layer in self.layers]
         clash = sorted({n for n in names if names.count(n) > 1})
@@ -284,8 +286,14 @@ class Model(BaseModel):
         # Fuse only where the output is the graph's end: a tensor that other layers also read, or
         # that two outputs share, must stay activated for them.
         self.fused_losses = [losses_module.fused_with(item, t.node.layer.output_activation)
-                       if id(t) not in consumers and out_ids.count(id(t)) == 1 else None
-                       for item, t in zip(losses, self.outputs)]
+                             if id(t) not in consumers and out_ids.count(id(t)) == 1 else None
+                             for item, t in zip(losses, self.outputs)]
+
+    def output_activation(self, k: int):
+        """The final activation of output ``k``'s call: that call's own, since a shared layer's
+        later calls run through replicas whose activations cache their own values."""
+        index = next(i for i, node in enumerate(self.nodes) if node is self.outputs[k].node)
+        return self._runners[index].output_activation
 
     @property
     def compiled(self) -> bool:

@@ -198,7 +198,7 @@ def forward_loss(model, x, y, sample_weight, training: bool, need_pred: bool = T
     for k, (out, target) in enumerate(zip(outs, y.arrays)):
         if k in fused:
             value, grad = model.fused_losses[k].value_and_gradient(target, out, sample_weight)
-            out = model.outputs[k].node.layer.output_activation.forward(out) if need_pred else None
+            out = model.output_activation(k).forward(out) if need_pred else None
         else:
             value, grad = model.loss[k].value_and_gradient(target, out, sample_weight)
         weight = model.loss_weights[k]
