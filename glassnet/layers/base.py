@@ -125,11 +125,10 @@ class Layer:
         """Compute on arrays, or, called on symbolic tensors (``gn.Input``), add a node to a graph."""
         if symbolic.is_symbolic(x):
             return symbolic.call(self, x)
-        if isinstance(x, (list, tuple)) != self.takes_list:
-            wanted = "a list of arrays, one per input" if self.takes_list else "one array"
-            raise TypeError(f"{type(self).__name__} {self.name!r} takes {wanted}; got "
-                            f"{type(x).__name__}.")
         if self.takes_list:
+            if not isinstance(x, (list, tuple)):
+                raise TypeError(f"{type(self).__name__} {self.name!r} takes a list of arrays, one per input; "
+                                f"got {type(x).__name__}.")
             x = [self._as_float(xi) for xi in x]
             if not self.built:
                 self.build([(None, *xi.shape[1:]) for xi in x])

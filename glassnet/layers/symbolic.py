@@ -53,9 +53,13 @@ class Node:
 
 def is_symbolic(x) -> bool:
     """True for a symbolic tensor, an ``Input`` layer standing for one, or a list holding any."""
-    if isinstance(x, (list, tuple)):
-        return any(is_symbolic(item) for item in x)
-    return isinstance(x, SymbolicTensor) or getattr(x, "is_graph_input", False)
+    if isinstance(x, (list, tuple)):  # one level only: a nested list of numbers is data
+        return any(_is_symbolic_item(item) for item in x)
+    return _is_symbolic_item(x)
+
+
+def _is_symbolic_item(x) -> bool:
+    return isinstance(x, SymbolicTensor) or getattr(x, "is_graph_input", False) is True
 
 
 def as_tensor(x) -> SymbolicTensor:

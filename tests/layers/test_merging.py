@@ -95,8 +95,10 @@ def test_mismatched_inputs_get_a_named_error(layer, shapes, match):
 def test_a_merging_layer_called_on_one_array_says_it_takes_a_list():
     with pytest.raises(TypeError, match="takes a list of arrays"):
         layers.Add()(np.ones((2, 3)))
-    with pytest.raises(TypeError, match="takes one array"):
-        layers.Dense(2)([np.ones((2, 3)), np.ones((2, 3))])
+
+
+def test_a_single_input_layer_still_takes_a_plain_list_of_numbers():
+    assert layers.Dense(2)([[1.0, 2.0, 3.0]]).shape == (1, 2)
 
 
 @pytest.mark.parametrize("axes", ["1", (1, 2, 3), True, 1.0])
