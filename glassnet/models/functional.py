@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet import losses as losses_module
-from glassnet import optimizers as optimizers_module
 from glassnet import utils
 from glassnet._registry import deserialize, serialize
 from glassnet.layers.base import Layer
@@ -274,10 +273,7 @@ class Model(BaseModel):
         """
         if loss is None:
             raise ValueError("compile needs a loss, e.g. loss='mse', or a dict by output name.")
-        optimizer = optimizers_module.get(optimizer)
-        if not isinstance(optimizer, optimizers_module.Optimizer):
-            raise TypeError(f"optimizer must be a name such as 'adam' or a glassnet optimizer; got "
-                            f"{type(optimizer).__name__}.")
+        optimizer = training.resolve_optimizer(optimizer)
         losses, weights, trackers = outputs_module.compile_outputs(self.output_names, loss, metrics, loss_weights)
         training.claim_optimizer(self, optimizer)
         self.optimizer, self.loss, self.loss_weights, self.metrics = optimizer, losses, weights, trackers

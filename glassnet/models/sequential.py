@@ -6,7 +6,6 @@ import numpy as np
 
 from glassnet import losses as losses_module
 from glassnet import metrics as metrics_module
-from glassnet import optimizers as optimizers_module
 from glassnet import utils
 from glassnet._registry import deserialize, serialize
 from glassnet.layers.base import Layer, normalize_shape
@@ -165,10 +164,7 @@ class Sequential(BaseModel):
         if loss is None:
             raise ValueError("compile needs a loss, e.g. loss='categorical_crossentropy' or 'mse'.")
         # Resolve and check everything before assigning, so a failed compile changes nothing.
-        optimizer = optimizers_module.get(optimizer)
-        if not isinstance(optimizer, optimizers_module.Optimizer):
-            raise TypeError(f"optimizer must be a name such as 'adam' or a glassnet optimizer; got "
-                            f"{type(optimizer).__name__}, e.g. use optimizer=gn.optimizers.Adam(0.001).")
+        optimizer = training.resolve_optimizer(optimizer)
         loss = losses_module.get(loss)
         if not isinstance(loss, losses_module.Loss):
             raise TypeError(f"loss must be a name such as 'mse' or a glassnet Loss; got {type(loss).__name__}, "

@@ -13,6 +13,7 @@ import numpy as np
 
 from glassnet import activations
 from glassnet import callbacks as callbacks_module
+from glassnet import optimizers as optimizers_module
 from glassnet import utils
 from glassnet.datasets.sources import is_batch_source
 from glassnet.layers.base import ActivatedLayer
@@ -69,6 +70,15 @@ def prepare_xy(model, x, y, x_name: str = "x", y_name: str = "y", loss=None):
 #: optimizer -> the model it trains (weak both ways, and kept off the optimizer so that
 #: copying or pickling it, as scikit-learn does with estimators, carries no reference).
 _OPTIMIZER_OWNERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def resolve_optimizer(optimizer):
+    """An optimizer from a name, a config or an instance (``compile``'s argument), checked."""
+    optimizer = optimizers_module.get(optimizer)
+    if not isinstance(optimizer, optimizers_module.Optimizer):
+        raise TypeError(f"optimizer must be a name such as 'adam' or a glassnet optimizer; got "
+                        f"{type(optimizer).__name__}, e.g. use optimizer=gn.optimizers.Adam(0.001).")
+    return optimizer
 
 
 def claim_optimizer(model, optimizer) -> None:
