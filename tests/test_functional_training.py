@@ -198,3 +198,26 @@ def test_a_shared_sigmoid_layer_as_a_fused_output_keeps_each_call_s_gradient():
     xs, ys = rng.normal(size=(6, 2)), (rng.random((6, 2)) > 0.5).astype("float64")
     result = gn.check_gradients(model, xs, ys)
     assert result.passed, f"\n{result}"
+
+
+def test_class_weight_on_a_one_output_graph_weighs_as_on_the_same_sequential():
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(32, 4)).astype("float32"), rng.integers(0, 2, 32)
+    seq = gn.Sequential([layers.Input((4,)), layers.Dense(2, activation="softmax")], seed=2)
+    inp = gn.Input((4,))
+    graph = gn.Model(inp, layers.Dense(2, activation="softmax")(inp), seed=2)
+    histories = []
+    for model in (seq, graph):
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        histories.append(model.fit(x, y, epochs=2, batch_size=8, class_weight={0: 1.0, 1: 3.0}, verbose=0).history)
+    assert histories[0] == histories[1]
+
+
+def test_class_weight_with_several_outputs_and_diagnose_are_refused_by_name():
+    model = two_input_two_output()
+    compile_issue_model(model)
+    T, X, r, d = data()
+    with pytest.raises(ValueError, match="class_weight needs a model with one output"):
+        model.fit([T, X], [r, d], class_weight={0: 1.0, 1: 2.0}, verbose=0)
+    with pytest.raises(ValueError, match="diagnose=True watches Sequential models only"):
+        model.fit([T, X], [r, d], diagnose=True, verbose=0)

@@ -309,22 +309,25 @@ class Model(BaseModel):
         return x
 
     def fit(self, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose="auto", callbacks=None,
-            validation_split: float = 0.0, validation_data=None, shuffle: bool = True, sample_weight=None,
-            initial_epoch: int = 0, log_every: int | None = None):
+            validation_split: float = 0.0, validation_data=None, shuffle: bool = True, class_weight=None,
+            sample_weight=None, initial_epoch: int = 0, log_every: int | None = None, diagnose: bool = False):
         """Train for ``epochs`` epochs with Sequential's loop; returns a ``History``.
 
         ``x`` and ``y``: an array, a list in input (output) order or a dict by name.
-        ``validation_split`` stratifies on the first classification output.
+        ``validation_split`` stratifies on the first classification output; ``class_weight``
+        needs a single output, as in Keras.
         """
         self._require_compiled("fit")
+        if diagnose:
+            raise ValueError("diagnose=True watches Sequential models only so far; train this graph without it.")
         return training.fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
                             callbacks=callbacks, validation_split=validation_split,
-                            validation_data=validation_data, shuffle=shuffle, class_weight=None,
+                            validation_data=validation_data, shuffle=shuffle, class_weight=class_weight,
                             sample_weight=sample_weight, initial_epoch=initial_epoch, log_every=log_every)
 
-    def train_on_batch(self, x, y, sample_weight=None, return_dict: bool = False):
+    def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict: bool = False):
         """One optimizer step on one batch; returns the loss (and metrics, as in Keras)."""
-        return training.train_on_batch(self, x, y, sample_weight, None, return_dict)
+        return training.train_on_batch(self, x, y, sample_weight, class_weight, return_dict)
 
     def evaluate(self, x=None, y=None, batch_size: int | None = None, verbose=0, sample_weight=None,
                  return_dict: bool = False):

@@ -223,3 +223,14 @@ def stratify_labels(model, y):
         if loss.classification:
             return y.arrays[k]
     return None
+
+
+def class_weight_targets(model, y):
+    """The targets ``class_weight`` weighs: a Sequential's, or a one-output graph's only output's."""
+    if not getattr(model, "is_graph", False):
+        return y
+    if len(y.arrays) > 1:
+        raise ValueError(f"class_weight needs a model with one output; {model.name!r} has {len(y.arrays)} "
+                         f"{model.output_names}. Pass sample_weight instead (one weight per sample), "
+                         f"e.g. built from one output's classes.")
+    return y.arrays[0]

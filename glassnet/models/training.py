@@ -319,7 +319,8 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
     if class_weight is not None and source is None:
         # After the split: class weights are for training only (Keras: "during training only"),
         # so val_loss stays the quantity EarlyStopping and checkpoints should watch.
-        sample_weight = data.apply_class_weight(class_weight, y, sample_weight, n)
+        sample_weight = data.apply_class_weight(class_weight, outputs.class_weight_targets(model, y),
+                                                sample_weight, n)
     for metric in model.metrics:
         if hasattr(metric, "adapt") and source is None:  # a source's metrics adapt on the first batch
             metric.adapt(y)
@@ -432,7 +433,7 @@ def train_on_batch(model, x, y, sample_weight, class_weight, return_dict):
     x = data.densify(x)  # one batch, by definition
     w = data.as_sample_weight(sample_weight, x.shape[0])
     if class_weight is not None:
-        w = data.apply_class_weight(class_weight, y, w, x.shape[0])
+        w = data.apply_class_weight(class_weight, outputs.class_weight_targets(model, y), w, x.shape[0])
     loss, y_pred = train_step(model, x, y, w)
     results = {"loss": loss}
     for metric in model.metrics:
@@ -500,7 +501,7 @@ def source_batch(model, source, index: int, class_weight=None):
     x = data.densify(x)
     w = data.as_sample_weight(batch[2], x.shape[0]) if len(batch) == 3 else None
     if class_weight is not None:
-        w = data.apply_class_weight(class_weight, y, w, x.shape[0])
+        w = data.apply_class_weight(class_weight, outputs.class_weight_targets(model, y), w, x.shape[0])
     return x, y, w
 
 
