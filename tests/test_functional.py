@@ -319,3 +319,11 @@ def test_a_copied_or_pickled_graph_computes_the_same_and_trains_on_its_own():
         np.testing.assert_array_equal(twin_grads["shared/kernel"], grads["shared/kernel"])
         twin.get_layer("shared").params["kernel"][...] += 1  # its weights are its own
         assert not np.array_equal(twin(xs), model(xs))
+
+
+def test_automatic_layer_names_count_per_class_as_in_keras():
+    class Probe(layers.Dense):  # a class of its own, so other tests' layers do not shift its count
+        pass
+    first, second, third = Probe(1), Probe(1), Probe(1)
+    assert [first.name, second.name, third.name] == ["probe", "probe_1", "probe_2"]
+    assert layers.Dense(1, name="head").name == "head"

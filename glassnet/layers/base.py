@@ -29,7 +29,15 @@ import numpy as np
 from glassnet import initializers, regularizers
 from glassnet.layers import symbolic
 
-_uids = itertools.count(1)
+# Keras' automatic names: per class, "dense", then "dense_1", "dense_2" ... for the process.
+_name_counts: dict[str, itertools.count] = {}
+
+
+def _auto_name(cls) -> str:
+    base = _snake(cls.__name__)
+    n = next(_name_counts.setdefault(base, itertools.count()))
+    return base if n == 0 else f"{base}_{n}"
+
 
 
 def _snake(name: str) -> str:
@@ -56,7 +64,8 @@ class Layer:
     """Base class of all layers (the contract is in this module's docstring).
 
     Args:
-        name: a unique name; defaults to the snake-case class name plus a counter.
+        name: a unique name; defaults to the snake-case class name, then with a counter per
+            class as Keras names them: ``dense``, ``dense_1``, ``dense_2`` ...
         input_shape: the per-sample shape when this is the first layer, without the batch
             axis, as in Keras: ``Dense(64, input_shape=(784,))``.
         trainable: False freezes the parameters (their gradients are still computed for
@@ -71,7 +80,7 @@ class Layer:
                  dtype: str = "float32"):
         if dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64'; got {dtype!r}.")
-        self.name = name or f"{_snake(type(self).__name__)}_{next(_uids)}"
+        self.name = name or _auto_name(type(self))
         self.trainable = bool(trainable)
         self.dtype = dtype
         self.input_shape = None if input_shape is None else (None, *normalize_shape(input_shape))
