@@ -26,7 +26,7 @@ from glassnet import (  # noqa: E402
     utils,
 )
 from glassnet.gradcheck import check_gradients  # noqa: E402
-from glassnet.models import Sequential  # noqa: E402
+from glassnet.models import Input, Model, Sequential  # noqa: E402
 from glassnet.saving import load_model  # noqa: E402
 
 _LAZY = ("datasets", "diagnostics", "experiments", "nnfs", "preprocessing", "reports", "sklearn", "tuning")
@@ -44,7 +44,7 @@ def __dir__():
     return sorted([*globals(), *_LAZY])
 
 
-__all__ = ["Sequential", "activations", "callbacks", "check_gradients", "datasets", "diagnostics",
+__all__ = ["Input", "Model", "Sequential", "activations", "callbacks", "check_gradients", "datasets", "diagnostics",
            "experiments", "gradcheck", "initializers", "layers", "load_model", "losses", "metrics",
            "nnfs", "optimizers", "preprocessing", "regularizers", "reports", "saving", "schedules",
            "sklearn", "tuning", "utils", "__version__"]

@@ -99,7 +99,11 @@ def check_gradients(layer, x, y=None, *, training: bool = False, seed: int = 0, 
     hand-written one) must be created with ``dtype="float64"`` (or work in float64 anyway)
     and is then checked in place.
 
-    With ``y`` given, ``layer`` is a compiled ``Sequential`` (all layers float64) and the scalar
+    A whole model (``Sequential``, or a ``gn.Model`` graph with one output; several inputs as a
+    list) is checked as one function of its input(s) and all its parameters.
+
+    With ``y`` given, ``layer`` is a compiled model (all layers float64; a graph may have several
+    outputs, ``y`` then a list or dict as ``fit`` takes it) and the scalar
     is the training loss including the weight penalties; then only parameters are checked,
     through the same forward and backward that ``fit`` uses (the fused softmax/sigmoid path
     included).
@@ -107,7 +111,8 @@ def check_gradients(layer, x, y=None, *, training: bool = False, seed: int = 0, 
     Args:
         layer: an object with ``forward(x, training)``, ``backward(grad)``, ``params`` and
             ``grads`` (or a compiled Sequential when ``y`` is given).
-        x: an input batch; converted to float64.
+        x: an input batch; converted to float64. A list of batches for a layer that takes a
+            list (``Add``, ``Concatenate``): each input is checked, named ``input_0``, ``input_1``...
         y: targets, for checking a whole model and its loss.
         training: run ``forward`` in training mode. Random layers (Dropout) get their
             generator reset to the same seed before every forward, so each pass draws the
@@ -126,7 +131,8 @@ def check_gradients(layer, x, y=None, *, training: bool = False, seed: int = 0, 
     elif hasattr(layer, "layers") and hasattr(layer, "get_weights"):  # a whole model, no loss
         result = _check_layer(_ModelFunction(_float64_model(layer)), x, training=training, seed=seed,
                               eps=eps, rtol=rtol)
-        result.subject = f"model {layer.name!r} on input {np.shape(x)}"
+        shapes = [np.shape(xi) for xi in x] if isinstance(x, (list, tuple)) else np.shape(x)
+        result.subject = f"model {layer.name!r} on input {shapes}"
     else:
         result = _check_layer(_float64_layer(layer), x, training=training, seed=seed, eps=eps,
                               rtol=rtol)
@@ -166,32 +172,41 @@ def _restore_states(layers, saved: list[dict]) -> None:
 
 
 def _check_layer(layer, x, *, training, seed, eps, rtol) -> GradCheckResult:
-    x = np.array(x, dtype=np.float64)  # a copy: the check perturbs it in place
+    # A layer that takes a list (Add, Concatenate) gets one check per input: "input_0", "input_1"...
+    several = getattr(layer, "takes_list", False)
+    xs = [np.array(xi, dtype=np.float64) for xi in x] if several else [np.array(x, dtype=np.float64)]
+    inputs = xs if several else xs[0]  # copies: the check perturbs them in place
     if not getattr(layer, "built", True):
-        layer.build((None, *x.shape[1:]))
+        layer.build([(None, *xi.shape[1:]) for xi in xs] if several else (None, *xs[0].shape[1:]))
     saved_rng = getattr(layer, "rng", None)
     members = layer.model.layers if isinstance(layer, _ModelFunction) else [layer]
     saved_states = _saved_states(members)
 
-    def forward(inputs):
+    def forward():
         if hasattr(layer, "rng"):
             layer.rng = np.random.default_rng(seed)
         return layer.forward(inputs, training=training)
 
     try:
-        y = forward(x)
+        y = forward()
         # A stream of its own: drawn from default_rng(seed) like a caller's x, r would equal x for
         # shape-preserving layers, and BatchNormalization's output is blind to exactly that direction.
         r = np.random.default_rng([seed, _PROJECTION_STREAM]).standard_normal(y.shape)
 
         def objective():
-            return float(np.sum(r * forward(x)))
+            return float(np.sum(r * forward()))
 
         dx = layer.backward(r.copy())  # a copy, in case backward writes into its argument
         analytic = {key: np.array(g, dtype=np.float64) for key, g in layer.grads.items()}
         # Σ|r·y|, not |Σ r·y|: the terms' size sets the round-off, and their sum can cancel.
         atol = roundoff_floor(float(np.sum(np.abs(r * y))), eps)
-        checks = [compare_gradients("input", dx, numeric_gradient(objective, x, eps), rtol, atol)]
+        if several:
+            if not isinstance(dx, (list, tuple)) or len(dx) != len(xs):
+                dx = [None] * len(xs)  # every input check then fails with "no gradient"
+            checks = [compare_gradients(f"input_{i}", dxi, numeric_gradient(objective, xi, eps), rtol, atol)
+                      for i, (dxi, xi) in enumerate(zip(dx, xs))]
+        else:
+            checks = [compare_gradients("input", dx, numeric_gradient(objective, xs[0], eps), rtol, atol)]
         for key, param in layer.params.items():
             checks.append(compare_gradients(key, analytic.get(key), numeric_gradient(objective, param, eps),
                                             rtol, atol))
@@ -199,12 +214,14 @@ def _check_layer(layer, x, *, training, seed, eps, rtol) -> GradCheckResult:
         if hasattr(layer, "rng"):
             layer.rng = saved_rng
         _restore_states(members, saved_states)
-    return GradCheckResult(checks, rtol, subject=f"{type(layer).__name__} on input {x.shape}")
+    shapes = [xi.shape for xi in xs] if several else xs[0].shape
+    return GradCheckResult(checks, rtol, subject=f"{type(layer).__name__} on input {shapes}")
 
 
 # -- a whole model as one function (no loss) ---------------------------------------------------------
 class _ModelFunction:
-    """A Sequential seen as one layer, so ``_check_layer`` checks its input and every parameter.
+    """A Sequential or a one-output graph seen as one layer, so ``_check_layer`` checks its
+    input(s) and every parameter.
 
     ``params`` and ``grads`` are keyed ``"<layer name>/<key>"`` and hold the layers' own arrays,
     so perturbing one entry perturbs the model. ``rng`` fans one generator out to every layer.
@@ -212,6 +229,12 @@ class _ModelFunction:
 
     def __init__(self, model):
         self.model = model
+        self.graph = getattr(model, "is_graph", False)
+        if self.graph and len(model.outputs) > 1:
+            raise ValueError(f"check_gradients without y checks a one-output model; {model.name!r} has "
+                             f"{len(model.outputs)} outputs: compile it and pass y to check through its losses.")
+        #: a graph with several inputs takes them as a list, as a merging layer does
+        self.takes_list = self.graph and len(model.inputs) > 1
 
     @property
     def built(self) -> bool:
@@ -240,11 +263,16 @@ class _ModelFunction:
             layer.rng = value[i] if isinstance(value, list) else np.random.default_rng([int(value.integers(2**32)), i])
 
     def forward(self, x, training=False):
+        if self.graph:
+            return self.model.forward(x if self.takes_list else [x], training=training)[0]
         for layer in self.model.layers:
             x = layer.forward(x, training=training)
         return x
 
     def backward(self, grad):
+        if self.graph:
+            dx = self.model.backward([grad])
+            return dx if self.takes_list else dx[0]
         for layer in reversed(self.model.layers):
             grad = layer.backward(grad)
         return grad
@@ -299,7 +327,8 @@ def _check_model(model, x, y, *, training, seed, eps, rtol) -> GradCheckResult:
         for layer, rng in zip(model.layers, saved):
             layer.rng = rng
         _restore_states(model.layers, saved_states)
-    return GradCheckResult(checks, rtol, subject=f"{model.name} with {model.loss.name}")
+    losses = model.loss if isinstance(model.loss, list) else [model.loss]  # a graph: one per output
+    return GradCheckResult(checks, rtol, subject=f"{model.name} with {', '.join(item.name for item in losses)}")
 
 
 # -- the arithmetic -----------------------------------------------------------------------------

@@ -5,6 +5,10 @@ dtypes, runs the finite-difference gradient check on the input and every paramet
 a deliberately wrong backward fails that check, compares values and gradients with PyTorch
 (when installed) and round-trips config and weights. ``check_loss`` does the same for a loss.
 
+A layer that takes a list (``Add``, ``Concatenate``: ``layer.takes_list``) is checked the same
+way with a list of inputs: each input gets its own gradient check (``input_0``, ``input_1``...),
+and its torch oracle receives the list of torch tensors.
+
 Torch oracles are written as functions of torch tensors: ``torch_fn(x, params)`` for a layer,
 where ``params`` holds the layer's own arrays under the same keys (so a glassnet Dense kernel,
 (in, out), enters ``F.linear`` as ``params["kernel"].T``: torch's weight is (out, in)).
@@ -38,6 +42,20 @@ def random_input(shape, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal(shape)
 
 
+def _inputs(x) -> list:
+    """The inputs as a list, for code that treats single- and multi-input layers alike."""
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def _input_names(layer) -> list[str]:
+    return [f"input_{i}" for i in range(len(layer.input_shape))] if layer.takes_list else ["input"]
+
+
+def _shape_of(layer, x):
+    """The model-level input shape(s) of ``x``: the batch axis as None."""
+    return [(None, *xi.shape[1:]) for xi in x] if layer.takes_list else (None, *x.shape[1:])
+
+
 def with_dtype(layer, dtype: str):
     """A fresh, unbuilt copy of ``layer`` made from its config with another dtype."""
     return type(layer).from_config({**layer.get_config(), "dtype": dtype})
@@ -51,7 +69,8 @@ def check_layer(layer, input_shape=None, torch_fn=None, *, x=None, training: boo
     Args:
         layer: an unbuilt layer instance; it is only a template: the checks run on copies made
             from its config (so a setting missing from ``get_config`` shows up as a failure).
-        input_shape: the batch shape of a random normal input, e.g. ``(4, 5)``.
+        input_shape: the batch shape of a random normal input, e.g. ``(4, 5)``; a list of shapes
+            for a layer that takes a list (input i is drawn with seed ``seed + i``).
         torch_fn: ``torch_fn(x, params) -> y`` computing the same function with torch;
             compared in float64 for the output, the input gradient and every parameter gradient.
         x: a specific input instead of a random one.
@@ -59,22 +78,27 @@ def check_layer(layer, input_shape=None, torch_fn=None, *, x=None, training: boo
             generator before every forward, so the same mask is drawn each time.
         seed: seeds the input, the projection and the layer's generator.
     """
-    x = random_input(input_shape, seed) if x is None else np.asarray(x, dtype=np.float64)
+    if layer.takes_list:
+        x = ([random_input(shape, seed + i) for i, shape in enumerate(input_shape)] if x is None
+             else [np.asarray(xi, dtype=np.float64) for xi in x])
+    else:
+        x = random_input(input_shape, seed) if x is None else np.asarray(x, dtype=np.float64)
     check_config_roundtrip(layer)
     layer64 = with_dtype(layer, "float64")
     layer64.rng = np.random.default_rng(seed)
-    x_before = x.copy()
+    x_before = [xi.copy() for xi in _inputs(x)]
     y = layer64(x, training=training)
     assert y.dtype == np.float64, f"float64 layer gave a {y.dtype} output"
-    expected_shape = layer64.compute_output_shape((None, *x.shape[1:]))
+    expected_shape = layer64.compute_output_shape(_shape_of(layer64, x))
     assert (None, *y.shape[1:]) == expected_shape == tuple(layer64.output_shape)
 
     result = check_gradients(layer64, x, training=training, seed=seed)
     assert result.passed, f"\n{result}"
-    assert [c.name for c in result.checks] == ["input", *layer64.params]
+    assert [c.name for c in result.checks] == [*_input_names(layer64), *layer64.params]
     check_wrong_backward_fails(layer64, x, training=training, seed=seed)
     check_backward_overwrites(layer64, x, training=training, seed=seed)
-    np.testing.assert_array_equal(x, x_before, err_msg="forward/backward mutated their input")
+    for xi, before in zip(_inputs(x), x_before):
+        np.testing.assert_array_equal(xi, before, err_msg="forward/backward mutated their input")
     check_weights_roundtrip(layer64, x)
     check_float32(layer64, x, training=training, seed=seed)
     if torch_fn is not None:
@@ -95,10 +119,13 @@ def check_config_roundtrip(layer) -> None:
 def check_wrong_backward_fails(layer, x, *, training=False, seed=0) -> None:
     """A backward that is off by a factor 1 + 1e-5 in one tensor fails exactly that tensor."""
     original = layer.backward
-    names = ["input", *layer.params]
+    inputs = _input_names(layer)
+    names = [*inputs, *layer.params]
     for target in names:
         def wrong_backward(grad, target=target):
             dx = original(grad)
+            if target in inputs and layer.takes_list:
+                return [dxi * WRONG_SCALE if name == target else dxi for name, dxi in zip(inputs, dx)]
             if target == "input":
                 return dx * WRONG_SCALE
             layer.grads[target] *= WRONG_SCALE
@@ -146,16 +173,17 @@ def check_float32(layer64, x, *, training=False, seed=0) -> None:
     layer32 = with_dtype(layer64, "float32")
     layer32.build(layer64.input_shape)
     layer32.set_weights([w.astype(np.float32) for w in layer64.get_weights()])
-    x32 = x.astype(np.float32)
+    x32 = [xi.astype(np.float32) for xi in x] if layer64.takes_list else x.astype(np.float32)
     layer32.rng, layer64.rng = np.random.default_rng(seed), np.random.default_rng(seed)
     y32, y64 = layer32(x32, training=training), layer64(x, training=training)
     grad = random_input(y64.shape, seed + 1)
     dx32, dx64 = layer32.backward(grad.astype(np.float32)), layer64.backward(grad)
     assert y32.dtype == np.float32, f"float32 input gave a {y32.dtype} output"
-    assert dx32.dtype == np.float32, f"float32 input gave a {dx32.dtype} input gradient"
+    for g32, g64 in zip(_inputs(dx32), _inputs(dx64)):
+        assert g32.dtype == np.float32, f"float32 input gave a {g32.dtype} input gradient"
+        np.testing.assert_allclose(g32, g64, rtol=1e-4, atol=1e-5)
     assert all(g.dtype == np.float32 for g in layer32.grads.values()), "float32 layer gave non-float32 grads"
     np.testing.assert_allclose(y32, y64, rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(dx32, dx64, rtol=1e-4, atol=1e-5)
 
 
 def compare_with_torch(layer, x, torch_fn, *, training=False, seed=0) -> None:
@@ -166,12 +194,13 @@ def compare_with_torch(layer, x, torch_fn, *, training=False, seed=0) -> None:
     y = layer.forward(x, training=training)
     r = random_input(y.shape, seed + 1)
     dx = layer.backward(r)
-    x_t = torch.tensor(x, requires_grad=True)
+    x_t = [torch.tensor(xi, requires_grad=True) for xi in _inputs(x)]
     params_t = {k: torch.tensor(v, requires_grad=True) for k, v in layer.params.items()}
-    y_t = torch_fn(x_t, params_t)
+    y_t = torch_fn(x_t if layer.takes_list else x_t[0], params_t)
     (y_t * torch.tensor(r)).sum().backward()
     np.testing.assert_allclose(y, y_t.detach().numpy(), rtol=TORCH_RTOL, atol=TORCH_ATOL)
-    np.testing.assert_allclose(dx, x_t.grad.numpy(), rtol=TORCH_RTOL, atol=TORCH_ATOL)
+    for dxi, xi_t in zip(_inputs(dx), x_t):
+        np.testing.assert_allclose(dxi, xi_t.grad.numpy(), rtol=TORCH_RTOL, atol=TORCH_ATOL)
     for key, p in params_t.items():
         np.testing.assert_allclose(layer.grads[key], p.grad.numpy(), rtol=TORCH_RTOL, atol=TORCH_ATOL,
                                    err_msg=f"grads[{key!r}]")

@@ -316,12 +316,23 @@ def inspect(model, as_json):
                    f"{info.get('epochs_completed')})")
     compile_info = info.get("compile")
     if compile_info:
+        # A graph (Model) has one loss per output and a list of metrics per output.
+        losses = compile_info["loss"] if isinstance(compile_info["loss"], list) else [compile_info["loss"]]
+        metrics = [m for item in compile_info.get("metrics", []) for m in (item if isinstance(item, list) else [item])]
         click.echo("compile: optimizer " + compile_info["optimizer"]["class_name"] + ", loss "
-                   + compile_info["loss"]["class_name"] + ", metrics "
-                   + ", ".join(m["class_name"] for m in compile_info.get("metrics", [])))
+                   + ", ".join(item["class_name"] for item in losses) + ", metrics "
+                   + ", ".join(m["class_name"] for m in metrics))
+    # A graph's config says what each layer's calls read: shown as "<- conv_a[0], conv_b[0]".
+    config = (info.get("model") or {}).get("config") or {}
+    calls = {spec.get("config", {}).get("name"): spec.get("inbound_nodes", [])
+             for spec in config.get("layers", []) if isinstance(spec, dict) and "inbound_nodes" in spec}
     for layer in info["layers"]:
         weights = ", ".join(f"{k} {tuple(w['shape'])} {w['dtype']}" for k, w in layer["weights"].items())
-        click.echo(f"  {layer['name']:<24} {layer['class_name']:<20} {layer['params']:>10,}  {weights}")
+        reads = "; ".join(", ".join(f"{ref[0]}[{ref[1]}]" if isinstance(ref, list) and len(ref) == 2 else "?"
+                                    for ref in (call if isinstance(call, list) else []))
+                          for call in (calls.get(layer["name"]) if isinstance(calls.get(layer["name"]), list) else []))
+        click.echo(f"  {layer['name']:<24} {layer['class_name']:<20} {layer['params']:>10,}  {weights}"
+                   + (f"  <- {reads}" if reads else ""))
     click.echo(f"total parameters: {info['total_params']:,}")
 
 

@@ -7,7 +7,8 @@ from glassnet.layers.base import ActivatedLayer, Layer
 from glassnet.layers.convolutional import Conv1D, Conv2D
 from glassnet.layers.dense import Dense
 from glassnet.layers.dropout import Dropout, SpatialDropout1D, SpatialDropout2D
-from glassnet.layers.normalization import BatchNormalization
+from glassnet.layers.merging import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
+from glassnet.layers.normalization import BatchNormalization, LayerNormalization
 from glassnet.layers.pooling import (AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D,
                                      GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D,
                                      MaxPooling1D, MaxPooling2D)
@@ -20,4 +21,7 @@ __all__ = ["ActivatedLayer", "Activation", "Dense", "Dropout", "ELU", "Flatten",
            "AveragePooling1D", "AveragePooling2D", "BatchNormalization", "Conv1D", "Conv2D",
            "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
            "MaxPooling1D", "MaxPooling2D", "RandomBrightness", "RandomContrast", "RandomFlip",
-           "RandomRotation", "RandomTranslation", "RandomZoom", "SpatialDropout1D", "SpatialDropout2D"]
+           "RandomRotation", "RandomTranslation", "RandomZoom", "SpatialDropout1D", "SpatialDropout2D",
+           # graphs: merging several tensors, and per-sample normalisation
+           "Add", "Average", "Concatenate", "Dot", "LayerNormalization", "Maximum", "Minimum", "Multiply",
+           "Subtract"]

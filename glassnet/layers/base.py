@@ -7,6 +7,16 @@
 - ``backward(grad)`` overwrites ``grads`` and returns the gradient with respect to the input.
 - ``get_config()`` is exactly the constructor's arguments; ``from_config`` is ``cls(**config)``.
 - Randomness comes from ``self.rng``, a generator the model seeds; never from NumPy's globals.
+
+Layers that combine several tensors (the merging layers: ``Add``, ``Concatenate``, ``Dot``...) set
+the class attribute ``takes_list = True`` and take lists throughout, one entry per input, in order:
+
+- ``build(input_shapes)`` and ``compute_output_shape(input_shapes)`` get a list of shapes;
+- ``forward(inputs, training=False)`` gets a list of arrays and returns ONE array;
+- ``backward(grad)`` gets the gradient wrt that one output and returns a LIST of input gradients,
+  ``dL/dinputs[i]`` at index i, each shaped like its input.
+
+Calling such a layer on a single array, or a single-input layer on a list, is a clear error.
 """
 
 from __future__ import annotations
@@ -17,8 +27,17 @@ import re
 import numpy as np
 
 from glassnet import initializers, regularizers
+from glassnet.layers import symbolic
 
-_uids = itertools.count(1)
+# Keras' automatic names: per class, "dense", then "dense_1", "dense_2" ... for the process.
+_name_counts: dict[str, itertools.count] = {}
+
+
+def _auto_name(cls) -> str:
+    base = _snake(cls.__name__)
+    n = next(_name_counts.setdefault(base, itertools.count()))
+    return base if n == 0 else f"{base}_{n}"
+
 
 
 def _snake(name: str) -> str:
@@ -42,10 +61,11 @@ def normalize_shape(shape) -> tuple:
 
 
 class Layer:
-    """Base class of all layers.
+    """Base class of all layers (the contract is in this module's docstring).
 
     Args:
-        name: a unique name; defaults to the snake-case class name plus a counter.
+        name: a unique name; defaults to the snake-case class name, then with a counter per
+            class as Keras names them: ``dense``, ``dense_1``, ``dense_2`` ...
         input_shape: the per-sample shape when this is the first layer, without the batch
             axis, as in Keras: ``Dense(64, input_shape=(784,))``.
         trainable: False freezes the parameters (their gradients are still computed for
@@ -53,11 +73,14 @@ class Layer:
         dtype: float32 (default) or float64 (gradient checks).
     """
 
+    #: True for layers whose forward takes a list of arrays (see the module docstring).
+    takes_list = False
+
     def __init__(self, name: str | None = None, input_shape=None, trainable: bool = True,
                  dtype: str = "float32"):
         if dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64'; got {dtype!r}.")
-        self.name = name or f"{_snake(type(self).__name__)}_{next(_uids)}"
+        self.name = name or _auto_name(type(self))
         self.trainable = bool(trainable)
         self.dtype = dtype
         self.input_shape = None if input_shape is None else (None, *normalize_shape(input_shape))
@@ -71,6 +94,8 @@ class Layer:
         self.rng: np.random.Generator | None = None
         # The model clears this on the first layer with parameters: no one needs dL/dx there.
         self.needs_input_grad = True
+        #: this layer's calls on symbolic tensors, in order (see glassnet/layers/symbolic.py)
+        self.nodes: list = []
 
     # -- building -----------------------------------------------------------------------------
     def build(self, input_shape: tuple) -> None:
@@ -106,12 +131,27 @@ class Layer:
 
     # -- computing ------------------------------------------------------------------------------
     def __call__(self, x, training: bool = False):
+        """Compute on arrays, or, called on symbolic tensors (``gn.Input``), add a node to a graph."""
+        if symbolic.is_symbolic(x):
+            return symbolic.call(self, x)
+        if self.takes_list:
+            if not isinstance(x, (list, tuple)):
+                raise TypeError(f"{type(self).__name__} {self.name!r} takes a list of arrays, one per input; "
+                                f"got {type(x).__name__}.")
+            x = [self._as_float(xi) for xi in x]
+            if not self.built:
+                self.build([(None, *xi.shape[1:]) for xi in x])
+        else:
+            x = self._as_float(x)
+            if not self.built:
+                self.build((None, *x.shape[1:]))
+        return self.forward(x, training=training)
+
+    def _as_float(self, x) -> np.ndarray:
         x = np.asarray(x)
         if x.dtype.kind != "f":  # raw uint8 pixels or integer counts: compute in the layer's float type,
             x = x.astype(self.dtype)  # as Keras does (and as fit and predict already cast)
-        if not self.built:
-            self.build((None, *x.shape[1:]))
-        return self.forward(x, training=training)
+        return x
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         raise NotImplementedError

@@ -1,4 +1,4 @@
-"""BatchNormalization: normalise each channel with batch statistics in training, moving ones after."""
+"""Normalisation layers: BatchNormalization (batch statistics, moving ones after) and LayerNormalization."""
 
 from __future__ import annotations
 
@@ -155,6 +155,130 @@ class BatchNormalization(Layer):
             "gamma_initializer": serialize(self.gamma_initializer),
             "moving_mean_initializer": serialize(self.moving_mean_initializer),
             "moving_variance_initializer": serialize(self.moving_variance_initializer),
+            "beta_regularizer": None if self.beta_regularizer is None else serialize(self.beta_regularizer),
+            "gamma_regularizer": None if self.gamma_regularizer is None else serialize(self.gamma_regularizer),
+        }
+
+
+@register("layer")
+class LayerNormalization(Layer):
+    """Normalise each sample over its feature axes, then scale and shift (Keras' LayerNormalization).
+
+    Unlike BatchNormalization, the statistics are each sample's own, so training and inference
+    compute the same thing and nothing is averaged across batches.
+
+    Args:
+        axis: the axis or list of axes to normalise over (-1, the features, by default); gamma and
+            beta have one entry per position along them.
+        epsilon: added to the variance before the square root (1e-3, Keras' default; torch's
+            ``nn.LayerNorm`` uses ``eps=1e-5``).
+        center: learn a shift ``beta``.
+        scale: learn a scale ``gamma``.
+        beta_initializer, gamma_initializer: "zeros" and "ones" as in Keras.
+        beta_regularizer, gamma_regularizer: optional penalties.
+        **kwargs: ``name``, ``input_shape``, ``trainable``, ``dtype``.
+
+    Shapes:
+        x: (N, ..., D) -> y: same shape; gamma, beta: the sizes of the ``axis`` axes, e.g. (D,).
+
+    Math:
+        μ = mean(x), σ² = mean((x - μ)²) over the ``axis`` axes of each sample (m values),
+        x̂ = (x - μ) / √(σ² + ε), y = γ x̂ + β;
+        backward  dβ = Σ g, dγ = Σ g x̂ over the other axes (the batch);
+                  ĝ = γ g, dx = (ĝ - mean(ĝ) - x̂ · mean(ĝ x̂)) / √(σ² + ε), means over ``axis``.
+
+    Example:
+        >>> import numpy as np, glassnet as gn
+        >>> y = gn.layers.LayerNormalization()(np.random.default_rng(0).normal(5, 3, (2, 8)))
+        >>> bool(np.allclose(y.mean(axis=-1), 0))
+        True
+    """
+
+    def __init__(self, axis=-1, epsilon: float = 1e-3, center: bool = True, scale: bool = True,
+                 beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
+                 gamma_regularizer=None, **kwargs):
+        super().__init__(**kwargs)
+        axes = [axis] if not isinstance(axis, (list, tuple)) else list(axis)
+        if not axes or any(isinstance(a, bool) or not isinstance(a, (int, np.integer)) for a in axes):
+            raise ValueError(f"LayerNormalization: axis must be an int or a list of ints; got {axis!r}.")
+        if not epsilon > 0:
+            raise ValueError(f"LayerNormalization: epsilon must be > 0; got {epsilon!r}.")
+        self.axis = int(axis) if not isinstance(axis, (list, tuple)) else [int(a) for a in axes]
+        self.epsilon = float(epsilon)
+        self.center = bool(center)
+        self.scale = bool(scale)
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+
+    def _axes(self, ndim: int) -> tuple:
+        """The normalised axes as sorted non-negative ints, checked against a rank-``ndim`` input."""
+        axes = [self.axis] if isinstance(self.axis, int) else self.axis
+        if any(not -ndim <= a < ndim or a % ndim == 0 for a in axes):
+            raise ValueError(f"LayerNormalization: axis {self.axis} holds the batch axis or is out of range "
+                             f"for inputs of rank {ndim}.")
+        out = tuple(sorted({a % ndim for a in axes}))
+        if len(out) != len(axes):
+            raise ValueError(f"LayerNormalization: axis {self.axis} names an axis twice.")
+        return out
+
+    def build(self, input_shape):
+        axes = self._axes(len(input_shape))
+        sizes = tuple(input_shape[a] for a in axes)
+        if None in sizes:
+            raise ValueError(f"LayerNormalization: the sizes of axis {self.axis} must be known; got "
+                             f"{tuple(input_shape)}.")
+        if self.scale:
+            self.add_weight("gamma", sizes, self.gamma_initializer, self.gamma_regularizer)
+        if self.center:
+            self.add_weight("beta", sizes, self.beta_initializer, self.beta_regularizer)
+        super().build(input_shape)
+
+    def _broadcast(self, v: np.ndarray, ndim: int) -> np.ndarray:
+        """A parameter of the ``axis`` sizes shaped to broadcast against an ndim-array."""
+        shape = [1] * ndim
+        for a, size in zip(self._axes(ndim), v.shape):
+            shape[a] = size
+        return v.reshape(shape)
+
+    def forward(self, x, training=False):
+        axes = self._axes(x.ndim)
+        mean = x.mean(axis=axes, keepdims=True)
+        xc = x - mean
+        var = (xc * xc).mean(axis=axes, keepdims=True)
+        inv_std = 1 / np.sqrt(var + x.dtype.type(self.epsilon))
+        x_hat = xc * inv_std
+        self._x_hat, self._inv_std, self._norm_axes = x_hat, inv_std, axes
+        y = x_hat * self._broadcast(self.params["gamma"], x.ndim) if self.scale else x_hat.copy()
+        if self.center:
+            y += self._broadcast(self.params["beta"], x.ndim)
+        return y
+
+    def backward(self, grad):
+        x_hat, axes = self._x_hat, self._norm_axes
+        other = tuple(i for i in range(grad.ndim) if i not in axes)  # the batch and any unnormalised axes
+        # Gradients are written in place: parameters and gradients may be views of one buffer.
+        if self.center:
+            self.grads["beta"][...] = grad.sum(axis=other)
+        if self.scale:
+            self.grads["gamma"][...] = (grad * x_hat).sum(axis=other)
+            grad = grad * self._broadcast(self.params["gamma"], grad.ndim)
+        # μ and σ² depend on every value of the sample: remove the gradient's mean and its
+        # projection onto x̂ along the normalised axes.
+        mean_g = grad.mean(axis=axes, keepdims=True)
+        mean_gx = (grad * x_hat).mean(axis=axes, keepdims=True)
+        return self._inv_std * (grad - mean_g - x_hat * mean_gx)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "axis": self.axis if isinstance(self.axis, int) else list(self.axis),
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+            "beta_initializer": serialize(self.beta_initializer),
+            "gamma_initializer": serialize(self.gamma_initializer),
             "beta_regularizer": None if self.beta_regularizer is None else serialize(self.beta_regularizer),
             "gamma_regularizer": None if self.gamma_regularizer is None else serialize(self.gamma_regularizer),
         }

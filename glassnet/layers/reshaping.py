@@ -5,26 +5,38 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet._registry import register
+from glassnet.layers import symbolic
 from glassnet.layers.base import Layer, normalize_shape
 
 
 @register("layer")
 class Input(Layer):
-    """Declares the per-sample input shape, as ``keras.Input(shape=...)`` does in a Sequential.
+    """Declares the per-sample input shape: the first layer of a Sequential, or a graph's input.
+
+    In a ``Sequential`` it is a layer (index 0 of ``model.layers``) that passes its input
+    through. It also stands for the symbolic tensor it declares, ``self.output``, so layers can
+    be called on it to build a graph, as on what ``gn.Input`` returns (Keras' ``keras.Input``).
 
     Args:
         shape: per-sample shape without the batch axis, e.g. ``(784,)``.
+        name: the input's name; ``fit`` and ``predict`` match dict keys against it in graphs.
 
     Example:
         >>> import glassnet as gn
         >>> gn.Sequential([gn.layers.Input((4,)), gn.layers.Dense(2)]).output_shape
         (None, 2)
+        >>> gn.layers.Dense(2)(gn.layers.Input((4,))).shape
+        (None, 2)
     """
+
+    #: layers may be called on it (see glassnet/layers/symbolic.py)
+    is_graph_input = True
 
     def __init__(self, shape, name: str | None = None, dtype: str = "float32"):
         super().__init__(name=name, input_shape=shape, dtype=dtype)
         self.shape = list(normalize_shape(shape))
         self.build(self.input_shape)
+        self.output = symbolic.Node(self, [], False, self.input_shape).output
 
     def forward(self, x, training=False):
         return x

@@ -6,15 +6,17 @@ import numpy as np
 
 from glassnet import losses as losses_module
 from glassnet import metrics as metrics_module
-from glassnet import optimizers as optimizers_module
 from glassnet import utils
 from glassnet._registry import deserialize, serialize
 from glassnet.layers.base import Layer, normalize_shape
+from glassnet.layers.reshaping import Input
+from glassnet.layers.symbolic import SymbolicTensor
 from glassnet.models import data, training
+from glassnet.models.base import BaseModel
 from glassnet.models.training import forward_layers
 
 
-class Sequential:
+class Sequential(BaseModel):
     """A linear stack of layers.
 
     Args:
@@ -52,7 +54,12 @@ class Sequential:
 
     # -- building -----------------------------------------------------------------------------
     def add(self, layer: Layer) -> None:
-        """Append a layer; builds it at once when the input shape is already known."""
+        """Append a layer; builds it at once when the input shape is already known.
+
+        ``gn.Input(shape)`` is accepted too, as in Keras: it adds the ``Input`` layer behind it.
+        """
+        if isinstance(layer, SymbolicTensor) and isinstance(layer.node.layer, Input):
+            layer = layer.node.layer
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add needs a glassnet layer; got {type(layer).__name__}.")
         if any(layer is other for other in self.layers):
@@ -68,6 +75,14 @@ class Sequential:
             self._build_layer(len(self.layers) - 1, self.layers[-2].output_shape)
             self._pack_weights()
         self._configure_fusion()  # the last layer changed: a compiled loss may (un)pair with it
+
+    def pop(self) -> Layer:
+        """Remove the last layer and return it, as Keras' ``model.pop()``."""
+        if not self.layers:
+            raise ValueError("pop: the model has no layers to remove.")
+        layer = self.layers.pop()
+        self._configure_fusion()  # the new last layer may pair with the loss, or no longer
+        return layer
 
     @property
     def built(self) -> bool:
@@ -149,10 +164,7 @@ class Sequential:
         if loss is None:
             raise ValueError("compile needs a loss, e.g. loss='categorical_crossentropy' or 'mse'.")
         # Resolve and check everything before assigning, so a failed compile changes nothing.
-        optimizer = optimizers_module.get(optimizer)
-        if not isinstance(optimizer, optimizers_module.Optimizer):
-            raise TypeError(f"optimizer must be a name such as 'adam' or a glassnet optimizer; got "
-                            f"{type(optimizer).__name__}, e.g. use optimizer=gn.optimizers.Adam(0.001).")
+        optimizer = training.resolve_optimizer(optimizer)
         loss = losses_module.get(loss)
         if not isinstance(loss, losses_module.Loss):
             raise TypeError(f"loss must be a name such as 'mse' or a glassnet Loss; got {type(loss).__name__}, "
@@ -178,27 +190,6 @@ class Sequential:
     @property
     def compiled(self) -> bool:
         return self.loss is not None
-
-    # -- weights --------------------------------------------------------------------------------
-    def get_weights(self) -> list[np.ndarray]:
-        """Copies of every layer's arrays in layer order (parameters, then state)."""
-        return [w for layer in self.layers for w in layer.get_weights()]
-
-    def set_weights(self, weights) -> None:
-        self._require_built("set weights")
-        weights = list(weights)
-        expected = sum(len(layer.weight_names()) for layer in self.layers)
-        if len(weights) != expected:
-            raise ValueError(f"set_weights expects {expected} arrays for this model; got {len(weights)}.")
-        i = 0
-        for layer in self.layers:
-            n = len(layer.weight_names())
-            layer.set_weights(weights[i : i + n])
-            i += n
-
-    def count_params(self) -> int:
-        self._require_built("count parameters")
-        return sum(layer.count_params() for layer in self.layers)
 
     # -- the workflow ---------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose="auto", callbacks=None,
@@ -358,29 +349,6 @@ class Sequential:
                 raise ValueError(f"The preprocessor outputs {width} features but the model's input is "
                                  f"{self.input_shape}; build the model with input_shape=({width},).")
         self.preprocessor = preprocessor
-
-    # -- files (glassnet.saving) ------------------------------------------------------------------
-    def save(self, filepath, overwrite: bool = True, include_optimizer: bool = True) -> None:
-        """Save architecture, weights, optimizer state and training position to one file.
-
-        The write is atomic (a crash leaves the old file or the new one); load it back with
-        ``gn.load_model``. See ``glassnet.saving`` for the format.
-        """
-        from glassnet import saving
-
-        saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
-
-    def save_weights(self, filepath, overwrite: bool = True) -> None:
-        """Save only the weights (parameters and state) as a safetensors file, atomically."""
-        from glassnet import saving
-
-        saving.save_weights(self, filepath, overwrite=overwrite)
-
-    def load_weights(self, filepath) -> None:
-        """Load weights from ``save_weights`` or a model file; layers are matched by position."""
-        from glassnet import saving
-
-        saving.load_weights(self, filepath)
 
     def __repr__(self):
         return f"<Sequential name={self.name!r} layers={len(self.layers)} built={self.built}>"

@@ -13,11 +13,12 @@ import numpy as np
 
 from glassnet import activations
 from glassnet import callbacks as callbacks_module
+from glassnet import optimizers as optimizers_module
 from glassnet import utils
 from glassnet.datasets.sources import is_batch_source
 from glassnet.layers.base import ActivatedLayer
 from glassnet.layers.pooling import MaxPooling1D, MaxPooling2D
-from glassnet.models import data, memory
+from glassnet.models import data, memory, outputs
 from glassnet.models.progress import EpochProgress, resolve_verbose
 
 #: batch size for predict/evaluate when none is given: inference needs no small batches.
@@ -29,7 +30,12 @@ def _require_compiled(model, action: str) -> None:
 
 
 def prepare_xy(model, x, y, x_name: str = "x", y_name: str = "y", loss=None):
-    """Checked float arrays ``x`` and targets ``y`` shaped for the model's loss; builds the model."""
+    """Checked float arrays ``x`` and targets ``y`` shaped for the model's loss; builds the model.
+
+    A graph model (``gn.Model``) returns its inputs and targets as ``outputs.Arrays`` instead.
+    """
+    if getattr(model, "is_graph", False):
+        return outputs.prepare_xy(model, x, y, x_name, y_name)
     dtype = model.layers[0].dtype if model.layers else "float32"
     if getattr(model, "preprocessor", None) is not None and is_dataframe(x):
         # Raw rows, as predict takes them: fit and evaluate must see the same features, not
@@ -64,6 +70,15 @@ def prepare_xy(model, x, y, x_name: str = "x", y_name: str = "y", loss=None):
 #: optimizer -> the model it trains (weak both ways, and kept off the optimizer so that
 #: copying or pickling it, as scikit-learn does with estimators, carries no reference).
 _OPTIMIZER_OWNERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def resolve_optimizer(optimizer):
+    """An optimizer from a name, a config or an instance (``compile``'s argument), checked."""
+    optimizer = optimizers_module.get(optimizer)
+    if not isinstance(optimizer, optimizers_module.Optimizer):
+        raise TypeError(f"optimizer must be a name such as 'adam' or a glassnet optimizer; got "
+                        f"{type(optimizer).__name__}, e.g. use optimizer=gn.optimizers.Adam(0.001).")
+    return optimizer
 
 
 def claim_optimizer(model, optimizer) -> None:
@@ -140,7 +155,10 @@ def forward_layers(layers, x, training: bool):
 def forward_loss(model, x, y, sample_weight, training: bool, need_pred: bool = True):
     """Forward pass and loss. Returns (loss, y_pred, grad wrt the last layer's pre-activation
     output or output, whichever the loss saw). With a fused loss and ``need_pred`` False, the
-    final activation is skipped (the loss works from the logits) and y_pred is None."""
+    final activation is skipped (the loss works from the logits) and y_pred is None. A graph
+    model computes its own (several outputs: one gradient each)."""
+    if getattr(model, "is_graph", False):
+        return outputs.forward_loss(model, x, y, sample_weight, training, need_pred)
     out = forward_layers(model.layers[:-1], x, training)
     last = model.layers[-1]
     if model._fused_loss is not None:
@@ -158,6 +176,12 @@ def backward(model, grad) -> None:
 
     Stops at the first layer with parameters: nothing needs the gradient wrt the data.
     """
+    if getattr(model, "is_graph", False):
+        outputs.backward_loss(model, grad)
+        for layer in model.layers:
+            if layer.regularizers:
+                layer.add_regularization_grads()
+        return
     layers = model.layers
     first = next((i for i, layer in enumerate(layers) if layer.params), 0)
     last = layers[-1]
@@ -211,8 +235,10 @@ def _split_validation(model, x, y, sample_weight, validation_split: float, verbo
             f"data or a split between {1 / n:.3g} and {1 - 1 / n:.3g}."
         )
     classes = None
-    if model.loss.classification:
-        classes = data.class_indices(y)
+    labels = outputs.stratify_labels(model, y) if getattr(model, "is_graph", False) else (y if model.loss.classification
+                                                                                   else None)
+    if labels is not None:
+        classes = data.class_indices(labels)
         counts = np.bincount(classes)
         counts = counts[counts > 0]
         # Stratify only when every class can appear on both sides.
@@ -295,7 +321,8 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
     if class_weight is not None and source is None:
         # After the split: class weights are for training only (Keras: "during training only"),
         # so val_loss stays the quantity EarlyStopping and checkpoints should watch.
-        sample_weight = data.apply_class_weight(class_weight, y, sample_weight, n)
+        sample_weight = data.apply_class_weight(class_weight, outputs.class_weight_targets(model, y),
+                                                sample_weight, n)
     for metric in model.metrics:
         if hasattr(metric, "adapt") and source is None:  # a source's metrics adapt on the first batch
             metric.adapt(y)
@@ -408,7 +435,7 @@ def train_on_batch(model, x, y, sample_weight, class_weight, return_dict):
     x = data.densify(x)  # one batch, by definition
     w = data.as_sample_weight(sample_weight, x.shape[0])
     if class_weight is not None:
-        w = data.apply_class_weight(class_weight, y, w, x.shape[0])
+        w = data.apply_class_weight(class_weight, outputs.class_weight_targets(model, y), w, x.shape[0])
     loss, y_pred = train_step(model, x, y, w)
     results = {"loss": loss}
     for metric in model.metrics:
@@ -476,7 +503,7 @@ def source_batch(model, source, index: int, class_weight=None):
     x = data.densify(x)
     w = data.as_sample_weight(batch[2], x.shape[0]) if len(batch) == 3 else None
     if class_weight is not None:
-        w = data.apply_class_weight(class_weight, y, w, x.shape[0])
+        w = data.apply_class_weight(class_weight, outputs.class_weight_targets(model, y), w, x.shape[0])
     return x, y, w
 
 

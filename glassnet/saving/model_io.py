@@ -315,15 +315,17 @@ def _build_model(doc: dict, tensors: dict, custom_objects, source: str):
     from glassnet.models.sequential import Sequential
 
     spec = doc.get("model")
-    if (not isinstance(spec, dict) or spec.get("class_name") != "Sequential"
+    if (not isinstance(spec, dict) or spec.get("class_name") not in ("Sequential", "Model")
             or not isinstance(spec.get("config"), dict)):
-        _fail(source, f"the model entry must describe a Sequential model; got {_short(spec)}.")
+        _fail(source, f"the model entry must describe a Sequential or a Model; got {_short(spec)}.")
     config = spec["config"]
     specs, name, seed = config.get("layers"), config.get("name"), config.get("seed")
     if not isinstance(specs, list) or not specs or len(specs) > MAX_LAYERS:
         _fail(source, f"the model config must list between 1 and {MAX_LAYERS} layers.")
     if not isinstance(name, str) or not _is_int(seed) or seed < 0:
         _fail(source, "the model config needs a string name and a non-negative integer seed.")
+    if spec["class_name"] == "Model":
+        return _build_graph(config, tensors, custom_objects, source)
     model = Sequential(name=name, seed=seed)
     for layer_spec in specs:
         if not isinstance(layer_spec, dict):
@@ -344,6 +346,21 @@ def _build_model(doc: dict, tensors: dict, custom_objects, source: str):
     if not model.built:
         _fail(source, "the config does not say the input shape, so the model cannot be built.")
     return model
+
+
+def _build_graph(config: dict, tensors: dict, custom_objects, source: str):
+    """A graph model from its (already checked) config; each layer's weights are checked against
+    the file as it is built."""
+    from glassnet.models.functional import GraphError, Model
+
+    def build_layer(layer, input_shapes):
+        with _WeightGuard(layer, layer.name, tensors, source):
+            layer.build(input_shapes)
+
+    try:
+        return Model.from_config(config, custom_objects, build_layer=build_layer)
+    except GraphError as err:
+        _fail(source, f"the graph cannot be rebuilt: {err}")
 
 
 def _unknown_object_message(source: str, err: UnknownObjectError) -> str:

@@ -112,3 +112,17 @@ def test_explain_walks_samples_through_the_model(default_run):
     _, _, folder = default_run
     code, stdout = run_cli("explain", folder / "model.glassnet", "digits", "--samples", 1)
     assert code == 0 and "Conv2D" in stdout
+
+
+def test_inspect_shows_a_graph_s_connections_and_per_output_losses(tmp_path):
+    x = gn.Input((3,), name="x")
+    h = gn.layers.Dense(4, name="h")(x)
+    model = gn.Model(x, [gn.layers.Dense(1, activation="sigmoid", name="risk")(h), gn.layers.Dense(1, name="days")(h)],
+                     seed=0)
+    model.compile(optimizer="adam", loss={"risk": "binary_crossentropy", "days": "mse"}, metrics={"risk": ["accuracy"]})
+    model.save(tmp_path / "g.glassnet")
+    code, listing = run_cli("inspect", tmp_path / "g.glassnet")
+    assert code == 0 and "model 'functional' (Model)" in listing
+    assert "loss BinaryCrossentropy, MeanSquaredError, metrics Accuracy" in listing
+    lines = {line.split()[0]: line for line in listing.splitlines() if line.startswith("  ")}
+    assert lines["risk"].endswith("<- h[0]") and lines["h"].endswith("<- x[0]")

@@ -157,3 +157,58 @@ def test_moving_statistics_are_saved_in_the_model_file(tmp_path):
     for key in ("moving_mean", "moving_variance"):
         np.testing.assert_array_equal(loaded.layers[1].state[key], model.layers[1].state[key])
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+
+
+# -- LayerNormalization -----------------------------------------------------------------------------
+def torch_layer_norm(epsilon=1e-3, axis=-1):
+    """torch's layer_norm normalises trailing axes: move glassnet's ``axis`` axes to the end first."""
+    def fn(x, p):
+        axes = sorted(a % x.dim() for a in ([axis] if isinstance(axis, int) else axis))
+        moved = x.movedim(axes, list(range(x.dim() - len(axes), x.dim())))
+        shape = moved.shape[-len(axes):]
+        y = F.layer_norm(moved, shape, p.get("gamma"), p.get("beta"), eps=epsilon)
+        return y.movedim(list(range(x.dim() - len(axes), x.dim())), axes)
+    return fn
+
+
+@pytest.mark.parametrize("kwargs, input_shape", [
+    ({**RANDOM_AFFINE}, (4, 6)),
+    ({**RANDOM_AFFINE}, (2, 3, 5)),  # a sequence: each position normalised over its features
+    ({**RANDOM_AFFINE, "axis": [1, 2]}, (2, 3, 4)),
+    ({**RANDOM_AFFINE, "axis": 1, "epsilon": 1e-5}, (2, 4, 3)),  # not the last axis
+    ({**RANDOM_AFFINE, "axis": [-1, 1]}, (2, 3, 2, 2)),
+    ({"center": False, "gamma_initializer": GAMMA}, (3, 5)),
+    ({"scale": False, "beta_initializer": "random_normal"}, (3, 5)),
+])
+def test_layer_norm_contract_with_torch(kwargs, input_shape):
+    layer = layers.LayerNormalization(**kwargs)
+    x = np.random.default_rng(1).normal(0.5, 2.0, input_shape)
+    check_layer(layer, torch_fn=torch_layer_norm(layer.epsilon, layer.axis), x=x)
+
+
+def test_layer_norm_matches_torch_module_with_eps_mapped():
+    if torch is None:
+        pytest.skip("torch is not installed")
+    x = np.random.default_rng(0).normal(3.0, 2.0, (5, 7))
+    ours = layers.LayerNormalization(dtype="float64")  # Keras' epsilon 1e-3, not torch's 1e-5
+    module = torch.nn.LayerNorm(7, eps=ours.epsilon, dtype=torch.float64)
+    np.testing.assert_allclose(ours(x), module(torch.tensor(x)).detach().numpy(), rtol=1e-12)
+    assert ours.epsilon == 1e-3 and ours.params["gamma"].shape == (7,) and ours.params["beta"].shape == (7,)
+
+
+def test_layer_norm_is_per_sample_so_training_and_inference_agree():
+    x = np.random.default_rng(0).normal(2.0, 3.0, (6, 4))
+    layer = layers.LayerNormalization(dtype="float64")
+    np.testing.assert_array_equal(layer(x, training=True), layer(x, training=False))
+    np.testing.assert_allclose(layer(x[:1]), layer(x)[:1], rtol=1e-12)  # independent of the batch
+    assert not layer.state
+
+
+@pytest.mark.parametrize("kwargs, shape, match", [
+    ({"axis": 0}, (None, 4), "batch axis"),
+    ({"axis": [1, -1]}, (None, 4), "twice"),
+    ({"axis": 2}, (None, None, None), "must be known"),
+])
+def test_layer_norm_rejects_bad_axes(kwargs, shape, match):
+    with pytest.raises(ValueError, match=match):
+        layers.LayerNormalization(**kwargs).build(shape)

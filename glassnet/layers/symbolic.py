@@ -1,0 +1,105 @@
+"""Symbolic tensors: calling a layer on one records a ``Node`` of a graph instead of computing.
+
+``gn.Input(shape)`` starts a graph; ``Dense(3)(t)`` returns a new symbolic tensor of the shape the
+layer would produce, and remembers where it came from. ``gn.Model(inputs, outputs)`` then walks
+these records back from the outputs. No arrays flow here: only shapes, checked as each call is made.
+"""
+
+from __future__ import annotations
+
+
+class SymbolicTensor:
+    """A placeholder for a batch of arrays in a graph (Keras' ``KerasTensor``).
+
+    Attributes:
+        shape: the batch shape, batch axis None: ``(None, 28, 28, 1)``.
+        dtype: the dtype the producing layer computes in.
+        node: the ``Node`` (a layer call) that produces this tensor.
+        name: the producing layer's name (an ``Input``'s is the input's name).
+    """
+
+    def __init__(self, shape: tuple, dtype: str, node: "Node"):
+        self.shape = tuple(shape)
+        self.dtype = dtype
+        self.node = node
+        self.name = node.layer.name
+
+    def __repr__(self):
+        return f"<SymbolicTensor shape={self.shape} dtype={self.dtype} name={self.name!r}>"
+
+
+class Node:
+    """One call of a layer on symbolic tensors: ``output = layer(inputs)``.
+
+    A layer called twice (a shared layer) has two nodes; ``layer.nodes`` lists them in call order.
+
+    Attributes:
+        layer: the layer called.
+        inputs: the symbolic tensors it was called on, in order (empty for an ``Input``).
+        as_list: whether the layer took them as a list (merging layers) or one tensor.
+        output: the symbolic tensor it returned.
+    """
+
+    def __init__(self, layer, inputs: list, as_list: bool, output_shape: tuple):
+        self.layer = layer
+        self.inputs = list(inputs)
+        self.as_list = as_list
+        self.output = SymbolicTensor(output_shape, layer.dtype, self)
+        layer.nodes.append(self)
+
+    def __repr__(self):
+        return f"<Node {self.layer.name} <- {[t.name for t in self.inputs]}>"
+
+
+def is_symbolic(x) -> bool:
+    """True for a symbolic tensor, an ``Input`` layer standing for one, or a list holding any."""
+    if isinstance(x, (list, tuple)):  # one level only: a nested list of numbers is data
+        return any(_is_symbolic_item(item) for item in x)
+    return _is_symbolic_item(x)
+
+
+def _is_symbolic_item(x) -> bool:
+    return isinstance(x, SymbolicTensor) or getattr(x, "is_graph_input", False) is True
+
+
+def as_tensor(x) -> SymbolicTensor:
+    """``x`` as a symbolic tensor: an ``Input`` layer stands for the tensor it declares."""
+    if getattr(x, "is_graph_input", False):
+        return x.output
+    if not isinstance(x, SymbolicTensor):
+        raise TypeError(f"Expected a symbolic tensor (from gn.Input or a layer called on one); got "
+                        f"{type(x).__name__}. Arrays and symbolic tensors cannot be mixed in one call.")
+    return x
+
+
+def call(layer, x) -> SymbolicTensor:
+    """Record ``layer(x)`` for symbolic ``x`` and return the output tensor, checking shapes now.
+
+    An unbuilt layer stays unbuilt: its output shape comes from a throwaway copy built for these
+    inputs (so a mismatch is reported at this call), and ``gn.Model`` builds the layer itself with
+    weights drawn from the model's seed, as ``Sequential`` does.
+    """
+    inputs = [as_tensor(t) for t in x] if isinstance(x, (list, tuple)) else [as_tensor(x)]
+    shapes = [t.shape for t in inputs] if layer.takes_list else inputs[0].shape
+    if layer.built:
+        _check_same_shape(layer, layer.input_shape, shapes)
+        output_shape = layer.compute_output_shape(shapes)
+    else:
+        if layer.nodes:  # a shared layer: every call must see the shape of the first
+            first = [t.shape for t in layer.nodes[0].inputs] if layer.takes_list else layer.nodes[0].inputs[0].shape
+            _check_same_shape(layer, first, shapes)
+        probe = type(layer).from_config(layer.get_config())
+        probe.build(shapes)
+        output_shape = probe.output_shape
+    return Node(layer, inputs, layer.takes_list, output_shape).output
+
+
+def _check_same_shape(layer, expected, got) -> None:
+    expected_list = list(expected) if layer.takes_list else [expected]
+    got_list = list(got) if layer.takes_list else [got]
+    same = len(expected_list) == len(got_list) and all(
+        len(e) == len(g) and all(a is None or b is None or a == b for a, b in zip(e[1:], g[1:]))
+        for e, g in zip(expected_list, got_list))
+    if not same:
+        raise ValueError(f"Layer {layer.name!r} was built for inputs {expected} but is called on {got}; a "
+                         f"layer called twice (shared) must get inputs of the same shape each time.")

@@ -1,0 +1,73 @@
+"""What both model kinds share: their weights as one list, and their files (glassnet.saving)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet.layers.base import Layer
+
+
+class BaseModel:
+    """The weights and file methods of ``Sequential`` and ``Model``; both keep their layers in ``layers``."""
+
+    layers: list
+
+    def _require_built(self, action: str) -> None:
+        """Raise a clear error when the model has no weights yet (a graph is built when made)."""
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """A layer by name or by its index in ``layers`` (a graph's in graph order), as in Keras."""
+        if (name is None) == (index is None):
+            raise ValueError("get_layer needs exactly one of name=... or index=....")
+        if index is not None:
+            if not -len(self.layers) <= index < len(self.layers):
+                raise ValueError(f"get_layer(index={index}): the model has {len(self.layers)} layers.")
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No layer named {name!r}; the layers are {[layer.name for layer in self.layers]}.")
+
+    # -- weights --------------------------------------------------------------------------------
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of every layer's arrays in layer order (parameters, then state)."""
+        return [w for layer in self.layers for w in layer.get_weights()]
+
+    def set_weights(self, weights) -> None:
+        self._require_built("set weights")
+        weights = list(weights)
+        expected = sum(len(layer.weight_names()) for layer in self.layers)
+        if len(weights) != expected:
+            raise ValueError(f"set_weights expects {expected} arrays for this model; got {len(weights)}.")
+        i = 0
+        for layer in self.layers:
+            n = len(layer.weight_names())
+            layer.set_weights(weights[i : i + n])
+            i += n
+
+    def count_params(self) -> int:
+        self._require_built("count parameters")
+        return sum(layer.count_params() for layer in self.layers)
+
+    # -- files (glassnet.saving) ------------------------------------------------------------------
+    def save(self, filepath, overwrite: bool = True, include_optimizer: bool = True) -> None:
+        """Save architecture, weights, optimizer state and training position to one file.
+
+        The write is atomic (a crash leaves the old file or the new one); load it back with
+        ``gn.load_model``. See ``glassnet.saving`` for the format.
+        """
+        from glassnet import saving
+
+        saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+
+    def save_weights(self, filepath, overwrite: bool = True) -> None:
+        """Save only the weights (parameters and state) as a safetensors file, atomically."""
+        from glassnet import saving
+
+        saving.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath) -> None:
+        """Load weights from ``save_weights`` or a model file; layers are matched by position."""
+        from glassnet import saving
+
+        saving.load_weights(self, filepath)

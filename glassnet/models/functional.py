@@ -1,0 +1,407 @@
+"""Model: a graph of layers built by calling them on symbolic tensors (Keras' Functional API).
+
+Forward runs the layer calls (nodes) in topological order; backward runs them in reverse and sums
+the gradients where a tensor feeds several layers (a fan-out, a residual connection) and where one
+layer is called more than once (a shared layer: its parameter gradients add up).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet import losses as losses_module
+from glassnet import utils
+from glassnet._registry import deserialize, serialize
+from glassnet.layers.base import Layer
+from glassnet.layers.reshaping import Input as InputLayer
+from glassnet.layers.symbolic import SymbolicTensor
+from glassnet.models import data, graph, training
+from glassnet.models import outputs as outputs_module
+from glassnet.models.base import BaseModel
+
+
+def Input(shape, name: str | None = None, dtype: str = "float32") -> SymbolicTensor:
+    """A graph input: the symbolic tensor that layers are called on (Keras' ``keras.Input``).
+
+    Args:
+        shape: per-sample shape without the batch axis, e.g. ``(12,)`` or ``(28, 28, 1)``.
+        name: the input's name; ``fit`` and ``predict`` accept a dict keyed by it.
+        dtype: "float32" (default) or "float64".
+
+    Example:
+        >>> import glassnet as gn
+        >>> x = gn.Input(shape=(12,), name="table")
+        >>> x.shape, x.name
+        ((None, 12), 'table')
+    """
+    return InputLayer(shape, name=name, dtype=dtype).output
+
+
+GraphError = graph.GraphError  # the errors a graph raises, importable beside the model
+
+
+class Model(BaseModel):
+    """A model whose layers form a graph: several inputs or outputs, residual connections, shared layers.
+
+    Args:
+        inputs: the graph's inputs (from ``gn.Input``): one tensor, a list, or a dict by name.
+        outputs: the tensors it computes from them: one tensor, a list, or a dict by name.
+        name: the model's name.
+        seed: draws every layer's initial weights (as ``Sequential``'s seed does); defaults
+            to the seed given to ``gn.utils.set_random_seed`` or else a fresh random one.
+
+    Raises:
+        GraphError: an output needs an input that is not among ``inputs``, or an input feeds no output.
+
+    Example:
+        >>> import numpy as np, glassnet as gn
+        >>> from glassnet import layers
+        >>> x = gn.Input(shape=(4,))
+        >>> h = layers.Dense(4, activation="tanh")(x)
+        >>> y = layers.Dense(1)(layers.Add()([x, h]))  # a residual connection
+        >>> model = gn.Model(x, y, seed=0)
+        >>> model(np.ones((2, 4))).shape
+        (2, 1)
+    """
+
+    is_graph = True  # the training loop asks a graph for its forward, loss and backward
+
+    def __init__(self, inputs, outputs, name: str | None = None, seed: int | None = None):
+        self.name = name or "functional"
+        self.seed = utils.default_seed() if seed is None else int(seed)
+        self.inputs, self.input_keys = graph.flatten(inputs, "inputs")
+        self.outputs, self.output_keys = graph.flatten(outputs, "outputs")
+        for t in self.inputs:
+            if not isinstance(t.node.layer, InputLayer):
+                raise GraphError(f"Model inputs must come from gn.Input(...); {t.name!r} is the output of a "
+                                 f"{type(t.node.layer).__name__} layer.")
+        self.nodes = graph.topological_nodes(self.outputs)
+        self._check_connections()
+        self.layers: list[Layer] = []  # each once, in the order of their first call
+        seen = set()
+        for node in self.nodes:
+            if id(node.layer) not in seen:
+                seen.add(id(node.layer))
+                self.layers.append(node.layer)
+        names = [layer.name for layer in self.layers]
+        clash = sorted({n for n in names if names.count(n) > 1})
+        if clash:
+            raise ValueError(f"Two layers of this model are named {clash[0]!r}; layer names must be unique.")
+        self._build()
+        self.optimizer, self.loss, self.loss_weights, self.metrics = None, None, None, []
+        #: per output, the loss in its logits form when it pairs with the output's activation, else None
+        self.fused_losses = []
+        self.stop_training, self.history = False, None
+
+    # -- building -----------------------------------------------------------------------------
+    def _check_connections(self) -> None:
+        used_inputs = [n.layer for n in self.nodes if isinstance(n.layer, InputLayer)]
+        given = [t.node.layer for t in self.inputs]
+        for layer in used_inputs:
+            if not any(layer is g for g in given):
+                raise GraphError(f"The outputs depend on input {layer.name!r}, which is not among the model's "
+                                 f"inputs {[g.name for g in given]}: add it to inputs=[...].")
+        for g in given:
+            if not any(g is layer for layer in used_inputs):
+                raise GraphError(f"Input {g.name!r} is not used by any output; remove it from inputs=[...] "
+                                 f"or connect it to an output.")
+        if len({id(g) for g in given}) != len(given):
+            raise GraphError("An input appears twice in inputs=[...]; list each once.")
+
+    def _build(self) -> None:
+        """Build each unbuilt layer, in graph order, with weights drawn from the model's seed.
+
+        A layer called more than once (shared) runs its later calls through a replica: a copy
+        that reads the same ``params`` and ``state`` dicts but writes its own ``grads``, so each
+        call keeps its own forward cache for backward; ``backward`` adds the replicas' grads
+        into the layer's.
+        """
+        for index, layer in enumerate(self.layers):
+            if not layer.built:
+                first = layer.nodes[next(i for i, n in enumerate(layer.nodes) if n in self.nodes)]
+                layer.rng = utils.rng_for(self.seed, utils.INIT, index)
+                layer.build([t.shape for t in first.inputs] if first.as_list else first.inputs[0].shape)
+        # Aligned with self.nodes (not keyed by id(): a copied or unpickled model has new ids).
+        self._runners = []
+        for node in self.nodes:
+            layer = node.layer
+            seen = any(r is layer for r in self._runners)
+            self._runners.append(graph.replica(layer) if seen else layer)
+
+    def _replicas(self):
+        """(layer, replica) pairs for every later call of a shared layer."""
+        return [(node.layer, runner) for node, runner in zip(self.nodes, self._runners) if runner is not node.layer]
+
+    @property
+    def built(self) -> bool:
+        return True
+
+    @property
+    def input_names(self) -> list[str]:
+        return [t.name for t in self.inputs]
+
+    @property
+    def output_names(self) -> list[str]:
+        return [t.name for t in self.outputs]
+
+    @property
+    def input_shape(self):
+        shapes = [t.shape for t in self.inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self):
+        shapes = [t.shape for t in self.outputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    # -- computing ------------------------------------------------------------------------------
+    def _arrays(self, x, x_name: str = "x") -> list[np.ndarray]:
+        """The input arrays in ``self.inputs`` order, from an array, a list or a dict by name, checked."""
+        return self.check_inputs(self.inputs_in_order(x, x_name), x_name)
+
+    def check_inputs(self, arrays: list, x_name: str = "x") -> list[np.ndarray]:
+        """One array per input, in order: cast to float, shapes and sample counts checked."""
+        checked = []
+        for xi, t in zip(arrays, self.inputs):
+            xi = np.asarray(xi)
+            if xi.dtype.kind != "f":  # as predict casts: integers would wrap in pooling sums
+                xi = xi.astype(t.dtype)
+            if xi.ndim != len(t.shape) or any(d is not None and d != s for d, s in zip(t.shape[1:], xi.shape[1:])):
+                raise ValueError(f"Input {t.name!r} expects arrays of shape {t.shape}; got {xi.shape}.")
+            checked.append(xi)
+        outputs_module.check_sample_counts(**{x_name: checked})
+        return checked
+
+    def forward(self, inputs: list[np.ndarray], training: bool = False, logits: frozenset = frozenset()
+                ) -> list[np.ndarray]:
+        """Run every node in topological order; returns the outputs' arrays in ``outputs`` order.
+
+        Args:
+            inputs: one array per model input, in ``inputs`` order.
+            training: training mode (dropout, batch statistics).
+            logits: indices of outputs to return before their layer's final activation (training
+                pairs a sigmoid or softmax with its loss; see ``Sequential.compile``).
+
+        Math:
+            for each node in order: value[node.output] = layer.forward(value[node.inputs]).
+        """
+        value = {id(t): x for t, x in zip(self.inputs, inputs)}
+        logit_nodes = {id(self.outputs[k].node) for k in logits}
+        for node, runner in zip(self.nodes, self._runners):
+            if isinstance(node.layer, InputLayer):
+                continue
+            if runner is not node.layer:  # the epoch's generator and switches are the layer's
+                runner.rng, runner.trainable = node.layer.rng, node.layer.trainable
+            args = [value[id(t)] for t in node.inputs]
+            call = runner.forward_logits if id(node) in logit_nodes else runner.forward
+            value[id(node.output)] = call(args if node.as_list else args[0], training=training)
+        return [value[id(t)] for t in self.outputs]
+
+    def backward(self, grads: list, logits: frozenset = frozenset(), input_grads: bool = True) -> list:
+        """Back-propagate the gradients wrt the outputs; returns those wrt the inputs.
+
+        Writes every layer's ``grads`` (overwriting, as a layer's backward does). An output's
+        gradient may be None: it then contributes nothing. ``logits``: the outputs whose
+        gradient is wrt the pre-activation, as ``forward(..., logits=...)`` returned them.
+        ``input_grads=False`` (training) lets the layers that read only the model's inputs skip
+        their input gradient, as ``Sequential`` does; the inputs' entries are then None.
+
+        Math:
+            for each node in reverse order: g = Σ (gradients reaching node.output), then
+            layer.backward(g) gives each input's share, added to what already reached it;
+            a shared layer's dW = Σ over its calls.
+        """
+        if len(grads) != len(self.outputs):
+            raise ValueError(f"backward needs one gradient per output ({len(self.outputs)}); got {len(grads)}.")
+        pending: dict[int, np.ndarray] = {}
+        logit_nodes = {id(self.outputs[k].node) for k in logits}
+
+        def add(tensor, g):
+            key = id(tensor)
+            pending[key] = g if key not in pending else pending[key] + g  # a fan-out: the shares add up
+
+        for t, g in zip(self.outputs, grads):
+            if g is not None:
+                add(t, g)
+        for node, runner in zip(reversed(self.nodes), reversed(self._runners)):
+            if isinstance(node.layer, InputLayer):
+                continue
+            g = pending.pop(id(node.output), None)
+            if g is None:  # no loss depends on this call: its parameters get zero gradients
+                for grad in runner.grads.values():
+                    grad[...] = 0  # in place: gradients may be views of one buffer
+                continue
+            # Nobody needs dL/dx of the data itself: a layer reading only inputs may skip it.
+            runner.needs_input_grad = input_grads or not all(isinstance(t.node.layer, InputLayer) for t in node.inputs)
+            try:
+                dx = runner.backward_logits(g) if id(node) in logit_nodes else runner.backward(g)
+            finally:
+                runner.needs_input_grad = True
+            for t, dxi in zip(node.inputs, dx if node.as_list else [dx]):
+                if dxi is not None:  # None: a layer told that no one needs its input's gradient
+                    add(t, dxi)
+        # Shared layers: the replicas wrote their calls' gradients; the layer's own is the first call's.
+        for layer, replica in self._replicas():
+            for key, grad in layer.grads.items():
+                grad += replica.grads[key]  # in place: gradients may be views of one buffer
+        return [pending.get(id(t)) for t in self.inputs]
+
+    def _structure(self, outputs: list):
+        """Outputs as the user gave them to the model: one array, a list, or a dict by key."""
+        if self.output_keys is not None:
+            return dict(zip(self.output_keys, outputs))
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    def __call__(self, x, training: bool = False):
+        """The outputs for input arrays ``x`` (one array, a list or a dict by input name): one
+        array for a one-output model, else a list (a dict when the outputs were given as one)."""
+        return self._structure(self.forward(self._arrays(x), training))
+
+    # -- compiling and the workflow (the loop is Sequential's: glassnet/models/training.py) -----
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None) -> None:
+        """Choose the optimizer and, per output, the loss, its weight and the metrics (as in Keras).
+
+        Args:
+            optimizer: a name or a glassnet optimizer.
+            loss: one loss for every output, a list in output order, or a dict by output name.
+            metrics: a list (one output), a list of lists, or a dict by output name.
+            loss_weights: a list or dict of factors: the loss trained is Σₖ wₖ lossₖ (+ penalties).
+
+        With several outputs, History logs each output's loss as ``<output>_loss`` and each metric
+        as ``<output>_<metric>`` (``val_`` in front for validation), as Keras names them.
+        A sigmoid or softmax output is paired with its cross-entropy, as in ``Sequential``.
+        """
+        if loss is None:
+            raise ValueError("compile needs a loss, e.g. loss='mse', or a dict by output name.")
+        optimizer = training.resolve_optimizer(optimizer)
+        losses, weights, trackers = outputs_module.compile_outputs(self.output_names, loss, metrics, loss_weights)
+        training.claim_optimizer(self, optimizer)
+        self.optimizer, self.loss, self.loss_weights, self.metrics = optimizer, losses, weights, trackers
+        consumers = [id(t) for node in self.nodes for t in node.inputs]
+        out_ids = [id(t) for t in self.outputs]
+        # Fuse only where the output is the graph's end: a tensor that other layers also read, or
+        # that two outputs share, must stay activated for them.
+        self.fused_losses = [losses_module.fused_with(item, t.node.layer.output_activation)
+                             if id(t) not in consumers and out_ids.count(id(t)) == 1 else None
+                             for item, t in zip(losses, self.outputs)]
+
+    def output_activation(self, k: int):
+        """The final activation of output ``k``'s call: that call's own, since a shared layer's
+        later calls run through replicas whose activations cache their own values."""
+        index = next(i for i, node in enumerate(self.nodes) if node is self.outputs[k].node)
+        return self._runners[index].output_activation
+
+    @property
+    def compiled(self) -> bool:
+        return self.loss is not None
+
+    def inputs_in_order(self, x, x_name: str = "x") -> list:
+        """``x`` as a list in ``inputs`` order: from one array (one input), a list, or a dict by name."""
+        if isinstance(x, dict):
+            return outputs_module.by_name(x, self.input_names, x_name, "input")
+        if isinstance(x, (list, tuple)) and len(self.inputs) == 1 and len(x) == 1 and isinstance(x[0], np.ndarray):
+            x = list(x)  # [array] for a one-input model, as Keras takes it
+        elif not (isinstance(x, (list, tuple)) and len(self.inputs) > 1):
+            x = [x]
+        if len(x) != len(self.inputs):
+            raise ValueError(f"Model {self.name!r} takes {len(self.inputs)} inputs ({', '.join(self.input_names)}); "
+                             f"got {len(x)}.")
+        return x
+
+    def fit(self, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose="auto", callbacks=None,
+            validation_split: float = 0.0, validation_data=None, shuffle: bool = True, class_weight=None,
+            sample_weight=None, initial_epoch: int = 0, log_every: int | None = None, diagnose: bool = False):
+        """Train for ``epochs`` epochs with Sequential's loop; returns a ``History``.
+
+        ``x`` and ``y``: an array, a list in input (output) order or a dict by name.
+        ``validation_split`` stratifies on the first classification output; ``class_weight``
+        needs a single output, as in Keras.
+        """
+        self._require_compiled("fit")
+        if diagnose:
+            raise ValueError("diagnose=True watches Sequential models only so far; train this graph without it.")
+        return training.fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
+                            callbacks=callbacks, validation_split=validation_split,
+                            validation_data=validation_data, shuffle=shuffle, class_weight=class_weight,
+                            sample_weight=sample_weight, initial_epoch=initial_epoch, log_every=log_every)
+
+    def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict: bool = False):
+        """One optimizer step on one batch; returns the loss (and metrics, as in Keras)."""
+        return training.train_on_batch(self, x, y, sample_weight, class_weight, return_dict)
+
+    def evaluate(self, x=None, y=None, batch_size: int | None = None, verbose=0, sample_weight=None,
+                 return_dict: bool = False):
+        """Loss and metrics on ``x, y``: a float without metrics, else [loss, *metrics]."""
+        return training.evaluate(self, x, y, batch_size, verbose, sample_weight, return_dict)
+
+    def predict(self, x, batch_size: int | None = None, verbose=0):
+        """The outputs for ``x`` in batches (inference mode): an array for one output, else a list,
+        or a dict when the outputs were given as one."""
+        xs = self.check_inputs([data.as_array(xi, f"x[{t.name!r}]", t.dtype)
+                                for xi, t in zip(self.inputs_in_order(x), self.inputs)])
+        batch_size = data.check_batch_size(batch_size or training.INFERENCE_BATCH)
+        parts = [self.forward([xi[s] for xi in xs]) for s in data.batch_slices(xs[0].shape[0], batch_size)]
+        return self._structure([np.concatenate([p[k] for p in parts]) for k in range(len(self.outputs))])
+
+    def _require_compiled(self, action: str) -> None:
+        if not self.compiled:
+            raise ValueError(f"Cannot {action} before compile(): call model.compile(optimizer=..., loss=...).")
+
+    # -- describing ---------------------------------------------------------------------------------
+    def summary(self, line_length: int = 98, print_fn=print) -> None:
+        """Print layers, output shapes, parameter counts and what each layer reads (Keras' layout)."""
+        widths = (int(line_length * 0.3), int(line_length * 0.22), int(line_length * 0.12))
+        rows = [("Layer (type)", "Output Shape", "Param #", "Connected to")]
+        index = self._node_indices()
+        for node in self.nodes:
+            layer = node.layer
+            inbound = ", ".join(f"{t.node.layer.name}[{index[id(t.node)]}][0]" for t in node.inputs) or "-"
+            first = next(n for n in self.nodes if n.layer is layer) is node  # count a shared layer once
+            rows.append((f"{layer.name} ({type(layer).__name__})", str(node.output.shape),
+                         f"{layer.count_params():,}" if first else "0 (shared)", inbound))
+        lines = [f'Model: "{self.name}"', "_" * line_length]
+        for i, (a, b, c, d) in enumerate(rows):
+            lines.append(f"{a:<{widths[0] - 1}} {b:<{widths[1] - 1}} {c:<{widths[2] - 1}} {d}")
+            lines.append(("=" if i == 0 else "_") * line_length)
+        total = self.count_params()
+        trainable = sum(layer.count_trainable_params() for layer in self.layers)
+        lines[-1] = "=" * line_length
+        lines += [f"Total params: {total:,}", f"Trainable params: {trainable:,}",
+                  f"Non-trainable params: {total - trainable:,}", "_" * line_length]
+        print_fn("\n".join(lines))
+
+    def _node_indices(self) -> dict[int, int]:
+        return graph.node_indices(self.nodes)
+
+    # -- config ---------------------------------------------------------------------------------
+    def get_config(self) -> dict:
+        """JSON-ready graph: each layer's class and arguments, and per call the [layer, call index]
+        pairs it reads (see glassnet/models/graph.py)."""
+        return graph.graph_config(self)
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None, build_layer=None) -> "Model":
+        """Rebuild the graph (fresh weights drawn from the saved seed); no code is run from the
+        config. ``build_layer(layer, input_shapes)``, if given, builds each layer before its first
+        call (the file loader checks each weight against the file there)."""
+        inputs, outputs = graph.tensors_from_config(config, custom_objects, build_layer)
+        return cls(inputs, outputs, name=config.get("name"), seed=config.get("seed"))
+
+    def get_compile_config(self) -> dict | None:
+        if not self.compiled:
+            return None
+        return {"optimizer": serialize(self.optimizer), "loss": [serialize(item) for item in self.loss],
+                "loss_weights": list(self.loss_weights),
+                "metrics": [[serialize(m.metric) for m in self.metrics
+                             if isinstance(m, outputs_module.OutputMetric) and m.index == k]
+                            for k in range(len(self.outputs))]}
+
+    def compile_from_config(self, config: dict, custom_objects=None) -> None:
+        self.compile(optimizer=deserialize("optimizer", config["optimizer"], custom_objects),
+                     loss=[deserialize("loss", item, custom_objects) for item in config["loss"]],
+                     loss_weights=config.get("loss_weights"),
+                     metrics=[[deserialize("metric", m, custom_objects) for m in items]
+                              for items in config.get("metrics", [])] or None)
+
+    def __repr__(self):
+        return f"<Model name={self.name!r} inputs={self.input_names} outputs={self.output_names}>"
