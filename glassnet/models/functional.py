@@ -337,6 +337,7 @@ class Model(BaseModel):
     def predict(self, x, batch_size: int | None = None, verbose=0):
         """The outputs for ``x`` in batches (inference mode): an array for one output, else a list,
         or a dict when the outputs were given as one."""
+        training.refuse_step_overrides(self, "predict", ("predict_step",))
         xs = self.check_inputs([data.as_array(xi, f"x[{t.name!r}]", t.dtype)
                                 for xi, t in zip(self.inputs_in_order(x), self.inputs)])
         batch_size = data.check_batch_size(batch_size or training.INFERENCE_BATCH)

@@ -231,6 +231,7 @@ class Sequential(BaseModel):
         is transformed by it first; arrays are taken as features already. ``x`` may be a SciPy
         sparse matrix, as in ``fit`` and ``evaluate``: each batch is densified in turn.
         """
+        training.refuse_step_overrides(self, "predict", ("predict_step",))
         self._require_built("predict")
         x, _ = training.unpack_image_data(x)
         if training.is_batch_source(x):  # batches from disk: only the outputs are held in memory

@@ -29,6 +29,22 @@ def _require_compiled(model, action: str) -> None:
         raise ValueError(f"Cannot {action} before compile(): call model.compile(optimizer=..., loss=...).")
 
 
+def refuse_step_overrides(model, action: str, hooks: tuple[str, ...]) -> None:
+    """Refuse a subclass that defines Keras' custom-step hooks (``train_step``, ``test_step``,
+    ``predict_step``): glassnet's loop never calls them, and a step silently skipped would train
+    something other than what its author wrote. Neither model class defines them, so any
+    definition on the model's class is the user's."""
+    for hook in hooks:
+        if getattr(type(model), hook, None) is not None:
+            raise NotImplementedError(
+                f"{type(model).__name__} defines {hook}(), Keras' custom-step hook, but glassnet's "
+                f"{action} does not call it (its loop is glassnet/models/training.py), so your step "
+                f"would be silently skipped. Remove {hook}() and put per-batch work in a callback "
+                f"(gn.callbacks.LambdaCallback(on_train_batch_end=...)), a custom loss in a "
+                f"gn.losses.Loss subclass given to compile(loss=...), or write your own loop over "
+                f"model.train_on_batch / the layers' forward and backward.")
+
+
 def prepare_xy(model, x, y, x_name: str = "x", y_name: str = "y", loss=None):
     """Checked float arrays ``x`` and targets ``y`` shaped for the model's loss; builds the model.
 
@@ -276,6 +292,7 @@ def unpack_image_data(x, y=None):
 
 def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
         shuffle, class_weight, sample_weight, initial_epoch, log_every, diagnose=False):
+    refuse_step_overrides(model, "fit", ("train_step", "test_step"))
     _require_compiled(model, "fit")
     _check_optimizer_owner(model)
     x, y = unpack_image_data(x, y)
@@ -428,6 +445,7 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
 
 
 def train_on_batch(model, x, y, sample_weight, class_weight, return_dict):
+    refuse_step_overrides(model, "train_on_batch", ("train_step",))
     _require_compiled(model, "train")
     _check_optimizer_owner(model)
     memory.keep_freed_memory()
@@ -446,6 +464,7 @@ def train_on_batch(model, x, y, sample_weight, class_weight, return_dict):
 
 
 def evaluate(model, x, y, batch_size, verbose, sample_weight, return_dict, _prepared: bool = False):
+    refuse_step_overrides(model, "evaluate", ("test_step",))
     _require_compiled(model, "evaluate")
     x, y = unpack_image_data(x, y)
     if is_batch_source(x):
