@@ -14,10 +14,11 @@ from glassnet import utils
 from glassnet._registry import deserialize, serialize
 from glassnet.layers.base import Layer
 from glassnet.layers.reshaping import Input as InputLayer
-from glassnet.layers.symbolic import SymbolicTensor
+from glassnet.layers.symbolic import SymbolicTensor, is_symbolic
 from glassnet.models import data, graph, training
 from glassnet.models import outputs as outputs_module
 from glassnet.models.base import BaseModel
+from glassnet.models.nested import layer_kind
 
 
 def Input(shape, name: str | None = None, dtype: str = "float32") -> SymbolicTensor:
@@ -254,7 +255,10 @@ class Model(BaseModel):
 
     def __call__(self, x, training: bool = False):
         """The outputs for input arrays ``x`` (one array, a list or a dict by input name): one
-        array for a one-output model, else a list (a dict when the outputs were given as one)."""
+        array for a one-output model, else a list (a dict when the outputs were given as one).
+        On symbolic tensors, this model as a layer of another graph (glassnet/models/nested.py)."""
+        if is_symbolic(x):
+            return self.as_layer()(x)
         return self._structure(self.forward(self._arrays(x), training))
 
     # -- compiling and the workflow (the loop is Sequential's: glassnet/models/training.py) -----
@@ -358,7 +362,7 @@ class Model(BaseModel):
             layer = node.layer
             inbound = ", ".join(f"{t.node.layer.name}[{index[id(t.node)]}][0]" for t in node.inputs) or "-"
             first = next(n for n in self.nodes if n.layer is layer) is node  # count a shared layer once
-            rows.append((f"{layer.name} ({type(layer).__name__})", str(node.output.shape),
+            rows.append((f"{layer.name} ({layer_kind(layer)})", str(node.output.shape),
                          f"{layer.count_params():,}" if first else "0 (shared)", inbound))
         lines = [f'Model: "{self.name}"', "_" * line_length]
         for i, (a, b, c, d) in enumerate(rows):
@@ -381,11 +385,13 @@ class Model(BaseModel):
         return graph.graph_config(self)
 
     @classmethod
-    def from_config(cls, config: dict, custom_objects=None, build_layer=None) -> "Model":
+    def from_config(cls, config: dict, custom_objects=None, build_layer=None, make_layer=None) -> "Model":
         """Rebuild the graph (fresh weights drawn from the saved seed); no code is run from the
         config. ``build_layer(layer, input_shapes)``, if given, builds each layer before its first
-        call (the file loader checks each weight against the file there)."""
-        inputs, outputs = graph.tensors_from_config(config, custom_objects, build_layer)
+        call (the file loader checks each weight against the file there); ``make_layer(spec)``,
+        if given, makes each layer from its ``{"class_name", "config"}`` (the loader builds nested
+        models there)."""
+        inputs, outputs = graph.tensors_from_config(config, custom_objects, build_layer, make_layer)
         return cls(inputs, outputs, name=config.get("name"), seed=config.get("seed"))
 
     def get_compile_config(self) -> dict | None:

@@ -18,7 +18,7 @@ from glassnet import utils
 from glassnet.datasets.sources import is_batch_source
 from glassnet.layers.base import ActivatedLayer
 from glassnet.layers.pooling import MaxPooling1D, MaxPooling2D
-from glassnet.models import data, memory, outputs
+from glassnet.models import data, memory, nested, outputs
 from glassnet.models.progress import EpochProgress, resolve_verbose
 
 #: batch size for predict/evaluate when none is given: inference needs no small batches.
@@ -201,12 +201,28 @@ def backward(model, grad) -> None:
     layers = model.layers
     first = next((i for i, layer in enumerate(layers) if layer.params), 0)
     last = layers[-1]
-    swapped = relu_then_max_pool(layers[:-1])  # as forward_loss ran them
+    last.needs_input_grad = len(layers) - 1 > first
+    try:
+        grad = last.backward_logits(grad) if model._fused_loss is not None else last.backward(grad)
+    finally:
+        last.needs_input_grad = True
+    if len(layers) - 1 > first:
+        backward_layers(layers[:-1], grad, first, input_grad=False)
+    for layer in layers:
+        if layer.regularizers:
+            layer.add_regularization_grads()
+
+
+def backward_layers(layers, grad, first: int = 0, input_grad: bool = True):
+    """dL/dx of ``forward_layers(layers, x)`` from dL/dy: each layer's backward in reverse, down
+    to ``layers[first]`` (with ReLU and max pooling swapped as forward ran them). ``input_grad``
+    False tells ``layers[first]`` that no one needs its input's gradient (it may return None)."""
+    swapped = relu_then_max_pool(layers)
     for i in range(len(layers) - 1, first - 1, -1):
         layer = layers[i]
-        layer.needs_input_grad = i > first
+        layer.needs_input_grad = input_grad or i > first
         try:
-            if (layer is last and model._fused_loss is not None) or i in swapped:
+            if i in swapped:
                 grad = layer.backward_logits(grad)  # ReLU's backward already ran, after the pool's
             elif i - 1 in swapped:
                 grad = layer.backward(layers[i - 1].activation.backward(grad))
@@ -214,9 +230,7 @@ def backward(model, grad) -> None:
                 grad = layer.backward(grad)
         finally:
             layer.needs_input_grad = True
-    for layer in layers:
-        if layer.regularizers:
-            layer.add_regularization_grads()
+    return grad
 
 
 def regularization_loss(model) -> float:
@@ -230,11 +244,7 @@ def train_step(model, x, y, sample_weight=None):
     # The penalty of the weights that were differentiated, i.e. before the update below.
     loss += regularization_loss(model)
     backward(model, grad)
-    model.optimizer.apply_gradients(
-        (f"{layer.name}/{key}", param, layer.grads[key])
-        for layer in model.layers if layer.trainable
-        for key, param in layer.params.items()
-    )
+    model.optimizer.apply_gradients(nested.trainable_slots(model.layers))
     return loss, y_pred
 
 

@@ -22,6 +22,8 @@ from glassnet.saving.container import MODEL_FORMAT, WEIGHTS_FORMAT, ModelFileErr
 #: a file may describe at most this many layers (the check keeps a hostile file from making
 #: ``Sequential.add``'s uniqueness test quadratic in a huge count).
 MAX_LAYERS = 4096
+#: models nested in models (``ModelLayer``) at most this deep in a file
+MAX_NESTING = 16
 
 
 # -- writing ------------------------------------------------------------------------------------
@@ -310,8 +312,32 @@ class _WeightGuard:
         return False
 
 
-def _build_model(doc: dict, tensors: dict, custom_objects, source: str):
+def _make_layer(spec, tensors: dict, custom_objects, source: str, prefix: str):
+    """A layer from its spec. A nested model (``ModelLayer``) is built here, not by its
+    ``from_config``, so that each of its layers creates weights under the guard, named as the
+    file names them (``<model>/<inner layer>/<key>``)."""
     from glassnet.layers.base import Layer
+    from glassnet.models.nested import ModelLayer
+
+    if not isinstance(spec, dict):
+        _fail(source, f"a layer spec is not an object: {_short(spec)}.")
+    if spec.get("class_name") == "ModelLayer" and "ModelLayer" not in (custom_objects or {}):
+        config = spec.get("config")
+        if not isinstance(config, dict) or not isinstance(config.get("name"), str):
+            _fail(source, f"a nested model's entry is malformed: {_short(spec)}.")
+        if prefix.count("/") >= MAX_NESTING:
+            _fail(source, f"models are nested more than {MAX_NESTING} deep.")
+        inner = _build_model({"model": config.get("model")}, tensors, custom_objects, source,
+                             f"{prefix}{config['name']}/")
+        return ModelLayer(inner, name=config["name"], trainable=bool(config.get("trainable", True)))
+    layer = deserialize("layer", spec, custom_objects)
+    if not isinstance(layer, Layer):
+        _fail(source, f"{_short(spec.get('class_name'))!r} is not a glassnet layer.")
+    return layer
+
+
+def _build_model(doc: dict, tensors: dict, custom_objects, source: str, prefix: str = ""):
+    """The model the document describes; ``prefix`` names the models it is nested in."""
     from glassnet.models.sequential import Sequential
 
     spec = doc.get("model")
@@ -325,15 +351,11 @@ def _build_model(doc: dict, tensors: dict, custom_objects, source: str):
     if not isinstance(name, str) or not _is_int(seed) or seed < 0:
         _fail(source, "the model config needs a string name and a non-negative integer seed.")
     if spec["class_name"] == "Model":
-        return _build_graph(config, tensors, custom_objects, source)
+        return _build_graph(config, tensors, custom_objects, source, prefix)
     model = Sequential(name=name, seed=seed)
     for layer_spec in specs:
-        if not isinstance(layer_spec, dict):
-            _fail(source, f"a layer spec is not an object: {_short(layer_spec)}.")
-        layer = deserialize("layer", layer_spec, custom_objects)
-        if not isinstance(layer, Layer):
-            _fail(source, f"{_short(layer_spec.get('class_name'))!r} is not a glassnet layer.")
-        with _WeightGuard(layer, layer.name, tensors, source):
+        layer = _make_layer(layer_spec, tensors, custom_objects, source, prefix)
+        with _WeightGuard(layer, prefix + layer.name, tensors, source):
             model.add(layer)
     shape = config.get("build_input_shape")
     if not model.built and shape is not None:
@@ -341,24 +363,27 @@ def _build_model(doc: dict, tensors: dict, custom_objects, source: str):
             _fail(source, f"invalid build_input_shape {_short(shape)}.")
         with contextlib.ExitStack() as stack:
             for layer in model.layers:
-                stack.enter_context(_WeightGuard(layer, layer.name, tensors, source))
+                stack.enter_context(_WeightGuard(layer, prefix + layer.name, tensors, source))
             model.build(shape)
     if not model.built:
         _fail(source, "the config does not say the input shape, so the model cannot be built.")
     return model
 
 
-def _build_graph(config: dict, tensors: dict, custom_objects, source: str):
+def _build_graph(config: dict, tensors: dict, custom_objects, source: str, prefix: str = ""):
     """A graph model from its (already checked) config; each layer's weights are checked against
     the file as it is built."""
     from glassnet.models.functional import GraphError, Model
 
     def build_layer(layer, input_shapes):
-        with _WeightGuard(layer, layer.name, tensors, source):
+        with _WeightGuard(layer, prefix + layer.name, tensors, source):
             layer.build(input_shapes)
 
+    def make_layer(spec):
+        return _make_layer(spec, tensors, custom_objects, source, prefix)
+
     try:
-        return Model.from_config(config, custom_objects, build_layer=build_layer)
+        return Model.from_config(config, custom_objects, build_layer=build_layer, make_layer=make_layer)
     except GraphError as err:
         _fail(source, f"the graph cannot be rebuilt: {err}")
 

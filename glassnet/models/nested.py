@@ -1,0 +1,215 @@
+"""ModelLayer: a model used as one layer of another (a Sequential inside a Model, a model inside a Sequential).
+
+``Sequential.add(model)`` and ``model(tensor)`` wrap the model in a ``ModelLayer``; the wrapper
+holds no arrays of its own. Its ``params``, ``grads`` and ``state`` are views onto the inner
+layers' own dicts, keyed ``"<inner layer>/<key>"``, so the outer model's optimizer, files and
+``set_weights`` reach the inner arrays themselves, and the inner model sees every update.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet._registry import register
+from glassnet.layers.base import Layer
+from glassnet.models import training as loop  # training imports this module: names resolved at call time
+
+
+@register("layer")
+class ModelLayer(Layer):
+    """A ``Sequential`` or a one-output ``Model`` called as a layer (Keras' nested models).
+
+    Args:
+        model: the inner model; its layers keep their weights, names and ``trainable`` flags.
+        name: the layer's name; defaults to the model's.
+
+    Shapes:
+        the inner model's: (N, *input_shape) -> (N, *output_shape); a graph with several
+        inputs takes a list of arrays, as a merging layer does.
+
+    Math:
+        forward y = model(x); backward: the inner model's own backward (a chain in reverse for a
+        Sequential, the graph in reverse topological order for a Model), which writes the inner
+        layers' grads and returns dL/dx.
+
+    Example:
+        >>> import numpy as np, glassnet as gn
+        >>> block = gn.Sequential([gn.layers.Dense(4, activation="relu", input_shape=(3,))], name="block")
+        >>> model = gn.Sequential([block, gn.layers.Dense(1)], seed=0)
+        >>> model.layers[0].name, model.predict(np.ones((2, 3))).shape
+        ('block', (2, 1))
+    """
+
+    def __init__(self, model, name: str | None = None, trainable: bool | None = None):
+        if getattr(model, "is_graph", False) and len(model.outputs) != 1:
+            raise ValueError(f"Model {model.name!r} has {len(model.outputs)} outputs; a model called as a layer "
+                             f"needs exactly one so far (call each output's layers directly instead).")
+        self.model = model
+        self.takes_list = getattr(model, "is_graph", False) and len(model.inputs) > 1
+        super().__init__(name=name or model.name, trainable=model.trainable if trainable is None else trainable,
+                         dtype=model.layers[0].dtype if model.layers else "float32")
+
+    # The attributes Layer.__init__ sets that here belong to the inner model.
+    @property
+    def trainable(self) -> bool:
+        return self.model.trainable
+
+    @trainable.setter
+    def trainable(self, value) -> None:
+        # Only a change reaches the inner layers: wrapping must not unfreeze a layer frozen inside.
+        if bool(value) != self.model.trainable:
+            self.model.trainable = bool(value)
+
+    @property
+    def built(self) -> bool:
+        return self.model.built
+
+    @built.setter
+    def built(self, value) -> None:
+        pass  # follows the model (Layer.__init__ sets False before the model is known to be built)
+
+    @property
+    def input_shape(self):
+        return self.model.input_shape if self.model.built else None
+
+    @input_shape.setter
+    def input_shape(self, value) -> None:
+        pass
+
+    @property
+    def output_shape(self):
+        return self.model.output_shape if self.model.built else None
+
+    @output_shape.setter
+    def output_shape(self, value) -> None:
+        pass
+
+    def _gather(self, attribute: str) -> dict:
+        return {f"{layer.name}/{key}": value for layer in self.model.layers
+                for key, value in getattr(layer, attribute).items()}
+
+    @property
+    def params(self) -> dict:
+        return self._gather("params")
+
+    @params.setter
+    def params(self, value) -> None:
+        pass  # Layer.__init__'s empty dict; the inner layers hold the arrays
+
+    @property
+    def grads(self) -> dict:
+        return self._gather("grads")
+
+    @grads.setter
+    def grads(self, value) -> None:
+        pass
+
+    @property
+    def state(self) -> dict:
+        return self._gather("state")
+
+    @state.setter
+    def state(self, value) -> None:
+        pass
+
+    @property
+    def regularizers(self) -> dict:
+        return self._gather("regularizers")
+
+    @regularizers.setter
+    def regularizers(self, value) -> None:
+        pass
+
+    @property
+    def rng(self):
+        return [layer.rng for layer in self.model.layers]
+
+    @rng.setter
+    def rng(self, value) -> None:
+        # One generator (the outer model's, per epoch) fans out to a stream per inner layer; a
+        # list is the getter's generators coming back (saved and restored around a check).
+        if value is None:  # Layer.__init__'s default: the inner layers keep their own
+            return
+        for i, layer in enumerate(self.model.layers):
+            layer.rng = value[i] if isinstance(value, list) else np.random.default_rng([int(value.integers(2**32)), i])
+
+    @property
+    def sublayers(self) -> list:
+        """The inner model's layers (the optimizer and the tools reach into them)."""
+        return self.model.layers
+
+    # -- building and computing ----------------------------------------------------------------
+    def build(self, input_shape) -> None:
+        if not self.model.built:
+            self.model.build(input_shape)
+            return
+        expected = self.model.input_shape
+        got = input_shape
+        if not self.takes_list:
+            expected, got = [expected], [got]
+        if len(expected) != len(got) or any(tuple(e[1:]) != tuple(g[1:]) for e, g in zip(expected, got)):
+            raise ValueError(f"Model {self.model.name!r} was built for inputs {self.model.input_shape} but is "
+                             f"called on {input_shape}.")
+
+    def compute_output_shape(self, input_shape):
+        self.build(input_shape)  # a built model only checks the shape
+        return self.model.output_shape
+
+    def forward(self, x, training: bool = False):
+        if getattr(self.model, "is_graph", False):
+            return self.model.forward(x if self.takes_list else [x], training=training)[0]
+        return loop.forward_layers(self.model.layers, x, training)
+
+    def backward(self, grad):
+        if getattr(self.model, "is_graph", False):
+            dx = self.model.backward([grad], input_grads=self.needs_input_grad)
+            return dx if self.takes_list else dx[0]
+        return loop.backward_layers(self.model.layers, grad, input_grad=self.needs_input_grad)
+
+    def count_trainable_params(self) -> int:
+        return sum(layer.count_trainable_params() for layer in self.model.layers)
+
+    def add_regularization_grads(self) -> None:
+        for layer in self.model.layers:
+            if layer.regularizers:
+                layer.add_regularization_grads()
+
+    # -- config ----------------------------------------------------------------------------------
+    def get_config(self) -> dict:
+        return {"name": self.name, "trainable": self.trainable,
+                "model": {"class_name": type(self.model).__name__, "config": self.model.get_config()}}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        """Rebuild the inner model from its config (its classes come from the registry only)."""
+        return cls(model_from_config(config["model"]), name=config.get("name"), trainable=config.get("trainable"))
+
+    def __repr__(self):
+        return f"<ModelLayer name={self.name!r} model={type(self.model).__name__} output_shape={self.output_shape}>"
+
+
+def model_from_config(spec) -> object:
+    """A ``Sequential`` or ``Model`` from ``{"class_name", "config"}`` (no other class is accepted)."""
+    from glassnet.models.functional import Model
+    from glassnet.models.sequential import Sequential
+
+    classes = {"Sequential": Sequential, "Model": Model}
+    if not isinstance(spec, dict) or spec.get("class_name") not in classes or not isinstance(spec.get("config"), dict):
+        raise ValueError(f"A nested model's config must describe a Sequential or a Model; got {str(spec)[:200]}.")
+    return classes[spec["class_name"]].from_config(spec["config"])
+
+
+def layer_kind(layer) -> str:
+    """What a summary calls the layer: the inner model's class for a nested model."""
+    return type(layer.model).__name__ if isinstance(layer, ModelLayer) else type(layer).__name__
+
+
+def trainable_slots(layers, prefix: str = ""):
+    """``(name, param, grad)`` of every trainable parameter, reaching into nested models, named
+    as the optimizer keys its slots: ``"<layer>/<key>"``, ``"<model>/<inner layer>/<key>"``."""
+    for layer in layers:
+        if isinstance(layer, ModelLayer):
+            yield from trainable_slots(layer.sublayers, f"{prefix}{layer.name}/")
+        elif layer.trainable:
+            for key, param in layer.params.items():
+                yield f"{prefix}{layer.name}/{key}", param, layer.grads[key]
