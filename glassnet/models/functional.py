@@ -173,8 +173,8 @@ class Model(BaseModel):
         outputs_module.check_sample_counts(**{x_name: checked})
         return checked
 
-    def forward(self, inputs: list[np.ndarray], training: bool = False, logits: frozenset = frozenset()
-                ) -> list[np.ndarray]:
+    def forward(self, inputs: list[np.ndarray], training: bool = False, logits: frozenset = frozenset(),
+                values: dict | None = None) -> list[np.ndarray]:
         """Run every node in topological order; returns the outputs' arrays in ``outputs`` order.
 
         Args:
@@ -182,6 +182,7 @@ class Model(BaseModel):
             training: training mode (dropout, batch statistics).
             logits: indices of outputs to return before their layer's final activation (training
                 pairs a sigmoid or softmax with its loss; see ``Sequential.compile``).
+            values: if given, filled with every tensor's array keyed by ``id(tensor)`` (``explain``).
 
         Math:
             for each node in order: value[node.output] = layer.forward(value[node.inputs]).
@@ -196,9 +197,12 @@ class Model(BaseModel):
             args = [value[id(t)] for t in node.inputs]
             call = runner.forward_logits if id(node) in logit_nodes else runner.forward
             value[id(node.output)] = call(args if node.as_list else args[0], training=training)
+        if values is not None:
+            values.update(value)
         return [value[id(t)] for t in self.outputs]
 
-    def backward(self, grads: list, logits: frozenset = frozenset(), input_grads: bool = True) -> list:
+    def backward(self, grads: list, logits: frozenset = frozenset(), input_grads: bool = True,
+                 shares: dict | None = None) -> list:
         """Back-propagate the gradients wrt the outputs; returns those wrt the inputs.
 
         Writes every layer's ``grads`` (overwriting, as a layer's backward does). An output's
@@ -206,6 +210,8 @@ class Model(BaseModel):
         gradient is wrt the pre-activation, as ``forward(..., logits=...)`` returned them.
         ``input_grads=False`` (training) lets the layers that read only the model's inputs skip
         their input gradient, as ``Sequential`` does; the inputs' entries are then None.
+        ``shares``, if given, is filled per ``id(tensor)`` with the ``(node, gradient)`` pairs that
+        reached it, node None for the loss (``explain`` shows where they add up).
 
         Math:
             for each node in reverse order: g = Σ (gradients reaching node.output), then
@@ -217,9 +223,11 @@ class Model(BaseModel):
         pending: dict[int, np.ndarray] = {}
         logit_nodes = {id(self.outputs[k].node) for k in logits}
 
-        def add(tensor, g):
+        def add(tensor, g, source=None):
             key = id(tensor)
             pending[key] = g if key not in pending else pending[key] + g  # a fan-out: the shares add up
+            if shares is not None:
+                shares.setdefault(key, []).append((source, g))
 
         for t, g in zip(self.outputs, grads):
             if g is not None:
@@ -240,7 +248,7 @@ class Model(BaseModel):
                 runner.needs_input_grad = True
             for t, dxi in zip(node.inputs, dx if node.as_list else [dx]):
                 if dxi is not None:  # None: a layer told that no one needs its input's gradient
-                    add(t, dxi)
+                    add(t, dxi, node)
         # Shared layers: the replicas wrote their calls' gradients; the layer's own is the first call's.
         for layer, replica in self._replicas():
             for key, grad in layer.grads.items():
@@ -353,6 +361,14 @@ class Model(BaseModel):
             raise ValueError(f"Cannot {action} before compile(): call model.compile(optimizer=..., loss=...).")
 
     # -- describing ---------------------------------------------------------------------------------
+    def explain(self, x, y=None, **kwargs):
+        """Walk one batch through the layer calls in graph order (and back when ``y`` is given),
+        reporting each call and where gradients add up at a fan-out, a residual or a shared layer.
+        Returns an ``Explanation``; see ``glassnet.diagnostics.explain_graph``."""
+        from glassnet.diagnostics.explain_graph import explain_graph
+
+        return explain_graph(self, x, y, **kwargs)
+
     def summary(self, line_length: int = 98, print_fn=print) -> None:
         """Print layers, output shapes, parameter counts and what each layer reads (Keras' layout)."""
         widths = (int(line_length * 0.3), int(line_length * 0.22), int(line_length * 0.12))
