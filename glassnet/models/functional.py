@@ -350,10 +350,17 @@ class Model(BaseModel):
         """The outputs for ``x`` in batches (inference mode): an array for one output, else a list,
         or a dict when the outputs were given as one."""
         training.refuse_step_overrides(self, "predict", ("predict_step",))
-        xs = self.check_inputs([data.as_array(xi, f"x[{t.name!r}]", t.dtype)
-                                for xi, t in zip(self.inputs_in_order(x), self.inputs)])
-        batch_size = data.check_batch_size(batch_size or training.INFERENCE_BATCH)
-        parts = [self.forward([xi[s] for xi in xs]) for s in data.batch_slices(xs[0].shape[0], batch_size)]
+        x, _ = training.unpack_image_data(x)
+
+        def checked(x):
+            return self.check_inputs([data.as_array(xi, f"x[{t.name!r}]", t.dtype)
+                                      for xi, t in zip(self.inputs_in_order(x), self.inputs)])
+        if training.is_batch_source(x):  # batches from disk: only the outputs are held in memory
+            parts = [self.forward(checked(x[i][0])) for i in range(len(x))]
+        else:
+            xs = checked(x)
+            batch_size = data.check_batch_size(batch_size or training.INFERENCE_BATCH)
+            parts = [self.forward([xi[s] for xi in xs]) for s in data.batch_slices(xs[0].shape[0], batch_size)]
         return self._structure([np.concatenate([p[k] for p in parts]) for k in range(len(self.outputs))])
 
     def _require_compiled(self, action: str) -> None:
