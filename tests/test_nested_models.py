@@ -131,10 +131,44 @@ def test_summaries_show_a_nested_model_by_its_class_and_count_its_weights():
     assert "block (Model)" in lines[1] and f"Total params: {outer.count_params()}" in lines[1]
 
 
+def siamese():
+    """One nested Sequential (the encoder) called on two inputs: its gradients add up over both calls."""
+    encoder = gn.Sequential([layers.Dense(3, activation="tanh", name="e1", input_shape=(2,),
+                                          bias_initializer="random_normal", **F64),
+                             layers.Dense(2, name="e2", **F64)], name="encoder", seed=1)
+    a, b = gn.Input((2,), name="a", dtype="float64"), gn.Input((2,), name="b", dtype="float64")
+    y = layers.Dense(1, name="head", **F64)(layers.Concatenate(**F64)([encoder(a), encoder(b)]))
+    model = gn.Model([a, b], y, seed=0)
+
+    def torch_fn(xs, p):
+        def encode(v):
+            return dense_t(p, "encoder/e2", dense_t(p, "encoder/e1", v, torch.tanh))
+        return [dense_t(p, "head", torch.cat([encode(xs[0]), encode(xs[1])], dim=-1))]
+    rng = np.random.default_rng(6)
+    return model, [rng.standard_normal((4, 2)), rng.standard_normal((4, 2))], torch_fn
+
+
+def test_a_shared_nested_model_sums_its_gradients_over_its_calls():
+    model, xs, torch_fn = siamese()
+    assert [layer.name for layer in model.layers].count("encoder") == 1
+    check_graph_with_finite_differences(model, xs)
+    check_graph_with_torch(model, xs, torch_fn)
+
+
+def test_a_shared_nested_model_trains_and_round_trips_through_a_file(tmp_path):
+    model, xs, _ = siamese()
+    model.compile(gn.optimizers.Adam(0.01), "mse")
+    y = np.random.default_rng(7).standard_normal((4, 1))
+    model.fit(xs, y, epochs=2, verbose=0)
+    model.save(tmp_path / "siamese.glassnet")
+    loaded = gn.load_model(tmp_path / "siamese.glassnet")
+    np.testing.assert_array_equal(loaded.predict(xs), model.predict(xs))
+
+
 def test_what_a_nested_model_cannot_do_yet_is_refused_by_name():
-    inner = gn.Sequential([layers.Dense(2, input_shape=(2,))], name="twice", seed=0)
     x = gn.Input((2,))
-    with pytest.raises(GraphError, match="'twice' is called twice"):
+    inner = gn.Model(x, layers.Dense(2)(x), name="twice", seed=0)
+    with pytest.raises(GraphError, match="'twice' is called twice in one graph; sharing a nested graph model"):
         gn.Model(x, inner(inner(x)))
     a, b = layers.Dense(1)(x), layers.Dense(1)(x)
     with pytest.raises(ValueError, match="has 2 outputs; a model called as a layer needs exactly one"):

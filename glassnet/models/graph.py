@@ -69,9 +69,8 @@ def topological_nodes(outputs: list[SymbolicTensor]) -> list[Node]:
 
 def replica(layer: Layer) -> Layer:
     """A copy of a built ``layer`` sharing its parameter and state arrays, with grads of its own."""
-    if hasattr(layer, "sublayers"):  # a ModelLayer: its arrays live in the inner model's layers
-        raise GraphError(f"Model {layer.name!r} is called twice in one graph; a nested model cannot be shared "
-                         f"(called on two tensors) yet: call its layers directly, or nest two copies.")
+    if hasattr(layer, "replica"):  # a nested model (ModelLayer): replicas of its inner layers
+        return layer.replica()
     twin = type(layer).from_config(layer.get_config())
     twin.build(layer.input_shape)  # sets what build derives besides weights; the weights are replaced
     twin.params, twin.state = layer.params, layer.state  # the same dicts: updates and swaps show

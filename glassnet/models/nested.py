@@ -138,6 +138,18 @@ class ModelLayer(Layer):
         """The inner model's layers (the optimizer and the tools reach into them)."""
         return self.model.layers
 
+    def replica(self) -> "ModelLayer":
+        """A twin for a later call of this model in one graph (a shared model, as a siamese
+        network's encoder calls its Sequential twice): replicas of the inner layers, which read
+        the same weights and write grads of their own, chained as the inner Sequential is."""
+        from glassnet.models import graph  # graph's replica() hands a nested model back here
+
+        if getattr(self.model, "is_graph", False):
+            raise graph.GraphError(
+                f"Model {self.name!r} is called twice in one graph; sharing a nested graph model is not "
+                f"supported yet (a nested Sequential can be shared): call its layers directly, or nest two copies.")
+        return ModelLayer(_Chain(self.model, [graph.replica(layer) for layer in self.model.layers]), name=self.name)
+
     # -- building and computing ----------------------------------------------------------------
     def build(self, input_shape) -> None:
         if not self.model.built:
@@ -186,6 +198,32 @@ class ModelLayer(Layer):
 
     def __repr__(self):
         return f"<ModelLayer name={self.name!r} model={type(self.model).__name__} output_shape={self.output_shape}>"
+
+
+class _Chain:
+    """Replicas of a Sequential's layers, standing in for it in a later call of the shared model."""
+
+    is_graph = False
+    built = True
+
+    def __init__(self, model, layers: list):
+        self.name, self.layers, self._model = model.name, layers, model
+
+    @property
+    def trainable(self) -> bool:
+        return self._model.trainable
+
+    @trainable.setter
+    def trainable(self, value) -> None:
+        pass  # the shared model's own flag decides; its optimizer steps never reach replicas
+
+    @property
+    def input_shape(self):
+        return self._model.input_shape
+
+    @property
+    def output_shape(self):
+        return self._model.output_shape
 
 
 def model_from_config(spec) -> object:
