@@ -39,8 +39,8 @@ def graph_in_a_sequential(dtype="float64"):
     """Sequential[Dense, Model(residual block), Dense]: a graph nested in a chain."""
     kw = {"dtype": dtype}
     x = gn.Input((4,), dtype=dtype)
-    block = gn.Model(x, layers.Add(**kw)([x, layers.Dense(4, activation="tanh", name="r", **kw)(x)]),
-                     name="block", seed=2)
+    residual = layers.Dense(4, activation="tanh", name="r", kernel_regularizer="l2", **kw)  # a penalty inside
+    block = gn.Model(x, layers.Add(**kw)([x, residual(x)]), name="block", seed=2)
     return gn.Sequential([layers.Dense(4, activation="relu", input_shape=(3,), name="pre", **kw), block,
                           layers.Dense(1, name="out", **kw)], seed=0)
 
@@ -62,6 +62,7 @@ def test_a_graph_inside_a_sequential_gets_the_gradients_fit_uses():
     rng = np.random.default_rng(4)
     result = gn.check_gradients(model, rng.normal(size=(6, 3)), rng.normal(size=(6, 1)))
     assert result.passed, f"\n{result}"
+    assert "r/kernel" in model.layers[1].regularizers  # the loss checked includes its penalty
     assert {"block/r/kernel", "block/r/bias"} <= {c.name for c in result.checks}
 
 
