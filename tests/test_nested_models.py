@@ -177,3 +177,6 @@ def test_what_a_nested_model_cannot_do_yet_is_refused_by_name():
     seq = gn.Sequential([layers.Dense(1, input_shape=(2,))])
     with pytest.raises(ValueError, match="cannot hold itself"):
         seq.add(seq)
+    outer = gn.Sequential([seq], name="outer")
+    with pytest.raises(ValueError, match="cannot hold itself .directly or inside 'outer'"):
+        seq.add(outer)

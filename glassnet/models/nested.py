@@ -237,6 +237,12 @@ def model_from_config(spec) -> object:
     return classes[spec["class_name"]].from_config(spec["config"])
 
 
+def holds(model, target) -> bool:
+    """Whether ``target`` is nested in ``model``, at any depth."""
+    return any(layer.model is target or holds(layer.model, target)
+               for layer in model.layers if isinstance(layer, ModelLayer))
+
+
 def layer_kind(layer) -> str:
     """What a summary calls the layer: the inner model's class for a nested model."""
     return type(layer.model).__name__ if isinstance(layer, ModelLayer) else type(layer).__name__

@@ -13,7 +13,7 @@ from glassnet.layers.reshaping import Input
 from glassnet.layers.symbolic import SymbolicTensor, is_symbolic
 from glassnet.models import data, training
 from glassnet.models.base import BaseModel
-from glassnet.models.nested import ModelLayer, layer_kind
+from glassnet.models.nested import ModelLayer, holds, layer_kind
 from glassnet.models.training import forward_layers
 
 
@@ -63,9 +63,9 @@ class Sequential(BaseModel):
         """
         if isinstance(layer, SymbolicTensor) and isinstance(layer.node.layer, Input):
             layer = layer.node.layer
-        if layer is self:
-            raise ValueError(f"Sequential {self.name!r} cannot hold itself.")
         if isinstance(layer, BaseModel):  # a model inside a model, as in Keras
+            if layer is self or holds(layer, self):  # forward would recurse without end
+                raise ValueError(f"Sequential {self.name!r} cannot hold itself (directly or inside {layer.name!r}).")
             layer = layer.as_layer()
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add needs a glassnet layer or model; got {type(layer).__name__}.")
