@@ -180,3 +180,14 @@ def test_what_a_nested_model_cannot_do_yet_is_refused_by_name():
     outer = gn.Sequential([seq], name="outer")
     with pytest.raises(ValueError, match="cannot hold itself .directly or inside 'outer'"):
         seq.add(outer)
+
+
+def test_a_two_input_graph_nests_as_a_layer_that_takes_a_list():
+    a, b = gn.Input((2,), name="a", dtype="float64"), gn.Input((3,), name="b", dtype="float64")
+    pair = gn.Model([a, b], layers.Dense(2, activation="tanh", name="mix", **F64)(layers.Concatenate(**F64)([a, b])),
+                    name="pair", seed=1)
+    x, z = gn.Input((2,), name="x", dtype="float64"), gn.Input((3,), name="z", dtype="float64")
+    model = gn.Model([x, z], layers.Dense(1, name="head", **F64)(pair([x, z])), seed=0)
+    assert model.get_layer("pair").takes_list
+    rng = np.random.default_rng(8)
+    check_graph_with_finite_differences(model, [rng.standard_normal((4, 2)), rng.standard_normal((4, 3))])

@@ -118,7 +118,8 @@ def explain_graph(model, x, y=None, *, optimizer=None, print_fn=print) -> GraphE
         if opt is not None:
             opt = optimizers_module.get(opt)
             updated = _preview_update(model.layers, grads, opt)
-        for layer, g, new, rec in zip(model.layers, grads, updated or [None] * len(grads), _first_calls(model, records)):
+        steps = updated or [None] * len(grads)
+        for layer, g, new, rec in zip(model.layers, grads, steps, _first_calls(model, records)):
             rec["grad_norm"] = {k: _norm(v) for k, v in g.items()}
             if new is not None:
                 rec["update_ratio"] = {k: _ratio(new[k], layer.params[k]) for k in layer.params}
