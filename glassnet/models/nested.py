@@ -60,65 +60,23 @@ class ModelLayer(Layer):
         if bool(value) != self.model.trainable:
             self.model.trainable = bool(value)
 
-    @property
-    def built(self) -> bool:
-        return self.model.built
+    # What Layer.__init__ and build set follows the inner model here (its assignments are dropped).
+    built = property(lambda self: self.model.built, lambda self, value: None)
+    input_shape = property(lambda self: self.model.input_shape if self.model.built else None,
+                           lambda self, value: None)
+    output_shape = property(lambda self: self.model.output_shape if self.model.built else None,
+                            lambda self, value: None)
 
-    @built.setter
-    def built(self, value) -> None:
-        pass  # follows the model (Layer.__init__ sets False before the model is known to be built)
-
-    @property
-    def input_shape(self):
-        return self.model.input_shape if self.model.built else None
-
-    @input_shape.setter
-    def input_shape(self, value) -> None:
-        pass
-
-    @property
-    def output_shape(self):
-        return self.model.output_shape if self.model.built else None
-
-    @output_shape.setter
-    def output_shape(self, value) -> None:
-        pass
+    # params, grads, state and regularizers: the inner layers' own entries, keyed "<layer>/<key>";
+    # Layer.__init__'s empty dicts are dropped, and an entry's array is the inner layer's array.
+    params = property(lambda self: self._gather("params"), lambda self, value: None)
+    grads = property(lambda self: self._gather("grads"), lambda self, value: None)
+    state = property(lambda self: self._gather("state"), lambda self, value: None)
+    regularizers = property(lambda self: self._gather("regularizers"), lambda self, value: None)
 
     def _gather(self, attribute: str) -> dict:
         return {f"{layer.name}/{key}": value for layer in self.model.layers
                 for key, value in getattr(layer, attribute).items()}
-
-    @property
-    def params(self) -> dict:
-        return self._gather("params")
-
-    @params.setter
-    def params(self, value) -> None:
-        pass  # Layer.__init__'s empty dict; the inner layers hold the arrays
-
-    @property
-    def grads(self) -> dict:
-        return self._gather("grads")
-
-    @grads.setter
-    def grads(self, value) -> None:
-        pass
-
-    @property
-    def state(self) -> dict:
-        return self._gather("state")
-
-    @state.setter
-    def state(self, value) -> None:
-        pass
-
-    @property
-    def regularizers(self) -> dict:
-        return self._gather("regularizers")
-
-    @regularizers.setter
-    def regularizers(self, value) -> None:
-        pass
 
     @property
     def rng(self):
