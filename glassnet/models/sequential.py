@@ -68,7 +68,7 @@ class Sequential(BaseModel):
                 raise ValueError(f"Sequential {self.name!r} cannot hold itself (directly or inside {layer.name!r}).")
             layer = layer.as_layer()
         if not isinstance(layer, Layer):
-            raise TypeError(f"Sequential.add needs a glassnet layer or model; got {type(layer).__name__}.")
+            raise TypeError(f"Sequential.add needs a glassnet layer; got {type(layer).__name__}.")
         if any(layer is other for other in self.layers):
             raise ValueError(f"Layer {layer.name!r} is already in this model.")
         if any(layer.name == other.name for other in self.layers):
