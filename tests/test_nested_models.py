@@ -191,3 +191,23 @@ def test_a_two_input_graph_nests_as_a_layer_that_takes_a_list():
     assert model.get_layer("pair").takes_list
     rng = np.random.default_rng(8)
     check_graph_with_finite_differences(model, [rng.standard_normal((4, 2)), rng.standard_normal((4, 3))])
+
+
+def test_weights_load_by_position_into_a_nested_model_rebuilt_with_other_automatic_names(tmp_path):
+    def build():  # the inner Dense is named automatically: dense_<n>, another n each time
+        inner = gn.Sequential([layers.Dense(4, activation="relu", input_shape=(3,))], name="inner", seed=1)
+        model = gn.Sequential([inner, layers.Dense(1)], seed=0)
+        model.compile(gn.optimizers.Adam(0.01), "mse")
+        return model
+    trained, rebuilt = build(), build()
+    assert trained.layers[0].weight_names() != rebuilt.layers[0].weight_names()
+    trained.fit(X, Y, epochs=2, verbose=0)
+    trained.save_weights(tmp_path / "w.safetensors")
+    rebuilt.load_weights(tmp_path / "w.safetensors")
+    np.testing.assert_array_equal(rebuilt.predict(X), trained.predict(X))
+    trained.save(tmp_path / "m.glassnet")
+    resumed = build()
+    gn.saving.restore_training_state(resumed, tmp_path / "m.glassnet")  # slots matched by position too
+    for m in (trained, resumed):
+        m.fit(X, Y, epochs=1, verbose=0)
+    np.testing.assert_array_equal(resumed.predict(X), trained.predict(X))

@@ -168,12 +168,14 @@ def _check_layers_table(doc: dict, tensors: dict, source: str) -> list[dict]:
     return table
 
 
-def _match_layers(model, table: list[dict], tensors: dict, source: str, by_name: bool) -> dict[str, object]:
-    """Check the file's weights fit ``model``; returns file layer name -> model layer.
+def _match_layers(model, table: list[dict], tensors: dict, source: str, by_name: bool) -> dict[str, tuple]:
+    """Check the file's weights fit ``model``; returns file layer name -> (model layer, {file
+    weight key: model weight key}).
 
     ``by_name``: layers are matched by name and class (``load_model``, which built the model from
     this file); otherwise by position among the layers that hold weights, as Keras'
-    ``load_weights`` does, so a model rebuilt in another session (other automatic names) fits.
+    ``load_weights`` does, so a model rebuilt in another session (other automatic names) fits;
+    a nested model's weights (``<inner layer>/<key>``) then match by position inside it too.
     """
     if by_name:
         pairs = list(zip(table, model.layers))
@@ -191,22 +193,30 @@ def _match_layers(model, table: list[dict], tensors: dict, source: str, by_name:
         where = f"layer {_short(entry['name'])!r} ({_short(entry['class_name'])})"
         if entry["class_name"] != type(layer).__name__:
             _fail(source, f"{where} does not fit the model's {layer.name!r} ({type(layer).__name__}).")
-        if list(entry["weights"]) != layer.weight_names():
+        keys = layer.weight_names()
+        file_keys = list(entry["weights"])
+        fits = file_keys == keys if by_name else [_leaf(k) for k in file_keys] == [_leaf(k) for k in keys]
+        if not fits:
             _fail(source, f"{where} has weights {_short(entry['weights'])}; the model's layer "
-                          f"{layer.name!r} has {layer.weight_names()}.")
+                          f"{layer.name!r} has {keys}.")
         targets = {**layer.params, **layer.state}
-        for key, target in targets.items():
-            array = tensors[f"weights/{entry['name']}/{key}"]
+        for file_key, key in zip(file_keys, keys):
+            array, target = tensors[f"weights/{entry['name']}/{file_key}"], targets[key]
             if array.shape != target.shape or array.dtype != target.dtype:
                 _fail(source, f"{where}: weight {key!r} is {array.dtype}{list(array.shape)}; the model "
                               f"expects {target.dtype}{list(target.shape)}.")
-        mapping[entry["name"]] = layer
+        mapping[entry["name"]] = (layer, dict(zip(file_keys, keys)))
     return mapping
 
 
+def _leaf(key: str) -> str:
+    """A weight key without the nested layers' names: ``"dense_3/kernel"`` -> ``"kernel"``."""
+    return key.rpartition("/")[2]
+
+
 def _assign_weights(mapping: dict, tensors: dict) -> None:
-    for file_name, layer in mapping.items():
-        layer.set_weights([tensors[f"weights/{file_name}/{key}"] for key in layer.weight_names()])
+    for file_name, (layer, keys) in mapping.items():
+        layer.set_weights([tensors[f"weights/{file_name}/{file_key}"] for file_key in keys])
 
 
 def _optimizer_state(doc: dict, tensors: dict, mapping: dict, source: str) -> tuple[dict, int] | None:
@@ -227,15 +237,16 @@ def _optimizer_state(doc: dict, tensors: dict, mapping: dict, source: str) -> tu
         if (not isinstance(where, list) or len(where) != 3 or not all(isinstance(w, str) for w in where)
                 or name != f"optimizer/{where[0]}/{where[1]}/{where[2]}"):
             _fail(source, f"optimizer slot entry {_short(name)!r} is malformed.")
-        layer = mapping.get(where[0])
-        param = None if layer is None else layer.params.get(where[1])
+        layer, keys = mapping.get(where[0], (None, {}))
+        key = keys.get(where[1])
+        param = None if layer is None or key is None else layer.params.get(key)
         if param is None:
             _fail(source, f"optimizer slot {_short(name)!r} belongs to no parameter of the model.")
         array = tensors[name]
         if array.shape != param.shape or array.dtype != param.dtype:
             _fail(source, f"optimizer slot {_short(name)!r} is {array.dtype}{list(array.shape)}; its "
                           f"parameter is {param.dtype}{list(param.shape)}.")
-        variables[f"{layer.name}/{where[1]}/{where[2]}"] = array
+        variables[f"{layer.name}/{key}/{where[2]}"] = array
     return variables, state["iterations"]
 
 
