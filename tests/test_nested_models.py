@@ -211,3 +211,23 @@ def test_weights_load_by_position_into_a_nested_model_rebuilt_with_other_automat
     for m in (trained, resumed):
         m.fit(X, Y, epochs=1, verbose=0)
     np.testing.assert_array_equal(resumed.predict(X), trained.predict(X))
+
+
+def test_a_nested_chain_trains_exactly_as_the_same_flat_sequential_fused_loss_included():
+    def flat_layers():
+        # No dropout: a nested model's layers draw their masks from streams of their own.
+        return [layers.Dense(6, activation="relu", input_shape=(3,), name="a"),
+                layers.Dense(5, activation="tanh", name="b"), layers.Dense(3, activation="softmax", name="c")]
+    flat = gn.Sequential(flat_layers(), seed=0)
+    head = flat_layers()[1:]
+    nested = gn.Sequential([flat_layers()[0], gn.Sequential(head, name="head", seed=1)], seed=0)
+    nested.set_weights(flat.get_weights())
+    labels = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0).astype(int)
+    for m in (flat, nested):
+        m.compile(gn.optimizers.Adam(0.01), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    assert nested._fused_loss is not None  # the head's softmax pairs with the outer loss
+    a = flat.fit(X, labels, epochs=3, batch_size=8, verbose=0)
+    b = nested.fit(X, labels, epochs=3, batch_size=8, verbose=0)
+    assert a.history == b.history
+    for wa, wb in zip(flat.get_weights(), nested.get_weights()):
+        np.testing.assert_array_equal(wa, wb)

@@ -136,6 +136,31 @@ class ModelLayer(Layer):
             return dx if self.takes_list else dx[0]
         return loop.backward_layers(self.model.layers, grad, input_grad=self.needs_input_grad)
 
+    # A nested Sequential's last activation pairs with the outer model's loss as a layer's would
+    # (softmax or sigmoid with its cross-entropy: the fused gradient p - y on the logits).
+    @property
+    def output_activation(self):
+        if getattr(self.model, "is_graph", False) or not self.model.layers:
+            return None  # a graph's output is never split at its logits here: no pairing
+        return self.model.layers[-1].output_activation
+
+    def forward_logits(self, x, training: bool = False):
+        if self.output_activation is None:
+            return self.forward(x, training=training)
+        out = loop.forward_layers(self.model.layers[:-1], x, training)
+        return self.model.layers[-1].forward_logits(out, training=training)
+
+    def backward_logits(self, grad):
+        if self.output_activation is None:
+            return self.backward(grad)
+        *body, last = self.model.layers
+        last.needs_input_grad = bool(body) or self.needs_input_grad
+        try:
+            grad = last.backward_logits(grad)
+        finally:
+            last.needs_input_grad = True
+        return loop.backward_layers(body, grad, input_grad=self.needs_input_grad) if body else grad
+
     def count_trainable_params(self) -> int:
         return sum(layer.count_trainable_params() for layer in self.model.layers)
 
