@@ -1,9 +1,10 @@
 """ModelLayer: a model used as one layer of another (a Sequential inside a Model, a model inside a Sequential).
 
 ``Sequential.add(model)`` and ``model(tensor)`` wrap the model in a ``ModelLayer``; the wrapper
-holds no arrays of its own. Its ``params``, ``grads`` and ``state`` are views onto the inner
-layers' own dicts, keyed ``"<inner layer>/<key>"``, so the outer model's optimizer, files and
-``set_weights`` reach the inner arrays themselves, and the inner model sees every update.
+holds no arrays of its own. Its ``params``, ``grads`` and ``state`` gather the inner layers'
+own arrays, keyed ``"<inner layer>/<key>"``, so the outer model's optimizer, files and
+``set_weights`` reach the inner arrays themselves, and the inner model sees every update. A
+nested Sequential called twice in one graph (shared) runs its later calls through replicas.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class ModelLayer(Layer):
     Args:
         model: the inner model; its layers keep their weights, names and ``trainable`` flags.
         name: the layer's name; defaults to the model's.
+        trainable: None keeps the model's ``trainable``; False freezes every inner layer (Keras).
 
     Shapes:
         the inner model's: (N, *input_shape) -> (N, *output_shape); a graph with several
