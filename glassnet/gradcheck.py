@@ -129,7 +129,7 @@ def check_gradients(layer, x, y=None, *, training: bool = False, seed: int = 0, 
     if y is not None:
         result = _check_model(layer, x, y, training=training, seed=seed, eps=eps, rtol=rtol)
     elif hasattr(layer, "layers") and hasattr(layer, "get_weights"):  # a whole model, no loss
-        result = _check_layer(_ModelFunction(_float64_model(layer)), x, training=training, seed=seed,
+        result = _check_layer(_model_function(_float64_model(layer)), x, training=training, seed=seed,
                               eps=eps, rtol=rtol)
         shapes = [np.shape(xi) for xi in x] if isinstance(x, (list, tuple)) else np.shape(x)
         result.subject = f"model {layer.name!r} on input {shapes}"
@@ -179,7 +179,7 @@ def _check_layer(layer, x, *, training, seed, eps, rtol) -> GradCheckResult:
     if not getattr(layer, "built", True):
         layer.build([(None, *xi.shape[1:]) for xi in xs] if several else (None, *xs[0].shape[1:]))
     saved_rng = getattr(layer, "rng", None)
-    members = layer.model.layers if isinstance(layer, _ModelFunction) else [layer]
+    members = layer.sublayers if hasattr(layer, "sublayers") else [layer]  # a model: its layers
     saved_states = _saved_states(members)
 
     def forward():
@@ -219,63 +219,15 @@ def _check_layer(layer, x, *, training, seed, eps, rtol) -> GradCheckResult:
 
 
 # -- a whole model as one function (no loss) ---------------------------------------------------------
-class _ModelFunction:
-    """A Sequential or a one-output graph seen as one layer, so ``_check_layer`` checks its
-    input(s) and every parameter.
+def _model_function(model):
+    """A Sequential or a one-output graph as one layer (a ``ModelLayer``, as when nested), so
+    ``_check_layer`` checks its input(s) and every parameter, keyed ``"<layer name>/<key>"``."""
+    from glassnet.models.nested import ModelLayer  # imported here: the engine sits above this module
 
-    ``params`` and ``grads`` are keyed ``"<layer name>/<key>"`` and hold the layers' own arrays,
-    so perturbing one entry perturbs the model. ``rng`` fans one generator out to every layer.
-    """
-
-    def __init__(self, model):
-        self.model = model
-        self.graph = getattr(model, "is_graph", False)
-        if self.graph and len(model.outputs) > 1:
-            raise ValueError(f"check_gradients without y checks a one-output model; {model.name!r} has "
-                             f"{len(model.outputs)} outputs: compile it and pass y to check through its losses.")
-        #: a graph with several inputs takes them as a list, as a merging layer does
-        self.takes_list = self.graph and len(model.inputs) > 1
-
-    @property
-    def built(self) -> bool:
-        return self.model.built
-
-    def build(self, input_shape) -> None:
-        self.model.build(input_shape)
-
-    @property
-    def params(self) -> dict:
-        return {f"{layer.name}/{k}": p for layer in self.model.layers for k, p in layer.params.items()}
-
-    @property
-    def grads(self) -> dict:
-        return {f"{layer.name}/{k}": g for layer in self.model.layers for k, g in layer.grads.items()}
-
-    @property
-    def rng(self):
-        return [layer.rng for layer in self.model.layers]
-
-    @rng.setter
-    def rng(self, value):
-        for i, layer in enumerate(self.model.layers):
-            # A generator (reset before every forward) gives each layer its own fixed stream; a
-            # list is the saved generators coming back.
-            layer.rng = value[i] if isinstance(value, list) else np.random.default_rng([int(value.integers(2**32)), i])
-
-    def forward(self, x, training=False):
-        if self.graph:
-            return self.model.forward(x if self.takes_list else [x], training=training)[0]
-        for layer in self.model.layers:
-            x = layer.forward(x, training=training)
-        return x
-
-    def backward(self, grad):
-        if self.graph:
-            dx = self.model.backward([grad])
-            return dx if self.takes_list else dx[0]
-        for layer in reversed(self.model.layers):
-            grad = layer.backward(grad)
-        return grad
+    if getattr(model, "is_graph", False) and len(model.outputs) > 1:
+        raise ValueError(f"check_gradients without y checks a one-output model; {model.name!r} has "
+                         f"{len(model.outputs)} outputs: compile it and pass y to check through its losses.")
+    return ModelLayer(model)
 
 
 def _float64_model(model):

@@ -196,6 +196,15 @@ class Optimizer:
     def update_step(self, key: str, param: np.ndarray, grad: np.ndarray, lr: float) -> None:
         raise NotImplementedError
 
+    def __getstate__(self) -> dict:
+        """Pickled or deep-copied without the flat groups: a view does not survive a copy (it
+        becomes an array of its own), so a copy that kept them would step its stale flat
+        buffers and never move the parameters. The copy regroups on its first step and rebuilds
+        the flat slots from each parameter's own, as after ``set_variables``."""
+        state = self.__dict__.copy()
+        state.update(_group_cache=None, _groups={}, _group_slots={})
+        return state
+
     # -- state, for saving and exact resuming ---------------------------------------------------
     def variables(self) -> dict[str, np.ndarray]:
         """Copies of every slot as ``"<param key>/<slot name>" -> array`` (the step count is

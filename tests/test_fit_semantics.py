@@ -232,3 +232,32 @@ def test_inspect_reports_epochs_over_all_fit_calls(tmp_path):
     model.save(tmp_path / "m.glassnet")
     info = gn.saving.inspect(tmp_path / "m.glassnet")
     assert (info["epochs_trained"], info["epochs_completed"]) == (5, 2)
+
+
+class CustomStep(gn.Sequential):
+    """A Keras-style subclass whose custom step glassnet's loop would skip."""
+
+    def train_step(self, data):
+        raise AssertionError("never called: fit refuses the class first")
+
+
+class CustomGraphStep(gn.Model):
+    def test_step(self, data):
+        raise AssertionError("never called")
+
+
+def test_a_train_step_override_is_refused_by_name_instead_of_silently_skipped():
+    model = CustomStep([layers.Dense(1, input_shape=(3,))], seed=0)
+    model.compile("sgd", "mse")
+    before = model.get_weights()
+    with pytest.raises(NotImplementedError, match=r"CustomStep defines train_step\(\).*callback"):
+        model.fit(X, Y, epochs=1, verbose=0)
+    with pytest.raises(NotImplementedError, match="train_step"):
+        model.train_on_batch(X, Y)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))  # nothing trained
+    model.predict(X)  # the hooks it does not override stay usable
+    inputs = gn.Input(shape=(3,))
+    graph = CustomGraphStep(inputs, layers.Dense(1)(inputs), seed=0)
+    graph.compile("sgd", "mse")
+    with pytest.raises(NotImplementedError, match=r"test_step\(\)"):
+        graph.evaluate(X, Y)

@@ -221,3 +221,27 @@ def test_class_weight_with_several_outputs_and_diagnose_are_refused_by_name():
         model.fit([T, X], [r, d], class_weight={0: 1.0, 1: 2.0}, verbose=0)
     with pytest.raises(ValueError, match="diagnose=True watches Sequential models only"):
         model.fit([T, X], [r, d], diagnose=True, verbose=0)
+
+
+def test_a_one_input_one_output_graph_trains_evaluates_and_predicts_from_a_batch_source():
+    from glassnet.datasets import ArraySource
+
+    rng = np.random.default_rng(7)
+    x, y = rng.normal(size=(40, 3)).astype("float32"), rng.integers(0, 2, size=(40, 1)).astype("float32")
+
+    def model():
+        inputs = gn.Input((3,))
+        h = layers.Dropout(0.3)(layers.Dense(4, activation="relu")(inputs))
+        m = gn.Model(inputs, layers.Dense(1, activation="sigmoid")(h), seed=0)
+        m.compile(gn.optimizers.Adam(0.01), "binary_crossentropy", metrics=["accuracy"])
+        return m
+    from_arrays, from_source = model(), model()
+    a = from_arrays.fit(x, y, batch_size=8, epochs=2, shuffle=False, validation_data=(x[:16], y[:16]), verbose=0)
+    b = from_source.fit(ArraySource(x, y, batch_size=8), epochs=2, shuffle=False,
+                        validation_data=ArraySource(x[:16], y[:16], batch_size=8), verbose=0)
+    assert a.history == b.history  # the same batches, dropout masks and updates, bit for bit
+    for wa, wb in zip(from_arrays.get_weights(), from_source.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+    assert from_source.evaluate(ArraySource(x, y, batch_size=8), return_dict=True) == \
+        from_arrays.evaluate(x, y, batch_size=8, return_dict=True)
+    np.testing.assert_array_equal(from_source.predict(ArraySource(x, batch_size=8)), from_arrays.predict(x))

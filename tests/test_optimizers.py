@@ -6,7 +6,9 @@ fixed per-step perturbation (a stand-in for minibatch noise). The gradient depen
 current parameters, so any difference in an update shows up in every later step.
 """
 
+import copy
 import json
+import pickle
 
 import numpy as np
 import pytest
@@ -517,3 +519,25 @@ def test_zero_dimensional_arrays_are_numbers_too():
 
     optimizer = gn.optimizers.SGD(np.array(0.1), momentum=np.array(0.9))
     assert json.loads(json.dumps(optimizer.get_config()))["momentum"] == 0.9
+
+
+@pytest.mark.parametrize("copy_model", [lambda m: pickle.loads(pickle.dumps(m)), copy.deepcopy],
+                         ids=["pickle", "deepcopy"])
+def test_a_copied_model_keeps_training_exactly_as_the_original(copy_model):
+    # The optimizer updates adjacent parameters through one flat buffer; a copy holding that
+    # buffer would step it and leave its parameters (now arrays of their own) unchanged.
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(32, 3)).astype("float32"), rng.normal(size=(32, 1)).astype("float32")
+    model = gn.Sequential([gn.layers.Dense(4, activation="tanh", input_shape=(3,)), gn.layers.Dense(1)], seed=0)
+    model.compile(gn.optimizers.Adam(0.01), "mse")
+    model.fit(x, y, epochs=2, verbose=0)
+    twin = copy_model(model)
+    before = twin.get_weights()
+    for m in (model, twin):
+        m.fit(x, y, epochs=1, verbose=0)
+    assert not any(np.array_equal(a, b) for a, b in zip(before, twin.get_weights()))
+    for a, b in zip(model.get_weights(), twin.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert twin.optimizer.variables().keys() == model.optimizer.variables().keys()
+    for key, value in model.optimizer.variables().items():
+        np.testing.assert_array_equal(twin.optimizer.variables()[key], value, err_msg=key)

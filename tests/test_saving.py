@@ -130,6 +130,9 @@ LAYER_CASES = {
     "LayerNormalization": ({"axis": [1, 2], "epsilon": 1e-5, "gamma_regularizer": "l2"}, (3, 4)),
     "LeakyReLU": ({"negative_slope": 0.2}, (4,)),
     "MaxPooling1D": ({"pool_size": 2}, (6, 3)),
+    # a model used as a layer (glassnet/models/nested.py), with state (moving averages) inside
+    "ModelLayer": ({"model": gn.Sequential([layers.Dense(3, activation="tanh", input_shape=(4,)),
+                                            layers.BatchNormalization()], name="inner", seed=3)}, (4,)),
     "MaxPooling2D": ({"pool_size": 2}, (4, 4, 2)),
     "RandomBrightness": ({"factor": 0.2, "value_range": (0, 1)}, (4, 4, 1)),
     "RandomContrast": ({"factor": (0.1, 0.3)}, (4, 4, 1)),

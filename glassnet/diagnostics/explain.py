@@ -84,7 +84,8 @@ def explain(model, x, y=None, *, loss=None, optimizer=None, print_fn=print, max_
     """Walk one batch forward (and backward when ``y`` is given) and report every layer.
 
     Args:
-        model: a ``Sequential`` (it is built from ``x`` if needed).
+        model: a ``Sequential`` (it is built from ``x`` if needed); a graph (``gn.Model``) is
+            explained call by call by ``glassnet.diagnostics.explain_graph``.
         x: one batch of inputs, (N, ...).
         y: its targets; then the loss, gradients and the optimizer's update are reported.
         loss: the loss to use instead of the compiled one (a name or Loss).
@@ -110,6 +111,13 @@ def explain(model, x, y=None, *, loss=None, optimizer=None, print_fn=print, max_
         >>> float(e.gradients[0]["kernel"][0, 0]), round(float(e.updated[0]["kernel"][0, 0]), 4)
         (-24.0, 2.24)
     """
+    if getattr(model, "is_graph", False):  # layer calls in graph order: glassnet/diagnostics/explain_graph.py
+        from glassnet.diagnostics.explain_graph import explain_graph
+
+        if loss is not None:
+            raise ValueError("explain on a graph model uses its compiled losses and loss weights; compile it "
+                             "instead of passing loss=....")
+        return explain_graph(model, x, y, optimizer=optimizer, print_fn=print_fn)
     if not model.layers:
         raise ValueError("explain needs a model with layers.")
     x = data.as_array(x, "x", model.layers[0].dtype)

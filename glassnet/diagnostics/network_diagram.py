@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet.diagnostics.explain import Explanation, explain, num
+from glassnet.diagnostics.explain_graph import GraphExplanation
 from glassnet.layers.dense import Dense
 
 #: edges of one layer are labelled with their weight only up to this many (beyond, only colour).
@@ -36,6 +37,13 @@ def draw_network(subject, x=None, y=None, *, ax=None, sample: int = 0, max_units
         ...                        gn.layers.Dense(1)], seed=0)
         >>> ax = gn.diagnostics.draw_network(model, np.array([[2.0, 3.0]]))
     """
+    if getattr(subject, "is_graph", False) or isinstance(subject, GraphExplanation):
+        model = subject if getattr(subject, "is_graph", False) else subject.model
+        raise NotImplementedError(
+            f"draw_network draws a chain of layers (a Sequential) column by column; {model.name!r} is a graph "
+            f"model, whose branches and merges this layout cannot place. Read its calls, the shares that "
+            f"add up at each fan-out and the gradients in model.explain(x, y), and what each layer reads in "
+            f"model.summary()'s 'Connected to' column.")
     import matplotlib.pyplot as plt
 
     exp = subject if isinstance(subject, Explanation) else explain(subject, x, y, print_fn=None)

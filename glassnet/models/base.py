@@ -12,6 +12,27 @@ class BaseModel:
 
     layers: list
 
+    # -- as a layer of another model (glassnet/models/nested.py) ---------------------------------
+    @property
+    def trainable(self) -> bool:
+        """False freezes every layer; setting it sets each layer's flag, as in Keras."""
+        return getattr(self, "_trainable", True)
+
+    @trainable.setter
+    def trainable(self, value) -> None:
+        self._trainable = bool(value)
+        for layer in self.layers:
+            layer.trainable = self._trainable
+
+    def as_layer(self):
+        """This model as one layer of another (``Sequential.add(model)`` and ``model(tensor)`` use it):
+        the same ``ModelLayer`` each time, so the outer model shares this model's weights."""
+        from glassnet.models.nested import ModelLayer
+
+        if getattr(self, "_as_layer", None) is None:
+            self._as_layer = ModelLayer(self)
+        return self._as_layer
+
     def _require_built(self, action: str) -> None:
         """Raise a clear error when the model has no weights yet (a graph is built when made)."""
 

@@ -14,10 +14,11 @@ from glassnet import utils
 from glassnet._registry import deserialize, serialize
 from glassnet.layers.base import Layer
 from glassnet.layers.reshaping import Input as InputLayer
-from glassnet.layers.symbolic import SymbolicTensor
+from glassnet.layers.symbolic import SymbolicTensor, is_symbolic
 from glassnet.models import data, graph, training
 from glassnet.models import outputs as outputs_module
 from glassnet.models.base import BaseModel
+from glassnet.models.nested import layer_kind
 
 
 def Input(shape, name: str | None = None, dtype: str = "float32") -> SymbolicTensor:
@@ -172,8 +173,8 @@ class Model(BaseModel):
         outputs_module.check_sample_counts(**{x_name: checked})
         return checked
 
-    def forward(self, inputs: list[np.ndarray], training: bool = False, logits: frozenset = frozenset()
-                ) -> list[np.ndarray]:
+    def forward(self, inputs: list[np.ndarray], training: bool = False, logits: frozenset = frozenset(),
+                values: dict | None = None) -> list[np.ndarray]:
         """Run every node in topological order; returns the outputs' arrays in ``outputs`` order.
 
         Args:
@@ -181,6 +182,7 @@ class Model(BaseModel):
             training: training mode (dropout, batch statistics).
             logits: indices of outputs to return before their layer's final activation (training
                 pairs a sigmoid or softmax with its loss; see ``Sequential.compile``).
+            values: if given, filled with every tensor's array keyed by ``id(tensor)`` (``explain``).
 
         Math:
             for each node in order: value[node.output] = layer.forward(value[node.inputs]).
@@ -195,9 +197,12 @@ class Model(BaseModel):
             args = [value[id(t)] for t in node.inputs]
             call = runner.forward_logits if id(node) in logit_nodes else runner.forward
             value[id(node.output)] = call(args if node.as_list else args[0], training=training)
+        if values is not None:
+            values.update(value)
         return [value[id(t)] for t in self.outputs]
 
-    def backward(self, grads: list, logits: frozenset = frozenset(), input_grads: bool = True) -> list:
+    def backward(self, grads: list, logits: frozenset = frozenset(), input_grads: bool = True,
+                 shares: dict | None = None) -> list:
         """Back-propagate the gradients wrt the outputs; returns those wrt the inputs.
 
         Writes every layer's ``grads`` (overwriting, as a layer's backward does). An output's
@@ -205,6 +210,8 @@ class Model(BaseModel):
         gradient is wrt the pre-activation, as ``forward(..., logits=...)`` returned them.
         ``input_grads=False`` (training) lets the layers that read only the model's inputs skip
         their input gradient, as ``Sequential`` does; the inputs' entries are then None.
+        ``shares``, if given, is filled per ``id(tensor)`` with the ``(node, gradient)`` pairs that
+        reached it, node None for the loss (``explain`` shows where they add up).
 
         Math:
             for each node in reverse order: g = Σ (gradients reaching node.output), then
@@ -216,9 +223,11 @@ class Model(BaseModel):
         pending: dict[int, np.ndarray] = {}
         logit_nodes = {id(self.outputs[k].node) for k in logits}
 
-        def add(tensor, g):
+        def add(tensor, g, source=None):
             key = id(tensor)
             pending[key] = g if key not in pending else pending[key] + g  # a fan-out: the shares add up
+            if shares is not None:
+                shares.setdefault(key, []).append((source, g))
 
         for t, g in zip(self.outputs, grads):
             if g is not None:
@@ -239,7 +248,7 @@ class Model(BaseModel):
                 runner.needs_input_grad = True
             for t, dxi in zip(node.inputs, dx if node.as_list else [dx]):
                 if dxi is not None:  # None: a layer told that no one needs its input's gradient
-                    add(t, dxi)
+                    add(t, dxi, node)
         # Shared layers: the replicas wrote their calls' gradients; the layer's own is the first call's.
         for layer, replica in self._replicas():
             for key, grad in layer.grads.items():
@@ -254,7 +263,10 @@ class Model(BaseModel):
 
     def __call__(self, x, training: bool = False):
         """The outputs for input arrays ``x`` (one array, a list or a dict by input name): one
-        array for a one-output model, else a list (a dict when the outputs were given as one)."""
+        array for a one-output model, else a list (a dict when the outputs were given as one).
+        On symbolic tensors, this model as a layer of another graph (glassnet/models/nested.py)."""
+        if is_symbolic(x):
+            return self.as_layer()(x)
         return self._structure(self.forward(self._arrays(x), training))
 
     # -- compiling and the workflow (the loop is Sequential's: glassnet/models/training.py) -----
@@ -337,10 +349,18 @@ class Model(BaseModel):
     def predict(self, x, batch_size: int | None = None, verbose=0):
         """The outputs for ``x`` in batches (inference mode): an array for one output, else a list,
         or a dict when the outputs were given as one."""
-        xs = self.check_inputs([data.as_array(xi, f"x[{t.name!r}]", t.dtype)
-                                for xi, t in zip(self.inputs_in_order(x), self.inputs)])
-        batch_size = data.check_batch_size(batch_size or training.INFERENCE_BATCH)
-        parts = [self.forward([xi[s] for xi in xs]) for s in data.batch_slices(xs[0].shape[0], batch_size)]
+        training.refuse_step_overrides(self, "predict", ("predict_step",))
+        x, _ = training.unpack_image_data(x)
+
+        def checked(x):
+            return self.check_inputs([data.as_array(xi, f"x[{t.name!r}]", t.dtype)
+                                      for xi, t in zip(self.inputs_in_order(x), self.inputs)])
+        if training.is_batch_source(x):  # batches from disk: only the outputs are held in memory
+            parts = [self.forward(checked(x[i][0])) for i in range(len(x))]
+        else:
+            xs = checked(x)
+            batch_size = data.check_batch_size(batch_size or training.INFERENCE_BATCH)
+            parts = [self.forward([xi[s] for xi in xs]) for s in data.batch_slices(xs[0].shape[0], batch_size)]
         return self._structure([np.concatenate([p[k] for p in parts]) for k in range(len(self.outputs))])
 
     def _require_compiled(self, action: str) -> None:
@@ -348,6 +368,14 @@ class Model(BaseModel):
             raise ValueError(f"Cannot {action} before compile(): call model.compile(optimizer=..., loss=...).")
 
     # -- describing ---------------------------------------------------------------------------------
+    def explain(self, x, y=None, **kwargs):
+        """Walk one batch through the layer calls in graph order (and back when ``y`` is given),
+        reporting each call and where gradients add up at a fan-out, a residual or a shared layer.
+        Returns an ``Explanation``; see ``glassnet.diagnostics.explain_graph``."""
+        from glassnet.diagnostics.explain_graph import explain_graph
+
+        return explain_graph(self, x, y, **kwargs)
+
     def summary(self, line_length: int = 98, print_fn=print) -> None:
         """Print layers, output shapes, parameter counts and what each layer reads (Keras' layout)."""
         widths = (int(line_length * 0.3), int(line_length * 0.22), int(line_length * 0.12))
@@ -357,7 +385,7 @@ class Model(BaseModel):
             layer = node.layer
             inbound = ", ".join(f"{t.node.layer.name}[{index[id(t.node)]}][0]" for t in node.inputs) or "-"
             first = next(n for n in self.nodes if n.layer is layer) is node  # count a shared layer once
-            rows.append((f"{layer.name} ({type(layer).__name__})", str(node.output.shape),
+            rows.append((f"{layer.name} ({layer_kind(layer)})", str(node.output.shape),
                          f"{layer.count_params():,}" if first else "0 (shared)", inbound))
         lines = [f'Model: "{self.name}"', "_" * line_length]
         for i, (a, b, c, d) in enumerate(rows):
@@ -380,11 +408,13 @@ class Model(BaseModel):
         return graph.graph_config(self)
 
     @classmethod
-    def from_config(cls, config: dict, custom_objects=None, build_layer=None) -> "Model":
+    def from_config(cls, config: dict, custom_objects=None, build_layer=None, make_layer=None) -> "Model":
         """Rebuild the graph (fresh weights drawn from the saved seed); no code is run from the
         config. ``build_layer(layer, input_shapes)``, if given, builds each layer before its first
-        call (the file loader checks each weight against the file there)."""
-        inputs, outputs = graph.tensors_from_config(config, custom_objects, build_layer)
+        call (the file loader checks each weight against the file there); ``make_layer(spec)``,
+        if given, makes each layer from its ``{"class_name", "config"}`` (the loader builds nested
+        models there)."""
+        inputs, outputs = graph.tensors_from_config(config, custom_objects, build_layer, make_layer)
         return cls(inputs, outputs, name=config.get("name"), seed=config.get("seed"))
 
     def get_compile_config(self) -> dict | None:

@@ -69,6 +69,8 @@ def topological_nodes(outputs: list[SymbolicTensor]) -> list[Node]:
 
 def replica(layer: Layer) -> Layer:
     """A copy of a built ``layer`` sharing its parameter and state arrays, with grads of its own."""
+    if hasattr(layer, "replica"):  # a nested model (ModelLayer): replicas of its inner layers
+        return layer.replica()
     twin = type(layer).from_config(layer.get_config())
     twin.build(layer.input_shape)  # sets what build derives besides weights; the weights are replaced
     twin.params, twin.state = layer.params, layer.state  # the same dicts: updates and swaps show
@@ -103,7 +105,7 @@ def graph_config(model) -> dict:
             "input_keys": model.input_keys, "output_keys": model.output_keys}
 
 
-def tensors_from_config(config: dict, custom_objects=None, build_layer=None) -> tuple:
+def tensors_from_config(config: dict, custom_objects=None, build_layer=None, make_layer=None) -> tuple:
     """Re-create the layers and replay their calls; returns ``(inputs, outputs)`` for ``gn.Model``.
 
     Args:
@@ -111,6 +113,8 @@ def tensors_from_config(config: dict, custom_objects=None, build_layer=None) -> 
         custom_objects: name -> class for your own layers.
         build_layer: ``build_layer(layer, input_shapes)`` builds each layer before its first
             call (the file loader checks every weight's shape against the file there).
+        make_layer: ``make_layer(spec)`` makes each layer from ``{"class_name", "config"}``
+            instead of the registry's ``deserialize`` (the file loader builds nested models there).
 
     Raises:
         GraphError: a call reads a layer or call that does not exist, or the calls form a cycle.
@@ -122,8 +126,8 @@ def tensors_from_config(config: dict, custom_objects=None, build_layer=None) -> 
     for spec in specs:
         if not isinstance(spec, dict) or not isinstance(spec.get("inbound_nodes", []), list):
             raise GraphError(f"A layer entry of the graph config is malformed: {str(spec)[:200]}.")
-        layer = deserialize("layer", {"class_name": spec.get("class_name"), "config": spec.get("config")},
-                            custom_objects)
+        layer_spec = {"class_name": spec.get("class_name"), "config": spec.get("config")}
+        layer = make_layer(layer_spec) if make_layer is not None else deserialize("layer", layer_spec, custom_objects)
         if not isinstance(layer, Layer):
             raise GraphError(f"{str(spec.get('class_name'))[:100]!r} is not a glassnet layer.")
         if layer.name in layers:

@@ -10,9 +10,10 @@ from glassnet import utils
 from glassnet._registry import deserialize, serialize
 from glassnet.layers.base import Layer, normalize_shape
 from glassnet.layers.reshaping import Input
-from glassnet.layers.symbolic import SymbolicTensor
+from glassnet.layers.symbolic import SymbolicTensor, is_symbolic
 from glassnet.models import data, training
 from glassnet.models.base import BaseModel
+from glassnet.models.nested import ModelLayer, holds, layer_kind
 from glassnet.models.training import forward_layers
 
 
@@ -56,10 +57,16 @@ class Sequential(BaseModel):
     def add(self, layer: Layer) -> None:
         """Append a layer; builds it at once when the input shape is already known.
 
-        ``gn.Input(shape)`` is accepted too, as in Keras: it adds the ``Input`` layer behind it.
+        ``gn.Input(shape)`` is accepted too, as in Keras: it adds the ``Input`` layer behind it;
+        a model (``Sequential`` or one-output ``Model``) is added as a ``ModelLayer`` that shares
+        its weights (glassnet/models/nested.py).
         """
         if isinstance(layer, SymbolicTensor) and isinstance(layer.node.layer, Input):
             layer = layer.node.layer
+        if isinstance(layer, BaseModel):  # a model inside a model, as in Keras
+            if layer is self or holds(layer, self):  # forward would recurse without end
+                raise ValueError(f"Sequential {self.name!r} cannot hold itself (directly or inside {layer.name!r}).")
+            layer = layer.as_layer()
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add needs a glassnet layer; got {type(layer).__name__}.")
         if any(layer is other for other in self.layers):
@@ -123,7 +130,9 @@ class Sequential(BaseModel):
         elementwise passes then cost a dozen NumPy calls per step, not a dozen per array (the
         MLP benchmark's epoch, six arrays: 0.62 s -> 0.51 s, measured side by side).
         """
-        slots = [(layer, key) for layer in self.layers if layer.built for key in layer.params]
+        # A nested model's arrays stay where its own layers (and its own flat buffer) hold them.
+        slots = [(layer, key) for layer in self.layers if layer.built and not isinstance(layer, ModelLayer)
+                 for key in layer.params]
         dtypes = {layer.params[key].dtype for layer, key in slots}
         if len(slots) < 2 or len(dtypes) != 1:
             return
@@ -231,6 +240,7 @@ class Sequential(BaseModel):
         is transformed by it first; arrays are taken as features already. ``x`` may be a SciPy
         sparse matrix, as in ``fit`` and ``evaluate``: each batch is densified in turn.
         """
+        training.refuse_step_overrides(self, "predict", ("predict_step",))
         self._require_built("predict")
         x, _ = training.unpack_image_data(x)
         if training.is_batch_source(x):  # batches from disk: only the outputs are held in memory
@@ -245,6 +255,9 @@ class Sequential(BaseModel):
         return np.concatenate([self._forward(data.densify(x[s])) for s in data.batch_slices(x.shape[0], batch_size)])
 
     def __call__(self, x, training: bool = False) -> np.ndarray:
+        """The outputs for array ``x``; on a symbolic tensor, this model as a layer of a graph."""
+        if is_symbolic(x):
+            return self.as_layer()(x)
         x = np.asarray(x)
         if x.dtype.kind != "f" and self.layers:  # as predict casts: integers would wrap in pooling sums
             x = x.astype(self.layers[0].dtype)
@@ -263,7 +276,7 @@ class Sequential(BaseModel):
         for layer in self.layers:
             shape = str(layer.output_shape) if layer.built else "?"
             count = f"{layer.count_params():,}" if layer.built else "? (unbuilt)"
-            rows.append((f"{layer.name} ({type(layer).__name__})", shape, count))
+            rows.append((f"{layer.name} ({layer_kind(layer)})", shape, count))
         lines = [f'Model: "{self.name}"', "_" * line_length]
         for i, (a, b, c) in enumerate(rows):
             lines.append(f"{a:<{widths[0]}}{b:<{widths[1]}}{c}")

@@ -18,7 +18,7 @@ from glassnet import utils
 from glassnet.datasets.sources import is_batch_source
 from glassnet.layers.base import ActivatedLayer
 from glassnet.layers.pooling import MaxPooling1D, MaxPooling2D
-from glassnet.models import data, memory, outputs
+from glassnet.models import data, memory, nested, outputs
 from glassnet.models.progress import EpochProgress, resolve_verbose
 
 #: batch size for predict/evaluate when none is given: inference needs no small batches.
@@ -27,6 +27,22 @@ INFERENCE_BATCH = 256
 def _require_compiled(model, action: str) -> None:
     if not model.compiled:
         raise ValueError(f"Cannot {action} before compile(): call model.compile(optimizer=..., loss=...).")
+
+
+def refuse_step_overrides(model, action: str, hooks: tuple[str, ...]) -> None:
+    """Refuse a subclass that defines Keras' custom-step hooks (``train_step``, ``test_step``,
+    ``predict_step``): glassnet's loop never calls them, and a step silently skipped would train
+    something other than what its author wrote. Neither model class defines them, so any
+    definition on the model's class is the user's."""
+    for hook in hooks:
+        if getattr(type(model), hook, None) is not None:
+            raise NotImplementedError(
+                f"{type(model).__name__} defines {hook}(), Keras' custom-step hook, but glassnet's "
+                f"{action} does not call it (its loop is glassnet/models/training.py), so your step "
+                f"would be silently skipped. Remove {hook}() and put per-batch work in a callback "
+                f"(gn.callbacks.LambdaCallback(on_train_batch_end=...)), a custom loss in a "
+                f"gn.losses.Loss subclass given to compile(loss=...), or write your own loop over "
+                f"model.train_on_batch / the layers' forward and backward.")
 
 
 def prepare_xy(model, x, y, x_name: str = "x", y_name: str = "y", loss=None):
@@ -185,12 +201,28 @@ def backward(model, grad) -> None:
     layers = model.layers
     first = next((i for i, layer in enumerate(layers) if layer.params), 0)
     last = layers[-1]
-    swapped = relu_then_max_pool(layers[:-1])  # as forward_loss ran them
+    last.needs_input_grad = len(layers) - 1 > first
+    try:
+        grad = last.backward_logits(grad) if model._fused_loss is not None else last.backward(grad)
+    finally:
+        last.needs_input_grad = True
+    if len(layers) - 1 > first:
+        backward_layers(layers[:-1], grad, first, input_grad=False)
+    for layer in layers:
+        if layer.regularizers:
+            layer.add_regularization_grads()
+
+
+def backward_layers(layers, grad, first: int = 0, input_grad: bool = True):
+    """dL/dx of ``forward_layers(layers, x)`` from dL/dy: each layer's backward in reverse, down
+    to ``layers[first]`` (with ReLU and max pooling swapped as forward ran them). ``input_grad``
+    False tells ``layers[first]`` that no one needs its input's gradient (it may return None)."""
+    swapped = relu_then_max_pool(layers)
     for i in range(len(layers) - 1, first - 1, -1):
         layer = layers[i]
-        layer.needs_input_grad = i > first
+        layer.needs_input_grad = input_grad or i > first
         try:
-            if (layer is last and model._fused_loss is not None) or i in swapped:
+            if i in swapped:
                 grad = layer.backward_logits(grad)  # ReLU's backward already ran, after the pool's
             elif i - 1 in swapped:
                 grad = layer.backward(layers[i - 1].activation.backward(grad))
@@ -198,9 +230,7 @@ def backward(model, grad) -> None:
                 grad = layer.backward(grad)
         finally:
             layer.needs_input_grad = True
-    for layer in layers:
-        if layer.regularizers:
-            layer.add_regularization_grads()
+    return grad
 
 
 def regularization_loss(model) -> float:
@@ -214,11 +244,7 @@ def train_step(model, x, y, sample_weight=None):
     # The penalty of the weights that were differentiated, i.e. before the update below.
     loss += regularization_loss(model)
     backward(model, grad)
-    model.optimizer.apply_gradients(
-        (f"{layer.name}/{key}", param, layer.grads[key])
-        for layer in model.layers if layer.trainable
-        for key, param in layer.params.items()
-    )
+    model.optimizer.apply_gradients(nested.trainable_slots(model.layers))
     return loss, y_pred
 
 
@@ -276,6 +302,7 @@ def unpack_image_data(x, y=None):
 
 def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
         shuffle, class_weight, sample_weight, initial_epoch, log_every, diagnose=False):
+    refuse_step_overrides(model, "fit", ("train_step", "test_step"))
     _require_compiled(model, "fit")
     _check_optimizer_owner(model)
     x, y = unpack_image_data(x, y)
@@ -428,6 +455,7 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
 
 
 def train_on_batch(model, x, y, sample_weight, class_weight, return_dict):
+    refuse_step_overrides(model, "train_on_batch", ("train_step",))
     _require_compiled(model, "train")
     _check_optimizer_owner(model)
     memory.keep_freed_memory()
@@ -446,6 +474,7 @@ def train_on_batch(model, x, y, sample_weight, class_weight, return_dict):
 
 
 def evaluate(model, x, y, batch_size, verbose, sample_weight, return_dict, _prepared: bool = False):
+    refuse_step_overrides(model, "evaluate", ("test_step",))
     _require_compiled(model, "evaluate")
     x, y = unpack_image_data(x, y)
     if is_batch_source(x):

@@ -22,6 +22,8 @@ from glassnet.saving.container import MODEL_FORMAT, WEIGHTS_FORMAT, ModelFileErr
 #: a file may describe at most this many layers (the check keeps a hostile file from making
 #: ``Sequential.add``'s uniqueness test quadratic in a huge count).
 MAX_LAYERS = 4096
+#: models nested in models (``ModelLayer``) at most this deep in a file
+MAX_NESTING = 16
 
 
 # -- writing ------------------------------------------------------------------------------------
@@ -166,12 +168,14 @@ def _check_layers_table(doc: dict, tensors: dict, source: str) -> list[dict]:
     return table
 
 
-def _match_layers(model, table: list[dict], tensors: dict, source: str, by_name: bool) -> dict[str, object]:
-    """Check the file's weights fit ``model``; returns file layer name -> model layer.
+def _match_layers(model, table: list[dict], tensors: dict, source: str, by_name: bool) -> dict[str, tuple]:
+    """Check the file's weights fit ``model``; returns file layer name -> (model layer, {file
+    weight key: model weight key}).
 
     ``by_name``: layers are matched by name and class (``load_model``, which built the model from
     this file); otherwise by position among the layers that hold weights, as Keras'
-    ``load_weights`` does, so a model rebuilt in another session (other automatic names) fits.
+    ``load_weights`` does, so a model rebuilt in another session (other automatic names) fits;
+    a nested model's weights (``<inner layer>/<key>``) then match by position inside it too.
     """
     if by_name:
         pairs = list(zip(table, model.layers))
@@ -189,22 +193,30 @@ def _match_layers(model, table: list[dict], tensors: dict, source: str, by_name:
         where = f"layer {_short(entry['name'])!r} ({_short(entry['class_name'])})"
         if entry["class_name"] != type(layer).__name__:
             _fail(source, f"{where} does not fit the model's {layer.name!r} ({type(layer).__name__}).")
-        if list(entry["weights"]) != layer.weight_names():
+        keys = layer.weight_names()
+        file_keys = list(entry["weights"])
+        fits = file_keys == keys if by_name else [_leaf(k) for k in file_keys] == [_leaf(k) for k in keys]
+        if not fits:
             _fail(source, f"{where} has weights {_short(entry['weights'])}; the model's layer "
-                          f"{layer.name!r} has {layer.weight_names()}.")
+                          f"{layer.name!r} has {keys}.")
         targets = {**layer.params, **layer.state}
-        for key, target in targets.items():
-            array = tensors[f"weights/{entry['name']}/{key}"]
+        for file_key, key in zip(file_keys, keys):
+            array, target = tensors[f"weights/{entry['name']}/{file_key}"], targets[key]
             if array.shape != target.shape or array.dtype != target.dtype:
                 _fail(source, f"{where}: weight {key!r} is {array.dtype}{list(array.shape)}; the model "
                               f"expects {target.dtype}{list(target.shape)}.")
-        mapping[entry["name"]] = layer
+        mapping[entry["name"]] = (layer, dict(zip(file_keys, keys)))
     return mapping
 
 
+def _leaf(key: str) -> str:
+    """A weight key without the nested layers' names: ``"dense_3/kernel"`` -> ``"kernel"``."""
+    return key.rpartition("/")[2]
+
+
 def _assign_weights(mapping: dict, tensors: dict) -> None:
-    for file_name, layer in mapping.items():
-        layer.set_weights([tensors[f"weights/{file_name}/{key}"] for key in layer.weight_names()])
+    for file_name, (layer, keys) in mapping.items():
+        layer.set_weights([tensors[f"weights/{file_name}/{file_key}"] for file_key in keys])
 
 
 def _optimizer_state(doc: dict, tensors: dict, mapping: dict, source: str) -> tuple[dict, int] | None:
@@ -225,15 +237,16 @@ def _optimizer_state(doc: dict, tensors: dict, mapping: dict, source: str) -> tu
         if (not isinstance(where, list) or len(where) != 3 or not all(isinstance(w, str) for w in where)
                 or name != f"optimizer/{where[0]}/{where[1]}/{where[2]}"):
             _fail(source, f"optimizer slot entry {_short(name)!r} is malformed.")
-        layer = mapping.get(where[0])
-        param = None if layer is None else layer.params.get(where[1])
+        layer, keys = mapping.get(where[0], (None, {}))
+        key = keys.get(where[1])
+        param = None if layer is None or key is None else layer.params.get(key)
         if param is None:
             _fail(source, f"optimizer slot {_short(name)!r} belongs to no parameter of the model.")
         array = tensors[name]
         if array.shape != param.shape or array.dtype != param.dtype:
             _fail(source, f"optimizer slot {_short(name)!r} is {array.dtype}{list(array.shape)}; its "
                           f"parameter is {param.dtype}{list(param.shape)}.")
-        variables[f"{layer.name}/{where[1]}/{where[2]}"] = array
+        variables[f"{layer.name}/{key}/{where[2]}"] = array
     return variables, state["iterations"]
 
 
@@ -310,8 +323,32 @@ class _WeightGuard:
         return False
 
 
-def _build_model(doc: dict, tensors: dict, custom_objects, source: str):
+def _make_layer(spec, tensors: dict, custom_objects, source: str, prefix: str):
+    """A layer from its spec. A nested model (``ModelLayer``) is built here, not by its
+    ``from_config``, so that each of its layers creates weights under the guard, named as the
+    file names them (``<model>/<inner layer>/<key>``)."""
     from glassnet.layers.base import Layer
+    from glassnet.models.nested import ModelLayer
+
+    if not isinstance(spec, dict):
+        _fail(source, f"a layer spec is not an object: {_short(spec)}.")
+    if spec.get("class_name") == "ModelLayer" and "ModelLayer" not in (custom_objects or {}):
+        config = spec.get("config")
+        if not isinstance(config, dict) or not isinstance(config.get("name"), str):
+            _fail(source, f"a nested model's entry is malformed: {_short(spec)}.")
+        if prefix.count("/") >= MAX_NESTING:
+            _fail(source, f"models are nested more than {MAX_NESTING} deep.")
+        inner = _build_model({"model": config.get("model")}, tensors, custom_objects, source,
+                             f"{prefix}{config['name']}/")
+        return ModelLayer(inner, name=config["name"], trainable=bool(config.get("trainable", True)))
+    layer = deserialize("layer", spec, custom_objects)
+    if not isinstance(layer, Layer):
+        _fail(source, f"{_short(spec.get('class_name'))!r} is not a glassnet layer.")
+    return layer
+
+
+def _build_model(doc: dict, tensors: dict, custom_objects, source: str, prefix: str = ""):
+    """The model the document describes; ``prefix`` names the models it is nested in."""
     from glassnet.models.sequential import Sequential
 
     spec = doc.get("model")
@@ -325,15 +362,11 @@ def _build_model(doc: dict, tensors: dict, custom_objects, source: str):
     if not isinstance(name, str) or not _is_int(seed) or seed < 0:
         _fail(source, "the model config needs a string name and a non-negative integer seed.")
     if spec["class_name"] == "Model":
-        return _build_graph(config, tensors, custom_objects, source)
+        return _build_graph(config, tensors, custom_objects, source, prefix)
     model = Sequential(name=name, seed=seed)
     for layer_spec in specs:
-        if not isinstance(layer_spec, dict):
-            _fail(source, f"a layer spec is not an object: {_short(layer_spec)}.")
-        layer = deserialize("layer", layer_spec, custom_objects)
-        if not isinstance(layer, Layer):
-            _fail(source, f"{_short(layer_spec.get('class_name'))!r} is not a glassnet layer.")
-        with _WeightGuard(layer, layer.name, tensors, source):
+        layer = _make_layer(layer_spec, tensors, custom_objects, source, prefix)
+        with _WeightGuard(layer, prefix + layer.name, tensors, source):
             model.add(layer)
     shape = config.get("build_input_shape")
     if not model.built and shape is not None:
@@ -341,24 +374,27 @@ def _build_model(doc: dict, tensors: dict, custom_objects, source: str):
             _fail(source, f"invalid build_input_shape {_short(shape)}.")
         with contextlib.ExitStack() as stack:
             for layer in model.layers:
-                stack.enter_context(_WeightGuard(layer, layer.name, tensors, source))
+                stack.enter_context(_WeightGuard(layer, prefix + layer.name, tensors, source))
             model.build(shape)
     if not model.built:
         _fail(source, "the config does not say the input shape, so the model cannot be built.")
     return model
 
 
-def _build_graph(config: dict, tensors: dict, custom_objects, source: str):
+def _build_graph(config: dict, tensors: dict, custom_objects, source: str, prefix: str = ""):
     """A graph model from its (already checked) config; each layer's weights are checked against
     the file as it is built."""
     from glassnet.models.functional import GraphError, Model
 
     def build_layer(layer, input_shapes):
-        with _WeightGuard(layer, layer.name, tensors, source):
+        with _WeightGuard(layer, prefix + layer.name, tensors, source):
             layer.build(input_shapes)
 
+    def make_layer(spec):
+        return _make_layer(spec, tensors, custom_objects, source, prefix)
+
     try:
-        return Model.from_config(config, custom_objects, build_layer=build_layer)
+        return Model.from_config(config, custom_objects, build_layer=build_layer, make_layer=make_layer)
     except GraphError as err:
         _fail(source, f"the graph cannot be rebuilt: {err}")
 

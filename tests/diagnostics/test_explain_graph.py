@@ -1,0 +1,66 @@
+"""explain on graph models: calls in graph order, the gradient shares that add up at a fan-out,
+shared layers' summed gradients, no side effects; draw_network refuses a graph by name."""
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet import layers
+from glassnet.models import outputs
+
+RNG = np.random.default_rng(0)
+X, Y = RNG.normal(size=(4, 3)), RNG.normal(size=(4, 1))
+
+
+def residual_with_a_shared_layer():
+    """x fans out to h and the residual Add; one Dense is called twice."""
+    x = gn.Input((3,), name="x", dtype="float64")
+    h = layers.Dense(3, activation="tanh", name="h", dtype="float64")(x)
+    shared = layers.Dense(3, name="shared", bias_initializer="random_normal", dtype="float64")
+    r = layers.Add(name="residual", dtype="float64")([x, h])
+    model = gn.Model(x, layers.Dense(1, name="out", dtype="float64")(shared(shared(r))), seed=0)
+    model.compile(gn.optimizers.SGD(0.1), "mse")
+    return model
+
+
+def test_explain_walks_a_graph_in_order_and_shows_where_gradients_add_up():
+    model = residual_with_a_shared_layer()
+    printed = []
+    e = model.explain(X, Y, print_fn=printed.append)
+    assert [r["call"] for r in e.records] == ["x", "h", "residual", "shared[0]", "shared[1]", "out"]
+    assert e.records[2]["reads"] == ["x", "h"]
+    assert [reader for reader, _ in e.shares["x"]] == ["residual", "h"]  # the fan-out's two shares
+    # The same gradients the training step computes: dL/dx is the sum of the shares.
+    xa, ya = outputs.prepare_xy(model, X, Y)
+    _, _, grads = outputs.forward_loss(model, xa, ya, None, training=False)
+    dx = model.backward(grads, logits=outputs._fused_outputs(model))[0]
+    assert e.records[0]["output_grad_norm"] == pytest.approx(np.linalg.norm(dx), rel=1e-12)
+    shared = model.layers.index(model.get_layer("shared"))
+    np.testing.assert_allclose(e.gradients[shared]["kernel"], model.get_layer("shared").grads["kernel"], rtol=1e-12)
+    assert "fan-out: 2 shares add up: from residual" in printed[0]
+    assert "parameter gradient norms (summed over its 2 calls)" in printed[0]
+
+
+def test_explaining_a_graph_changes_nothing_and_works_without_targets():
+    model = residual_with_a_shared_layer()
+    model.train_on_batch(X, Y)  # the grads and the optimizer's state now hold something to keep
+    weights = model.get_weights()
+    grads = [{k: g.copy() for k, g in layer.grads.items()} for layer in model.layers]
+    steps = model.optimizer.iterations
+    e = gn.diagnostics.explain(model, X, Y, print_fn=None)
+    assert e.updated is not None and model.optimizer.iterations == steps
+    assert all(np.array_equal(a, b) for a, b in zip(weights, model.get_weights()))
+    for layer, kept in zip(model.layers, grads):
+        for k, g in kept.items():
+            np.testing.assert_array_equal(layer.grads[k], g)
+    forward_only = model.explain(X, print_fn=None)
+    assert forward_only.loss is None and forward_only.shares is None
+    np.testing.assert_array_equal(forward_only.prediction, model.predict(X))
+
+
+def test_draw_network_refuses_a_graph_by_name_and_points_to_explain():
+    model = residual_with_a_shared_layer()
+    with pytest.raises(NotImplementedError, match=r"'functional' is a graph model.*model.explain"):
+        gn.diagnostics.draw_network(model, X)
+    with pytest.raises(NotImplementedError, match="graph model"):
+        model.explain(X, print_fn=None).plot()

@@ -1,0 +1,233 @@
+"""Models called as layers (Keras' nested models): a Sequential inside a graph, a graph or a
+Sequential inside a Sequential: gradients, training, freezing, files and summaries."""
+
+import numpy as np
+import pytest
+from harness import torch
+from test_functional import check_graph_with_finite_differences, check_graph_with_torch, dense_t
+
+import glassnet as gn
+from glassnet import layers
+from glassnet.models.functional import GraphError
+from glassnet.models.nested import ModelLayer
+from glassnet.saving import container
+
+F64 = {"dtype": "float64"}
+RNG = np.random.default_rng(3)
+X = RNG.normal(size=(40, 3)).astype("float32")
+Y = np.tanh(X @ np.array([[1.0], [-2.0], [0.5]], "float32"))
+
+
+def sequential_in_a_graph():
+    """A residual around a nested Sequential: y = Dense(inner(h) + h), h = Dense_tanh(x)."""
+    inner = gn.Sequential([layers.Dense(4, activation="tanh", name="a", input_shape=(4,), **F64),
+                           layers.Dense(4, name="b", bias_initializer="random_normal", **F64)],
+                          name="inner", seed=1)
+    x = gn.Input((3,), dtype="float64")
+    h = layers.Dense(4, activation="tanh", name="h", **F64)(x)
+    y = layers.Dense(2, name="head", **F64)(layers.Add(**F64)([inner(h), h]))
+    model = gn.Model(x, y, seed=0)
+
+    def torch_fn(xs, p):
+        h = dense_t(p, "h", xs[0], torch.tanh)
+        inner_out = dense_t(p, "inner/b", dense_t(p, "inner/a", h, torch.tanh))
+        return [dense_t(p, "head", inner_out + h)]
+    return model, [np.random.default_rng(0).standard_normal((5, 3))], torch_fn
+
+
+def graph_in_a_sequential(dtype="float64"):
+    """Sequential[Dense, Model(residual block), Dense]: a graph nested in a chain."""
+    kw = {"dtype": dtype}
+    x = gn.Input((4,), dtype=dtype)
+    residual = layers.Dense(4, activation="tanh", name="r", kernel_regularizer="l2", **kw)  # a penalty inside
+    block = gn.Model(x, layers.Add(**kw)([x, residual(x)]), name="block", seed=2)
+    return gn.Sequential([layers.Dense(4, activation="relu", input_shape=(3,), name="pre", **kw), block,
+                          layers.Dense(1, name="out", **kw)], seed=0)
+
+
+def test_a_sequential_inside_a_graph_matches_finite_differences():
+    model, xs, _ = sequential_in_a_graph()
+    assert isinstance(model.get_layer("inner"), ModelLayer)
+    check_graph_with_finite_differences(model, xs)  # also checks inner/a/kernel ... one by one
+
+
+def test_a_sequential_inside_a_graph_matches_torch_built_from_the_same_weights():
+    model, xs, torch_fn = sequential_in_a_graph()
+    check_graph_with_torch(model, xs, torch_fn)
+
+
+def test_a_graph_inside_a_sequential_gets_the_gradients_fit_uses():
+    model = graph_in_a_sequential()
+    model.compile("sgd", "mse")
+    rng = np.random.default_rng(4)
+    result = gn.check_gradients(model, rng.normal(size=(6, 3)), rng.normal(size=(6, 1)))
+    assert result.passed, f"\n{result}"
+    assert "r/kernel" in model.layers[1].regularizers  # the loss checked includes its penalty
+    assert {"block/r/kernel", "block/r/bias"} <= {c.name for c in result.checks}
+
+
+def test_a_nested_model_trains_inside_the_outer_one_and_shares_its_weights():
+    inner = gn.Sequential([layers.Dense(8, activation="tanh", input_shape=(3,))], name="features", seed=1)
+    model = gn.Sequential([inner, layers.Dense(1)], seed=0)
+    model.compile(gn.optimizers.Adam(0.02), "mse")
+    before = inner.get_weights()
+    history = model.fit(X, Y, epochs=30, batch_size=8, verbose=0)
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
+    assert not np.array_equal(before[0], inner.get_weights()[0])  # the inner model's own arrays moved
+    np.testing.assert_array_equal(model.predict(X), model.layers[1](inner.predict(X)))
+
+
+def test_freezing_a_nested_model_keeps_its_weights_as_keras_transfer_learning_does():
+    base = graph_in_a_sequential("float32")
+    base.trainable = False
+    x = gn.Input((3,))
+    model = gn.Model(x, layers.Dense(1, name="new_head")(base(x)), seed=0)
+    model.compile(gn.optimizers.Adam(0.01), "mse")
+    frozen, head = base.get_weights(), model.get_layer("new_head").get_weights()
+    model.fit(X, Y, epochs=2, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(frozen, base.get_weights()))
+    assert not np.array_equal(head[0], model.get_layer("new_head").get_weights()[0])
+    assert model.count_params() == base.count_params() + 2
+    assert sum(layer.count_trainable_params() for layer in model.layers) == 2
+
+
+def test_nested_models_save_and_load_to_the_same_numbers_and_training_state(tmp_path):
+    inner = gn.Sequential([layers.Dense(4, activation="relu", input_shape=(3,)), layers.Dropout(0.2)],
+                          name="inner", seed=1)
+    x = gn.Input((3,))
+    graph = gn.Model(x, layers.Dense(1)(inner(x)), name="g", seed=0)
+    outer = gn.Sequential([graph], seed=5)  # a Sequential inside a Model inside a Sequential
+    for model in (graph, outer):
+        model.compile(gn.optimizers.Adam(0.01), "mse")
+        model.fit(X, Y, epochs=1, verbose=0)
+        model.save(tmp_path / "m.glassnet")
+        loaded = gn.load_model(tmp_path / "m.glassnet")
+        np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+        # The optimizer's slots came back too: one more epoch lands on the same weights, bit for bit.
+        model.fit(X, Y, epochs=1, verbose=0)
+        loaded.fit(X, Y, epochs=1, verbose=0)
+        for a, b in zip(model.get_weights(), loaded.get_weights()):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_loading_checks_a_nested_layers_weights_before_creating_them(tmp_path):
+    inner = gn.Sequential([layers.Dense(4, input_shape=(3,), name="d")], name="inner", seed=1)
+    model = gn.Sequential([inner, layers.Dense(1)], seed=0)
+    path = tmp_path / "m.glassnet"
+    model.save(path)
+    doc, tensors = container.decode(path.read_bytes(), "m", (container.MODEL_FORMAT,))
+    doc["model"]["config"]["layers"][0]["config"]["model"]["config"]["layers"][0]["config"]["units"] = 10**9
+    path.write_bytes(container.encode(doc, tensors))
+    with pytest.raises(gn.saving.ModelFileError, match=r"layer 'inner/d': the config makes weight 'kernel'"):
+        gn.load_model(path)
+
+
+def test_summaries_show_a_nested_model_by_its_class_and_count_its_weights():
+    model, _, _ = sequential_in_a_graph()
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert "inner (Sequential)" in lines[0] and f"Total params: {16 + 20 + 20 + 10}" in lines[0]
+    outer = graph_in_a_sequential()
+    outer.summary(print_fn=lines.append)
+    assert "block (Model)" in lines[1] and f"Total params: {outer.count_params()}" in lines[1]
+
+
+def siamese():
+    """One nested Sequential (the encoder) called on two inputs: its gradients add up over both calls."""
+    encoder = gn.Sequential([layers.Dense(3, activation="tanh", name="e1", input_shape=(2,),
+                                          bias_initializer="random_normal", **F64),
+                             layers.Dense(2, name="e2", **F64)], name="encoder", seed=1)
+    a, b = gn.Input((2,), name="a", dtype="float64"), gn.Input((2,), name="b", dtype="float64")
+    y = layers.Dense(1, name="head", **F64)(layers.Concatenate(**F64)([encoder(a), encoder(b)]))
+    model = gn.Model([a, b], y, seed=0)
+
+    def torch_fn(xs, p):
+        def encode(v):
+            return dense_t(p, "encoder/e2", dense_t(p, "encoder/e1", v, torch.tanh))
+        return [dense_t(p, "head", torch.cat([encode(xs[0]), encode(xs[1])], dim=-1))]
+    rng = np.random.default_rng(6)
+    return model, [rng.standard_normal((4, 2)), rng.standard_normal((4, 2))], torch_fn
+
+
+def test_a_shared_nested_model_sums_its_gradients_over_its_calls():
+    model, xs, torch_fn = siamese()
+    assert [layer.name for layer in model.layers].count("encoder") == 1
+    check_graph_with_finite_differences(model, xs)
+    check_graph_with_torch(model, xs, torch_fn)
+
+
+def test_a_shared_nested_model_trains_and_round_trips_through_a_file(tmp_path):
+    model, xs, _ = siamese()
+    model.compile(gn.optimizers.Adam(0.01), "mse")
+    y = np.random.default_rng(7).standard_normal((4, 1))
+    model.fit(xs, y, epochs=2, verbose=0)
+    model.save(tmp_path / "siamese.glassnet")
+    loaded = gn.load_model(tmp_path / "siamese.glassnet")
+    np.testing.assert_array_equal(loaded.predict(xs), model.predict(xs))
+
+
+def test_what_a_nested_model_cannot_do_yet_is_refused_by_name():
+    x = gn.Input((2,))
+    inner = gn.Model(x, layers.Dense(2)(x), name="twice", seed=0)
+    with pytest.raises(GraphError, match="'twice' is called twice in one graph; sharing a nested graph model"):
+        gn.Model(x, inner(inner(x)))
+    a, b = layers.Dense(1)(x), layers.Dense(1)(x)
+    with pytest.raises(ValueError, match="has 2 outputs; a model called as a layer needs exactly one"):
+        gn.Sequential([gn.Model(x, [a, b])])
+    seq = gn.Sequential([layers.Dense(1, input_shape=(2,))])
+    with pytest.raises(ValueError, match="cannot hold itself"):
+        seq.add(seq)
+    outer = gn.Sequential([seq], name="outer")
+    with pytest.raises(ValueError, match="cannot hold itself .directly or inside 'outer'"):
+        seq.add(outer)
+
+
+def test_a_two_input_graph_nests_as_a_layer_that_takes_a_list():
+    a, b = gn.Input((2,), name="a", dtype="float64"), gn.Input((3,), name="b", dtype="float64")
+    pair = gn.Model([a, b], layers.Dense(2, activation="tanh", name="mix", **F64)(layers.Concatenate(**F64)([a, b])),
+                    name="pair", seed=1)
+    x, z = gn.Input((2,), name="x", dtype="float64"), gn.Input((3,), name="z", dtype="float64")
+    model = gn.Model([x, z], layers.Dense(1, name="head", **F64)(pair([x, z])), seed=0)
+    assert model.get_layer("pair").takes_list
+    rng = np.random.default_rng(8)
+    check_graph_with_finite_differences(model, [rng.standard_normal((4, 2)), rng.standard_normal((4, 3))])
+
+
+def test_weights_load_by_position_into_a_nested_model_rebuilt_with_other_automatic_names(tmp_path):
+    def build():  # the inner Dense is named automatically: dense_<n>, another n each time
+        inner = gn.Sequential([layers.Dense(4, activation="relu", input_shape=(3,))], name="inner", seed=1)
+        model = gn.Sequential([inner, layers.Dense(1)], seed=0)
+        model.compile(gn.optimizers.Adam(0.01), "mse")
+        return model
+    trained, rebuilt = build(), build()
+    assert trained.layers[0].weight_names() != rebuilt.layers[0].weight_names()
+    trained.fit(X, Y, epochs=2, verbose=0)
+    trained.save_weights(tmp_path / "w.safetensors")
+    rebuilt.load_weights(tmp_path / "w.safetensors")
+    np.testing.assert_array_equal(rebuilt.predict(X), trained.predict(X))
+    trained.save(tmp_path / "m.glassnet")
+    resumed = build()
+    gn.saving.restore_training_state(resumed, tmp_path / "m.glassnet")  # slots matched by position too
+    for m in (trained, resumed):
+        m.fit(X, Y, epochs=1, verbose=0)
+    np.testing.assert_array_equal(resumed.predict(X), trained.predict(X))
+
+
+def test_a_nested_chain_trains_exactly_as_the_same_flat_sequential_fused_loss_included():
+    def flat_layers():
+        # No dropout: a nested model's layers draw their masks from streams of their own.
+        return [layers.Dense(6, activation="relu", input_shape=(3,), name="a"),
+                layers.Dense(5, activation="tanh", name="b"), layers.Dense(3, activation="softmax", name="c")]
+    flat = gn.Sequential(flat_layers(), seed=0)
+    head = flat_layers()[1:]
+    nested = gn.Sequential([flat_layers()[0], gn.Sequential(head, name="head", seed=1)], seed=0)
+    nested.set_weights(flat.get_weights())
+    labels = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0).astype(int)
+    for m in (flat, nested):
+        m.compile(gn.optimizers.Adam(0.01), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    assert nested._fused_loss is not None  # the head's softmax pairs with the outer loss
+    a = flat.fit(X, labels, epochs=3, batch_size=8, verbose=0)
+    b = nested.fit(X, labels, epochs=3, batch_size=8, verbose=0)
+    assert a.history == b.history
+    for wa, wb in zip(flat.get_weights(), nested.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
