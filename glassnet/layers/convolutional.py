@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet import activations, initializers, regularizers
+from glassnet.parallel import over_batch
 from glassnet._registry import register, serialize
 from glassnet.layers.base import ActivatedLayer, check_channels_last, check_positive_int
 
@@ -149,10 +150,7 @@ class _Conv(ActivatedLayer):
         KC = W[..., 0].size
         cols = np.empty((x.shape[0], *out_sizes, KC + self.use_bias), dtype=x.dtype)
         patches = cols[..., :KC].reshape(*cols.shape[:-1], *self.kernel_size, x.shape[-1])  # a view
-        lead = (slice(None),) * (1 + self.rank)
-        for offset in np.ndindex(*self.kernel_size):
-            patches[lead + offset] = xp[(slice(None), *offset_slices(offset, self.strides,
-                                                                     self.dilation_rate, out_sizes))]
+        over_batch(self._im2col, xp, out=patches)  # samples split over BLAS's threads
         cols = cols.reshape(-1, cols.shape[-1])  # (N·O, K·C [+ 1]), K = k₁···k_r
         matrix = W.reshape(KC, self.filters)
         if self.use_bias:
@@ -184,9 +182,18 @@ class _Conv(ActivatedLayer):
         part = np.empty((g2.shape[0], W.shape[-2]), dtype=grad.dtype)
         for offset in np.ndindex(*self.kernel_size):
             np.matmul(g2, W[offset].T, out=part)
-            dxp[(slice(None), *offset_slices(offset, self.strides, self.dilation_rate, out_sizes))] \
-                += part.reshape(grad.shape[0], *out_sizes, W.shape[-2])
+            read = dxp[(slice(None), *offset_slices(offset, self.strides, self.dilation_rate, out_sizes))]
+            # read += part, the samples split over BLAS's threads
+            over_batch(np.add, read, part.reshape(grad.shape[0], *out_sizes, W.shape[-2]), out=read)
         return unpad_spatial(dxp, self._geometry)
+
+    def _im2col(self, xp, out):
+        """out[n, o…, k…, c] = xp[n, o·s + k·d, c], one strided copy per kernel offset k."""
+        out_sizes = out.shape[1:1 + self.rank]
+        lead = (slice(None),) * (1 + self.rank)
+        for offset in np.ndindex(*self.kernel_size):
+            out[lead + offset] = xp[(slice(None), *offset_slices(offset, self.strides, self.dilation_rate,
+                                                                 out_sizes))]
 
     def get_config(self):
         return {
