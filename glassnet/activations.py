@@ -53,7 +53,7 @@ class ReLU(ActivationFunction):
     name = "relu"
 
     def forward(self, x):
-        # mask = x > 0, y = max(x, 0), the samples split over BLAS's threads (glassnet.parallel)
+        # mask = x > 0, y = max(x, 0), the samples split over glassnet's threads (glassnet.parallel)
         self._mask = over_batch(np.greater, x, 0, out=np.empty(x.shape, dtype=bool))
         return over_batch(np.maximum, x, x.dtype.type(0), out=np.empty_like(x))
 

@@ -25,6 +25,10 @@ class _Pooling(Layer):
         **kwargs: ``name``, ``input_shape``, ``trainable``, ``dtype``.
     """
 
+    #: elementwise passes over the batch as large as the products: fit and predict run them, and
+    #: every product, on glassnet's own threads with BLAS held to one (glassnet.parallel.pays_off)
+    splits_batch_work = True
+
     rank = 0
 
     def __init__(self, pool_size=2, strides=None, padding: str = "valid", **kwargs):
