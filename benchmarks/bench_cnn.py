@@ -29,6 +29,7 @@ import time
 
 BATCH, INFER_BATCH = 128, 512
 PAUSE = 0.5  # seconds of idling before each timed run
+ONE = "glassnet, 1 own thread"  # the --compare-one-thread contender
 
 
 def parse():
@@ -41,6 +42,9 @@ def parse():
     parser.add_argument("--synthetic", action="store_true", help="random pixels and labels instead of real images")
     parser.add_argument("--compare-keep-memory", action="store_true",
                         help="add glassnet with gn.config.set_keep_freed_memory(False) as a contender")
+    parser.add_argument("--compare-one-thread", action="store_true",
+                        help="add glassnet with gn.config.set_num_threads(1) as a contender: BLAS keeps its "
+                             "threads for the products, glassnet's other work runs on one (as before issue 13)")
     return parser.parse_args()
 
 
@@ -66,11 +70,13 @@ def glassnet_model():
     return model
 
 
-def glassnet_jobs(samples: int, predict: int, synthetic: bool, keep_memory: bool = True) -> dict:
+def glassnet_jobs(samples: int, predict: int, synthetic: bool, keep_memory: bool = True,
+                  own_threads: int | None = None) -> dict:
     """Built in glassnet's own process (see contenders.py); warmed up on a model of its own."""
     import glassnet as gn
 
     gn.config.set_keep_freed_memory(keep_memory)
+    gn.config.set_num_threads(own_threads)
     x, y, x_test = data(samples, predict, synthetic)
     build = glassnet_model
     model = build()
@@ -150,6 +156,8 @@ def main():
                   "pytorch": Contender("bench_cnn", "torch_jobs", *common, args.threads)}
     if args.compare_keep_memory:
         contenders["glassnet, keep memory off"] = Contender("bench_cnn", "glassnet_jobs", *common, False)
+    if args.compare_one_thread:
+        contenders[ONE] = Contender("bench_cnn", "glassnet_jobs", *common, True, 1)
     if not contenders["pytorch"].available:
         print(f"PyTorch is not available ({contenders['pytorch'].missing}): glassnet only.")
         del contenders["pytorch"]
@@ -195,6 +203,11 @@ def main():
             ratio = statistics.median(a / b for a, b in zip(times["glassnet"][job], times[off][job]))
             print(f"  keeping freed memory (glassnet/models/memory.py), {job}: glassnet with it / without it = "
                   f"{ratio:.2f}x (median of per-repeat ratios)")
+    if ONE in times:
+        for job in ("train", "infer"):
+            ratio = statistics.median(a / b for a, b in zip(times["glassnet"][job], times[ONE][job]))
+            print(f"  glassnet's own threads, BLAS on one (glassnet/parallel.py), {job}: glassnet with them / "
+                  f"with one own thread = {ratio:.2f}x (median of per-repeat ratios)")
     print("=" * 80)
 
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from glassnet._registry import deserialize, register, registered
 from glassnet._registry import serialize as _registry_serialize
+from glassnet.parallel import over_batch
 
 
 class ActivationFunction:
@@ -52,11 +53,12 @@ class ReLU(ActivationFunction):
     name = "relu"
 
     def forward(self, x):
-        self._mask = x > 0
-        return np.maximum(x, 0, dtype=x.dtype)
+        # mask = x > 0, y = max(x, 0), the samples split over glassnet's threads (glassnet.parallel)
+        self._mask = over_batch(np.greater, x, 0, out=np.empty(x.shape, dtype=bool))
+        return over_batch(np.maximum, x, x.dtype.type(0), out=np.empty_like(x))
 
     def backward(self, grad):
-        return grad * self._mask
+        return over_batch(np.multiply, grad, self._mask, out=np.empty_like(grad))
 
 
 @register("activation", "leaky_relu")

@@ -1,5 +1,7 @@
 """Process-wide settings glassnet may make, each named and switchable (as ``keras.config``)."""
 
 from glassnet.models.memory import keep_freed_memory_enabled, set_keep_freed_memory
+from glassnet.parallel import num_threads, own_threads_enabled, set_num_threads, set_own_threads
 
-__all__ = ["keep_freed_memory_enabled", "set_keep_freed_memory"]
+__all__ = ["keep_freed_memory_enabled", "num_threads", "own_threads_enabled", "set_keep_freed_memory",
+           "set_num_threads", "set_own_threads"]

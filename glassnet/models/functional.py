@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet import losses as losses_module
-from glassnet import utils
+from glassnet import parallel, utils
 from glassnet._registry import deserialize, serialize
 from glassnet.layers.base import Layer
 from glassnet.layers.reshaping import Input as InputLayer
@@ -346,6 +346,7 @@ class Model(BaseModel):
         """Loss and metrics on ``x, y``: a float without metrics, else [loss, *metrics]."""
         return training.evaluate(self, x, y, batch_size, verbose, sample_weight, return_dict)
 
+    @parallel.on_own_threads
     def predict(self, x, batch_size: int | None = None, verbose=0):
         """The outputs for ``x`` in batches (inference mode): an array for one output, else a list,
         or a dict when the outputs were given as one."""

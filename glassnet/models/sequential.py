@@ -6,7 +6,7 @@ import numpy as np
 
 from glassnet import losses as losses_module
 from glassnet import metrics as metrics_module
-from glassnet import utils
+from glassnet import parallel, utils
 from glassnet._registry import deserialize, serialize
 from glassnet.layers.base import Layer, normalize_shape
 from glassnet.layers.reshaping import Input
@@ -233,6 +233,7 @@ class Sequential(BaseModel):
         """Loss and metrics on ``x, y``: a float without metrics, else [loss, *metrics]."""
         return training.evaluate(self, x, y, batch_size, verbose, sample_weight, return_dict)
 
+    @parallel.on_own_threads
     def predict(self, x, batch_size: int | None = None, verbose=0) -> np.ndarray:
         """The model's outputs for ``x``, computed in batches (inference mode: no dropout).
 

@@ -11,7 +11,7 @@ import weakref
 
 import numpy as np
 
-from glassnet import activations
+from glassnet import activations, parallel
 from glassnet import callbacks as callbacks_module
 from glassnet import optimizers as optimizers_module
 from glassnet import utils
@@ -300,6 +300,7 @@ def unpack_image_data(x, y=None):
     return x, y
 
 
+@parallel.on_own_threads
 def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
         shuffle, class_weight, sample_weight, initial_epoch, log_every, diagnose=False):
     refuse_step_overrides(model, "fit", ("train_step", "test_step"))
@@ -322,6 +323,8 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
     verbose = resolve_verbose(verbose)
     if verbose >= 1 and (line := memory.announcement()):
         print(line, flush=True)  # a process-wide setting is never made silently
+    if verbose >= 1 and (line := parallel.announcement()):
+        print(line, flush=True)  # nor a BLAS setting, even one undone when fit returns
     # x may be a batch source (glassnet.datasets.BatchSource): batches come from it one at a time,
     # so n counts batches, not samples, and shuffling reorders the batches.
     source = x if is_batch_source(x) else None
@@ -473,6 +476,7 @@ def train_on_batch(model, x, y, sample_weight, class_weight, return_dict):
     return _format_results(results, return_dict)
 
 
+@parallel.on_own_threads
 def evaluate(model, x, y, batch_size, verbose, sample_weight, return_dict, _prepared: bool = False):
     refuse_step_overrides(model, "evaluate", ("test_step",))
     _require_compiled(model, "evaluate")

@@ -1,0 +1,256 @@
+"""glassnet's work split over its own threads: matrix products and elementwise passes alike.
+
+While ``fit``, ``evaluate`` or ``predict`` runs (inside :func:`training_threads`), NumPy's BLAS
+is held to one thread and glassnet splits each large product over its own threads instead
+(:func:`matmul`: the rows of the result, or its columns, never the summed axis), and the
+copies and elementwise passes around them (im2col, col2im, pooling, ReLU) over the same
+threads (:func:`over_batch`). Left to itself, OpenBLAS runs the products on every core but its
+idle workers spin on them between products (benchmarks/blas_spin.py), so elementwise work on a
+second thread finds no core free. NumPy releases the GIL in BLAS calls, ufuncs and copies of
+large arrays, so the threads really run side by side, and every element is computed by the same
+operations in the same order whatever the split: results are bit-for-bit those of one thread.
+
+The number of threads is ``glassnet.config.set_num_threads(n)``; by default, as many as NumPy's
+BLAS has when training starts (so ``threadpoolctl.threadpool_limits(1)`` or
+``OPENBLAS_NUM_THREADS=1`` keeps glassnet on one thread and starts no other).
+Holding BLAS to one thread is process-wide while it lasts (other threads' NumPy products run on
+one thread meanwhile); BLAS's own setting is restored when the call returns. The first verbose
+``fit`` says so in one line; ``glassnet.config.set_own_threads(False)`` leaves BLAS alone (its
+threads run the products, glassnet's work runs on the calling thread).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+#: below this many bytes in the output, one thread does the whole call: handing a slice to
+#: another thread costs tens of microseconds, more than an elementwise pass over 256 KiB.
+MIN_BYTES = 1 << 18
+
+#: below this many multiply-adds, one thread does the whole product.
+MIN_MACS = 1 << 21
+#: the fewest rows (or columns) of the result one thread computes. Every thread reads the whole
+#: other operand, so a thinner band makes a memory-bound product: the first convolution's dW,
+#: (10, 86528) @ (86528, 32), took 1.8-2.5 ms split in two against 1.6 ms on one thread.
+MIN_BAND = 32
+
+ANNOUNCEMENT = ("glassnet: NumPy's BLAS held to 1 thread while fit/evaluate/predict run (process-wide while "
+                "they last, restored after), glassnet's products split over its own {n} threads; "
+                "glassnet.config.set_own_threads(False) leaves BLAS alone")
+
+_num_threads: int | None = None  # None: follow NumPy's BLAS (threadpoolctl)
+_own_threads = True  # hold BLAS to one thread during training and split products ourselves
+_active: int | None = None  # inside training_threads: the threads products are split over
+_announced = False
+_controller = None  # threadpoolctl's ThreadpoolController, found on first use
+_blas = None  # threadpoolctl's controllers of NumPy's BLAS libraries, found on first use
+_pool: ThreadPoolExecutor | None = None
+_lock = threading.Lock()
+
+
+def set_num_threads(n: int | None) -> None:
+    """Threads for glassnet's work in ``fit``, ``evaluate`` and ``predict``: an int >= 1, or
+    None (the default) for as many as NumPy's BLAS has when each of them starts.
+
+    So ``threadpoolctl.threadpool_limits(1)`` or ``OPENBLAS_NUM_THREADS=1`` also keeps glassnet
+    on one thread, and 1 starts no other thread and leaves BLAS alone. Outside those calls
+    (a layer's forward called directly, say) glassnet's work runs on the calling thread.
+    """
+    global _num_threads
+    if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
+        raise ValueError(f"set_num_threads: n must be a positive int or None (follow NumPy's BLAS); got {n!r}.")
+    _num_threads = None if n is None else int(n)
+
+
+def set_own_threads(enabled: bool) -> None:
+    """Whether training holds NumPy's BLAS to one thread and splits glassnet's products over
+    its own threads (True, the default) or leaves BLAS's threads alone (False)."""
+    global _own_threads
+    if not isinstance(enabled, bool):
+        raise ValueError(f"set_own_threads takes True or False; got {enabled!r}.")
+    _own_threads = enabled
+
+
+def own_threads_enabled() -> bool:
+    """Whether training runs glassnet's products on its own threads (``set_own_threads``)."""
+    return _own_threads
+
+
+def num_threads() -> int:
+    """The number of threads the running (or the next) ``fit`` splits glassnet's work over."""
+    if _active is not None:
+        return _active
+    if _num_threads is not None:
+        return _num_threads
+    return blas_threads()
+
+
+def blas_threads() -> int:
+    """The number of threads NumPy's BLAS uses now."""
+    global _blas, _controller
+    if _blas is None:
+        from threadpoolctl import ThreadpoolController
+
+        _controller = ThreadpoolController()
+        _blas = [lib for lib in _controller.lib_controllers if lib.user_api == "blas"]
+    # A cheap call into the library each time, so threadpool_limits takes effect at once.
+    return max((lib.num_threads for lib in _blas), default=1)
+
+
+def pays_off(layers) -> bool:
+    """Whether any of ``layers`` (nested models' included) sets ``splits_batch_work``: a layer
+    with large elementwise passes around its products (convolution, pooling).
+
+    Only then do glassnet's own threads beat BLAS's: with dense layers alone the products are
+    small (a batch of 128 rows) and one BLAS call on two threads shares its packed operands,
+    while two calls each pack their own and wait on a thread hand-over (about 60 us): an MLP
+    784-128-128-10 epoch on 30,000 samples took 0.39 s split against 0.29 s (AMD EPYC, 2 cores).
+    """
+    return any(getattr(layer, "splits_batch_work", False) or pays_off(getattr(layer, "sublayers", ()))
+               for layer in layers)
+
+
+@contextlib.contextmanager
+def training_threads(worth_it: bool = True):
+    """Hold NumPy's BLAS to one thread and split glassnet's products over its own threads
+    (``num_threads()`` of them) until the block ends; nested blocks keep the outer one's.
+    With ``worth_it`` False (see :func:`pays_off`) nothing changes."""
+    global _active
+    if _active is not None or not _own_threads or not worth_it:
+        yield
+        return
+    threads = num_threads()  # read before BLAS is limited: the default follows BLAS
+    if threads < 2:  # nothing to split: leave BLAS as it is
+        yield
+        return
+    with _controller_for_blas().limit(limits=1, user_api="blas"):
+        _active = threads
+        try:
+            yield
+        finally:
+            _active = None
+
+
+def on_own_threads(fn):
+    """``fn(model, ...)`` run inside :func:`training_threads` when its model's layers pay off
+    (for fit, evaluate and predict)."""
+
+    @functools.wraps(fn)
+    def wrapper(model, *args, **kwargs):
+        with training_threads(pays_off(model.layers)):
+            return fn(model, *args, **kwargs)
+
+    return wrapper
+
+
+def _controller_for_blas():
+    blas_threads()
+    return _controller
+
+
+def announcement() -> str | None:
+    """The line that names the BLAS setting, the first time it is asked for while it is in
+    force; None otherwise (once per process)."""
+    global _announced
+    if _announced or _active is None:
+        return None
+    _announced = True
+    return ANNOUNCEMENT.format(n=_active)
+
+
+def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``a @ b``; for 2-D arrays, split over glassnet's threads inside :func:`training_threads`.
+
+    Each thread computes a band of the result: its rows (slices of ``a``) when it has at least
+    as many rows as columns, else its columns (slices of ``b``). Every element is still one
+    whole sum over the shared axis, in one BLAS call, so the bits do not depend on the split.
+
+    Example:
+        >>> import numpy as np
+        >>> matmul(np.ones((2, 3)), np.ones((3, 2)))
+        array([[3., 3.],
+               [3., 3.]])
+    """
+    if a.ndim != 2 or b.ndim != 2:  # stacks of matrices (Dense on (N, T, D)): one BLAS call each
+        return a @ b if out is None else np.matmul(a, b, out=out)
+    m, n = a.shape[0], b.shape[1]
+    threads = 1 if _active is None else min(_active, max(m, n) // MIN_BAND)
+    if threads < 2 or m * n * a.shape[1] < MIN_MACS:
+        return a @ b if out is None else np.matmul(a, b, out=out)
+    if out is None:
+        out = np.empty((m, n), dtype=np.result_type(a, b))
+    rows = m >= n
+    size = m if rows else n
+    bounds = [size * i // threads for i in range(threads + 1)]
+
+    def part(i):
+        lo, hi = bounds[i], bounds[i + 1]
+        if rows:
+            np.matmul(a[lo:hi], b, out=out[lo:hi])
+        else:
+            np.matmul(a, b[:, lo:hi], out=out[:, lo:hi])
+
+    _run(part, threads)
+    return out
+
+
+def _run(part, threads: int) -> None:
+    """part(0) … part(threads - 1), the first on the calling thread, the others on the pool."""
+    futures = [_executor(threads - 1).submit(part, i) for i in range(1, threads)]
+    try:
+        part(0)  # the calling thread takes the first slice instead of waiting idle
+    finally:  # even when part(0) raised, return only once no thread writes into out any more
+        for future in futures:
+            future.result()
+
+
+def _executor(workers: int) -> ThreadPoolExecutor:
+    global _pool
+    with _lock:
+        if _pool is None or _pool._max_workers < workers:
+            _pool = ThreadPoolExecutor(workers, thread_name_prefix="glassnet")
+        return _pool
+
+
+def over_batch(fn, *args, out: np.ndarray):
+    """``fn(*args, out=out)``, run as ``fn(*args[a:b], out=out[a:b])`` on batch slices in threads
+    (inside :func:`training_threads`; elsewhere on the calling thread alone).
+
+    Every array in ``args`` must have the batch axis first, as ``out`` does (anything else, e.g.
+    a bias to broadcast, goes in through a closure or ``functools.partial``); other arguments
+    (numbers) pass unchanged. ``fn`` must treat samples independently and write its result into
+    ``out``. Returns ``out``.
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.arange(6.0).reshape(3, 2) - 2
+        >>> over_batch(np.maximum, x, 0.0, out=np.empty_like(x))
+        array([[0., 0.],
+               [0., 1.],
+               [2., 3.]])
+    """
+    n = out.shape[0] if out.ndim else None
+    for a in args:
+        if isinstance(a, np.ndarray) and (a.ndim == 0 or a.shape[0] != n):
+            raise ValueError(f"over_batch: every array argument needs the batch axis ({n}) first; got "
+                             f"shape {a.shape}. Pass arrays that broadcast through a closure instead.")
+    if out.ndim == 0 or out.nbytes < MIN_BYTES:  # the size first: it costs nothing to read
+        fn(*args, out=out)
+        return out
+    threads = 1 if _active is None else min(_active, n)
+    if threads < 2:
+        fn(*args, out=out)
+        return out
+    bounds = [n * i // threads for i in range(threads + 1)]
+
+    def part(i):
+        a, b = bounds[i], bounds[i + 1]
+        fn(*(x[a:b] if isinstance(x, np.ndarray) else x for x in args), out=out[a:b])
+
+    _run(part, threads)
+    return out
