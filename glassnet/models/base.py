@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet.layers.base import Layer
+from glassnet.models import training
 
 
 class BaseModel:
@@ -71,6 +72,15 @@ class BaseModel:
         return sum(layer.count_params() for layer in self.layers)
 
     # -- files (glassnet.saving) ------------------------------------------------------------------
+    def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict: bool = False):
+        """One optimizer step on one batch; returns the loss (and metrics, as in Keras)."""
+        return training.train_on_batch(self, x, y, sample_weight, class_weight, return_dict)
+
+    def evaluate(self, x=None, y=None, batch_size: int | None = None, verbose=0, sample_weight=None,
+                 return_dict: bool = False):
+        """Loss and metrics on ``x, y``: a float without metrics, else [loss, *metrics]."""
+        return training.evaluate(self, x, y, batch_size, verbose, sample_weight, return_dict)
+
     def save(self, filepath, overwrite: bool = True, include_optimizer: bool = True) -> None:
         """Save architecture, weights, optimizer state and training position to one file.
 

@@ -337,15 +337,6 @@ class Model(BaseModel):
                             validation_data=validation_data, shuffle=shuffle, class_weight=class_weight,
                             sample_weight=sample_weight, initial_epoch=initial_epoch, log_every=log_every)
 
-    def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict: bool = False):
-        """One optimizer step on one batch; returns the loss (and metrics, as in Keras)."""
-        return training.train_on_batch(self, x, y, sample_weight, class_weight, return_dict)
-
-    def evaluate(self, x=None, y=None, batch_size: int | None = None, verbose=0, sample_weight=None,
-                 return_dict: bool = False):
-        """Loss and metrics on ``x, y``: a float without metrics, else [loss, *metrics]."""
-        return training.evaluate(self, x, y, batch_size, verbose, sample_weight, return_dict)
-
     @parallel.on_own_threads
     def predict(self, x, batch_size: int | None = None, verbose=0):
         """The outputs for ``x`` in batches (inference mode): an array for one output, else a list,

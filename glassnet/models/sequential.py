@@ -224,15 +224,6 @@ class Sequential(BaseModel):
                             log_every=log_every if log_every is not None else print_every,
                             diagnose=diagnose)
 
-    def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict: bool = False):
-        """One optimizer step on one batch; returns the loss (and metrics, as in Keras)."""
-        return training.train_on_batch(self, x, y, sample_weight, class_weight, return_dict)
-
-    def evaluate(self, x=None, y=None, batch_size: int | None = None, verbose=0, sample_weight=None,
-                 return_dict: bool = False):
-        """Loss and metrics on ``x, y``: a float without metrics, else [loss, *metrics]."""
-        return training.evaluate(self, x, y, batch_size, verbose, sample_weight, return_dict)
-
     @parallel.on_own_threads
     def predict(self, x, batch_size: int | None = None, verbose=0) -> np.ndarray:
         """The model's outputs for ``x``, computed in batches (inference mode: no dropout).
