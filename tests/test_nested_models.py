@@ -110,6 +110,24 @@ def test_nested_models_save_and_load_to_the_same_numbers_and_training_state(tmp_
             np.testing.assert_array_equal(a, b)
 
 
+def test_two_default_named_sequentials_nest_in_one_model_train_and_keep_their_names_in_a_file(tmp_path):
+    # Keras counts model names per class as it counts layer names, so two blocks built without
+    # name= do not clash inside one graph (they used to both be "sequential").
+    a = gn.Sequential([layers.Dense(4, activation="relu", input_shape=(3,))], seed=1)
+    b = gn.Sequential([layers.Dense(4, activation="tanh", input_shape=(3,))], seed=2)
+    x = gn.Input((3,))
+    model = gn.Model(x, layers.Dense(1)(layers.Concatenate()([a(x), b(x)])), seed=0)
+    assert a.name.startswith("sequential") and b.name.startswith("sequential_") and a.name != b.name
+    other = gn.Input((3,))
+    assert model.name.startswith("functional") and gn.Model(other, layers.Dense(1)(other)).name != model.name
+    model.compile(gn.optimizers.Adam(0.01), "mse")
+    model.fit(X, Y, epochs=1, verbose=0)
+    model.save(tmp_path / "m.glassnet")
+    loaded = gn.load_model(tmp_path / "m.glassnet")
+    assert loaded.name == model.name and [layer.name for layer in loaded.layers] == [layer.name for layer in model.layers]
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
 def test_loading_checks_a_nested_layers_weights_before_creating_them(tmp_path):
     inner = gn.Sequential([layers.Dense(4, input_shape=(3,), name="d")], name="inner", seed=1)
     model = gn.Sequential([inner, layers.Dense(1)], seed=0)

@@ -61,3 +61,15 @@ def test_adult_example_reaches_0855_and_beats_logistic_regression(capsys):
     assert mlp["accuracy"] > logreg["accuracy"] and mlp["roc_auc"] > logreg["roc_auc"]
     printed = capsys.readouterr().out
     assert f"accuracy{mlp['accuracy']:>24.4f}{logreg['accuracy']:>20.4f}" in printed
+
+
+@pytest.mark.skipif(not ADULT.exists(), reason=f"{ADULT} is absent")
+def test_two_input_adult_example_trains_a_graph_as_well_as_a_sequential_and_reloads_it(capsys):
+    result = example("11_two_input_adult.py")["main"]([str(ADULT)], epochs=4)
+    graph, flat = result["two-input Model"], result["Sequential"]
+    assert graph["accuracy"] >= 0.85 and flat["accuracy"] >= 0.85
+    assert graph["roc_auc"] >= 0.90 and flat["roc_auc"] >= 0.90
+    assert graph["reloaded_predictions_match"]
+    printed = capsys.readouterr().out
+    assert "6 numeric and 83 one-hot features" in printed
+    assert f"{'accuracy':<10}{graph['accuracy']:>18.4f}{flat['accuracy']:>18.4f}" in printed

@@ -30,14 +30,14 @@ from glassnet import initializers, regularizers
 from glassnet.layers import symbolic
 
 # Keras' automatic names: per class, "dense", then "dense_1", "dense_2" ... for the process.
+# Models draw from the same counters ("sequential", "functional"), as in Keras.
 _name_counts: dict[str, itertools.count] = {}
 
 
-def _auto_name(cls) -> str:
-    base = _snake(cls.__name__)
+def auto_name(base: str) -> str:
+    """The next automatic name for ``base``: ``base`` itself the first time, then ``base_1``, ``base_2``..."""
     n = next(_name_counts.setdefault(base, itertools.count()))
     return base if n == 0 else f"{base}_{n}"
-
 
 
 def _snake(name: str) -> str:
@@ -80,7 +80,7 @@ class Layer:
                  dtype: str = "float32"):
         if dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64'; got {dtype!r}.")
-        self.name = name or _auto_name(type(self))
+        self.name = name or auto_name(_snake(type(self).__name__))
         self.trainable = bool(trainable)
         self.dtype = dtype
         self.input_shape = None if input_shape is None else (None, *normalize_shape(input_shape))

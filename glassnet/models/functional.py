@@ -12,7 +12,7 @@ import numpy as np
 from glassnet import losses as losses_module
 from glassnet import parallel, utils
 from glassnet._registry import deserialize, serialize
-from glassnet.layers.base import Layer
+from glassnet.layers.base import Layer, auto_name
 from glassnet.layers.reshaping import Input as InputLayer
 from glassnet.layers.symbolic import SymbolicTensor, is_symbolic
 from glassnet.models import data, graph, training
@@ -47,7 +47,7 @@ class Model(BaseModel):
     Args:
         inputs: the graph's inputs (from ``gn.Input``): one tensor, a list, or a dict by name.
         outputs: the tensors it computes from them: one tensor, a list, or a dict by name.
-        name: the model's name.
+        name: the model's name; defaults to ``functional``, then ``functional_1``, ``functional_2`` ... as in Keras.
         seed: draws every layer's initial weights (as ``Sequential``'s seed does); defaults
             to the seed given to ``gn.utils.set_random_seed`` or else a fresh random one.
 
@@ -68,7 +68,7 @@ class Model(BaseModel):
     is_graph = True  # the training loop asks a graph for its forward, loss and backward
 
     def __init__(self, inputs, outputs, name: str | None = None, seed: int | None = None):
-        self.name = name or "functional"
+        self.name = name or auto_name("functional")
         self.seed = utils.default_seed() if seed is None else int(seed)
         self.inputs, self.input_keys = graph.flatten(inputs, "inputs")
         self.outputs, self.output_keys = graph.flatten(outputs, "outputs")

@@ -8,7 +8,7 @@ from glassnet import losses as losses_module
 from glassnet import metrics as metrics_module
 from glassnet import parallel, utils
 from glassnet._registry import deserialize, serialize
-from glassnet.layers.base import Layer, normalize_shape
+from glassnet.layers.base import Layer, auto_name, normalize_shape
 from glassnet.layers.reshaping import Input
 from glassnet.layers.symbolic import SymbolicTensor, is_symbolic
 from glassnet.models import data, training
@@ -23,7 +23,7 @@ class Sequential(BaseModel):
     Args:
         layers: layers to add in order (the first may carry ``input_shape``, or start with
             ``layers.Input``).
-        name: the model's name.
+        name: the model's name; defaults to ``sequential``, then ``sequential_1``, ``sequential_2`` ... as in Keras.
         seed: drives initialisation, dropout, shuffling and validation splits; defaults to the
             seed given to ``gn.utils.set_random_seed`` or else a fresh random one (kept in
             ``model.seed`` and in saved files, so any run can be repeated).
@@ -38,7 +38,7 @@ class Sequential(BaseModel):
     """
 
     def __init__(self, layers=None, name: str | None = None, seed: int | None = None):
-        self.name = name or "sequential"
+        self.name = name or auto_name("sequential")
         self.seed = utils.default_seed() if seed is None else int(seed)
         self.layers: list[Layer] = []
         self.optimizer = None

@@ -122,7 +122,7 @@ def test_inspect_shows_a_graph_s_connections_and_per_output_losses(tmp_path):
     model.compile(optimizer="adam", loss={"risk": "binary_crossentropy", "days": "mse"}, metrics={"risk": ["accuracy"]})
     model.save(tmp_path / "g.glassnet")
     code, listing = run_cli("inspect", tmp_path / "g.glassnet")
-    assert code == 0 and "model 'functional' (Model)" in listing
+    assert code == 0 and f"model '{model.name}' (Model)" in listing
     assert "loss BinaryCrossentropy, MeanSquaredError, metrics Accuracy" in listing
     lines = {line.split()[0]: line for line in listing.splitlines() if line.startswith("  ")}
     assert lines["risk"].endswith("<- h[0]") and lines["h"].endswith("<- x[0]")
