@@ -97,7 +97,7 @@ def check_layer(layer, input_shape=None, torch_fn=None, *, x=None, training: boo
     assert [c.name for c in result.checks] == [*_input_names(layer64), *layer64.params]
     check_wrong_backward_fails(layer64, x, training=training, seed=seed)
     check_backward_overwrites(layer64, x, training=training, seed=seed)
-    for xi, before in zip(_inputs(x), x_before):
+    for xi, before in zip(_inputs(x), x_before, strict=True):
         np.testing.assert_array_equal(xi, before, err_msg="forward/backward mutated their input")
     check_weights_roundtrip(layer64, x)
     check_float32(layer64, x, training=training, seed=seed)
@@ -179,7 +179,7 @@ def check_float32(layer64, x, *, training=False, seed=0) -> None:
     grad = random_input(y64.shape, seed + 1)
     dx32, dx64 = layer32.backward(grad.astype(np.float32)), layer64.backward(grad)
     assert y32.dtype == np.float32, f"float32 input gave a {y32.dtype} output"
-    for g32, g64 in zip(_inputs(dx32), _inputs(dx64)):
+    for g32, g64 in zip(_inputs(dx32), _inputs(dx64), strict=True):
         assert g32.dtype == np.float32, f"float32 input gave a {g32.dtype} input gradient"
         np.testing.assert_allclose(g32, g64, rtol=1e-4, atol=1e-5)
     assert all(g.dtype == np.float32 for g in layer32.grads.values()), "float32 layer gave non-float32 grads"
@@ -199,7 +199,7 @@ def compare_with_torch(layer, x, torch_fn, *, training=False, seed=0) -> None:
     y_t = torch_fn(x_t if layer.takes_list else x_t[0], params_t)
     (y_t * torch.tensor(r)).sum().backward()
     np.testing.assert_allclose(y, y_t.detach().numpy(), rtol=TORCH_RTOL, atol=TORCH_ATOL)
-    for dxi, xi_t in zip(_inputs(dx), x_t):
+    for dxi, xi_t in zip(_inputs(dx), x_t, strict=True):
         np.testing.assert_allclose(dxi, xi_t.grad.numpy(), rtol=TORCH_RTOL, atol=TORCH_ATOL)
     for key, p in params_t.items():
         np.testing.assert_allclose(layer.grads[key], p.grad.numpy(), rtol=TORCH_RTOL, atol=TORCH_ATOL,

@@ -38,14 +38,26 @@ def cnn_1d():
 
 
 @pytest.mark.parametrize("build, shape", [(cnn_2d, (64, 16, 16, 2)), (cnn_1d, (64, 400, 3))])
-def test_training_is_bit_identical_on_one_and_two_threads(build, shape):
+def test_training_is_bit_identical_on_one_and_two_threads(build, shape, monkeypatch):
     rng = np.random.default_rng(0)
     # Rounded pixels make ties in the max-pooling windows, so the tie pass runs too.
     x = np.round(rng.random(shape, dtype=np.float32) * 4) / 4
     y = rng.integers(0, 4, shape[0])
+    seen = set()
+    real_run = parallel._run
+
+    def spy_run(part, threads):
+        def recorded(i):
+            seen.add(threading.current_thread().name)
+            return part(i)
+        return real_run(recorded, threads)
+
     with threadpool_limits(1):
         one = train(build(), x, y, None)  # follows BLAS: one thread
+        monkeypatch.setattr(parallel, "_run", spy_run)
         two = train(build(), x, y, 2)
+        monkeypatch.undo()
+    assert len(seen) == 2  # the split work really ran on two threads
     with threadpool_limits(2):
         two_blas = train(build(), x, y, None)  # follows BLAS: two threads
     for other in (two, two_blas):

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import glassnet as gn
-from glassnet import layers
+from glassnet import layers, parallel
+from glassnet.models import memory
 
 
 def _blobs(n=90, features=4, classes=3, seed=0):
@@ -152,9 +153,14 @@ def test_verbose_prints_one_line_per_epoch(capsys, verbose):
     _classifier().fit(x, y, epochs=3, verbose=verbose)
     out = capsys.readouterr().out
     assert _epoch_lines(out) == [1, 2, 3]
-    # (The first verbose fit of a process may also name a process-wide setting: models/memory.py.)
-    assert all(re.search(r"loss: \d\.\d{4} - accuracy: \d\.\d{4}", line)
-               for line in out.splitlines() if line.startswith("Epoch "))
+    # The first verbose fit of a process may also name a process-wide setting (models/memory.py,
+    # parallel.py); every other line is an epoch line in Keras' format.
+    notices = (memory.ANNOUNCEMENT, parallel.ANNOUNCEMENT.split("{n}")[0])
+    for line in out.splitlines():
+        if line.startswith("Epoch "):
+            assert re.search(r"loss: \d\.\d{4} - accuracy: \d\.\d{4}", line)
+        else:
+            assert line.startswith(notices), line
 
 
 @pytest.mark.parametrize("spelling", ["log_every", "print_every"])
