@@ -14,6 +14,7 @@ import numpy as np
 from glassnet import optimizers as optimizers_module
 from glassnet.diagnostics.explain import Explanation, _norm, _plural, _preview_update, _ratio, _record
 from glassnet.layers.reshaping import Input as InputLayer
+from glassnet.models import graph
 from glassnet.models import outputs as outputs_module
 from glassnet.models.nested import layer_kind
 
@@ -72,11 +73,11 @@ def explain_graph(model, x, y=None, *, optimizer=None, print_fn=print) -> GraphE
         xs = xa.arrays
     else:
         xs = model._arrays(x)
-    index = model._node_indices()
+    index = graph.node_indices(model.nodes)
+    shared = {id(n.layer) for n in model.nodes if index[id(n)] > 0}  # layers called more than once
 
     def label(node):
-        calls = sum(n.layer is node.layer for n in model.nodes)
-        return node.layer.name if calls == 1 else f"{node.layer.name}[{index[id(node)]}]"
+        return f"{node.layer.name}[{index[id(node)]}]" if id(node.layer) in shared else node.layer.name
 
     values = {}
     model.forward(xs, values=values)

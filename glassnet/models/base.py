@@ -71,7 +71,7 @@ class BaseModel:
         self._require_built("count parameters")
         return sum(layer.count_params() for layer in self.layers)
 
-    # -- files (glassnet.saving) ------------------------------------------------------------------
+    # -- the workflow (glassnet/models/training.py) ------------------------------------------------
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict: bool = False):
         """One optimizer step on one batch; returns the loss (and metrics, as in Keras)."""
         return training.train_on_batch(self, x, y, sample_weight, class_weight, return_dict)
@@ -81,6 +81,7 @@ class BaseModel:
         """Loss and metrics on ``x, y``: a float without metrics, else [loss, *metrics]."""
         return training.evaluate(self, x, y, batch_size, verbose, sample_weight, return_dict)
 
+    # -- files (glassnet.saving) ------------------------------------------------------------------
     def save(self, filepath, overwrite: bool = True, include_optimizer: bool = True) -> None:
         """Save architecture, weights, optimizer state and training position to one file.
 

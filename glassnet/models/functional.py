@@ -160,6 +160,12 @@ class Model(BaseModel):
         """The input arrays in ``self.inputs`` order, from an array, a list or a dict by name, checked."""
         return self.check_inputs(self.inputs_in_order(x, x_name), x_name)
 
+    def input_arrays(self, x, x_name: str = "x") -> list[np.ndarray]:
+        """Data for ``fit``, ``evaluate`` and ``predict``: ``_arrays`` with each array first checked
+        as data (numeric, finite, not empty; pandas taken)."""
+        return self.check_inputs([data.as_array(xi, f"{x_name}[{t.name!r}]", t.dtype)
+                                  for xi, t in zip(self.inputs_in_order(x, x_name), self.inputs)], x_name)
+
     def check_inputs(self, arrays: list, x_name: str = "x") -> list[np.ndarray]:
         """One array per input, in order: cast to float, shapes and sample counts checked."""
         checked = []
@@ -329,7 +335,7 @@ class Model(BaseModel):
         ``validation_split`` stratifies on the first classification output; ``class_weight``
         needs a single output, as in Keras.
         """
-        self._require_compiled("fit")
+        training._require_compiled(self, "fit")  # before the diagnose refusal: the first thing to fix
         if diagnose:
             raise ValueError("diagnose=True watches Sequential models only so far; train this graph without it.")
         return training.fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
@@ -343,21 +349,13 @@ class Model(BaseModel):
         or a dict when the outputs were given as one."""
         training.refuse_step_overrides(self, "predict", ("predict_step",))
         x, _ = training.unpack_image_data(x)
-
-        def checked(x):
-            return self.check_inputs([data.as_array(xi, f"x[{t.name!r}]", t.dtype)
-                                      for xi, t in zip(self.inputs_in_order(x), self.inputs)])
         if training.is_batch_source(x):  # batches from disk: only the outputs are held in memory
-            parts = [self.forward(checked(x[i][0])) for i in range(len(x))]
+            parts = [self.forward(self.input_arrays(x[i][0])) for i in range(len(x))]
         else:
-            xs = checked(x)
+            xs = self.input_arrays(x)
             batch_size = data.check_batch_size(batch_size or training.INFERENCE_BATCH)
             parts = [self.forward([xi[s] for xi in xs]) for s in data.batch_slices(xs[0].shape[0], batch_size)]
         return self._structure([np.concatenate([p[k] for p in parts]) for k in range(len(self.outputs))])
-
-    def _require_compiled(self, action: str) -> None:
-        if not self.compiled:
-            raise ValueError(f"Cannot {action} before compile(): call model.compile(optimizer=..., loss=...).")
 
     # -- describing ---------------------------------------------------------------------------------
     def explain(self, x, y=None, **kwargs):
@@ -372,7 +370,7 @@ class Model(BaseModel):
         """Print layers, output shapes, parameter counts and what each layer reads (Keras' layout)."""
         widths = (int(line_length * 0.3), int(line_length * 0.22), int(line_length * 0.12))
         rows = [("Layer (type)", "Output Shape", "Param #", "Connected to")]
-        index = self._node_indices()
+        index = graph.node_indices(self.nodes)
         for node in self.nodes:
             layer = node.layer
             inbound = ", ".join(f"{t.node.layer.name}[{index[id(t.node)]}][0]" for t in node.inputs) or "-"
@@ -389,9 +387,6 @@ class Model(BaseModel):
         lines += [f"Total params: {total:,}", f"Trainable params: {trainable:,}",
                   f"Non-trainable params: {total - trainable:,}", "_" * line_length]
         print_fn("\n".join(lines))
-
-    def _node_indices(self) -> dict[int, int]:
-        return graph.node_indices(self.nodes)
 
     # -- config ---------------------------------------------------------------------------------
     def get_config(self) -> dict:

@@ -182,8 +182,7 @@ def check_sample_counts(**named: list) -> int:
 # -- what the training loop asks of a graph (glassnet/models/training.py) ----------------------------
 def prepare_xy(model, x, y, x_name: str = "x", y_name: str = "y"):
     """Inputs and targets as checked ``Arrays``, from arrays, lists or dicts by name."""
-    xs = model.check_inputs([data.as_array(xi, f"{x_name}[{t.name!r}]", t.dtype)
-                             for xi, t in zip(model.inputs_in_order(x, x_name), model.inputs)], x_name)
+    xs = model.input_arrays(x, x_name)
     ys = prepare_targets(model, y, y_name)
     check_sample_counts(**{x_name: xs, y_name: ys})
     return Arrays(xs), Arrays(ys)

@@ -194,10 +194,15 @@ def backward(model, grad) -> None:
     """
     if getattr(model, "is_graph", False):
         outputs.backward_loss(model, grad)
-        for layer in model.layers:
-            if layer.regularizers:
-                layer.add_regularization_grads()
-        return
+    else:
+        _backward_chain(model, grad)
+    for layer in model.layers:
+        if layer.regularizers:
+            layer.add_regularization_grads()
+
+
+def _backward_chain(model, grad) -> None:
+    """A Sequential's backward: the last layer (fused with the loss or not), then the rest."""
     layers = model.layers
     first = next((i for i, layer in enumerate(layers) if layer.params), 0)
     last = layers[-1]
@@ -208,9 +213,6 @@ def backward(model, grad) -> None:
         last.needs_input_grad = True
     if len(layers) - 1 > first:
         backward_layers(layers[:-1], grad, first, input_grad=False)
-    for layer in layers:
-        if layer.regularizers:
-            layer.add_regularization_grads()
 
 
 def backward_layers(layers, grad, first: int = 0, input_grad: bool = True):
