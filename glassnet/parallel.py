@@ -90,14 +90,21 @@ def num_threads() -> int:
     return blas_threads()
 
 
-def blas_threads() -> int:
-    """The number of threads NumPy's BLAS uses now."""
+def _controller_for_blas():
+    """threadpoolctl's controller, its NumPy BLAS libraries in ``_blas``: found once per process
+    (finding them scans every loaded library)."""
     global _blas, _controller
     if _blas is None:
         from threadpoolctl import ThreadpoolController
 
         _controller = ThreadpoolController()
         _blas = [lib for lib in _controller.lib_controllers if lib.user_api == "blas"]
+    return _controller
+
+
+def blas_threads() -> int:
+    """The number of threads NumPy's BLAS uses now."""
+    _controller_for_blas()
     # A cheap call into the library each time, so threadpool_limits takes effect at once.
     return max((lib.num_threads for lib in _blas), default=1)
 
@@ -148,11 +155,6 @@ def on_own_threads(fn):
     return wrapper
 
 
-def _controller_for_blas():
-    blas_threads()
-    return _controller
-
-
 def announcement() -> str | None:
     """The line that names the BLAS setting, the first time it is asked for while it is in
     force; None otherwise (once per process)."""
@@ -201,7 +203,8 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
 
 def _run(part, threads: int) -> None:
     """part(0) … part(threads - 1), the first on the calling thread, the others on the pool."""
-    futures = [_executor(threads - 1).submit(part, i) for i in range(1, threads)]
+    pool = _executor(threads - 1)
+    futures = [pool.submit(part, i) for i in range(1, threads)]
     try:
         part(0)  # the calling thread takes the first slice instead of waiting idle
     finally:  # even when part(0) raised, return only once no thread writes into out any more

@@ -10,6 +10,15 @@ from glassnet.layers.base import Layer
 from glassnet.numerics import flush_subnormals
 
 
+def _scale_and_shift(layer, x_hat: np.ndarray) -> np.ndarray:
+    """y = γ x̂ + β with ``layer``'s gamma and beta (each only if it has one), broadcast by its
+    ``_broadcast``: the common tail of both layers' forward."""
+    y = x_hat * layer._broadcast(layer.params["gamma"], x_hat.ndim) if layer.scale else x_hat.copy()
+    if layer.center:
+        y += layer._broadcast(layer.params["beta"], x_hat.ndim)
+    return y
+
+
 @register("layer")
 class BatchNormalization(Layer):
     """Normalise each feature (channel) to zero mean and unit variance, then scale and shift.
@@ -122,10 +131,7 @@ class BatchNormalization(Layer):
         inv_std = (1 / np.sqrt(var + dtype(self.epsilon))).astype(x.dtype, copy=False)
         x_hat = xc * inv_std
         self._x_hat, self._inv_std, self._axes = x_hat, inv_std, axes
-        y = x_hat * self._broadcast(self.params["gamma"], x.ndim) if self.scale else x_hat.copy()
-        if self.center:
-            y += self._broadcast(self.params["beta"], x.ndim)
-        return y
+        return _scale_and_shift(self, x_hat)
 
     def backward(self, grad):
         x_hat, axes = self._x_hat, self._axes
@@ -250,10 +256,7 @@ class LayerNormalization(Layer):
         inv_std = 1 / np.sqrt(var + x.dtype.type(self.epsilon))
         x_hat = xc * inv_std
         self._x_hat, self._inv_std, self._norm_axes = x_hat, inv_std, axes
-        y = x_hat * self._broadcast(self.params["gamma"], x.ndim) if self.scale else x_hat.copy()
-        if self.center:
-            y += self._broadcast(self.params["beta"], x.ndim)
-        return y
+        return _scale_and_shift(self, x_hat)
 
     def backward(self, grad):
         x_hat, axes = self._x_hat, self._norm_axes
