@@ -291,6 +291,16 @@ def summary(model):
     _load(model).summary(print_fn=click.echo)
 
 
+def _describe_calls(calls) -> str:
+    """A graph layer's ``inbound_nodes`` as "conv_a[0], conv_b[0]", one group per call joined by
+    "; "; "?" for a reference that is not [layer, index] (the file is read as found)."""
+    if not isinstance(calls, list):
+        return ""
+    return "; ".join(", ".join(f"{ref[0]}[{ref[1]}]" if isinstance(ref, list) and len(ref) == 2 else "?"
+                               for ref in (call if isinstance(call, list) else []))
+                     for call in calls)
+
+
 @cli.command(cls=_Command, epilog="""Example:
   glassnet inspect model.glassnet
   glassnet inspect model.glassnet --json""")
@@ -328,9 +338,7 @@ def inspect(model, as_json):
              for spec in config.get("layers", []) if isinstance(spec, dict) and "inbound_nodes" in spec}
     for layer in info["layers"]:
         weights = ", ".join(f"{k} {tuple(w['shape'])} {w['dtype']}" for k, w in layer["weights"].items())
-        reads = "; ".join(", ".join(f"{ref[0]}[{ref[1]}]" if isinstance(ref, list) and len(ref) == 2 else "?"
-                                    for ref in (call if isinstance(call, list) else []))
-                          for call in (calls.get(layer["name"]) if isinstance(calls.get(layer["name"]), list) else []))
+        reads = _describe_calls(calls.get(layer["name"]))
         click.echo(f"  {layer['name']:<24} {layer['class_name']:<20} {layer['params']:>10,}  {weights}"
                    + (f"  <- {reads}" if reads else ""))
     click.echo(f"total parameters: {info['total_params']:,}")

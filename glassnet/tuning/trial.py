@@ -164,16 +164,17 @@ def splittable(source) -> bool:
     return callable(getattr(source, "subset", None)) and getattr(source, "labels", None) is not None
 
 
-def _splits(setup: TrialSetup):
-    """(x_train, y_train, fit validation kwargs) for each fold, or the one configured split.
+def _fold(setup: TrialSetup, fold: int):
+    """(x_train, y_train, fit validation kwargs) of cross-validation fold ``fold``, or the one
+    configured split. Only that fold's arrays are copied out, not every fold's.
 
     The folds come from the study seed, so every trial is scored on the same folds. A batch
     source is divided by ``subset`` into the same folds its arrays would be."""
     x, y = setup.x, setup.y
     if not setup.cv:
         if setup.validation_data is not None:
-            return [(x, y, {"validation_data": setup.validation_data})]
-        return [(x, y, {})]
+            return x, y, {"validation_data": setup.validation_data}
+        return x, y, {}
     from sklearn.model_selection import KFold, StratifiedKFold
 
     source = is_batch_source(x)
@@ -182,11 +183,11 @@ def _splits(setup: TrialSetup):
     stratify = discrete and np.unique(labels, return_counts=True)[1].min() >= setup.cv
     splitter_cls = StratifiedKFold if stratify else KFold
     splitter = splitter_cls(n_splits=setup.cv, shuffle=True, random_state=setup.seed % 2**32)
-    folds = splitter.split(labels, labels)  # the first argument only counts the samples
+    tr, va = list(splitter.split(labels, labels))[fold]  # the first argument only counts the samples
     if source:
-        return [(x.subset(tr), None, {"validation_data": x.subset(va, shuffle=False)}) for tr, va in folds]
+        return x.subset(tr), None, {"validation_data": x.subset(va, shuffle=False)}
     x_arr, y_arr = np.asarray(x), np.asarray(y)
-    return [(x_arr[tr], y_arr[tr], {"validation_data": (x_arr[va], y_arr[va])}) for tr, va in folds]
+    return x_arr[tr], y_arr[tr], {"validation_data": (x_arr[va], y_arr[va])}
 
 
 class _SourceAtRestoredEpoch(Callback):
@@ -237,7 +238,7 @@ def run_trial(trial, setup: TrialSetup) -> float:
             hp = HyperParameters(trial, setup.space, seed=seed)
             model = _with_seed(seed, call_build, setup.build_model, setup.style, hp)
             _check_model(model, hp, setup)
-            x_train, y_train, validation = _splits(setup)[fold]
+            x_train, y_train, validation = _fold(setup, fold)
             if is_batch_source(x_train):
                 x_train = copy.copy(x_train)  # its own shuffling state: trials do not depend on each other
             first = run_index == 0
