@@ -52,12 +52,20 @@ def converts_activation(*function_classes: type):
     return decorate
 
 
+def _load_converters() -> None:
+    # glassnet's own converters register on import; the package imports this module first.
+    import glassnet.export.converters  # noqa: F401
+
+
 def has_converter(layer_class: type) -> bool:
     """Whether ``layer_class`` itself (not a base class) has a converter."""
+    _load_converters()
     return layer_class in _LAYERS
 
 
 def has_activation_converter(function_class: type) -> bool:
+    """Whether the activation function class itself has a converter."""
+    _load_converters()
     return function_class in _ACTIVATIONS
 
 
