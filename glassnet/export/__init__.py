@@ -33,11 +33,16 @@ IR_VERSION = 8
 INSTALL_HINT = "ONNX export needs the onnx package (1.16 or later): pip install 'glassnet[export]'."
 
 
-def _onnx_model():
+def require_onnx() -> None:
+    """Raise an ImportError saying how to install onnx, unless it is installed."""
     try:
         import onnx  # noqa: F401
     except ImportError as err:
         raise ImportError(INSTALL_HINT) from err
+
+
+def _onnx_model():
+    require_onnx()
     from glassnet.export import onnx_model
 
     return onnx_model
@@ -64,4 +69,4 @@ def export_onnx(model, filepath, include_preprocessor: bool = True):
 
 
 __all__ = ["IR_VERSION", "ML_OPSET", "OPSET", "ExportError", "INSTALL_HINT", "converts", "converts_activation",
-           "export_onnx", "has_activation_converter", "has_converter", "to_onnx"]
+           "export_onnx", "has_activation_converter", "has_converter", "require_onnx", "to_onnx"]

@@ -36,9 +36,12 @@ def check_exportable(preprocessor) -> None:
 def raw_feature_inputs(g, prep: TabularPreprocessor) -> str:
     """Add prep's raw-column inputs to ``g``; returns the (N, n_features_out) feature tensor."""
     check_exportable(prep)
+    # The inputs in the table's column order, as a user's frame lists them.
+    raw = {c: g.add_input(c, np.float64 if c in prep.numeric_columns_ else str, (None, 1))
+           for c in prep.feature_names_in_}
     parts = []
     if prep.imputer_ is not None:
-        columns = [g.add_input(c, np.float64, (None, 1)) for c in prep.numeric_columns_]
+        columns = [raw[c] for c in prep.numeric_columns_]
         x = g.node("Concat", columns, axis=1) if len(columns) > 1 else columns[0]  # (N, n) float64
         missing = g.node("IsNaN", [x])
         imputed = g.node("Where", [missing, g.const(prep.imputer_.statistics_, dtype=np.float64), x])
@@ -56,7 +59,7 @@ def raw_feature_inputs(g, prep: TabularPreprocessor) -> str:
         start = len(prep.numeric_columns_) + (len(prep.imputer_.indicator_.features_) if prep.imputer_ else 0)
         for column, encoder in prep.encoders_.items():
             width = len(encoder.get_feature_names_out())
-            parts.append(_one_hot(g, prep, column, encoder, missing_row[start:start + width]))
+            parts.append(_one_hot(g, prep, raw[column], encoder, missing_row[start:start + width]))
             start += width
     features = g.node("Concat", parts, axis=1) if len(parts) > 1 else parts[0]
     if g.dtype != np.float32:  # transform returns float32; predict then casts to the model's dtype
@@ -73,7 +76,7 @@ def _missing_row(prep: TabularPreprocessor) -> np.ndarray:
 
 
 def _one_hot(g, prep, column: str, encoder, missing_block: np.ndarray) -> str:
-    """(N, 1) strings -> (N, width) float32: category -> output column, then a comparison."""
+    """(N, 1) strings in input ``column`` -> (N, width) float32: category -> output column, then a comparison."""
     categories = [str(c) for c in encoder.categories_[0]]
     rows = encoder.transform(np.asarray(categories, dtype=object).reshape(-1, 1))  # (K, width)
     positions = [int(r.argmax()) if r.any() else -1 for r in rows]
@@ -87,7 +90,7 @@ def _one_hot(g, prep, column: str, encoder, missing_block: np.ndarray) -> str:
         if text not in keys:
             keys.append(text)
             values.append(missing_at)
-    index = g.node("LabelEncoder", [g.add_input(column, str, (None, 1))], domain="ai.onnx.ml",
-                   keys_strings=keys, values_int64=values, default_int64=unseen)
+    index = g.node("LabelEncoder", [column], domain="ai.onnx.ml",
+                   keys_strings=keys, values_int64s=values, default_int64=unseen)
     hot = g.node("Equal", [index, g.const(np.arange(rows.shape[1]), dtype=np.int64)])  # (N, 1) vs (width,)
     return g.node("Cast", [hot], to=TensorProto.FLOAT)

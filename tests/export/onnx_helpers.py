@@ -50,3 +50,15 @@ def randomize(model, seed: int = 0) -> None:
         for key, value in {**layer.params, **layer.state}.items():
             draw = rng.uniform(0.5, 2.0, value.shape) if "variance" in key else rng.normal(0, 0.5, value.shape)
             value[...] = draw
+
+
+def raw_columns(prep, df) -> dict[str, np.ndarray]:
+    """A DataFrame as an exported preprocessor's inputs: per column (N, 1), numbers as float64
+    (NaN where missing), categories as strings ("" where missing), as the README tells users."""
+    import pandas as pd
+
+    feeds = {c: pd.to_numeric(df[c], errors="coerce").to_numpy(np.float64).reshape(-1, 1)
+             for c in prep.numeric_columns_}
+    for c in prep.categorical_columns_:
+        feeds[c] = df[c].where(df[c].notna(), "").astype(str).to_numpy(object).reshape(-1, 1)
+    return feeds
