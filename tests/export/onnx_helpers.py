@@ -53,12 +53,8 @@ def randomize(model, seed: int = 0) -> None:
 
 
 def raw_columns(prep, df) -> dict[str, np.ndarray]:
-    """A DataFrame as an exported preprocessor's inputs: per column (N, 1), numbers as float64
-    (NaN where missing), categories as strings ("" where missing), as the README tells users."""
-    import pandas as pd
-
-    feeds = {c: pd.to_numeric(df[c], errors="coerce").to_numpy(np.float64).reshape(-1, 1)
-             for c in prep.numeric_columns_}
-    for c in prep.categorical_columns_:
-        feeds[c] = df[c].where(df[c].notna(), "").astype(str).to_numpy(object).reshape(-1, 1)
+    """A DataFrame as an exported preprocessor's inputs, exactly as the README's recipe builds them:
+    per column (N, 1), numbers as float64 (NaN where missing), categories as strings ("" where missing)."""
+    feeds = {c: df[[c]].to_numpy("float64") for c in prep.numeric_columns_}
+    feeds |= {c: df[[c]].fillna("").astype(str).to_numpy() for c in prep.categorical_columns_}
     return feeds
