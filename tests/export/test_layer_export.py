@@ -65,6 +65,9 @@ CASES = {
     "Conv1D": lambda: seq(layers.Conv1D(4, 5, padding="same", activation="elu"), shape=(12, 3)),
     "Conv1D-causal": lambda: seq(layers.Conv1D(4, 3, padding="causal", dilation_rate=2), shape=(12, 3)),
     "Conv1D-valid": lambda: seq(layers.Conv1D(4, 3, strides=2), shape=(12, 3)),
+    # sequences of any length: "same" padding decided by the runtime (SAME_UPPER, TensorFlow's rule)
+    "Conv1D-any-length": lambda: seq(layers.Conv1D(4, 4, strides=2, padding="same"), layers.Conv1D(2, 3),
+                                     layers.MaxPooling1D(padding="same"), layers.GlobalMaxPooling1D(), shape=(None, 3)),
     "MaxPooling2D": lambda: seq(layers.MaxPooling2D(), shape=IMAGE),
     "MaxPooling2D-same": lambda: seq(layers.MaxPooling2D(3, strides=2, padding="same"), shape=IMAGE),
     "AveragePooling2D": lambda: seq(layers.AveragePooling2D((2, 3)), shape=IMAGE),
@@ -122,7 +125,8 @@ def test_every_registered_layer_has_an_export_case():
 def random_inputs(model, batch: int, seed: int = 1) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     shapes = [t.shape for t in model.inputs] if getattr(model, "is_graph", False) else [model.input_shape]
-    return [rng.normal(0, 2, (batch, *shape[1:])).astype("float32") for shape in shapes]
+    return [rng.normal(0, 2, (batch, *(11 if d is None else d for d in shape[1:]))).astype("float32")
+            for shape in shapes]
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

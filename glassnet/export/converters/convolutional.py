@@ -28,11 +28,13 @@ def to_channels_last(g, x, rank: int) -> str:
 def window_pads(layer, input_shape, kernel, strides, dilation) -> dict:
     """ONNX's ``pads`` (all befores, then all afters) by glassnet's (TensorFlow's) rules, or
     ``auto_pad="SAME_UPPER"`` (the same rule) where a "same" axis has no known size."""
-    if layer.padding == "same" and any(n is None for n in input_shape[1:-1]):
-        return {"auto_pad": "SAME_UPPER"}
+    rank = len(kernel)
+    if layer.padding == "valid":
+        return {"pads": [0] * (2 * rank)}
     if layer.padding == "causal":  # k_eff - 1 before, none after
-        before = [d * (k - 1) for k, d in zip(kernel, dilation)]
-        return {"pads": [*before, *([0] * len(kernel))]}
+        return {"pads": [*(d * (k - 1) for k, d in zip(kernel, dilation)), *([0] * rank)]}
+    if any(n is None for n in input_shape[1:-1]):
+        return {"auto_pad": "SAME_UPPER"}
     geometry = window_geometry(input_shape[1:-1], kernel, strides, dilation, layer.padding, type(layer).__name__)
     return {"pads": [before for _, before, _ in geometry] + [after for _, _, after in geometry]}
 
