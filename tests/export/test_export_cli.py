@@ -30,8 +30,9 @@ def table_run(tmp_path_factory):
     target = np.where((age - 45) / 15 + (job == "engineer") + rng.normal(0, 0.5, n) > 0.3, "yes", "no")
     pd.DataFrame({"age": age, "hours": rng.normal(40, 10, n).round(1), "job": job, "target": target}).to_csv(
         root / "people.csv", index=False)
-    (root / "run.toml").write_text(f'name = "people"\n[data]\nsource = "csv"\npath = "{(root / "people.csv").as_posix()}"\n'
-                                   f'target = "target"\n[fit]\nepochs = 2\n')
+    csv_path = (root / "people.csv").as_posix()
+    (root / "run.toml").write_text(f'name = "people"\n[data]\nsource = "csv"\npath = "{csv_path}"\ntarget = "target"\n'
+                                   f'[fit]\nepochs = 2\n')
     code, stdout = run_cli("train", root / "run.toml", "--out", root / "runs", "--export", "onnx", "--quiet")
     assert code == 0, stdout
     return next((root / "runs").iterdir()), root / "people.csv"

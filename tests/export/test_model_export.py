@@ -124,7 +124,8 @@ def test_two_input_adult_graph_on_real_rows(adult):  # examples/11_two_input_adu
     prep, _, X_test, _ = adult
     x = prep.transform(X_test)
     n_numeric = len(prep.numeric_columns_)
-    model = runpy.run_path(str(EXAMPLES / "11_two_input_adult.py"))["two_input_model"](n_numeric, x.shape[1] - n_numeric)
+    two_input_model = runpy.run_path(str(EXAMPLES / "11_two_input_adult.py"))["two_input_model"]
+    model = two_input_model(n_numeric, x.shape[1] - n_numeric)
     randomize(model)
     proto = check_batches(model, [x[:, :n_numeric], x[:, n_numeric:]])
     assert [i.name for i in proto.graph.input] == ["numbers", "categories"]
