@@ -30,6 +30,12 @@ def nested_sequential():
     return gn.Model([a, b], layers.Subtract()([block(a), block(b)]), seed=0)  # shared: called twice
 
 
+def shared_dense():
+    a, b = gn.Input((4,)), gn.Input((4,))
+    dense = layers.Dense(3, activation="tanh")
+    return gn.Model([a, b], layers.Add()([dense(a), dense(b)]), seed=0)  # one layer, two calls
+
+
 def nested_graph():
     x = gn.Input((6,))
     inner = gn.Model(x, layers.Add()([x, layers.Dense(6, activation="tanh")(x)]), name="residual")
@@ -40,6 +46,7 @@ IMAGE = (9, 10, 3)
 CASES = {
     "Input": lambda: seq(shape=(4,)),
     "Dense": lambda: seq(layers.Dense(5, activation="tanh"), shape=(6,)),
+    "Dense-shared": lambda: shared_dense(),
     "Dense-3d": lambda: seq(layers.Dense(5, use_bias=False), shape=(4, 6)),
     "Activation": lambda: seq(layers.Activation("sigmoid"), shape=(6,)),
     "ReLU": lambda: seq(layers.ReLU(), shape=(6,)),
@@ -145,3 +152,11 @@ def test_a_float64_model_exports_in_float64():
     randomize(model)
     proto = assert_onnx_matches_predict(model, np.random.default_rng(0).normal(size=(5, 4)))
     assert proto.graph.input[0].type.tensor_type.elem_type == 11  # TensorProto.DOUBLE
+
+
+def test_a_shared_layer_and_a_shared_nested_model_store_their_weights_once():
+    for model in (shared_dense(), nested_sequential()):
+        proto = gn.export.to_onnx(model)
+        names = [i.name for i in proto.graph.initializer if i.name.endswith("/kernel")]
+        kernels = sum(key.endswith("kernel") for layer in model.layers for key in layer.params)  # 1, then 2
+        assert len(names) == len(set(names)) == kernels
