@@ -71,3 +71,11 @@ def test_export_command_without_onnx_says_how_to_install_it(table_run, tmp_path,
 def test_export_help_has_examples():
     code, stdout = run_cli("export", "--help")
     assert code == 0 and "Example" in stdout and "Usage: glassnet export" in stdout
+
+
+def test_train_with_export_but_without_onnx_stops_before_training(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    code, _ = run_cli("train", "--epochs", 1, "--out", tmp_path, "--export", "onnx", "--quiet")
+    assert code == 1
+    assert "pip install 'glassnet[export]'" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*/model.glassnet"))  # nothing trained
