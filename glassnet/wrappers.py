@@ -411,3 +411,6 @@ class KerasRegressor(RegressorMixin, BaseWrapper):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+__all__ = ["BaseWrapper", "KerasClassifier", "KerasRegressor", "ROUTES"]

@@ -14,6 +14,7 @@ import shutil
 
 import optuna
 
+from glassnet.tuning.errors import SetupError
 from glassnet.tuning.space import HyperParameters
 from glassnet.tuning.tuner import Tuner
 
@@ -303,6 +304,19 @@ class GridSearch(_KerasTunerSearch):
                  overwrite: bool = False, **kwargs):
         super().__init__(hypermodel, objective, max_trials, executions_per_trial, directory, project_name,
                          overwrite, seed, **kwargs)
+
+    def _fit(self, hp, model, x, y, **kwargs):
+        known = set(hp.space)
+        try:
+            return super()._fit(hp, model, x, y, **kwargs)
+        except ValueError:
+            new = [name for name in hp.space if name not in known]
+            if not new:
+                raise
+            # The grid is read from build(hp) before the search; Optuna's grid has no such axis.
+            raise SetupError(f"GridSearch enumerates the parameters build(hp) defines, but HyperModel.fit defines "
+                             f"{', '.join(map(repr, new))}: define it in build (it may still be read in fit with "
+                             f"hp.get), or use RandomSearch or BayesianOptimization.") from None
 
 
 class BayesianOptimization(_KerasTunerSearch):

@@ -139,6 +139,20 @@ def test_grid_search_tries_every_combination():
     assert tuner.tuner.optimization_direction == "minimize"
 
 
+def test_grid_search_names_a_parameter_defined_only_in_hypermodel_fit():
+    x, y, x_val, y_val = digits()
+    class GridTunedTraining(TunedTraining):
+        def build(self, hp):
+            model = gn.Sequential([gn.layers.Dense(hp.Choice("units", [4, 8]), activation="relu", input_shape=(64,)),
+                                   gn.layers.Dense(10, activation="softmax")])
+            model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+            return model
+
+    tuner = kt.GridSearch(GridTunedTraining(), objective="val_accuracy")
+    with pytest.raises(kt.SetupError, match="HyperModel.fit defines 'batch_size'"):
+        tuner.search(x, y, epochs=1, validation_data=(x_val, y_val), verbose=0)
+
+
 def test_hyperband_runs_keras_tuners_number_of_trials_up_to_max_epochs():
     assert kt.keras_tuner.hyperband_trials(81, 3) == 143  # brackets of 81, 34, 15, 8 and 5 sets
     assert kt.keras_tuner.hyperband_trials(4, 2) == 10

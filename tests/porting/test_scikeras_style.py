@@ -116,6 +116,12 @@ def test_clone_pipeline_and_grid_search_over_routed_parameters():
     assert cross_val_score(pipe, X, y, cv=2).shape == (2,)
 
 
+def test_the_wrappers_are_importable_beside_the_other_estimators():
+    import glassnet.sklearn
+
+    assert glassnet.sklearn.KerasClassifier is KerasClassifier and gn.wrappers.KerasRegressor is KerasRegressor
+
+
 def test_same_random_state_same_model():
     X, y = make_classification(80, n_features=4, random_state=2)
     kwargs = dict(model__hidden_layer_sizes=(8,), loss="sparse_categorical_crossentropy", epochs=2, verbose=0)
