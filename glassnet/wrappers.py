@@ -45,7 +45,8 @@ def _fresh(identifier, module, routed: dict, what: str):
         try:
             obj = type(obj).from_config({**obj.get_config(), **routed})
         except TypeError as err:
-            raise ValueError(f"Cannot apply {what}__ parameters {sorted(routed)} to {type(obj).__name__}: {err}") from None
+            raise ValueError(f"Cannot apply {what}__ parameters {sorted(routed)} to {type(obj).__name__}: "
+                             f"{err}") from None
     return obj
 
 
@@ -74,7 +75,9 @@ class BaseWrapper(BaseEstimator):
     # -- parameters (SciKeras': the constructor's plus any keyword given to it or to set_params) ---
     def get_params(self, deep=True):
         params = super().get_params(deep=False)
-        extra = {k: v for k, v in vars(self).items() if k not in params and not k.startswith("_") and not k.endswith("_")}
+        # every public attribute not ending in "_" (a fitted one) is a parameter given as a keyword
+        extra = {k: v for k, v in vars(self).items()
+                 if k not in params and not k.startswith("_") and not k.endswith("_")}
         return {**params, **extra}
 
     def set_params(self, **params):
@@ -145,7 +148,8 @@ class BaseWrapper(BaseEstimator):
         if not model.compiled:
             if compile_kwargs["loss"] is None:
                 raise ValueError(f"The build function returned an uncompiled model and {type(self).__name__} has no "
-                                 f"loss: pass loss=... (e.g. {self._loss_hint!r}) or compile the model in the function.")
+                                 f"loss: pass loss=... (e.g. {self._loss_hint!r}) or compile the model in the "
+                                 f"function.")
             model.compile(**{k: v for k, v in compile_kwargs.items() if v is not None})
         return model
 
@@ -300,7 +304,9 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
         float for a binary one or a regression loss, integers otherwise."""
         codes = self._encoder.transform(y)
         loss = self.model_.loss
-        if isinstance(loss, losses.CategoricalCrossentropy):
+        one_hot = isinstance(loss, losses.CategoricalCrossentropy) or (
+            isinstance(loss, losses.BinaryCrossentropy) and self.n_classes_ > 2)  # one sigmoid unit per class
+        if one_hot:
             return utils.to_categorical(codes, self.n_classes_)
         if isinstance(loss, losses.SparseCategoricalCrossentropy):
             return codes.astype(np.int64)

@@ -28,7 +28,8 @@ class Analyze:
             source = pd.read_csv(source)
         data = source if isinstance(source, pd.DataFrame) else getattr(source, "data", None)
         if not isinstance(data, pd.DataFrame):
-            raise TypeError(f"Analyze takes a Scan, its data DataFrame or a results CSV path; got {type(source).__name__}.")
+            raise TypeError(f"Analyze takes a Scan, its data DataFrame or a results CSV path; got "
+                            f"{type(source).__name__}.")
         self.data = data
         names = params if params is not None else getattr(source, "params", None)
         #: the parameter columns (the scan's params; else every column after the metrics is unknown,

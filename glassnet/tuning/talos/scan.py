@@ -162,7 +162,8 @@ class Scan:
             raise TypeError("model must be a function model(x_train, y_train, x_val, y_val, params) returning "
                             "(history, model).")
         if not isinstance(experiment_name, str) or not experiment_name:
-            raise ValueError(f"experiment_name must be a non-empty string (the results folder); got {experiment_name!r}.")
+            raise ValueError(f"experiment_name must be a non-empty string (the results folder); got "
+                             f"{experiment_name!r}.")
         if random_method not in RANDOM_METHODS:
             raise ValueError(f"random_method {random_method!r} is not available in glassnet; choose one of "
                              f"{', '.join(RANDOM_METHODS)}.")
