@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import json
 import os
 
 import numpy as np
@@ -31,6 +32,21 @@ def _require_saveable(model, what: str) -> None:
     if not model.layers or not model.built:
         raise ValueError(f"Cannot {what} an unbuilt model: build it (input_shape=..., model.build) "
                          f"or fit it first.")
+
+
+def _require_plain_configs(model) -> None:
+    """Refuse, naming the layer and argument, a config entry that is not JSON data: a function
+    (``TextVectorization(standardize=my_function)``) would be code, which a model file never holds."""
+    for layer in model.layers:
+        for key, value in layer.get_config().items():
+            try:
+                json.dumps(value)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"Cannot save layer {layer.name!r}: its argument {key}={value!r} is not plain data, and a "
+                    f"model file never holds code. Use one of the layer's named options for {key}, or "
+                    f"save the weights alone (model.save_weights) and rebuild the layer in code."
+                ) from None
 
 
 def _layers_table(model) -> list[dict]:
@@ -71,6 +87,7 @@ def model_bytes(model, include_optimizer: bool = True, callback_states: dict | N
     ``read_callback_states``.
     """
     _require_saveable(model, "save")
+    _require_plain_configs(model)
     doc = _base_doc(model, MODEL_FORMAT)
     doc["model"] = {"class_name": type(model).__name__, "config": model.get_config()}
     doc["compile"] = model.get_compile_config()
