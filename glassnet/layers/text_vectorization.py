@@ -137,7 +137,7 @@ class TextVectorization(Layer):
                 vocabulary = f.read().splitlines()
             while vocabulary and vocabulary[-1] == "":
                 vocabulary.pop()  # a trailing newline is not an empty token
-        tokens = list(np.asarray(vocabulary, dtype=object).reshape(-1)) if not isinstance(vocabulary, list) else list(vocabulary)
+        tokens = list(vocabulary) if isinstance(vocabulary, list) else list(np.asarray(vocabulary, dtype=object).ravel())
         bad = next((t for t in tokens if not isinstance(t, str)), None)
         if bad is not None:
             raise ValueError(f"{name}: the vocabulary must hold strings; got {bad!r} ({type(bad).__name__}).")
