@@ -108,3 +108,14 @@ def test_a_function_standardize_works_but_is_refused_for_saving(tmp_path):
     with pytest.raises(ValueError, match="standardize=.*never holds code"):
         model.save(tmp_path / "m.glassnet")
     assert not (tmp_path / "m.glassnet").exists()
+
+
+def test_explain_diagnose_and_a_nested_text_model_take_strings():
+    model = _sequential("multi_hot")
+    model.fit(TEXTS, LABELS, epochs=2, verbose=0, diagnose=True, validation_split=0.25)
+    lines = []
+    model.explain(TEXTS[:4], LABELS[:4], print_fn=lines.append)
+    report = "\n".join(lines)
+    assert "text_vectorization" in report and "gradient norms: input none (raw strings)" in report
+    outer = gn.Sequential([model, gn.layers.Dense(1)], seed=0)
+    assert outer.predict(QUERIES).shape == (3, 1)

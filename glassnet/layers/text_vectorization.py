@@ -63,9 +63,10 @@ class TextVectorization(Layer):
         vocabulary size (or ``max_tokens`` with ``pad_to_max_tokens``).
 
     Math:
-        count[v] = how often token v occurs in the string; multi_hot = min(count, 1);
-        tf_idf = count[v] · idf[v], idf[v] = ln(1 + D / (1 + df[v])) over the D adapted strings,
-        df[v] of which hold v (Keras' formula; scikit-learn's smooth idf is ln((1 + D) / (1 + df)) + 1).
+        forward y = token ids (int), count[v], min(count[v], 1) (multi_hot) or count[v]·idf[v]
+        (tf_idf), count[v] being how often token v occurs in the string; backward none (strings);
+        idf[v] = ln(1 + D / (1 + df[v])) over the D adapted strings, df[v] of which hold v
+        (Keras' formula; scikit-learn's smooth idf is ln((1 + D) / (1 + df)) + 1, rows L2-normed).
 
     Example:
         >>> import glassnet as gn
@@ -311,11 +312,12 @@ class TextVectorization(Layer):
                 row = row[:length]
                 out[i, :len(row)] = row
             return out
-        ids = [oov(t, 0) for row in tokens for t in row if t]
+        ids = np.array([oov(t, 0) for row in tokens for t in row if t], dtype=np.int64)
         rows = np.repeat(np.arange(len(tokens)), [sum(1 for t in row if t) for row in tokens])
         width = self._width("vectorize text")
-        counts = np.zeros((len(tokens), width), dtype=self.dtype)
-        np.add.at(counts, (rows, np.asarray(ids, dtype=np.int64)), 1)
+        # Each (row, id) pair is one occurrence: count them all at once as flat cell indices.
+        counts = np.bincount(rows * width + ids, minlength=len(tokens) * width)
+        counts = counts.reshape(len(tokens), width).astype(self.dtype)
         if self.output_mode == "multi_hot":
             return np.minimum(counts, 1, out=counts)
         if self.output_mode == "tf_idf":

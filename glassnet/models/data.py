@@ -65,6 +65,11 @@ def takes_text(layers) -> bool:
     for layer in layers:
         if getattr(layer, "is_graph_input", False):
             continue
+        inner = getattr(layer, "model", None)  # a model nested as a layer: its own first layer decides
+        if inner is not None and getattr(inner, "is_graph", False):
+            return any(t.dtype == "string" for t in inner.inputs)
+        if inner is not None:
+            return takes_text(inner.layers)
         return getattr(layer, "takes_text", False) is True
     return False
 
