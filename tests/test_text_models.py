@@ -119,3 +119,12 @@ def test_explain_diagnose_and_a_nested_text_model_take_strings():
     assert "text_vectorization" in report and "gradient norms: input none (raw strings)" in report
     outer = gn.Sequential([model, gn.layers.Dense(1)], seed=0)
     assert outer.predict(QUERIES).shape == (3, 1)
+
+
+def test_a_string_input_model_file_names_its_float_type(tmp_path):
+    model = gn.Sequential([gn.layers.Input(shape=(), dtype="string"),
+                           gn.layers.TextVectorization(output_mode="count", vocabulary=["a", "b"]),
+                           gn.layers.Dense(2)], seed=0)
+    model.save(tmp_path / "m.glassnet")
+    assert gn.saving.inspect(tmp_path / "m.glassnet")["dtype"] == "float32"
+    np.testing.assert_array_equal(gn.load_model(tmp_path / "m.glassnet").predict(["a b b"]), model.predict(["a b b"]))

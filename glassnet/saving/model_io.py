@@ -66,7 +66,8 @@ def _base_doc(model, fmt: str) -> dict:
         "format": fmt,
         "glassnet_version": __version__,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "dtype": model.layers[0].dtype,
+        # the float type of the weights (a string Input, raw text, has none of its own)
+        "dtype": next((layer.dtype for layer in model.layers if layer.dtype != "string"), "float32"),
         "layers": _layers_table(model),
     }
 
