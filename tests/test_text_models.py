@@ -128,3 +128,19 @@ def test_a_string_input_model_file_names_its_float_type(tmp_path):
     model.save(tmp_path / "m.glassnet")
     assert gn.saving.inspect(tmp_path / "m.glassnet")["dtype"] == "float32"
     np.testing.assert_array_equal(gn.load_model(tmp_path / "m.glassnet").predict(["a b b"]), model.predict(["a b b"]))
+
+
+def test_a_graph_skips_the_input_gradient_of_the_layer_after_a_text_vectorization():
+    class RecordingDense(gn.layers.Dense):
+        asked = []
+
+        def backward_logits(self, grad):  # the output layer: its sigmoid is fused with the loss
+            self.asked.append(self.needs_input_grad)
+            return super().backward_logits(grad)
+
+    inputs = gn.Input(shape=(1,), dtype="string")
+    dense = RecordingDense(1, activation="sigmoid")
+    model = gn.Model(inputs, dense(_vectorizer("multi_hot")(inputs)), seed=0)
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    model.fit(TEXTS, LABELS, epochs=1, batch_size=8, verbose=0)
+    assert RecordingDense.asked == [False]  # dL/dx of (N, vocabulary) would be one wasted matrix product

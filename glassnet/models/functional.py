@@ -250,8 +250,10 @@ class Model(BaseModel):
                 for grad in runner.grads.values():
                     grad[...] = 0  # in place: gradients may be views of one buffer
                 continue
-            # Nobody needs dL/dx of the data itself: a layer reading only inputs may skip it.
-            runner.needs_input_grad = input_grads or not all(isinstance(t.node.layer, InputLayer) for t in node.inputs)
+            # Nobody needs dL/dx of the data itself: a layer reading only inputs (or a TextVectorization's
+            # vectors of raw strings, which no gradient goes beyond) may skip it.
+            runner.needs_input_grad = input_grads or not all(
+                isinstance(t.node.layer, InputLayer) or getattr(t.node.layer, "takes_text", False) for t in node.inputs)
             try:
                 dx = runner.backward_logits(g) if id(node) in logit_nodes else runner.backward(g)
             finally:
