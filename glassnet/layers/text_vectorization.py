@@ -195,15 +195,24 @@ class TextVectorization(Layer):
             data: strings, (N,) or (N, 1): a list, a NumPy array or a pandas Series; or a batch
                 source (``text_dataset_from_directory(..., batch_size=n)``, ``ArraySource``)
                 whose batches' first element holds the strings.
-            batch_size, steps: accepted for Keras' signature; the whole of ``data`` is read.
+            batch_size: strings per step for array data (Keras' default 32); only ``steps`` uses it.
+            steps: read only this many batches (of a source) or ``steps · batch_size`` strings
+                (of an array); None reads everything, as Keras does.
         """
-        from glassnet.models import data as data_module
         from glassnet.datasets.sources import is_batch_source
+        from glassnet.models import data as data_module
 
         name = f"TextVectorization {self.name!r}"
+        for arg, value in (("batch_size", batch_size), ("steps", steps)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0):
+                raise ValueError(f"{name}.adapt: {arg} must be a positive integer or None; got {value!r}.")
         if hasattr(data, "x") and hasattr(data, "class_names"):  # TextData from text_dataset_from_directory
             data = data.x
-        batches = ([data[i][0] for i in range(len(data))] if is_batch_source(data) else [data])
+        if is_batch_source(data):  # one batch read at a time: a folder larger than memory adapts too
+            batches = (data[i][0] for i in range(len(data) if steps is None else min(steps, len(data))))
+        else:
+            texts = data_module.as_text(data, f"{name}.adapt: data")
+            batches = [texts if steps is None else texts[:steps * (batch_size or 32)]]
         counts, document_counts, documents = Counter(), Counter(), 0
         for batch in batches:
             texts = data_module.as_text(batch, f"{name}.adapt: data")
@@ -212,6 +221,8 @@ class TextVectorization(Layer):
                 if self.output_mode == "tf_idf":
                     document_counts.update(set(tokens))
             documents += texts.shape[0]
+        if documents == 0:
+            raise ValueError(f"{name}.adapt: the batch source holds no batches, so there is no text to learn from.")
         counts.pop(MASK_TOKEN, None)  # the padding token is never learned (Keras drops the mask token)
         counts.pop(OOV_TOKEN, None)
         # Most frequent first, ties by the token in reverse order (Keras: lexsort(tokens, counts)[::-1]).

@@ -188,6 +188,25 @@ def test_adapt_reads_a_batch_source_and_a_pandas_series():
     assert from_source.get_vocabulary() == direct.get_vocabulary() == from_series.get_vocabulary()
 
 
+def test_adapt_steps_reads_only_the_first_batches():
+    texts = np.array(["alpha beta", "beta", "gamma delta", "delta epsilon"], dtype=object)
+    layer = TextVectorization()
+    layer.adapt(texts, batch_size=1, steps=2)  # Keras: steps batches of batch_size strings
+    assert layer.get_vocabulary() == ["", "[UNK]", "beta", "alpha"]
+    source = gn.datasets.ArraySource(texts, np.zeros(4), batch_size=2)
+    layer.adapt(source, steps=1)
+    assert layer.get_vocabulary() == ["", "[UNK]", "beta", "alpha"]
+    with pytest.raises(ValueError, match="steps must be a positive integer"):
+        layer.adapt(texts, steps=0)
+    with pytest.raises(ValueError, match="no batches"):
+        TextVectorization().adapt(_EmptySource())
+
+
+class _EmptySource(gn.datasets.BatchSource):
+    def __len__(self):
+        return 0
+
+
 def test_config_round_trip_keeps_the_vocabulary_and_idf_weights():
     layer = TextVectorization(max_tokens=50, output_mode="tf_idf", ngrams=2)
     layer.adapt(_lines(50))
