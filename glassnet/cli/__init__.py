@@ -66,9 +66,10 @@ A config (TOML):
   name = "adult-mlp"
   seed = 0
   [data]
-  source = "csv"               # digits | mnist | fashion_mnist | npz | csv | idx | image_folder
+  source = "csv"               # digits | mnist | fashion_mnist | npz | csv | idx | image_folder | text_folder
   path = "adult.csv"
   target = "income"
+  # text = "review"            # csv: this column is free text, read by a TextVectorization first layer
   test_size = 0.2
   [preprocessing]
   drop = ["fnlwgt"]            # csv: TabularPreprocessor options; images: rescale = "auto"
@@ -267,7 +268,8 @@ def evaluate(model, data, target, labels, as_json):
 
 @cli.command("predict", cls=_Command, epilog="""INPUT is a .csv (one sample per row: raw table rows for a model with a
 preprocessor, else feature or pixel values), a .npz (key x, x_test or
-test_images), an image file, or a folder of images.
+test_images), an image file, or a folder of images; for a text model, .txt
+files (a folder or one file) or a CSV's text column.
 
 Examples:
   glassnet predict model.glassnet new_rows.csv -o predictions.csv

@@ -35,7 +35,7 @@ DEFAULT_CONFIG = {
     "callbacks": [],
 }
 
-SOURCES = ("digits", "mnist", "fashion_mnist", "npz", "csv", "idx", "image_folder")
+SOURCES = ("digits", "mnist", "fashion_mnist", "npz", "csv", "idx", "image_folder", "text_folder")
 
 # key -> (allowed Python types, a description for the error message)
 _NUMBER = (int, float)
@@ -45,7 +45,7 @@ SCHEMA = {
     "data": {"source": (str,), "path": (str,), "target": (str,), "test_size": _NUMBER,
              "test_path": (str,), "train_images": (str,), "train_labels": (str,), "test_images": (str,),
              "test_labels": (str,), "image_size": (list,), "color_mode": (str,), "download": (bool,),
-             "class_names": (list,), "split_seed": (int,)},
+             "class_names": (list,), "split_seed": (int,), "text": (str,), "max_length": (int,)},
     "preprocessing": {"rescale": (str, int, float, bool), "drop": (list,), "categorical": (list,),
                       "numeric": (list,), "rare_min_count": (int,), "rare_min_frequency": (float,),
                       "task": (str,), "positive_label": (str, int, bool)},

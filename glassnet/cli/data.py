@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from glassnet import datasets
+from glassnet.models.data import takes_text
 
 BUILT_IN = ("digits", "mnist", "fashion_mnist")
 
@@ -22,7 +23,8 @@ class Dataset:
 
     Attributes:
         kind: "image" (x is (N, H, W) or (N, H, W, C) raw pixels), "table" (a CSV through a
-            preprocessor) or "array" (features as stored).
+            preprocessor), "text" (x is (N,) raw strings, for a first TextVectorization layer)
+            or "array" (features as stored).
         task: "multiclass", "binary" or "regression".
         pixel_max: the largest pixel value of the source (16 for digits, 255 otherwise).
         preprocessor: the fitted TabularPreprocessor of a CSV source.
@@ -113,9 +115,14 @@ def load(spec: dict, seed: int = 0, say=print) -> Dataset:
         return _images(x_train, y_train, x_test, y_test, f"IDX files {spec['train_images']}", spec)
     if source == "image_folder":
         return _image_folder(_require(spec, "path", source), spec, test_size, seed)
+    if source == "csv" and spec.get("text"):
+        return _text_csv(_require(spec, "path", source), spec, test_size, seed)
     if source == "csv":
         return _csv(_require(spec, "path", source), spec, test_size, seed)
-    raise ValueError(f"unknown data source {source!r}; valid sources: {', '.join(BUILT_IN + ('npz', 'csv', 'idx', 'image_folder'))}.")
+    if source == "text_folder":
+        return _text_folder(_require(spec, "path", source), spec, test_size, seed)
+    raise ValueError(f"unknown data source {source!r}; valid sources: "
+                     f"{', '.join(BUILT_IN + ('npz', 'csv', 'idx', 'image_folder', 'text_folder'))}.")
 
 
 def _npz(path, spec, test_size, seed) -> Dataset:
@@ -155,6 +162,52 @@ def _image_folder(path, spec, test_size, seed) -> Dataset:
                      pixel_max=255.0)
     result.task = "binary" if len(data.class_names) == 2 else "multiclass"
     return result
+
+
+def _text_folder(path, spec, test_size, seed) -> Dataset:
+    """Texts from class subfolders of ``.txt`` files (``text_dataset_from_directory``)."""
+    read = {"batch_size": None, "shuffle": False, "max_length": spec.get("max_length"), "verbose": False}
+    data = datasets.text_dataset_from_directory(path, **read)
+    if spec.get("test_path"):
+        test = datasets.text_dataset_from_directory(spec["test_path"], class_names=data.class_names, **read)
+        x_train, y_train, x_test, y_test = data.x, data.y, test.x, test.y
+    else:
+        x_train, y_train, x_test, y_test = _split(data.x, data.y, test_size, seed, True)
+    task = "binary" if len(data.class_names) == 2 else "multiclass"
+    return Dataset(x_train, y_train, x_test, y_test, "text", task, list(data.class_names),
+                   description=f"texts from {path}: {len(data.x):,} files in {len(data.class_names)} classes")
+
+
+def _text_csv(path, spec, test_size, seed) -> Dataset:
+    """A CSV column of free text (``text = "<column>"``) and a target column; rows without text
+    are left out (and counted in the description)."""
+    import pandas as pd
+
+    target, column = spec.get("target"), spec["text"]
+    if not target:
+        raise ValueError("[data] source = \"csv\" with text = ... needs target = \"<column>\" (the column to predict).")
+    frame = pd.read_csv(path)
+    for role, name in (("text", column), ("target", target)):
+        if name not in frame.columns:
+            raise ValueError(f"{role} column {name!r} is not in {path}; its columns are {list(frame.columns)}.")
+    texts = frame[column]
+    keep = texts.notna() & (texts.astype(str).str.strip() != "") & frame[target].notna()
+    frame = frame[keep]
+    x = frame[column].astype(str).to_numpy(dtype=object)
+    if spec.get("max_length"):
+        x = np.array([t[:spec["max_length"]] for t in x], dtype=object)
+    task = _csv_task(frame[target])
+    if task == "regression":
+        y, names = frame[target].to_numpy(dtype=np.float32), []
+    else:  # class names in sorted order, as class indices 0, 1, ...
+        found, y = np.unique(frame[target].astype(str).to_numpy(), return_inverse=True)
+        names = [str(c) for c in found]
+        task = "binary" if len(names) == 2 else "multiclass"
+    x_train, y_train, x_test, y_test = _split(x, y, test_size, seed, task != "regression")
+    dropped = int((~keep).sum())
+    return Dataset(x_train, y_train, x_test, y_test, "text", task, names,
+                   description=f"text column {column!r} of {path}: {len(x):,} rows, target {target!r}"
+                               + (f" ({dropped:,} rows without text left out)" if dropped else ""))
 
 
 def _csv(path, spec, test_size, seed) -> Dataset:
@@ -213,6 +266,9 @@ def from_argument(argument: str, model, target: str | None = None, labels: str |
         if data.x_test is not None:
             return Dataset(None, None, data.x_test, data.y_test, data.kind, data.task, data.class_names)
         return Dataset(None, None, data.x_train, data.y_train, data.kind, data.task, data.class_names)
+    if takes_text(model.layers):
+        texts = texts_for_model(path, target, labelled=True)
+        return Dataset(None, None, texts.x, texts.y, "text", "multiclass", texts.class_names)
     if suffix in (".csv", ".gz") and ".csv" in path.name.lower():
         return _csv_for_model(path, model, target)
     if path.is_dir():
@@ -223,6 +279,39 @@ def from_argument(argument: str, model, target: str | None = None, labels: str |
         return Dataset(None, None, x, y, "image", _task_of(y), _class_names(y))
     raise ValueError(f"cannot tell what kind of data {path} is: give a .npz, a .csv (with --target), "
                      f"an image folder, a config .toml, an IDX file with --labels, or one of {', '.join(BUILT_IN)}.")
+
+
+def texts_for_model(path: Path, target: str | None = None, labelled: bool = False, column: str | None = None) -> _Images:
+    """Raw strings for a model whose first layer is a TextVectorization: a folder of ``.txt``
+    files (class subfolders give the labels), one ``.txt`` file (one sample), or a CSV's text
+    column: ``column`` when the CSV has it, else the one column besides ``target`` holding strings."""
+    if path.is_dir():
+        if labelled or any(p.is_dir() for p in path.iterdir()):
+            data = datasets.text_dataset_from_directory(path, batch_size=None, shuffle=False, verbose=False)
+            return _Images(data.x, data.y, data.class_names, data.file_paths)
+        files = datasets.directory.list_files(path, extensions=datasets.text_directory.TEXT_EXTENSIONS)
+        if not files:
+            raise ValueError(f"no text files (.txt) in {path}.")
+        return _Images(datasets.text_directory.read_texts(files), None, [], [str(f) for f in files])
+    if ".csv" not in path.name.lower():
+        return _Images(datasets.text_directory.read_texts([path]), None, [], [str(path)])
+    import pandas as pd
+
+    frame = pd.read_csv(path)
+    if labelled and (not target or target not in frame.columns):
+        raise ValueError(f"{path}: say which column holds the targets with --target COLUMN; its columns are "
+                         f"{list(frame.columns)}.")
+    candidates = ([column] if column in frame.columns else
+                  [c for c in frame.columns if c != target and pd.api.types.is_string_dtype(frame[c])])
+    if len(candidates) != 1:
+        raise ValueError(f"{path}: the model reads one text column, but {len(candidates)} columns besides the "
+                         f"target hold strings ({candidates}); keep only the text column (and the target).")
+    frame = frame[frame[candidates[0]].notna()]
+    x = frame[candidates[0]].astype(str).to_numpy(dtype=object)
+    if not labelled:
+        return _Images(x, None, [], [str(i) for i in frame.index])
+    found, y = np.unique(frame[target].astype(str).to_numpy(), return_inverse=True)
+    return _Images(x, y, [str(c) for c in found], [str(i) for i in frame.index])
 
 
 def _csv_for_model(path, model, target):

@@ -12,23 +12,32 @@ from glassnet.cli import data as data_module
 from glassnet.cli.train import predicted_classes
 
 
+def _run_data_config(model_path: Path) -> dict:
+    """The ``[data]`` table of the run folder's config beside the model file ({} without one)."""
+    config = model_path.parent / "config.toml"
+    if config.is_file():
+        try:
+            return tomllib.loads(config.read_text()).get("data", {})
+        except tomllib.TOMLDecodeError:
+            return {}
+    return {}
+
+
 def _class_names(model, model_path: Path) -> list[str]:
     """From the model's preprocessor, else the run folder's config beside the model file."""
     classes = getattr(model.preprocessor, "classes_", None)
     if classes is not None:
         return [str(c) for c in classes]
-    config = model_path.parent / "config.toml"
-    if config.is_file():
-        try:
-            return [str(c) for c in tomllib.loads(config.read_text()).get("data", {}).get("class_names", [])]
-        except tomllib.TOMLDecodeError:
-            return []
-    return []
+    return [str(c) for c in _run_data_config(model_path).get("class_names", [])]
 
 
-def _inputs(model, path: Path):
-    """(x, source labels) for a CSV, .npz, image file or folder."""
+def _inputs(model, path: Path, model_path: Path):
+    """(x, source labels) for a CSV, .npz, image file or folder; for a text model, .txt files
+    or a CSV's text column (the one the run trained on, when its config is beside the model)."""
     suffix = path.suffix.lower()
+    if data_module.takes_text(model.layers):
+        texts = data_module.texts_for_model(path, column=_run_data_config(model_path).get("text"))
+        return texts.x, texts.file_paths
     if path.is_dir() or suffix in (".png", ".jpg", ".jpeg", ".bmp", ".gif"):
         images = data_module.images_for_model(model, path)
         return images.x, images.file_paths
@@ -55,7 +64,7 @@ def _inputs(model, path: Path):
 
 def predict_to_csv(model, model_path: Path, input_path: Path, output: Path) -> int:
     """Write one row per sample: its source, the predicted class (and name) and every output."""
-    x, sources = _inputs(model, Path(input_path))
+    x, sources = _inputs(model, Path(input_path), Path(model_path))
     if not hasattr(x, "columns") and np.ndim(x) > 1 and tuple(np.shape(x)[1:]) != tuple(model.input_shape[1:]):
         raise ValueError(f"the input's samples have shape {tuple(np.shape(x)[1:])} but the model takes "
                          f"{tuple(model.input_shape[1:])}; this input does not fit this model.")
@@ -111,4 +120,6 @@ def dataset_table() -> list[tuple[str, str, str]]:
                                             f"(downloaded there on first use when online)"))
     rows.append(("csv, npz, idx", "your files", "[data] source = \"csv\" | \"npz\" | \"idx\" with path = ..."))
     rows.append(("image_folder", "your files", "[data] source = \"image_folder\", path = folder with one subfolder per class"))
+    rows.append(("text_folder", "your files", "[data] source = \"text_folder\", path = folder of .txt files, one "
+                                              "subfolder per class (or source = \"csv\" with text = column)"))
     return rows

@@ -21,6 +21,8 @@ from glassnet.models import Sequential
 CALLBACKS = ("EarlyStopping", "ReduceLROnPlateau", "ModelCheckpoint", "CSVLogger", "TerminateOnNaN",
              "BackupAndRestore")
 _PATH_ARGS = ("filepath", "filename", "backup_dir")
+#: the first layer text data gets when the config has no layers; its vocabulary comes from the training texts.
+TEXT_VECTORIZATION = {"type": "TextVectorization", "max_tokens": 20000, "output_mode": "tf_idf", "ngrams": 2}
 
 
 def default_layers(data: data_module.Dataset) -> list[dict]:
@@ -31,6 +33,8 @@ def default_layers(data: data_module.Dataset) -> list[dict]:
         head = {"type": "Dense", "units": len(data.class_names), "activation": "softmax"}
     else:
         head = {"type": "Dense", "units": 1 if data.y_train.ndim == 1 else int(data.y_train.shape[1])}
+    if data.kind == "text":  # a bag of words and word pairs, weighted by tf-idf
+        return [TEXT_VECTORIZATION, {"type": "Dense", "units": 64, "activation": "relu"}, head]
     if data.kind == "image":
         return [{"type": "Conv2D", "filters": 8, "kernel_size": 3, "padding": "same", "activation": "relu"},
                 {"type": "MaxPooling2D", "pool_size": 2}, {"type": "Flatten"},
@@ -80,12 +84,25 @@ def build_model(config: dict, data, locator=None) -> Sequential:
             built.append(cls(**args))
         except (TypeError, ValueError) as err:
             raise fail(("layers", i, "type"), f"{kind}: {err}", kind) from None
+    if data.kind == "text":
+        _adapt_text_layer(built, data, fail)
     model = Sequential([*front, *built], name=config["name"], seed=config["seed"])
     try:
         model.build(data.x_train.shape[1:])
     except ValueError as err:
         raise fail(("layers",), f"the layers do not fit the data (samples of shape {data.x_train.shape[1:]}): {err}") from None
     return model
+
+
+def _adapt_text_layer(built: list, data, fail) -> None:
+    """Learn the first layer's vocabulary from the training texts (the test texts stay unseen)."""
+    first = built[0] if built else None
+    if not getattr(first, "takes_text", False):
+        example = ", ".join(f"{k} = {v!r}".replace("'", '"') for k, v in TEXT_VECTORIZATION.items())
+        raise fail(("layers", 0, "type"), f"the data is text, so the first layer must turn strings into numbers: "
+                                          f"a TextVectorization, e.g. {{{example}}}.")
+    if first.get_config()["vocabulary"] is None:
+        first.adapt(data.x_train)
 
 
 def _from_spec(kind: str, spec):

@@ -56,9 +56,10 @@ class ImageData:
         yield self.y
 
 
-def _list_images(root: Path, follow_links: bool = False) -> list[Path]:
-    """Image files under ``root`` in Keras' order: folders sorted by path, then the files of
-    each folder sorted by name. Hidden folders (``.ipynb_checkpoints``, ``.git``) are skipped."""
+def list_files(root: Path, follow_links: bool = False, extensions=IMAGE_EXTENSIONS) -> list[Path]:
+    """Files under ``root`` ending in one of ``extensions``, in Keras' order: folders sorted by
+    path, then the files of each folder sorted by name. Hidden folders (``.ipynb_checkpoints``,
+    ``.git``) are skipped."""
     walked, seen = [], set()
     for folder, subfolders, names in os.walk(root, followlinks=follow_links):
         subfolders[:] = [d for d in subfolders if not d.startswith(".")]
@@ -70,10 +71,10 @@ def _list_images(root: Path, follow_links: bool = False) -> list[Path]:
             seen.add(real)
         walked.append((folder, names))
     return [Path(folder) / n for folder, names in sorted(walked, key=lambda entry: entry[0])
-            for n in sorted(names) if n.lower().endswith(IMAGE_EXTENSIONS)]
+            for n in sorted(names) if n.lower().endswith(extensions)]
 
 
-def _encode_labels(labels: np.ndarray, label_mode, n_classes: int):
+def encode_labels(labels: np.ndarray, label_mode, n_classes: int):
     if label_mode is None:
         return None
     if label_mode == "categorical":
@@ -314,23 +315,66 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
                                    or batch_size <= 0):
         raise ValueError(f"batch_size must be a positive integer or None; got {batch_size!r}.")
+    validation_split = check_split_arguments(validation_split, subset, shuffle, seed)
+    paths, label_list, names = class_files(root, labels, class_names, follow_links, IMAGE_EXTENSIONS, "image")
+    if label_list is None:
+        label_mode = None
+    label_array = None if label_list is None else np.asarray(label_list, dtype=np.int64)
+
+    order = np.random.default_rng(seed).permutation(len(paths)) if shuffle else np.arange(len(paths))
+    # A lazy source with on_invalid="warn" decodes every file once now: a file whose header
+    # reads but whose pixels are cut short must leave before training, not empty a batch mid-epoch.
+    keep = _scan(paths, image_size, on_invalid, decode=batch_size is not None and on_invalid == "warn")
+    order = order[np.isin(order, keep)]
+    subsets = split_order(order, validation_split, "images")
+
+    def build(rows):
+        files = [paths[i] for i in rows]
+        encoded = None if label_array is None else encode_labels(label_array[rows], label_mode, len(names))
+        if batch_size is not None:
+            return ImageFolderSource(files, encoded, names, batch_size, image_size, color_mode, interpolation,
+                                     shuffle, seed, on_invalid)
+        x, kept = load_images(files, image_size, color_mode, interpolation, on_invalid)
+        return ImageData(x, None if encoded is None else encoded[kept], names, [str(files[i]) for i in kept])
+
+    if subset == "both":
+        return build(subsets["training"]), build(subsets["validation"])
+    return build(subsets[subset or "all"])
+
+
+def check_split_arguments(validation_split, subset, shuffle, seed):
+    """``validation_split`` checked against ``subset`` and ``seed`` (None when there is no split)."""
     if not validation_split:  # Keras reads 0 as "no split" too
-        validation_split = None
-    if validation_split is not None:
-        if not 0 < validation_split < 1:
-            raise ValueError(f"validation_split must be in (0, 1); got {validation_split!r}.")
-        if subset not in ("training", "validation", "both"):
-            raise ValueError("With validation_split, pass subset='training', 'validation' or 'both'.")
-        if shuffle and seed is None:
-            raise ValueError("With validation_split and shuffle, pass a seed so the two subsets do not overlap.")
-    elif subset is not None:
-        raise ValueError(f"subset={subset!r} needs a validation_split.")
+        if subset is not None:
+            raise ValueError(f"subset={subset!r} needs a validation_split.")
+        return None
+    if not 0 < validation_split < 1:
+        raise ValueError(f"validation_split must be in (0, 1); got {validation_split!r}.")
+    if subset not in ("training", "validation", "both"):
+        raise ValueError("With validation_split, pass subset='training', 'validation' or 'both'.")
+    if shuffle and seed is None:
+        raise ValueError("With validation_split and shuffle, pass a seed so the two subsets do not overlap.")
+    return validation_split
+
+
+def split_order(order: np.ndarray, validation_split, what: str) -> dict[str, np.ndarray]:
+    """The (shuffled) file order cut into "training" and "validation" (the last part), or "all"."""
+    if validation_split is None:
+        return {"all": order}
+    n_val = int(validation_split * order.size)
+    if n_val == 0 or n_val == order.size:
+        raise ValueError(f"validation_split={validation_split} of {order.size} {what} leaves an empty subset.")
+    return {"training": order[:order.size - n_val], "validation": order[order.size - n_val:]}
+
+
+def class_files(root: Path, labels, class_names, follow_links: bool, extensions, kind: str):
+    """The files, their integer labels (None without labels) and the class names, as Keras'
+    ``*_dataset_from_directory`` find them: one subfolder per class ("inferred"), or every file
+    under ``root`` with the given labels. ``kind`` ("image", "text") names the files in messages."""
     if not (isinstance(labels, str) and labels == "inferred") and labels is not None:
         if isinstance(labels, str) or not hasattr(labels, "__len__"):
-            raise ValueError(f"labels must be 'inferred', None, or a list of integer labels, one per image "
+            raise ValueError(f"labels must be 'inferred', None, or a list of integer labels, one per {kind} "
                              f"file; got {labels!r}.")
-
-    # -- which files, which labels -----------------------------------------------------------
     if isinstance(labels, str):  # "inferred", the only string the checks above let through
         folders = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
         if class_names is not None:
@@ -342,20 +386,20 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
             raise ValueError(f"{root} has no class subfolders; put each class's images in its own folder.")
         paths, label_list = [], []
         for index, name in enumerate(folders):
-            found = _list_images(root / name, follow_links)
+            found = list_files(root / name, follow_links, extensions)
             if not found:
-                warnings.warn(f"Class folder {root / name} holds no images ({', '.join(IMAGE_EXTENSIONS)}); "
-                              f"class {index} ({name!r}) will have no samples.", stacklevel=2)
+                warnings.warn(f"Class folder {root / name} holds no {kind}s ({', '.join(extensions)}); "
+                              f"class {index} ({name!r}) will have no samples.", stacklevel=3)
             paths += found
             label_list += [index] * len(found)
         names = folders
     else:
         if class_names is not None:
             raise ValueError("class_names can only be given with labels='inferred'.")
-        paths = _list_images(root, follow_links)
+        paths = list_files(root, follow_links, extensions)
         names = []
         if labels is None:
-            label_list, label_mode = None, None
+            label_list = None
         else:
             label_list = list(np.asarray(labels).reshape(-1))
             bad = [v for v in label_list if isinstance(v, (bool, np.bool_))
@@ -366,36 +410,12 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
                                  f"Map class names to 0, 1, ... first.")
             if len(label_list) != len(paths):
                 raise ValueError(
-                    f"labels has {len(label_list)} entries but {root} holds {len(paths)} image files; "
+                    f"labels has {len(label_list)} entries but {root} holds {len(paths)} {kind} files; "
                     f"give one label per file, in the order of the folders sorted by path, then each "
                     f"folder's files sorted by name."
                 )
             names = [str(c) for c in range(int(max(label_list, default=-1)) + 1)]
     if not paths:
-        raise ValueError(f"No images ({', '.join(IMAGE_EXTENSIONS)}) found under {root}.")
-    label_array = None if label_list is None else np.asarray(label_list, dtype=np.int64)
-
-    order = np.random.default_rng(seed).permutation(len(paths)) if shuffle else np.arange(len(paths))
-    # A lazy source with on_invalid="warn" decodes every file once now: a file whose header
-    # reads but whose pixels are cut short must leave before training, not empty a batch mid-epoch.
-    keep = _scan(paths, image_size, on_invalid, decode=batch_size is not None and on_invalid == "warn")
-    order = order[np.isin(order, keep)]
-    subsets = {"all": order}
-    if validation_split is not None:
-        n_val = int(validation_split * order.size)
-        if n_val == 0 or n_val == order.size:
-            raise ValueError(f"validation_split={validation_split} of {order.size} images leaves an empty subset.")
-        subsets = {"training": order[:order.size - n_val], "validation": order[order.size - n_val:]}
-
-    def build(rows):
-        files = [paths[i] for i in rows]
-        encoded = None if label_array is None else _encode_labels(label_array[rows], label_mode, len(names))
-        if batch_size is not None:
-            return ImageFolderSource(files, encoded, names, batch_size, image_size, color_mode, interpolation,
-                                     shuffle, seed, on_invalid)
-        x, kept = load_images(files, image_size, color_mode, interpolation, on_invalid)
-        return ImageData(x, None if encoded is None else encoded[kept], names, [str(files[i]) for i in kept])
-
-    if subset == "both":
-        return build(subsets["training"]), build(subsets["validation"])
-    return build(subsets[subset or "all"])
+        found = "images" if kind == "image" else f"{kind} files"
+        raise ValueError(f"No {found} ({', '.join(extensions)}) found under {root}.")
+    return paths, label_list, names

@@ -109,7 +109,8 @@ class Diagnostics(Callback):
         self._sample = self._baseline = None
         self._classification = getattr(self.model.loss, "fuses_with", None) is not None
         if self.x is not None:
-            x = data.as_array(self.x, "x", self.model.layers[0].dtype)
+            x = (data.as_text(self.x, "x", self.model.input_shape[1:]) if data.takes_text(self.model.layers)
+                 else data.as_array(self.x, "x", self.model.layers[0].dtype))
             y = self.model.loss.validate_targets(np.asarray(self.y), self.model.output_shape)
             # Evenly spaced rows rather than the first ones: data is often sorted by class.
             rows = np.unique(np.linspace(0, x.shape[0] - 1, min(self.sample_size, x.shape[0])).astype(int))

@@ -120,10 +120,15 @@ def explain(model, x, y=None, *, loss=None, optimizer=None, print_fn=print, max_
         return explain_graph(model, x, y, optimizer=optimizer, print_fn=print_fn)
     if not model.layers:
         raise ValueError("explain needs a model with layers.")
-    x = data.as_array(x, "x", model.layers[0].dtype)
-    if not model.built:
-        model.build(x.shape[1:])
-    data.check_features(x, model.input_shape)
+    if data.takes_text(model.layers):  # raw strings for a first TextVectorization layer
+        x = data.as_text(x, "x", model.input_shape[1:] if model.built else None)
+        if not model.built:
+            model.build(x.shape[1:])
+    else:
+        x = data.as_array(x, "x", model.layers[0].dtype)
+        if not model.built:
+            model.build(x.shape[1:])
+        data.check_features(x, model.input_shape)
     loss_fn = fused = None
     if y is not None:
         loss_fn = losses_module.get(loss) if loss is not None else model.loss
@@ -391,7 +396,8 @@ def _report(ctx, records):
         if _small(ctx, layer, i) and n == 1 and isinstance(layer, Dense):
             lines += ["   " + s for s in _slopes(ctx, layer, i)]
         norms = ", ".join(f"{k} {v:.4g}" for k, v in rec["grad_norm"].items())
-        grad_line = f"   gradient norms: input {rec['input_grad_norm']:.4g}"
+        into = rec["input_grad_norm"]  # None where no gradient exists: a TextVectorization's strings
+        grad_line = f"   gradient norms: input {'none (raw strings)' if into is None else f'{into:.4g}'}"
         lines.append(grad_line + (f", {norms}" if norms else ""))
         if rec.get("update_ratio"):
             ratios = ", ".join(f"{k} {'n/a (all zero)' if v is None else f'{v:.3g}'}"

@@ -14,6 +14,7 @@ from glassnet.layers.pooling import (AveragePooling1D, AveragePooling2D, GlobalA
                                      MaxPooling1D, MaxPooling2D)
 from glassnet.layers.reshaping import Flatten, Input, Reshape
 from glassnet.layers.rescaling import Rescaling
+from glassnet.layers.text_vectorization import TextVectorization
 
 __all__ = ["ActivatedLayer", "Activation", "Dense", "Dropout", "ELU", "Flatten", "Input", "Layer", "LeakyReLU",
            "ReLU", "Rescaling", "Reshape", "Softmax",
@@ -24,4 +25,6 @@ __all__ = ["ActivatedLayer", "Activation", "Dense", "Dropout", "ELU", "Flatten",
            "RandomRotation", "RandomTranslation", "RandomZoom", "SpatialDropout1D", "SpatialDropout2D",
            # graphs: merging several tensors, and per-sample normalisation
            "Add", "Average", "Concatenate", "Dot", "LayerNormalization", "Maximum", "Minimum", "Multiply",
-           "Subtract"]
+           "Subtract",
+           # text
+           "TextVectorization"]

@@ -20,6 +20,8 @@ class Input(Layer):
     Args:
         shape: per-sample shape without the batch axis, e.g. ``(784,)``.
         name: the input's name; ``fit`` and ``predict`` match dict keys against it in graphs.
+        dtype: "float32" (default), "float64", or "string" for raw text, which only a
+            ``TextVectorization`` layer may read: ``Input(shape=(1,), dtype="string")``.
 
     Example:
         >>> import glassnet as gn
@@ -33,7 +35,9 @@ class Input(Layer):
     is_graph_input = True
 
     def __init__(self, shape, name: str | None = None, dtype: str = "float32"):
-        super().__init__(name=name, input_shape=shape, dtype=dtype)
+        # A string input computes nothing, so it has no float type of its own: it is "string" itself.
+        super().__init__(name=name, input_shape=shape, dtype="float32" if dtype == "string" else dtype)
+        self.dtype = dtype
         self.shape = list(normalize_shape(shape))
         self.build(self.input_shape)
         self.output = symbolic.Node(self, [], False, self.input_shape).output

@@ -80,6 +80,10 @@ def call(layer, x) -> SymbolicTensor:
     weights drawn from the model's seed, as ``Sequential`` does.
     """
     inputs = [as_tensor(t) for t in x] if isinstance(x, (list, tuple)) else [as_tensor(x)]
+    text = [t.name for t in inputs if t.dtype == "string"]
+    if text and not getattr(layer, "takes_text", False):
+        raise ValueError(f"Layer {layer.name!r} ({type(layer).__name__}) cannot read the string input {text[0]!r}; "
+                         f"turn the text into numbers first with gn.layers.TextVectorization.")
     shapes = [t.shape for t in inputs] if layer.takes_list else inputs[0].shape
     if layer.built:
         _check_same_shape(layer, layer.input_shape, shapes)

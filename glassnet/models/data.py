@@ -34,7 +34,8 @@ def as_array(x, name: str, dtype: str, sparse: bool = False):
             raise ValueError(
                 f"{name} must be numeric, but it has dtype {arr.dtype} with values that are not "
                 f"numbers (such as {_first_non_number(arr)!r}). Encode text categories as numbers "
-                f"first (one-hot, e.g. pandas.get_dummies or gn.preprocessing) and drop ID columns."
+                f"first (one-hot, e.g. pandas.get_dummies or gn.preprocessing) and drop ID columns; for "
+                f"free text, start the model with gn.layers.TextVectorization."
             ) from None
     if arr.dtype.kind == "c":
         raise ValueError(f"{name} has complex dtype {arr.dtype}; glassnet works with real numbers.")
@@ -56,6 +57,54 @@ def as_array(x, name: str, dtype: str, sparse: bool = False):
             f"drop missing values first (e.g. sklearn.impute.SimpleImputer or DataFrame.dropna)."
         )
     return arr
+
+
+def takes_text(layers) -> bool:
+    """True when the first layer that computes (past any ``Input``) reads raw strings
+    (``TextVectorization``): the model's inputs are then strings, not floats."""
+    for layer in layers:
+        if getattr(layer, "is_graph_input", False):
+            continue
+        inner = getattr(layer, "model", None)  # a model nested as a layer: its own first layer decides
+        if inner is not None and getattr(inner, "is_graph", False):
+            return any(t.dtype == "string" for t in inner.inputs)
+        if inner is not None:
+            return takes_text(inner.layers)
+        return getattr(layer, "takes_text", False) is True
+    return False
+
+
+def as_text(x, name: str, shape: tuple | None = None) -> np.ndarray:
+    """``x`` as an object array of Python strings, one per sample: (N,), or (N, 1) when ``shape``
+    is ``(1,)`` (a model input declared so); refuses numbers, missing values, ragged lists and
+    empty data, naming the first bad row. Bytes are decoded as UTF-8, as TensorFlow reads them."""
+    if x is None:
+        raise ValueError(f"{name} is None; pass the texts, one string per sample (a list or an array).")
+    if isinstance(x, (str, bytes)):
+        raise ValueError(f"{name} is a single string; pass a list of strings, one per sample: [{x!r}].")
+    if hasattr(x, "to_numpy"):  # pandas
+        x = x.to_numpy()
+    arr = np.empty(len(x), dtype=object) if isinstance(x, (list, tuple)) else None
+    if arr is not None:  # filled element by element: np.asarray would nest lists of tokens
+        arr[:] = list(x)
+    else:
+        arr = np.asarray(x, dtype=object)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise ValueError(f"{name} has shape {arr.shape}; text input takes one string per sample, shape (N,) "
+                         f"or (N, 1). Join each sample's parts into one string first.")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} is empty; there is no text to work on.")
+    for i, value in enumerate(arr):
+        if isinstance(value, bytes):
+            arr[i] = value = value.decode("utf-8")
+        if not isinstance(value, str):
+            kind = "a list (ragged tokens?)" if isinstance(value, (list, tuple, np.ndarray)) else type(value).__name__
+            raise ValueError(f"{name}[{i}] is {kind} {value!r}, not a string. Text input takes one string per "
+                             f"sample: fill missing texts first (e.g. series.fillna('')) and join token lists "
+                             f"with ' '.join(tokens).")
+    return arr.reshape(-1, 1) if shape is not None and tuple(shape) == (1,) else arr
 
 
 def is_sparse(x) -> bool:

@@ -27,7 +27,8 @@ def Input(shape, name: str | None = None, dtype: str = "float32") -> SymbolicTen
     Args:
         shape: per-sample shape without the batch axis, e.g. ``(12,)`` or ``(28, 28, 1)``.
         name: the input's name; ``fit`` and ``predict`` accept a dict keyed by it.
-        dtype: "float32" (default) or "float64".
+        dtype: "float32" (default), "float64", or "string" for raw text read by a
+            ``TextVectorization`` layer (``shape=(1,)`` or ``shape=()``, as in Keras).
 
     Example:
         >>> import glassnet as gn
@@ -163,15 +164,18 @@ class Model(BaseModel):
     def input_arrays(self, x, x_name: str = "x") -> list[np.ndarray]:
         """Data for ``fit``, ``evaluate`` and ``predict``: ``_arrays`` with each array first checked
         as data (numeric, finite, not empty; pandas taken)."""
-        return self.check_inputs([data.as_array(xi, f"{x_name}[{t.name!r}]", t.dtype)
+        return self.check_inputs([data.as_text(xi, f"{x_name}[{t.name!r}]", t.shape[1:]) if t.dtype == "string"
+                                  else data.as_array(xi, f"{x_name}[{t.name!r}]", t.dtype)
                                   for xi, t in zip(self.inputs_in_order(x, x_name), self.inputs)], x_name)
 
     def check_inputs(self, arrays: list, x_name: str = "x") -> list[np.ndarray]:
         """One array per input, in order: cast to float, shapes and sample counts checked."""
         checked = []
         for xi, t in zip(arrays, self.inputs):
+            if t.dtype == "string":  # raw text for a TextVectorization layer: strings stay strings
+                xi = data.as_text(xi, f"{x_name}[{t.name!r}]", t.shape[1:])
             xi = np.asarray(xi)
-            if xi.dtype.kind != "f":  # as predict casts: integers would wrap in pooling sums
+            if xi.dtype.kind not in "fO":  # as predict casts: integers would wrap in pooling sums
                 xi = xi.astype(t.dtype)
             if xi.ndim != len(t.shape) or any(d is not None and d != s for d, s in zip(t.shape[1:], xi.shape[1:])):
                 raise ValueError(f"Input {t.name!r} expects arrays of shape {t.shape}; got {xi.shape}.")
@@ -246,8 +250,10 @@ class Model(BaseModel):
                 for grad in runner.grads.values():
                     grad[...] = 0  # in place: gradients may be views of one buffer
                 continue
-            # Nobody needs dL/dx of the data itself: a layer reading only inputs may skip it.
-            runner.needs_input_grad = input_grads or not all(isinstance(t.node.layer, InputLayer) for t in node.inputs)
+            # Nobody needs dL/dx of the data itself: a layer reading only inputs (or a TextVectorization's
+            # vectors of raw strings, which no gradient goes beyond) may skip it.
+            runner.needs_input_grad = input_grads or not all(
+                isinstance(t.node.layer, InputLayer) or getattr(t.node.layer, "takes_text", False) for t in node.inputs)
             try:
                 dx = runner.backward_logits(g) if id(node) in logit_nodes else runner.backward(g)
             finally:

@@ -75,6 +75,10 @@ class Sequential(BaseModel):
             raise ValueError(f"Two layers are named {layer.name!r}; layer names must be unique.")
         if self.layers and layer.input_shape is not None and layer._input_shape_arg is not None:
             raise ValueError(f"Only the first layer may set input_shape ({layer.name!r} is not first).")
+        if (len(self.layers) == 1 and self.layers[0].dtype == "string"
+                and not getattr(layer, "takes_text", False)):
+            raise ValueError(f"Layer {layer.name!r} ({type(layer).__name__}) cannot read the string input "
+                             f"{self.layers[0].name!r}; put a gn.layers.TextVectorization first.")
         self.layers.append(layer)
         if len(self.layers) == 1 and layer.input_shape is not None:
             self.build(layer.input_shape)
@@ -233,14 +237,19 @@ class Sequential(BaseModel):
         sparse matrix, as in ``fit`` and ``evaluate``: each batch is densified in turn.
         """
         training.refuse_step_overrides(self, "predict", ("predict_step",))
+        if not self.built and data.takes_text(self.layers) and not training.is_batch_source(x):
+            self.build((None,))  # strings have one shape: one per sample, (N,)
         self._require_built("predict")
         x, _ = training.unpack_image_data(x)
         if training.is_batch_source(x):  # batches from disk: only the outputs are held in memory
             return np.concatenate([self.predict(x[i][0], batch_size) for i in range(len(x))])
         if self.preprocessor is not None and training.is_dataframe(x):
             x = self.preprocessor.transform(x)
-        x = data.as_array(x, "x", self.layers[0].dtype, sparse=True)
-        data.check_features(x, self.input_shape)
+        if data.takes_text(self.layers):  # raw strings for a first TextVectorization layer
+            x = data.as_text(x, "x", self.input_shape[1:])
+        else:
+            x = data.as_array(x, "x", self.layers[0].dtype, sparse=True)
+            data.check_features(x, self.input_shape)
         batch_size = data.check_batch_size(batch_size or training.INFERENCE_BATCH)
         if x.shape[0] <= batch_size:
             return self._forward(data.densify(x))
@@ -250,8 +259,10 @@ class Sequential(BaseModel):
         """The outputs for array ``x``; on a symbolic tensor, this model as a layer of a graph."""
         if is_symbolic(x):
             return self.as_layer()(x)
+        if data.takes_text(self.layers):  # raw strings for a first TextVectorization layer
+            x = data.as_text(x, "x", self.input_shape[1:] if self.built else None)
         x = np.asarray(x)
-        if x.dtype.kind != "f" and self.layers:  # as predict casts: integers would wrap in pooling sums
+        if x.dtype.kind not in "fO" and self.layers:  # as predict casts: integers would wrap in pooling sums
             x = x.astype(self.layers[0].dtype)
         if not self.built:
             self.build(x.shape[1:])

@@ -52,12 +52,17 @@ def prepare_xy(model, x, y, x_name: str = "x", y_name: str = "y", loss=None):
     """
     if getattr(model, "is_graph", False):
         return outputs.prepare_xy(model, x, y, x_name, y_name)
-    dtype = model.layers[0].dtype if model.layers else "float32"
+    # the float type of the computation (a string Input has none of its own)
+    dtype = next((layer.dtype for layer in model.layers if layer.dtype != "string"), "float32")
     if getattr(model, "preprocessor", None) is not None and is_dataframe(x):
         # Raw rows, as predict takes them: fit and evaluate must see the same features, not
         # the raw columns (which may even have the right count and pass every check).
         x = model.preprocessor.transform(x)
-    x = data.as_array(x, x_name, dtype, sparse=True)
+    text = data.takes_text(model.layers)
+    if text:  # raw strings for a first TextVectorization layer, kept as strings
+        x = data.as_text(x, x_name, model.input_shape[1:] if model.built else None)
+    else:
+        x = data.as_array(x, x_name, dtype, sparse=True)
     if y is None:
         raise ValueError(f"{y_name} is None; pass the targets (one per sample in {x_name}).")
     if data.is_sparse(y):
@@ -66,14 +71,17 @@ def prepare_xy(model, x, y, x_name: str = "x", y_name: str = "y", loss=None):
     y_arr = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
     data.check_lengths(**{x_name: x, y_name: y_arr})
     y_arr = data.as_array(y_arr, y_name, dtype)
-    if not model.built:
+    if not model.built and text:
+        model.build(x.shape[1:])
+    elif not model.built:
         if x.ndim < 2:
             raise ValueError(
                 f"{x_name} has shape {x.shape}, one value per sample, but a model needs rows of "
                 f"features, shape (N, D). Reshape with {x_name}.reshape(-1, 1) for a single feature."
             )
         model.build(x.shape[1:])
-    data.check_features(x, model.input_shape, x_name)
+    if not text:
+        data.check_features(x, model.input_shape, x_name)
     try:
         y_arr = (loss or model.loss).validate_targets(y_arr, model.output_shape)
     except ValueError as err:

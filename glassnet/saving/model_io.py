@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import json
 import os
 
 import numpy as np
@@ -33,6 +34,21 @@ def _require_saveable(model, what: str) -> None:
                          f"or fit it first.")
 
 
+def _require_plain_configs(model) -> None:
+    """Refuse, naming the layer and argument, a config entry that is not JSON data: a function
+    (``TextVectorization(standardize=my_function)``) would be code, which a model file never holds."""
+    for layer in model.layers:
+        for key, value in layer.get_config().items():
+            try:
+                json.dumps(value)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"Cannot save layer {layer.name!r}: its argument {key}={value!r} is not plain data, and a "
+                    f"model file never holds code. Use one of the layer's named options for {key}, or "
+                    f"save the weights alone (model.save_weights) and rebuild the layer in code."
+                ) from None
+
+
 def _layers_table(model) -> list[dict]:
     return [{"name": layer.name, "class_name": type(layer).__name__, "weights": layer.weight_names()}
             for layer in model.layers]
@@ -50,7 +66,8 @@ def _base_doc(model, fmt: str) -> dict:
         "format": fmt,
         "glassnet_version": __version__,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "dtype": model.layers[0].dtype,
+        # the float type of the weights (a string Input, raw text, has none of its own)
+        "dtype": next((layer.dtype for layer in model.layers if layer.dtype != "string"), "float32"),
         "layers": _layers_table(model),
     }
 
@@ -71,6 +88,7 @@ def model_bytes(model, include_optimizer: bool = True, callback_states: dict | N
     ``read_callback_states``.
     """
     _require_saveable(model, "save")
+    _require_plain_configs(model)
     doc = _base_doc(model, MODEL_FORMAT)
     doc["model"] = {"class_name": type(model).__name__, "config": model.get_config()}
     doc["compile"] = model.get_compile_config()

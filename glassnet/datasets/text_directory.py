@@ -1,0 +1,181 @@
+"""Texts from a class-per-folder tree, as ``keras.utils.text_dataset_from_directory``.
+
+``reviews/train/neg/*.txt`` and ``reviews/train/pos/*.txt`` become strings with labels 0 and 1
+(folders in alphanumeric order). Files are read as UTF-8; one that is not is reported by path.
+The folder walk, labels and split are image_dataset_from_directory's (glassnet/datasets/directory.py).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from glassnet.datasets.directory import (LABEL_MODES, check_split_arguments, class_files, encode_labels,
+                                         split_order)
+from glassnet.datasets.sources import BatchSource
+
+TEXT_EXTENSIONS = (".txt",)  # the files Keras reads; others in the tree are ignored
+
+
+@dataclass
+class TextData:
+    """Texts with their labels; unpacks as ``x, y = data`` and goes to ``fit`` whole.
+
+    Attributes:
+        x: (N,) object array of Python strings.
+        y: labels: int (N,), one-hot (N, K) or float (N, 1) for label_mode "binary"; None without labels.
+        class_names: folder name of each class index.
+        file_paths: the file of each text, in the order of ``x``.
+    """
+
+    x: np.ndarray
+    y: np.ndarray | None
+    class_names: list[str]
+    file_paths: list[str] = field(repr=False)
+
+    def __iter__(self):
+        yield self.x
+        yield self.y
+
+
+def read_texts(paths, max_length: int | None = None) -> np.ndarray:
+    """The files' contents as an (N,) object array of strings, each cut to ``max_length`` characters.
+
+    Raises a ValueError listing every file that is not UTF-8 text.
+    """
+    texts, bad = np.empty(len(paths), dtype=object), []
+    for i, path in enumerate(paths):
+        try:
+            texts[i] = Path(path).read_text(encoding="utf-8")[:max_length]
+        except UnicodeDecodeError as err:
+            bad.append(f"{path}: {err}")
+    if bad:
+        listing = "\n  ".join(bad[:20]) + (f"\n  ... and {len(bad) - 20} more" if len(bad) > 20 else "")
+        raise ValueError(f"{len(bad)} file(s) are not UTF-8 text:\n  {listing}\nConvert them "
+                         f"(e.g. iconv -f latin1 -t utf-8) or move them out of the folder.")
+    return texts
+
+
+class TextFolderSource(BatchSource):
+    """A lazy text dataset: reads only the files of the batch asked for.
+
+    Made by ``text_dataset_from_directory(..., batch_size=n)``; pass it to ``model.fit`` or to
+    ``TextVectorization.adapt`` (which reads every batch once).
+
+    Args:
+        file_paths: the text files.
+        labels: encoded labels per file (or None).
+        class_names: name of each class index.
+        batch_size: texts per batch.
+        max_length: cut every text to this many characters (None: whole files).
+        shuffle: reshuffle the files after every epoch.
+        seed: seed of the shuffling.
+    """
+
+    def __init__(self, file_paths, labels, class_names, batch_size: int, max_length: int | None = None,
+                 shuffle: bool = True, seed: int | None = None):
+        self.file_paths = [str(p) for p in file_paths]
+        self.labels = labels
+        self.class_names = list(class_names)
+        self.batch_size = int(batch_size)
+        self.max_length = max_length
+        self.shuffle = bool(shuffle)
+        self.seed = seed
+        self._rng = np.random.default_rng(seed)
+        self._order = np.arange(len(self.file_paths))
+
+    def __len__(self):
+        return -(-len(self.file_paths) // self.batch_size)
+
+    def __getitem__(self, index):
+        if not 0 <= index < len(self):
+            raise IndexError(f"batch {index} is out of range for {len(self)} batches.")
+        rows = self._order[index * self.batch_size:(index + 1) * self.batch_size]
+        x = read_texts([self.file_paths[i] for i in rows], self.max_length)
+        return (x,) if self.labels is None else (x, self.labels[rows])
+
+    def on_epoch_end(self):
+        if self.shuffle:
+            self._order = self._rng.permutation(len(self.file_paths))
+
+    def subset(self, indices, shuffle: bool | None = None) -> TextFolderSource:
+        """The source of the files at ``indices`` (in that order), with the same settings; the
+        tuner splits a source this way (validation_split, cv)."""
+        indices = np.asarray(indices, dtype=np.int64)
+        part = copy.copy(self)
+        part.file_paths = [self.file_paths[i] for i in indices]
+        part.labels = None if self.labels is None else self.labels[indices]
+        part.shuffle = self.shuffle if shuffle is None else bool(shuffle)
+        part._rng = np.random.default_rng(self.seed)
+        part._order = np.arange(len(part.file_paths))
+        return part
+
+
+def text_dataset_from_directory(directory, labels="inferred", label_mode="int", class_names=None,
+                                batch_size: int | None = 32, max_length: int | None = None, shuffle: bool = True,
+                                seed: int | None = None, validation_split: float | None = None,
+                                subset: str | None = None, follow_links: bool = False, verbose: bool = True):
+    """Texts and labels from a folder with one subfolder per class (Keras' function and arguments).
+
+    Args:
+        directory: the root, e.g. ``reviews/train`` holding ``neg/`` and ``pos/`` with ``.txt`` files.
+        labels: "inferred" (from the subfolders), None (no labels), or a list of non-negative
+            integers, one per ``.txt`` file, in the order of the folders sorted by path, then each
+            folder's files sorted by name (``TextData.file_paths`` shows it).
+        label_mode: "int" (N,), "categorical" (one-hot), "binary" (float (N, 1), two classes) or None.
+        class_names: the subfolders to use, in this order (default: all, alphanumeric).
+        batch_size: texts per batch of a lazy ``TextFolderSource`` (Keras' default 32); None reads
+            everything into a ``TextData`` of arrays.
+        max_length: cut every text to this many characters (Keras cuts bytes: the same for ASCII).
+        shuffle: shuffle the files (seeded by ``seed``).
+        seed: seed of the shuffle and the validation split; required with ``validation_split``.
+        validation_split: fraction of the (shuffled) files kept for validation, taken from the end.
+        subset: "training", "validation" or "both" (then a pair is returned), with validation_split.
+        follow_links: also walk folders that symbolic links point to.
+        verbose: print how many files and classes were found, as Keras does.
+
+    Returns:
+        A ``TextFolderSource`` (batches of (strings (B,), labels)), a ``TextData`` when
+        ``batch_size`` is None, or a (training, validation) pair of them.
+
+    Example:
+        >>> import glassnet as gn
+        >>> train, val = gn.datasets.text_dataset_from_directory(  # doctest: +SKIP
+        ...     "reviews/train", validation_split=0.2, subset="both", seed=0)
+        >>> vectorizer = gn.layers.TextVectorization(output_mode="tf_idf")  # doctest: +SKIP
+        >>> vectorizer.adapt(train)  # doctest: +SKIP
+    """
+    root = Path(directory)
+    if not root.is_dir():
+        raise FileNotFoundError(f"text_dataset_from_directory: {root} is not a directory.")
+    if label_mode not in LABEL_MODES:
+        raise ValueError(f"label_mode must be one of {LABEL_MODES}; got {label_mode!r}.")
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
+                                   or batch_size <= 0):
+        raise ValueError(f"batch_size must be a positive integer or None; got {batch_size!r}.")
+    if max_length is not None and (isinstance(max_length, bool) or not isinstance(max_length, (int, np.integer))
+                                   or max_length <= 0):
+        raise ValueError(f"max_length must be a positive integer or None; got {max_length!r}.")
+    validation_split = check_split_arguments(validation_split, subset, shuffle, seed)
+    paths, label_list, names = class_files(root, labels, class_names, follow_links, TEXT_EXTENSIONS, "text")
+    if label_list is None:
+        label_mode = None
+    if verbose:
+        print(f"Found {len(paths)} files" + (f" belonging to {len(names)} classes." if names else "."))
+    label_array = None if label_list is None else np.asarray(label_list, dtype=np.int64)
+    order = np.random.default_rng(seed).permutation(len(paths)) if shuffle else np.arange(len(paths))
+    subsets = split_order(order, validation_split, "text files")
+
+    def build(rows):
+        files = [paths[i] for i in rows]
+        encoded = None if label_array is None else encode_labels(label_array[rows], label_mode, len(names))
+        if batch_size is not None:
+            return TextFolderSource(files, encoded, names, batch_size, max_length, shuffle, seed)
+        return TextData(read_texts(files, max_length), encoded, names, [str(f) for f in files])
+
+    if subset == "both":
+        return build(subsets["training"]), build(subsets["validation"])
+    return build(subsets[subset or "all"])
