@@ -7,8 +7,8 @@ the book's attribute protocol (``forward`` also sets ``.output``, ``backward`` s
 too. There is no second engine here: every formula is glassnet's.
 
 As in the book, ``init()`` seeds NumPy's global generator, and the data (``spiral_data``,
-``vertical_data``), the dense layers' weights and the dropout masks are drawn from it in the
-order the program asks for them, so a chapter's numbers follow from the same draws as with the
+``vertical_data``) and the dense layers' weights are drawn from it in the order the program
+asks for them, so a chapter's numbers follow from the same draws as with the
 ``nnfs`` package. ``init()`` patches nothing in NumPy: the book's layers compute their products
 the way the package's patched ``np.dot`` does (in float64, rounded to float32) on their own.
 ``Model.save`` writes glassnet's safe file format instead of a pickle.
@@ -260,23 +260,13 @@ class Layer_Dropout(_BookLayer, layers.Dropout):
     """The book's dropout: ``rate`` is the share of units DROPPED (``Layer_Dropout(0.1)`` keeps 90%).
 
     The book stores the keep share ``1 - rate`` internally; glassnet's ``Dropout(rate)`` takes the
-    same drop share, so the argument passes straight through.
+    same drop share, so the argument passes straight through. The masks come from the model's
+    seeded generator (a saved model resumes with the same draws), not from NumPy's global one
+    as in the book: a chapter with dropout trains to nearby figures, not the book's digits.
     """
 
     def __init__(self, rate: float, **kwargs):
         super().__init__(rate, **kwargs)
-
-    def forward(self, inputs, training=False):
-        inputs = np.asarray(inputs)
-        if not training or self.rate == 0:
-            return super().forward(inputs, training)
-        if not self.built:
-            self.build((None, *inputs.shape[1:]))
-        # The book's draw, from NumPy's global generator: one binomial(1, keep) per value.
-        keep = 1 - self.rate
-        self._mask = (np.random.binomial(1, keep, size=inputs.shape) / keep).astype(inputs.dtype)
-        self.output = inputs * self._mask
-        return self.output
 
 
 class _BookActivation(_BookLayer, layers.Activation):
