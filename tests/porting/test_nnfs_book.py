@@ -234,3 +234,20 @@ def test_weight_scale_is_the_factor_of_the_draws_and_part_of_the_config():
     np.testing.assert_array_equal(default.weights, draws[0] * np.float32(0.01))
     np.testing.assert_array_equal(regression.weights, draws[1] * np.float32(0.1))
     assert Layer_Dense.from_config(regression.get_config()).get_config()["weight_scale"] == 0.1
+
+
+def test_validation_loss_is_the_data_loss_without_penalties(capsys):
+    init()
+    X, y = spiral_data(samples=50, classes=3)
+    model = Model()
+    model.add(Layer_Dense(2, 16, weight_regularizer_l2=0.5))
+    model.add(Activation_ReLU())
+    model.add(Layer_Dense(16, 3))
+    model.add(Activation_Softmax())
+    model.set(loss=Loss_CategoricalCrossentropy(), optimizer=Optimizer_Adam(learning_rate=0.02),
+              accuracy=Accuracy_Categorical())
+    model.finalize()
+    model.train(X, y, epochs=5, print_every=5)
+    loss, _ = model.evaluate(X, y)
+    assert model.layers[0].regularization_loss() > 1e-3  # a penalty that would show
+    assert loss == pytest.approx(Loss_CategoricalCrossentropy().calculate(model.predict(X), y), rel=1e-5)
