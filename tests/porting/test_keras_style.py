@@ -83,7 +83,7 @@ def test_metric_functions_are_per_sample_and_usable_in_compile(data, tmp_path):
     model = _model()
     model.compile(optimizer="adam", loss="categorical_crossentropy",
                   metrics=[gn.metrics.categorical_accuracy, gn.metrics.mse, rmse])
-    history = model.fit(x, y_one_hot, epochs=2, batch_size=32, validation_split=0.25, verbose=0)
+    history = model.fit(x, y_one_hot, epochs=2, batch_size=32, validation_data=(x[:50], y_one_hot[:50]), verbose=0)
     assert {"categorical_accuracy", "mean_squared_error", "rmse", "val_categorical_accuracy",
             "val_rmse"} <= set(history.history)
     logs = model.evaluate(x, y_one_hot, verbose=0, return_dict=True)
@@ -200,3 +200,15 @@ def test_porting_model_api_pop_weights_get_layer(data):
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     model.fit(x, y, epochs=1, verbose=0)
     assert model.predict(x[:5], verbose=0).shape == (5, 3)
+
+
+def test_weights_of_a_graph_with_a_nested_model_follow_get_weights():
+    inputs = gn.Input(shape=(4,))
+    encoder = gn.Sequential([layers.Dense(3, input_shape=(4,)), layers.BatchNormalization()])
+    outputs = layers.Dense(2, activation="softmax", name="head")(encoder(inputs))
+    model = gn.Model(inputs, outputs)
+    assert [w.shape for w in model.weights] == [w.shape for w in model.get_weights()]
+    assert len(model.trainable_weights) == 6 and len(model.non_trainable_weights) == 2
+    assert model.get_layer("head").weights[0].shape == (3, 2)
+    encoder.trainable = False  # frozen, as in Keras' transfer learning: its weights stop training
+    assert len(model.trainable_weights) == 2 and len(model.non_trainable_weights) == 6
