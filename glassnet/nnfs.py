@@ -4,7 +4,10 @@ A reader's chapter code runs with ``from glassnet.nnfs import *`` in place of th
 book builds: each class here is a glassnet class under the book's name and constructor, plus
 the book's attribute protocol (``forward`` also sets ``.output``, ``backward`` sets
 ``.dinputs``, ``.weights``/``.dweights`` ...) so the early chapters' hand-written loops work
-too. There is no second engine here: every formula is glassnet's.
+too. There is no second engine here: the model, its training loop and the layers are glassnet's.
+Where the book's code rounds the same maths in another order (the dense products, the
+optimizers' steps, the fused softmax step), the class here computes in the book's order, so
+runs give the book's figures to the last bit.
 
 As in the book, ``init()`` seeds NumPy's global generator, and the data (``spiral_data``,
 ``vertical_data``) and the dense layers' weights are drawn from it in the order the program
