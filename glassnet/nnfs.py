@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet import initializers, layers, losses, metrics, optimizers, regularizers
+from glassnet import activations, layers, losses, metrics, optimizers, regularizers
 from glassnet._registry import register
 from glassnet.activations import softmax
 from glassnet.callbacks import Callback
@@ -298,9 +298,23 @@ class Activation_Softmax(_BookActivation):
         return np.argmax(outputs, axis=1)
 
 
+class _BookSigmoid(activations.Sigmoid):
+    """The book's sigmoid, 1 / (1 + e⁻ˣ), and its backward g · (1 - y) · y, in the book's order
+    (glassnet's overflow-safe form rounds differently for x < 0). e⁻ˣ is capped below the
+    dtype's overflow, where the book's gives 0 with an overflow warning and this a subnormal."""
+
+    def forward(self, x):
+        limit = np.log(np.finfo(x.dtype).max)
+        self._y = 1 / (1 + np.exp(np.minimum(-x, limit)))
+        return self._y
+
+    def backward(self, grad):
+        return grad * (1 - self._y) * self._y
+
+
 @register("layer")
 class Activation_Sigmoid(_BookActivation):
-    function = "sigmoid"
+    function = _BookSigmoid()
 
     def predictions(self, outputs):
         return (outputs > 0.5) * 1
@@ -330,8 +344,20 @@ class _BookLoss:
         return layer.regularization_loss()
 
     def backward(self, dvalues, y_true):
-        self.dinputs = self.gradient(self._book_targets(dvalues, y_true), np.asarray(dvalues))
+        dvalues = np.asarray(dvalues)
+        self.dinputs = self.book_gradient(self._book_targets(dvalues, y_true), dvalues)
         return self.dinputs
+
+    def book_gradient(self, y, output):
+        """dL/d(output) of the batch mean, rounded as the book's ``backward`` rounds it."""
+        return self.gradient(y, output)
+
+    def value_and_gradient(self, y_true, y_pred, sample_weight=None):
+        # The model's training step: the book's gradient too, unless weighted (not in the book).
+        if sample_weight is not None or getattr(self, "from_logits", False):
+            return super().value_and_gradient(y_true, y_pred, sample_weight)
+        y = self.conform(y_true, y_pred)
+        return float(np.mean(self.call(y, y_pred), dtype=np.float64)), self.book_gradient(y, y_pred)
 
 
 @register("loss")
@@ -364,17 +390,32 @@ class Loss_CategoricalCrossentropy(_BookLoss, losses.CategoricalCrossentropy):
 
 @register("loss")
 class Loss_BinaryCrossentropy(_BookLoss, losses.BinaryCrossentropy):
-    pass
+    """Binary cross-entropy as the book computes it: after ``Activation_Sigmoid``, not fused with it.
+
+    Math: dL/dp = -(y / p - (1 - y) / (1 - p)) / K / N, p clipped to [1e-7, 1 - 1e-7].
+    """
+
+    fuses_with = None  # the book back-propagates through the sigmoid itself
+
+    def book_gradient(self, y, output):
+        clipped = np.clip(output, losses.EPSILON, 1 - losses.EPSILON)
+        return -(y / clipped - (1 - y) / (1 - clipped)) / output.shape[-1] / len(output)
 
 
 @register("loss")
 class Loss_MeanSquaredError(_BookLoss, losses.MeanSquaredError):
-    pass
+    """Mean squared error; Math: dL/dŷ = -2 (y - ŷ) / K / N, in the book's order."""
+
+    def book_gradient(self, y, output):
+        return -2 * (y - output) / output.shape[-1] / len(output)
 
 
 @register("loss")
 class Loss_MeanAbsoluteError(_BookLoss, losses.MeanAbsoluteError):
-    pass
+    """Mean absolute error; Math: dL/dŷ = -sign(y - ŷ) / K / N."""
+
+    def book_gradient(self, y, output):
+        return -np.sign(y - output) / output.shape[-1] / len(output)
 
 
 class Activation_Softmax_Loss_CategoricalCrossentropy:

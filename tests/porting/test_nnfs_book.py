@@ -12,9 +12,11 @@ import textwrap
 import numpy as np
 import pytest
 
-from glassnet.nnfs import (Accuracy_Categorical, Activation_ReLU, Activation_Softmax,
-                           Activation_Softmax_Loss_CategoricalCrossentropy, Layer_Dense, Loss_CategoricalCrossentropy,
-                           Model, Optimizer_Adam, init, sine_data, spiral_data, vertical_data)
+import glassnet as gn
+from glassnet.nnfs import (Accuracy_Categorical, Activation_Linear, Activation_ReLU, Activation_Sigmoid,
+                           Activation_Softmax, Activation_Softmax_Loss_CategoricalCrossentropy, Layer_Dense,
+                           Loss_BinaryCrossentropy, Loss_CategoricalCrossentropy, Loss_MeanAbsoluteError,
+                           Loss_MeanSquaredError, Model, Optimizer_Adam, init, sine_data, spiral_data, vertical_data)
 
 
 def _run_with_the_nnfs_package(tmp_path, program: str) -> dict:
@@ -251,3 +253,102 @@ def test_validation_loss_is_the_data_loss_without_penalties(capsys):
     loss, _ = model.evaluate(X, y)
     assert model.layers[0].regularization_loss() > 1e-3  # a penalty that would show
     assert loss == pytest.approx(Loss_CategoricalCrossentropy().calculate(model.predict(X), y), rel=1e-5)
+
+
+@pytest.mark.parametrize("loss, last, target", [
+    (Loss_BinaryCrossentropy, Activation_Sigmoid, "binary"),
+    (Loss_MeanSquaredError, Activation_Linear, "regression"),
+    (Loss_MeanAbsoluteError, Activation_Linear, "regression"),
+])
+def test_book_loss_gradients_pass_the_gradient_check(loss, last, target):
+    # The book's losses back-propagate in the book's order (not fused): still the right gradient.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(12, 3))
+    y = (X[:, :2] > 0).astype(np.float64) if target == "binary" else X[:, :2] ** 2 + 0.5
+    model = Model()
+    model.add(Layer_Dense(3, 5, weight_scale=0.5, dtype="float64"))
+    model.add(Activation_ReLU(dtype="float64"))
+    model.add(Layer_Dense(5, 2, weight_scale=0.5, dtype="float64"))
+    model.add(last(dtype="float64"))
+    model.set(loss=loss(), optimizer=Optimizer_Adam())
+    model.finalize()
+    assert model.network._fused_loss is None
+    result = gn.check_gradients(model.network, X, y, eps=1e-6)
+    assert result.passed, result
+
+
+_BOOK_STYLE_BINARY_LOOP = """
+    # Binary logistic regression on two spiral arms, L2 penalties on the first layer, Adam.
+    X, y = spiral_data(samples=100, classes=2)
+    y = y.reshape(-1, 1)
+    W1, b1 = 0.01 * np.random.randn(2, 64), np.zeros((1, 64))
+    W2, b2 = 0.01 * np.random.randn(64, 1), np.zeros((1, 1))
+    params = [W1, b1, W2, b2]
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    for epoch in range(EPOCHS):
+        z1 = np.dot(X, W1) + b1
+        a1 = np.maximum(0, z1)
+        z2 = np.dot(a1, W2) + b2
+        prob = 1 / (1 + np.exp(-z2))
+        clipped = np.clip(prob, 1e-7, 1 - 1e-7)
+        g = -(y / clipped - (1 - y) / (1 - clipped)) / 1
+        g = g / len(prob)
+        g = g * (1 - prob) * prob
+        da = np.dot(g, W2.T)
+        da[z1 <= 0] = 0
+        grads = [np.dot(X.T, da), np.sum(da, axis=0, keepdims=True), np.dot(a1.T, g), np.sum(g, axis=0, keepdims=True)]
+        grads[0] += 2 * 5e-4 * W1
+        grads[1] += 2 * 5e-4 * b1
+        lr = 0.001 * (1.0 / (1.0 + 5e-7 * epoch))
+        for i, grad in enumerate(grads):
+            m[i] = 0.9 * m[i] + (1 - 0.9) * grad
+            v[i] = 0.999 * v[i] + (1 - 0.999) * grad**2
+            m_hat = m[i] / (1 - 0.9 ** (epoch + 1))
+            v_hat = v[i] / (1 - 0.999 ** (epoch + 1))
+            params[i] += -lr * m_hat / (np.sqrt(v_hat) + 1e-7)
+    out["W1"], out["W2"], out["b2"] = W1, W2, b2
+"""
+
+
+def _binary_layers():
+    return [Layer_Dense(2, 64, weight_regularizer_l2=5e-4, bias_regularizer_l2=5e-4), Activation_ReLU(),
+            Layer_Dense(64, 1), Activation_Sigmoid()]
+
+
+def test_binary_chapter_training_is_bit_identical_to_the_same_program_on_the_nnfs_package(tmp_path):
+    epochs = 200
+    reference = _run_with_the_nnfs_package(tmp_path, f"EPOCHS = {epochs}\n" + textwrap.dedent(_BOOK_STYLE_BINARY_LOOP))
+    init()
+    X, y = spiral_data(samples=100, classes=2)
+    y = y.reshape(-1, 1)
+    dense1, activation1, dense2, activation2 = _binary_layers()
+    loss_function, optimizer = Loss_BinaryCrossentropy(), Optimizer_Adam(decay=5e-7)
+    for epoch in range(epochs):
+        dense1.forward(X)
+        activation1.forward(dense1.output)
+        dense2.forward(activation1.output)
+        activation2.forward(dense2.output)
+        loss_function.backward(activation2.output, y)
+        activation2.backward(loss_function.dinputs)
+        dense2.backward(activation2.dinputs)
+        activation1.backward(dense2.dinputs)
+        dense1.backward(activation1.dinputs)
+        optimizer.pre_update_params()
+        optimizer.update_params(dense1)
+        optimizer.update_params(dense2)
+        optimizer.post_update_params()
+    for ours, key in ((dense1.weights, "W1"), (dense2.weights, "W2"), (dense2.biases, "b2")):
+        np.testing.assert_array_equal(ours, reference[key], err_msg=key)
+
+    init()  # the same run through the Model API
+    X, y = spiral_data(samples=100, classes=2)
+    model = Model()
+    for layer in _binary_layers():
+        model.add(layer)
+    model.set(loss=Loss_BinaryCrossentropy(), optimizer=Optimizer_Adam(decay=5e-7),
+              accuracy=Accuracy_Categorical(binary=True))
+    model.finalize()
+    model.train(X, y.reshape(-1, 1), epochs=epochs, print_every=epochs)
+    for ours, key in ((model.layers[0].weights, "W1"), (model.layers[2].weights, "W2")):
+        np.testing.assert_array_equal(ours, reference[key], err_msg=key)
