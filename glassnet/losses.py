@@ -414,7 +414,7 @@ def fused_with(loss, activation):
 # -- Keras' functional forms: per-sample values, shape (N,) ---------------------------------------
 # Each also stands for its class where a loss is expected (``loss=gn.losses.mse``) and may be a
 # metric (``metrics=[gn.losses.categorical_crossentropy]``): registered as metric functions so
-# a saved model names them (mse and mae as gn.metrics' equal functions).
+# a saved model names them (mse and mae through gn.metrics, which holds the same functions).
 def _per_sample(loss: Loss, y_true, y_pred) -> np.ndarray:
     y_pred = _as_float(y_pred)
     return loss.call(loss.conform(y_true, y_pred), y_pred)

@@ -10,6 +10,7 @@ import copy
 
 import numpy as np
 
+from glassnet import losses
 from glassnet._registry import deserialize, lookup, register, registered
 
 
@@ -373,18 +374,9 @@ def sparse_categorical_accuracy(y_true, y_pred) -> np.ndarray:
     return _per_sample(SparseCategoricalAccuracy().values(np.asarray(y_true), np.asarray(y_pred)))
 
 
-@register("metric_function")
-def mean_absolute_error(y_true, y_pred) -> np.ndarray:
-    """mean_k |y - ŷ| per sample (``keras.metrics.mean_absolute_error``, alias ``mae``)."""
-    return _per_sample(MeanAbsoluteError().values(np.asarray(y_true), np.asarray(y_pred)))
-
-
-@register("metric_function")
-def mean_squared_error(y_true, y_pred) -> np.ndarray:
-    """mean_k (y - ŷ)² per sample (``keras.metrics.mean_squared_error``, alias ``mse``)."""
-    return _per_sample(MeanSquaredError().values(np.asarray(y_true), np.asarray(y_pred)))
-
-
+# Keras' metric and loss functions of these names are one function each; so are glassnet's.
+mean_absolute_error = register("metric_function")(losses.mean_absolute_error)
+mean_squared_error = register("metric_function")(losses.mean_squared_error)
 mse, mae = mean_squared_error, mean_absolute_error
 
 

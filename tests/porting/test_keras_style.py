@@ -212,3 +212,12 @@ def test_weights_of_a_graph_with_a_nested_model_follow_get_weights():
     assert model.get_layer("head").weights[0].shape == (3, 2)
     encoder.trainable = False  # frozen, as in Keras' transfer learning: its weights stop training
     assert len(model.trainable_weights) == 2 and len(model.non_trainable_weights) == 6
+
+
+def test_mse_and_mae_are_one_function_for_losses_and_metrics(data):
+    x, _, y_one_hot = data
+    assert gn.metrics.mse is gn.losses.mse is gn.losses.mean_squared_error
+    model = _model()
+    model.compile(optimizer="adam", loss=gn.metrics.mae, metrics=[gn.losses.mse])
+    history = model.fit(x, y_one_hot, epochs=1, verbose=0)
+    assert type(model.loss) is gn.losses.MeanAbsoluteError and "mean_squared_error" in history.history
