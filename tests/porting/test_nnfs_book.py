@@ -352,3 +352,9 @@ def test_binary_chapter_training_is_bit_identical_to_the_same_program_on_the_nnf
     model.train(X, y.reshape(-1, 1), epochs=epochs, print_every=epochs)
     for ours, key in ((model.layers[0].weights, "W1"), (model.layers[2].weights, "W2")):
         np.testing.assert_array_equal(ours, reference[key], err_msg=key)
+
+
+def test_book_sigmoid_does_not_overflow_on_large_negative_inputs():
+    # The suite turns NumPy's overflow into an error; the book's 1 / (1 + e⁻ˣ) would overflow.
+    y = Activation_Sigmoid().forward(np.array([[-1000.0, -88.0, 0.0, 30.0]], dtype=np.float32))
+    assert y.dtype == np.float32 and y[0, 0] < 1e-37 and y[0, 2] == 0.5 and y[0, 3] == 1.0
