@@ -174,16 +174,58 @@ def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
+# -- Keras' functional forms: ``gn.activations.relu(x)``, also a value for ``activation=`` ------
+def _as_float(x) -> np.ndarray:
+    x = np.asarray(x)
+    return x if x.dtype.kind == "f" else x.astype(np.float32)
+
+
+def linear(x) -> np.ndarray:
+    """x unchanged (``keras.activations.linear``)."""
+    return _as_float(x)
+
+
+def relu(x) -> np.ndarray:
+    """max(x, 0) (``keras.activations.relu`` with its default arguments)."""
+    return ReLU().forward(_as_float(x))
+
+
+def leaky_relu(x, negative_slope: float = 0.2) -> np.ndarray:
+    """x where x > 0, else negative_slope · x (``keras.activations.leaky_relu``)."""
+    return LeakyReLUFunction(negative_slope).forward(_as_float(x))
+
+
+def elu(x, alpha: float = 1.0) -> np.ndarray:
+    """x where x > 0, else alpha · (eˣ - 1) (``keras.activations.elu``)."""
+    return ELU(alpha).forward(_as_float(x))
+
+
+def tanh(x) -> np.ndarray:
+    """Hyperbolic tangent (``keras.activations.tanh``)."""
+    return np.tanh(_as_float(x))
+
+
+# ``sigmoid`` and ``softmax`` above are Keras' functions already. Passed as ``activation=``,
+# each function stands for its class (a plain function has no backward).
+_FUNCTIONS = {linear: "linear", relu: "relu", leaky_relu: "leaky_relu", elu: "elu", tanh: "tanh",
+              sigmoid: "sigmoid", softmax: "softmax"}
+
+
 def get(identifier) -> ActivationFunction:
-    """A fresh activation object from a name, a serialized dict, None (linear) or an instance."""
+    """A fresh activation object from a name, a serialized dict, None (linear), an instance or
+    one of this module's functions (``activation=gn.activations.relu``, as in Keras)."""
     if identifier is None:
         return Linear()
+    if callable(identifier) and not isinstance(identifier, type) and identifier in _FUNCTIONS:
+        return deserialize("activation", _FUNCTIONS[identifier])
     if isinstance(identifier, ActivationFunction):
         return type(identifier).from_config(identifier.get_config())
     if isinstance(identifier, (str, dict)):
         return deserialize("activation", identifier)
     raise TypeError(
-        f"activation must be a name such as 'relu', a dict or an ActivationFunction; "
+        f"activation must be a name such as 'relu', a dict, an ActivationFunction or one of "
+        f"gn.activations' functions (a function of your own has no backward: subclass "
+        f"ActivationFunction); "
         f"got {type(identifier).__name__}. Valid names: {', '.join(sorted(registered('activation')))}."
     )
 

@@ -411,10 +411,65 @@ def fused_with(loss, activation):
     return loss.with_logits()
 
 
+# -- Keras' functional forms: per-sample values, shape (N,) ---------------------------------------
+# Each also stands for its class where a loss is expected (``loss=gn.losses.mse``) and may be a
+# metric (``metrics=[gn.losses.categorical_crossentropy]``): registered as metric functions so
+# a saved model names them (mse and mae through gn.metrics, which holds the same functions).
+def _per_sample(loss: Loss, y_true, y_pred) -> np.ndarray:
+    y_pred = _as_float(y_pred)
+    return loss.call(loss.conform(y_true, y_pred), y_pred)
+
+
+@register("metric_function")
+def categorical_crossentropy(y_true, y_pred, from_logits: bool = False) -> np.ndarray:
+    """-Σ_c y_c log p_c per sample, for one-hot ``y_true`` (``keras.losses.categorical_crossentropy``)."""
+    return _per_sample(CategoricalCrossentropy(from_logits=from_logits), y_true, y_pred)
+
+
+@register("metric_function")
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits: bool = False) -> np.ndarray:
+    """-log p_y per sample, for integer labels ``y_true`` (``keras.losses.sparse_categorical_crossentropy``)."""
+    return _per_sample(SparseCategoricalCrossentropy(from_logits=from_logits), y_true, y_pred)
+
+
+@register("metric_function")
+def binary_crossentropy(y_true, y_pred, from_logits: bool = False) -> np.ndarray:
+    """Binary cross-entropy averaged over the last axis, per sample (``keras.losses.binary_crossentropy``)."""
+    return _per_sample(BinaryCrossentropy(from_logits=from_logits), y_true, y_pred)
+
+
+def mean_squared_error(y_true, y_pred) -> np.ndarray:
+    """mean_k (y - ŷ)² per sample (``keras.losses.mean_squared_error``, alias ``mse``)."""
+    return _per_sample(MeanSquaredError(), y_true, y_pred)
+
+
+def mean_absolute_error(y_true, y_pred) -> np.ndarray:
+    """mean_k |y - ŷ| per sample (``keras.losses.mean_absolute_error``, alias ``mae``)."""
+    return _per_sample(MeanAbsoluteError(), y_true, y_pred)
+
+
+@register("metric_function")
+def huber(y_true, y_pred, delta: float = 1.0) -> np.ndarray:
+    """Huber loss averaged over the last axis, per sample (``keras.losses.huber``)."""
+    return _per_sample(Huber(delta=delta), y_true, y_pred)
+
+
+mse, mae = mean_squared_error, mean_absolute_error
+
+_FUNCTIONS = {categorical_crossentropy: CategoricalCrossentropy,
+              sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
+              binary_crossentropy: BinaryCrossentropy, mean_squared_error: MeanSquaredError,
+              mean_absolute_error: MeanAbsoluteError, huber: Huber}
+
+
 def get(identifier) -> Loss:
-    """A loss from a name ("mse", "categorical_crossentropy"), a serialized dict or an instance."""
+    """A loss from a name ("mse", "categorical_crossentropy"), a serialized dict, an instance or
+    one of this module's functions (``loss=gn.losses.categorical_crossentropy``, as in Keras)."""
     if isinstance(identifier, Loss):
         return identifier
     if callable(identifier) and not isinstance(identifier, (str, dict)):
-        raise TypeError("Pass a glassnet Loss instance or a name; plain functions have no gradient.")
+        if identifier in _FUNCTIONS:
+            return _FUNCTIONS[identifier]()
+        raise TypeError("Pass a glassnet Loss instance, a name or one of gn.losses' functions; plain functions "
+                        "have no gradient (subclass gn.losses.Loss with call and grad).")
     return deserialize("loss", identifier)

@@ -10,6 +10,7 @@ import copy
 
 import numpy as np
 
+from glassnet import losses
 from glassnet._registry import deserialize, lookup, register, registered
 
 
@@ -317,10 +318,75 @@ class AUC(Metric):
         return {**super().get_config(), "curve": self.curve}
 
 
+@register("metric", "mean_metric_wrapper")
+class MeanMetricWrapper(Metric):
+    """The running mean of a function's per-sample values: how a plain function becomes a metric
+    (``metrics=[gn.metrics.categorical_accuracy]`` or a function of your own), as in Keras.
+
+    Args:
+        fn: ``fn(y_true, y_pred) -> (N,)`` values. A saved model names it; loading finds
+            glassnet's own functions by name and yours through ``custom_objects``.
+        name: logged name; the function's name by default.
+    """
+
+    def __init__(self, fn, name: str | None = None):
+        if isinstance(fn, str):  # from a config: the function's name
+            fn = lookup("metric_function", fn)
+        if not callable(fn):
+            raise TypeError(f"MeanMetricWrapper needs a function fn(y_true, y_pred); got {type(fn).__name__}.")
+        self.fn = fn
+        super().__init__(name or fn.__name__)
+
+    def values(self, y_true, y_pred):
+        return self.fn(y_true, y_pred)
+
+    def get_config(self):
+        return {**super().get_config(), "fn": self.fn.__name__}
+
+
+# -- Keras' functional forms: per-sample values, shape (N,); each also a value for ``metrics=`` ----
+def _per_sample(values: np.ndarray) -> np.ndarray:
+    """(N, K) element values averaged over the last axis, as Keras' functions return them."""
+    return values.mean(axis=-1) if values.ndim > 1 else values
+
+
+@register("metric_function")
+def accuracy(y_true, y_pred) -> np.ndarray:
+    """1.0 where the prediction is right, its kind picked from the shapes as ``"accuracy"`` does."""
+    return _per_sample(Accuracy().values(np.asarray(y_true), np.asarray(y_pred)))
+
+
+@register("metric_function")
+def binary_accuracy(y_true, y_pred, threshold: float = 0.5) -> np.ndarray:
+    """1.0 where (ŷ > threshold) equals y (``keras.metrics.binary_accuracy``)."""
+    return _per_sample(BinaryAccuracy(threshold=threshold).values(np.asarray(y_true), np.asarray(y_pred)))
+
+
+@register("metric_function")
+def categorical_accuracy(y_true, y_pred) -> np.ndarray:
+    """1.0 where argmax ŷ equals argmax y (``keras.metrics.categorical_accuracy``)."""
+    return _per_sample(CategoricalAccuracy().values(np.asarray(y_true), np.asarray(y_pred)))
+
+
+@register("metric_function")
+def sparse_categorical_accuracy(y_true, y_pred) -> np.ndarray:
+    """1.0 where argmax ŷ equals the integer label (``keras.metrics.sparse_categorical_accuracy``)."""
+    return _per_sample(SparseCategoricalAccuracy().values(np.asarray(y_true), np.asarray(y_pred)))
+
+
+# Keras' metric and loss functions of these names are one function each; so are glassnet's.
+mean_absolute_error = register("metric_function")(losses.mean_absolute_error)
+mean_squared_error = register("metric_function")(losses.mean_squared_error)
+mse, mae = mean_squared_error, mean_absolute_error
+
+
 def get(identifier) -> Metric:
-    """A fresh metric from a name ("accuracy", "mae", "auc"), a serialized dict or an instance."""
+    """A fresh metric from a name ("accuracy", "mae", "auc"), a serialized dict, an instance or
+    a function ``fn(y_true, y_pred) -> per-sample values`` (glassnet's, Keras-named, or yours)."""
     if isinstance(identifier, Metric):
         return identifier
+    if callable(identifier) and not isinstance(identifier, type):
+        return MeanMetricWrapper(identifier)
     if isinstance(identifier, str):
         cls = lookup("metric", identifier)
         return cls(name=identifier) if identifier != cls.__name__ else cls()

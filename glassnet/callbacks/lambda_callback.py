@@ -9,7 +9,7 @@ class LambdaCallback(Callback):
     """A callback from plain functions: ``LambdaCallback(on_epoch_end=lambda epoch, logs: ...)``."""
 
     _HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
-              "on_train_batch_begin", "on_train_batch_end")
+              "on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
 
     def __init__(self, **hooks):
         super().__init__()

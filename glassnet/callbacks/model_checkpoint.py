@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from glassnet.callbacks.monitor import _Monitor
+from glassnet.callbacks.monitor import _Monitor, logged_key
 
 
 class ModelCheckpoint(_Monitor):
@@ -72,7 +72,7 @@ class ModelCheckpoint(_Monitor):
     def _save(self, epoch: int, batch: int | None, logs) -> None:
         logs = dict(logs or {})
         if self.save_best_only:
-            if batch is not None and self.monitor not in logs:
+            if batch is not None and logged_key(logs, self.monitor) is None:
                 return  # batch logs hold only the training loss: val_ metrics come at epoch ends
             value = self._current(logs)
             if not self._improved(value):

@@ -7,6 +7,23 @@ import math
 from glassnet.callbacks.callback import Callback
 
 
+# Keras logs ``metrics=["acc"]`` as "acc" and ``metrics=["accuracy"]`` as "accuracy"; code
+# written for either names its monitor either way.
+_SPELLINGS = {"acc": "accuracy", "accuracy": "acc"}
+
+
+def logged_key(logs: dict, name: str) -> str | None:
+    """The key of ``logs`` that ``name`` means: itself, else its other accuracy spelling
+    ("val_acc" finds "val_accuracy" and the reverse); None when neither is logged."""
+    if name in logs:
+        return name
+    prefix = "val_" if name.startswith("val_") else ""
+    other = _SPELLINGS.get(name.removeprefix(prefix))
+    if other is not None and prefix + other in logs:
+        return prefix + other
+    return None
+
+
 def _resolve_mode(mode: str, monitor: str) -> str:
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"mode must be 'auto', 'min' or 'max'; got {mode!r}.")
@@ -31,7 +48,8 @@ class _Monitor(Callback):
         self.best = math.inf if self.mode == "min" else -math.inf
 
     def _current(self, logs):
-        value = (logs or {}).get(self.monitor)
+        key = logged_key(logs or {}, self.monitor)
+        value = None if key is None else logs[key]
         if value is None:
             available = ", ".join(sorted(logs or {}))
             raise ValueError(

@@ -257,7 +257,7 @@ def evaluate(model, data, target, labels, as_json):
     if x.ndim > 1 and tuple(x.shape[1:]) != tuple(net.input_shape[1:]):
         raise ValueError(f"the data's samples have shape {tuple(x.shape[1:])} but the model takes "
                          f"{tuple(net.input_shape[1:])}; this data does not fit this model.")
-    results = net.evaluate(x, dataset.y_test, return_dict=True)
+    results = net.evaluate(x, dataset.y_test, verbose=0, return_dict=True)
     results = {k: float(v) for k, v in results.items()}
     results["n_samples"] = int(len(x))
     if as_json:

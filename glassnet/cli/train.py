@@ -272,7 +272,7 @@ def evaluate_on_test(model, data, folder: Path) -> tuple[dict, dict]:
     sample grid as PNGs in ``folder``; returns (metrics, caption -> PNG path). Empty without test data."""
     metrics, png = {}, {}
     if data.x_test is not None and len(data.x_test):
-        test = model.evaluate(data.x_test, data.y_test, return_dict=True)
+        test = model.evaluate(data.x_test, data.y_test, verbose=0, return_dict=True)
         metrics.update({f"test_{k}": _finite(float(v)) for k, v in test.items()})
         metrics["n_test"] = int(len(data.x_test))
         if data.task in ("binary", "multiclass"):

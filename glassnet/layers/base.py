@@ -68,6 +68,8 @@ class Layer:
             class as Keras names them: ``dense``, ``dense_1``, ``dense_2`` ...
         input_shape: the per-sample shape when this is the first layer, without the batch
             axis, as in Keras: ``Dense(64, input_shape=(784,))``.
+        input_dim: Keras' shorthand for a flat first layer: ``input_dim=784`` is
+            ``input_shape=(784,)`` (and is stored as that in the config).
         trainable: False freezes the parameters (their gradients are still computed for
             the layers below, but the optimizer skips them).
         dtype: float32 (default) or float64 (gradient checks).
@@ -77,9 +79,14 @@ class Layer:
     takes_list = False
 
     def __init__(self, name: str | None = None, input_shape=None, trainable: bool = True,
-                 dtype: str = "float32"):
+                 dtype: str = "float32", input_dim: int | None = None):
         if dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64'; got {dtype!r}.")
+        if input_dim is not None:
+            if input_shape is not None:
+                raise ValueError(f"Give input_shape or input_dim, not both (got input_shape={input_shape!r}, "
+                                 f"input_dim={input_dim!r}); input_dim=n means input_shape=(n,).")
+            input_shape = (input_dim,)
         self.name = name or auto_name(_snake(type(self).__name__))
         self.trainable = bool(trainable)
         self.dtype = dtype
@@ -189,6 +196,22 @@ class Layer:
 
     def count_trainable_params(self) -> int:
         return int(sum(p.size for p in self.params.values())) if self.trainable else 0
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        """The arrays themselves, parameters then state (Keras' ``layer.weights``); writing
+        into one changes the layer. ``get_weights()`` gives copies."""
+        return [*self.params.values(), *self.state.values()]
+
+    @property
+    def trainable_weights(self) -> list[np.ndarray]:
+        """The parameters the optimizer updates: none while the layer is frozen."""
+        return list(self.params.values()) if self.trainable else []
+
+    @property
+    def non_trainable_weights(self) -> list[np.ndarray]:
+        """The state arrays, and the parameters too while the layer is frozen (as in Keras)."""
+        return [*([] if self.trainable else self.params.values()), *self.state.values()]
 
     def weight_names(self) -> list[str]:
         """Parameter then state keys, in the order ``get_weights`` uses."""

@@ -51,6 +51,19 @@ class BaseModel:
         raise ValueError(f"No layer named {name!r}; the layers are {[layer.name for layer in self.layers]}.")
 
     # -- weights --------------------------------------------------------------------------------
+    @property
+    def weights(self) -> list[np.ndarray]:
+        """Every layer's arrays themselves, in ``get_weights`` order (Keras' ``model.weights``)."""
+        return [w for layer in self.layers for w in layer.weights]
+
+    @property
+    def trainable_weights(self) -> list[np.ndarray]:
+        return [w for layer in self.layers for w in layer.trainable_weights]
+
+    @property
+    def non_trainable_weights(self) -> list[np.ndarray]:
+        return [w for layer in self.layers for w in layer.non_trainable_weights]
+
     def get_weights(self) -> list[np.ndarray]:
         """Copies of every layer's arrays in layer order (parameters, then state)."""
         return [w for layer in self.layers for w in layer.get_weights()]
@@ -76,9 +89,12 @@ class BaseModel:
         """One optimizer step on one batch; returns the loss (and metrics, as in Keras)."""
         return training.train_on_batch(self, x, y, sample_weight, class_weight, return_dict)
 
-    def evaluate(self, x=None, y=None, batch_size: int | None = None, verbose=0, sample_weight=None,
+    def evaluate(self, x=None, y=None, batch_size: int | None = None, verbose="auto", sample_weight=None,
                  return_dict: bool = False):
-        """Loss and metrics on ``x, y``: a float without metrics, else [loss, *metrics]."""
+        """Loss and metrics on ``x, y``: a float without metrics, else [loss, *metrics].
+
+        Prints the result line (``loss: ... - accuracy: ...``) unless ``verbose=0``, as Keras does.
+        """
         return training.evaluate(self, x, y, batch_size, verbose, sample_weight, return_dict)
 
     # -- files (glassnet.saving) ------------------------------------------------------------------

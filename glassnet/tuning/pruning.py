@@ -13,6 +13,7 @@ import numpy as np
 import optuna
 
 from glassnet.callbacks.callback import Callback
+from glassnet.callbacks.monitor import logged_key
 from glassnet.tuning.errors import ObjectiveNotReportedError
 
 
@@ -95,9 +96,10 @@ class TrialPruningCallback(Callback):
         loss = logs.get("loss")
         if loss is not None and not math.isfinite(loss):
             raise FloatingPointError(f"Training diverged at epoch {epoch + 1} (loss {loss}).")
-        if self.monitor not in logs:
+        key = logged_key(logs, self.monitor)  # "val_acc" and "val_accuracy" both count
+        if key is None:
             raise ObjectiveNotReportedError(missing_objective_message(self.monitor, logs))
-        value = float(logs[self.monitor])
+        value = float(logs[key])
         if not math.isfinite(value):
             raise FloatingPointError(f"{self.monitor} is {value} at epoch {epoch + 1}.")
         if self._improved(value):

@@ -1,0 +1,184 @@
+"""The book's ``Model`` on a glassnet ``Sequential``, and the lines its ``train`` prints."""
+
+from __future__ import annotations
+
+from glassnet import optimizers
+from glassnet.callbacks import Callback
+from glassnet.models import Sequential, training
+from glassnet.nnfs.layers import Layer_Dense
+
+
+class Model:
+    """The book's model: ``add``, ``set``, ``finalize``, ``train``, ``evaluate``, ``predict``,
+    ``save`` / ``load``, on a glassnet ``Sequential`` (``model.network``).
+
+    Args:
+        seed: seeds the glassnet layers you mix in; the book's layers draw from NumPy's global
+            generator, as in the book (seed it with ``init()``).
+    """
+
+    def __init__(self, seed: int = 0):
+        self.layers = []
+        self.loss = self.optimizer = self.accuracy = None
+        self.seed = seed
+        self.network: Sequential | None = None
+        #: the last layer, whose ``predictions(outputs)`` turns outputs into classes (set by finalize).
+        self.output_layer_activation = None
+
+    def add(self, layer):
+        self.layers.append(layer)
+
+    def set(self, *, loss=None, optimizer=None, accuracy=None):
+        if loss is not None:
+            self.loss = loss
+        if optimizer is not None:
+            self.optimizer = optimizer
+        if accuracy is not None:
+            self.accuracy = accuracy
+
+    def finalize(self):
+        """Assemble the glassnet model: build it from the first Layer_Dense's n_inputs, compile it."""
+        previous = self.network
+        self.network = Sequential(self.layers, seed=self.seed)
+        self.output_layer_activation = self.layers[-1] if self.layers else None
+        if previous is not None and self.optimizer is not None:
+            # finalize again: the same layers in a new network, which takes the optimizer and
+            # its state over (the book's model keeps training where it was).
+            previous.optimizer = None
+            training.hand_over_optimizer(self.optimizer, self.network)
+        first = self.layers[0] if self.layers else None
+        if isinstance(first, Layer_Dense) and not self.network.built:
+            self.network.build((first.n_inputs,))
+        if self.loss is not None:
+            # Evaluating a loaded model needs no optimizer; plain SGD stands in, never stepping.
+            self.network.compile(optimizer=self.optimizer or optimizers.SGD(),
+                                 loss=self.loss, metrics=[self.accuracy] if self.accuracy else None)
+
+    def _require_finalized(self, action):
+        if self.network is None or not self.network.compiled:
+            raise ValueError(f"Cannot {action}: call model.set(loss=..., optimizer=..., accuracy=...) "
+                             f"and model.finalize() first.")
+
+    def train(self, X, y, *, epochs: int = 1, batch_size: int | None = None, print_every: int = 1,
+              validation_data=None):
+        """Train as the book does: no shuffling, the whole set as one batch unless ``batch_size``.
+
+        Prints what the book's code of the matching chapter prints:
+
+        - without ``batch_size`` (chapter 18 before batches), ``epoch: N, acc: ..., loss: ...
+          (data_loss: ..., reg_loss: ...), lr: ...`` every ``print_every`` epochs, and the
+          validation figures once at the end;
+        - with ``batch_size`` (chapter 18's final code and later), per epoch ``epoch: N``, a
+          ``step: S, ...`` line every ``print_every`` batch steps and on the last step, a
+          ``training, ...`` summary, and ``validation, ...`` when ``validation_data`` is given.
+
+        Returns the ``History``.
+        """
+        self._require_finalized("train")
+        n = len(X)
+        if batch_size is None:
+            printer = _EpochPrinter(print_every)
+        else:
+            printer = _StepPrinter(print_every, -(-n // batch_size), self.accuracy,
+                                   validate=validation_data is not None)
+        history = self.network.fit(X, y, epochs=epochs, batch_size=batch_size or n, shuffle=False,
+                                   validation_data=validation_data, verbose=0, callbacks=[printer])
+        if validation_data is not None and batch_size is None:
+            self.evaluate(*validation_data)
+        return history
+
+    def evaluate(self, X_val, y_val, *, batch_size: int | None = None):
+        """Print and return the validation loss and accuracy."""
+        self._require_finalized("evaluate")
+        results = self.network.evaluate(X_val, y_val, batch_size=batch_size, verbose=0, return_dict=True)
+        acc = results.get(self.accuracy.name, float("nan")) if self.accuracy else float("nan")
+        # The book's validation loss is the data loss alone, without the penalties.
+        loss = results["loss"] - training.regularization_loss(self.network)
+        print(f"validation, acc: {acc:.3f}, loss: {loss:.3f}")
+        return loss, acc
+
+    def predict(self, X, *, batch_size: int | None = None):
+        if self.network is None:
+            raise ValueError("Cannot predict: call model.finalize() first.")
+        return self.network.predict(X, batch_size=batch_size)
+
+    def get_parameters(self):
+        return [layer.get_parameters() for layer in self.layers if hasattr(layer, "get_parameters")]
+
+    def set_parameters(self, parameters):
+        trainable = [layer for layer in self.layers if hasattr(layer, "set_parameters")]
+        for (weights, biases), layer in zip(parameters, trainable):
+            layer.set_parameters(weights, biases)
+
+    def save_parameters(self, path):
+        self.network.save_weights(path)
+
+    def load_parameters(self, path):
+        self.network.load_weights(path)
+
+    def save(self, path):
+        """Save the whole model (architecture, weights, loss, optimizer, accuracy) in glassnet's format."""
+        self.network.save(path)
+
+    @staticmethod
+    def load(path) -> "Model":
+        from glassnet.saving import load_model
+
+        network = load_model(path)
+        model = Model(seed=network.seed)
+        model.layers, model.network = list(network.layers), network
+        model.loss, model.optimizer = network.loss, network.optimizer
+        model.accuracy = network.metrics[0] if network.metrics else None
+        model.output_layer_activation = model.layers[-1] if model.layers else None
+        return model
+
+
+def _figures(model, logs: dict, accuracy: float | None = None, prefix: str = "") -> str:
+    """``acc: ..., loss: ... (data_loss: ..., reg_loss: ...), lr: ...`` as the book prints it.
+
+    glassnet's losses include the penalties; the book's data loss is that minus the penalty
+    at the current weights."""
+    reg = training.regularization_loss(model)
+    if accuracy is None:
+        accuracy = next((v for k, v in logs.items()
+                         if k not in ("loss", "learning_rate") and not k.startswith("val_")), float("nan"))
+    return (f"{prefix}acc: {accuracy:.3f}, loss: {logs['loss']:.3f} (data_loss: {logs['loss'] - reg:.3f}, "
+            f"reg_loss: {reg:.3f}), lr: {model.optimizer.current_learning_rate}")
+
+
+class _EpochPrinter(Callback):
+    """Chapter 18's first ``train``: a line every ``print_every`` epochs."""
+
+    def __init__(self, print_every: int):
+        super().__init__()
+        self.print_every = int(print_every)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not (epoch + 1) % self.print_every:
+            print(_figures(self.model, logs or {}, prefix=f"epoch: {epoch + 1}, "))
+
+
+class _StepPrinter(Callback):
+    """The book's batched ``train``: the epoch number, a line every ``print_every`` steps and on
+    the last one, then the epoch's training (and validation) figures."""
+
+    def __init__(self, print_every: int, steps: int, accuracy, validate: bool):
+        super().__init__()
+        self.print_every, self.steps = int(print_every), steps
+        self.accuracy, self.validate = accuracy, validate
+
+    def on_epoch_begin(self, epoch, logs=None):
+        print(f"epoch: {epoch + 1}")
+
+    def on_train_batch_end(self, batch, logs=None):
+        if not batch % self.print_every or batch == self.steps - 1:
+            acc = self.accuracy.batch_result if self.accuracy is not None else float("nan")
+            print(_figures(self.model, logs or {}, accuracy=acc, prefix=f"step: {batch}, "))
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        print(_figures(self.model, logs, prefix="training, "))
+        if self.validate:
+            name = self.accuracy.name if self.accuracy is not None else None
+            loss = logs["val_loss"] - training.regularization_loss(self.model)
+            print(f"validation, acc: {logs.get(f'val_{name}', float('nan')):.3f}, loss: {loss:.3f}")

@@ -1,0 +1,110 @@
+"""The book's optimizers: glassnet's, with the book's loop protocol and order of operations."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet import optimizers
+from glassnet._registry import register
+
+
+class _BookOptimizer:
+    """The book's loop protocol: ``pre_update_params``, ``update_params(layer)``, ``post_update_params``."""
+
+    book_args: tuple = ()
+
+    def pre_update_params(self):
+        """Nothing to do: ``current_learning_rate`` already applies the decay for this step."""
+
+    def update_params(self, layer):
+        lr = self.current_learning_rate
+        for key, param in layer.params.items():
+            self.update_step(f"{layer.name}/{key}", param, layer.grads[key], lr)
+
+    def post_update_params(self):
+        self.iterations += 1
+
+    def get_config(self):
+        config = super().get_config()
+        return {k: config[k] for k in self.book_args}
+
+
+@register("optimizer")
+class Optimizer_SGD(_BookOptimizer, optimizers.SGD):
+    """The book's SGD. Its momentum keeps the update itself, u ← μu - lr·g; θ ← θ + u, which
+    differs from glassnet's (PyTorch's) b ← μb + g; θ ← θ - lr·b once the rate decays."""
+
+    book_args = ("learning_rate", "decay", "momentum")
+
+    def __init__(self, learning_rate=1.0, decay=0.0, momentum=0.0):
+        super().__init__(learning_rate, momentum=momentum, decay=decay)
+
+    def update_step(self, key, param, grad, lr):
+        if not self.momentum:
+            param += -lr * grad
+            return
+        u = self.slot(key, "momentum", param)
+        u *= self.momentum
+        u -= lr * grad
+        self.flush(u)
+        param += u
+
+
+@register("optimizer")
+class Optimizer_Adagrad(_BookOptimizer, optimizers.Adagrad):
+    """The book's Adagrad: glassnet's, with the accumulator starting at 0 (same arithmetic)."""
+
+    book_args = ("learning_rate", "decay", "epsilon")
+
+    def __init__(self, learning_rate=1.0, decay=0.0, epsilon=1e-7):
+        super().__init__(learning_rate, initial_accumulator_value=0.0, epsilon=epsilon, decay=decay)
+
+
+@register("optimizer")
+class Optimizer_RMSprop(_BookOptimizer, optimizers.RMSprop):
+    """The book's RMSprop, each product rounded in the book's order (so its figures come out).
+
+    Math: c ← ρc + (1-ρ)g²;  θ ← θ - lr·g / (√c + ε).
+    """
+
+    book_args = ("learning_rate", "decay", "epsilon", "rho")
+
+    def __init__(self, learning_rate=0.001, decay=0.0, epsilon=1e-7, rho=0.9):
+        super().__init__(learning_rate, rho=rho, epsilon=epsilon, decay=decay)
+
+    def update_step(self, key, param, grad, lr):
+        c = self.slot(key, "square_avg", param)
+        c *= self.rho
+        c += (1 - self.rho) * grad**2
+        self.flush(c, nonnegative=True)
+        param += -lr * grad / (np.sqrt(c) + self.epsilon)
+
+
+@register("optimizer")
+class Optimizer_Adam(_BookOptimizer, optimizers.Adam):
+    """The book's Adam, each product rounded in the book's order (glassnet's Adam folds both
+    bias corrections into one step size: the same number in exact arithmetic, but rounding
+    differences grow over a long run into different printed figures).
+
+    Math: m ← β₁m + (1-β₁)g;  v ← β₂v + (1-β₂)g²;  θ ← θ - lr·m̂ / (√v̂ + ε),
+    m̂ = m / (1-β₁ᵗ), v̂ = v / (1-β₂ᵗ).
+    """
+
+    book_args = ("learning_rate", "decay", "epsilon", "beta_1", "beta_2")
+
+    def __init__(self, learning_rate=0.001, decay=0.0, epsilon=1e-7, beta_1=0.9, beta_2=0.999):
+        super().__init__(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, decay=decay)
+
+    def update_step(self, key, param, grad, lr):
+        t = self.iterations + 1
+        m = self.slot(key, "m", param)
+        v = self.slot(key, "v", param)
+        m *= self.beta_1
+        m += (1 - self.beta_1) * grad
+        self.flush(m)
+        v *= self.beta_2
+        v += (1 - self.beta_2) * grad**2
+        self.flush(v, nonnegative=True)
+        m_hat = m / (1 - self.beta_1**t)
+        v_hat = v / (1 - self.beta_2**t)
+        param += -lr * m_hat / (np.sqrt(v_hat) + self.epsilon)
