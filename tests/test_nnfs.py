@@ -7,7 +7,14 @@ from glassnet.nnfs import (Accuracy_Categorical, Accuracy_Regression, Activation
                            Activation_Sigmoid, Activation_Softmax,
                            Activation_Softmax_Loss_CategoricalCrossentropy, Layer_Dense, Layer_Dropout,
                            Loss_BinaryCrossentropy, Loss_CategoricalCrossentropy, Loss_MeanSquaredError, Model,
-                           Optimizer_Adam, Optimizer_SGD, sine_data, spiral_data)
+                           Optimizer_Adam, Optimizer_SGD, init, sine_data, spiral_data)
+
+
+@pytest.fixture(autouse=True)
+def book_init():
+    # Every chapter starts with nnfs.init(): its data and weights come from NumPy's global
+    # generator, which other tests leave anywhere.
+    init()
 
 
 def test_chapter_10_adam_loop_on_the_spiral_reaches_the_books_accuracy_range():

@@ -178,7 +178,7 @@ class Activation_Softmax(_BookActivation):
         return np.argmax(outputs, axis=1)
 
 
-class _BookSigmoid(activations.Sigmoid):
+class BookSigmoid(activations.Sigmoid):
     """The book's sigmoid, 1 / (1 + e⁻ˣ), and its backward g · (1 - y) · y, in the book's order
     (glassnet's overflow-safe form rounds differently for x < 0). e⁻ˣ is capped at the dtype's
     largest value / e, so below x ≈ -87.7 (float32) the output stays near 8e-39 where the
@@ -195,7 +195,7 @@ class _BookSigmoid(activations.Sigmoid):
 
 @register("layer")
 class Activation_Sigmoid(_BookActivation):
-    function = _BookSigmoid()
+    function = BookSigmoid()
 
     def predictions(self, outputs):
         return (outputs > 0.5) * 1
