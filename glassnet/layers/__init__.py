@@ -7,6 +7,7 @@ from glassnet.layers.base import ActivatedLayer, Layer
 from glassnet.layers.convolutional import Conv1D, Conv2D
 from glassnet.layers.dense import Dense
 from glassnet.layers.dropout import Dropout, SpatialDropout1D, SpatialDropout2D
+from glassnet.layers.embedding import Embedding
 from glassnet.layers.merging import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
 from glassnet.layers.normalization import BatchNormalization, LayerNormalization
 from glassnet.layers.pooling import (AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D,
@@ -24,4 +25,6 @@ __all__ = ["ActivatedLayer", "Activation", "Dense", "Dropout", "ELU", "Flatten",
            "RandomRotation", "RandomTranslation", "RandomZoom", "SpatialDropout1D", "SpatialDropout2D",
            # graphs: merging several tensors, and per-sample normalisation
            "Add", "Average", "Concatenate", "Dot", "LayerNormalization", "Maximum", "Minimum", "Multiply",
-           "Subtract"]
+           "Subtract",
+           # sequences
+           "Embedding"]
