@@ -8,11 +8,14 @@ from glassnet.layers.convolutional import Conv1D, Conv2D
 from glassnet.layers.dense import Dense
 from glassnet.layers.dropout import Dropout, SpatialDropout1D, SpatialDropout2D
 from glassnet.layers.embedding import Embedding
+from glassnet.layers.gru import GRU
+from glassnet.layers.lstm import LSTM
 from glassnet.layers.merging import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
 from glassnet.layers.normalization import BatchNormalization, LayerNormalization
 from glassnet.layers.pooling import (AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D,
                                      GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D,
                                      MaxPooling1D, MaxPooling2D)
+from glassnet.layers.recurrent import SimpleRNN
 from glassnet.layers.reshaping import Flatten, Input, Reshape
 from glassnet.layers.rescaling import Rescaling
 
@@ -27,4 +30,4 @@ __all__ = ["ActivatedLayer", "Activation", "Dense", "Dropout", "ELU", "Flatten",
            "Add", "Average", "Concatenate", "Dot", "LayerNormalization", "Maximum", "Minimum", "Multiply",
            "Subtract",
            # sequences
-           "Embedding"]
+           "Embedding", "GRU", "LSTM", "SimpleRNN"]
