@@ -10,6 +10,7 @@ from glassnet.layers.dropout import Dropout, SpatialDropout1D, SpatialDropout2D
 from glassnet.layers.embedding import Embedding
 from glassnet.layers.gru import GRU
 from glassnet.layers.lstm import LSTM
+from glassnet.layers.masking import Masking
 from glassnet.layers.merging import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
 from glassnet.layers.normalization import BatchNormalization, LayerNormalization
 from glassnet.layers.pooling import (AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D,
@@ -30,4 +31,4 @@ __all__ = ["ActivatedLayer", "Activation", "Dense", "Dropout", "ELU", "Flatten",
            "Add", "Average", "Concatenate", "Dot", "LayerNormalization", "Maximum", "Minimum", "Multiply",
            "Subtract",
            # sequences
-           "Embedding", "GRU", "LSTM", "SimpleRNN"]
+           "Embedding", "GRU", "LSTM", "Masking", "SimpleRNN"]

@@ -55,7 +55,6 @@ class Embedding(Layer):
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
         self.mask_zero = bool(mask_zero)
         self.input_length = input_length
-        self.supports_masking = self.mask_zero
 
     def build(self, input_shape):
         if self.input_length is not None and len(input_shape) > 1 and input_shape[1] not in (None, self.input_length):

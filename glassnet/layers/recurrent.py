@@ -14,6 +14,7 @@ import numpy as np
 from glassnet import activations, initializers, regularizers
 from glassnet._registry import register, serialize
 from glassnet.layers.base import Layer, check_positive_int
+from glassnet.layers.masking import check_sequence_mask
 
 
 def _check_rate(value, name: str, layer: str) -> float:
@@ -21,18 +22,6 @@ def _check_rate(value, name: str, layer: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
         raise ValueError(f"{layer}: {name} must be in [0, 1); got {value!r}.")
     return float(value)
-
-
-def check_sequence_mask(mask, x: np.ndarray, layer: str) -> np.ndarray | None:
-    """``mask`` as a boolean (N, T) array for inputs ``x`` of shape (N, T, ...), or None."""
-    if mask is None:
-        return None
-    mask = np.asarray(mask)
-    if mask.shape != x.shape[:2] or mask.dtype.kind not in "bui":
-        raise ValueError(f"{layer}: the mask must be a boolean array (N, T) = {x.shape[:2]}, one entry per "
-                         f"sample and time step (True = use the step); got {mask.dtype} of shape {mask.shape}. "
-                         f"Build it as ids != 0 for padded token ids, or use Masking / Embedding(mask_zero=True).")
-    return mask.astype(bool)
 
 
 class Recurrent(Layer):
@@ -79,6 +68,7 @@ class Recurrent(Layer):
     gates = 1
     #: the states carried from step to step; the first is always h, the output.
     state_names = ("h",)
+    takes_mask = True
 
     def __init__(self, units: int, activation="tanh", use_bias: bool = True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
@@ -118,7 +108,6 @@ class Recurrent(Layer):
         self.go_backwards = bool(go_backwards)
         #: output zeros (not the previous output) at masked steps; Bidirectional sets it.
         self.zero_output_for_mask = False
-        self.supports_masking = True
 
     # -- building -------------------------------------------------------------------------------
     def build(self, input_shape):
