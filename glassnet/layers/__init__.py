@@ -19,6 +19,7 @@ from glassnet.layers.pooling import (AveragePooling1D, AveragePooling2D, GlobalA
 from glassnet.layers.recurrent import SimpleRNN
 from glassnet.layers.reshaping import Flatten, Input, Reshape
 from glassnet.layers.rescaling import Rescaling
+from glassnet.layers.wrappers import Bidirectional, TimeDistributed
 
 __all__ = ["ActivatedLayer", "Activation", "Dense", "Dropout", "ELU", "Flatten", "Input", "Layer", "LeakyReLU",
            "ReLU", "Rescaling", "Reshape", "Softmax",
@@ -31,4 +32,4 @@ __all__ = ["ActivatedLayer", "Activation", "Dense", "Dropout", "ELU", "Flatten",
            "Add", "Average", "Concatenate", "Dot", "LayerNormalization", "Maximum", "Minimum", "Multiply",
            "Subtract",
            # sequences
-           "Embedding", "GRU", "LSTM", "Masking", "SimpleRNN"]
+           "Bidirectional", "Embedding", "GRU", "LSTM", "Masking", "SimpleRNN", "TimeDistributed"]
