@@ -273,7 +273,10 @@ def param_arithmetic(layer) -> str:
 
 
 def formula(layer) -> str:
-    """The layer's forward formula, from its type or the ``Math:`` section of its docstring."""
+    """The layer's forward formula: its ``formula`` attribute, or from its type or the ``Math:``
+    section of its docstring."""
+    if isinstance(getattr(layer, "formula", None), str):
+        return layer.formula
     act = layer.output_activation
     if isinstance(layer, Dense):
         z = "x W + b" if layer.use_bias else "x W"

@@ -48,6 +48,7 @@ class GRU(Recurrent):
     """
 
     gates = 3
+    formula = "[z, r] = σ(...); n = tanh(x_t W_h + b_xh + r (h_{t-1} U_h + b_hh)); h_t = z h_{t-1} + (1 - z) n"
 
     def __init__(self, units: int, activation="tanh", recurrent_activation="sigmoid", reset_after: bool = True,
                  **kwargs):

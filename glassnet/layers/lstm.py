@@ -50,6 +50,7 @@ class LSTM(Recurrent):
 
     gates = 4
     state_names = ("h", "c")
+    formula = "[i, f, g, o] = [σ, σ, tanh, σ](x_t W + h_{t-1} U + b); c_t = f c_{t-1} + i g; h_t = o tanh(c_t)"
 
     def __init__(self, units: int, activation="tanh", recurrent_activation="sigmoid", use_bias: bool = True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",

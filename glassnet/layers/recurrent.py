@@ -365,6 +365,8 @@ class SimpleRNN(Recurrent):
         (2, 4)
     """
 
+    formula = "h_t = act(x_t W + h_{t-1} U + b), for t = 1..T"
+
     def step(self, a_x, a_h, states):
         act = activations.get(self.activation)  # its own copy: it caches act(a_t) for this step
         h = act.forward(a_x + a_h)

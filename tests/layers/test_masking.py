@@ -113,3 +113,11 @@ def test_masked_global_pooling_gradients(pooling):
 def test_a_mask_of_the_wrong_shape_in_pooling_is_a_clear_error():
     with pytest.raises(ValueError, match=r"mask must be a boolean array \(N, T\) = \(2, 4\)"):
         layers.GlobalAveragePooling1D().forward(np.ones((2, 4, 3)), mask=np.ones((2, 3), bool))
+
+
+def test_explain_shows_each_recurrent_layers_own_formula():
+    from glassnet.diagnostics.explain import formula
+
+    assert "c_t = f c_{t-1} + i g" in formula(layers.LSTM(2))
+    assert "h_t = z h_{t-1} + (1 - z) n" in formula(layers.GRU(2))
+    assert formula(layers.SimpleRNN(2)).startswith("h_t = act(")
