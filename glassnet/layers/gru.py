@@ -48,6 +48,7 @@ class GRU(Recurrent):
     """
 
     gates = 3
+    separate_recurrent_grad = True
     formula = "[z, r] = σ(...); n = tanh(x_t W_h + b_xh + r (h_{t-1} U_h + b_hh)); h_t = z h_{t-1} + (1 - z) n"
 
     def __init__(self, units: int, activation="tanh", recurrent_activation="sigmoid", reset_after: bool = True,
@@ -73,7 +74,7 @@ class GRU(Recurrent):
         (h_prev,) = states
         u = self.units
         q = a_h + self.params["bias"][1] if self.use_bias else a_h  # (N, 3U)
-        gates, cand = activations.get(self.recurrent_activation), activations.get(self.activation)
+        gates, cand = self.gate_activation(), activations.get(self.activation)
         z_r = gates.forward(a_x[:, :2 * u] + q[:, :2 * u])  # z and r side by side: one call
         z, r = z_r[:, :u], z_r[:, u:]
         q_h = q[:, 2 * u:]

@@ -70,7 +70,7 @@ class LSTM(Recurrent):
         _, c_prev = states
         u = self.units
         a = a_x + a_h  # (N, 4U)
-        gate_if, gate_o = activations.get(self.recurrent_activation), activations.get(self.recurrent_activation)
+        gate_if, gate_o = self.gate_activation(), self.gate_activation()
         cand, out_act = activations.get(self.activation), activations.get(self.activation)
         i_f = gate_if.forward(a[:, :2 * u])  # i and f side by side: one call
         i, f = i_f[:, :u], i_f[:, u:]

@@ -24,6 +24,25 @@ def _check_rate(value, name: str, layer: str) -> float:
     return float(value)
 
 
+class LogisticGate(activations.Sigmoid):
+    """The sigmoid as (1 + tanh(x / 2)) / 2, for the gates of LSTM and GRU.
+
+    The same function as ``activations.Sigmoid`` and as safe from overflow (tanh saturates), in
+    four passes over the array instead of about nine; the gates compute it at every time step, where
+    it was the largest single cost of an LSTM's inference (benchmarks/README.md). Its error is an ulp of 1 in absolute terms, so its relative
+    error is about eps / σ(x): 1 % only where x < -31 in float64 or x < -11 in float32, a gate shut
+    either way. The backward is the Sigmoid's: grad · y (1 - y).
+    """
+
+    def forward(self, x):
+        y = np.multiply(x, 0.5, dtype=x.dtype)
+        np.tanh(y, out=y)
+        y *= 0.5
+        y += 0.5
+        self._y = y
+        return y
+
+
 class Recurrent(Layer):
     """Base of the recurrent layers: a cell applied at every time step, carrying states.
 
@@ -69,6 +88,14 @@ class Recurrent(Layer):
     #: the states carried from step to step; the first is always h, the output.
     state_names = ("h",)
     takes_mask = True
+    # Hundreds of small products a batch, (N, U) @ (U, G·U), one per time step and direction:
+    # on BLAS threads each one waits on a thread hand-over, and on a busy machine on a sibling
+    # thread that was descheduled (figures in benchmarks/README.md). Training and inference then
+    # hold BLAS to one thread (glassnet/parallel.py).
+    splits_batch_work = True
+    #: False when d_ah = d_ax (a_x and a_h enter the cell only through their sum): the two
+    #: then share one (T, N, G·U) array in backward. The GRU's reset gate sets them apart.
+    separate_recurrent_grad = False
 
     def __init__(self, units: int, activation="tanh", use_bias: bool = True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
@@ -180,7 +207,9 @@ class Recurrent(Layer):
         if self._keep_x is not None:
             xs = xs * self._keep_x
         self._xs = xs
-        a_x = xs @ self.params["kernel"]  # (T, N, D) @ (D, G·U) -> (T, N, G·U), all steps at once
+        # Kept: backward writes d_ax into it, row k once step k's a_x is spent (no cache holds
+        # a view of it), which saves a second array of this size.
+        self._a_x = a_x = xs @ self.params["kernel"]  # (T, N, D) @ (D, G·U) -> (T, N, G·U), all steps at once
         bias = self.input_bias()
         if bias is not None:
             a_x += bias
@@ -244,8 +273,8 @@ class Recurrent(Layer):
         g_out = g_y.swapaxes(0, 1) if self.return_sequences else None  # (T, N, U), processing order
         recurrent_kernel_t = self.params["recurrent_kernel"].T
         ms = self._ms
-        d_ax = np.empty((steps, n, self.gates * self.units), dtype=self._xs.dtype)
-        d_ah = np.empty_like(d_ax)
+        d_ax = self._a_x
+        d_ah = np.empty_like(d_ax) if self.separate_recurrent_grad else d_ax
         for k in range(steps - 1, -1, -1):
             g_k = g_out[k] if g_out is not None else (g_y if k == steps - 1 else None)
             d_new = list(d_states)
@@ -261,7 +290,10 @@ class Recurrent(Layer):
                 d_new = [d * m for d in d_new]
                 if g_k is not None and self.zero_output_for_mask:
                     d_new[0] = d_new[0] + g_k * m
-            d_ax[k], d_ah[k], d_prev = self.step_backward(self._caches[k], d_new)
+            g_ax, g_ah, d_prev = self.step_backward(self._caches[k], d_new)
+            d_ax[k] = g_ax
+            if self.separate_recurrent_grad:
+                d_ah[k] = g_ah
             # the recurrence: h_{k-1} reached a_h through U (and recurrent dropout)
             d_h_rec = d_ah[k] @ recurrent_kernel_t  # (N, G·U) @ (G·U, U) -> (N, U)
             if self._keep_h is not None:
@@ -290,6 +322,12 @@ class Recurrent(Layer):
         return [dx, *d_states] if self._has_initial_state else dx
 
     # -- the cell (subclasses) ------------------------------------------------------------------
+    def gate_activation(self):
+        """A fresh recurrent activation for one step's gates (it caches that step's output)."""
+        if type(self.recurrent_activation) is activations.Sigmoid:
+            return LogisticGate()
+        return activations.get(self.recurrent_activation)
+
     def step(self, a_x, a_h, states):
         raise NotImplementedError
 

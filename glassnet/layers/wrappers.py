@@ -51,6 +51,7 @@ class Bidirectional(Layer):
     """
 
     takes_mask = True
+    splits_batch_work = True  # as the recurrent layers it runs (see Recurrent)
 
     def __init__(self, layer, merge_mode="concat", backward_layer=None, **kwargs):
         super().__init__(**kwargs)

@@ -265,3 +265,15 @@ def test_orthogonal_initializer_tall_and_wide_and_its_gain():
     wide = gn.initializers.Orthogonal(gain=2.0)((3, 6), rng, dtype="float64")
     np.testing.assert_allclose(wide @ wide.T, 4 * np.eye(3), atol=1e-12)
     assert wide.flags.c_contiguous  # gradient checks perturb weights in place
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_logistic_gate_is_the_sigmoid_without_overflow(dtype):
+    from glassnet.activations import sigmoid
+    from glassnet.layers.recurrent import LogisticGate
+
+    x = np.concatenate([np.linspace(-30, 30, 2001), [-1000.0, 1000.0]]).astype(dtype)
+    y = LogisticGate().forward(x)
+    assert y.dtype == dtype
+    np.testing.assert_allclose(y, sigmoid(x), rtol=0, atol=2 * np.finfo(dtype).eps)
+    assert y[-2] == 0 and y[-1] == 1
