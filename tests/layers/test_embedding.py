@@ -110,3 +110,15 @@ def test_embedding_model_learns_and_saves(tmp_path):
     assert history.history["accuracy"][-1] == 1.0
     model.save(tmp_path / "m.keras")
     np.testing.assert_array_equal(gn.load_model(tmp_path / "m.keras").predict(x), model.predict(x))
+
+
+@pytest.mark.parametrize("ragged", [[[1, 2, 3], [4, 5]], np.array([[1, 2, 3], [4, 5]], dtype=object)],
+                         ids=["lists", "object-array"])
+def test_ragged_sequences_are_a_clear_error_naming_padding(ragged):
+    model = gn.Sequential([layers.Embedding(10, 3), layers.LSTM(2)], seed=0)
+    model.build((None, None))
+    model.compile("adam", "mse")
+    with pytest.raises(ValueError, match=r"x holds sequences of different lengths \(lengths 2 to 3\).*mask_zero"):
+        model.predict(ragged)
+    with pytest.raises(ValueError, match="different lengths"):
+        model.fit(ragged, [0.0, 1.0], verbose=0)
