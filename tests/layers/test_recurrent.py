@@ -277,3 +277,17 @@ def test_logistic_gate_is_the_sigmoid_without_overflow(dtype):
     assert y.dtype == dtype
     np.testing.assert_allclose(y, sigmoid(x), rtol=0, atol=2 * np.finfo(dtype).eps)
     assert y[-2] == 0 and y[-1] == 1
+
+
+@pytest.mark.parametrize("cls", LAYERS, ids=lambda c: c.__name__)
+def test_go_backwards_with_right_padding_matches_torch_on_the_reversed_real_steps(cls):
+    if torch is None:
+        pytest.skip("torch is not installed: the PyTorch oracle comparison was skipped")
+    layer = cls(3, go_backwards=True, bias_initializer="random_normal", dtype="float64")
+    x = random_input((4, 5, 2))
+    y = layer(x, mask=_right_padded_mask())  # the padding comes first and leaves the zero state alone
+    module = _torch_module(cls, 2, 3)
+    weights = _torch_weights(cls, {k: torch.tensor(v) for k, v in layer.params.items()})
+    for n, length in enumerate(LENGTHS):
+        y_t, _ = torch.func.functional_call(module, weights, (torch.flip(torch.tensor(x[n:n + 1, :length]), [1]),))
+        np.testing.assert_allclose(y[n], y_t[0, -1].numpy(), rtol=1e-10, atol=1e-12)
