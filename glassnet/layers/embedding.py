@@ -100,11 +100,16 @@ class Embedding(Layer):
         return np.asarray(x) != 0
 
     def backward(self, grad):
+        import scipy.sparse  # here, not at import time: glassnet starts without SciPy loaded
+
+        # dW = Oᵀ grad, O the (N·T, V) one-hot matrix of the ids: repeated ids add up (a plain
+        # table[ids] += grad would keep only the last one), in a fixed order, several times faster
+        # than np.add.at's element-by-element scatter (benchmarks/README.md).
+        ids = self._ids.ravel()
+        one_hot = scipy.sparse.csr_array((np.ones(ids.size, grad.dtype), ids, np.arange(ids.size + 1)),
+                                         shape=(ids.size, self.input_dim))
         # In place: grads may be a view of the model's flat gradient buffer.
-        table = self.grads["embeddings"]
-        table[...] = 0
-        # add.at sums repeated ids (a plain table[ids] += grad would keep only the last one).
-        np.add.at(table, self._ids.ravel(), grad.reshape(-1, self.output_dim))
+        self.grads["embeddings"][...] = one_hot.T @ grad.reshape(-1, self.output_dim)
         if not self.needs_input_grad:
             return None
         return np.zeros(self._ids.shape, dtype=grad.dtype)  # a lookup is flat in its (integer) ids
