@@ -153,10 +153,20 @@ LAYER_CASES = {
     "Softmax": ({}, (4,)),
     "SpatialDropout1D": ({"rate": 0.5}, (5, 3)),
     "SpatialDropout2D": ({"rate": 0.5}, (4, 4, 2)),
+    # sequences (issue 15)
+    "Bidirectional": ({"layer": layers.GRU(3, return_sequences=True, dropout=0.2)}, (5, 2)),
+    "Embedding": ({"input_dim": 6, "output_dim": 3, "mask_zero": True}, (5,)),
+    "GRU": ({"units": 3, "return_sequences": True, "recurrent_dropout": 0.2}, (5, 2)),
+    "LSTM": ({"units": 3, "dropout": 0.2, "go_backwards": True}, (5, 2)),
+    "Masking": ({"mask_value": 0.0}, (5, 2)),
+    "SimpleRNN": ({"units": 3, "return_sequences": True}, (5, 2)),
+    "TimeDistributed": ({"layer": layers.Dense(3, activation="tanh")}, (5, 2)),
 }
 
 #: layers that take a list of inputs cannot sit in a Sequential; they round-trip in a graph model
 #: (tests/test_functional_saving.py).
+#: layers whose inputs are token ids, not real numbers
+TOKEN_ID_LAYERS = {"Embedding"}
 MERGING_LAYERS = {"Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum", "Multiply", "Subtract"}
 
 #: layers that read strings cannot take the float data below; they round-trip in tests/test_text_models.py.
@@ -186,6 +196,8 @@ def test_every_registered_layer_round_trips(tmp_path, name, cls):
     model.compile(optimizer="adam", loss="mse")
     rng = np.random.default_rng(1)
     x = rng.normal(size=(8, *input_shape)).astype("float32")
+    if name in TOKEN_ID_LAYERS:
+        x = rng.integers(0, 6, size=(8, *input_shape)).astype("float32")
     y = rng.normal(size=(8, 2)).astype("float32")
     model.fit(x, y, epochs=1, batch_size=4, verbose=0)
     # Make every array (state too: moving averages) distinctive, so a lost one cannot pass.

@@ -11,6 +11,15 @@ import sys
 import numpy as np
 
 
+def ragged_error(x, name: str) -> ValueError:
+    """The error for sequences of unequal lengths (a list of token-id lists), naming the fix."""
+    lengths = sorted({len(v) for v in x if hasattr(v, "__len__")})
+    seen = f" (lengths {lengths[0]} to {lengths[-1]})" if len(lengths) > 1 else ""
+    return ValueError(f"{name} holds sequences of different lengths{seen}; a batch must be one array. Pad them "
+                      f"to one length with 0 (np.zeros((N, max_length)) filled row by row), and put "
+                      f"Embedding(mask_zero=True) or Masking() first so the model skips the padding.")
+
+
 def as_array(x, name: str, dtype: str, sparse: bool = False):
     """``x`` as a float array of ``dtype``, rejecting empty, non-numeric and non-finite data.
 
@@ -26,7 +35,13 @@ def as_array(x, name: str, dtype: str, sparse: bool = False):
                          f"take, as their inputs x; pass {name}.toarray() here.")
     if hasattr(x, "to_numpy"):  # pandas objects
         x = x.to_numpy()
-    arr = np.asarray(x)
+    try:
+        arr = np.asarray(x)
+    except ValueError:  # NumPy refuses nested lists of unequal lengths
+        raise ragged_error(x, name) from None
+    if arr.dtype.kind == "O" and arr.ndim == 1 and len(arr) and all(isinstance(v, (list, tuple, np.ndarray))
+                                                                    for v in arr):
+        raise ragged_error(arr, name)
     if arr.dtype.kind in "OUSV" or arr.dtype.kind == "M":
         try:
             arr = arr.astype(dtype)
