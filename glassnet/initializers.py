@@ -130,6 +130,34 @@ class LecunNormal(_VarianceScaling):
     mode, distribution = "fan_in", "normal"
 
 
+@register("initializer", "orthogonal")
+class Orthogonal(Initializer):
+    """A (semi-)orthogonal matrix times ``gain``; Keras' default for recurrent kernels.
+
+    Multiplying by an orthogonal matrix keeps a vector's length, so a state passed through the
+    recurrent kernel step after step neither shrinks nor grows at the start of training.
+    Built as in Saxe et al. (2014): the Q of a Gaussian matrix's QR decomposition, with the signs
+    of R's diagonal folded in so that Q is uniformly distributed. A wide matrix, such as an
+    LSTM's (U, 4U) recurrent kernel, gets orthonormal rows; a tall one orthonormal columns.
+    """
+
+    def __init__(self, gain: float = 1.0):
+        self.gain = float(gain)
+
+    def __call__(self, shape, rng, dtype="float32"):
+        shape = tuple(shape)
+        rows, cols = int(np.prod(shape[:-1])), shape[-1]
+        a = rng.normal(0.0, 1.0, size=(max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(a)
+        q *= np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        return np.ascontiguousarray((self.gain * q).reshape(shape), dtype=dtype)
+
+    def get_config(self):
+        return {"gain": self.gain}
+
+
 def get(identifier) -> Initializer:
     """An initializer from a name ("he_normal"), a serialized dict or an instance."""
     return deserialize("initializer", identifier)

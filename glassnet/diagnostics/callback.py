@@ -16,6 +16,7 @@ import numpy as np
 from glassnet import losses
 from glassnet.callbacks.callback import Callback
 from glassnet.diagnostics.explain import _ratio, activation_stats
+from glassnet.layers.masking import call_with_mask
 from glassnet.models import data
 
 
@@ -144,9 +145,9 @@ class Diagnostics(Callback):
                 np.concatenate([p.ravel() for p in layer.params.values()]),
                 np.concatenate([o.ravel() for o in self._start[layer.name]]))
         if self._sample is not None and math.isfinite(logs.get("loss", math.nan)):
-            out = self._sample
+            out, mask = self._sample, None
             for layer in self.model.layers:
-                out = layer.forward(out, training=False)
+                out, mask = call_with_mask(layer, out, mask)
                 act = layer.output_activation
                 for key, value in activation_stats(None if act is None else act.name, out).items():
                     stats[f"{key}/{layer.name}"] = value

@@ -19,6 +19,7 @@ import numpy as np
 from glassnet import losses as losses_module
 from glassnet import optimizers as optimizers_module
 from glassnet.layers.dense import Dense
+from glassnet.layers.masking import call_with_mask
 from glassnet.models import data, training
 
 #: a sigmoid output below 1 - SATURATION or above SATURATION, or a tanh output with
@@ -140,14 +141,14 @@ def explain(model, x, y=None, *, loss=None, optimizer=None, print_fn=print, max_
     try:
         # -- forward ---------------------------------------------------------------------
         inputs, outputs, logits = [], [], None
-        out = x
+        out, mask = x, None
         for i, layer in enumerate(layers):
             inputs.append(out)
             if i == len(layers) - 1 and fused is not None:
-                logits = layer.forward_logits(out)
+                logits, mask = call_with_mask(layer, out, mask, logits=True)
                 out = layer.output_activation.forward(logits)
             else:
-                out = layer.forward(out)
+                out, mask = call_with_mask(layer, out, mask)
             outputs.append(out)
         # -- loss and backward -----------------------------------------------------------
         loss_value = penalty = input_grads = grads = out_grads = None
@@ -272,7 +273,10 @@ def param_arithmetic(layer) -> str:
 
 
 def formula(layer) -> str:
-    """The layer's forward formula, from its type or the ``Math:`` section of its docstring."""
+    """The layer's forward formula: its ``formula`` attribute, or from its type or the ``Math:``
+    section of its docstring."""
+    if isinstance(getattr(layer, "formula", None), str):
+        return layer.formula
     act = layer.output_activation
     if isinstance(layer, Dense):
         z = "x W + b" if layer.use_bias else "x W"

@@ -7,13 +7,19 @@ from glassnet.layers.base import ActivatedLayer, Layer
 from glassnet.layers.convolutional import Conv1D, Conv2D
 from glassnet.layers.dense import Dense
 from glassnet.layers.dropout import Dropout, SpatialDropout1D, SpatialDropout2D
+from glassnet.layers.embedding import Embedding
+from glassnet.layers.gru import GRU
+from glassnet.layers.lstm import LSTM
+from glassnet.layers.masking import Masking
 from glassnet.layers.merging import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
 from glassnet.layers.normalization import BatchNormalization, LayerNormalization
 from glassnet.layers.pooling import (AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D,
                                      GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D,
                                      MaxPooling1D, MaxPooling2D)
+from glassnet.layers.recurrent import SimpleRNN
 from glassnet.layers.reshaping import Flatten, Input, Reshape
 from glassnet.layers.rescaling import Rescaling
+from glassnet.layers.wrappers import Bidirectional, TimeDistributed
 
 __all__ = ["ActivatedLayer", "Activation", "Dense", "Dropout", "ELU", "Flatten", "Input", "Layer", "LeakyReLU",
            "ReLU", "Rescaling", "Reshape", "Softmax",
@@ -24,4 +30,6 @@ __all__ = ["ActivatedLayer", "Activation", "Dense", "Dropout", "ELU", "Flatten",
            "RandomRotation", "RandomTranslation", "RandomZoom", "SpatialDropout1D", "SpatialDropout2D",
            # graphs: merging several tensors, and per-sample normalisation
            "Add", "Average", "Concatenate", "Dot", "LayerNormalization", "Maximum", "Minimum", "Multiply",
-           "Subtract"]
+           "Subtract",
+           # sequences
+           "Bidirectional", "Embedding", "GRU", "LSTM", "Masking", "SimpleRNN", "TimeDistributed"]

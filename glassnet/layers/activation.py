@@ -27,6 +27,8 @@ class Activation(Layer):
         array([[0., 2.]], dtype=float32)
     """
 
+    supports_masking = True
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)

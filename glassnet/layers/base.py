@@ -75,6 +75,11 @@ class Layer:
 
     #: True for layers whose forward takes a list of arrays (see the module docstring).
     takes_list = False
+    #: True for layers whose forward reads a time-step mask: ``forward(x, training, mask=None)``
+    #: (see glassnet/layers/masking.py).
+    takes_mask = False
+    #: True for layers that pass the mask they receive on unchanged (``compute_mask``).
+    supports_masking = False
 
     def __init__(self, name: str | None = None, input_shape=None, trainable: bool = True,
                  dtype: str = "float32"):
@@ -158,6 +163,10 @@ class Layer:
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def compute_mask(self, x, mask=None):
+        """The mask of this layer's output, given its input and the input's mask (None: no mask)."""
+        return mask if self.supports_masking else None
 
     # Layers with an activation split at the pre-activation z, so a model can pair a final
     # softmax/sigmoid with its loss and use the fused gradient (p - y) on z directly.

@@ -38,6 +38,8 @@ class Dense(ActivatedLayer):
         (2, 3)
     """
 
+    supports_masking = True  # on (N, T, D) it acts on each step alone: the time mask still holds
+
     def __init__(self, units: int, activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, **kwargs):

@@ -32,6 +32,8 @@ class Dropout(Layer):
         array([[1., 1., 1., 1.]], dtype=float32)
     """
 
+    supports_masking = True
+
     def __init__(self, rate: float, **kwargs):
         super().__init__(**kwargs)
         # numbers.Real admits NumPy scalars (a tuner's np.float32(0.25)); bool is excluded.

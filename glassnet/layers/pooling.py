@@ -10,6 +10,7 @@ import numpy as np
 
 from glassnet._registry import register
 from glassnet.layers.base import Layer, check_channels_last
+from glassnet.layers.masking import check_sequence_mask
 from glassnet.layers.convolutional import (PADDINGS, as_tuple, offset_slices, pad_spatial, unpad_spatial,
                                            window_geometry)
 from glassnet.parallel import over_batch
@@ -341,11 +342,29 @@ class GlobalAveragePooling1D(_GlobalAveragePooling):
     Shapes:
         x: (N, L, C) -> y: (N, C).
 
+    With a mask (N, L) (after ``Masking`` or ``Embedding(mask_zero=True)``) the mean runs over
+    the unmasked steps only; a sequence masked throughout gives 0.
+
     Math:
         forward y[n,c] = (1 / L) Σ_t x[n,t,c]; backward dx[n,t,c] = g[n,c] / L
+        masked  y[n,c] = Σ_t m[n,t] x[n,t,c] / Σ_t m[n,t]; backward dx[n,t,c] = g[n,c] m[n,t] / Σ_t m[n,t]
     """
 
     rank = 1
+    takes_mask = True
+
+    def forward(self, x, training=False, mask=None):
+        self._weights = None
+        if mask is None:
+            return super().forward(x, training)
+        m = check_sequence_mask(mask, x, "GlobalAveragePooling1D")[:, :, None].astype(x.dtype)  # (N, L, 1)
+        self._weights = m / np.maximum(m.sum(axis=1, keepdims=True), 1)  # m[n,t] / Σ_t m[n,t]
+        return self._shape_out((x * self._weights).sum(axis=1))
+
+    def backward(self, grad):
+        if self._weights is None:
+            return super().backward(grad)
+        return grad.reshape(grad.shape[0], 1, grad.shape[-1]) * self._weights
 
 
 @register("layer")
@@ -355,8 +374,28 @@ class GlobalMaxPooling1D(_GlobalMaxPooling):
     Shapes:
         x: (N, L, C) -> y: (N, C).
 
+    With a mask (N, L) the maximum runs over the unmasked steps only; a sequence masked
+    throughout gives 0.
+
     Math:
         forward y[n,c] = max_t x[n,t,c]; backward dx[n,t*,c] = g[n,c] at the first argmax t*
     """
 
     rank = 1
+    takes_mask = True
+
+    def forward(self, x, training=False, mask=None):
+        self._empty = None
+        if mask is None:
+            return super().forward(x, training)
+        m = check_sequence_mask(mask, x, "GlobalMaxPooling1D")
+        y = super().forward(np.where(m[:, :, None], x, -np.inf), training)  # a masked step never wins
+        self._empty = ~m.any(axis=1)  # (N,)
+        y[self._empty] = 0
+        return y
+
+    def backward(self, grad):
+        dx = super().backward(grad)
+        if self._empty is not None:
+            dx[self._empty] = 0
+        return dx

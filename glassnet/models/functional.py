@@ -13,6 +13,7 @@ from glassnet import losses as losses_module
 from glassnet import parallel, utils
 from glassnet._registry import deserialize, serialize
 from glassnet.layers.base import Layer, auto_name
+from glassnet.layers.masking import call_with_mask
 from glassnet.layers.reshaping import Input as InputLayer
 from glassnet.layers.symbolic import SymbolicTensor, is_symbolic
 from glassnet.models import data, graph, training
@@ -194,6 +195,7 @@ class Model(BaseModel):
             for each node in order: value[node.output] = layer.forward(value[node.inputs]).
         """
         value = {id(t): x for t, x in zip(self.inputs, inputs)}
+        masks: dict[int, np.ndarray | None] = {}  # time-step masks (glassnet/layers/masking.py)
         logit_nodes = {id(self.outputs[k].node) for k in logits}
         for node, runner in zip(self.nodes, self._runners):
             if isinstance(node.layer, InputLayer):
@@ -201,8 +203,10 @@ class Model(BaseModel):
             if runner is not node.layer:  # the epoch's generator and switches are the layer's
                 runner.rng, runner.trainable = node.layer.rng, node.layer.trainable
             args = [value[id(t)] for t in node.inputs]
-            call = runner.forward_logits if id(node) in logit_nodes else runner.forward
-            value[id(node.output)] = call(args if node.as_list else args[0], training=training)
+            # A merging layer's inputs' masks are not combined: its output has none.
+            mask = None if node.as_list else masks.get(id(node.inputs[0]))
+            value[id(node.output)], masks[id(node.output)] = call_with_mask(
+                runner, args if node.as_list else args[0], mask, training, logits=id(node) in logit_nodes)
         if values is not None:
             values.update(value)
         return [value[id(t)] for t in self.outputs]

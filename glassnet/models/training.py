@@ -17,6 +17,7 @@ from glassnet import optimizers as optimizers_module
 from glassnet import utils
 from glassnet.datasets.sources import is_batch_source
 from glassnet.layers.base import ActivatedLayer
+from glassnet.layers.masking import call_with_mask
 from glassnet.layers.pooling import MaxPooling1D, MaxPooling2D
 from glassnet.models import data, memory, nested, outputs
 from glassnet.models.progress import EpochProgress, resolve_verbose
@@ -153,19 +154,23 @@ def relu_then_max_pool(layers) -> set[int]:
             and isinstance(layers[i + 1], (MaxPooling1D, MaxPooling2D))}
 
 
-def forward_layers(layers, x, training: bool):
-    """``x`` through ``layers`` in turn (with ReLU and max pooling swapped, see above)."""
+def forward_layers(layers, x, training: bool, return_mask: bool = False):
+    """``x`` through ``layers`` in turn (with ReLU and max pooling swapped, see above), each layer
+    handing the next its time-step mask (glassnet/layers/masking.py); ``return_mask`` also
+    returns the mask of the result, for the layer after these."""
     swapped = relu_then_max_pool(layers)
+    mask = None
     i = 0
     while i < len(layers):
         if i in swapped:
             pooled = layers[i + 1].forward(layers[i].forward_logits(x, training=training), training=training)
             x = layers[i].activation.forward(pooled)
+            mask = None  # pooling over time drops the mask, as in Keras
             i += 2
         else:
-            x = layers[i].forward(x, training=training)
+            x, mask = call_with_mask(layers[i], x, mask, training)
             i += 1
-    return x
+    return (x, mask) if return_mask else x
 
 
 def forward_loss(model, x, y, sample_weight, training: bool, need_pred: bool = True):
@@ -175,14 +180,14 @@ def forward_loss(model, x, y, sample_weight, training: bool, need_pred: bool = T
     model computes its own (several outputs: one gradient each)."""
     if getattr(model, "is_graph", False):
         return outputs.forward_loss(model, x, y, sample_weight, training, need_pred)
-    out = forward_layers(model.layers[:-1], x, training)
+    out, mask = forward_layers(model.layers[:-1], x, training, return_mask=True)
     last = model.layers[-1]
     if model._fused_loss is not None:
-        z = last.forward_logits(out, training=training)
+        z, _ = call_with_mask(last, out, mask, training, logits=True)
         loss, grad = model._fused_loss.value_and_gradient(y, z, sample_weight)
         y_pred = last.output_activation.forward(z) if need_pred else None
     else:
-        y_pred = last.forward(out, training=training)
+        y_pred, _ = call_with_mask(last, out, mask, training)
         loss, grad = model.loss.value_and_gradient(y, y_pred, sample_weight)
     return loss, y_pred, grad
 

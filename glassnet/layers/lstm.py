@@ -1,0 +1,96 @@
+"""LSTM: the long short-term memory layer, one step forward and backward (the time loop is in recurrent.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet import activations
+from glassnet._registry import register
+from glassnet.layers.recurrent import Recurrent
+
+
+@register("layer")
+class LSTM(Recurrent):
+    """Long short-term memory (Hochreiter & Schmidhuber, 1997), Keras' gate order i, f, c, o.
+
+    The cell state c_t is updated additively, c_t = f ⊙ c_{t-1} + i ⊙ g: its gradient through
+    time is multiplied by the forget gate f, not by a weight matrix and a tanh slope, so it can
+    survive many steps where a SimpleRNN's vanishes.
+
+    Args:
+        units: U, the size of h and c and of the output.
+        activation: for the candidate g and the output tanh(c) (default tanh).
+        recurrent_activation: for the gates i, f, o (default sigmoid).
+        unit_forget_bias: start the forget gate's bias at 1 (Jozefowicz et al., 2015), so that
+            the cell remembers by default; the bias initializer then fills only the other gates.
+        use_bias, kernel_initializer, recurrent_initializer, bias_initializer, the regularizers,
+        dropout, recurrent_dropout, seed, return_sequences, return_state, go_backwards, stateful,
+        unroll: as in ``SimpleRNN`` (return_state gives ``[y, h_T, c_T]``).
+
+    Shapes:
+        x: (N, T, D) -> y: (N, U) or (N, T, U); W: (D, 4U); U: (U, 4U); b: (4U,), blocks [i | f | c | o].
+        PyTorch's ``nn.LSTM`` uses the same order: weight_ih = Wᵀ, weight_hh = Uᵀ, bias_ih = b, bias_hh = 0.
+
+    Math:
+        forward  a = x_t W + h_{t-1} U + b = [a_i | a_f | a_c | a_o]
+                 i = σ(a_i), f = σ(a_f), g = tanh(a_c), o = σ(a_o)
+                 c_t = f ⊙ c_{t-1} + i ⊙ g;  h_t = o ⊙ tanh(c_t)
+        backward (dh = dL/dh_t, dc = dL/dc_t from the later steps and the output)
+                 do = dh ⊙ tanh(c_t);  dc ← dc + dh ⊙ o ⊙ tanh'(c_t)
+                 di = dc ⊙ g, df = dc ⊙ c_{t-1}, dg = dc ⊙ i;  dL/dc_{t-1} = dc ⊙ f
+                 d_a = [σ'(a_i) di | σ'(a_f) df | tanh'(a_c) dg | σ'(a_o) do]
+                 then as every recurrent layer: dL/dh_{t-1} = d_a Uᵀ, dx_t = d_a Wᵀ ...
+
+    Example:
+        >>> import numpy as np, glassnet as gn
+        >>> y, h, c = gn.layers.LSTM(4, return_state=True)(np.ones((2, 5, 3)))
+        >>> y.shape, h.shape, c.shape
+        ((2, 4), (2, 4), (2, 4))
+    """
+
+    gates = 4
+    state_names = ("h", "c")
+    formula = "[i, f, g, o] = [σ, σ, tanh, σ](x_t W + h_{t-1} U + b); c_t = f c_{t-1} + i g; h_t = o tanh(c_t)"
+
+    def __init__(self, units: int, activation="tanh", recurrent_activation="sigmoid", use_bias: bool = True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", unit_forget_bias: bool = True, **kwargs):
+        super().__init__(units, activation=activation, use_bias=use_bias, kernel_initializer=kernel_initializer,
+                         recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+                         **kwargs)
+        self.recurrent_activation = activations.get(recurrent_activation)
+        self.unit_forget_bias = bool(unit_forget_bias)
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        if self.use_bias and self.unit_forget_bias:
+            self.params["bias"][self.units:2 * self.units] = 1.0
+
+    def step(self, a_x, a_h, states):
+        _, c_prev = states
+        u = self.units
+        a = a_x + a_h  # (N, 4U)
+        gate_if, gate_o = activations.get(self.recurrent_activation), activations.get(self.recurrent_activation)
+        cand, out_act = activations.get(self.activation), activations.get(self.activation)
+        i_f = gate_if.forward(a[:, :2 * u])  # i and f side by side: one call
+        i, f = i_f[:, :u], i_f[:, u:]
+        g = cand.forward(a[:, 2 * u:3 * u])
+        o = gate_o.forward(a[:, 3 * u:])
+        c = f * c_prev + i * g
+        tanh_c = out_act.forward(c)
+        h = o * tanh_c
+        return [h, c], (i, f, g, o, c_prev, tanh_c, gate_if, gate_o, cand, out_act)
+
+    def step_backward(self, cache, d_states):
+        i, f, g, o, c_prev, tanh_c, gate_if, gate_o, cand, out_act = cache
+        dh, dc = d_states
+        d_o = dh * tanh_c
+        dc = dc + out_act.backward(dh * o)
+        d_a = np.concatenate([gate_if.backward(np.concatenate([dc * g, dc * c_prev], axis=1)),
+                              cand.backward(dc * i), gate_o.backward(d_o)], axis=1)  # (N, 4U)
+        return d_a, d_a, [np.zeros_like(dh), dc * f]
+
+    def get_config(self):
+        return {**super().get_config(),
+                "recurrent_activation": activations.serialize(self.recurrent_activation),
+                "unit_forget_bias": self.unit_forget_bias}

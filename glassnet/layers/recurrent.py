@@ -1,0 +1,377 @@
+"""Recurrent layers: the time loop and backpropagation through time, written once, and SimpleRNN.
+
+``Recurrent`` runs a cell over the time axis and differentiates it step by step; each cell
+(``SimpleRNN`` here, ``LSTM`` in lstm.py, ``GRU`` in gru.py) writes only its one-step formulas,
+forward and backward side by side.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from glassnet import activations, initializers, regularizers
+from glassnet._registry import register, serialize
+from glassnet.layers.base import Layer, check_positive_int
+from glassnet.layers.masking import check_sequence_mask
+
+
+def _check_rate(value, name: str, layer: str) -> float:
+    # numbers.Real admits NumPy scalars (a tuner's np.float32(0.25)); bool is excluded.
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
+        raise ValueError(f"{layer}: {name} must be in [0, 1); got {value!r}.")
+    return float(value)
+
+
+class Recurrent(Layer):
+    """Base of the recurrent layers: a cell applied at every time step, carrying states.
+
+    A cell's gate pre-activations are the sum of an input part and a recurrent part:
+    ``a_t = (x_t W + b) + h_{t-1} U`` with W: (D, G·U) ("kernel") and U: (U, G·U)
+    ("recurrent_kernel"), G gates of U units each. The input part has no recurrence, so it is
+    computed for all time steps in one matrix product before the loop; only ``h_{t-1} U`` and
+    the elementwise gate arithmetic run step by step.
+
+    A subclass sets ``gates`` (G) and ``state_names`` and writes two methods:
+
+    - ``step(a_x, a_h, states) -> (new_states, cache)``: one step from the input part a_x (N, G·U),
+      the recurrent part a_h = h_{t-1} U (N, G·U) and the previous states (each (N, U));
+    - ``step_backward(cache, d_states) -> (d_ax, d_ah, d_prev)``: from the gradients wrt the new
+      states, the gradients wrt a_x and a_h and the part of the gradient wrt the previous states
+      that does not flow through a_h (the LSTM's cell state, the GRU's z ⊙ h_{t-1}).
+
+    Backpropagation through time (``backward``) then walks the steps in reverse:
+
+        d_ax, d_ah, d_prev = step_backward(cache_t, d_states_t)
+        d_states_{t-1} = d_prev, plus (d_ah Uᵀ) ⊙ keep_h on h_{t-1}      # the recurrence
+        dW = Σ_t x_tᵀ d_ax_t, dU = Σ_t h_{t-1}ᵀ d_ah_t, db = Σ_t Σ_n d_ax_t, dx_t = d_ax_t Wᵀ ⊙ keep_x
+
+    the three sums being one matrix product each after the loop.
+
+    Shapes (N samples, T steps, D features, U units):
+        x: (N, T, D) -> y: (N, T, U) with ``return_sequences``, else (N, U) (the last step's output).
+
+    Masks: a boolean (N, T) mask (``forward(..., mask=)``, handed over by ``Masking`` or
+    ``Embedding(mask_zero=True)`` in a model) marks the steps to use. At a masked step the states
+    are carried over unchanged and the output repeats the previous one, as in Keras:
+    ``s_t = m_t s_new + (1 - m_t) s_{t-1}``. (Keras' ``Bidirectional`` outputs zeros there instead
+    with ``return_sequences``: ``zero_output_for_mask``.)
+
+    Dropout, as in Keras 3: one mask over the input features (N, D) and one over the state (N, U)
+    per call, the same at every time step (a fresh mask per step would wipe out the memory the
+    layer is trying to keep; Gal & Ghahramani, 2016). Both scale kept entries by 1 / (1 - rate)
+    and are drawn from the layer's generator (the model reseeds it every epoch).
+    """
+
+    #: G: how many U-wide gate blocks the kernels hold.
+    gates = 1
+    #: the states carried from step to step; the first is always h, the output.
+    state_names = ("h",)
+    takes_mask = True
+
+    def __init__(self, units: int, activation="tanh", use_bias: bool = True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
+                 bias_regularizer=None, dropout: float = 0.0, recurrent_dropout: float = 0.0,
+                 seed: int | None = None, return_sequences: bool = False, return_state: bool = False,
+                 go_backwards: bool = False, stateful: bool = False, unroll: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        layer = type(self).__name__
+        if stateful:
+            raise ValueError(f"{layer}: stateful=True is not supported (glassnet resets the state for every "
+                             f"batch). Pass the state yourself: return_state=True, then initial_state= on "
+                             f"the next call.")
+        if unroll:
+            raise ValueError(f"{layer}: unroll=True is not supported; glassnet always runs a Python loop over "
+                             f"the time steps, which is what unrolling would buy in a graph framework. "
+                             f"Drop the argument.")
+        self.units = check_positive_int(units, "units", layer)
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.recurrent_initializer = initializers.get(recurrent_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.dropout = _check_rate(dropout, "dropout", layer)
+        self.recurrent_dropout = _check_rate(recurrent_dropout, "recurrent_dropout", layer)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+            raise ValueError(f"{layer}: seed must be a non-negative integer or None; got {seed!r}.")
+        # Seeds the layer used on its own; inside a model the model's seed decides.
+        self.seed = None if seed is None else int(seed)
+        if self.seed is not None:
+            self.rng = np.random.default_rng(self.seed)
+        self.return_sequences = bool(return_sequences)
+        self.return_state = bool(return_state)
+        self.go_backwards = bool(go_backwards)
+        #: output zeros (not the previous output) at masked steps; Bidirectional sets it.
+        self.zero_output_for_mask = False
+
+    # -- building -------------------------------------------------------------------------------
+    def build(self, input_shape):
+        check_sequence_input(input_shape, type(self).__name__)
+        width = self.gates * self.units
+        self.add_weight("kernel", (input_shape[-1], width), self.kernel_initializer, self.kernel_regularizer)
+        self.add_weight("recurrent_kernel", (self.units, width), self.recurrent_initializer,
+                        self.recurrent_regularizer)
+        if self.use_bias:
+            self.add_weight("bias", self.bias_shape(), self.bias_initializer, self.bias_regularizer)
+        super().build(input_shape)
+
+    def bias_shape(self) -> tuple:
+        return (self.gates * self.units,)
+
+    def compute_output_shape(self, input_shape):
+        check_sequence_input(input_shape, type(self).__name__)
+        if self.return_sequences:
+            return (input_shape[0], input_shape[1], self.units)
+        return (input_shape[0], self.units)
+
+    def compute_mask(self, x, mask=None):
+        """The mask passes on with the sequence (``return_sequences``); a single output has none."""
+        return mask if self.return_sequences else None
+
+    # -- the input part and the recurrent bias (the GRU keeps two biases) ------------------------
+    def input_bias(self):
+        return self.params["bias"] if self.use_bias else None
+
+    def write_bias_grad(self, d_ax_sum: np.ndarray, d_ah_sum: np.ndarray) -> None:
+        self.grads["bias"][...] = d_ax_sum
+
+    # -- forward --------------------------------------------------------------------------------
+    def __call__(self, x, training: bool = False, mask=None, initial_state=None):
+        """As ``Layer.__call__``, with Keras' call arguments ``mask`` and ``initial_state`` for arrays."""
+        if mask is None and initial_state is None:
+            return super().__call__(x, training=training)
+        x = self._as_float(x)
+        if not self.built:
+            self.build((None, *x.shape[1:]))
+        return self.forward(x, training=training, mask=mask, initial_state=initial_state)
+
+    def forward(self, x, training=False, mask=None, initial_state=None):
+        """Run the cell over the time steps.
+
+        Args:
+            x: (N, T, D).
+            training: apply dropout and recurrent dropout.
+            mask: optional boolean (N, T); False steps are skipped (states carried over).
+            initial_state: optional list of arrays (N, U), one per state (``state_names``); zeros
+                otherwise. When given, ``backward`` also returns their gradients.
+
+        Returns:
+            the output, or ``[output, *final_states]`` with ``return_state``.
+        """
+        layer = type(self).__name__
+        check_sequence_input(x.shape, layer)
+        mask = check_sequence_mask(mask, x, layer)
+        n, steps, _ = x.shape
+        dtype = x.dtype
+        states = self._initial_states(initial_state, n, dtype)
+        self._has_initial_state = initial_state is not None
+        self._keep_x = self._keep_h = None
+        if training and self.dropout > 0:
+            self._keep_x = self._dropout_mask((n, x.shape[2]), self.dropout, dtype)
+        if training and self.recurrent_dropout > 0:
+            self._keep_h = self._dropout_mask((n, self.units), self.recurrent_dropout, dtype)
+        order = np.arange(steps)[::-1] if self.go_backwards else np.arange(steps)
+        xs = x.swapaxes(0, 1)[order]  # (T, N, D), in processing order: step k reads xs[k]
+        if self._keep_x is not None:
+            xs = xs * self._keep_x
+        self._xs = xs
+        a_x = xs @ self.params["kernel"]  # (T, N, D) @ (D, G·U) -> (T, N, G·U), all steps at once
+        bias = self.input_bias()
+        if bias is not None:
+            a_x += bias
+        ms = None if mask is None else mask.T[order][:, :, None].astype(dtype)  # (T, N, 1)
+        self._ms = ms
+        recurrent_kernel = self.params["recurrent_kernel"]
+        outputs = np.empty((steps, n, self.units), dtype=dtype)
+        self._h_rec = np.empty((steps, n, self.units), dtype=dtype)  # h_{t-1} as U sees it
+        self._caches = []
+        for k in range(steps):
+            h_rec = states[0] if self._keep_h is None else states[0] * self._keep_h
+            self._h_rec[k] = h_rec
+            new_states, cache = self.step(a_x[k], h_rec @ recurrent_kernel, states)  # (N, U) @ (U, G·U)
+            self._caches.append(cache)
+            if ms is not None:  # carry the states over the masked steps
+                new_states = [m_s * ms[k] + s * (1 - ms[k]) for m_s, s in zip(new_states, states)]
+            states = new_states
+            outputs[k] = states[0] * ms[k] if (ms is not None and self.zero_output_for_mask) else states[0]
+        y = outputs.swapaxes(0, 1).copy() if self.return_sequences else outputs[-1]
+        return [y, *states] if self.return_state else y
+
+    def _initial_states(self, initial_state, n: int, dtype) -> list:
+        if initial_state is None:
+            return [np.zeros((n, self.units), dtype=dtype) for _ in self.state_names]
+        if isinstance(initial_state, np.ndarray) and len(self.state_names) == 1:
+            initial_state = [initial_state]
+        initial_state = list(initial_state)
+        if len(initial_state) != len(self.state_names) or any(
+                np.shape(s) != (n, self.units) for s in initial_state):
+            names = ", ".join(self.state_names)
+            raise ValueError(f"{type(self).__name__}: initial_state must be a list of {len(self.state_names)} "
+                             f"array(s) ({names}), each (N, units) = ({n}, {self.units}); got shapes "
+                             f"{[np.shape(s) for s in initial_state]}.")
+        return [np.asarray(s, dtype=dtype) for s in initial_state]
+
+    def _dropout_mask(self, shape, rate: float, dtype) -> np.ndarray:
+        keep = self._generator().random(shape, dtype=np.float32) >= rate
+        return keep.astype(dtype) * np.dtype(dtype).type(1 / (1 - rate))
+
+    # -- backward: backpropagation through time -------------------------------------------------
+    def backward(self, grad):
+        """Gradients through every time step, last to first.
+
+        Args:
+            grad: dL/dy, (N, T, U) or (N, U); with ``return_state`` a list
+                ``[dL/dy, dL/dh_T, ...]`` (entries may be None: no gradient there).
+
+        Returns:
+            dL/dx (N, T, D); when ``forward`` got ``initial_state``, ``[dL/dx, dL/dh_0, ...]``.
+        """
+        grads_in = list(grad) if isinstance(grad, (list, tuple)) else [grad]
+        g_y = grads_in[0]
+        steps, n, _ = self._h_rec.shape
+        # dL/d(states) after the last step: from return_state's extra outputs, else zero.
+        d_states = [np.zeros((n, self.units), dtype=self._xs.dtype) for _ in self.state_names]
+        for i, g in enumerate(grads_in[1:]):
+            if g is not None:
+                d_states[i] = d_states[i] + g
+        if g_y is None:
+            g_y = np.zeros((n, steps, self.units) if self.return_sequences else (n, self.units), self._xs.dtype)
+        g_out = g_y.swapaxes(0, 1) if self.return_sequences else None  # (T, N, U), processing order
+        recurrent_kernel_t = self.params["recurrent_kernel"].T
+        ms = self._ms
+        d_ax = np.empty((steps, n, self.gates * self.units), dtype=self._xs.dtype)
+        d_ah = np.empty_like(d_ax)
+        for k in range(steps - 1, -1, -1):
+            g_k = g_out[k] if g_out is not None else (g_y if k == steps - 1 else None)
+            d_new = list(d_states)
+            if ms is None:
+                if g_k is not None:
+                    d_new[0] = d_new[0] + g_k  # y_k = h_k
+                d_carry = None
+            else:  # s_k = m s_new + (1 - m) s_{k-1}; y_k = s_k[0] (or m h_new with zero outputs)
+                m = ms[k]
+                if g_k is not None and not self.zero_output_for_mask:
+                    d_new[0] = d_new[0] + g_k
+                d_carry = [d * (1 - m) for d in d_new]
+                d_new = [d * m for d in d_new]
+                if g_k is not None and self.zero_output_for_mask:
+                    d_new[0] = d_new[0] + g_k * m
+            d_ax[k], d_ah[k], d_prev = self.step_backward(self._caches[k], d_new)
+            # the recurrence: h_{k-1} reached a_h through U (and recurrent dropout)
+            d_h_rec = d_ah[k] @ recurrent_kernel_t  # (N, G·U) @ (G·U, U) -> (N, U)
+            if self._keep_h is not None:
+                d_h_rec *= self._keep_h
+            d_prev[0] = d_prev[0] + d_h_rec
+            if d_carry is not None:
+                d_prev = [a + b for a, b in zip(d_prev, d_carry)]
+            d_states = d_prev
+        # The three sums over time, each one product over the N·T rows (in place: grads may be
+        # views of the model's flat gradient buffer).
+        xs2, d_ax2 = self._xs.reshape(-1, self._xs.shape[-1]), d_ax.reshape(-1, d_ax.shape[-1])
+        np.matmul(xs2.T, d_ax2, out=self.grads["kernel"])  # "tnd,tng->dg"
+        np.matmul(self._h_rec.reshape(-1, self.units).T, d_ah.reshape(-1, d_ah.shape[-1]),
+                  out=self.grads["recurrent_kernel"])  # "tnu,tng->ug"
+        if self.use_bias:
+            self.write_bias_grad(d_ax2.sum(axis=0), d_ah.reshape(-1, d_ah.shape[-1]).sum(axis=0))
+        if not self.needs_input_grad and not self._has_initial_state:
+            return None
+        d_xs = d_ax @ self.params["kernel"].T  # (T, N, G·U) @ (G·U, D) -> (T, N, D)
+        if self._keep_x is not None:
+            d_xs *= self._keep_x
+        order = np.arange(steps)[::-1] if self.go_backwards else np.arange(steps)
+        dx = np.empty_like(d_xs)
+        dx[order] = d_xs  # back to time order
+        dx = dx.swapaxes(0, 1).copy()
+        return [dx, *d_states] if self._has_initial_state else dx
+
+    # -- the cell (subclasses) ------------------------------------------------------------------
+    def step(self, a_x, a_h, states):
+        raise NotImplementedError
+
+    def step_backward(self, cache, d_states):
+        raise NotImplementedError
+
+    # -- config ---------------------------------------------------------------------------------
+    def get_config(self):
+        def opt(obj):
+            return None if obj is None else serialize(obj)
+
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": serialize(self.kernel_initializer),
+            "recurrent_initializer": serialize(self.recurrent_initializer),
+            "bias_initializer": serialize(self.bias_initializer),
+            "kernel_regularizer": opt(self.kernel_regularizer),
+            "recurrent_regularizer": opt(self.recurrent_regularizer),
+            "bias_regularizer": opt(self.bias_regularizer),
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "seed": self.seed,
+            "return_sequences": self.return_sequences,
+            "return_state": self.return_state,
+            "go_backwards": self.go_backwards,
+        }
+
+
+def check_sequence_input(shape, layer: str) -> None:
+    """Raise unless ``shape`` is (N, T, D) with a known D (the batch axis may be None)."""
+    if len(shape) != 3 or shape[-1] is None:
+        raise ValueError(f"{layer} needs 3-D inputs (N, T, D): samples, time steps, features per step; got "
+                         f"shape {tuple(shape)}. For one feature per time step add a feature axis, x[..., None] "
+                         f"(input_shape=(T, 1)); for token ids put an Embedding layer first.")
+
+
+@register("layer")
+class SimpleRNN(Recurrent):
+    """The plain (Elman) recurrent layer: h_t = act(x_t W + h_{t-1} U + b).
+
+    Its gradient through time is a product of Jacobians diag(act'(a_t)) Uᵀ, one per step; with
+    tanh they usually shrink, so early steps receive vanishing gradients (LSTM and GRU gate them).
+
+    Args:
+        units: U, the size of the state and of the output.
+        activation: applied to the pre-activation (default tanh).
+        use_bias, kernel_initializer ("glorot_uniform"), recurrent_initializer ("orthogonal"),
+        bias_initializer ("zeros"), kernel_regularizer, recurrent_regularizer, bias_regularizer:
+            as in Keras.
+        dropout / recurrent_dropout: fractions of the inputs / of the state dropped for the
+            products with W / U, one mask per call (see ``Recurrent``).
+        seed: seeds the dropout of the layer used on its own (in a model the model's seed decides).
+        return_sequences: output every step (N, T, U) rather than the last (N, U).
+        return_state: also return the final state: ``[y, h_T]``.
+        go_backwards: process the steps last to first; the output sequence is then reversed too.
+        stateful / unroll: refused (False only).
+        **kwargs: ``name``, ``input_shape``, ``trainable``, ``dtype``.
+
+    Shapes:
+        x: (N, T, D) -> y: (N, U) or (N, T, U); W: (D, U); U: (U, U); b: (U,).
+
+    Math:
+        forward  a_t = x_t W + h_{t-1} U + b; h_t = act(a_t)
+        backward d_a_t = act'(a_t) ⊙ (dL/dh_t); dL/dh_{t-1} = d_a_t Uᵀ; dx_t = d_a_t Wᵀ;
+                 dW = Σ_t x_tᵀ d_a_t, dU = Σ_t h_{t-1}ᵀ d_a_t, db = Σ_t Σ_n d_a_t
+
+    Example:
+        >>> import numpy as np, glassnet as gn
+        >>> gn.layers.SimpleRNN(4)(np.ones((2, 5, 3))).shape
+        (2, 4)
+    """
+
+    formula = "h_t = act(x_t W + h_{t-1} U + b), for t = 1..T"
+
+    def step(self, a_x, a_h, states):
+        act = activations.get(self.activation)  # its own copy: it caches act(a_t) for this step
+        h = act.forward(a_x + a_h)
+        return [h], act
+
+    def step_backward(self, act, d_states):
+        d_a = act.backward(d_states[0])
+        return d_a, d_a, [np.zeros_like(d_a)]
