@@ -31,7 +31,7 @@ def to_onnx(model, include_preprocessor: bool = True) -> onnx.ModelProto:
     output_shapes = [t.shape for t in model.outputs] if is_graph else [model.output_shape]
     try:
         if is_graph:
-            inputs = [g.add_input(t.name, dtype, t.shape) for t in model.inputs]
+            inputs = [g.add_input(t.name, graph_input_dtype(model, t, dtype), t.shape) for t in model.inputs]
         elif preprocessor is not None:
             inputs = [raw_feature_inputs(g, preprocessor)]
         else:
@@ -64,6 +64,12 @@ def input_dtype(model, dtype):
     """A Sequential that starts with an Embedding takes int64 token ids; any other, ``dtype``."""
     layers = [layer for layer in model.layers if not isinstance(layer, InputLayer)]
     return np.int64 if layers and type(layers[0]) is Embedding else dtype
+
+
+def graph_input_dtype(model, tensor, dtype):
+    """A graph's input read only by Embedding layers takes int64 token ids; any other, ``dtype``."""
+    readers = [node.layer for node in model.nodes if any(t is tensor for t in node.inputs)]
+    return np.int64 if readers and all(type(layer) is Embedding for layer in readers) else dtype
 
 
 def output_names(model, g, count: int = 1) -> list[str]:
