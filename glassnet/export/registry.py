@@ -121,5 +121,5 @@ def output_mask(g, layer, x, mask):
     if getattr(type(layer), "compute_mask", Layer.compute_mask) is not Layer.compute_mask:
         raise ExportError(
             f"Layer {layer.name!r} ({type(layer).__name__}) computes its own mask (compute_mask), which has no "
-            f"ONNX form. Register one with @glassnet.export.registry.converts_mask({type(layer).__name__}).")
+            f"ONNX form. Register one with @glassnet.export.converts_mask({type(layer).__name__}).")
     return mask if getattr(layer, "supports_masking", False) else None

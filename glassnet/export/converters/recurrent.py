@@ -138,6 +138,10 @@ def _run(g, owner, directions: list, x: str, direction: str, lengths: str = ""):
     x (N, T, D); returns Y as (N, T, directions, U) and the final states, each (directions, N, U).
     ``owner`` is the layer whose arrays these are (the Bidirectional wrapper holds its two layers')."""
     first = directions[0]
+    if np.dtype(first.dtype) != np.float32:
+        raise ExportError(
+            f"Layer {owner.name!r} ({type(owner).__name__}) computes in {first.dtype}; ONNX Runtime implements the "
+            f"RNN, LSTM and GRU operators in float32 only. Build the model with dtype='float32' to export it.")
     weights = [_onnx_weights(layer, _params(owner, layer)) for layer in directions]
     suffix = "" if owner is first else "_" + "_".join(layer.name for layer in directions)
     W = g.weight(owner, f"onnx_W{suffix}", np.stack([w for w, _, _ in weights]))
