@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from glassnet.export.registry import layer_converter, output_mask
+from glassnet.export.registry import ExportError, layer_converter, output_mask
 from glassnet.layers.reshaping import Input as InputLayer
 
 
@@ -38,8 +38,12 @@ def graph(g, model, inputs: list[str]) -> list[str]:
         args = [value[id(t)] for t in node.inputs]
         # A merging layer's inputs' masks are not combined: its output has none (as in predict).
         mask = None if node.as_list else masks.get(id(node.inputs[0]))
-        value[id(node.output)], masks[id(node.output)] = call(g, node.layer, args if node.as_list else args[0],
-                                                              mask)
+        y, masks[id(node.output)] = call(g, node.layer, args if node.as_list else args[0], mask)
+        if isinstance(y, list):  # return_state: graph models give such a layer one output tensor
+            raise ExportError(f"Layer {node.layer.name!r} ({type(node.layer).__name__}) returns several tensors "
+                              f"(return_state or merge_mode=None), which a graph model's export cannot name yet; "
+                              f"use it as the last layer of a Sequential, or without return_state.")
+        value[id(node.output)] = y
     return [value[id(t)] for t in model.outputs]
 
 
