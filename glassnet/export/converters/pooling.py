@@ -6,6 +6,7 @@ import numpy as np
 
 from glassnet import layers
 from glassnet.export.converters.convolutional import to_channels_first, to_channels_last, window_pads
+from glassnet.export.dtypes import BOOL, float_type
 from glassnet.export.registry import converts
 
 
@@ -32,7 +33,7 @@ def average_pooling(g, layer, x):
 
 def _step_mask(g, mask) -> str:
     """A bool (N, T) mask as (N, T, 1) floats of the model's dtype."""
-    m = g.node("Cast", [mask], to=1 if g.dtype.itemsize == 4 else 11)
+    m = g.node("Cast", [mask], to=float_type(g.dtype))
     return g.node("Unsqueeze", [m, g.const([2], dtype="int64")])
 
 
@@ -56,5 +57,5 @@ def global_max_pooling(g, layer, x, mask=None):
     kept = g.node("Unsqueeze", [mask, g.const([2], dtype="int64")])
     y = g.node("ReduceMax", [g.node("Where", [kept, x, g.const(-np.inf)])], axes=[1], keepdims=int(layer.keepdims))
     any_kept = g.node("Cast", [g.node("ReduceMax", [_step_mask(g, mask)], axes=[1], keepdims=int(layer.keepdims))],
-                      to=9)
+                      to=BOOL)
     return g.node("Where", [any_kept, y, g.const(0.0)])

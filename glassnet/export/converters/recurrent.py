@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet import activations, layers
+from glassnet.export.dtypes import INT32, INT64, float_type
 from glassnet.export.registry import ExportError, converts, converts_mask
 
 #: glassnet's activation classes as the names ONNX's recurrent operators accept (attribute
@@ -106,15 +107,15 @@ class _Packed:
     position each output step reads back (see the module docstring)."""
 
     def __init__(self, g, mask: str, like: str):
-        m = g.node("Cast", [mask], to=7)  # (N, T) int64
+        m = g.node("Cast", [mask], to=INT64)  # (N, T)
         steps = g.node("Gather", [g.node("Shape", [like]), g.const([1], dtype="int64")])  # [T]
         t = g.node("Range", [g.const(0, dtype="int64"), g.node("Squeeze", [steps]), g.const(1, dtype="int64")])
         key = g.node("Add", [g.node("Mul", [g.node("Sub", [g.const(1, dtype="int64"), m]), steps]), t])
         _, self.order = g.node("TopK", [key, steps], outputs=2, largest=0, sorted=1)  # (N, T): kept steps first
-        self.lengths = g.node("Cast", [g.node("ReduceSum", [m, g.const([1], dtype="int64")], keepdims=0)], to=6)
+        self.lengths = g.node("Cast", [g.node("ReduceSum", [m, g.const([1], dtype="int64")], keepdims=0)], to=INT32)
         # the step a kept step t landed on: Σ_{s≤t} m_s - 1 (-1 before the first kept step)
         self.position = g.node("Sub", [g.node("CumSum", [m, g.const(1, dtype="int64")]), g.const(1, dtype="int64")])
-        self.mask, self.m = mask, m
+        self.mask = mask
 
     def pack(self, g, x: str) -> str:
         return _gather_steps(g, x, self.order)
@@ -124,12 +125,8 @@ class _Packed:
         last kept step's output (0 before the first one), or is 0 with ``zero_output``."""
         y = _gather_steps(g, y, g.node("Max", [self.position, g.const(0, dtype="int64")]))
         keep = self.mask if zero_output else g.node("GreaterOrEqual", [self.position, g.const(0, dtype="int64")])
-        return g.node("Mul", [y, g.node("Unsqueeze", [g.node("Cast", [keep], to=_onnx_type(dtype)),
+        return g.node("Mul", [y, g.node("Unsqueeze", [g.node("Cast", [keep], to=float_type(dtype)),
                                                       g.const([2], dtype="int64")])])
-
-
-def _onnx_type(dtype) -> int:
-    return {np.dtype("float32"): 1, np.dtype("float64"): 11}[np.dtype(dtype)]
 
 
 # -- the operator ----------------------------------------------------------------------------------
