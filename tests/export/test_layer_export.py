@@ -10,7 +10,7 @@ import pytest
 from onnx_helpers import assert_onnx_matches_predict, randomize
 
 import glassnet as gn
-from glassnet import layers, nnfs
+from glassnet import activations, layers, nnfs
 from glassnet._registry import registered
 from glassnet.export import has_activation_converter, has_converter
 
@@ -130,14 +130,18 @@ CASES = {
     "SimpleRNN": lambda: seq(layers.SimpleRNN(5), shape=(8, 3)),
     "SimpleRNN-relu-backwards": lambda: seq(layers.SimpleRNN(4, activation="relu", return_sequences=True,
                                                              go_backwards=True, use_bias=False), shape=(8, 3)),
+    "SimpleRNN-linear": lambda: seq(layers.SimpleRNN(4, activation="linear", return_sequences=True), shape=(8, 3)),
     "SimpleRNN-state": lambda: seq(layers.SimpleRNN(4, return_state=True, dropout=0.3), shape=(8, 3)),
     "LSTM": lambda: seq(layers.LSTM(5, dropout=0.2, recurrent_dropout=0.3), shape=(8, 3)),
     "LSTM-sequences-backwards": lambda: seq(layers.LSTM(4, return_sequences=True, go_backwards=True), shape=(8, 3)),
     "LSTM-state": lambda: seq(layers.LSTM(4, return_sequences=True, return_state=True), shape=(8, 3)),
     "LSTM-activations": lambda: seq(layers.LSTM(4, activation="relu", recurrent_activation="tanh", use_bias=False),
                                     shape=(8, 3)),
+    "LSTM-elu": lambda: seq(layers.LSTM(4, activation=activations.ELU(0.6)), shape=(8, 3)),
     "LSTM-any-length": lambda: seq(layers.LSTM(4, return_sequences=True), layers.Dense(2), shape=(None, 3)),
     "GRU": lambda: seq(layers.GRU(5), shape=(8, 3)),
+    "GRU-leaky": lambda: seq(layers.Bidirectional(layers.GRU(4, activation=activations.LeakyReLUFunction(0.3),
+                                                             return_sequences=True)), shape=(8, 3)),
     "GRU-state-backwards": lambda: seq(layers.GRU(4, return_state=True, go_backwards=True), shape=(8, 3)),
     "GRU-sequences-nobias": lambda: seq(layers.GRU(4, return_sequences=True, use_bias=False,
                                                    activation="relu"), shape=(8, 3)),

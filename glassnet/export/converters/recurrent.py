@@ -26,36 +26,57 @@ from glassnet import activations, layers
 from glassnet.export.dtypes import INT32, INT64, float_type
 from glassnet.export.registry import ExportError, converts, converts_mask
 
-#: glassnet's activation classes as the names ONNX's recurrent operators accept (attribute
-#: ``activations``). Only those without parameters: ONNX lists the parameters of all of a node's
-#: activations in one flat attribute, which runtimes read differently.
-_ONNX_ACTIVATIONS = {activations.Tanh: "Tanh", activations.Sigmoid: "Sigmoid", activations.ReLU: "Relu"}
+#: glassnet's activation functions as ONNX's recurrent operators name them (attribute
+#: ``activations``), with their (alpha, beta) parameters, or None for none.
+_ONNX_ACTIVATIONS = {
+    activations.Tanh: lambda f: ("Tanh", None),
+    activations.Sigmoid: lambda f: ("Sigmoid", None),
+    activations.ReLU: lambda f: ("Relu", None),
+    activations.Linear: lambda f: ("Affine", (1.0, 0.0)),  # alpha x + beta
+    activations.ELU: lambda f: ("Elu", (f.alpha, None)),
+    activations.LeakyReLUFunction: lambda f: ("LeakyRelu", (f.negative_slope, None)),
+}
 
 #: Keras' LSTM gate blocks i, f, c, o reordered to ONNX's i, o, f, c.
 _LSTM_ORDER = [0, 3, 1, 2]
 
 
-def _activation_name(layer, function) -> str:
-    name = _ONNX_ACTIVATIONS.get(type(function))
-    if name is None:
+def _activation(layer, function) -> tuple[str, tuple | None]:
+    entry = _ONNX_ACTIVATIONS.get(type(function))
+    if entry is None:
+        names = ", ".join(f.name for f in _ONNX_ACTIVATIONS)
         raise ExportError(
             f"Layer {layer.name!r} ({type(layer).__name__}) uses the activation {type(function).__name__}, which "
-            f"ONNX's {_op(layer)} operator cannot take (it takes tanh, sigmoid and relu here). Train it with one "
-            f"of those to export it.")
-    return name
+            f"ONNX's {_op(layer)} operator cannot take (it takes {names}). Train it with one of those to export it.")
+    return entry(function)
 
 
 def _op(layer) -> str:
     return {layers.SimpleRNN: "RNN", layers.LSTM: "LSTM", layers.GRU: "GRU"}[type(layer)]
 
 
-def _activations(layer) -> list[str]:
-    """The per-direction ``activations`` attribute: RNN [f], GRU [f, g], LSTM [f, g, h]."""
+def _activations(layer) -> list[tuple[str, tuple | None]]:
+    """One direction's activations and their parameters: RNN [f], GRU [f, g], LSTM [f, g, h]."""
     if isinstance(layer, layers.LSTM):
-        return [_activation_name(layer, f) for f in (layer.recurrent_activation, layer.activation, layer.activation)]
-    if isinstance(layer, layers.GRU):
-        return [_activation_name(layer, f) for f in (layer.recurrent_activation, layer.activation)]
-    return [_activation_name(layer, layer.activation)]
+        functions = (layer.recurrent_activation, layer.activation, layer.activation)
+    elif isinstance(layer, layers.GRU):
+        functions = (layer.recurrent_activation, layer.activation)
+    else:
+        functions = (layer.activation,)
+    return [_activation(layer, f) for f in functions]
+
+
+def _activation_attributes(entries: list) -> dict:
+    """``activations`` and the flat ``activation_alpha`` / ``activation_beta`` lists, which hold
+    the parameters of only the functions that take them, in order (ONNX Runtime reads them so)."""
+    attributes = {"activations": [name for name, _ in entries]}
+    alphas = [p[0] for _, p in entries if p is not None]
+    betas = [p[1] for _, p in entries if p is not None and p[1] is not None]
+    if alphas:
+        attributes["activation_alpha"] = alphas
+    if betas:
+        attributes["activation_beta"] = betas
+    return attributes
 
 
 def _onnx_weights(layer, params: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -145,7 +166,7 @@ def _run(g, owner, directions: list, x: str, direction: str, lengths: str = ""):
     R = g.weight(owner, f"onnx_R{suffix}", np.stack([r for _, r, _ in weights]))
     B = g.weight(owner, f"onnx_B{suffix}", np.stack([b for _, _, b in weights])) if first.use_bias else ""
     attributes = {"hidden_size": first.units, "direction": direction,
-                  "activations": [a for layer in directions for a in _activations(layer)]}
+                  **_activation_attributes([a for layer in directions for a in _activations(layer)])}
     if isinstance(first, layers.GRU):
         attributes["linear_before_reset"] = 1  # Keras 3's reset_after: r ⊙ (h U + b_h)
     n_states = 3 if isinstance(first, layers.LSTM) else 2
