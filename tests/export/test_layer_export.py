@@ -165,6 +165,7 @@ CASES = {
     "Masking-value-backwards": lambda: seq(layers.Masking(mask_value=-1.0), layers.LSTM(4, go_backwards=True,
                                                                                       return_sequences=True),
                                            shape=(8, 3)),
+    "Masking-state": lambda: seq(layers.Masking(), layers.LSTM(4, return_state=True, go_backwards=True), shape=(8, 3)),
     "Masking-unmirrored": lambda: seq(layers.Masking(), layers.Bidirectional(
         layers.SimpleRNN(3, return_sequences=True), backward_layer=layers.LSTM(2, go_backwards=True,
                                                                                return_sequences=True)), shape=(8, 3)),
