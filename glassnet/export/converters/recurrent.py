@@ -169,9 +169,9 @@ def _run(g, owner, directions: list, x: str, direction: str, lengths: str = ""):
                   **_activation_attributes([a for layer in directions for a in _activations(layer)])}
     if isinstance(first, layers.GRU):
         attributes["linear_before_reset"] = 1  # Keras 3's reset_after: r ⊙ (h U + b_h)
-    n_states = 3 if isinstance(first, layers.LSTM) else 2
+    n_outputs = 3 if isinstance(first, layers.LSTM) else 2  # Y, Y_h (, Y_c)
     outputs = g.node(_op(first), [g.node("Transpose", [x], perm=[1, 0, 2]), W, R, B, lengths],
-                     outputs=n_states, **attributes)
+                     outputs=n_outputs, **attributes)
     y = g.node("Transpose", [outputs[0]], perm=[2, 0, 1, 3])  # (T, dirs, N, U) -> (N, T, dirs, U)
     return y, outputs[1:]
 
@@ -219,6 +219,7 @@ def recurrent(g, layer, x, mask=None):
 
 @converts(layers.Bidirectional)
 def bidirectional(g, layer, x, mask=None):
+    """Both directions in time order (the backward one's sequence turned back), then merged."""
     forward, backward = layer.directions
     if _mirrored(forward, backward):
         packed = None if mask is None else _Packed(g, mask, x)
@@ -229,8 +230,8 @@ def bidirectional(g, layer, x, mask=None):
             y_f = packed.unpack(g, y_f, forward.zero_output_for_mask, layer.dtype)
             y_b = packed.unpack(g, y_b, backward.zero_output_for_mask, layer.dtype)
     else:
-        (y_f, (h_f, *_)), (y_b, (h_b, *_)) = (single(g, forward, x, mask, layer),
-                                                      single(g, backward, x, mask, layer))
+        y_f, (h_f, *_) = single(g, forward, x, mask, layer)
+        y_b, (h_b, *_) = single(g, backward, x, mask, layer)
         if layer.return_sequences:
             y_b = _reverse_time(g, y_b)
     if not layer.return_sequences:
