@@ -17,8 +17,8 @@ Example:
 
 from __future__ import annotations
 
-from glassnet.export.registry import (ExportError, converts, converts_activation, has_activation_converter,
-                                      has_converter)
+from glassnet.export.registry import (ExportError, converts, converts_activation, converts_mask,
+                                      has_activation_converter, has_converter)
 
 #: the ONNX operator set the exported graphs use: every operator the converters emit exists in it
 #: (Softmax on any axis, ReduceMean with axes as an attribute), and ONNX Runtime 1.13 and later,
@@ -69,4 +69,4 @@ def export_onnx(model, filepath, include_preprocessor: bool = True):
 
 
 __all__ = ["IR_VERSION", "ML_OPSET", "OPSET", "ExportError", "INSTALL_HINT", "converts", "converts_activation",
-           "export_onnx", "has_activation_converter", "has_converter", "require_onnx", "to_onnx"]
+           "converts_mask", "export_onnx", "has_activation_converter", "has_converter", "require_onnx", "to_onnx"]

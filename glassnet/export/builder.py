@@ -121,12 +121,13 @@ class GraphBuilder:
                                       [str(v).encode("utf-8") for v in array.reshape(-1)])
         return numpy_helper.from_array(np.ascontiguousarray(array), name)
 
-    def node(self, op: str, inputs: list[str], domain: str = "", **attributes) -> str:
-        """Add one node with one output; returns the output's name."""
-        output = self.fresh(op)
-        self.nodes.append(helper.make_node(op, list(inputs), [output], name=f"node/{output}",
+    def node(self, op: str, inputs: list[str], domain: str = "", outputs: int = 1, **attributes):
+        """Add one node; returns its output's name, or a list of ``outputs`` names when it has
+        several (LSTM's Y, Y_h, Y_c). An input named "" is an optional input left out."""
+        names = [self.fresh(op) for _ in range(outputs)]
+        self.nodes.append(helper.make_node(op, list(inputs), names, name=f"node/{names[0]}",
                                            domain=domain or None, **attributes))
-        return output
+        return names[0] if outputs == 1 else names
 
     # -- layers -----------------------------------------------------------------------------------
     def layer(self, layer, x):

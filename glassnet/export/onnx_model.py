@@ -14,7 +14,9 @@ from glassnet.export import walk
 from glassnet.export.builder import GraphBuilder
 from glassnet.export.preprocessor import raw_feature_inputs
 from glassnet.export.registry import ExportError
+from glassnet.layers.embedding import Embedding
 from glassnet.layers.reshaping import Input as InputLayer
+from glassnet.layers.wrappers import Bidirectional
 
 
 def to_onnx(model, include_preprocessor: bool = True) -> onnx.ModelProto:
@@ -29,15 +31,19 @@ def to_onnx(model, include_preprocessor: bool = True) -> onnx.ModelProto:
     output_shapes = [t.shape for t in model.outputs] if is_graph else [model.output_shape]
     try:
         if is_graph:
-            inputs = [g.add_input(t.name, dtype, t.shape) for t in model.inputs]
+            inputs = [g.add_input(t.name, graph_input_dtype(model, t, dtype), t.shape) for t in model.inputs]
         elif preprocessor is not None:
             inputs = [raw_feature_inputs(g, preprocessor)]
         else:
             first = model.layers[0]
             name = first.name if isinstance(first, InputLayer) else f"{first.name}_input"  # Keras 2's name
-            inputs = [g.add_input(name, dtype, model.input_shape)]
+            inputs = [g.add_input(name, input_dtype(model, dtype), model.input_shape)]
         outputs = walk.run(g, model, inputs)
-        for tensor, name, shape in zip(outputs, output_names(model, g), output_shapes):
+        if not is_graph and isinstance(outputs[0], list):  # a last layer with return_state: [y, *states]
+            outputs, last = outputs[0], model.layers[-1]
+            state_shape = model.output_shape if isinstance(last, Bidirectional) else (None, last.units)
+            output_shapes += [state_shape] * (len(outputs) - 1)  # merge_mode=None: [y_f, y_b]
+        for tensor, name, shape in zip(outputs, output_names(model, g, len(outputs)), output_shapes):
             g.add_output(tensor, name, dtype, shape)
     except ValueError as err:
         if isinstance(err, ExportError):
@@ -54,13 +60,26 @@ def to_onnx(model, include_preprocessor: bool = True) -> onnx.ModelProto:
     return proto
 
 
-def output_names(model, g) -> list[str]:
+def input_dtype(model, dtype):
+    """A Sequential that starts with an Embedding takes int64 token ids; any other, ``dtype``."""
+    layers = [layer for layer in model.layers if not isinstance(layer, InputLayer)]
+    return np.int64 if layers and type(layers[0]) is Embedding else dtype
+
+
+def graph_input_dtype(model, tensor, dtype):
+    """A graph's input read only by Embedding layers takes int64 token ids; any other, ``dtype``."""
+    readers = [node.layer for node in model.nodes if any(t is tensor for t in node.inputs)]
+    return np.int64 if readers and all(type(layer) is Embedding for layer in readers) else dtype
+
+
+def output_names(model, g, count: int = 1) -> list[str]:
     """The outputs' names: a graph's dict keys or producing layers' names, a Sequential's last
-    layer's name; ``_1``, ``_2`` ... where a name is already taken (an input's, another output's)."""
+    layer's name (once per output: a recurrent layer's return_state gives three); ``_1``, ``_2`` ...
+    where a name is already taken (an input's, another output's)."""
     if getattr(model, "is_graph", False):
         names = model.output_keys or model.output_names
     else:
-        names = [model.layers[-1].name]
+        names = [model.layers[-1].name] * count
     unique = []
     for name in names:
         candidate, n = name, 0

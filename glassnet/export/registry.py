@@ -5,6 +5,12 @@ name of the layer's input tensor (a list of names for a layer that ``takes_list`
 name of its output. Classes are matched exactly, never through a base class: a subclass that
 overrides ``forward`` computes something else, and exporting it as its parent would be wrong in
 silence. Register your own layer with ``@converts(MyLayer)``.
+
+Masks (glassnet/layers/masking.py) travel beside the tensors, as in ``predict``: a layer with
+``takes_mask`` that receives one gets it as ``convert(g, layer, x, mask=m)`` (m: a bool (N, T)
+tensor's name), and the mask of its output comes from the ``@converts_mask`` function of its class
+(``Embedding``, ``Masking``, the recurrent layers) or, for a layer that keeps ``Layer.compute_mask``,
+is passed on when the layer ``supports_masking``.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from typing import Callable
 
 _LAYERS: dict[type, Callable] = {}
 _ACTIVATIONS: dict[type, Callable] = {}
+_MASKS: dict[type, Callable] = {}
 
 
 class ExportError(ValueError):
@@ -47,6 +54,18 @@ def converts_activation(*function_classes: type):
     def decorate(fn):
         for cls in function_classes:
             _ACTIVATIONS[cls] = fn
+        return fn
+
+    return decorate
+
+
+def converts_mask(*layer_classes: type):
+    """Decorator: make ``fn(g, layer, x, mask) -> mask name or None`` the ONNX form of each class's
+    ``compute_mask`` (``mask`` is the input's mask name, or None)."""
+
+    def decorate(fn):
+        for cls in layer_classes:
+            _MASKS[cls] = fn
         return fn
 
     return decorate
@@ -90,3 +109,17 @@ def activation_converter(function, layer) -> Callable:
             f"Register one with @glassnet.export.converts_activation({type(function).__name__})."
         )
     return fn
+
+
+def output_mask(g, layer, x, mask):
+    """The mask of ``layer``'s output, as ``layer.compute_mask(x, mask)`` computes it in ``predict``."""
+    from glassnet.layers.base import Layer
+
+    fn = _MASKS.get(type(layer))
+    if fn is not None:
+        return fn(g, layer, x, mask)
+    if getattr(type(layer), "compute_mask", Layer.compute_mask) is not Layer.compute_mask:
+        raise ExportError(
+            f"Layer {layer.name!r} ({type(layer).__name__}) computes its own mask (compute_mask), which has no "
+            f"ONNX form. Register one with @glassnet.export.converts_mask({type(layer).__name__}).")
+    return mask if getattr(layer, "supports_masking", False) else None

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from glassnet.export.registry import ExportError, layer_converter, output_mask
 from glassnet.layers.reshaping import Input as InputLayer
 
 
-def chain(g, model, x: str) -> str:
-    """A Sequential's layers applied in turn to tensor ``x``; returns the last output."""
+def call(g, layer, x, mask):
+    """``layer`` on ``x`` with the mask of ``x`` (a name or None), as ``call_with_mask`` in
+    ``predict``; returns (its output, the output's mask)."""
+    convert = layer_converter(layer)
+    if mask is not None and getattr(layer, "takes_mask", False):
+        y = convert(g, layer, x, mask=mask)
+    else:
+        y = convert(g, layer, x)
+    return y, output_mask(g, layer, x, mask)
+
+
+def chain(g, model, x: str):
+    """A Sequential's layers applied in turn to tensor ``x``, each handing the next its mask;
+    returns the last output (a list of names for a last layer with ``return_state``)."""
+    mask = None
     for layer in model.layers:
-        x = g.layer(layer, x)
+        x, mask = call(g, layer, x, mask)
     return x
 
 
@@ -17,11 +31,19 @@ def graph(g, model, inputs: list[str]) -> list[str]:
     returns its outputs' tensor names. A layer called twice is converted twice, and reads one
     copy of its weights (``GraphBuilder.weight`` names them after the layer)."""
     value = {id(t): name for t, name in zip(model.inputs, inputs)}
+    masks = {}
     for node in model.nodes:
         if isinstance(node.layer, InputLayer):
             continue
         args = [value[id(t)] for t in node.inputs]
-        value[id(node.output)] = g.layer(node.layer, args if node.as_list else args[0])
+        # A merging layer's inputs' masks are not combined: its output has none (as in predict).
+        mask = None if node.as_list else masks.get(id(node.inputs[0]))
+        y, masks[id(node.output)] = call(g, node.layer, args if node.as_list else args[0], mask)
+        if isinstance(y, list):  # return_state: graph models give such a layer one output tensor
+            raise ExportError(f"Layer {node.layer.name!r} ({type(node.layer).__name__}) returns several tensors "
+                              f"(return_state or merge_mode=None), which a graph model's export cannot name yet; "
+                              f"use it as the last layer of a Sequential, or without return_state.")
+        value[id(node.output)] = y
     return [value[id(t)] for t in model.outputs]
 
 

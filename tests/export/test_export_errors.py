@@ -117,3 +117,42 @@ def test_metadata_opset_names_and_the_batch_axis():
     assert [o.name for o in proto.graph.output] == ["risk", "days"]  # the dict's keys
     assert all(v.type.tensor_type.shape.dim[0].dim_param == "batch" for v in [*proto.graph.input, *proto.graph.output])
     onnx.checker.check_model(proto, full_check=True)
+
+
+def test_a_recurrent_activation_onnx_cannot_take_is_named():
+    model = gn.Sequential([layers.Input((5, 2)), layers.LSTM(3, activation="softmax", name="memory")], seed=0)
+    with pytest.raises(ExportError, match="Layer 'memory' \\(LSTM\\) uses the activation Softmax, which ONNX's LSTM "
+                                          "operator cannot take \\(it takes tanh, sigmoid, relu, linear"):
+        gn.export.to_onnx(model)
+
+
+def test_a_float64_recurrent_layer_is_refused_saying_to_use_float32():
+    model = gn.Sequential([layers.Input((5, 2), dtype="float64"),
+                           layers.Bidirectional(layers.GRU(3, dtype="float64"), dtype="float64", name="both")], seed=0)
+    with pytest.raises(ExportError, match="Layer 'both' \\(Bidirectional\\) computes in float64.*dtype='float32'"):
+        gn.export.to_onnx(model)
+
+
+def test_a_layer_with_its_own_mask_rule_and_no_mask_converter_is_named():
+    from glassnet.export import converts
+    from glassnet.export.converters.core import identity
+
+    class KeepFirstSteps(layers.Layer):  # a mask of its own making: exported without it, it would be lost
+        def forward(self, x, training=False):
+            return x
+
+        def compute_mask(self, x, mask=None):
+            return np.arange(x.shape[1]) < 3
+
+    converts(KeepFirstSteps)(identity)
+    model = gn.Sequential([layers.Input((5, 2)), KeepFirstSteps(name="first3"), layers.GRU(3)], seed=0)
+    with pytest.raises(ExportError, match="Layer 'first3' \\(KeepFirstSteps\\) computes its own mask.*converts_mask"):
+        gn.export.to_onnx(model)
+
+
+def test_return_state_inside_a_graph_model_is_refused_with_the_way_out():
+    x = gn.Input((5, 2))
+    model = gn.Model(x, layers.LSTM(3, return_state=True, name="memory")(x), seed=0)
+    with pytest.raises(ExportError, match="Layer 'memory' \\(LSTM\\) returns several tensors.*last layer of a "
+                                          "Sequential"):
+        gn.export.to_onnx(model)

@@ -10,7 +10,7 @@ import pytest
 from onnx_helpers import assert_onnx_matches_predict, randomize
 
 import glassnet as gn
-from glassnet import layers, nnfs
+from glassnet import activations, layers, nnfs
 from glassnet._registry import registered
 from glassnet.export import has_activation_converter, has_converter
 
@@ -42,7 +42,22 @@ def nested_graph():
     return gn.Sequential([layers.Input((6,)), inner, layers.Dense(2, activation="softmax")], seed=0)
 
 
+def masked_graph():  # Embedding's mask carried through a graph to a Bidirectional layer
+    ids = gn.Input((9,), name="ids")
+    x = layers.Embedding(VOCAB, 4, mask_zero=True)(ids)
+    x = layers.Bidirectional(layers.GRU(3, return_sequences=True), merge_mode="ave")(x)
+    return gn.Model(ids, layers.GlobalMaxPooling1D()(x), seed=0)
+
+
+def bidirectional_unmirrored():  # the two directions differ: two single-direction operators
+    return seq(layers.Bidirectional(layers.LSTM(3, return_sequences=True),
+                                    backward_layer=layers.GRU(2, return_sequences=True, go_backwards=True)),
+               shape=(8, 3))
+
+
 IMAGE = (9, 10, 3)
+VOCAB = 20
+EMBED = dict(input_dim=VOCAB, output_dim=4)
 CASES = {
     "Input": lambda: seq(shape=(4,)),
     "Dense": lambda: seq(layers.Dense(5, activation="tanh"), shape=(6,)),
@@ -106,6 +121,58 @@ CASES = {
     "Activation_Softmax": lambda: seq(nnfs.Activation_Softmax(), shape=(4,)),
     "Activation_Sigmoid": lambda: seq(nnfs.Activation_Sigmoid(), shape=(4,)),
     "Activation_Linear": lambda: seq(nnfs.Activation_Linear(), shape=(4,)),
+    # -- sequences: dropout is the identity at inference; Embedding inputs are token ids with 0s
+    # (padding) at the end and in the middle; Masking inputs have whole steps of mask_value.
+    "Embedding": lambda: seq(layers.Embedding(**EMBED), layers.Flatten(), shape=(9,)),
+    "Embedding-mask_zero": lambda: seq(layers.Embedding(**EMBED, mask_zero=True), layers.LSTM(5), shape=(9,)),
+    "Embedding-any-length": lambda: seq(layers.Embedding(**EMBED, mask_zero=True), layers.GRU(3, return_sequences=True),
+                                        layers.GlobalAveragePooling1D(), shape=(None,)),
+    "SimpleRNN": lambda: seq(layers.SimpleRNN(5), shape=(8, 3)),
+    "SimpleRNN-relu-backwards": lambda: seq(layers.SimpleRNN(4, activation="relu", return_sequences=True,
+                                                             go_backwards=True, use_bias=False), shape=(8, 3)),
+    "SimpleRNN-linear": lambda: seq(layers.SimpleRNN(4, activation="linear", return_sequences=True), shape=(8, 3)),
+    "SimpleRNN-state": lambda: seq(layers.SimpleRNN(4, return_state=True, dropout=0.3), shape=(8, 3)),
+    "LSTM": lambda: seq(layers.LSTM(5, dropout=0.2, recurrent_dropout=0.3), shape=(8, 3)),
+    "LSTM-sequences-backwards": lambda: seq(layers.LSTM(4, return_sequences=True, go_backwards=True), shape=(8, 3)),
+    "LSTM-state": lambda: seq(layers.LSTM(4, return_sequences=True, return_state=True), shape=(8, 3)),
+    "LSTM-activations": lambda: seq(layers.LSTM(4, activation="relu", recurrent_activation="tanh", use_bias=False),
+                                    shape=(8, 3)),
+    "LSTM-elu": lambda: seq(layers.LSTM(4, activation=activations.ELU(0.6)), shape=(8, 3)),
+    "LSTM-any-length": lambda: seq(layers.LSTM(4, return_sequences=True), layers.Dense(2), shape=(None, 3)),
+    "GRU": lambda: seq(layers.GRU(5), shape=(8, 3)),
+    "GRU-leaky": lambda: seq(layers.Bidirectional(layers.GRU(4, activation=activations.LeakyReLUFunction(0.3),
+                                                             return_sequences=True)), shape=(8, 3)),
+    "GRU-state-backwards": lambda: seq(layers.GRU(4, return_state=True, go_backwards=True), shape=(8, 3)),
+    "GRU-sequences-nobias": lambda: seq(layers.GRU(4, return_sequences=True, use_bias=False,
+                                                   activation="relu"), shape=(8, 3)),
+    "Bidirectional": lambda: seq(layers.Bidirectional(layers.LSTM(3, return_sequences=True)), shape=(8, 3)),
+    "Bidirectional-sum": lambda: seq(layers.Bidirectional(layers.GRU(3), merge_mode="sum"), shape=(8, 3)),
+    "Bidirectional-mul": lambda: seq(layers.Bidirectional(layers.SimpleRNN(3, return_sequences=True),
+                                                          merge_mode="mul"), shape=(8, 3)),
+    "Bidirectional-ave": lambda: seq(layers.Bidirectional(layers.LSTM(3), merge_mode="ave"), shape=(8, 3)),
+    "Bidirectional-none": lambda: seq(layers.Bidirectional(layers.GRU(3, return_sequences=True), merge_mode=None),
+                                      shape=(8, 3)),
+    "Bidirectional-backwards-first": lambda: seq(layers.Bidirectional(layers.GRU(3, go_backwards=True,
+                                                                                 return_sequences=True)),
+                                                 shape=(8, 3)),
+    "Bidirectional-unmirrored": bidirectional_unmirrored,
+    "Bidirectional-masked": lambda: seq(layers.Masking(), layers.Bidirectional(layers.LSTM(3, return_sequences=True),
+                                                                                merge_mode="sum"),
+                                        layers.Bidirectional(layers.GRU(2)), shape=(8, 3)),
+    "Bidirectional-masked-graph": masked_graph,
+    "Masking": lambda: seq(layers.Masking(), layers.Dense(3), layers.GRU(4, return_sequences=True),
+                           layers.GlobalMaxPooling1D(), shape=(8, 3)),
+    "Masking-value-backwards": lambda: seq(layers.Masking(mask_value=-1.0), layers.LSTM(4, go_backwards=True,
+                                                                                      return_sequences=True),
+                                           shape=(8, 3)),
+    "Masking-state": lambda: seq(layers.Masking(), layers.LSTM(4, return_state=True, go_backwards=True), shape=(8, 3)),
+    "Masking-unmirrored": lambda: seq(layers.Masking(), layers.Bidirectional(
+        layers.SimpleRNN(3, return_sequences=True), backward_layer=layers.LSTM(2, go_backwards=True,
+                                                                               return_sequences=True)), shape=(8, 3)),
+    "TimeDistributed": lambda: seq(layers.TimeDistributed(layers.Dense(3, activation="relu")), shape=(8, 5)),
+    "TimeDistributed-conv": lambda: seq(layers.TimeDistributed(layers.Conv2D(2, 3)), shape=(4, 6, 5, 2)),
+    "TimeDistributed-masked": lambda: seq(layers.Embedding(**EMBED, mask_zero=True),
+                                          layers.TimeDistributed(layers.Dense(3)), layers.SimpleRNN(3), shape=(9,)),
 }
 
 
@@ -132,8 +199,23 @@ def test_every_registered_layer_has_an_export_case():
 def random_inputs(model, batch: int, seed: int = 1) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     shapes = [t.shape for t in model.inputs] if getattr(model, "is_graph", False) else [model.input_shape]
-    return [rng.normal(0, 2, (batch, *(11 if d is None else d for d in shape[1:]))).astype("float32")
-            for shape in shapes]
+    xs = [rng.normal(0, 2, (batch, *(11 if d is None else d for d in shape[1:]))).astype("float32")
+          for shape in shapes]
+    first = next((layer for layer in model.layers if not isinstance(layer, layers.Input)), None)
+    if isinstance(first, layers.Embedding):
+        xs = [rng.integers(1, first.input_dim, x.shape) * padding(rng, x.shape) for x in xs]  # int64 ids
+    if isinstance(first, layers.Masking):
+        xs = [np.where(padding(rng, x.shape[:2])[..., None], x, np.float32(first.mask_value)) for x in xs]
+    return xs
+
+
+def padding(rng, shape) -> np.ndarray:
+    """A (N, T) mask of kept steps: some samples padded at the end, every one with random holes,
+    the first sample all padding (ONNX's sequence_lens 0)."""
+    keep = rng.random(shape) > 0.3
+    keep[1::3, shape[1] // 2:] = False
+    keep[0] = False
+    return keep
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
