@@ -12,7 +12,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from glassnet.export import IR_VERSION, OPSET
+from glassnet.export import IR_VERSION, OPSET, TEXT_IR_VERSION, TEXT_OPSET
 from glassnet.export.registry import activation_converter, layer_converter
 
 #: the symbolic size of the batch axis of every input and output.
@@ -142,4 +142,5 @@ class GraphBuilder:
         graph = helper.make_graph(self.nodes, graph_name, self.inputs, self.outputs,
                                   initializer=list(self.initializers.values()), doc_string=doc)
         opsets = [helper.make_opsetid(domain, version) for domain, version in self.domains.items()]
-        return helper.make_model(graph, opset_imports=opsets, ir_version=IR_VERSION)
+        ir_version = TEXT_IR_VERSION if self.domains[""] >= TEXT_OPSET else IR_VERSION
+        return helper.make_model(graph, opset_imports=opsets, ir_version=ir_version)

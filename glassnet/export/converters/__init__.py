@@ -4,4 +4,4 @@ Importing this package registers them all; a new layer's converter goes in a mod
 """
 
 from glassnet.export.converters import (activations, convolutional, core, merging, nested, nnfs,  # noqa: F401
-                                        normalization, pooling)
+                                        normalization, pooling, text)
