@@ -97,29 +97,31 @@ def text_config(root, layers: str = "") -> str:
     return config
 
 
+CHARACTERS = ('[[layers]]\ntype = "TextVectorization"\nsplit = "character"\noutput_mode = "count"\n'
+              '[[layers]]\ntype = "Dense"\nunits = 1\nactivation = "sigmoid"\n')
+
+
 def test_train_export_onnx_refuses_a_text_layer_that_cannot_export_before_training(tmp_path, capsys):
-    code, _ = run_cli("train", text_config(tmp_path), "--out", tmp_path / "runs", "--export", "onnx", "--quiet")
+    code, _ = run_cli("train", text_config(tmp_path, CHARACTERS), "--out", tmp_path / "runs", "--export", "onnx",
+                      "--quiet")
     err = capsys.readouterr().err
     assert code == 1
-    assert "lower_and_strip_punctuation" in err and "--no-text-vectorization" in err
+    assert "split='character'" in err and "--no-text-vectorization" in err
     assert not list(tmp_path.glob("runs/*/model.glassnet"))  # nothing trained
 
 
-def test_train_export_onnx_of_a_text_model_takes_the_strings(tmp_path):
-    layers = ('[[layers]]\ntype = "TextVectorization"\nstandardize = "lower"\noutput_mode = "multi_hot"\n'
-              '[[layers]]\ntype = "Dense"\nunits = 1\nactivation = "sigmoid"\n')
-    code, stdout = run_cli("train", text_config(tmp_path, layers), "--out", tmp_path / "runs", "--export", "onnx",
-                           "--quiet")
+def test_train_export_onnx_of_the_default_text_network_takes_the_strings(tmp_path):
+    code, stdout = run_cli("train", text_config(tmp_path), "--out", tmp_path / "runs", "--export", "onnx", "--quiet")
     assert code == 0, stdout
     folder = next((tmp_path / "runs").iterdir())
     model = gn.load_model(folder / "model.glassnet")
-    texts = np.array(["A great joy", "boring\nand AWFUL", ""], dtype=object)  # (N,): the model's input shape
+    texts = np.array(["A great joy!", "boring\nand AWFUL...", ""], dtype=object)  # (N,): the model's input shape
     got = run_onnx(onnx.load(str(folder / "model.onnx")), [texts])[0]
     np.testing.assert_allclose(got, model.predict(texts), rtol=1e-5, atol=1e-5)
 
 
 def test_export_command_without_the_text_vectorization(tmp_path, capsys):
-    code, stdout = run_cli("train", text_config(tmp_path), "--out", tmp_path / "runs", "--quiet")
+    code, stdout = run_cli("train", text_config(tmp_path, CHARACTERS), "--out", tmp_path / "runs", "--quiet")
     assert code == 0, stdout
     saved = next((tmp_path / "runs").iterdir()) / "model.glassnet"
     code, _ = run_cli("export", saved, tmp_path / "inside.onnx")

@@ -39,12 +39,14 @@ def text_model(lines, dense: bool = True, **settings):
 
 
 EXPORTED = {
+    "int-default": dict(output_sequence_length=20),  # lower_and_strip_punctuation
+    "tf_idf-default-bigrams": dict(output_mode="tf_idf", ngrams=2, max_tokens=1500),
+    "count-strip-whole-line": dict(standardize="strip_punctuation", split=None, output_mode="count"),
     "int-lower": dict(standardize="lower", output_sequence_length=20),  # cut and padded
     "int-ragged": dict(standardize=None),  # as wide as the batch's longest line
     "int-ngrams": dict(standardize="lower", ngrams=(1, 3), output_sequence_length=40),
     "count": dict(standardize="lower", output_mode="count", max_tokens=800),
     "multi_hot-padded": dict(standardize="lower", output_mode="multi_hot", max_tokens=900, pad_to_max_tokens=True),
-    "tf_idf-bigrams": dict(standardize="lower", output_mode="tf_idf", ngrams=2, max_tokens=1500),
     "count-whole-line": dict(standardize="lower", split=None, output_mode="count"),
 }
 
@@ -90,10 +92,21 @@ def test_lowercasing_matches_python_except_the_two_documented_characters():
                     [np.array(["ΟΔΟΣ"], dtype=object)])[0][0] == "οδοσ" != "ΟΔΟΣ".lower()
 
 
+def test_punctuation_is_stripped_as_the_regex_strips_it():
+    from glassnet.export.converters.text import PUNCTUATION
+
+    assert "".join(PUNCTUATION) == "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"  # all of ASCII's, Keras' set
+    texts = np.array([[f"{p}Emma{p}{p}Wood{p}house {p} {p}{p} said{p}"] for p in PUNCTUATION]
+                     + [["".join(PUNCTUATION)], [""], ["--"], ["Mr. Knightley--\"well-bred,\" she said;"]], dtype=object)
+    for settings in (dict(output_mode="int"), dict(split=None, output_mode="int"), dict(output_mode="count")):
+        vectorizer = layers.TextVectorization(**settings)
+        vectorizer.adapt(texts[:20])
+        model = gn.Sequential([layers.Input((1,), dtype="string"), vectorizer], seed=0)
+        assert_onnx_matches_predict(model, texts)
+
+
 @pytest.mark.parametrize("settings, named", [
-    ({}, "standardize='lower_and_strip_punctuation' removes punctuation"),  # the default
-    ({"standardize": "strip_punctuation"}, "standardize='strip_punctuation'"),
-    ({"standardize": None, "split": "character"}, "split='character'"),
+    ({"split": "character"}, "split='character' cuts strings into characters"),
     ({"standardize": str.upper}, "standardize is a Python function"),
 ])
 def test_settings_without_an_exact_export_are_refused_with_what_to_do(settings, named):
@@ -117,13 +130,14 @@ def vectorize_from_metadata(proto, texts):
 
 
 def test_without_text_vectorization_the_graph_takes_its_output_and_the_metadata_rebuilds_it(lines):
-    model = text_model(lines, output_mode="tf_idf", max_tokens=500)  # the default standardize: refused inside
+    model = text_model(lines, output_mode="tf_idf", max_tokens=500)
     proto = gn.export.to_onnx(model, include_text_vectorization=False)
     vectorizer = model.layers[1]
     assert [i.name for i in proto.graph.input] == [vectorizer.name]
     entries = json.loads({p.key: p.value for p in proto.metadata_props}["text_vectorization"])
     config = entries[vectorizer.name]["config"]
     assert config["vocabulary"] == vectorizer.get_vocabulary() and config["standardize"] == "lower_and_strip_punctuation"
+    assert config["output_mode"] == "tf_idf" and config["ngrams"] is None
     np.testing.assert_array_equal(np.float32(config["idf_weights"]), vectorizer.idf_weights)
     assert [(o.domain, o.version) for o in proto.opset_import] == [("", gn.export.OPSET)]  # no string operator
     for texts in (lines[7000:7001], lines[7000:7037]):
@@ -144,9 +158,9 @@ def test_a_graph_model_without_text_vectorization_keeps_its_other_inputs(lines):
     got = run_onnx(proto, [vectorizer(x[0]), x[1]])
     np.testing.assert_array_equal(got[0], expected["ids"])
     np.testing.assert_allclose(got[1], expected["score"], rtol=1e-5, atol=1e-5)
-    # and inside the graph: the same model takes the strings ("lower_and_strip_punctuation" aside)
-    with pytest.raises(ExportError, match="TextVectorization 'ids'"):
-        gn.export.to_onnx(model)
+    inside = gn.export.to_onnx(model)  # and with it: the strings go in
+    assert [i.name for i in inside.graph.input] == ["line", "extra"]
+    np.testing.assert_array_equal(run_onnx(inside, x)[0], expected["ids"])
 
 
 def test_include_text_vectorization_false_without_one_is_refused():

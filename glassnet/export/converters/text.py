@@ -1,12 +1,13 @@
 """TextVectorization in standard ONNX string operators (opset ``TEXT_OPSET``), where they reproduce it exactly.
 
-Exported: standardize "lower" or None, split "whitespace" or None, any ngrams, every output mode,
-output_sequence_length, pad_to_max_tokens. The strings are lowered (StringNormalizer), split
+Exported: every standardize but a function, split "whitespace" or None, any ngrams, every output
+mode, output_sequence_length, pad_to_max_tokens. The strings are lowered (StringNormalizer), split
 (StringSplit: on runs of spaces, then on each other character Python's ``str.split()`` treats as
-whitespace), joined into n-grams (StringConcat), looked up in the vocabulary (ai.onnx.ml
-LabelEncoder) and, outside int mode, counted per vocabulary entry (ScatterElements with
-reduction "add"). Refused, with what to do instead: punctuation stripping (ONNX has no operator
-that removes characters from a string), split="character", and functions as standardize or split.
+whitespace), stripped of punctuation (each token split on each punctuation character and joined
+again by a Loop of StringConcat: ONNX has no regex replace), joined into n-grams (StringConcat),
+looked up in the vocabulary (ai.onnx.ml LabelEncoder) and, outside int mode, counted per
+vocabulary entry (ScatterElements with reduction "add"). Refused, with what to do instead:
+split="character" (no operator cuts a string into characters) and functions as standardize or split.
 """
 
 from __future__ import annotations
@@ -16,16 +17,18 @@ from onnx import TensorProto, helper, numpy_helper
 
 from glassnet.export import ML_OPSET, TEXT_OPSET
 from glassnet.export.registry import ExportError, converts
-from glassnet.layers.text_vectorization import TextVectorization
+from glassnet.layers.text_vectorization import STRIP_REGEX, TextVectorization
 
 #: the characters Python's ``str.split()`` splits on besides the space (``str.isspace``); ONNX's
 #: StringSplit without a delimiter splits on runs of spaces only.
 OTHER_WHITESPACE = tuple(chr(c) for c in range(0x110000) if chr(c).isspace() and c != 0x20)
+#: the characters the "strip_punctuation" standardizations remove (Keras' set, ASCII).
+PUNCTUATION = tuple(chr(c) for c in range(128) if STRIP_REGEX.fullmatch(chr(c)))
 #: the locale StringNormalizer lowers in: ONNX Runtime's default (en_US.UTF-8) is missing from most
 #: containers, and a session then fails to start; C.UTF-8 is built into glibc and maps case as Python
 #: does, except U+0130 (İ, which Python lowers to two characters) and Σ at a word's end (Python: ς).
 LOWER_LOCALE = "C.UTF-8"
-EXPORTABLE = ('standardize "lower" or None, split "whitespace" or None (any ngrams, output_mode, '
+EXPORTABLE = ('any built-in standardize, split "whitespace" or None (any ngrams, output_mode, '
               'output_sequence_length)')
 
 
@@ -34,9 +37,6 @@ def refusal(layer) -> str | None:
     if callable(layer.standardize) or callable(layer.split):
         which = "standardize" if callable(layer.standardize) else "split"
         return f"{which} is a Python function, which ONNX cannot run"
-    if layer.standardize in ("lower_and_strip_punctuation", "strip_punctuation"):
-        return (f"standardize={layer.standardize!r} removes punctuation inside strings, and standard ONNX "
-                f"has no operator that removes characters from a string (no regex replace)")
     if layer.split == "character":
         return "split='character' cuts strings into characters, which no standard ONNX operator does"
     return None
@@ -57,16 +57,22 @@ def check_exportable(layer) -> None:
 @converts(TextVectorization)
 def text_vectorization(g, layer, x):
     check_exportable(layer)
-    layer._require_vocabulary("be exported")
+    layer.get_vocabulary()  # raises, saying to adapt, when there is none yet
     g.domains[""] = max(g.domains[""], TEXT_OPSET)
     g.domains["ai.onnx.ml"] = ML_OPSET
     text = g.node("Reshape", [x, g.const([-1], dtype=np.int64)])  # (N,) or (N, 1) -> (N,)
-    if layer.standardize == "lower":
+    if layer.standardize in ("lower", "lower_and_strip_punctuation"):
         text = g.node("StringNormalizer", [text], case_change_action="LOWER", locale=LOWER_LOCALE)
     if layer.split is None:
         tokens = g.node("Unsqueeze", [text, g.const([1], dtype=np.int64)])  # (N, 1): the string is the token
+        if layer.standardize in ("lower_and_strip_punctuation", "strip_punctuation"):
+            tokens = _strip_punctuation(g, tokens)  # "" stays a token here, as in forward
     else:
         tokens = _split_whitespace(g, text)  # (N, T), "" after each row's tokens
+        if layer.standardize in ("lower_and_strip_punctuation", "strip_punctuation"):
+            # Punctuation is never whitespace, so stripping each token and dropping the ones left
+            # empty gives the tokens of the stripped string.
+            tokens = _compact(g, _strip_punctuation(g, tokens))
     if layer.ngrams is not None:
         tokens = _ngrams(g, tokens, layer.ngrams)
     if layer.output_mode == "int":
@@ -81,24 +87,72 @@ def _split_whitespace(g, text: str) -> str:
         # With a delimiter, StringSplit keeps the empty strings between two of them: (N, T, P);
         # flatten the parts of each row and drop the empty ones.
         parts, _ = _two_outputs(g, "StringSplit", [tokens], delimiter=char)
-        tokens = _compact(g, g.node("Reshape", [parts, g.const([0, -1], dtype=np.int64)]))
+        tokens = _compact(g, _merge_last_axes(g, parts))
     return tokens
 
 
-def _compact(g, tokens: str) -> str:
-    """(N, W) strings -> (N, T): each row's non-empty strings first, in order, then ""; T the most of any row."""
-    present = g.node("Not", [g.node("Equal", [tokens, g.const(np.array([""], dtype=object))])])
-    width = g.node("Shape", [tokens], start=1, end=2)  # (1,)
+def _strip_punctuation(g, tokens: str) -> str:
+    """(N, T) strings -> (N, T): each without the characters of ``STRIP_REGEX``.
+
+    Each string is split on one punctuation character after the other, keeping the non-empty
+    parts in order, (N, T, P); the parts are then joined again by a Loop of StringConcat.
+    """
+    parts = g.node("Unsqueeze", [tokens, g.const([-1], dtype=np.int64)])  # (N, T, 1)
+    for char in PUNCTUATION:
+        split, _ = _two_outputs(g, "StringSplit", [parts], delimiter=char)  # (N, T, P, Q)
+        parts = _compact(g, _merge_last_axes(g, split))
+    return _join_last_axis(g, parts)
+
+
+def _merge_last_axes(g, x: str) -> str:
+    """(..., P, Q) -> (..., P·Q), the shape computed rather than inferred: a -1 cannot be
+    inferred when some axis is 0 (a batch of empty strings)."""
+    outer = g.node("Shape", [x], end=-2)
+    inner = g.node("Mul", [g.node("Shape", [x], start=-2, end=-1), g.node("Shape", [x], start=-1)])
+    return g.node("Reshape", [x, g.node("Concat", [outer, inner], axis=0)], allowzero=1)  # 0 means 0
+
+
+def _join_last_axis(g, parts: str) -> str:
+    """(..., P) strings -> (...): each row's P strings concatenated, by a Loop over P."""
+    count = g.node("Squeeze", [g.node("Shape", [parts], start=-1)])  # the trip count, a scalar
+    every = g.node("ConstantOfShape", [g.node("Shape", [parts], end=-1)], value=_scalar(np.bool_(True)))
+    empty = g.node("Where", [every, *[g.const(np.array([""], dtype=object))] * 2])  # (...) of ""
+    # The body: (i, condition, joined) -> (condition, joined + parts[..., i]); it reads ``parts``
+    # from the enclosing graph, as ONNX allows.
+    step = g.fresh("step")
+    body = helper.make_graph(
+        [helper.make_node("Gather", [step, "i"], ["part"], axis=-1),
+         helper.make_node("StringConcat", ["joined", "part"], ["joined_out"]),
+         helper.make_node("Identity", ["condition"], ["condition_out"])],
+        "join_step",
+        [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+         helper.make_tensor_value_info("condition", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("joined", TensorProto.STRING, None)],
+        [helper.make_tensor_value_info("condition_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("joined_out", TensorProto.STRING, None)])
+    g.nodes.append(helper.make_node("Identity", [parts], [step], name=f"node/{step}"))
+    joined = g.fresh("Loop")
+    g.nodes.append(helper.make_node("Loop", [count, "", empty], [joined], name=f"node/{joined}", body=body))
+    return joined
+
+
+def _compact(g, strings: str) -> str:
+    """(..., W) strings -> (..., T): along the last axis the non-empty strings first, in order,
+    then ""; T the most any row holds."""
+    present = g.node("Not", [g.node("Equal", [strings, g.const(np.array([""], dtype=object))])])
+    width = g.node("Shape", [strings], start=-1)  # (1,)
     position = g.node("Range", [g.const(0, dtype=np.int64), g.node("Squeeze", [width]), g.const(1, dtype=np.int64)])
     # Sort key: a present string's position, an empty one's position + W; TopK's smallest keys
     # are then the present strings in order (keys are distinct, so the order is exact).
     key = g.node("Where", [present, position, g.node("Add", [position, width])])
-    _, order = _two_outputs(g, "TopK", [key, width], axis=1, largest=0, sorted=1)  # smallest first
-    ordered = g.node("GatherElements", [tokens, order], axis=1)
-    most = g.node("ReduceMax", [g.node("ReduceSum", [g.node("Cast", [present], to=TensorProto.INT64),
-                                                    g.const([1], dtype=np.int64)], keepdims=0)],
-                  keepdims=1)  # (1,)
-    return g.node("Slice", [ordered, g.const([0], dtype=np.int64), most, g.const([1], dtype=np.int64)])
+    _, order = _two_outputs(g, "TopK", [key, width], axis=-1, largest=0, sorted=1)  # smallest first
+    ordered = g.node("GatherElements", [strings, order], axis=-1)
+    counts = g.node("ReduceSum", [g.node("Cast", [present], to=TensorProto.INT64), g.const([-1], dtype=np.int64)],
+                    keepdims=0)
+    most = g.node("Reshape", [g.node("ReduceMax", [counts], keepdims=0), g.const([1], dtype=np.int64)])  # (1,)
+    # Clip at 0: ReduceMax over no rows at all gives the lowest int64.
+    most = g.node("Max", [most, g.const([0], dtype=np.int64)])
+    return g.node("Slice", [ordered, g.const([0], dtype=np.int64), most, g.const([-1], dtype=np.int64)])
 
 
 def _two_outputs(g, op: str, inputs: list[str], **attributes) -> tuple[str, str]:
@@ -158,7 +212,7 @@ def _sequence(g, layer, tokens: str) -> str:
 
 def _bag(g, layer, tokens: str) -> str:
     """multi_hot / count / tf_idf: (N, V) in the layer's dtype, column 0 the out-of-vocabulary tokens."""
-    width = layer._width("be exported")
+    width = layer.output_shape[-1]  # the vocabulary size, or max_tokens with pad_to_max_tokens
     # "" (padding, or an empty string as a token) -> -1, shifted to the extra column 0 and dropped.
     ids = g.node("Add", [_lookup(g, layer, tokens, empty=-1, unknown=0), g.const([1], dtype=np.int64)])
     batch = g.node("Shape", [ids], start=0, end=1)
