@@ -13,7 +13,7 @@ split="character" (no operator cuts a string into characters) and functions as s
 from __future__ import annotations
 
 import numpy as np
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto
 
 from glassnet.export import ML_OPSET, TEXT_OPSET
 from glassnet.export.registry import ExportError, converts
@@ -82,11 +82,11 @@ def text_vectorization(g, layer, x):
 
 def _split_whitespace(g, text: str) -> str:
     """(N,) strings -> (N, T) tokens as ``str.split()`` gives them, each row padded with "" to T."""
-    tokens, _ = _two_outputs(g, "StringSplit", [text])  # runs of spaces; (N, T)
+    tokens, _ = g.node_outputs("StringSplit", [text], 2)  # runs of spaces; (N, T)
     for char in OTHER_WHITESPACE:
         # With a delimiter, StringSplit keeps the empty strings between two of them: (N, T, P);
         # flatten the parts of each row and drop the empty ones.
-        parts, _ = _two_outputs(g, "StringSplit", [tokens], delimiter=char)
+        parts, _ = g.node_outputs("StringSplit", [tokens], 2, delimiter=char)
         tokens = _compact(g, _merge_last_axes(g, parts))
     return tokens
 
@@ -99,7 +99,7 @@ def _strip_punctuation(g, tokens: str) -> str:
     """
     parts = g.node("Unsqueeze", [tokens, g.const([-1], dtype=np.int64)])  # (N, T, 1)
     for char in PUNCTUATION:
-        split, _ = _two_outputs(g, "StringSplit", [parts], delimiter=char)  # (N, T, P, Q)
+        split, _ = g.node_outputs("StringSplit", [parts], 2, delimiter=char)  # (N, T, P, Q)
         parts = _compact(g, _merge_last_axes(g, split))
     return _join_last_axis(g, parts)
 
@@ -113,27 +113,20 @@ def _merge_last_axes(g, x: str) -> str:
 
 
 def _join_last_axis(g, parts: str) -> str:
-    """(..., P) strings -> (...): each row's P strings concatenated, by a Loop over P."""
+    """(N, T, P) strings -> (N, T): each token's P parts concatenated, by a Loop over P."""
     count = g.node("Squeeze", [g.node("Shape", [parts], start=-1)])  # the trip count, a scalar
-    every = g.node("ConstantOfShape", [g.node("Shape", [parts], end=-1)], value=_scalar(np.bool_(True)))
-    empty = g.node("Where", [every, *[g.const(np.array([""], dtype=object))] * 2])  # (...) of ""
-    # The body: (i, condition, joined) -> (condition, joined + parts[..., i]); it reads ``parts``
-    # from the enclosing graph, as ONNX allows.
-    step = g.fresh("step")
-    body = helper.make_graph(
-        [helper.make_node("Gather", [step, "i"], ["part"], axis=-1),
-         helper.make_node("StringConcat", ["joined", "part"], ["joined_out"]),
-         helper.make_node("Identity", ["condition"], ["condition_out"])],
-        "join_step",
-        [helper.make_tensor_value_info("i", TensorProto.INT64, []),
-         helper.make_tensor_value_info("condition", TensorProto.BOOL, []),
-         helper.make_tensor_value_info("joined", TensorProto.STRING, None)],
-        [helper.make_tensor_value_info("condition_out", TensorProto.BOOL, []),
-         helper.make_tensor_value_info("joined_out", TensorProto.STRING, None)])
-    g.nodes.append(helper.make_node("Identity", [parts], [step], name=f"node/{step}"))
-    joined = g.fresh("Loop")
-    g.nodes.append(helper.make_node("Loop", [count, "", empty], [joined], name=f"node/{joined}", body=body))
-    return joined
+    every = g.node("Expand", [g.const([True], dtype=np.bool_), g.node("Shape", [parts], end=-1)])
+    empty = g.node("Where", [every, *[g.const(np.array([""], dtype=object))] * 2])  # (N, T) of ""
+    # The body: (i, condition, joined) -> (condition, joined + parts[:, :, i]).
+    body = g.subgraph("join")
+    i = body.add_input(f"{parts}/i", np.int64, ())  # named after ``parts``: one Loop per ``parts``
+    condition = body.add_input(f"{parts}/condition", np.bool_, ())
+    joined = body.add_input(f"{parts}/joined", str, (None, None))
+    body.add_output(condition, f"{parts}/condition_out", np.bool_, ())
+    body.add_output(body.node("StringConcat", [joined, body.node("Gather", [parts, i], axis=-1)]),
+                    f"{parts}/joined_out", str, (None, None))
+    (result,) = g.node_outputs("Loop", [count, "", empty], 1, body=body.graph("join"))
+    return result
 
 
 def _compact(g, strings: str) -> str:
@@ -145,7 +138,7 @@ def _compact(g, strings: str) -> str:
     # Sort key: a present string's position, an empty one's position + W; TopK's smallest keys
     # are then the present strings in order (keys are distinct, so the order is exact).
     key = g.node("Where", [present, position, g.node("Add", [position, width])])
-    _, order = _two_outputs(g, "TopK", [key, width], axis=-1, largest=0, sorted=1)  # smallest first
+    _, order = g.node_outputs("TopK", [key, width], 2, axis=-1, largest=0, sorted=1)  # smallest first
     ordered = g.node("GatherElements", [strings, order], axis=-1)
     counts = g.node("ReduceSum", [g.node("Cast", [present], to=TensorProto.INT64), g.const([-1], dtype=np.int64)],
                     keepdims=0)
@@ -153,13 +146,6 @@ def _compact(g, strings: str) -> str:
     # Clip at 0: ReduceMax over no rows at all gives the lowest int64.
     most = g.node("Max", [most, g.const([0], dtype=np.int64)])
     return g.node("Slice", [ordered, g.const([0], dtype=np.int64), most, g.const([-1], dtype=np.int64)])
-
-
-def _two_outputs(g, op: str, inputs: list[str], **attributes) -> tuple[str, str]:
-    """A node with two outputs (TopK's values and indices, StringSplit's parts and counts)."""
-    first, second = g.fresh(op), g.fresh(op)
-    g.nodes.append(helper.make_node(op, inputs, [first, second], name=f"node/{first}", **attributes))
-    return first, second
 
 
 def _ngrams(g, tokens: str, sizes: tuple[int, ...]) -> str:
@@ -203,8 +189,8 @@ def _sequence(g, layer, tokens: str) -> str:
     if length is None:
         return ids  # already as wide as the batch's longest row, as forward pads
     batch = g.node("Shape", [ids], start=0, end=1)
-    zeros = g.node("ConstantOfShape", [g.node("Concat", [batch, g.const([length], dtype=np.int64)], axis=0)],
-                   value=_scalar(np.int64(0)))
+    zeros = g.node("Expand", [g.const([[0]], dtype=np.int64),
+                              g.node("Concat", [batch, g.const([length], dtype=np.int64)], axis=0)])
     padded = g.node("Concat", [ids, zeros], axis=1)
     return g.node("Slice", [padded, g.const([0], dtype=np.int64), g.const([length], dtype=np.int64),
                             g.const([1], dtype=np.int64)])
@@ -217,8 +203,8 @@ def _bag(g, layer, tokens: str) -> str:
     ids = g.node("Add", [_lookup(g, layer, tokens, empty=-1, unknown=0), g.const([1], dtype=np.int64)])
     batch = g.node("Shape", [ids], start=0, end=1)
     dtype = np.dtype(layer.dtype)
-    zeros = g.node("ConstantOfShape", [g.node("Concat", [batch, g.const([width + 1], dtype=np.int64)], axis=0)],
-                   value=_scalar(dtype.type(0)))
+    zeros = g.node("Expand", [g.const([[0]], dtype=dtype),
+                              g.node("Concat", [batch, g.const([width + 1], dtype=np.int64)], axis=0)])
     ones = g.node("Expand", [g.const(np.ones(1, dtype=dtype), dtype=dtype), g.node("Shape", [ids])])
     # Each (row, id) pair adds one: sums of ones in float32 are exact up to 2**24 occurrences.
     counts = g.node("ScatterElements", [zeros, ids, ones], axis=1, reduction="add")
@@ -231,8 +217,3 @@ def _bag(g, layer, tokens: str) -> str:
         idf[:layer.idf_weights.size] = layer.idf_weights  # pad_to_max_tokens: unused columns weigh 0
         return g.node("Mul", [counts, g.const(idf, dtype=dtype)])
     return counts
-
-
-def _scalar(value):
-    """ConstantOfShape's ``value`` attribute: a one-element tensor."""
-    return numpy_helper.from_array(np.asarray([value]), "value")
