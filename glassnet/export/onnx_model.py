@@ -44,7 +44,8 @@ def to_onnx(model, include_preprocessor: bool = True, include_text_vectorization
                 name = first.name if isinstance(first, InputLayer) else f"{first.name}_input"  # Keras 2's name
                 inputs = [g.add_input(name, str if data.takes_text(model.layers) else dtype, model.input_shape)]
             outputs = walk.run(g, model, inputs)
-        for tensor, name, shape, kind in zip(outputs, output_names(model, g), output_shapes, output_types(model, dtype)):
+        kinds = output_types(model, dtype)
+        for tensor, name, shape, kind in zip(outputs, output_names(model, g), output_shapes, kinds):
             g.add_output(tensor, name, kind, shape)
     except ValueError as err:
         if isinstance(err, ExportError):
@@ -91,9 +92,9 @@ def _after_text_vectorization(g, model, dtype, left_out: dict) -> tuple[list[str
         return left_out[layer]
 
     if not getattr(model, "is_graph", False):
-        if not data.takes_text(model.layers):
+        start = next((i for i, layer in enumerate(model.layers) if isinstance(layer, TextVectorization)), None)
+        if start is None:
             return _no_text_vectorization(model)
-        start = next(i for i, layer in enumerate(model.layers) if isinstance(layer, TextVectorization))
         x = add(model.layers[start])
         for layer in model.layers[start + 1:]:
             x = g.layer(layer, x)
@@ -114,8 +115,9 @@ def _after_text_vectorization(g, model, dtype, left_out: dict) -> tuple[list[str
 
 
 def _no_text_vectorization(model):
-    raise ExportError(f"Model {model.name!r} has no TextVectorization layer reading its inputs, so "
-                      f"include_text_vectorization=False leaves nothing out; export it without that option.")
+    raise ExportError(f"Model {model.name!r} has no TextVectorization layer reading its own inputs (one inside a "
+                      f"nested model is not left out), so include_text_vectorization=False leaves nothing out; "
+                      f"export it without that option.")
 
 
 def text_vectorization_metadata(left_out: dict) -> str:

@@ -68,7 +68,8 @@ def test_every_whitespace_python_splits_on_splits_the_same(standardize):
     spaces = "".join(OTHER_WHITESPACE)
     assert len(OTHER_WHITESPACE) == 28 and " " not in spaces  # with the space: str.isspace's 29
     texts = np.array([text for c in OTHER_WHITESPACE
-                      for text in (f"{c}Emma{c}{c}Knightley {c}", f"Mr.\tWoodhouse\n\n{c}said{c}", "", spaces, " Harriet ")],
+                      for text in (f"{c}Emma{c}{c}Knightley {c}", f"Mr.\tWoodhouse\n\n{c}said{c}", "", spaces,
+                                   " Harriet ")],
                      dtype=object).reshape(-1, 1)
     vectorizer = layers.TextVectorization(standardize=standardize, output_mode="int")
     vectorizer.adapt(texts[:40])
@@ -97,7 +98,8 @@ def test_punctuation_is_stripped_as_the_regex_strips_it():
 
     assert "".join(PUNCTUATION) == "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"  # all of ASCII's, Keras' set
     texts = np.array([[f"{p}Emma{p}{p}Wood{p}house {p} {p}{p} said{p}"] for p in PUNCTUATION]
-                     + [["".join(PUNCTUATION)], [""], ["--"], ["Mr. Knightley--\"well-bred,\" she said;"]], dtype=object)
+                     + [["".join(PUNCTUATION)], [""], ["--"], ["Mr. Knightley--\"well-bred,\" she said;"]],
+                     dtype=object)
     for settings in (dict(output_mode="int"), dict(split=None, output_mode="int"), dict(output_mode="count")):
         vectorizer = layers.TextVectorization(**settings)
         vectorizer.adapt(texts[:20])
@@ -136,7 +138,8 @@ def test_without_text_vectorization_the_graph_takes_its_output_and_the_metadata_
     assert [i.name for i in proto.graph.input] == [vectorizer.name]
     entries = json.loads({p.key: p.value for p in proto.metadata_props}["text_vectorization"])
     config = entries[vectorizer.name]["config"]
-    assert config["vocabulary"] == vectorizer.get_vocabulary() and config["standardize"] == "lower_and_strip_punctuation"
+    assert config["vocabulary"] == vectorizer.get_vocabulary()
+    assert config["standardize"] == "lower_and_strip_punctuation"
     assert config["output_mode"] == "tf_idf" and config["ngrams"] is None
     np.testing.assert_array_equal(np.float32(config["idf_weights"]), vectorizer.idf_weights)
     assert [(o.domain, o.version) for o in proto.opset_import] == [("", gn.export.OPSET)]  # no string operator
