@@ -5,7 +5,9 @@ identity, BatchNormalization with its moving statistics) in standard ONNX operat
 ``OPSET``, with a dynamic batch axis, the model's input and output names, and its name and
 glassnet's version in the metadata. A Sequential with an attached ``TabularPreprocessor``
 exports it into the same graph, so the ONNX model takes the raw columns
-(glassnet/export/preprocessor.py). Needs the ``onnx`` package: ``pip install 'glassnet[export]'``.
+(glassnet/export/preprocessor.py). A model whose first layer is a TextVectorization takes the raw
+strings, the layer exported in string operators of opset ``TEXT_OPSET`` where they reproduce it
+exactly (glassnet/export/converters/text.py). Needs the ``onnx`` package: ``pip install 'glassnet[export]'``.
 
 Example:
     >>> import numpy as np, glassnet as gn
