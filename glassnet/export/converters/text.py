@@ -25,7 +25,7 @@ OTHER_WHITESPACE = tuple(chr(c) for c in range(0x110000) if chr(c).isspace() and
 #: the characters the "strip_punctuation" standardizations remove (Keras' set, ASCII).
 PUNCTUATION = tuple(chr(c) for c in range(128) if STRIP_REGEX.fullmatch(chr(c)))
 #: the locale StringNormalizer lowers in: ONNX Runtime's default (en_US.UTF-8) is missing from most
-#: containers, and a session then fails to start; C.UTF-8 is built into glibc and maps case as Python
+#: containers, and a session then fails to start; C.UTF-8 is built into glibc 2.35+ and maps case as Python
 #: does, except U+0130 (İ, which Python lowers to two characters) and Σ at a word's end (Python: ς).
 LOWER_LOCALE = "C.UTF-8"
 EXPORTABLE = ('any built-in standardize, split "whitespace" or None (any ngrams, output_mode, '
