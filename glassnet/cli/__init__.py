@@ -353,21 +353,27 @@ def inspect(model, as_json):
 @cli.command("export", cls=_Command, epilog="""Example:
   glassnet export runs/digits-cnn-20250101-120000/model.glassnet digits.onnx
   glassnet export model.glassnet model.onnx --no-preprocessor
+  glassnet export reviews.glassnet reviews.onnx --no-text-vectorization
 
 The ONNX file runs in ONNX Runtime with the model's input and output names and a
 dynamic batch axis. A model with a tabular preprocessor takes the raw columns,
-one input per column, unless --no-preprocessor exports the network alone.""")
+one input per column, unless --no-preprocessor exports the network alone. A text
+model takes the strings, unless --no-text-vectorization starts the graph after its
+TextVectorization (whose vocabulary and settings then go into the file's metadata).""")
 @click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--no-preprocessor", is_flag=True, help="Leave an attached preprocessor out of the graph.")
+@click.option("--no-text-vectorization", is_flag=True,
+              help="Start the graph after the TextVectorization layer; its config goes into the metadata.")
 @_debug_option
-def export_command(model, output, no_preprocessor):
+def export_command(model, output, no_preprocessor, no_text_vectorization):
     """Write MODEL (a .glassnet file) as an ONNX file OUTPUT (needs glassnet[export])."""
     from glassnet import export
 
     export.require_onnx()  # the install hint before the model is loaded
 
-    path = _load(model).export(output, include_preprocessor=not no_preprocessor)
+    path = _load(model).export(output, include_preprocessor=not no_preprocessor,
+                               include_text_vectorization=not no_text_vectorization)
     click.echo(f"Wrote {path}")
 
 

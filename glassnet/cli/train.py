@@ -221,6 +221,12 @@ def _run(config, locator, folder, log, started, quiet, export_format=None) -> Pa
     model = make_model(config, data, locator)
     if data.preprocessor is not None:
         model.attach_preprocessor(data.preprocessor)
+    if export_format == "onnx":  # a TextVectorization whose settings do not export: say so before training
+        from glassnet.export.converters.text import TextVectorization, check_exportable
+
+        for layer in model.layers:
+            if isinstance(layer, TextVectorization):
+                check_exportable(layer)
     model.summary(print_fn=log)
     fit = dict(config["fit"])  # --log-every reaches it through the config overrides
     callbacks = make_callbacks(config.get("callbacks"), folder, locator)

@@ -5,7 +5,9 @@ identity, BatchNormalization with its moving statistics) in standard ONNX operat
 ``OPSET``, with a dynamic batch axis, the model's input and output names, and its name and
 glassnet's version in the metadata. A Sequential with an attached ``TabularPreprocessor``
 exports it into the same graph, so the ONNX model takes the raw columns
-(glassnet/export/preprocessor.py). Needs the ``onnx`` package: ``pip install 'glassnet[export]'``.
+(glassnet/export/preprocessor.py). A model whose first layer is a TextVectorization takes the raw
+strings, the layer exported in string operators of opset ``TEXT_OPSET`` where they reproduce it
+exactly (glassnet/export/converters/text.py). Needs the ``onnx`` package: ``pip install 'glassnet[export]'``.
 
 Example:
     >>> import numpy as np, glassnet as gn
@@ -28,6 +30,10 @@ OPSET = 17
 ML_OPSET = 3
 #: the IR version of opset 17's release (onnx 1.12), so that older runtimes accept the file.
 IR_VERSION = 8
+#: the opset of a model that vectorizes text in its graph (StringSplit and StringConcat are new in
+#: 20; ONNX Runtime 1.17 and later), with the IR version of its release (onnx 1.15); other models keep OPSET.
+TEXT_OPSET = 20
+TEXT_IR_VERSION = 9
 
 #: what the ImportError says when the onnx package is missing
 INSTALL_HINT = "ONNX export needs the onnx package (1.16 or later): pip install 'glassnet[export]'."
@@ -48,25 +54,31 @@ def _onnx_model():
     return onnx_model
 
 
-def to_onnx(model, include_preprocessor: bool = True):
+def to_onnx(model, include_preprocessor: bool = True, include_text_vectorization: bool = True):
     """``model`` at inference as an ``onnx.ModelProto``, checked by ``onnx.checker``.
 
     Args:
         model: a built ``Sequential`` or ``gn.Model``.
         include_preprocessor: with an attached preprocessor, put it into the graph (inputs are
             then the raw columns); False exports the network alone (inputs are the features).
+        include_text_vectorization: with a TextVectorization reading the model's strings, put it
+            into the graph (opset TEXT_OPSET; inputs are the strings; glassnet/export/converters/text.py
+            says which settings export). False starts the graph after it: its output is an input
+            named after the layer, and the file's metadata_props hold its config (vocabulary, idf
+            weights, settings) as JSON under "text_vectorization".
 
     Raises:
         ExportError: a layer, activation or preprocessor with no converter (named), or an unbuilt model.
         ImportError: the onnx package is not installed (the message says how to install it).
     """
-    return _onnx_model().to_onnx(model, include_preprocessor)
+    return _onnx_model().to_onnx(model, include_preprocessor, include_text_vectorization)
 
 
-def export_onnx(model, filepath, include_preprocessor: bool = True):
-    """Write ``to_onnx(model, include_preprocessor)`` to ``filepath``; returns the path."""
-    return _onnx_model().export_onnx(model, filepath, include_preprocessor)
+def export_onnx(model, filepath, include_preprocessor: bool = True, include_text_vectorization: bool = True):
+    """Write ``to_onnx(model, include_preprocessor, include_text_vectorization)`` to ``filepath``; returns the path."""
+    return _onnx_model().export_onnx(model, filepath, include_preprocessor, include_text_vectorization)
 
 
-__all__ = ["IR_VERSION", "ML_OPSET", "OPSET", "ExportError", "INSTALL_HINT", "converts", "converts_activation",
-           "converts_mask", "export_onnx", "has_activation_converter", "has_converter", "require_onnx", "to_onnx"]
+__all__ = ["IR_VERSION", "ML_OPSET", "OPSET", "TEXT_IR_VERSION", "TEXT_OPSET", "ExportError", "INSTALL_HINT",
+           "converts", "converts_activation", "converts_mask", "export_onnx", "has_activation_converter",
+           "has_converter", "require_onnx", "to_onnx"]

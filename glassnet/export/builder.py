@@ -12,7 +12,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from glassnet.export import IR_VERSION, OPSET
+from glassnet.export import IR_VERSION, OPSET, TEXT_IR_VERSION, TEXT_OPSET
 from glassnet.export.registry import activation_converter, layer_converter
 
 #: the symbolic size of the batch axis of every input and output.
@@ -129,6 +129,19 @@ class GraphBuilder:
                                            domain=domain or None, **attributes))
         return names[0] if outputs == 1 else names
 
+    def node_outputs(self, op: str, inputs: list[str], count: int, **attributes) -> list[str]:
+        """Add one node with ``count`` outputs (TopK, StringSplit, Loop); returns their names."""
+        outputs = [self.fresh(op) for _ in range(count)]
+        self.nodes.append(helper.make_node(op, list(inputs), outputs, name=f"node/{outputs[0]}", **attributes))
+        return outputs
+
+    def subgraph(self, hint: str) -> "GraphBuilder":
+        """A builder for a subgraph (a Loop's body): its names start with a fresh ``hint`` and never
+        repeat this graph's, and its nodes may read this graph's tensors by name, as ONNX allows."""
+        inner = GraphBuilder(self.dtype)
+        inner._used, inner._scope = self._used, f"{self.fresh(hint)}/"
+        return inner
+
     # -- layers -----------------------------------------------------------------------------------
     def layer(self, layer, x):
         """The output of ``layer`` on ``x`` (a name, or a list of names for a list-taking layer)."""
@@ -139,8 +152,12 @@ class GraphBuilder:
         return activation_converter(function, layer)(self, function, x)
 
     # -- the model --------------------------------------------------------------------------------
+    def graph(self, graph_name: str, doc: str = "") -> onnx.GraphProto:
+        return helper.make_graph(self.nodes, graph_name, self.inputs, self.outputs,
+                                 initializer=list(self.initializers.values()), doc_string=doc)
+
     def model(self, graph_name: str, doc: str = "") -> onnx.ModelProto:
-        graph = helper.make_graph(self.nodes, graph_name, self.inputs, self.outputs,
-                                  initializer=list(self.initializers.values()), doc_string=doc)
+        graph = self.graph(graph_name, doc)
         opsets = [helper.make_opsetid(domain, version) for domain, version in self.domains.items()]
-        return helper.make_model(graph, opset_imports=opsets, ir_version=IR_VERSION)
+        ir_version = TEXT_IR_VERSION if self.domains[""] >= TEXT_OPSET else IR_VERSION
+        return helper.make_model(graph, opset_imports=opsets, ir_version=ir_version)

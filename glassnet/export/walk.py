@@ -26,14 +26,15 @@ def chain(g, model, x: str):
     return x
 
 
-def graph(g, model, inputs: list[str]) -> list[str]:
+def graph(g, model, inputs: list[str] = (), given: dict | None = None) -> list[str]:
     """A ``gn.Model``'s layer calls in topological order on ``inputs`` (one name per model input);
     returns its outputs' tensor names. A layer called twice is converted twice, and reads one
-    copy of its weights (``GraphBuilder.weight`` names them after the layer)."""
-    value = {id(t): name for t, name in zip(model.inputs, inputs)}
+    copy of its weights (``GraphBuilder.weight`` names them after the layer). ``given`` maps
+    ``id(tensor)`` to a name for tensors that come from elsewhere: the calls producing them are skipped."""
+    value = {id(t): name for t, name in zip(model.inputs, inputs)} | (given or {})
     masks = {}
     for node in model.nodes:
-        if isinstance(node.layer, InputLayer):
+        if isinstance(node.layer, InputLayer) or id(node.output) in value:
             continue
         args = [value[id(t)] for t in node.inputs]
         # A merging layer's inputs' masks are not combined: its output has none (as in predict).

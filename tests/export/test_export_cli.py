@@ -79,3 +79,57 @@ def test_train_with_export_but_without_onnx_stops_before_training(tmp_path, monk
     assert code == 1
     assert "pip install 'glassnet[export]'" in capsys.readouterr().err
     assert not list(tmp_path.glob("*/model.glassnet"))  # nothing trained
+
+
+REVIEWS = {"pos": ["a great film", "Great fun and a joy", "a joy to watch\nagain", "great acting, great plot"],
+           "neg": ["dull and boring", "awful plot", "Bad acting, bad film", "boring\tand dull"]}
+
+
+def text_config(root, layers: str = "") -> str:
+    """A run.toml for a folder of .txt reviews (the default text network unless ``layers``)."""
+    for label, texts in REVIEWS.items():
+        (root / "reviews" / label).mkdir(parents=True)
+        for i, text in enumerate(texts):
+            (root / "reviews" / label / f"{i}.txt").write_text(text, encoding="utf-8")
+    config = root / "run.toml"
+    config.write_text(f'name = "reviews"\n[data]\nsource = "text_folder"\npath = "{(root / "reviews").as_posix()}"\n'
+                      f'test_size = 0.25\n[fit]\nepochs = 2\n{layers}', encoding="utf-8")
+    return config
+
+
+CHARACTERS = ('[[layers]]\ntype = "TextVectorization"\nsplit = "character"\noutput_mode = "count"\n'
+              '[[layers]]\ntype = "Dense"\nunits = 1\nactivation = "sigmoid"\n')
+
+
+def test_train_export_onnx_refuses_a_text_layer_that_cannot_export_before_training(tmp_path, capsys):
+    code, _ = run_cli("train", text_config(tmp_path, CHARACTERS), "--out", tmp_path / "runs", "--export", "onnx",
+                      "--quiet")
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "split='character'" in err and "--no-text-vectorization" in err
+    assert not list(tmp_path.glob("runs/*/model.glassnet"))  # nothing trained
+
+
+def test_train_export_onnx_of_the_default_text_network_takes_the_strings(tmp_path):
+    code, stdout = run_cli("train", text_config(tmp_path), "--out", tmp_path / "runs", "--export", "onnx", "--quiet")
+    assert code == 0, stdout
+    folder = next((tmp_path / "runs").iterdir())
+    model = gn.load_model(folder / "model.glassnet")
+    texts = np.array(["A great joy!", "boring\nand AWFUL...", ""], dtype=object)  # (N,): the model's input shape
+    got = run_onnx(onnx.load(str(folder / "model.onnx")), [texts])[0]
+    np.testing.assert_allclose(got, model.predict(texts), rtol=1e-5, atol=1e-5)
+
+
+def test_export_command_without_the_text_vectorization(tmp_path, capsys):
+    code, stdout = run_cli("train", text_config(tmp_path, CHARACTERS), "--out", tmp_path / "runs", "--quiet")
+    assert code == 0, stdout
+    saved = next((tmp_path / "runs").iterdir()) / "model.glassnet"
+    code, _ = run_cli("export", saved, tmp_path / "inside.onnx")
+    assert code == 1 and "--no-text-vectorization" in capsys.readouterr().err
+    code, stdout = run_cli("export", saved, tmp_path / "after.onnx", "--no-text-vectorization")
+    assert code == 0 and f"Wrote {tmp_path / 'after.onnx'}" in stdout
+    model = gn.load_model(saved)
+    texts = ["A great joy!", "boring, awful"]
+    vectors = model.layers[0](texts)
+    got = run_onnx(onnx.load(str(tmp_path / "after.onnx")), [vectors])[0]
+    np.testing.assert_allclose(got, model.predict(texts), rtol=1e-5, atol=1e-5)

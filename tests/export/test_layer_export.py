@@ -55,6 +55,21 @@ def bidirectional_unmirrored():  # the two directions differ: two single-directi
                shape=(8, 3))
 
 
+WORDS = np.array("the cat sat on a mat, and The Dog ran far-away! Jane".split(), dtype=object)
+
+
+def text_model(*stack, **settings):
+    """A TextVectorization, adapted on random sentences of WORDS, and ``stack`` after it."""
+    layer = layers.TextVectorization(**settings)
+    layer.adapt(random_texts(40, seed=2))
+    return gn.Sequential([layers.Input((1,), dtype="string"), layer, *stack], seed=0)
+
+
+def random_texts(batch: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.array([[" ".join(rng.choice(WORDS, rng.integers(0, 9)))] for _ in range(batch)], dtype=object)
+
+
 IMAGE = (9, 10, 3)
 VOCAB = 20
 EMBED = dict(input_dim=VOCAB, output_dim=4)
@@ -173,6 +188,9 @@ CASES = {
     "TimeDistributed-conv": lambda: seq(layers.TimeDistributed(layers.Conv2D(2, 3)), shape=(4, 6, 5, 2)),
     "TimeDistributed-masked": lambda: seq(layers.Embedding(**EMBED, mask_zero=True),
                                           layers.TimeDistributed(layers.Dense(3)), layers.SimpleRNN(3), shape=(9,)),
+    # settings that export (the refused ones: tests/export/test_text_export.py)
+    "TextVectorization": lambda: text_model(output_sequence_length=6),
+    "TextVectorization-tf_idf": lambda: text_model(layers.Dense(3), standardize=None, output_mode="tf_idf", ngrams=2),
 }
 
 
@@ -199,6 +217,8 @@ def test_every_registered_layer_has_an_export_case():
 def random_inputs(model, batch: int, seed: int = 1) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     shapes = [t.shape for t in model.inputs] if getattr(model, "is_graph", False) else [model.input_shape]
+    if model.layers[0].dtype == "string":
+        return [random_texts(batch, seed)]
     xs = [rng.normal(0, 2, (batch, *(11 if d is None else d for d in shape[1:]))).astype("float32")
           for shape in shapes]
     first = next((layer for layer in model.layers if not isinstance(layer, layers.Input)), None)
