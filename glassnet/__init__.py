@@ -29,7 +29,8 @@ from glassnet.gradcheck import check_gradients  # noqa: E402
 from glassnet.models import Input, Model, Sequential  # noqa: E402
 from glassnet.saving import load_model  # noqa: E402
 
-_LAZY = ("datasets", "diagnostics", "experiments", "nnfs", "preprocessing", "reports", "sklearn", "tuning")
+_LAZY = ("datasets", "diagnostics", "experiments", "export", "nnfs", "preprocessing", "reports", "sklearn",
+         "tuning", "wrappers")
 
 
 def __getattr__(name):
@@ -45,6 +46,6 @@ def __dir__():
 
 
 __all__ = ["Input", "Model", "Sequential", "activations", "callbacks", "check_gradients", "datasets", "diagnostics",
-           "experiments", "gradcheck", "initializers", "layers", "load_model", "losses", "metrics",
+           "experiments", "export", "gradcheck", "initializers", "layers", "load_model", "losses", "metrics",
            "nnfs", "optimizers", "preprocessing", "regularizers", "reports", "saving", "schedules",
-           "sklearn", "tuning", "utils", "__version__"]
+           "sklearn", "tuning", "utils", "wrappers", "__version__"]

@@ -10,6 +10,9 @@ The defaults are a recipe for tabular data that needs no tuning: early stopping 
 tenth with the best epoch's weights restored, a budget of 200 epochs, and an L2 penalty scaled
 like ``LogisticRegression``'s. ``benchmarks/bench_tabular.py`` compares it with
 ``LogisticRegression`` and ``MLPClassifier(early_stopping=True)`` on three real tables.
+
+For a model of your own (a CNN, any build function), SciKeras' ``KerasClassifier`` and
+``KerasRegressor`` live in ``glassnet.wrappers`` and are importable from here too.
 """
 
 from __future__ import annotations
@@ -309,3 +312,9 @@ class NeuralRegressor(RegressorMixin, _NeuralEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+# SciKeras' names, for users who look for them beside the other scikit-learn estimators.
+from glassnet.wrappers import BaseWrapper, KerasClassifier, KerasRegressor  # noqa: E402
+
+__all__ = ["BaseWrapper", "KerasClassifier", "KerasRegressor", "NeuralClassifier", "NeuralRegressor"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 
 import numpy as np
@@ -76,3 +77,24 @@ def to_categorical(y, num_classes: int | None = None, dtype: str = "float32") ->
     out = np.zeros((y.shape[0], n), dtype=dtype)
     out[np.arange(y.shape[0]), y] = 1
     return out
+
+
+@contextlib.contextmanager
+def seed_scope(seed: int):
+    """Models created inside the ``with`` block are seeded from ``seed`` as after
+    ``set_random_seed(seed)``; the default seeding in force before comes back after it.
+
+    Example:
+        >>> import glassnet as gn
+        >>> with gn.utils.seed_scope(7):
+        ...     model = gn.Sequential([gn.layers.Dense(2, input_shape=(3,))])
+        >>> model.seed
+        7
+    """
+    global _DEFAULT_SEED, _SEEDED_MODELS
+    previous = _DEFAULT_SEED, _SEEDED_MODELS
+    set_random_seed(seed)
+    try:
+        yield
+    finally:
+        _DEFAULT_SEED, _SEEDED_MODELS = previous

@@ -1,4 +1,4 @@
-"""The ``glassnet`` command: train, tune, evaluate, predict, summary, inspect, datasets (and explain).
+"""The ``glassnet`` command: train, tune, evaluate, predict, summary, inspect, export, datasets (and explain).
 
 Exit codes: 0 success, 2 a usage error (click's), 1 a failure, reported in one line on stderr
 (the traceback too with ``--debug``). ``main(argv)`` runs it in-process and returns the code.
@@ -42,10 +42,12 @@ class _Command(click.Command):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]}, epilog="""Examples:
   glassnet train                      train the default CNN on scikit-learn's digits
   glassnet train my_run.toml --epochs 5
+  glassnet train my_run.toml --export onnx   model.onnx beside model.glassnet
   glassnet evaluate runs/digits-cnn-*/model.glassnet digits
   glassnet predict runs/digits-cnn-*/model.glassnet images/ -o predictions.csv
   glassnet summary model.glassnet
   glassnet inspect model.glassnet
+  glassnet export model.glassnet model.onnx
   glassnet tune search.toml --trials 20 --workers 2
   glassnet datasets""")
 @click.version_option(package_name="glassnet", prog_name="glassnet")
@@ -102,8 +104,10 @@ metrics.json, PNG plots, train.log and report.html.""")
 @click.option("--name", help="Name of the run (the folder is <name>-<timestamp>).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but the run folder.")
 @click.option("--log-every", type=click.IntRange(min=1), help="Print one line every N epochs.")
+@click.option("--export", "export_format", type=click.Choice(["onnx"]),
+              help="Also write the trained model as model.onnx in the run folder (needs glassnet[export]).")
 @_debug_option
-def train_command(config, epochs, batch_size, seed, out, name, quiet, log_every):
+def train_command(config, epochs, batch_size, seed, out, name, quiet, log_every, export_format):
     """Train from CONFIG, or the default CNN on digits.
 
     CONFIG is a TOML file (see below); options override its values.
@@ -117,7 +121,7 @@ def train_command(config, epochs, batch_size, seed, out, name, quiet, log_every)
         cfg, locator = config_module.load(config)
     cfg = config_module.apply_overrides(cfg, epochs=epochs, batch_size=batch_size, seed=seed,
                                         out=None if out is None else str(out), name=name, log_every=log_every)
-    folder = train_module.run(cfg, locator, quiet=quiet)
+    folder = train_module.run(cfg, locator, quiet=quiet, export_format=export_format)
     if quiet:
         click.echo(str(folder))
 
@@ -342,6 +346,27 @@ def inspect(model, as_json):
         click.echo(f"  {layer['name']:<24} {layer['class_name']:<20} {layer['params']:>10,}  {weights}"
                    + (f"  <- {reads}" if reads else ""))
     click.echo(f"total parameters: {info['total_params']:,}")
+
+
+@cli.command("export", cls=_Command, epilog="""Example:
+  glassnet export runs/digits-cnn-20250101-120000/model.glassnet digits.onnx
+  glassnet export model.glassnet model.onnx --no-preprocessor
+
+The ONNX file runs in ONNX Runtime with the model's input and output names and a
+dynamic batch axis. A model with a tabular preprocessor takes the raw columns,
+one input per column, unless --no-preprocessor exports the network alone.""")
+@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--no-preprocessor", is_flag=True, help="Leave an attached preprocessor out of the graph.")
+@_debug_option
+def export_command(model, output, no_preprocessor):
+    """Write MODEL (a .glassnet file) as an ONNX file OUTPUT (needs glassnet[export])."""
+    from glassnet import export
+
+    export.require_onnx()  # the install hint before the model is loaded
+
+    path = _load(model).export(output, include_preprocessor=not no_preprocessor)
+    click.echo(f"Wrote {path}")
 
 
 @cli.command(cls=_Command, epilog="""Example:

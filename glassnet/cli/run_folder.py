@@ -10,6 +10,7 @@ from pathlib import Path
 
 #: the files of a finished training run, in the order the report lists them.
 MODEL_FILE = "model.glassnet"
+ONNX_FILE = "model.onnx"  # with glassnet train --export onnx
 CONFIG_FILE = "config.toml"
 HISTORY_FILE = "history.csv"
 METRICS_FILE = "metrics.json"

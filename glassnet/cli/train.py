@@ -154,14 +154,16 @@ def predicted_classes(model, probabilities: np.ndarray) -> np.ndarray:
     return probabilities.argmax(axis=-1)
 
 
-def run(config: dict, locator=None, *, quiet: bool = False) -> Path:
-    """Train what ``config`` describes and write the run folder; returns its path."""
+def run(config: dict, locator=None, *, quiet: bool = False, export_format: str | None = None) -> Path:
+    """Train what ``config`` describes and write the run folder; returns its path.
+
+    ``export_format="onnx"`` also writes the trained model as ``model.onnx`` (glassnet.export)."""
     log = run_folder.Log(quiet)
     started = time.perf_counter()
     folder = run_folder.create(config["out"], config["name"])  # fail before any work if unwritable
     log.open(folder / run_folder.LOG_FILE)
     try:
-        return _run(config, locator, folder, log, started, quiet)
+        return _run(config, locator, folder, log, started, quiet, export_format)
     finally:
         log.close()
 
@@ -192,8 +194,12 @@ def make_model(config: dict, data, locator=None) -> Sequential:
     return model
 
 
-def _run(config, locator, folder, log, started, quiet) -> Path:
+def _run(config, locator, folder, log, started, quiet, export_format=None) -> Path:
     log(f"Run folder: {folder}")
+    if export_format == "onnx":  # fail before training, not after it, when onnx is missing
+        from glassnet import export
+
+        export.require_onnx()
     data = load_data(config, log)
     model = make_model(config, data, locator)
     if data.preprocessor is not None:
@@ -212,6 +218,8 @@ def _run(config, locator, folder, log, started, quiet) -> Path:
 
     model_path = folder / run_folder.MODEL_FILE
     model.save(model_path)
+    if export_format == "onnx":
+        model.export(folder / run_folder.ONNX_FILE)
     config_text = config_module.dumps(config)
     (folder / run_folder.CONFIG_FILE).write_text(config_text, encoding="utf-8")
     history.to_csv(folder / run_folder.HISTORY_FILE)
@@ -237,6 +245,8 @@ def _run(config, locator, folder, log, started, quiet) -> Path:
     log(f"Done in {total:.1f}s. Results: {folder}")
     log(f"  report:  {folder / run_folder.REPORT_FILE}")
     log(f"  model:   {model_path}")
+    if export_format == "onnx":
+        log(f"  ONNX:    {folder / run_folder.ONNX_FILE}")
     return folder
 
 

@@ -92,6 +92,19 @@ class BaseModel:
 
         saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
 
+    def export(self, filepath, format: str = "onnx", include_preprocessor: bool = True):
+        """Write this model at inference to an ONNX file, for ONNX Runtime; returns the path.
+
+        See ``glassnet.export``: standard operators, a dynamic batch axis, the model's input and
+        output names; an attached TabularPreprocessor goes into the graph (the ONNX model then
+        takes the raw columns) unless ``include_preprocessor=False``. Needs ``glassnet[export]``.
+        """
+        if format != "onnx":
+            raise ValueError(f"export writes format='onnx' only; got format={format!r}.")
+        from glassnet import export
+
+        return export.export_onnx(self, filepath, include_preprocessor=include_preprocessor)
+
     def save_weights(self, filepath, overwrite: bool = True) -> None:
         """Save only the weights (parameters and state) as a safetensors file, atomically."""
         from glassnet import saving

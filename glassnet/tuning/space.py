@@ -221,8 +221,13 @@ class HyperParameters(Mapping):
     parameters (``params.Int("layers", 1, 3)``), keras-tuner style; calling a definition again
     with the same name returns the value already drawn.
 
+    Without a trial (``HyperParameters()``, as keras-tuner's) every definition returns its default
+    (``default=``, else the lowest value or the first choice) and records it in ``values``; values
+    set beforehand (``hp.values["units"] = 64``, or the ones ``get_best_hyperparameters`` returns)
+    are returned instead.
+
     Args:
-        trial: an Optuna trial (or anything with its ``suggest_*`` methods).
+        trial: an Optuna trial (or anything with its ``suggest_*`` methods), or None for defaults.
         space: the parsed dict space (``parse_space``), drawn at once in its order, or None.
         seed: this trial's seed (also the default seed of models built during the trial).
 
@@ -235,10 +240,12 @@ class HyperParameters(Mapping):
         True
     """
 
-    def __init__(self, trial, space: dict | None = None, seed: int | None = None):
+    def __init__(self, trial=None, space: dict | None = None, seed: int | None = None):
         self._trial = trial
         self.seed = seed
         self.values: dict = {}
+        #: every parameter defined so far: name -> definition (kind, range or choices, default).
+        self.space: dict[str, dict] = {}
         self._read: set[str] = set()
         self._defined_by_space: set[str] = set()
         #: whether a definition depended on another (a grid cannot enumerate such a space).
@@ -270,14 +277,14 @@ class HyperParameters(Mapping):
             parent_name=None, parent_values=None):
         """An integer in [min_value, max_value]; ``sampling="log"`` for log-uniform."""
         definition = {"kind": "int", "low": int(min_value), "high": int(max_value), "step": int(step or 1),
-                      "log": sampling == "log"}
+                      "log": sampling == "log", "default": default}
         return self._conditional(name, definition, default, parent_name, parent_values)
 
     def Float(self, name, min_value, max_value, step=None, sampling="linear", log=False, default=None,
               parent_name=None, parent_values=None):
         """A float in [min_value, max_value]; ``log=True`` (or sampling="log") for log-uniform."""
         definition = {"kind": "float", "low": float(min_value), "high": float(max_value), "step": step,
-                      "log": bool(log) or sampling == "log"}
+                      "log": bool(log) or sampling == "log", "default": default}
         return self._conditional(name, definition, default, parent_name, parent_values)
 
     def Choice(self, name, values, default=None, parent_name=None, parent_values=None):
@@ -285,12 +292,12 @@ class HyperParameters(Mapping):
         values = list(values)
         if not values:
             raise ValueError(f"hp.Choice({name!r}) got no values.")
-        definition = {"kind": "choice", "values": values, "labels": _labels(values)}
+        definition = {"kind": "choice", "values": values, "labels": _labels(values), "default": default}
         return self._conditional(name, definition, default, parent_name, parent_values)
 
     def Boolean(self, name, default=False, parent_name=None, parent_values=None):
         """True or False."""
-        definition = {"kind": "choice", "values": [False, True], "labels": None}
+        definition = {"kind": "choice", "values": [False, True], "labels": None, "default": bool(default)}
         return self._conditional(name, definition, default, parent_name, parent_values)
 
     def Fixed(self, name, value):
@@ -312,11 +319,18 @@ class HyperParameters(Mapping):
         return self._define(name, definition)
 
     def _define(self, name, definition):
+        self.space.setdefault(name, definition)
         if name in self.values:
             self._read.add(name)
+            labels = definition.get("labels")
+            if labels and self.values[name] in labels and self.values[name] not in definition["values"]:
+                # a value set by its label (a stored trial's parameters): the object it names
+                self.values[name] = definition["values"][labels.index(self.values[name])]
             return self.values[name]
         kind, trial = definition["kind"], self._trial
-        if kind == "fixed":
+        if trial is None:
+            value = _default_value(definition)
+        elif kind == "fixed":
             value = definition["value"]
         elif kind == "choice":
             labels = definition["labels"]
@@ -335,6 +349,16 @@ class HyperParameters(Mapping):
 
     def __repr__(self):
         return f"HyperParameters({self.values})"
+
+
+def _default_value(definition: dict):
+    """What keras-tuner's ``hp.Int(...)`` returns outside a search: the default, else the lowest
+    value or the first choice."""
+    if definition["kind"] == "fixed":
+        return definition["value"]
+    if definition.get("default") is not None:
+        return definition["default"]
+    return definition["values"][0] if definition["kind"] == "choice" else definition["low"]
 
 
 class SpaceRecorder:

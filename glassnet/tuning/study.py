@@ -104,8 +104,10 @@ class TrialSeededRandomSampler(optuna.samplers.RandomSampler):
         self._rng.rng.seed(trial_seed(self._base_seed, trial.number, 1) % 2**32)
 
 
-def make_sampler(strategy: str, seed: int, grid: dict | None = None, worker_index: int = 0):
-    """Optuna's GridSampler, RandomSampler or TPESampler for ``strategy``.
+def make_sampler(strategy: str, seed: int, grid: dict | None = None, worker_index: int = 0,
+                 startup_trials: int | None = None):
+    """Optuna's GridSampler, RandomSampler or TPESampler for ``strategy``; ``startup_trials`` is
+    TPE's ``n_startup_trials`` (None: Optuna's default).
 
     TPE is seeded per worker (seed + worker index): a serial TPE search repeats exactly; parallel
     ones depend on which trials finish first, as with any sequential model-based search.
@@ -115,7 +117,8 @@ def make_sampler(strategy: str, seed: int, grid: dict | None = None, worker_inde
     if strategy == "random":
         return TrialSeededRandomSampler(seed)
     if strategy == "tpe":
-        return optuna.samplers.TPESampler(seed=seed + worker_index)
+        options = {} if startup_trials is None else {"n_startup_trials": startup_trials}
+        return optuna.samplers.TPESampler(seed=seed + worker_index, **options)
     raise ValueError(f"strategy must be one of {STRATEGIES}; got {strategy!r}.")
 
 

@@ -110,6 +110,27 @@ class TrialSetup:
     fit_kwargs: dict = field(default_factory=dict)
     model_dir: str | None = None
     checkpoint_dir: str | None = None
+    #: trains a built model in place of ``model.fit``: ``fit_model(hp, model, x, y, **fit_kwargs)``
+    #: (keras-tuner's ``HyperModel.fit``); None for ``model.fit``.
+    fit_model: object = None
+
+
+def fit_trial_model(setup: TrialSetup, hp: HyperParameters, model, x, y, **kwargs):
+    """Train one model of a trial: ``setup.fit_model`` when given, else ``model.fit``; returns what
+    that returned (a History, or a score or dict of scores from a ``fit_model``)."""
+    if setup.fit_model is None:
+        return model.fit(x, y, **kwargs)
+    return setup.fit_model(hp, model, x, y, **kwargs)
+
+
+def returned_score(result, objective: str):
+    """The objective from what a ``fit_model`` returned when no epoch reported it (keras-tuner lets
+    ``HyperModel.fit`` return the score, or a dict of scores, instead of a History); else None."""
+    if isinstance(result, dict):
+        result = result.get(objective)
+    if isinstance(result, (int, float, np.number)) and not isinstance(result, bool):
+        return float(result)
+    return None
 
 
 def _with_seed(seed: int, fn, *args):
@@ -255,14 +276,20 @@ def run_trial(trial, setup: TrialSetup) -> float:
                 if is_batch_source(x_train):
                     callbacks.append(_SourceAtRestoredEpoch(callbacks[-1], x_train))
             try:
-                model.fit(x_train, y_train, epochs=int(hp.get("epochs", setup.epochs)),
-                          batch_size=int(hp.get("batch_size", setup.batch_size)), verbose=0,
-                          callbacks=callbacks, **validation, **setup.fit_kwargs)
+                result = fit_trial_model(setup, hp, model, x_train, y_train,
+                                         epochs=int(hp.get("epochs", setup.epochs)),
+                                         batch_size=int(hp.get("batch_size", setup.batch_size)), verbose=0,
+                                         callbacks=callbacks, **validation, **setup.fit_kwargs)
             finally:
                 epochs_run += reporter.epochs_run
                 trial.set_user_attr("epochs", epochs_run)
             if reporter.best_value is None:
-                raise RuntimeError("fit ran no epoch, so there is no score; check epochs.")
+                score = returned_score(result, setup.objective) if setup.fit_model is not None else None
+                if score is None:
+                    hint = (" The fit function must pass its keyword arguments (callbacks included) on to "
+                            "model.fit, or return the score." if setup.fit_model is not None else "")
+                    raise RuntimeError(f"fit ran no epoch, so there is no score; check epochs.{hint}")
+                reporter.best_value, reporter.best_epoch = score, 0
             values.append(reporter.best_value)
             metrics.append(reporter.best_logs)
             best_epochs.append(reporter.best_epoch + 1)

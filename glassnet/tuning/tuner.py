@@ -26,7 +26,7 @@ from glassnet.tuning.errors import SetupError, StorageError, WorkerError
 from glassnet.tuning.study import (STRATEGIES, Budget, describe, fail_dead_local_trials, fatal_error,
                                    open_storage)
 from glassnet.tuning.trial import (TrialSetup, _with_seed, call_build, call_style, check_build, class_labels,
-                                   splittable, trial_seed)
+                                   fit_trial_model, splittable, trial_seed)
 from glassnet.tuning.worker import SPEC_ATTR, WorkerPlan, run_worker
 
 _PRUNINGS = (None, "hyperband", "successive_halving", "median")
@@ -73,6 +73,13 @@ class Tuner:
         heartbeat_interval, grace_period: seconds, for RDB storages: a worker that stops beating
             for ``grace_period`` has its trial marked failed and its parameters retried.
         verbose: 0 silent, 1 a progress line.
+        fit_model: trains each built model in place of ``model.fit``:
+            ``fit_model(hp, model, x, y, **fit_kwargs)``, passing the keyword arguments (the
+            tuner's callbacks among them) on to ``model.fit`` (keras-tuner's ``HyperModel.fit``).
+            It may draw parameters from ``hp`` (``batch_size=hp.Choice(...)``) and return the
+            History, or the score (or a dict of scores) when it reports no epoch.
+        startup_trials: for ``strategy="tpe"``, the random trials before TPE models the results
+            (Optuna's ``n_startup_trials``; None for its default, 10).
 
     Example:
         >>> import glassnet as gn
@@ -95,7 +102,7 @@ class Tuner:
                  fraction_limit: float | None = None, target: float | None = None, executions_per_trial: int = 1,
                  cv: int | None = None, pruning=None, n_workers: int = 1, storage=None, study_name: str | None = None,
                  directory=None, seed: int | None = None, heartbeat_interval: int | None = None,
-                 grace_period: int | None = None, verbose: int = 1):
+                 grace_period: int | None = None, verbose: int = 1, fit_model=None, startup_trials: int | None = None):
         if strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}; got {strategy!r}.")
         if direction not in ("auto", "maximize", "minimize"):
@@ -121,6 +128,11 @@ class Tuner:
         if n_workers > 1 and isinstance(storage, optuna.storages.BaseStorage):
             raise ValueError("n_workers > 1 needs storage as a URL or a journal file path (or None), which every "
                              "worker process can open.")
+        if fit_model is not None and not callable(fit_model):
+            raise TypeError(f"fit_model must be a function (hp, model, x, y, **fit_kwargs); got {fit_model!r}.")
+        if startup_trials is not None and (isinstance(startup_trials, bool) or not isinstance(startup_trials, int)
+                                           or startup_trials < 0):
+            raise ValueError(f"startup_trials must be a non-negative integer or None; got {startup_trials!r}.")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
             raise ValueError(f"seed must be a non-negative integer or None; got {seed!r}.")
         self.build_model = build_model
@@ -143,6 +155,8 @@ class Tuner:
         self.heartbeat_interval = heartbeat_interval
         self.grace_period = grace_period
         self.verbose = verbose
+        self.fit_model = fit_model
+        self.startup_trials = startup_trials
         self._parsed_space = parse_space(space) if space is not None else None
         self._direction = direction if direction != "auto" else (
             "maximize" if _resolve_mode("auto", objective) == "max" else "minimize")
@@ -188,6 +202,9 @@ class Tuner:
         ``--data PATH`` where the data file is elsewhere). Needs a storage (URL or journal path),
         a ``build_model`` importable by its module name, and arrays (not a batch source).
         """
+        if self.fit_model is not None:
+            raise ValueError("publish cannot send fit_model to workers started by hand (they train with "
+                             "model.fit); use search(..., n_workers) on this machine.")
         if not isinstance(self.storage, (str, os.PathLike)) and self.directory is None:
             raise ValueError("publish needs storage (an RDB URL or journal path) or a directory that workers share.")
         if is_batch_source(x) or is_batch_source(validation_data):
@@ -223,7 +240,7 @@ class Tuner:
                            x=x, y=y, epochs=int(epochs), batch_size=batch_size, validation_data=validation_data,
                            cv=self.cv, executions_per_trial=self.executions_per_trial, seed=seed,
                            pruning=self.pruning is not None, callbacks=list(callbacks or []),
-                           fit_kwargs=fit_kwargs)
+                           fit_kwargs=fit_kwargs, fit_model=self.fit_model)
         if self.directory is not None:
             setup.model_dir = os.path.join(os.fspath(self.directory), "models")
             setup.checkpoint_dir = os.path.join(os.fspath(self.directory), "checkpoints")
@@ -238,7 +255,8 @@ class Tuner:
         self._setup, self.study = setup, study
         plan = WorkerPlan(storage=storage if self.n_workers > 1 else storage_obj, study_name=study_name,
                           strategy=self.strategy, grid=grid, pruning=self.pruning, budget=budget,
-                          heartbeat_interval=self.heartbeat_interval, grace_period=self.grace_period)
+                          heartbeat_interval=self.heartbeat_interval, grace_period=self.grace_period,
+                          startup_trials=self.startup_trials)
         if isinstance(storage, str):
             self._publish(study, setup, plan)
         if not run:
@@ -396,7 +414,8 @@ class Tuner:
                 "data": data_path,
                 "fit_kwargs": setup.fit_kwargs if _jsonable(setup.fit_kwargs) else {},
                 "model_dir": setup.model_dir, "checkpoint_dir": setup.checkpoint_dir,
-                "heartbeat_interval": self.heartbeat_interval, "grace_period": self.grace_period}
+                "heartbeat_interval": self.heartbeat_interval, "grace_period": self.grace_period,
+                "startup_trials": self.startup_trials}
         study.set_user_attr(SPEC_ATTR, json.dumps(spec))
 
     # -- results ------------------------------------------------------------------------------------
@@ -439,7 +458,10 @@ class Tuner:
     def best_model(self):
         """The best trial's model: loaded from ``directory`` when saved there, else retrained with the
         trial's parameters and seed for its best number of epochs (on all data when ``cv`` was used)."""
-        trial = self.best_trial
+        return self.trial_model(self.best_trial)
+
+    def trial_model(self, trial):
+        """A completed trial's model (an Optuna ``FrozenTrial`` of ``study``), as ``best_model``."""
         path = trial.user_attrs.get("model_path")
         if path and os.path.exists(path):
             from glassnet.saving import load_model
@@ -454,8 +476,9 @@ class Tuner:
         validation = {} if setup.cv or setup.validation_data is None else {"validation_data": setup.validation_data}
         epochs = int(trial.user_attrs.get("best_epoch") or hp.get("epochs", setup.epochs))
         x = copy.copy(setup.x) if is_batch_source(setup.x) else setup.x  # shuffled as the trial's was
-        model.fit(x, setup.y, epochs=epochs, batch_size=int(hp.get("batch_size", setup.batch_size)),
-                  verbose=0, callbacks=list(setup.callbacks), **validation, **setup.fit_kwargs)
+        fit_trial_model(setup, hp, model, x, setup.y, epochs=epochs,
+                        batch_size=int(hp.get("batch_size", setup.batch_size)), verbose=0,
+                        callbacks=list(setup.callbacks), **validation, **setup.fit_kwargs)
         return model
 
     def save_best(self, filepath) -> None:

@@ -51,6 +51,8 @@ class WorkerPlan:
     worker_index: int = 0
     #: BLAS threads per worker process (None: leave as is); n workers share the cores.
     threads: int | None = None
+    #: TPE's random trials before it models the results (None: Optuna's default).
+    startup_trials: int | None = None
 
 
 def run_worker(plan: WorkerPlan, setup: TrialSetup, callbacks=(), n_trials: int | None = None) -> None:
@@ -61,7 +63,8 @@ def run_worker(plan: WorkerPlan, setup: TrialSetup, callbacks=(), n_trials: int 
     """
     storage = open_storage(plan.storage, plan.heartbeat_interval, plan.grace_period)
     study = optuna.load_study(study_name=plan.study_name, storage=storage,
-                              sampler=make_sampler(plan.strategy, setup.seed, plan.grid, plan.worker_index),
+                              sampler=make_sampler(plan.strategy, setup.seed, plan.grid, plan.worker_index,
+                                                   plan.startup_trials),
                               pruner=make_pruner(plan.pruning, setup.epochs))
     budget = plan.budget
 
@@ -173,7 +176,8 @@ def plan_from_study(storage, study_name: str, data_path: str | None = None, buil
                     direction=spec["direction"], since=spec["since"])
     plan = WorkerPlan(storage=storage, study_name=study_name, strategy=spec["strategy"], grid=spec["grid"],
                       pruning=spec["pruning"], budget=budget, heartbeat_interval=spec["heartbeat_interval"],
-                      grace_period=spec["grace_period"], worker_index=os.getpid())
+                      grace_period=spec["grace_period"], worker_index=os.getpid(),
+                      startup_trials=spec.get("startup_trials"))
     return plan, setup
 
 

@@ -10,7 +10,7 @@ from cli_helpers import run_cli
 import glassnet as gn
 from glassnet.datasets import digits
 
-COMMANDS = ("train", "evaluate", "predict", "summary", "inspect", "datasets", "explain")
+COMMANDS = ("train", "evaluate", "predict", "summary", "inspect", "export", "datasets", "explain")
 
 
 def read_csv(path):

@@ -1,0 +1,162 @@
+"""Every registered layer exported to ONNX and run in ONNX Runtime: the same numbers as ``predict``.
+
+CASES holds, per layer class, small models that use it (with its options that change the ONNX
+nodes); the coverage tests derive the list of layers from glassnet's registry, so a layer added
+without a converter and a case here fails them.
+"""
+
+import numpy as np
+import pytest
+from onnx_helpers import assert_onnx_matches_predict, randomize
+
+import glassnet as gn
+from glassnet import layers, nnfs
+from glassnet._registry import registered
+from glassnet.export import has_activation_converter, has_converter
+
+
+def seq(*stack, shape):
+    return gn.Sequential([layers.Input(shape), *stack], seed=0)
+
+
+def merge(layer, *shapes):
+    inputs = [gn.Input(s) for s in shapes]
+    return gn.Model(inputs, layer(inputs), seed=0)
+
+
+def nested_sequential():
+    block = gn.Sequential([layers.Dense(5, activation="relu", input_shape=(4,)), layers.Dense(3)], name="block")
+    a, b = gn.Input((4,), name="left"), gn.Input((4,), name="right")
+    return gn.Model([a, b], layers.Subtract()([block(a), block(b)]), seed=0)  # shared: called twice
+
+
+def shared_dense():
+    a, b = gn.Input((4,)), gn.Input((4,))
+    dense = layers.Dense(3, activation="tanh")
+    return gn.Model([a, b], layers.Add()([dense(a), dense(b)]), seed=0)  # one layer, two calls
+
+
+def nested_graph():
+    x = gn.Input((6,))
+    inner = gn.Model(x, layers.Add()([x, layers.Dense(6, activation="tanh")(x)]), name="residual")
+    return gn.Sequential([layers.Input((6,)), inner, layers.Dense(2, activation="softmax")], seed=0)
+
+
+IMAGE = (9, 10, 3)
+CASES = {
+    "Input": lambda: seq(shape=(4,)),
+    "Dense": lambda: seq(layers.Dense(5, activation="tanh"), shape=(6,)),
+    "Dense-shared": lambda: shared_dense(),
+    "Dense-3d": lambda: seq(layers.Dense(5, use_bias=False), shape=(4, 6)),
+    "Activation": lambda: seq(layers.Activation("sigmoid"), shape=(6,)),
+    "ReLU": lambda: seq(layers.ReLU(), shape=(6,)),
+    "LeakyReLU": lambda: seq(layers.LeakyReLU(0.1), shape=(6,)),
+    "ELU": lambda: seq(layers.ELU(alpha=0.7), shape=(6,)),
+    "Softmax": lambda: seq(layers.Softmax(axis=1), shape=(4, 5)),
+    "Dropout": lambda: seq(layers.Dropout(0.5), layers.Dense(3), shape=(6,)),
+    "SpatialDropout1D": lambda: seq(layers.SpatialDropout1D(0.5), shape=(7, 3)),
+    "SpatialDropout2D": lambda: seq(layers.SpatialDropout2D(0.5), shape=IMAGE),
+    "RandomFlip": lambda: seq(layers.RandomFlip(), shape=IMAGE),
+    "RandomTranslation": lambda: seq(layers.RandomTranslation(0.1, 0.1), shape=IMAGE),
+    "RandomRotation": lambda: seq(layers.RandomRotation(0.1), shape=IMAGE),
+    "RandomZoom": lambda: seq(layers.RandomZoom(0.1), shape=IMAGE),
+    "RandomBrightness": lambda: seq(layers.RandomBrightness(0.1), shape=IMAGE),
+    "RandomContrast": lambda: seq(layers.RandomContrast(0.1), shape=IMAGE),
+    "Flatten": lambda: seq(layers.Flatten(), layers.Dense(4), shape=IMAGE),
+    "Reshape": lambda: seq(layers.Reshape((6, -1)), shape=(4, 3, 2)),
+    "Rescaling": lambda: seq(layers.Rescaling(1 / 127.5, offset=-1), shape=IMAGE),
+    "Conv2D": lambda: seq(layers.Conv2D(4, 3, padding="same", activation="relu"), shape=IMAGE),
+    # stride 2 on odd and even sizes: "same" pads the odd pixel after, as TensorFlow
+    "Conv2D-strided": lambda: seq(layers.Conv2D(4, (2, 3), strides=2, padding="same", use_bias=False), shape=IMAGE),
+    "Conv2D-dilated": lambda: seq(layers.Conv2D(2, 3, dilation_rate=(2, 1), activation="softmax"), shape=IMAGE),
+    "Conv1D": lambda: seq(layers.Conv1D(4, 5, padding="same", activation="elu"), shape=(12, 3)),
+    "Conv1D-causal": lambda: seq(layers.Conv1D(4, 3, padding="causal", dilation_rate=2), shape=(12, 3)),
+    "Conv1D-valid": lambda: seq(layers.Conv1D(4, 3, strides=2), shape=(12, 3)),
+    # sequences of any length: "same" padding decided by the runtime (SAME_UPPER, TensorFlow's rule)
+    "Conv1D-any-length": lambda: seq(layers.Conv1D(4, 4, strides=2, padding="same"), layers.Conv1D(2, 3),
+                                     layers.MaxPooling1D(padding="same"), layers.GlobalMaxPooling1D(), shape=(None, 3)),
+    "MaxPooling2D": lambda: seq(layers.MaxPooling2D(), shape=IMAGE),
+    "MaxPooling2D-same": lambda: seq(layers.MaxPooling2D(3, strides=2, padding="same"), shape=IMAGE),
+    "AveragePooling2D": lambda: seq(layers.AveragePooling2D((2, 3)), shape=IMAGE),
+    "AveragePooling2D-same": lambda: seq(layers.AveragePooling2D(3, strides=2, padding="same"), shape=IMAGE),
+    "MaxPooling1D": lambda: seq(layers.MaxPooling1D(3, strides=2, padding="same"), shape=(11, 3)),
+    "AveragePooling1D": lambda: seq(layers.AveragePooling1D(2, padding="same"), shape=(11, 3)),
+    "GlobalAveragePooling2D": lambda: seq(layers.GlobalAveragePooling2D(), shape=IMAGE),
+    "GlobalMaxPooling2D": lambda: seq(layers.GlobalMaxPooling2D(keepdims=True), shape=IMAGE),
+    "GlobalAveragePooling1D": lambda: seq(layers.GlobalAveragePooling1D(keepdims=True), shape=(7, 3)),
+    "GlobalMaxPooling1D": lambda: seq(layers.GlobalMaxPooling1D(), shape=(7, 3)),
+    "BatchNormalization": lambda: seq(layers.BatchNormalization(), shape=IMAGE),
+    "BatchNormalization-axis1": lambda: seq(layers.BatchNormalization(axis=1, scale=False), shape=(4, 6)),
+    "LayerNormalization": lambda: seq(layers.LayerNormalization(), shape=(6,)),
+    "LayerNormalization-axes": lambda: seq(layers.LayerNormalization(axis=[1, 3], center=False), shape=IMAGE),
+    "Add": lambda: merge(layers.Add(), (4,), (4,), (1,)),  # the third broadcasts
+    "Subtract": lambda: merge(layers.Subtract(), (3, 4), (3, 4)),
+    "Multiply": lambda: merge(layers.Multiply(), (4,), (4,), (4,)),
+    "Average": lambda: merge(layers.Average(), (4,), (4,), (4,)),
+    "Maximum": lambda: merge(layers.Maximum(), (4,), (4,)),
+    "Minimum": lambda: merge(layers.Minimum(), (4,), (4,)),
+    "Concatenate": lambda: merge(layers.Concatenate(axis=1), (2, 4), (3, 4)),
+    "Dot": lambda: merge(layers.Dot(axes=(1, 2)), (5, 3), (2, 5)),
+    "Dot-normalized": lambda: merge(layers.Dot(axes=-1, normalize=True), (6,), (6,)),
+    "ModelLayer": nested_sequential,
+    "ModelLayer-graph": nested_graph,
+    "Layer_Dense": lambda: seq(nnfs.Layer_Dense(4, 3), shape=(4,)),
+    "Layer_Dropout": lambda: seq(nnfs.Layer_Dropout(0.1), shape=(4,)),
+    "Activation_ReLU": lambda: seq(nnfs.Activation_ReLU(), shape=(4,)),
+    "Activation_Softmax": lambda: seq(nnfs.Activation_Softmax(), shape=(4,)),
+    "Activation_Sigmoid": lambda: seq(nnfs.Activation_Sigmoid(), shape=(4,)),
+    "Activation_Linear": lambda: seq(nnfs.Activation_Linear(), shape=(4,)),
+}
+
+
+def registered_layer_classes() -> dict[str, type]:
+    return {cls.__name__: cls for cls in registered("layer").values()}
+
+
+def test_every_registered_layer_has_a_converter():
+    missing = sorted(name for name, cls in registered_layer_classes().items() if not has_converter(cls))
+    assert not missing, f"layers without an ONNX converter (glassnet/export/converters/): {missing}"
+
+
+def test_every_registered_activation_has_a_converter():
+    missing = sorted({cls.__name__ for cls in registered("activation").values() if not has_activation_converter(cls)})
+    assert not missing, f"activations without an ONNX converter: {missing}"
+
+
+def test_every_registered_layer_has_an_export_case():
+    covered = {key.split("-")[0] for key in CASES}
+    missing = sorted(set(registered_layer_classes()) - covered)
+    assert not missing, f"layers without an export case in CASES: {missing}"
+
+
+def random_inputs(model, batch: int, seed: int = 1) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    shapes = [t.shape for t in model.inputs] if getattr(model, "is_graph", False) else [model.input_shape]
+    return [rng.normal(0, 2, (batch, *(11 if d is None else d for d in shape[1:]))).astype("float32")
+            for shape in shapes]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_onnx_runtime_gives_predicts_numbers(case):
+    model = CASES[case]()
+    randomize(model)
+    proto = None
+    for batch in (1, 37):  # one file for every batch size: the batch axis is dynamic
+        proto = assert_onnx_matches_predict(model, random_inputs(model, batch), proto)
+    assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
+
+
+def test_a_float64_model_exports_in_float64():
+    model = gn.Sequential([layers.Dense(3, activation="tanh", input_shape=(4,), dtype="float64"),
+                           layers.BatchNormalization(dtype="float64")], seed=0)
+    randomize(model)
+    proto = assert_onnx_matches_predict(model, np.random.default_rng(0).normal(size=(5, 4)))
+    assert proto.graph.input[0].type.tensor_type.elem_type == 11  # TensorProto.DOUBLE
+
+
+def test_a_shared_layer_and_a_shared_nested_model_store_their_weights_once():
+    for model in (shared_dense(), nested_sequential()):
+        proto = gn.export.to_onnx(model)
+        names = [i.name for i in proto.graph.initializer if i.name.endswith("/kernel")]
+        kernels = sum(key.endswith("kernel") for layer in model.layers for key in layer.params)  # 1, then 2
+        assert len(names) == len(set(names)) == kernels
