@@ -12,7 +12,12 @@ is expressed relative to its last value, in units of a scale fitted on the train
 a zero output is the naive forecast. Windows whose targets fall in the last year of the training
 part are the validation data that stop training; the tail is never seen before the final score.
 
-    python examples/15_co2_forecast.py                     # the full run (about a minute on 2 cores)
+The full run (35 epochs, early stopping at epoch 20; 31 s on an AMD EPYC, 2 cores shared), MAE /
+RMSE on the 104 held-out weeks: naive 2.063 / 2.488 ppm, seasonal naive 1.875 / 2.115 ppm,
+Conv1D + GRU 0.311 / 0.391 ppm. Seasonal naive repeats 1999 and so misses the trend, about
+1.5 ppm a year; naive misses the seasonal swing of about 6 ppm peak to trough.
+
+    python examples/15_co2_forecast.py                     # the full run (about 30 s on 2 cores)
     python examples/15_co2_forecast.py --epochs 15
 """
 
