@@ -51,7 +51,7 @@ def test_austen_char_lm_names_the_missing_data_file(tmp_path):
 def test_co2_forecast_reduced_beats_naive_and_seasonal_naive():
     pytest.importorskip("statsmodels", reason="pip install statsmodels")
     out = run_example("15_co2_forecast.py", "--epochs", "5")
-    assert "59 missing weeks interpolated" in out
+    assert "59 missing weeks of the training part interpolated" in out
     naive = figure(r"naive \(last value\)\s+MAE (\d+\.\d+)", out)
     seasonal = figure(r"seasonal naive \(52 weeks\)\s+MAE (\d+\.\d+)", out)
     network = figure(r"Conv1D \+ GRU\s+MAE (\d+\.\d+)", out)
