@@ -13,7 +13,7 @@ with a seeded generator (same seed, same text).
 Each validation character is predicted from the characters before it in its 64-character window
 (32 on average; the window's first target from one character alone, as the bigram sees it).
 
-The full run (8 epochs of 250 batches, 157 s of training on an AMD EPYC, 2 cores shared, load
+The full run (8 epochs of 250 batches, 132-157 s of training on an AMD EPYC, 2 cores shared, load
 average 4): validation bits per character unigram 4.403, bigram 3.453, LSTM 2.306 (training loss
 still falling: more epochs or units buy more, at minutes each). At temperature 0.5 it writes
 English-looking words and phrases ("the manners and the had been to man"), at 1.0 more invented
