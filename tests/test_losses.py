@@ -262,3 +262,18 @@ def test_model_fit_reports_labels_out_of_range():
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
     with pytest.raises(ValueError, match="y: Labels out of range.*3 units"):
         model.fit(np.zeros((4, 2)), [0, 1, 2, 3], verbose=0)
+
+
+# Found while writing examples/14_austen_char_lm.py (issue 15, "losses and metrics over time steps"):
+# Keras takes one integer label per step, (N, T), for a sequence output (N, T, C); glassnet refuses
+# them, so a character model must one-hot its targets (V times the memory). Remove the marker when fixed.
+@pytest.mark.xfail(strict=True, raises=ValueError, reason="sparse labels per time step are refused (issue 15)")
+def test_sparse_labels_per_time_step_equal_one_hot_targets():
+    probs, labels, one_hot = PROBS.reshape(*SEQ, C), LABELS.reshape(SEQ), ONE_HOT.reshape(*SEQ, C)
+    assert SCCE()(labels, probs) == pytest.approx(CCE()(one_hot, probs), rel=1e-12)
+    np.testing.assert_allclose(SCCE().gradient(labels, probs), CCE().gradient(one_hot, probs), rtol=1e-12)
+    model = gn.Sequential([gn.layers.Embedding(C, 3, input_shape=(SEQ[1],)),
+                           gn.layers.GRU(4, return_sequences=True),
+                           gn.layers.Dense(C, activation="softmax")], seed=0)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(labels, labels, epochs=1, verbose=0)  # (N, T) ids in, (N, T) labels out
