@@ -1,6 +1,7 @@
 """Graph models to files and back: the same graph, the same numbers; summary's "Connected to"."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -103,3 +104,14 @@ def test_summary_shows_what_each_layer_is_connected_to():
     assert 'Model: "residual"' in text and "Connected to" in text
     assert "sum (Add)" in text and "shared[0][0], shared[2][0]" in text
     assert "0 (shared)" in text and "Total params: 20" in text
+
+
+def test_graph_summary_columns_widen_for_a_long_layer_name():
+    # every row's output shape starts in one column, however long a layer's name
+    lines = []
+    x = gn.Input((4,), name="x")
+    y = layers.Dense(2, name="a_dense_layer_whose_name_is_longer_than_its_column")(x)
+    gn.Model(x, y, seed=0).summary(print_fn=lines.append)
+    rows = [line for line in lines[0].splitlines() if "(Input)" in line or "(Dense)" in line]
+    assert len(rows) == 2 and len({row.index("(None,") for row in rows}) == 1
+    assert re.search(r"_column \(Dense\) +\(None, 2\) +10 +x\[0\]\[0\]", rows[1])

@@ -195,6 +195,19 @@ def test_summary_before_any_data():
     assert model.count_params() == total == 101_770
 
 
+def test_summary_columns_widen_for_a_long_layer_name():
+    # a name longer than its column's share of the line once ran into the output shape
+    model = gn.Sequential([layers.Dense(3, input_shape=(2,), name="a_rather_long_dense_layer_name_here"),
+                           layers.Dense(1, name="out")])
+    lines = []
+    model.summary(print_fn=lines.append)
+    text = lines[0]
+    assert re.search(r"a_rather_long_dense_layer_name_here \(Dense\) +\(None, 3\) +9\n", text)
+    rules = [line for line in text.splitlines() if set(line) in ({"_"}, {"="})]
+    rows = [line for line in text.splitlines() if "(Dense)" in line]
+    assert max(len(r) for r in rows) <= len(rules[0]) and len({len(r) for r in rules}) == 1
+
+
 def test_summary_of_unbuilt_model_says_so(capsys):
     gn.Sequential([layers.Dense(4, name="a"), layers.Dense(2, name="b")]).summary()
     out = capsys.readouterr().out

@@ -378,7 +378,6 @@ class Model(BaseModel):
 
     def summary(self, line_length: int = 98, print_fn=print) -> None:
         """Print layers, output shapes, parameter counts and what each layer reads (Keras' layout)."""
-        widths = (int(line_length * 0.3), int(line_length * 0.22), int(line_length * 0.12))
         rows = [("Layer (type)", "Output Shape", "Param #", "Connected to")]
         index = graph.node_indices(self.nodes)
         for node in self.nodes:
@@ -387,6 +386,11 @@ class Model(BaseModel):
             first = next(n for n in self.nodes if n.layer is layer) is node  # count a shared layer once
             rows.append((f"{layer.name} ({layer_kind(layer)})", str(node.output.shape),
                          f"{layer.count_params():,}" if first else "0 (shared)", inbound))
+        # A column grows past its share of the line when a cell needs it (a long layer name),
+        # so that cells never run into each other.
+        widths = [max(int(line_length * share), 2 + max(len(row[i]) for row in rows))
+                  for i, share in enumerate((0.3, 0.22, 0.12))]
+        line_length = max(line_length, sum(widths) + max(len(row[3]) for row in rows))
         lines = [f'Model: "{self.name}"', "_" * line_length]
         for i, (a, b, c, d) in enumerate(rows):
             lines.append(f"{a:<{widths[0] - 1}} {b:<{widths[1] - 1}} {c:<{widths[2] - 1}} {d}")

@@ -274,12 +274,16 @@ class Sequential(BaseModel):
     # -- describing -----------------------------------------------------------------------------
     def summary(self, line_length: int = 72, print_fn=print) -> None:
         """Print a table of layers, output shapes and parameter counts (Keras' layout)."""
-        widths = (int(line_length * 0.42), int(line_length * 0.33))
         rows = [("Layer (type)", "Output Shape", "Param #")]
         for layer in self.layers:
             shape = str(layer.output_shape) if layer.built else "?"
             count = f"{layer.count_params():,}" if layer.built else "? (unbuilt)"
             rows.append((f"{layer.name} ({layer_kind(layer)})", shape, count))
+        # A column grows past its share of the line when a cell needs it (a long layer name),
+        # so that cells never run into each other.
+        widths = [max(int(line_length * share), 1 + max(len(row[i]) for row in rows))
+                  for i, share in enumerate((0.42, 0.33))]
+        line_length = max(line_length, sum(widths) + max(len(row[2]) for row in rows))
         lines = [f'Model: "{self.name}"', "_" * line_length]
         for i, (a, b, c) in enumerate(rows):
             lines.append(f"{a:<{widths[0]}}{b:<{widths[1]}}{c}")
