@@ -24,17 +24,18 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from glassnet import callbacks, layers, optimizers, regularizers, utils
 from glassnet.models import Sequential
+from glassnet.sklearn_common import ArrayEstimatorMixin
 
 
 #: the fewest held-out samples with which early_stopping="auto" stops early.
 MIN_VALIDATION_SAMPLES = 20
 
 
-class _NeuralEstimator(BaseEstimator):
+class _NeuralEstimator(ArrayEstimatorMixin, BaseEstimator):
     """Shared parameters and training of the two estimators.
 
     Args:
@@ -144,38 +145,11 @@ class _NeuralEstimator(BaseEstimator):
         self.n_iter_ = getattr(self, "n_iter_", 0) + len(history.history.get("loss", []))
         self.loss_ = self.history_["loss"][-1] if self.history_.get("loss") else float("nan")
 
-    def _validate(self, X, y="no_validation", reset: bool = True, **kwargs):
-        """X as float32 (and y checked), recording or checking ``n_features_in_``.
-
-        SciPy sparse X (OneHotEncoder's default output) becomes float32 CSR, never dense: the
-        network densifies one batch at a time.
-        """
-        options = {"reset": reset, "dtype": (np.float64, np.float32), "accept_sparse": "csr"}
-        if isinstance(y, str) and y == "no_validation":
-            return validate_data(self, X, **options).astype(np.float32)
-        X, y = validate_data(self, X, y, **options, **kwargs)
-        return X.astype(np.float32), y
-
-    @staticmethod
-    def _weights(sample_weight, X):
-        if sample_weight is None:
-            return None
-        w = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-        if not (w > 0).any():
-            raise ValueError("sample_weight is zero for every sample; at least one weight must be positive.")
-        return w
-
     def _raw_predict(self, X) -> np.ndarray:
         check_is_fitted(self, "model_")
         X = self._validate(X, reset=False)
         return self.model_.predict(X).astype(np.float64)
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        tags.input_tags.sparse = True
-        tags.non_deterministic = self.random_state is None
-        return tags
 
 
 class NeuralClassifier(ClassifierMixin, _NeuralEstimator):

@@ -19,10 +19,11 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from glassnet import losses, optimizers, utils
 from glassnet.models.base import BaseModel
+from glassnet.sklearn_common import ArrayEstimatorMixin
 
 #: prefixes of routed parameters (``optimizer__learning_rate``) and where each goes.
 ROUTES = ("model", "build_fn", "optimizer", "loss", "metrics", "compile", "fit", "predict", "callbacks")
@@ -50,8 +51,10 @@ def _fresh(identifier, module, routed: dict, what: str):
     return obj
 
 
-class BaseWrapper(BaseEstimator):
+class BaseWrapper(ArrayEstimatorMixin, BaseEstimator):
     """What ``KerasClassifier`` and ``KerasRegressor`` share; see ``KerasClassifier`` for the arguments."""
+
+    allow_nd = True  # any glassnet model: images for a CNN keep their shape
 
     def __init__(self, model=None, *, build_fn=None, warm_start=False, random_state=None, optimizer="rmsprop",
                  loss=None, metrics=None, batch_size=None, verbose=1, callbacks=None, validation_split=0.0,
@@ -178,25 +181,6 @@ class BaseWrapper(BaseEstimator):
         self.model_ = self._build_model(self._meta())
         self.history_ = {}
 
-    def _validate(self, X, y="no_validation", reset: bool = True, **kwargs):
-        """X as float32 (2-D or more: images keep their shape; SciPy sparse stays sparse)."""
-        options = {"reset": reset, "dtype": (np.float64, np.float32), "accept_sparse": "csr", "allow_nd": True}
-        if isinstance(y, str) and y == "no_validation":
-            return validate_data(self, X, **options).astype(np.float32)
-        X, y = validate_data(self, X, y, **options, **kwargs)
-        if reset:
-            self.X_shape_, self.X_dtype_ = X.shape, X.dtype
-        return X.astype(np.float32), y
-
-    @staticmethod
-    def _weights(sample_weight, X):
-        if sample_weight is None:
-            return None
-        w = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-        if not (w > 0).any():
-            raise ValueError("sample_weight is zero for every sample; at least one weight must be positive.")
-        return w
-
     def _raw_predict(self, X) -> np.ndarray:
         check_is_fitted(self, "model_")
         X = self._validate(X, reset=False)
@@ -204,12 +188,6 @@ class BaseWrapper(BaseEstimator):
         out = np.asarray(self.model_.predict(X, batch_size=batch), dtype=np.float64)
         return out.reshape(len(out), -1)
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        tags.input_tags.sparse = True
-        tags.non_deterministic = self.random_state is None
-        return tags
 
 
 class KerasClassifier(ClassifierMixin, BaseWrapper):

@@ -1,0 +1,49 @@
+"""What glassnet's scikit-learn estimators share (``glassnet.sklearn``'s MLPs and
+``glassnet.wrappers``' SciKeras classes): input checks, sample weights and tags."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils.validation import _check_sample_weight, validate_data
+
+
+class ArrayEstimatorMixin:
+    """Input validation to float32, sample-weight checks and the tags they imply.
+
+    ``allow_nd``: whether X may have more than two axes (images for a CNN) or must be a table.
+    """
+
+    allow_nd = False
+
+    def _validate(self, X, y="no_validation", reset: bool = True, **kwargs):
+        """X as float32 (and y checked), recording or checking ``n_features_in_``; the shape and
+        dtype X had at ``fit`` are kept in ``X_shape_`` and ``X_dtype_``.
+
+        SciPy sparse X (OneHotEncoder's default output) becomes float32 CSR, never dense: the
+        network densifies one batch at a time.
+        """
+        options = {"reset": reset, "dtype": (np.float64, np.float32), "accept_sparse": "csr",
+                   "allow_nd": self.allow_nd}
+        if isinstance(y, str) and y == "no_validation":
+            return validate_data(self, X, **options).astype(np.float32)
+        X, y = validate_data(self, X, y, **options, **kwargs)
+        if reset:
+            self.X_shape_, self.X_dtype_ = X.shape, X.dtype
+        return X.astype(np.float32), y
+
+    @staticmethod
+    def _weights(sample_weight, X):
+        """``sample_weight`` checked against X as float64, or None; all zeros is refused."""
+        if sample_weight is None:
+            return None
+        w = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        if not (w > 0).any():
+            raise ValueError("sample_weight is zero for every sample; at least one weight must be positive.")
+        return w
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = True
+        tags.non_deterministic = self.random_state is None
+        return tags
