@@ -36,14 +36,15 @@ def _pillow():
 
 
 @dataclass
-class ImageData:
-    """Decoded images with their labels; unpacks as ``x, y = data``.
+class FolderData:
+    """Files' contents with their labels, read from a class-per-subfolder tree; unpacks as
+    ``x, y = data`` and goes to ``fit`` whole.
 
     Attributes:
-        x: float32 (N, H, W, C) with values 0..255 (rescale in the model or before fit).
+        x: the contents, one row per file.
         y: labels: int (N,), one-hot (N, K) or float (N, 1) for label_mode "binary"; None without labels.
         class_names: folder name of each class index.
-        file_paths: the file of each image, in the order of ``x``.
+        file_paths: the file of each row, in the order of ``x``.
     """
 
     x: np.ndarray
@@ -54,6 +55,11 @@ class ImageData:
     def __iter__(self):
         yield self.x
         yield self.y
+
+
+class ImageData(FolderData):
+    """Decoded images with their labels (``FolderData``); ``x`` is float32 (N, H, W, C) with values
+    0..255 (rescale in the model or before fit)."""
 
 
 def list_files(root: Path, follow_links: bool = False, extensions=IMAGE_EXTENSIONS) -> list[Path]:
@@ -189,36 +195,27 @@ def load_images(paths, image_size=None, color_mode: str = "rgb", interpolation: 
     return np.stack(arrays), kept
 
 
-class ImageFolderSource(BatchSource):
-    """A lazy image dataset: decodes only the files of the batch asked for.
-
-    Made by ``image_dataset_from_directory(..., batch_size=n)``; pass it to ``model.fit``.
+class FolderSource(BatchSource):
+    """A lazy dataset of files: a subclass reads only the files of the batch asked for
+    (``read_batch``). The shuffling, the batches' rows and ``subset`` live here.
 
     Args:
-        file_paths: the image files.
+        file_paths: the files.
         labels: encoded labels per file (or None).
         class_names: name of each class index.
-        batch_size: images per batch.
-        image_size, color_mode, interpolation: as ``load_images``.
+        batch_size: files per batch.
         shuffle: reshuffle the files after every epoch.
         seed: seed of the shuffling.
-        on_invalid: "raise" or "warn" (leave the file out of its batch), as ``load_images``.
     """
 
-    def __init__(self, file_paths, labels, class_names, batch_size: int, image_size=None, color_mode="rgb",
-                 interpolation="bilinear", shuffle: bool = True, seed: int | None = None,
-                 on_invalid: str = "raise"):
-        _check_load_arguments(color_mode, interpolation, on_invalid)
+    def __init__(self, file_paths, labels, class_names, batch_size: int, shuffle: bool = True,
+                 seed: int | None = None):
         self.file_paths = [str(p) for p in file_paths]
         self.labels = labels
         self.class_names = list(class_names)
         self.batch_size = int(batch_size)
-        self.image_size = image_size
-        self.color_mode = color_mode
-        self.interpolation = interpolation
         self.shuffle = bool(shuffle)
         self.seed = seed
-        self.on_invalid = on_invalid
         self._rng = np.random.default_rng(seed)
         self._order = np.arange(len(self.file_paths))
 
@@ -229,19 +226,20 @@ class ImageFolderSource(BatchSource):
         if not 0 <= index < len(self):
             raise IndexError(f"batch {index} is out of range for {len(self)} batches.")
         rows = self._order[index * self.batch_size:(index + 1) * self.batch_size]
-        # Only headers were read up front, so a file cut short can fail here; with "warn" its
-        # row leaves this batch, label and all.
-        x, kept = load_images([self.file_paths[i] for i in rows], self.image_size, self.color_mode,
-                              self.interpolation, on_invalid=self.on_invalid)
+        x, kept = self.read_batch([self.file_paths[i] for i in rows])
         return (x,) if self.labels is None else (x, self.labels[rows[kept]])
+
+    def read_batch(self, paths: list[str]) -> tuple[np.ndarray, np.ndarray | slice]:
+        """The contents of ``paths`` and which of them were kept (a slice for all)."""
+        raise NotImplementedError
 
     def on_epoch_end(self):
         if self.shuffle:
             self._order = self._rng.permutation(len(self.file_paths))
 
-    def subset(self, indices, shuffle: bool | None = None) -> ImageFolderSource:
+    def subset(self, indices, shuffle: bool | None = None) -> FolderSource:
         """The source of the files at ``indices`` (in that order), with the same settings; nothing
-        is decoded. The tuner splits a source this way (validation_split, cv).
+        is read. The tuner splits a source this way (validation_split, cv).
 
         Args:
             indices: positions in ``file_paths``.
@@ -255,6 +253,33 @@ class ImageFolderSource(BatchSource):
         part._rng = np.random.default_rng(self.seed)
         part._order = np.arange(len(part.file_paths))
         return part
+
+
+class ImageFolderSource(FolderSource):
+    """A lazy image dataset: decodes only the files of the batch asked for.
+
+    Made by ``image_dataset_from_directory(..., batch_size=n)``; pass it to ``model.fit``.
+
+    Args:
+        file_paths, labels, class_names, batch_size, shuffle, seed: as ``FolderSource``.
+        image_size, color_mode, interpolation: as ``load_images``.
+        on_invalid: "raise" or "warn" (leave the file out of its batch), as ``load_images``.
+    """
+
+    def __init__(self, file_paths, labels, class_names, batch_size: int, image_size=None, color_mode="rgb",
+                 interpolation="bilinear", shuffle: bool = True, seed: int | None = None,
+                 on_invalid: str = "raise"):
+        _check_load_arguments(color_mode, interpolation, on_invalid)
+        super().__init__(file_paths, labels, class_names, batch_size, shuffle, seed)
+        self.image_size = image_size
+        self.color_mode = color_mode
+        self.interpolation = interpolation
+        self.on_invalid = on_invalid
+
+    def read_batch(self, paths):
+        # Only headers were read up front, so a file cut short can fail here; with "warn" its
+        # row leaves this batch, label and all.
+        return load_images(paths, self.image_size, self.color_mode, self.interpolation, on_invalid=self.on_invalid)
 
 
 def image_dataset_from_directory(directory, labels="inferred", label_mode="int", class_names=None,

@@ -7,38 +7,18 @@ The folder walk, labels and split are image_dataset_from_directory's (glassnet/d
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from glassnet.datasets.directory import (LABEL_MODES, check_split_arguments, class_files, encode_labels,
-                                         split_order)
-from glassnet.datasets.sources import BatchSource
+from glassnet.datasets.directory import (LABEL_MODES, FolderData, FolderSource, check_split_arguments, class_files,
+                                         encode_labels, split_order)
 
 TEXT_EXTENSIONS = (".txt",)  # the files Keras reads; others in the tree are ignored
 
 
-@dataclass
-class TextData:
-    """Texts with their labels; unpacks as ``x, y = data`` and goes to ``fit`` whole.
-
-    Attributes:
-        x: (N,) object array of Python strings.
-        y: labels: int (N,), one-hot (N, K) or float (N, 1) for label_mode "binary"; None without labels.
-        class_names: folder name of each class index.
-        file_paths: the file of each text, in the order of ``x``.
-    """
-
-    x: np.ndarray
-    y: np.ndarray | None
-    class_names: list[str]
-    file_paths: list[str] = field(repr=False)
-
-    def __iter__(self):
-        yield self.x
-        yield self.y
+class TextData(FolderData):
+    """Texts with their labels (``FolderData``); ``x`` is an (N,) object array of Python strings."""
 
 
 def read_texts(paths, max_length: int | None = None) -> np.ndarray:
@@ -59,59 +39,24 @@ def read_texts(paths, max_length: int | None = None) -> np.ndarray:
     return texts
 
 
-class TextFolderSource(BatchSource):
+class TextFolderSource(FolderSource):
     """A lazy text dataset: reads only the files of the batch asked for.
 
     Made by ``text_dataset_from_directory(..., batch_size=n)``; pass it to ``model.fit`` or to
     ``TextVectorization.adapt`` (which reads every batch once).
 
     Args:
-        file_paths: the text files.
-        labels: encoded labels per file (or None).
-        class_names: name of each class index.
-        batch_size: texts per batch.
+        file_paths, labels, class_names, batch_size, shuffle, seed: as ``FolderSource``.
         max_length: cut every text to this many characters (None: whole files).
-        shuffle: reshuffle the files after every epoch.
-        seed: seed of the shuffling.
     """
 
     def __init__(self, file_paths, labels, class_names, batch_size: int, max_length: int | None = None,
                  shuffle: bool = True, seed: int | None = None):
-        self.file_paths = [str(p) for p in file_paths]
-        self.labels = labels
-        self.class_names = list(class_names)
-        self.batch_size = int(batch_size)
+        super().__init__(file_paths, labels, class_names, batch_size, shuffle, seed)
         self.max_length = max_length
-        self.shuffle = bool(shuffle)
-        self.seed = seed
-        self._rng = np.random.default_rng(seed)
-        self._order = np.arange(len(self.file_paths))
 
-    def __len__(self):
-        return -(-len(self.file_paths) // self.batch_size)
-
-    def __getitem__(self, index):
-        if not 0 <= index < len(self):
-            raise IndexError(f"batch {index} is out of range for {len(self)} batches.")
-        rows = self._order[index * self.batch_size:(index + 1) * self.batch_size]
-        x = read_texts([self.file_paths[i] for i in rows], self.max_length)
-        return (x,) if self.labels is None else (x, self.labels[rows])
-
-    def on_epoch_end(self):
-        if self.shuffle:
-            self._order = self._rng.permutation(len(self.file_paths))
-
-    def subset(self, indices, shuffle: bool | None = None) -> TextFolderSource:
-        """The source of the files at ``indices`` (in that order), with the same settings; the
-        tuner splits a source this way (validation_split, cv)."""
-        indices = np.asarray(indices, dtype=np.int64)
-        part = copy.copy(self)
-        part.file_paths = [self.file_paths[i] for i in indices]
-        part.labels = None if self.labels is None else self.labels[indices]
-        part.shuffle = self.shuffle if shuffle is None else bool(shuffle)
-        part._rng = np.random.default_rng(self.seed)
-        part._order = np.arange(len(part.file_paths))
-        return part
+    def read_batch(self, paths):
+        return read_texts(paths, self.max_length), slice(None)
 
 
 def text_dataset_from_directory(directory, labels="inferred", label_mode="int", class_names=None,
