@@ -227,7 +227,7 @@ class Recurrent(Layer):
         self._caches = []
         trace = self.trace
         if trace is not None:
-            trace.update(order=order, caches=self._caches, states=[])
+            trace.update(order=order, caches=self._caches, states=[], state_grads=None)
         for k in range(steps):
             h_rec = states[0] if self._keep_h is None else states[0] * self._keep_h
             self._h_rec[k] = h_rec
