@@ -156,3 +156,22 @@ def test_a_bidirectional_layer_shows_both_directions():
     assert list(e.steps[backward].order) == [4, 3, 2, 1, 0]
     assert e.steps[forward].input_grads is None and "input" not in e.steps[forward].grad_norms()
     assert "state" in e.steps[forward].grad_norms()
+
+
+def test_a_graph_model_is_walked_as_the_same_sequential():
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(4, 6, 2)), rng.normal(size=(4, 1))
+    seq = gn.Sequential([layers.Dense(2, input_shape=(6, 2), name="d"), layers.GRU(3, name="gru"),
+                         layers.Dense(1, name="out")], seed=0)
+    inp = gn.Input((6, 2))
+    graph = gn.Model(inp, layers.Dense(1, name="out")(layers.GRU(3, name="gru")(layers.Dense(2, name="d")(inp))),
+                     seed=1)
+    graph.set_weights(seq.get_weights())
+    for model in (seq, graph):
+        model.compile(optimizer="sgd", loss="mse")
+    a, b = (m.explain(x, y, print_fn=None).steps["gru"] for m in (seq, graph))
+    for key in ("z", "r", "n", "h"):
+        np.testing.assert_allclose(b.values[key], a.values[key], rtol=1e-6)
+    np.testing.assert_allclose(b.input_grads, a.input_grads, rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(b.state_grads["h"], a.state_grads["h"], rtol=1e-5, atol=1e-9)
+    assert "gru: gradient through time" in str(graph.explain(x, y, print_fn=None))
