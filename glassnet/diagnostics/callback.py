@@ -327,7 +327,8 @@ class Diagnostics(Callback):
             f"the gradient reaching the first time step is a tiny fraction of the one at the last "
             f"(first/last, over the epoch): {parts}. The weights then learn nothing from the early "
             f"steps, so the layer cannot remember them.",
-            ("use LSTM (or GRU) instead of SimpleRNN: its gates let the gradient through; " if simple else
+            ("use LSTM instead of SimpleRNN (its cell state passes the gradient back scaled only by the "
+             "forget gate); " if simple else
              "start the gates open to memory (LSTM unit_forget_bias=True; a GRU's update-gate bias above 0); ")
             + "use shorter sequences (or fewer padding steps), scale the inputs down so tanh does not "
             "saturate, and clip gradients (clipnorm=1.0) if they also explode.",
