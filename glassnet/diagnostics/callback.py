@@ -70,7 +70,8 @@ class Diagnostics(Callback):
             reaching a recurrent layer's first step (its states after step 0) is below this
             multiple of the one at its last step (default 1e-6: the first step's share of the
             weight gradient is then lost in float32 rounding). ``epochs`` keeps the ratio as
-            ``time_ratio/<layer>``.
+            ``time_ratio/<layer>``. To measure it, the recurrent layers keep references to each
+            step's states and state gradients (``Recurrent.trace``) until training ends.
         sample_size: rows kept for the activation statistics.
         print_fn: called with each finding's text; None keeps them silent.
 
@@ -96,7 +97,8 @@ class Diagnostics(Callback):
 
     def __init__(self, x=None, y=None, validation_data=None, patience: int = 3, dead_share: float = 0.3,
                  vanishing_ratio: float = 1e-3, exploding_ratio: float = 1e3, growth: float = 100.0,
-                 sample_size: int = 512, print_fn=print, time_ratio: float = recurrent_steps.VANISHED):
+                 sample_size: int = 512, print_fn=print,
+                 time_ratio: float = recurrent_steps.VANISHED):
         super().__init__()
         if (x is None) != (y is None):
             raise ValueError("Give Diagnostics both x and y, or neither.")
