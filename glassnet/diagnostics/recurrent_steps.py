@@ -197,17 +197,18 @@ def forward_lines(st: RecurrentSteps, sample: int = 0) -> list:
 def backward_lines(st: RecurrentSteps, sample: int = 0) -> list:
     """A table from the last step back to the first: the norm of the gradient reaching each."""
     batch, one = st.grad_norms(), st.grad_norms(sample)
-    keys = [k for k in ("input", "state") if k in batch]
+    keys = [k for k in ("input", *st.state_grads) if k in batch]
     shown = shown_steps(st.steps)[::-1]
-    states = " and ".join(st.state_grads)
-    lines = [f"gradient through time, last step first ({_which(shown, st.steps)}): the norm of dL/dx_k "
-             f"(input) and of dL/d({states}) (state) after step k,", f"  over the batch and for sample {sample}",
-             "  step " + "".join(f"{f'{k} (batch)':>16}{f'{k} ({sample})':>14}" for k in keys)]
+    states = ", ".join(f"dL/d{k}" for k in st.state_grads)
+    lines = [f"gradient through time, last step first ({_which(shown, st.steps)}): the norm of dL/dx "
+             f"(input) at step k and of {states} after it,", f"  over the batch and for sample {sample}",
+             "  step " + "".join(f"{f'{k} (batch)':>14}{f'{k} ({sample})':>12}" for k in keys)]
     for k in shown:
-        lines.append(f"  {k:>4} " + "".join(f"{batch[key][k]:>16.3g}{one[key][k]:>14.3g}" for key in keys))
+        lines.append(f"  {k:>4} " + "".join(f"{batch[key][k]:>14.3g}{one[key][k]:>12.3g}" for key in keys))
     ratio = st.first_last_ratio()
     if ratio is not None:
-        line = f"the gradient reaching step 0's state is {ratio:.3g} times the one at step {st.steps - 1}"
+        both = " and ".join(st.state_grads)
+        line = f"the gradient reaching step 0's state ({both}) is {ratio:.3g} times the one at step {st.steps - 1}"
         if ratio < VANISHED:
             line += ": it has vanished through time, so the first steps cannot teach the weights"
         lines.append(line)

@@ -138,7 +138,7 @@ def test_the_report_and_the_plot_show_the_gradient_through_time():
     e = model.explain(X[:16], Y[:16], print_fn=None)
     text = str(e)
     assert "rnn: step by step (10 of the 40 steps" in text and "rnn: gradient through time" in text
-    assert "the gradient reaching step 0's state is" in text
+    assert "the gradient reaching step 0's state (h and c) is" in text and "h (batch)" in text
     assert set(e.steps) == {"lstm", "rnn"} and set(e.steps["lstm"].values) == {"i", "f", "g", "o", "h", "c"}
     ax = e.plot_steps()
     assert [line.get_label() for line in ax.get_lines()] == ["lstm (LSTM)", "rnn (SimpleRNN)"]
