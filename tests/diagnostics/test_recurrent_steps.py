@@ -175,3 +175,28 @@ def test_a_graph_model_is_walked_as_the_same_sequential():
     np.testing.assert_allclose(b.input_grads, a.input_grads, rtol=1e-5, atol=1e-9)
     np.testing.assert_allclose(b.state_grads["h"], a.state_grads["h"], rtol=1e-5, atol=1e-9)
     assert "gru: gradient through time" in str(graph.explain(x, y, print_fn=None))
+
+
+@pytest.mark.parametrize("cell", [layers.SimpleRNN, layers.LSTM, layers.GRU])
+def test_state_gradient_per_step_agrees_with_finite_differences(cell):
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(size=(4, 7, 3)), rng.normal(size=(4, 1))
+    rnn = cell(5, bias_initializer="random_normal", dtype="float64")
+    head = layers.Dense(1, dtype="float64")
+    model = gn.Sequential([rnn, head], seed=0)
+    model.compile(optimizer="sgd", loss="mse")
+    model.build((7, 3))
+    steps = model.explain(x, y, print_fn=None).steps[rnn.name]
+    eps = 1e-6
+    for k in (0, 3, 6):
+        after = [steps.values[name][:, k] for name in rnn.state_names]  # the states after step k
+
+        def loss(states):  # the rest of the sequence run from those states
+            out = states[0] if k == 6 else rnn(x[:, k + 1:], initial_state=states)
+            return float(np.mean((head(out) - y) ** 2))
+
+        for i, name in enumerate(rnn.state_names):
+            up, down = list(after), list(after)
+            up[i], down[i] = after[i] + eps, after[i] - eps  # every unit of every sample
+            numeric = (loss(up) - loss(down)) / (2 * eps)
+            assert steps.state_grads[name][:, k].sum() == pytest.approx(numeric, rel=1e-6, abs=1e-10)
