@@ -120,9 +120,7 @@ class Diagnostics(Callback):
         self._sample = self._baseline = None
         self._classification = getattr(self.model.loss, "fuses_with", None) is not None
         # The recurrent layers record their steps while training; on_train_end stops them.
-        self._recurrent = recurrent_steps.recurrent_layers(self.model.layers)
-        for _, layer, _ in self._recurrent:
-            layer.trace = {}
+        self._recurrent = recurrent_steps.start_recording(self.model.layers)
         if self.x is not None:
             x = (data.as_text(self.x, "x", self.model.input_shape[1:]) if data.takes_text(self.model.layers)
                  else data.as_array(self.x, "x", self.model.layers[0].dtype))
@@ -157,8 +155,7 @@ class Diagnostics(Callback):
         self._batches += 1
 
     def on_train_end(self, logs=None):
-        for _, layer, _ in self._recurrent:
-            layer.trace = None
+        recurrent_steps.stop_recording(self._recurrent)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = dict(logs or {})

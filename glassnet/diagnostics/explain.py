@@ -160,51 +160,52 @@ def explain(model, x, y=None, *, loss=None, optimizer=None, print_fn=print, max_
 
     layers = model.layers
     saved_grads = [{k: g.copy() for k, g in layer.grads.items()} for layer in layers]
-    steps = {}
-    with recurrent_steps.recording(layers) as recurrent:
-        try:
-            # -- forward ---------------------------------------------------------------------
-            inputs, outputs, logits = [], [], None
-            out, mask = x, None
-            for i, layer in enumerate(layers):
-                inputs.append(out)
+    recurrent = recurrent_steps.start_recording(layers)
+    try:
+        # -- forward ---------------------------------------------------------------------
+        inputs, outputs, logits = [], [], None
+        out, mask = x, None
+        for i, layer in enumerate(layers):
+            inputs.append(out)
+            if i == len(layers) - 1 and fused is not None:
+                logits, mask = call_with_mask(layer, out, mask, logits=True)
+                out = layer.output_activation.forward(logits)
+            else:
+                out, mask = call_with_mask(layer, out, mask)
+            outputs.append(out)
+        # -- loss and backward -----------------------------------------------------------
+        loss_value = penalty = input_grads = grads = out_grads = None
+        if y is not None:
+            if fused is not None:
+                data_loss, grad = fused.value_and_gradient(y, logits)
+            else:
+                data_loss, grad = loss_fn.value_and_gradient(y, outputs[-1])
+            penalty = training.regularization_loss(model)
+            loss_value = data_loss + penalty
+            input_grads, out_grads = [None] * len(layers), [None] * len(layers)
+            for i in range(len(layers) - 1, -1, -1):
+                layer = layers[i]
+                out_grads[i] = grad
                 if i == len(layers) - 1 and fused is not None:
-                    logits, mask = call_with_mask(layer, out, mask, logits=True)
-                    out = layer.output_activation.forward(logits)
+                    grad = layer.backward_logits(grad)
                 else:
-                    out, mask = call_with_mask(layer, out, mask)
-                outputs.append(out)
-            # -- loss and backward -----------------------------------------------------------
-            loss_value = penalty = input_grads = grads = out_grads = None
-            if y is not None:
-                if fused is not None:
-                    data_loss, grad = fused.value_and_gradient(y, logits)
-                else:
-                    data_loss, grad = loss_fn.value_and_gradient(y, outputs[-1])
-                penalty = training.regularization_loss(model)
-                loss_value = data_loss + penalty
-                input_grads, out_grads = [None] * len(layers), [None] * len(layers)
-                for i in range(len(layers) - 1, -1, -1):
-                    layer = layers[i]
-                    out_grads[i] = grad
-                    if i == len(layers) - 1 and fused is not None:
-                        grad = layer.backward_logits(grad)
-                    else:
-                        grad = layer.backward(grad)
-                    input_grads[i] = grad
-                for layer in layers:
-                    layer.add_regularization_grads()
-                grads = [{k: g.copy() for k, g in layer.grads.items()} for layer in layers]
-        finally:
-            for layer, saved in zip(layers, saved_grads):
-                for k, g in saved.items():
-                    layer.grads[k][...] = g
-        index = {id(layer): i for i, layer in enumerate(layers)}
-        for name, layer, owner in recurrent:
-            i = index[id(owner)]
-            # A Bidirectional's input gradient is the sum of its two directions': not one's own.
-            into = input_grads[i] if input_grads is not None and owner is layer else None
-            steps[name] = recurrent_steps.RecurrentSteps.from_trace(name, layer, inputs[i], into)
+                    grad = layer.backward(grad)
+                input_grads[i] = grad
+            for layer in layers:
+                layer.add_regularization_grads()
+            grads = [{k: g.copy() for k, g in layer.grads.items()} for layer in layers]
+    finally:
+        for layer, saved in zip(layers, saved_grads):
+            for k, g in saved.items():
+                layer.grads[k][...] = g
+        traces = recurrent_steps.stop_recording(recurrent)
+    steps = {}
+    index = {id(layer): i for i, layer in enumerate(layers)}
+    for name, layer, owner in recurrent:
+        i = index[id(owner)]
+        # A Bidirectional's input gradient is the sum of its two directions': not one's own.
+        into = input_grads[i] if input_grads is not None and owner is layer else None
+        steps[name] = recurrent_steps.RecurrentSteps.from_trace(name, layer, traces[name], inputs[i], into)
     updated = _preview_update(layers, grads, opt) if grads is not None and opt is not None else None
 
     records = []
@@ -408,8 +409,7 @@ def _report(ctx, records):
             stats += f", saturated {rec['saturated_share']:.1%} (slope near 0)"
         lines.append(stats)
         for st in _steps_of(ctx, layer):
-            lines += [f"   {st.layer}: " + s if j == 0 else "   " + s
-                      for j, s in enumerate(recurrent_steps.forward_lines(st))]
+            lines += recurrent_steps.report_lines(st, recurrent_steps.forward_lines)
     pred = ctx.outputs[-1]
     if n == 1 and pred.size <= ctx.max_units:
         lines.append(f"prediction: {_values(pred[0])}")
@@ -433,8 +433,7 @@ def _report(ctx, records):
         grad_line = f"   gradient norms: input {'none (raw strings)' if into is None else f'{into:.4g}'}"
         lines.append(grad_line + (f", {norms}" if norms else ""))
         for st in _steps_of(ctx, layer):
-            lines += [f"   {st.layer}: " + s if j == 0 else "   " + s
-                      for j, s in enumerate(recurrent_steps.backward_lines(st))]
+            lines += recurrent_steps.report_lines(st, recurrent_steps.backward_lines)
         if rec.get("update_ratio"):
             ratios = ", ".join(f"{k} {'n/a (all zero)' if v is None else f'{v:.3g}'}"
                                for k, v in rec["update_ratio"].items())

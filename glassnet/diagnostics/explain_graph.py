@@ -150,7 +150,8 @@ def _steps(model, recurrent, values, by_tensor=None) -> dict:
         into = None
         if by_tensor is not None and owner is layer:  # the share this call sent to what it read
             into = next((g for src, g in by_tensor.get(id(node.inputs[0]), []) if src is node), None)
-        steps[name] = recurrent_steps.RecurrentSteps.from_trace(name, layer, values[id(node.inputs[0])], into)
+        steps[name] = recurrent_steps.RecurrentSteps.from_trace(name, layer, layer.trace, values[id(node.inputs[0])],
+                                                                into)
     return steps
 
 
@@ -213,5 +214,5 @@ def _step_lines(steps, layer, table) -> list:
     lines = []
     for name, st in steps.items():
         if name == layer.name or name.startswith(layer.name + "/"):
-            lines += [f"   {name}: " + s if j == 0 else "   " + s for j, s in enumerate(table(st))]
+            lines += recurrent_steps.report_lines(st, table)
     return lines

@@ -35,17 +35,31 @@ def recurrent_layers(layers) -> list:
     return found
 
 
-@contextlib.contextmanager
-def recording(layers):
-    """Let each recurrent layer of ``layers`` record its steps (``trace``) until the block ends."""
+def start_recording(layers) -> list:
+    """Let each recurrent layer of ``layers`` record its steps (``Recurrent.trace``); returns
+    ``recurrent_layers(layers)`` for ``stop_recording``."""
     found = recurrent_layers(layers)
     for _, layer, _ in found:
         layer.trace = {}
+    return found
+
+
+def stop_recording(found) -> dict:
+    """Stop the recording ``start_recording`` began; returns each layer's trace by name."""
+    traces = {}
+    for name, layer, _ in found:
+        traces[name], layer.trace = layer.trace, None
+    return traces
+
+
+@contextlib.contextmanager
+def recording(layers):
+    """``start_recording`` until the block ends; the block gets the recording layers."""
+    found = start_recording(layers)
     try:
         yield found
     finally:
-        for _, layer, _ in found:
-            layer.trace = None
+        stop_recording(found)
 
 
 def squared_norm(arrays) -> float:
@@ -84,10 +98,9 @@ class RecurrentSteps:
         self.values, self.state_grads, self.input_grads = values, state_grads, input_grads
 
     @classmethod
-    def from_trace(cls, name: str, layer: Recurrent, x: np.ndarray, input_grad=None) -> "RecurrentSteps":
-        """Gather what ``layer`` recorded in ``layer.trace`` during a forward on ``x`` (N, T, D)
-        without dropout (and the backward after it, if any)."""
-        trace = layer.trace
+    def from_trace(cls, name: str, layer: Recurrent, trace: dict, x: np.ndarray, input_grad=None) -> "RecurrentSteps":
+        """Gather what ``layer`` recorded in ``trace`` during a forward on ``x`` (N, T, D) without
+        dropout (and the backward after it, if any); ``input_grad`` is its dL/dx (N, T, D)."""
         order, states = trace["order"], trace["states"]
         n = x.shape[0]
         prev = [np.zeros((n, layer.units), dtype=x.dtype) for _ in layer.state_names]
@@ -213,3 +226,9 @@ def backward_lines(st: RecurrentSteps, sample: int = 0) -> list:
             line += ": it has vanished through time, so the first steps cannot teach the weights"
         lines.append(line)
     return lines
+
+
+def report_lines(st: RecurrentSteps, table) -> list:
+    """``table(st)`` (``forward_lines`` or ``backward_lines``) indented under a layer of the report,
+    its first line led by the layer's name."""
+    return [f"   {st.layer}: {line}" if j == 0 else f"   {line}" for j, line in enumerate(table(st))]
