@@ -15,6 +15,7 @@ import numpy as np
 
 from glassnet import losses
 from glassnet.callbacks.callback import Callback
+from glassnet.diagnostics import recurrent_steps
 from glassnet.diagnostics.explain import _ratio, activation_stats
 from glassnet.layers.masking import call_with_mask
 from glassnet.models import data
@@ -25,9 +26,9 @@ class Finding:
     """One diagnosis.
 
     Attributes:
-        kind: "dead_relu", "vanishing_gradients", "exploding_gradients", "overfitting",
-            "underfitting", "learning_rate_too_high", "learning_rate_too_low",
-            "one_class_validation" or "class_balance_shift".
+        kind: "dead_relu", "vanishing_gradients", "vanishing_gradients_through_time",
+            "exploding_gradients", "overfitting", "underfitting", "learning_rate_too_high",
+            "learning_rate_too_low", "one_class_validation" or "class_balance_shift".
         epoch: the epoch (0-based) after which it was found; -1 before training.
         message: what was seen, with the figures.
         fix: what to try.
@@ -46,8 +47,9 @@ class Finding:
 
 
 class Diagnostics(Callback):
-    """Watch training and report dead ReLUs, vanishing or exploding gradients, over- and
-    underfitting, a learning rate too high or too low, and unrepresentative validation sets.
+    """Watch training and report dead ReLUs, vanishing or exploding gradients (through the layers,
+    or through time in a recurrent layer), over- and underfitting, a learning rate too high or too
+    low, and unrepresentative validation sets.
 
     ``fit(..., diagnose=True)`` adds one with the training and validation data. Created by
     hand without data, it still watches gradients and the loss curves; the checks that need
@@ -64,6 +66,12 @@ class Diagnostics(Callback):
             below / above this multiple of the last layer's.
         growth: report exploding gradients when a layer's gradient RMS grows this many times
             over its first epoch's.
+        time_ratio: report vanishing gradients through time when, over an epoch, the gradient
+            reaching a recurrent layer's first step (its states after step 0) is below this
+            multiple of the one at its last step (default 1e-6: the first step's share of the
+            weight gradient is then lost in float32 rounding). ``epochs`` keeps the ratio as
+            ``time_ratio/<layer>``. To measure it, the recurrent layers keep references to each
+            step's states and state gradients (``Recurrent.trace``) until training ends.
         sample_size: rows kept for the activation statistics.
         print_fn: called with each finding's text; None keeps them silent.
 
@@ -85,11 +93,12 @@ class Diagnostics(Callback):
 
     KINDS = ("dead_relu", "vanishing_gradients", "exploding_gradients", "overfitting", "underfitting",
              "learning_rate_too_high", "learning_rate_too_low", "one_class_validation",
-             "class_balance_shift")
+             "class_balance_shift", "vanishing_gradients_through_time")
 
     def __init__(self, x=None, y=None, validation_data=None, patience: int = 3, dead_share: float = 0.3,
                  vanishing_ratio: float = 1e-3, exploding_ratio: float = 1e3, growth: float = 100.0,
-                 sample_size: int = 512, print_fn=print):
+                 sample_size: int = 512, print_fn=print,
+                 time_ratio: float = recurrent_steps.VANISHED):
         super().__init__()
         if (x is None) != (y is None):
             raise ValueError("Give Diagnostics both x and y, or neither.")
@@ -99,6 +108,7 @@ class Diagnostics(Callback):
         self.patience, self.dead_share = int(patience), float(dead_share)
         self.vanishing_ratio, self.exploding_ratio, self.growth = float(vanishing_ratio), float(exploding_ratio), float(growth)
         self.sample_size, self.print_fn = int(sample_size), print_fn
+        self.time_ratio = float(time_ratio)
         self.findings: list[Finding] = []
         self.epochs: list[dict] = []
 
@@ -109,6 +119,8 @@ class Diagnostics(Callback):
         self._param_layers = [layer for layer in self.model.layers if layer.params and layer.trainable]
         self._sample = self._baseline = None
         self._classification = getattr(self.model.loss, "fuses_with", None) is not None
+        # The recurrent layers record their steps while training; on_train_end stops them.
+        self._recurrent = recurrent_steps.start_recording(self.model.layers)
         if self.x is not None:
             x = (data.as_text(self.x, "x", self.model.input_shape[1:]) if data.takes_text(self.model.layers)
                  else data.as_array(self.x, "x", self.model.layers[0].dtype))
@@ -125,6 +137,7 @@ class Diagnostics(Callback):
         self._sumsq = {layer.name: 0.0 for layer in self._param_layers}
         self._batches = 0
         self._nonfinite = False
+        self._first_last = {name: [0.0, 0.0] for name, _, _ in self._recurrent}
 
     def on_train_batch_end(self, batch, logs=None):
         for layer in self._param_layers:
@@ -134,7 +147,15 @@ class Diagnostics(Callback):
             if not math.isfinite(total):
                 self._nonfinite = True
             self._sumsq[layer.name] += total / max(1, sum(g.size for g in layer.grads.values()))
+        for name, layer, _ in self._recurrent:
+            state_grads = layer.trace.get("state_grads")
+            if state_grads:  # dL/d(states) after the first and the last step of this batch
+                self._first_last[name][0] += recurrent_steps.squared_norm(state_grads[0])
+                self._first_last[name][1] += recurrent_steps.squared_norm(state_grads[-1])
         self._batches += 1
+
+    def on_train_end(self, logs=None):
+        recurrent_steps.stop_recording(self._recurrent)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = dict(logs or {})
@@ -145,6 +166,8 @@ class Diagnostics(Callback):
             stats[f"update_ratio/{layer.name}"] = _ratio(
                 np.concatenate([p.ravel() for p in layer.params.values()]),
                 np.concatenate([o.ravel() for o in self._start[layer.name]]))
+        for name, (first, last) in self._first_last.items():
+            stats[f"time_ratio/{name}"] = math.sqrt(first / last) if last > 0 and math.isfinite(first + last) else None
         if self._sample is not None and math.isfinite(logs.get("loss", math.nan)):
             out, mask = self._sample, None
             for layer in self.model.layers:
@@ -156,7 +179,7 @@ class Diagnostics(Callback):
                     stats[f"dead_share/{layer.name}"] = stats[f"dead_units/{layer.name}"] / out.shape[-1]
         self.epochs.append(stats)
         for check in (self._check_dead, self._check_learning_rate, self._check_gradients,
-                      self._check_overfitting, self._check_flat):
+                      self._check_through_time, self._check_overfitting, self._check_flat):
             check(epoch, logs)
 
     # -- results ----------------------------------------------------------------------------
@@ -288,6 +311,27 @@ class Diagnostics(Callback):
                 "use smaller initial weights (glorot or he initialisation), clip gradients "
                 "(clipnorm=1.0), lower the learning rate, or add BatchNormalization.",
                 grad_rms=rms)
+
+    def _check_through_time(self, epoch, logs):
+        ratios = {name: self.epochs[-1][f"time_ratio/{name}"] for name in self._first_last}
+        vanished = {name: r for name, r in ratios.items() if r is not None and r < self.time_ratio}
+        if not vanished or self._nonfinite:
+            return
+        types = {name: type(layer).__name__ for name, layer, _ in self._recurrent}
+        steps = {name: len(layer.trace["order"]) for name, layer, _ in self._recurrent if name in vanished}
+        parts = ", ".join(f"{name} ({types[name]}, {steps[name]} steps): {r:.1e}" for name, r in vanished.items())
+        simple = any(types[name] == "SimpleRNN" for name in vanished)
+        self._report(
+            "vanishing_gradients_through_time", epoch,
+            f"the gradient reaching the first time step is a tiny fraction of the one at the last "
+            f"(first/last, over the epoch): {parts}. The weights then learn nothing from the early "
+            f"steps, so the layer cannot remember them.",
+            ("use LSTM instead of SimpleRNN (its cell state passes the gradient back scaled only by the "
+             "forget gate); " if simple else
+             "start the gates open to memory (LSTM unit_forget_bias=True; a GRU's update-gate bias above 0); ")
+            + "use shorter sequences (or fewer padding steps), scale the inputs down so tanh does not "
+            "saturate, and clip gradients (clipnorm=1.0) if they also explode.",
+            time_ratio=vanished, layer_types={name: types[name] for name in vanished}, steps=steps)
 
     def _losses(self, key="loss") -> list[float]:
         return [e[key] for e in self.epochs if e.get(key) is not None]

@@ -18,6 +18,7 @@ import numpy as np
 
 from glassnet import losses as losses_module
 from glassnet import optimizers as optimizers_module
+from glassnet.diagnostics import recurrent_steps
 from glassnet.layers.dense import Dense
 from glassnet.layers.masking import call_with_mask
 from glassnet.models import data, training
@@ -40,14 +41,18 @@ class Explanation:
         gradients: per layer, ``{key: dL/dparam}`` (penalty gradients included).
         updated: per layer, ``{key: param after one optimizer step}`` (copies; the model
             keeps its weights), or None when there is no optimizer.
+        steps: per recurrent layer name (a Bidirectional's directions as "bi/forward_lstm"), a
+            ``RecurrentSteps``: every time step's gates and states, and with targets the gradient
+            reaching each step (``steps[name].grad_norms()``); ``plot_steps()`` draws the latter.
         report: the text ``str()`` returns.
     """
 
     def __init__(self, model, x, records, outputs, loss, input_gradients, gradients, updated,
-                 report):
+                 report, steps=None):
         self.model, self.x, self.records, self.outputs = model, x, records, outputs
         self.loss, self.input_gradients, self.gradients, self.updated = loss, input_gradients, gradients, updated
         self.report = report
+        self.steps = steps or {}
 
     @property
     def prediction(self) -> np.ndarray:
@@ -72,6 +77,18 @@ class Explanation:
         from glassnet.diagnostics.network_diagram import draw_network
 
         return draw_network(self, ax=ax, sample=sample)
+
+    def plot_steps(self, ax=None, sample: int | None = None, key: str = "state"):
+        """One line per recurrent layer: the norm of the gradient reaching each time step, log
+        scale (a SimpleRNN's falls towards step 0, an LSTM's holds better); returns the Axes.
+
+        Args:
+            sample: one sample's gradients instead of the whole batch's.
+            key: "state" (all states together), "h", "c" or "input" (dL/dx at the step).
+        """
+        if not self.steps:
+            raise ValueError("plot_steps needs a recurrent layer (SimpleRNN, LSTM, GRU) in the model.")
+        return recurrent_steps.plot_gradients_through_time(self.steps, ax=ax, sample=sample, key=key)
 
     def __str__(self):
         return self.report
@@ -143,6 +160,7 @@ def explain(model, x, y=None, *, loss=None, optimizer=None, print_fn=print, max_
 
     layers = model.layers
     saved_grads = [{k: g.copy() for k, g in layer.grads.items()} for layer in layers]
+    recurrent = recurrent_steps.start_recording(layers)
     try:
         # -- forward ---------------------------------------------------------------------
         inputs, outputs, logits = [], [], None
@@ -180,6 +198,14 @@ def explain(model, x, y=None, *, loss=None, optimizer=None, print_fn=print, max_
         for layer, saved in zip(layers, saved_grads):
             for k, g in saved.items():
                 layer.grads[k][...] = g
+        traces = recurrent_steps.stop_recording(recurrent)
+    steps = {}
+    index = {id(layer): i for i, layer in enumerate(layers)}
+    for name, layer, owner in recurrent:
+        i = index[id(owner)]
+        # A Bidirectional's input gradient is the sum of its two directions': not one's own.
+        into = input_grads[i] if input_grads is not None and owner is layer else None
+        steps[name] = recurrent_steps.RecurrentSteps.from_trace(name, layer, traces[name], inputs[i], into)
     updated = _preview_update(layers, grads, opt) if grads is not None and opt is not None else None
 
     records = []
@@ -193,9 +219,10 @@ def explain(model, x, y=None, *, loss=None, optimizer=None, print_fn=print, max_
         records.append(rec)
 
     ctx = _Context(model, x, y, inputs, outputs, loss_fn, fused, loss_value, penalty, out_grads,
-                   input_grads, grads, updated, opt, max_units, max_samples)
+                   input_grads, grads, updated, opt, max_units, max_samples, steps)
     report = "\n".join(_report(ctx, records))
-    result = Explanation(model, x, records, outputs, loss_value, input_grads, grads, updated, report)
+    result = Explanation(model, x, records, outputs, loss_value, input_grads, grads, updated, report,
+                         steps=steps)
     if print_fn is not None:
         print_fn(report)
     return result
@@ -302,7 +329,7 @@ def formula(layer) -> str:
 # -- the text report ----------------------------------------------------------------------------------
 class _Context:
     def __init__(self, model, x, y, inputs, outputs, loss_fn, fused, loss, penalty, out_grads,
-                 input_grads, grads, updated, opt, max_units, max_samples):
+                 input_grads, grads, updated, opt, max_units, max_samples, steps):
         self.__dict__.update(locals())
         del self.__dict__["self"]
 
@@ -381,6 +408,8 @@ def _report(ctx, records):
         if "saturated_share" in rec:
             stats += f", saturated {rec['saturated_share']:.1%} (slope near 0)"
         lines.append(stats)
+        for st in _steps_of(ctx, layer):
+            lines += recurrent_steps.report_lines(st, recurrent_steps.forward_lines)
     pred = ctx.outputs[-1]
     if n == 1 and pred.size <= ctx.max_units:
         lines.append(f"prediction: {_values(pred[0])}")
@@ -403,6 +432,8 @@ def _report(ctx, records):
         into = rec["input_grad_norm"]  # None where no gradient exists: a TextVectorization's strings
         grad_line = f"   gradient norms: input {'none (raw strings)' if into is None else f'{into:.4g}'}"
         lines.append(grad_line + (f", {norms}" if norms else ""))
+        for st in _steps_of(ctx, layer):
+            lines += recurrent_steps.report_lines(st, recurrent_steps.backward_lines)
         if rec.get("update_ratio"):
             ratios = ", ".join(f"{k} {'n/a (all zero)' if v is None else f'{v:.3g}'}"
                                for k, v in rec["update_ratio"].items())
@@ -411,6 +442,11 @@ def _report(ctx, records):
         lines.append("(an update/weight ratio around 1e-3 is healthy; far above: the steps are too big, "
                      "far below: too small)")
     return lines
+
+
+def _steps_of(ctx, layer) -> list:
+    """The ``RecurrentSteps`` recorded in ``layer`` (itself recurrent, or a Bidirectional's two)."""
+    return [st for name, st in ctx.steps.items() if name == layer.name or name.startswith(layer.name + "/")]
 
 
 def _node_sums(ctx, layer, i):

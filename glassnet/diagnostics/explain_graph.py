@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet import optimizers as optimizers_module
+from glassnet.diagnostics import recurrent_steps
 from glassnet.diagnostics.explain import Explanation, _norm, _plural, _preview_update, _ratio, _record
 from glassnet.layers.reshaping import Input as InputLayer
 from glassnet.models import graph
@@ -22,10 +23,11 @@ from glassnet.models.nested import layer_kind
 class GraphExplanation(Explanation):
     """An ``Explanation`` of a graph: ``records`` and ``outputs`` follow the layer calls in graph
     order (Inputs included); ``shares`` maps each call's label to the gradient shares (reader,
-    norm) that added up at its output; ``gradients`` and ``updated`` follow ``model.layers``."""
+    norm) that added up at its output; ``gradients`` and ``updated`` follow ``model.layers``;
+    ``steps`` walks each recurrent layer called once, as for a Sequential."""
 
-    def __init__(self, *args, shares=None, predictions=None):
-        super().__init__(*args)
+    def __init__(self, *args, shares=None, predictions=None, steps=None):
+        super().__init__(*args, steps=steps)
         self.shares, self.predictions = shares, predictions
 
     @property
@@ -80,7 +82,9 @@ def explain_graph(model, x, y=None, *, optimizer=None, print_fn=print) -> GraphE
         return f"{node.layer.name}[{index[id(node)]}]" if id(node.layer) in shared else node.layer.name
 
     values = {}
-    model.forward(xs, values=values)
+    with recurrent_steps.recording(model.layers) as recurrent:
+        model.forward(xs, values=values)
+        walked = _steps(model, recurrent, values)
     predictions = model._structure([values[id(t)] for t in model.outputs])
     records = []
     for node in model.nodes:
@@ -99,10 +103,12 @@ def explain_graph(model, x, y=None, *, optimizer=None, print_fn=print) -> GraphE
     if y is not None:
         saved = [{k: g.copy() for k, g in layer.grads.items()} for layer in model.layers]
         try:
-            loss_value, _, out_grads = outputs_module.forward_loss(model, xa, ya, None, training=False)
-            loss_value += sum(layer.regularization_loss() for layer in model.layers if layer.regularizers)
-            by_tensor = {}
-            model.backward(out_grads, logits=outputs_module._fused_outputs(model), shares=by_tensor)
+            with recurrent_steps.recording(model.layers) as recurrent:
+                loss_value, _, out_grads = outputs_module.forward_loss(model, xa, ya, None, training=False)
+                loss_value += sum(layer.regularization_loss() for layer in model.layers if layer.regularizers)
+                by_tensor = {}
+                model.backward(out_grads, logits=outputs_module._fused_outputs(model), shares=by_tensor)
+                walked = _steps(model, recurrent, values, by_tensor)
             for layer in model.layers:
                 if layer.regularizers:
                     layer.add_regularization_grads()
@@ -124,13 +130,29 @@ def explain_graph(model, x, y=None, *, optimizer=None, print_fn=print) -> GraphE
             rec["grad_norm"] = {k: _norm(v) for k, v in g.items()}
             if new is not None:
                 rec["update_ratio"] = {k: _ratio(new[k], layer.params[k]) for k in layer.params}
-    report = "\n".join(_report(model, xs, records, shares, loss_value, opt))
+    report = "\n".join(_report(model, xs, records, shares, loss_value, opt, walked))
     result = GraphExplanation(model, xs[0] if len(xs) == 1 else xs, records,
                               [values[id(n.output)] for n in model.nodes], loss_value, None, grads, updated,
-                              report, shares=shares or None, predictions=predictions)
+                              report, shares=shares or None, predictions=predictions, steps=walked)
     if print_fn is not None:
         print_fn(report)
     return result
+
+
+def _steps(model, recurrent, values, by_tensor=None) -> dict:
+    """``RecurrentSteps`` per recurrent layer called once (a shared layer's calls run on replicas)."""
+    steps = {}
+    for name, layer, owner in recurrent:
+        calls = [node for node in model.nodes if node.layer is owner]
+        if len(calls) != 1 or not layer.trace:
+            continue
+        node = calls[0]
+        into = None
+        if by_tensor is not None and owner is layer:  # the share this call sent to what it read
+            into = next((g for src, g in by_tensor.get(id(node.inputs[0]), []) if src is node), None)
+        steps[name] = recurrent_steps.RecurrentSteps.from_trace(name, layer, layer.trace, values[id(node.inputs[0])],
+                                                                into)
+    return steps
 
 
 def _first_calls(model, records):
@@ -141,7 +163,7 @@ def _first_calls(model, records):
     return [first[id(layer)] for layer in model.layers]
 
 
-def _report(model, xs, records, shares, loss_value, opt):
+def _report(model, xs, records, shares, loss_value, opt, steps):
     n = xs[0].shape[0]
     total = model.count_params()
     lines = [f'Explaining graph model "{model.name}": {_plural(len(records), "layer call")}, '
@@ -161,6 +183,7 @@ def _report(model, xs, records, shares, loss_value, opt):
         shared = f" (shared: called {calls[id(node.layer)]} times)" if calls[id(node.layer)] > 1 else ""
         lines.append(f"   parameters: {rec['param_arithmetic']}{shared}")
         lines.append(f"   output: mean {rec['mean']:.4g}, std {rec['std']:.4g}")
+        lines += _step_lines(steps, node.layer, recurrent_steps.forward_lines)
     if loss_value is None:
         return lines
     lines += ["", f"LOSS = {loss_value:.6g} (" + ", ".join(
@@ -183,4 +206,13 @@ def _report(model, xs, records, shares, loss_value, opt):
             ratios = ", ".join(f"{k} {'n/a (all zero)' if v is None else f'{v:.3g}'}"
                                for k, v in rec["update_ratio"].items())
             lines.append(f"   update/weight ratio of one {type(opt).__name__} step: {ratios}")
+        lines += _step_lines(steps, node.layer, recurrent_steps.backward_lines)
+    return lines
+
+
+def _step_lines(steps, layer, table) -> list:
+    lines = []
+    for name, st in steps.items():
+        if name == layer.name or name.startswith(layer.name + "/"):
+            lines += recurrent_steps.report_lines(st, table)
     return lines

@@ -91,6 +91,10 @@ class GRU(Recurrent):
         d_q = np.concatenate([d_zr, d_n * r], axis=1)
         return d_p, d_q, [dh * z]
 
+    def step_values(self, cache, x_t, states_prev):
+        z, r, n = cache[:3]
+        return {"z": z, "r": r, "n": n}
+
     def get_config(self):
         return {**super().get_config(),
                 "recurrent_activation": activations.serialize(self.recurrent_activation),

@@ -90,6 +90,10 @@ class LSTM(Recurrent):
                               cand.backward(dc * i), gate_o.backward(d_o)], axis=1)  # (N, 4U)
         return d_a, d_a, [np.zeros_like(dh), dc * f]
 
+    def step_values(self, cache, x_t, states_prev):
+        i, f, g, o = cache[:4]
+        return {"i": i, "f": f, "g": g, "o": o}
+
     def get_config(self):
         return {**super().get_config(),
                 "recurrent_activation": activations.serialize(self.recurrent_activation),

@@ -96,6 +96,12 @@ class Recurrent(Layer):
     #: False when d_ah = d_ax (a_x and a_h enter the cell only through their sum): the two
     #: then share one (T, N, G·U) array in backward. The GRU's reset gate sets them apart.
     separate_recurrent_grad = False
+    #: None, or a dict that forward and backward fill with every step's values, for ``explain``
+    #: and ``Diagnostics`` (glassnet/diagnostics/recurrent_steps.py): "order" (the time index of
+    #: each processed step), "caches" (what ``step`` returned), "states" (the states after each
+    #: step) and "state_grads" (dL/d(states after each step), from the later steps and the
+    #: output), lists in processing order. Recording keeps references, not copies.
+    trace = None
 
     def __init__(self, units: int, activation="tanh", use_bias: bool = True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
@@ -219,6 +225,9 @@ class Recurrent(Layer):
         outputs = np.empty((steps, n, self.units), dtype=dtype)
         self._h_rec = np.empty((steps, n, self.units), dtype=dtype)  # h_{t-1} as U sees it
         self._caches = []
+        trace = self.trace
+        if trace is not None:
+            trace.update(order=order, caches=self._caches, states=[], state_grads=None)
         for k in range(steps):
             h_rec = states[0] if self._keep_h is None else states[0] * self._keep_h
             self._h_rec[k] = h_rec
@@ -227,6 +236,8 @@ class Recurrent(Layer):
             if ms is not None:  # carry the states over the masked steps
                 new_states = [m_s * ms[k] + s * (1 - ms[k]) for m_s, s in zip(new_states, states)]
             states = new_states
+            if trace is not None:
+                trace["states"].append(states)
             outputs[k] = states[0] * ms[k] if (ms is not None and self.zero_output_for_mask) else states[0]
         y = outputs.swapaxes(0, 1).copy() if self.return_sequences else outputs[-1]
         return [y, *states] if self.return_state else y
@@ -275,8 +286,13 @@ class Recurrent(Layer):
         ms = self._ms
         d_ax = self._a_x
         d_ah = np.empty_like(d_ax) if self.separate_recurrent_grad else d_ax
+        trace = self.trace
+        if trace is not None:
+            trace["state_grads"] = [None] * steps
         for k in range(steps - 1, -1, -1):
             g_k = g_out[k] if g_out is not None else (g_y if k == steps - 1 else None)
+            if trace is not None:
+                trace["state_grads"][k] = [d_states[0] if g_k is None else d_states[0] + g_k, *d_states[1:]]
             d_new = list(d_states)
             if ms is None:
                 if g_k is not None:
@@ -333,6 +349,11 @@ class Recurrent(Layer):
 
     def step_backward(self, cache, d_states):
         raise NotImplementedError
+
+    def step_values(self, cache, x_t, states_prev) -> dict:
+        """What one step computed besides its states, by name, each (N, U): the gates, for
+        ``explain`` (from the step's ``cache``, its input x_t (N, D) and the states before it)."""
+        return {}
 
     # -- config ---------------------------------------------------------------------------------
     def get_config(self):
@@ -413,3 +434,8 @@ class SimpleRNN(Recurrent):
     def step_backward(self, act, d_states):
         d_a = act.backward(d_states[0])
         return d_a, d_a, [np.zeros_like(d_a)]
+
+    def step_values(self, cache, x_t, states_prev):
+        # The cache keeps tanh(a) only, so a is computed again (as without dropout: explain's case).
+        a = x_t @ self.params["kernel"] + states_prev[0] @ self.params["recurrent_kernel"]
+        return {"a": a + self.params["bias"] if self.use_bias else a}
