@@ -116,7 +116,13 @@ def test_dropout_rate_is_the_share_dropped_as_in_the_book():
     out = layer.forward(np.ones((200, 500)), training=True)
     assert (out == 0).mean() == pytest.approx(0.1, abs=0.005)
     np.testing.assert_allclose(out[out != 0], 1 / 0.9, rtol=1e-6)
-    np.testing.assert_array_equal(layer.forward(np.ones((2, 3))), np.ones((2, 3)))
+    np.testing.assert_array_equal(layer.forward(np.ones((2, 3)), training=False), np.ones((2, 3)))
+    # Called by hand without ``training`` it drops, as the dropout chapter's class always does,
+    # and its masks are the book's draws from NumPy's global generator.
+    init()
+    dropped = layer.forward(np.ones((20, 30)))
+    init()
+    np.testing.assert_array_equal(dropped, np.random.binomial(1, 0.9, size=(20, 30)) / 0.9)
 
 
 def test_optimizers_follow_the_books_update_rules():

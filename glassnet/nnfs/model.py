@@ -49,6 +49,8 @@ class Model:
         first = self.layers[0] if self.layers else None
         if isinstance(first, Layer_Dense) and not self.network.built:
             self.network.build((first.n_inputs,))
+        if hasattr(self.optimizer, "follow"):
+            self.optimizer.follow(self.layers)
         if self.loss is not None:
             # Evaluating a loaded model needs no optimizer; plain SGD stands in, never stepping.
             self.network.compile(optimizer=self.optimizer or optimizers.SGD(),
@@ -130,6 +132,8 @@ class Model:
         model.loss, model.optimizer = network.loss, network.optimizer
         model.accuracy = network.metrics[0] if network.metrics else None
         model.output_layer_activation = model.layers[-1] if model.layers else None
+        if hasattr(model.optimizer, "follow"):
+            model.optimizer.follow(model.layers)
         return model
 
 
