@@ -442,3 +442,30 @@ def test_dropout_chapter_training_is_bit_identical_to_the_same_program_on_the_nn
             "next_draw": np.random.randn(3).astype(np.float32)}
     for key, value in ours.items():
         np.testing.assert_array_equal(value, reference[key], err_msg=key)
+
+
+def test_printed_split_and_rate_are_those_of_the_step_before_its_update(capsys):
+    # The book prints after the update, but its figures are those the step computed: the data
+    # loss and penalty of the weights before it, and the rate it stepped with.
+    init()
+    X, y = spiral_data(samples=30, classes=3)
+    model = Model()
+    model.add(Layer_Dense(2, 16, weight_regularizer_l2=0.5, weight_scale=0.5))
+    model.add(Activation_ReLU())
+    model.add(Layer_Dense(16, 3))
+    model.add(Activation_Softmax())
+    model.set(loss=Loss_CategoricalCrossentropy(), optimizer=Optimizer_Adam(learning_rate=0.05, decay=0.5),
+              accuracy=Accuracy_Categorical())
+    model.finalize()
+    before = model.predict(X)
+    data_loss = Loss_CategoricalCrossentropy().calculate(before, y)
+    reg_loss = Loss_CategoricalCrossentropy().regularization_loss(model.layers[0])
+    model.train(X, y, epochs=1, print_every=1)
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"epoch: 1, acc: {np.mean(np.argmax(before, axis=1) == y):.3f}, loss: {data_loss + reg_loss:.3f} "
+        f"(data_loss: {data_loss:.3f}, reg_loss: {reg_loss:.3f}), lr: 0.05")
+    assert f"{model.layers[0].regularization_loss():.3f}" != f"{reg_loss:.3f}"  # the step moved it
+
+    model.train(X, y, epochs=1, batch_size=60, print_every=1)  # the batched form: the same rules
+    step_line = capsys.readouterr().out.splitlines()[1]
+    assert step_line.startswith("step: 0, ") and step_line.endswith(f"lr: {0.05 / (1 + 0.5 * 1)}")
