@@ -435,7 +435,8 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
             total += loss * xb.shape[0]
             seen += xb.shape[0]
             progress.update(total / seen)
-            cbs.on_train_batch_end(step, {"loss": loss})
+            # As Keras: the running means of the epoch so far, the loss and every metric.
+            cbs.on_train_batch_end(step, {"loss": total / seen, **{m.name: m.result() for m in model.metrics}})
             if model.stop_training:
                 break
         logs = {"loss": total / max(seen, 1)}

@@ -221,3 +221,29 @@ def test_mse_and_mae_are_one_function_for_losses_and_metrics(data):
     model.compile(optimizer="adam", loss=gn.metrics.mae, metrics=[gn.losses.mse])
     history = model.fit(x, y_one_hot, epochs=1, verbose=0)
     assert type(model.loss) is gn.losses.MeanAbsoluteError and "mean_squared_error" in history.history
+
+
+def test_batch_logs_are_running_means_of_the_loss_and_every_metric():
+    # Keras hands on_train_batch_end the epoch's running means, metrics included.
+    class Recorder(gn.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.batches = []
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.batches.append(dict(logs))
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 3)).astype("float32")
+    y = (x[:, 0] > 0).astype("float32")
+    model = gn.Sequential([gn.layers.Dense(1, activation="sigmoid", input_shape=(3,))], seed=0)
+    model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
+    recorder = Recorder()
+    history = model.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0, callbacks=[recorder])
+    assert [sorted(logs) for logs in recorder.batches] == [["accuracy", "loss"]] * 3
+    assert recorder.batches[-1]["loss"] == pytest.approx(history.history["loss"][0], rel=1e-12)
+    assert recorder.batches[-1]["accuracy"] == history.history["accuracy"][0]
+    # The first batch's figures are that batch's alone: the weights before the first step.
+    first = gn.Sequential([gn.layers.Dense(1, activation="sigmoid", input_shape=(3,))], seed=0)
+    first.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
+    loss, accuracy = first.evaluate(x[:16], y[:16], verbose=0)
+    assert recorder.batches[0] == pytest.approx({"loss": loss, "accuracy": accuracy}, rel=1e-6)
