@@ -247,3 +247,71 @@ def test_batch_logs_are_running_means_of_the_loss_and_every_metric():
     first.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
     loss, accuracy = first.evaluate(x[:16], y[:16], verbose=0)
     assert recorder.batches[0] == pytest.approx({"loss": loss, "accuracy": accuracy}, rel=1e-6)
+
+
+def test_evaluate_predict_and_fit_validation_call_the_test_and_predict_hooks():
+    class Recorder(gn.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.calls = []
+
+        def on_test_begin(self, logs=None):
+            self.calls.append("test_begin")
+
+        def on_test_batch_end(self, batch, logs=None):
+            self.calls.append(("test_batch", batch, sorted(logs)))
+
+        def on_test_end(self, logs=None):
+            self.calls.append(("test_end", sorted(logs)))
+
+        def on_predict_begin(self, logs=None):
+            self.calls.append("predict_begin")
+
+        def on_predict_batch_end(self, batch, logs=None):
+            self.calls.append(("predict_batch", batch, logs["outputs"].shape))
+
+        def on_predict_end(self, logs=None):
+            self.calls.append("predict_end")
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.calls.append("epoch_end")
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(10, 3)).astype("float32")
+    y = rng.integers(0, 2, size=10)
+    model = gn.Sequential([gn.layers.Dense(2, activation="softmax", input_shape=(3,))], seed=0)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    recorder = Recorder()
+    loss, accuracy = model.evaluate(x, y, batch_size=4, verbose=0, callbacks=[recorder])
+    keys = ["accuracy", "loss"]
+    assert recorder.calls == ["test_begin", ("test_batch", 0, keys), ("test_batch", 1, keys),
+                              ("test_batch", 2, keys), ("test_end", keys)]
+    assert recorder.model is model
+
+    recorder.calls = []
+    outputs = model.predict(x, batch_size=6, callbacks=[recorder])
+    assert outputs.shape == (10, 2)
+    assert recorder.calls == ["predict_begin", ("predict_batch", 0, (6, 2)), ("predict_batch", 1, (4, 2)),
+                              "predict_end"]
+
+    recorder.calls = []  # fit's validation pass calls the test hooks of fit's callbacks, as Keras'
+    model.fit(x, y, epochs=1, validation_data=(x, y), verbose=0, callbacks=[recorder])
+    assert recorder.calls == ["test_begin", ("test_batch", 0, keys), ("test_end", keys), "epoch_end"]
+
+
+def test_a_callback_without_the_newer_hooks_still_works():
+    class Plain:  # not a gn.callbacks.Callback subclass: only the hooks it uses
+        def set_model(self, model):
+            self.model = model
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.last = logs["loss"]
+
+    model = gn.Sequential([gn.layers.Dense(1, input_shape=(2,))], seed=0)
+    model.compile(optimizer="sgd", loss="mse")
+    plain = Plain()
+    x, y = np.ones((4, 2), "float32"), np.ones((4, 1), "float32")
+    model.evaluate(x, y, verbose=0, callbacks=[plain])
+    model.predict(x, callbacks=[plain])
+    model.fit(x, y, epochs=1, validation_data=(x, y), verbose=0, callbacks=[plain])
+    assert plain.last == model.history.history["loss"][0]
