@@ -469,3 +469,69 @@ def test_printed_split_and_rate_are_those_of_the_step_before_its_update(capsys):
     model.train(X, y, epochs=1, batch_size=60, print_every=1)  # the batched form: the same rules
     step_line = capsys.readouterr().out.splitlines()[1]
     assert step_line.startswith("step: 0, ") and step_line.endswith(f"lr: {0.05 / (1 + 0.5 * 1)}")
+
+
+_BOOK_STYLE_REGRESSION_LOOP = """
+    # Sine regression: 1-64-64-1, weights 0.1·N(0, 1), mean squared error, Adam with decay.
+    X, y = sine_data()
+    Ws = [0.1 * np.random.randn(1, 64), 0.1 * np.random.randn(64, 64), 0.1 * np.random.randn(64, 1)]
+    bs = [np.zeros((1, 64)), np.zeros((1, 64)), np.zeros((1, 1))]
+    params = [Ws[0], bs[0], Ws[1], bs[1], Ws[2], bs[2]]
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    for epoch in range(EPOCHS):
+        z1 = np.dot(X, Ws[0]) + bs[0]
+        a1 = np.maximum(0, z1)
+        z2 = np.dot(a1, Ws[1]) + bs[1]
+        a2 = np.maximum(0, z2)
+        out3 = np.dot(a2, Ws[2]) + bs[2]
+        g3 = -2 * (y - out3) / 1
+        g3 = g3 / len(out3)
+        g2 = np.dot(g3, Ws[2].T)
+        g2[z2 <= 0] = 0
+        g1 = np.dot(g2, Ws[1].T)
+        g1[z1 <= 0] = 0
+        grads = [np.dot(X.T, g1), np.sum(g1, axis=0, keepdims=True), np.dot(a1.T, g2),
+                 np.sum(g2, axis=0, keepdims=True), np.dot(a2.T, g3), np.sum(g3, axis=0, keepdims=True)]
+        lr = 0.005 * (1.0 / (1.0 + 1e-3 * epoch))
+        for i, grad in enumerate(grads):
+            m[i] = 0.9 * m[i] + (1 - 0.9) * grad
+            v[i] = 0.999 * v[i] + (1 - 0.999) * grad**2
+            m_hat = m[i] / (1 - 0.9 ** (epoch + 1))
+            v_hat = v[i] / (1 - 0.999 ** (epoch + 1))
+            params[i] += -lr * m_hat / (np.sqrt(v_hat) + 1e-7)
+    out["W1"], out["W3"], out["b3"] = Ws[0], Ws[2], bs[2]
+"""
+
+
+def test_regression_chapter_loop_is_bit_identical_to_the_same_program_on_the_nnfs_package(tmp_path):
+    # sine_data's targets are float64: the book's loss gradient, and its last bias gradient, are float64.
+    epochs = 40
+    reference = _run_with_the_nnfs_package(tmp_path, f"EPOCHS = {epochs}\n"
+                                           + textwrap.dedent(_BOOK_STYLE_REGRESSION_LOOP))
+    init()
+    X, y = sine_data()
+    dense1, dense2, dense3 = (Layer_Dense(1, 64, weight_scale=0.1), Layer_Dense(64, 64, weight_scale=0.1),
+                              Layer_Dense(64, 1, weight_scale=0.1))
+    activation1, activation2, activation3 = Activation_ReLU(), Activation_ReLU(), Activation_Linear()
+    loss_function, optimizer = Loss_MeanSquaredError(), Optimizer_Adam(learning_rate=0.005, decay=1e-3)
+    for epoch in range(epochs):
+        dense1.forward(X)
+        activation1.forward(dense1.output)
+        dense2.forward(activation1.output)
+        activation2.forward(dense2.output)
+        dense3.forward(activation2.output)
+        activation3.forward(dense3.output)
+        loss_function.backward(activation3.output, y)
+        activation3.backward(loss_function.dinputs)
+        dense3.backward(activation3.dinputs)
+        activation2.backward(dense3.dinputs)
+        dense2.backward(activation2.dinputs)
+        activation1.backward(dense2.dinputs)
+        dense1.backward(activation1.dinputs)
+        optimizer.pre_update_params()
+        for layer in (dense1, dense2, dense3):
+            optimizer.update_params(layer)
+        optimizer.post_update_params()
+    for ours, key in ((dense1.weights, "W1"), (dense3.weights, "W3"), (dense3.biases, "b3")):
+        np.testing.assert_array_equal(ours, reference[key], err_msg=key)
