@@ -436,7 +436,7 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
             seen += xb.shape[0]
             progress.update(total / seen)
             # As Keras: the running means of the epoch so far, the loss and every metric.
-            cbs.on_train_batch_end(step, {"loss": total / seen, **{m.name: m.result() for m in model.metrics}})
+            cbs.on_train_batch_end(step, {"loss": total / seen, **batch_results(model)})
             if model.stop_training:
                 break
         logs = {"loss": total / max(seen, 1)}
@@ -494,6 +494,12 @@ def train_on_batch(model, x, y, sample_weight, class_weight, return_dict):
 
 
 @parallel.on_own_threads
+def batch_results(model) -> dict:
+    """The metrics' running values for a batch's logs; those that recompute over everything seen
+    (``per_batch`` False: AUC) are left to the epoch's logs."""
+    return {m.name: m.result() for m in model.metrics if getattr(m, "per_batch", True)}
+
+
 def callback_list(model, callbacks):
     """``callbacks`` (a list, None, or fit's own ``CallbackList``) as a ``CallbackList`` for ``model``."""
     if isinstance(callbacks, callbacks_module.CallbackList):
@@ -546,7 +552,7 @@ def evaluate(model, x, y, batch_size, verbose, sample_weight, return_dict, _prep
         for metric in model.metrics:
             metric.update_state(y_b, y_pred, w_b)
         if cbs.callbacks:  # Keras' test batch logs: running means, as in training
-            cbs.on_test_batch_end(step, {"loss": total / seen + penalty, **{m.name: m.result() for m in model.metrics}})
+            cbs.on_test_batch_end(step, {"loss": total / seen + penalty, **batch_results(model)})
     results = {"loss": total / seen + penalty}
     results.update({m.name: m.result() for m in model.metrics})
     cbs.on_test_end(dict(results))
