@@ -59,6 +59,7 @@ class Layer_Dense(_BookLayer, layers.Dense):
                          kernel_regularizer=_penalty(weight_regularizer_l1, weight_regularizer_l2),
                          bias_regularizer=_penalty(bias_regularizer_l1, bias_regularizer_l2), **kwargs)
         self.n_inputs = int(n_inputs)
+        self._wide_grads: dict = {}  # see backward_logits
         # float32 draws times the scale in float32: the package's patched randn returns float32.
         self._initial_weights = draw_normal(self.n_inputs, self.units) * np.float32(weight_scale)
         self._book_args = {"n_inputs": self.n_inputs, "n_neurons": self.units,
@@ -104,7 +105,7 @@ class Layer_Dense(_BookLayer, layers.Dense):
     def update_gradients(self) -> dict:
         """The gradients the book's optimizers step with: ``grads``, except a bias gradient the
         book's code holds in float64, which is kept in float64 here too."""
-        return {**self.grads, **getattr(self, "_wide_grads", {})}
+        return {**self.grads, **self._wide_grads}
 
     def add_regularization_grads(self):
         """Done in ``backward`` already, as in the book."""

@@ -17,7 +17,8 @@ class _BookLoss:
     def _book_targets(self, output, y):
         # float64 targets stay float64 (sine_data's): the book's gradient then is float64 too.
         y, dtype = np.asarray(y), np.asarray(output).dtype
-        return y.astype(np.result_type(y.dtype, dtype) if y.dtype.kind == "f" else dtype).reshape(np.shape(output))
+        dtype = np.result_type(y.dtype, dtype) if y.dtype.kind == "f" else dtype
+        return y.astype(dtype).reshape(np.shape(output))
 
     def calculate(self, output, y, *, include_regularization=False, layers=()):
         output = np.asarray(output)

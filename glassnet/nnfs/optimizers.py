@@ -12,6 +12,8 @@ class _BookOptimizer:
     """The book's loop protocol: ``pre_update_params``, ``update_params(layer)``, ``post_update_params``."""
 
     book_args: tuple = ()
+    #: the book's layers a model trains with this optimizer (``follow``)
+    _book_layers: tuple = ()
 
     def pre_update_params(self):
         """Nothing to do: ``current_learning_rate`` already applies the decay for this step."""
@@ -25,10 +27,10 @@ class _BookOptimizer:
     def follow(self, layers) -> None:
         """Step ``layers``' gradients as their ``update_gradients()`` give them (the book's
         float64 bias gradients) when a model trains them: ``Model.finalize`` calls this."""
-        self._book_layers = [layer for layer in layers if hasattr(layer, "update_gradients")]
+        self._book_layers = tuple(layer for layer in layers if hasattr(layer, "update_gradients"))
 
     def apply_gradients(self, items) -> None:
-        wide = {f"{layer.name}/{key}": grad for layer in getattr(self, "_book_layers", ())
+        wide = {f"{layer.name}/{key}": grad for layer in self._book_layers
                 for key, grad in layer.update_gradients().items() if grad is not layer.grads[key]}
         super().apply_gradients((key, param, wide.get(key, grad)) for key, param, grad in items)
 
