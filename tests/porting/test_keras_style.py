@@ -59,6 +59,14 @@ def test_functional_activations_compute_and_stand_for_their_class():
     np.testing.assert_allclose(gn.activations.leaky_relu(x, negative_slope=0.1), [[-0.2, 0.0, 3.0]], rtol=1e-6)
     np.testing.assert_allclose(gn.activations.elu(x), [[np.expm1(-2.0), 0.0, 3.0]], rtol=1e-6)
     np.testing.assert_array_equal(gn.activations.linear(x), x)
+    # Keras' relu arguments: a threshold, a cap and a slope below the threshold.
+    x = np.array([[-2.0, -0.5, 0.0, 0.5, 1.0, 3.0, 8.0]], dtype="float32")
+    np.testing.assert_array_equal(gn.activations.relu(x, max_value=6.0), [[0, 0, 0, 0.5, 1, 3, 6]])
+    np.testing.assert_array_equal(gn.activations.relu(x, threshold=1.0), [[0, 0, 0, 0, 0, 3, 8]])
+    np.testing.assert_array_equal(gn.activations.relu(x, negative_slope=0.5), [[-1, -0.25, 0, 0.5, 1, 3, 8]])
+    np.testing.assert_array_equal(gn.activations.relu(x, negative_slope=0.5, max_value=6.0, threshold=1.0),
+                                  [[-1.5, -0.75, -0.5, -0.25, 0, 3, 6]])
+    assert gn.activations.relu(x, max_value=6.0).dtype == np.float32
     dense = layers.Dense(3, activation=gn.activations.relu)
     assert type(dense.activation) is gn.activations.ReLU
     assert dense.get_config()["activation"] == "relu"
