@@ -185,9 +185,27 @@ def linear(x) -> np.ndarray:
     return _as_float(x)
 
 
-def relu(x) -> np.ndarray:
-    """max(x, 0) (``keras.activations.relu`` with its default arguments)."""
-    return ReLU().forward(_as_float(x))
+def relu(x, negative_slope: float = 0.0, max_value: float | None = None, threshold: float = 0.0) -> np.ndarray:
+    """``keras.activations.relu``: max(x, 0) with the default arguments.
+
+    Otherwise x where x > threshold, else 0; capped at ``max_value``; minus
+    negative_slope · max(threshold - x, 0) below the threshold, as Keras computes it. (As an
+    ``activation=`` value the function stands for the ``"relu"`` class, the default form.)
+
+    Example:
+        >>> import numpy as np, glassnet as gn
+        >>> gn.activations.relu(np.float32([[-2.0, 0.5, 3.0, 8.0]]), negative_slope=0.5, max_value=6.0, threshold=1.0)
+        array([[-1.5 , -0.25,  3.  ,  6.  ]], dtype=float32)
+    """
+    x = _as_float(x)
+    if negative_slope == 0 and max_value is None and threshold == 0:
+        return ReLU().forward(x)
+    y = np.where(x > threshold, x, x.dtype.type(0))
+    if max_value is not None:
+        y = np.clip(y, 0, max_value)
+    if negative_slope:
+        y = y - negative_slope * np.maximum(threshold - x, 0)
+    return y.astype(x.dtype, copy=False)
 
 
 def leaky_relu(x, negative_slope: float = 0.2) -> np.ndarray:

@@ -17,6 +17,11 @@ from glassnet._registry import deserialize, lookup, register, registered
 class Metric:
     """Base class: a weighted running mean of per-sample ``values(y_true, y_pred)``."""
 
+    #: whether ``result()`` is cheap enough to report after every batch (batch logs, as Keras'):
+    #: False for a metric that recomputes over everything seen (AUC), which would make an epoch
+    #: quadratic in its batches.
+    per_batch = True
+
     def __init__(self, name: str | None = None):
         self.name = name or _default_name(type(self))
         self.reset_state()
@@ -282,6 +287,8 @@ class AUC(Metric):
     Args:
         curve: "ROC" or "PR" (average precision).
     """
+
+    per_batch = False  # result() sorts every score seen since reset
 
     def __init__(self, name: str | None = None, curve: str = "ROC"):
         if curve not in ("ROC", "PR"):

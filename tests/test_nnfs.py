@@ -116,7 +116,13 @@ def test_dropout_rate_is_the_share_dropped_as_in_the_book():
     out = layer.forward(np.ones((200, 500)), training=True)
     assert (out == 0).mean() == pytest.approx(0.1, abs=0.005)
     np.testing.assert_allclose(out[out != 0], 1 / 0.9, rtol=1e-6)
-    np.testing.assert_array_equal(layer.forward(np.ones((2, 3))), np.ones((2, 3)))
+    np.testing.assert_array_equal(layer.forward(np.ones((2, 3)), training=False), np.ones((2, 3)))
+    # Called by hand without ``training`` it drops, as the dropout chapter's class always does,
+    # and its masks are the book's draws from NumPy's global generator.
+    init()
+    dropped = layer.forward(np.ones((20, 30)))
+    init()
+    np.testing.assert_array_equal(dropped, np.random.binomial(1, 0.9, size=(20, 30)) / 0.9)
 
 
 def test_optimizers_follow_the_books_update_rules():
@@ -229,3 +235,18 @@ def test_book_regression_accuracy_keeps_its_learned_precision_through_its_config
     copy = Accuracy_Regression(**accuracy.get_config())
     predictions, y = np.array([0.5, 2.0]), np.array([0.0, 0.0])
     assert copy.calculate(predictions, y) == accuracy.calculate(predictions, y) == 0.5
+
+
+def test_l1_penalty_derivative_is_plus_one_at_zero_and_added_before_l2_as_in_the_book():
+    # The book's dL1 is ones with -1 where w < 0: +1 at w = 0 (biases start there), where
+    # sign(w) gives 0; and the L1 and L2 terms are added one after the other.
+    layer = Layer_Dense(2, 3, weight_regularizer_l1=0.3, weight_regularizer_l2=0.2, bias_regularizer_l1=0.5)
+    layer.weights = np.float32([[0.0, -0.25, 0.125], [0.5, 0.0, -1.0]])
+    layer.forward(np.ones((4, 2), dtype=np.float32))
+    layer.backward(np.zeros((4, 3), dtype=np.float32))
+    np.testing.assert_array_equal(layer.dbiases, np.full((1, 3), 0.5, dtype=np.float32))
+    w = layer.weights
+    expected = np.zeros_like(w)
+    expected += 0.3 * np.where(w < 0, -1, 1).astype(np.float32)
+    expected += 2 * 0.2 * w
+    np.testing.assert_array_equal(layer.dweights, expected)

@@ -33,6 +33,21 @@ class Callback:
     def on_train_batch_end(self, batch, logs=None):
         self.on_batch_end(batch, logs=logs)
 
+    # evaluate (and fit's validation) and predict call these, as Keras does; a test batch's logs
+    # are the running means so far, a predict batch's ``{"outputs": its outputs}``.
+    def on_test_begin(self, logs=None): ...
+    def on_test_end(self, logs=None): ...
+    def on_test_batch_begin(self, batch, logs=None): ...
+    def on_test_batch_end(self, batch, logs=None): ...
+    def on_predict_begin(self, logs=None): ...
+    def on_predict_end(self, logs=None): ...
+    def on_predict_batch_begin(self, batch, logs=None): ...
+    def on_predict_batch_end(self, batch, logs=None): ...
+
+
+#: the hooks that take ``logs`` alone (the others take an epoch or batch number first)
+_LOGS_ONLY = {f"on_{stage}_{edge}" for stage in ("train", "test", "predict") for edge in ("begin", "end")}
+
 
 class CallbackList:
     """Calls one hook on many callbacks in order, always with a ``logs`` dict (as Keras does), so
@@ -50,9 +65,12 @@ class CallbackList:
             raise AttributeError(hook)
 
         def call(*args):
-            if len(args) == (0 if hook in ("on_train_begin", "on_train_end") else 1):
+            if len(args) == (0 if hook in _LOGS_ONLY else 1):
                 args = (*args, {})
             for cb in self.callbacks:
-                getattr(cb, hook)(*args)
+                # A callback written before the test and predict hooks existed may lack them.
+                method = getattr(cb, hook, None)
+                if method is not None:
+                    method(*args)
 
         return call

@@ -90,12 +90,13 @@ class BaseModel:
         return training.train_on_batch(self, x, y, sample_weight, class_weight, return_dict)
 
     def evaluate(self, x=None, y=None, batch_size: int | None = None, verbose="auto", sample_weight=None,
-                 return_dict: bool = False):
+                 return_dict: bool = False, callbacks=None):
         """Loss and metrics on ``x, y``: a float without metrics, else [loss, *metrics].
 
         Prints the result line (``loss: ... - accuracy: ...``) unless ``verbose=0``, as Keras does.
+        ``callbacks`` get ``on_test_begin/end`` and ``on_test_batch_begin/end``, as in Keras.
         """
-        return training.evaluate(self, x, y, batch_size, verbose, sample_weight, return_dict)
+        return training.evaluate(self, x, y, batch_size, verbose, sample_weight, return_dict, callbacks=callbacks)
 
     # -- files (glassnet.saving) ------------------------------------------------------------------
     def save(self, filepath, overwrite: bool = True, include_optimizer: bool = True) -> None:

@@ -354,17 +354,20 @@ class Model(BaseModel):
                             sample_weight=sample_weight, initial_epoch=initial_epoch, log_every=log_every)
 
     @parallel.on_own_threads
-    def predict(self, x, batch_size: int | None = None, verbose=0):
+    def predict(self, x, batch_size: int | None = None, verbose=0, callbacks=None):
         """The outputs for ``x`` in batches (inference mode): an array for one output, else a list,
-        or a dict when the outputs were given as one."""
+        or a dict when the outputs were given as one. ``callbacks`` get the predict hooks, as
+        in Keras (a batch's ``{"outputs": ...}`` is its list of output arrays)."""
         training.refuse_step_overrides(self, "predict", ("predict_step",))
         x, _ = training.unpack_image_data(x)
         if training.is_batch_source(x):  # batches from disk: only the outputs are held in memory
-            parts = [self.forward(self.input_arrays(x[i][0])) for i in range(len(x))]
+            steps = (lambda i=i: self.forward(self.input_arrays(x[i][0])) for i in range(len(x)))
         else:
             xs = self.input_arrays(x)
             batch_size = data.check_batch_size(batch_size or training.INFERENCE_BATCH)
-            parts = [self.forward([xi[s] for xi in xs]) for s in data.batch_slices(xs[0].shape[0], batch_size)]
+            steps = (lambda s=s: self.forward([xi[s] for xi in xs])
+                     for s in data.batch_slices(xs[0].shape[0], batch_size))
+        parts = training.predict_batches(self, steps, callbacks, join=False)
         return self._structure([np.concatenate([p[k] for p in parts]) for k in range(len(self.outputs))])
 
     # -- describing ---------------------------------------------------------------------------------

@@ -229,12 +229,14 @@ class Sequential(BaseModel):
                             diagnose=diagnose)
 
     @parallel.on_own_threads
-    def predict(self, x, batch_size: int | None = None, verbose=0) -> np.ndarray:
+    def predict(self, x, batch_size: int | None = None, verbose=0, callbacks=None) -> np.ndarray:
         """The model's outputs for ``x``, computed in batches (inference mode: no dropout).
 
         With a preprocessor attached (``attach_preprocessor``), a pandas DataFrame of raw rows
         is transformed by it first; arrays are taken as features already. ``x`` may be a SciPy
         sparse matrix, as in ``fit`` and ``evaluate``: each batch is densified in turn.
+        ``callbacks`` get ``on_predict_begin/end`` and ``on_predict_batch_begin/end`` (with
+        ``{"outputs": ...}`` of the batch), as in Keras.
         """
         training.refuse_step_overrides(self, "predict", ("predict_step",))
         if not self.built and data.takes_text(self.layers) and not training.is_batch_source(x):
@@ -242,7 +244,8 @@ class Sequential(BaseModel):
         self._require_built("predict")
         x, _ = training.unpack_image_data(x)
         if training.is_batch_source(x):  # batches from disk: only the outputs are held in memory
-            return np.concatenate([self.predict(x[i][0], batch_size) for i in range(len(x))])
+            return training.predict_batches(self, (lambda i=i: self.predict(x[i][0], batch_size)
+                                                   for i in range(len(x))), callbacks)
         if self.preprocessor is not None and training.is_dataframe(x):
             x = self.preprocessor.transform(x)
         if data.takes_text(self.layers):  # raw strings for a first TextVectorization layer
@@ -251,9 +254,10 @@ class Sequential(BaseModel):
             x = data.as_array(x, "x", self.layers[0].dtype, sparse=True)
             data.check_features(x, self.input_shape)
         batch_size = data.check_batch_size(batch_size or training.INFERENCE_BATCH)
-        if x.shape[0] <= batch_size:
+        if x.shape[0] == 0:  # no batch to run, but the outputs' shape is still the model's
             return self._forward(data.densify(x))
-        return np.concatenate([self._forward(data.densify(x[s])) for s in data.batch_slices(x.shape[0], batch_size)])
+        return training.predict_batches(self, (lambda s=s: self._forward(data.densify(x[s]))
+                                               for s in data.batch_slices(x.shape[0], batch_size)), callbacks)
 
     def __call__(self, x, training: bool = False) -> np.ndarray:
         """The outputs for array ``x``; on a symbolic tensor, this model as a layer of a graph."""

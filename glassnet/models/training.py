@@ -435,7 +435,8 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
             total += loss * xb.shape[0]
             seen += xb.shape[0]
             progress.update(total / seen)
-            cbs.on_train_batch_end(step, {"loss": loss})
+            # As Keras: the running means of the epoch so far, the loss and every metric.
+            cbs.on_train_batch_end(step, {"loss": total / seen, **batch_results(model)})
             if model.stop_training:
                 break
         logs = {"loss": total / max(seen, 1)}
@@ -451,10 +452,11 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
             logs.update({k: float("nan") for k in logs})
         diverged = broken or not np.isfinite(logs["loss"])
         if val is not None and not diverged:
+            # fit's callbacks see the validation pass's test hooks, as in Keras.
             if is_batch_source(val):
-                val_logs = evaluate(model, val, None, None, 0, None, True)
+                val_logs = evaluate(model, val, None, None, 0, None, True, callbacks=cbs)
             else:
-                val_logs = evaluate(model, val[0], val[1], None, 0, val[2], True, _prepared=True)
+                val_logs = evaluate(model, val[0], val[1], None, 0, val[2], True, _prepared=True, callbacks=cbs)
             logs.update({f"val_{k}": v for k, v in val_logs.items()})
         elif val is not None:
             # Diverged weights are not evaluated (AUC and friends reject NaN predictions), but
@@ -492,7 +494,37 @@ def train_on_batch(model, x, y, sample_weight, class_weight, return_dict):
 
 
 @parallel.on_own_threads
-def evaluate(model, x, y, batch_size, verbose, sample_weight, return_dict, _prepared: bool = False):
+def batch_results(model) -> dict:
+    """The metrics' running values for a batch's logs; those that recompute over everything seen
+    (``per_batch`` False: AUC) are left to the epoch's logs."""
+    return {m.name: m.result() for m in model.metrics if getattr(m, "per_batch", True)}
+
+
+def callback_list(model, callbacks):
+    """``callbacks`` (a list, None, or fit's own ``CallbackList``) as a ``CallbackList`` for ``model``."""
+    if isinstance(callbacks, callbacks_module.CallbackList):
+        return callbacks
+    return callbacks_module.CallbackList(list(callbacks or []), model)
+
+
+def predict_batches(model, steps, callbacks, join: bool = True):
+    """Run ``steps`` (functions, each computing one batch's outputs) between the predict hooks
+    of ``callbacks``; the outputs concatenated (``join``) or as a list."""
+    cbs = callback_list(model, callbacks)
+    cbs.on_predict_begin()
+    parts = []
+    for step, compute in enumerate(steps):
+        cbs.on_predict_batch_begin(step)
+        parts.append(compute())
+        cbs.on_predict_batch_end(step, {"outputs": parts[-1]})
+    cbs.on_predict_end()
+    if not join:
+        return parts
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def evaluate(model, x, y, batch_size, verbose, sample_weight, return_dict, _prepared: bool = False,
+             callbacks=None):
     refuse_step_overrides(model, "evaluate", ("test_step",))
     _require_compiled(model, "evaluate")
     x, y = unpack_image_data(x, y)
@@ -508,15 +540,22 @@ def evaluate(model, x, y, batch_size, verbose, sample_weight, return_dict, _prep
                    for s in data.batch_slices(x.shape[0], batch_size))
     for metric in model.metrics:
         metric.reset_state()
+    cbs = callback_list(model, callbacks)
+    cbs.on_test_begin()
     total, seen = 0.0, 0
-    for x_b, y_b, w_b in batches:
+    penalty = regularization_loss(model)
+    for step, (x_b, y_b, w_b) in enumerate(batches):
+        cbs.on_test_batch_begin(step)
         loss, y_pred, _ = forward_loss(model, x_b, y_b, w_b, training=False)
         total += loss * x_b.shape[0]
         seen += x_b.shape[0]
         for metric in model.metrics:
             metric.update_state(y_b, y_pred, w_b)
-    results = {"loss": total / seen + regularization_loss(model)}
+        if cbs.callbacks:  # Keras' test batch logs: running means, as in training
+            cbs.on_test_batch_end(step, {"loss": total / seen + penalty, **batch_results(model)})
+    results = {"loss": total / seen + penalty}
     results.update({m.name: m.result() for m in model.metrics})
+    cbs.on_test_end(dict(results))
     if resolve_verbose(verbose):
         print(" - ".join(f"{k}: {v:.4f}" for k, v in results.items()))
     return _format_results(results, return_dict)

@@ -59,6 +59,7 @@ class Layer_Dense(_BookLayer, layers.Dense):
                          kernel_regularizer=_penalty(weight_regularizer_l1, weight_regularizer_l2),
                          bias_regularizer=_penalty(bias_regularizer_l1, bias_regularizer_l2), **kwargs)
         self.n_inputs = int(n_inputs)
+        self._wide_grads: dict = {}  # see backward_logits
         # float32 draws times the scale in float32: the package's patched randn returns float32.
         self._initial_weights = draw_normal(self.n_inputs, self.units) * np.float32(weight_scale)
         self._book_args = {"n_inputs": self.n_inputs, "n_neurons": self.units,
@@ -82,15 +83,29 @@ class Layer_Dense(_BookLayer, layers.Dense):
     def backward_logits(self, grad):
         # Gradients are written in place: parameters and gradients may be views of one buffer.
         self.grads["kernel"][...] = _dot(self._x.T, grad)  # (D, N) @ (N, U) -> (D, U)
-        self.grads["bias"][...] = grad.sum(axis=0)
+        bias = grad.sum(axis=0)
+        self.grads["bias"][...] = bias
+        # A float64 gradient (after the book's float64 dropout mask, or float64 targets) gives
+        # the book a float64 bias gradient, and float64 optimizer state from it: kept here for
+        # the book's optimizers (update_gradients), beside the rounded copy in grads.
+        self._wide_grads = {} if bias.dtype == self.grads["bias"].dtype else {"bias": bias}
         return _dot(grad, self.params["kernel"].T)  # (N, U) @ (U, D) -> (N, D)
 
     def backward(self, dvalues):
         # The book adds the penalties' gradients in the layer's own backward, so hand-written
         # loops get them; the model's separate pass (below) is then skipped so they count once.
         dinputs = super().backward(dvalues)
-        layers.Dense.add_regularization_grads(self)
+        for key, reg in self.regularizers.items():
+            grad = self.update_gradients()[key]
+            _add_book_penalty_gradient(grad, self.params[key], reg.l1, reg.l2)
+            if grad is not self.grads[key]:
+                self.grads[key][...] = grad
         return dinputs
+
+    def update_gradients(self) -> dict:
+        """The gradients the book's optimizers step with: ``grads``, except a bias gradient the
+        book's code holds in float64, which is kept in float64 here too."""
+        return {**self.grads, **self._wide_grads}
 
     def add_regularization_grads(self):
         """Done in ``backward`` already, as in the book."""
@@ -120,7 +135,7 @@ class Layer_Dense(_BookLayer, layers.Dense):
         self._built_params()["bias"][...] = np.reshape(value, -1)
 
     dweights = property(lambda self: self.grads["kernel"])
-    dbiases = property(lambda self: self.grads["bias"].reshape(1, -1))
+    dbiases = property(lambda self: self.update_gradients()["bias"].reshape(1, -1))
 
     def get_parameters(self):
         return self.weights, self.biases
@@ -134,6 +149,16 @@ class Layer_Dense(_BookLayer, layers.Dense):
         return {**layers.Layer.get_config(self), **self._book_args}
 
 
+def _add_book_penalty_gradient(grad: np.ndarray, w: np.ndarray, l1: float, l2: float) -> None:
+    """Add the penalties' gradient to ``grad`` in place, as the book's layer does: the L1 term
+    first, with the derivative +1 at w = 0 (the book's ones, -1 where w < 0; glassnet's
+    regularizers use sign(w), 0 there), then the L2 term 2·λ·w."""
+    if l1:
+        grad += l1 * np.where(w < 0, -1, 1).astype(w.dtype)
+    if l2:
+        grad += 2 * l2 * w
+
+
 def _penalty(l1: float, l2: float):
     return regularizers.L1L2(l1=l1, l2=l2) if (l1 or l2) else None
 
@@ -143,13 +168,39 @@ class Layer_Dropout(_BookLayer, layers.Dropout):
     """The book's dropout: ``rate`` is the share of units DROPPED (``Layer_Dropout(0.1)`` keeps 90%).
 
     The book stores the keep share ``1 - rate`` internally; glassnet's ``Dropout(rate)`` takes the
-    same drop share, so the argument passes straight through. The masks come from the model's
-    seeded generator (a saved model resumes with the same draws), not from NumPy's global one
-    as in the book: a chapter with dropout trains to nearby figures, not the book's digits.
+    same drop share, so the argument passes straight through.
+
+    As in the book, the masks come from NumPy's global generator (``np.random.binomial``), in
+    the order the program asks for them, so after ``init()`` a chapter draws the book's masks,
+    in a hand-written loop and in ``Model.train`` alike. (glassnet's own ``Dropout`` draws from
+    the model's seeded generator instead.) A saved model therefore resumes with the same masks
+    only from the same state of that generator, as the book's code would. Called by hand,
+    ``forward(inputs)`` drops, as the class of the book's dropout chapter always does; a model
+    passes ``training`` itself.
+
+    Shapes:
+        x: (N, ...) -> y: same shape; float64 while training, as the book's float64 mask makes it.
+
+    Math:
+        forward y = x ⊙ m / (1 - rate), m ~ Bernoulli(1 - rate); backward dx = grad ⊙ m / (1 - rate).
     """
 
     def __init__(self, rate: float, **kwargs):
         super().__init__(rate, **kwargs)
+
+    def forward(self, inputs, training=True):
+        inputs = np.asarray(inputs)
+        if not self.built:
+            self.build((None, *inputs.shape[1:]))
+        if not training:
+            self._mask = None
+            self.output = inputs
+            return inputs
+        keep = 1 - self.rate
+        # An int64 draw divided by a float: a float64 mask, and a float64 output, as in the book.
+        self._mask = np.random.binomial(1, keep, size=inputs.shape) / keep
+        self.output = inputs * self._mask
+        return self.output
 
 
 class _BookActivation(_BookLayer, layers.Activation):

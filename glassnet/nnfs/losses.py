@@ -15,7 +15,10 @@ class _BookLoss:
     """The book's loss protocol: ``calculate(output, y)``, ``backward(dvalues, y)`` -> ``.dinputs``."""
 
     def _book_targets(self, output, y):
-        return np.asarray(y, dtype=np.asarray(output).dtype).reshape(np.shape(output))
+        # float64 targets stay float64 (sine_data's): the book's gradient then is float64 too.
+        y, dtype = np.asarray(y), np.asarray(output).dtype
+        dtype = np.result_type(y.dtype, dtype) if y.dtype.kind == "f" else dtype
+        return y.astype(dtype).reshape(np.shape(output))
 
     def calculate(self, output, y, *, include_regularization=False, layers=()):
         output = np.asarray(output)

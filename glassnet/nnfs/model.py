@@ -49,6 +49,8 @@ class Model:
         first = self.layers[0] if self.layers else None
         if isinstance(first, Layer_Dense) and not self.network.built:
             self.network.build((first.n_inputs,))
+        if hasattr(self.optimizer, "follow"):
+            self.optimizer.follow(self.layers)
         if self.loss is not None:
             # Evaluating a loaded model needs no optimizer; plain SGD stands in, never stepping.
             self.network.compile(optimizer=self.optimizer or optimizers.SGD(),
@@ -77,10 +79,9 @@ class Model:
         self._require_finalized("train")
         n = len(X)
         if batch_size is None:
-            printer = _EpochPrinter(print_every)
+            printer = _EpochPrinter(print_every, n)
         else:
-            printer = _StepPrinter(print_every, -(-n // batch_size), self.accuracy,
-                                   validate=validation_data is not None)
+            printer = _StepPrinter(print_every, n, batch_size, self.accuracy, validate=validation_data is not None)
         history = self.network.fit(X, y, epochs=epochs, batch_size=batch_size or n, shuffle=False,
                                    validation_data=validation_data, verbose=0, callbacks=[printer])
         if validation_data is not None and batch_size is None:
@@ -130,54 +131,85 @@ class Model:
         model.loss, model.optimizer = network.loss, network.optimizer
         model.accuracy = network.metrics[0] if network.metrics else None
         model.output_layer_activation = model.layers[-1] if model.layers else None
+        if hasattr(model.optimizer, "follow"):
+            model.optimizer.follow(model.layers)
         return model
 
 
-def _figures(model, logs: dict, accuracy: float | None = None, prefix: str = "") -> str:
-    """``acc: ..., loss: ... (data_loss: ..., reg_loss: ...), lr: ...`` as the book prints it.
-
-    glassnet's losses include the penalties; the book's data loss is that minus the penalty
-    at the current weights."""
-    reg = training.regularization_loss(model)
-    if accuracy is None:
-        accuracy = next((v for k, v in logs.items()
-                         if k not in ("loss", "learning_rate") and not k.startswith("val_")), float("nan"))
-    return (f"{prefix}acc: {accuracy:.3f}, loss: {logs['loss']:.3f} (data_loss: {logs['loss'] - reg:.3f}, "
-            f"reg_loss: {reg:.3f}), lr: {model.optimizer.current_learning_rate}")
+def _figures(data_loss: float, reg_loss: float, accuracy: float, lr: float, prefix: str = "") -> str:
+    """``acc: ..., loss: ... (data_loss: ..., reg_loss: ...), lr: ...`` as the book prints it."""
+    return (f"{prefix}acc: {accuracy:.3f}, loss: {data_loss + reg_loss:.3f} (data_loss: {data_loss:.3f}, "
+            f"reg_loss: {reg_loss:.3f}), lr: {lr}")
 
 
-class _EpochPrinter(Callback):
-    """Chapter 18's first ``train``: a line every ``print_every`` epochs."""
+def _accuracy(logs: dict) -> float:
+    return next((v for k, v in logs.items() if k not in ("loss", "learning_rate") and not k.startswith("val_")),
+                float("nan"))
 
-    def __init__(self, print_every: int):
+
+class _BookPrinter(Callback):
+    """What the book's ``train`` prints beside each step: the penalty of the weights the step
+    differentiated and the rate it stepped with, both taken before the update (glassnet's
+    logs come after it); and each batch's own loss, which includes that penalty."""
+
+    def __init__(self, n: int, batch_size: int):
         super().__init__()
+        self.n, self.batch_size = n, batch_size
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._seen, self._total, self._data_total = 0, 0.0, 0.0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.reg_loss = training.regularization_loss(self.model)
+        self.lr = self.model.optimizer.current_learning_rate
+
+    def on_train_batch_end(self, batch, logs=None):
+        # The batch's own loss, from the running mean the logs carry (as Keras' do).
+        size = min(self.batch_size, self.n - self._seen)
+        total = (logs or {})["loss"] * (self._seen + size)
+        self.batch_loss = (total - self._total) / size
+        self._seen, self._total = self._seen + size, total
+        self.data_loss = self.batch_loss - self.reg_loss
+        self._data_total += self.data_loss * size
+
+
+class _EpochPrinter(_BookPrinter):
+    """Chapter 18's first ``train``: a line every ``print_every`` epochs (one step each)."""
+
+    def __init__(self, print_every: int, n: int):
+        super().__init__(n, n)
         self.print_every = int(print_every)
 
     def on_epoch_end(self, epoch, logs=None):
         if not (epoch + 1) % self.print_every:
-            print(_figures(self.model, logs or {}, prefix=f"epoch: {epoch + 1}, "))
+            print(_figures(self.data_loss, self.reg_loss, _accuracy(logs or {}), self.lr,
+                           prefix=f"epoch: {epoch + 1}, "))
 
 
-class _StepPrinter(Callback):
+class _StepPrinter(_BookPrinter):
     """The book's batched ``train``: the epoch number, a line every ``print_every`` steps and on
-    the last one, then the epoch's training (and validation) figures."""
+    the last one, then the epoch's training (and validation) figures. The training line, as the
+    book's, joins the epoch's mean data loss with the penalty after the last step."""
 
-    def __init__(self, print_every: int, steps: int, accuracy, validate: bool):
-        super().__init__()
-        self.print_every, self.steps = int(print_every), steps
+    def __init__(self, print_every: int, n: int, batch_size: int, accuracy, validate: bool):
+        super().__init__(n, batch_size)
+        self.print_every, self.steps = int(print_every), -(-n // batch_size)
         self.accuracy, self.validate = accuracy, validate
 
     def on_epoch_begin(self, epoch, logs=None):
+        super().on_epoch_begin(epoch, logs)
         print(f"epoch: {epoch + 1}")
 
     def on_train_batch_end(self, batch, logs=None):
+        super().on_train_batch_end(batch, logs)
         if not batch % self.print_every or batch == self.steps - 1:
             acc = self.accuracy.batch_result if self.accuracy is not None else float("nan")
-            print(_figures(self.model, logs or {}, accuracy=acc, prefix=f"step: {batch}, "))
+            print(_figures(self.data_loss, self.reg_loss, acc, self.lr, prefix=f"step: {batch}, "))
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        print(_figures(self.model, logs, prefix="training, "))
+        print(_figures(self._data_total / self._seen, training.regularization_loss(self.model), _accuracy(logs),
+                       self.lr, prefix="training, "))
         if self.validate:
             name = self.accuracy.name if self.accuracy is not None else None
             loss = logs["val_loss"] - training.regularization_loss(self.model)

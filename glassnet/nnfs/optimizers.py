@@ -12,14 +12,37 @@ class _BookOptimizer:
     """The book's loop protocol: ``pre_update_params``, ``update_params(layer)``, ``post_update_params``."""
 
     book_args: tuple = ()
+    #: the book's layers a model trains with this optimizer (``follow``)
+    _book_layers: tuple = ()
 
     def pre_update_params(self):
         """Nothing to do: ``current_learning_rate`` already applies the decay for this step."""
 
     def update_params(self, layer):
         lr = self.current_learning_rate
+        grads = layer.update_gradients() if hasattr(layer, "update_gradients") else layer.grads
         for key, param in layer.params.items():
-            self.update_step(f"{layer.name}/{key}", param, layer.grads[key], lr)
+            self.update_step(f"{layer.name}/{key}", param, grads[key], lr)
+
+    def follow(self, layers) -> None:
+        """Step ``layers``' gradients as their ``update_gradients()`` give them (the book's
+        float64 bias gradients) when a model trains them: ``Model.finalize`` calls this."""
+        self._book_layers = tuple(layer for layer in layers if hasattr(layer, "update_gradients"))
+
+    def apply_gradients(self, items) -> None:
+        wide = {f"{layer.name}/{key}": grad for layer in self._book_layers
+                for key, grad in layer.update_gradients().items() if grad is not layer.grads[key]}
+        super().apply_gradients((key, param, wide.get(key, grad)) for key, param, grad in items)
+
+    def book_slot(self, key: str, name: str, param, grad):
+        """``slot``, widened to the gradient's dtype on the first wider gradient: the book's
+        state arrays start as zeros like the parameter and become float64 when a float64
+        gradient is added to them."""
+        slot = self.slot(key, name, param)
+        wider = np.result_type(slot, grad)
+        if wider != slot.dtype and key not in self._groups:
+            slot = self._slots[key][name] = slot.astype(wider)
+        return slot
 
     def post_update_params(self):
         self.iterations += 1
@@ -43,7 +66,7 @@ class Optimizer_SGD(_BookOptimizer, optimizers.SGD):
         if not self.momentum:
             param += -lr * grad
             return
-        u = self.slot(key, "momentum", param)
+        u = self.book_slot(key, "momentum", param, grad)
         u *= self.momentum
         u -= lr * grad
         self.flush(u)
@@ -73,7 +96,7 @@ class Optimizer_RMSprop(_BookOptimizer, optimizers.RMSprop):
         super().__init__(learning_rate, rho=rho, epsilon=epsilon, decay=decay)
 
     def update_step(self, key, param, grad, lr):
-        c = self.slot(key, "square_avg", param)
+        c = self.book_slot(key, "square_avg", param, grad)
         c *= self.rho
         c += (1 - self.rho) * grad**2
         self.flush(c, nonnegative=True)
@@ -97,8 +120,8 @@ class Optimizer_Adam(_BookOptimizer, optimizers.Adam):
 
     def update_step(self, key, param, grad, lr):
         t = self.iterations + 1
-        m = self.slot(key, "m", param)
-        v = self.slot(key, "v", param)
+        m = self.book_slot(key, "m", param, grad)
+        v = self.book_slot(key, "v", param, grad)
         m *= self.beta_1
         m += (1 - self.beta_1) * grad
         self.flush(m)

@@ -261,7 +261,10 @@ def _optimizer_state(doc: dict, tensors: dict, mapping: dict, source: str) -> tu
         if param is None:
             _fail(source, f"optimizer slot {_short(name)!r} belongs to no parameter of the model.")
         array = tensors[name]
-        if array.shape != param.shape or array.dtype != param.dtype:
+        # A slot may be wider than its parameter: glassnet.nnfs' optimizers keep float64 state
+        # where the book's code does (a float64 gradient for float32 weights).
+        wider = array.dtype.kind == "f" and np.can_cast(param.dtype, array.dtype, "safe")
+        if array.shape != param.shape or not (array.dtype == param.dtype or wider):
             _fail(source, f"optimizer slot {_short(name)!r} is {array.dtype}{list(array.shape)}; its "
                           f"parameter is {param.dtype}{list(param.shape)}.")
         variables[f"{layer.name}/{key}/{where[2]}"] = array

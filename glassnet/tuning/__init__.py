@@ -21,12 +21,12 @@ from glassnet.tuning.errors import ObjectiveNotReportedError, SetupError, Storag
 from glassnet.tuning.pruning import TrialPruningCallback, make_pruner
 from glassnet.tuning.space import HyperParameters, IntRange, LogUniform, Uniform, parse_space
 from glassnet.tuning.study import open_storage
-from glassnet.tuning.talos import Analyze, Deploy, Restore, Scan
+from glassnet.tuning.talos import Analyze, Deploy, Evaluate, Predict, Restore, Scan
 from glassnet.tuning.trial import trial_seed
 from glassnet.tuning.tuner import Tuner
 from glassnet.tuning.worker import run_worker
 
-__all__ = ["Analyze", "BayesianOptimization", "Deploy", "GridSearch", "HyperModel", "HyperParameters", "Hyperband",
-           "IntRange", "LogUniform", "Objective", "ObjectiveNotReportedError", "RandomSearch", "Restore", "Scan",
-           "SetupError", "StorageError", "TrialPruningCallback", "Tuner", "Uniform", "WorkerError", "make_pruner",
-           "open_storage", "parse_space", "run_worker", "trial_seed"]
+__all__ = ["Analyze", "BayesianOptimization", "Deploy", "Evaluate", "GridSearch", "HyperModel", "HyperParameters",
+           "Hyperband", "IntRange", "LogUniform", "Objective", "ObjectiveNotReportedError", "Predict", "RandomSearch",
+           "Restore", "Scan", "SetupError", "StorageError", "TrialPruningCallback", "Tuner", "Uniform", "WorkerError",
+           "make_pruner", "open_storage", "parse_space", "run_worker", "trial_seed"]

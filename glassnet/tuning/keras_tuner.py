@@ -233,6 +233,8 @@ class _KerasTunerSearch:
                 info = {"value": d["value"]}
             else:
                 info = {"default": d.get("default"), "values": d["values"]}
+                if kind == "Choice":
+                    info["ordered"] = d.get("ordered", False)
             lines += [f"{name} ({kind})", str(info)]
         print_fn("\n".join(lines))
 

@@ -8,7 +8,9 @@ same time a read-only dict of the values (``params["units"]``) and an ``hp`` wit
 
 from __future__ import annotations
 
+import contextlib
 import math
+import numbers
 from collections.abc import Mapping
 from decimal import Decimal
 
@@ -250,6 +252,8 @@ class HyperParameters(Mapping):
         self._defined_by_space: set[str] = set()
         #: whether a definition depended on another (a grid cannot enumerate such a space).
         self.has_conditions = False
+        #: the (parent name, allowed values) of each enclosing ``conditional_scope``, outermost first.
+        self._scopes: list[tuple] = []
         for name, definition in (space or {}).items():
             self._define(name, definition)
             self._defined_by_space.add(name)
@@ -287,13 +291,51 @@ class HyperParameters(Mapping):
                       "log": bool(log) or sampling == "log", "default": default}
         return self._conditional(name, definition, default, parent_name, parent_values)
 
-    def Choice(self, name, values, default=None, parent_name=None, parent_values=None):
-        """One of ``values`` (any objects; non-primitive ones are stored by their labels)."""
+    def Choice(self, name, values, ordered=None, default=None, parent_name=None, parent_values=None):
+        """One of ``values`` (any objects; non-primitive ones are stored by their labels).
+
+        ``ordered`` is keras-tuner's flag (default: True when every value is a number, which it
+        must then be): recorded in ``space`` and shown by ``search_space_summary``. Optuna's
+        samplers draw a choice as a category either way (TPE models each value's own score).
+        """
         values = list(values)
         if not values:
             raise ValueError(f"hp.Choice({name!r}) got no values.")
-        definition = {"kind": "choice", "values": values, "labels": _labels(values), "default": default}
+        numeric = all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values)
+        if ordered is None:
+            ordered = numeric
+        elif ordered and not numeric:
+            raise ValueError(f"hp.Choice({name!r}, ordered=True) needs numbers; got {values!r}. "
+                             f"Leave ordered out (or False) for other values.")
+        definition = {"kind": "choice", "values": values, "labels": _labels(values), "default": default,
+                      "ordered": bool(ordered)}
         return self._conditional(name, definition, default, parent_name, parent_values)
+
+    @contextlib.contextmanager
+    def conditional_scope(self, parent_name, parent_values):
+        """Definitions inside are active only while ``parent_name``'s value is one of
+        ``parent_values`` (scopes nest: all must hold), as keras-tuner's; an inactive one draws
+        nothing and returns its default (None unless given).
+
+        Example:
+            >>> import glassnet as gn
+            >>> hp = gn.tuning.HyperParameters()
+            >>> kind = hp.Choice("kind", ["mlp", "linear"])
+            >>> with hp.conditional_scope("kind", ["mlp"]):
+            ...     units = hp.Int("units", 8, 64)
+            >>> with hp.conditional_scope("kind", "linear"):
+            ...     bias = hp.Boolean("bias", default=None)
+            >>> units, bias
+            (8, None)
+        """
+        # Inside an inactive scope the parent may be undefined (itself inactive): nothing to check.
+        allowed = (self._check_parent(parent_name, parent_values, "conditional_scope") if self._active()
+                   else None)
+        self._scopes.append((parent_name, allowed))
+        try:
+            yield
+        finally:
+            self._scopes.pop()
 
     def Boolean(self, name, default=False, parent_name=None, parent_values=None):
         """True or False."""
@@ -307,15 +349,25 @@ class HyperParameters(Mapping):
     def get(self, name, default=None):
         return self[name] if name in self.values else default
 
+    def _check_parent(self, parent_name, parent_values, who: str) -> list:
+        if parent_name not in self.values:
+            raise ValueError(f"{who} depends on {parent_name!r}, which is not defined yet; define the parent first.")
+        return list(parent_values) if isinstance(parent_values, (list, tuple, set)) else [parent_values]
+
+    def _active(self) -> bool:
+        """Whether every enclosing ``conditional_scope`` holds (outermost first, so an inner
+        scope's parent is looked up only when the scopes around it hold)."""
+        return all(self.values[parent] in allowed for parent, allowed in self._scopes)
+
     def _conditional(self, name, definition, default, parent_name, parent_values):
-        if parent_name is not None:
+        if self._scopes or parent_name is not None:
             self.has_conditions = True
-            if parent_name not in self.values:
-                raise ValueError(f"Parameter {name!r} depends on {parent_name!r}, which is not defined yet; "
-                                 f"define the parent first.")
-            allowed = parent_values if isinstance(parent_values, (list, tuple, set)) else [parent_values]
+        if not self._active():
+            return default  # inactive in this trial: nothing is drawn or recorded
+        if parent_name is not None:
+            allowed = self._check_parent(parent_name, parent_values, f"Parameter {name!r}")
             if self.values[parent_name] not in allowed:
-                return default  # inactive in this trial: nothing is drawn or recorded
+                return default
         return self._define(name, definition)
 
     def _define(self, name, definition):

@@ -59,6 +59,14 @@ def test_functional_activations_compute_and_stand_for_their_class():
     np.testing.assert_allclose(gn.activations.leaky_relu(x, negative_slope=0.1), [[-0.2, 0.0, 3.0]], rtol=1e-6)
     np.testing.assert_allclose(gn.activations.elu(x), [[np.expm1(-2.0), 0.0, 3.0]], rtol=1e-6)
     np.testing.assert_array_equal(gn.activations.linear(x), x)
+    # Keras' relu arguments: a threshold, a cap and a slope below the threshold.
+    x = np.array([[-2.0, -0.5, 0.0, 0.5, 1.0, 3.0, 8.0]], dtype="float32")
+    np.testing.assert_array_equal(gn.activations.relu(x, max_value=6.0), [[0, 0, 0, 0.5, 1, 3, 6]])
+    np.testing.assert_array_equal(gn.activations.relu(x, threshold=1.0), [[0, 0, 0, 0, 0, 3, 8]])
+    np.testing.assert_array_equal(gn.activations.relu(x, negative_slope=0.5), [[-1, -0.25, 0, 0.5, 1, 3, 8]])
+    np.testing.assert_array_equal(gn.activations.relu(x, negative_slope=0.5, max_value=6.0, threshold=1.0),
+                                  [[-1.5, -0.75, -0.5, -0.25, 0, 3, 6]])
+    assert gn.activations.relu(x, max_value=6.0).dtype == np.float32
     dense = layers.Dense(3, activation=gn.activations.relu)
     assert type(dense.activation) is gn.activations.ReLU
     assert dense.get_config()["activation"] == "relu"
@@ -221,3 +229,102 @@ def test_mse_and_mae_are_one_function_for_losses_and_metrics(data):
     model.compile(optimizer="adam", loss=gn.metrics.mae, metrics=[gn.losses.mse])
     history = model.fit(x, y_one_hot, epochs=1, verbose=0)
     assert type(model.loss) is gn.losses.MeanAbsoluteError and "mean_squared_error" in history.history
+
+
+def test_batch_logs_are_running_means_of_the_loss_and_every_metric():
+    # Keras hands on_train_batch_end the epoch's running means, metrics included.
+    class Recorder(gn.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.batches = []
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.batches.append(dict(logs))
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 3)).astype("float32")
+    y = (x[:, 0] > 0).astype("float32")
+    model = gn.Sequential([gn.layers.Dense(1, activation="sigmoid", input_shape=(3,))], seed=0)
+    model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
+    recorder = Recorder()
+    history = model.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0, callbacks=[recorder])
+    assert [sorted(logs) for logs in recorder.batches] == [["accuracy", "loss"]] * 3
+    assert recorder.batches[-1]["loss"] == pytest.approx(history.history["loss"][0], rel=1e-12)
+    assert recorder.batches[-1]["accuracy"] == history.history["accuracy"][0]
+    # The first batch's figures are that batch's alone: the weights before the first step.
+    first = gn.Sequential([gn.layers.Dense(1, activation="sigmoid", input_shape=(3,))], seed=0)
+    first.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
+    loss, accuracy = first.evaluate(x[:16], y[:16], verbose=0)
+    assert recorder.batches[0] == pytest.approx({"loss": loss, "accuracy": accuracy}, rel=1e-6)
+    # glassnet's exact AUC re-sorts every score seen: it stays out of the batch logs (an epoch
+    # would grow quadratic in its batches) and is in the epoch's.
+    model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy", gn.metrics.AUC(name="auc")])
+    history = model.fit(x, y, epochs=1, batch_size=16, verbose=0, callbacks=[recorder])
+    assert sorted(recorder.batches[-1]) == ["accuracy", "loss"] and "auc" in history.history
+
+
+def test_evaluate_predict_and_fit_validation_call_the_test_and_predict_hooks():
+    class Recorder(gn.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.calls = []
+
+        def on_test_begin(self, logs=None):
+            self.calls.append("test_begin")
+
+        def on_test_batch_end(self, batch, logs=None):
+            self.calls.append(("test_batch", batch, sorted(logs)))
+
+        def on_test_end(self, logs=None):
+            self.calls.append(("test_end", sorted(logs)))
+
+        def on_predict_begin(self, logs=None):
+            self.calls.append("predict_begin")
+
+        def on_predict_batch_end(self, batch, logs=None):
+            self.calls.append(("predict_batch", batch, logs["outputs"].shape))
+
+        def on_predict_end(self, logs=None):
+            self.calls.append("predict_end")
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.calls.append("epoch_end")
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(10, 3)).astype("float32")
+    y = rng.integers(0, 2, size=10)
+    model = gn.Sequential([gn.layers.Dense(2, activation="softmax", input_shape=(3,))], seed=0)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    recorder = Recorder()
+    loss, accuracy = model.evaluate(x, y, batch_size=4, verbose=0, callbacks=[recorder])
+    keys = ["accuracy", "loss"]
+    assert recorder.calls == ["test_begin", ("test_batch", 0, keys), ("test_batch", 1, keys),
+                              ("test_batch", 2, keys), ("test_end", keys)]
+    assert recorder.model is model
+
+    recorder.calls = []
+    outputs = model.predict(x, batch_size=6, callbacks=[recorder])
+    assert outputs.shape == (10, 2)
+    assert recorder.calls == ["predict_begin", ("predict_batch", 0, (6, 2)), ("predict_batch", 1, (4, 2)),
+                              "predict_end"]
+
+    recorder.calls = []  # fit's validation pass calls the test hooks of fit's callbacks, as Keras'
+    model.fit(x, y, epochs=1, validation_data=(x, y), verbose=0, callbacks=[recorder])
+    assert recorder.calls == ["test_begin", ("test_batch", 0, keys), ("test_end", keys), "epoch_end"]
+
+
+def test_a_callback_without_the_newer_hooks_still_works():
+    class Plain:  # not a gn.callbacks.Callback subclass: only the hooks it uses
+        def set_model(self, model):
+            self.model = model
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.last = logs["loss"]
+
+    model = gn.Sequential([gn.layers.Dense(1, input_shape=(2,))], seed=0)
+    model.compile(optimizer="sgd", loss="mse")
+    plain = Plain()
+    x, y = np.ones((4, 2), "float32"), np.ones((4, 1), "float32")
+    model.evaluate(x, y, verbose=0, callbacks=[plain])
+    model.predict(x, callbacks=[plain])
+    model.fit(x, y, epochs=1, validation_data=(x, y), verbose=0, callbacks=[plain])
+    assert plain.last == model.history.history["loss"][0]

@@ -185,3 +185,54 @@ def test_unsupported_arguments_are_refused_by_name():
         tuner.search(x, y, sample_weight=np.ones(len(y)))
     with pytest.raises(TypeError, match="Pass an instance"):
         kt.RandomSearch(TunedTraining, objective="val_accuracy")
+
+
+def build_by_kind(hp):
+    # keras-tuner's conditional scopes: "units" and "activation" exist in the "mlp" trials only.
+    kind = hp.Choice("kind", ["mlp", "linear"])
+    model = gn.Sequential([gn.Input(shape=(64,))])
+    with hp.conditional_scope("kind", ["mlp"]):
+        if kind == "mlp":
+            activation = hp.Choice("activation", ["relu", "tanh"])
+            with hp.conditional_scope("activation", "relu"):  # scopes nest
+                if activation == "relu":
+                    hp.Boolean("leaky")
+            model.add(gn.layers.Dense(hp.Choice("units", [8, 16, 32], ordered=True), activation=activation))
+    model.add(gn.layers.Dense(10, activation="softmax"))
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def test_conditional_scope_defines_parameters_only_where_their_parent_allows():
+    hp = kt.HyperParameters()
+    hp.values["kind"] = "linear"
+    assert len(build_by_kind(hp).layers) == 2 and hp.values == {"kind": "linear"}
+    hp = kt.HyperParameters()
+    build_by_kind(hp)
+    assert hp.values == {"kind": "mlp", "activation": "relu", "leaky": False, "units": 8}
+    with pytest.raises(ValueError, match="'speed', which is not defined yet"):
+        with hp.conditional_scope("speed", ["fast"]):
+            pass
+
+    x, y, x_val, y_val = digits()
+    tuner = kt.RandomSearch(build_by_kind, objective="val_accuracy", max_trials=6, seed=0)
+    tuner.search(x, y, epochs=1, validation_data=(x_val, y_val), verbose=0)
+    params = [trial.params for trial in tuner.tuner.study.trials]
+    assert {p["kind"] for p in params} == {"mlp", "linear"}
+    for p in params:
+        assert ("units" in p) == (p["kind"] == "mlp")
+        assert ("leaky" in p) == (p.get("activation") == "relu")
+
+
+def test_choice_takes_keras_tuners_ordered_flag():
+    hp = kt.HyperParameters()
+    assert hp.Choice("units", [32, 8, 16], ordered=False) == 32
+    assert hp.space["units"]["ordered"] is False
+    hp.Choice("width", [1, 2, 4])
+    hp.Choice("activation", ["relu", "tanh"])
+    assert hp.space["width"]["ordered"] is True and hp.space["activation"]["ordered"] is False  # keras-tuner's default
+    with pytest.raises(ValueError, match="ordered=True\\) needs numbers"):
+        hp.Choice("optimizer", ["adam", "sgd"], ordered=True)
+    lines = []
+    kt.RandomSearch(build_by_kind, objective="val_accuracy", max_trials=1).search_space_summary(print_fn=lines.append)
+    assert "'values': [8, 16, 32], 'ordered': True" in lines[0]

@@ -15,7 +15,7 @@ import pytest
 import glassnet as gn
 from glassnet.nnfs import (Accuracy_Categorical, Activation_Linear, Activation_ReLU, Activation_Sigmoid,
                            Activation_Softmax, Activation_Softmax_Loss_CategoricalCrossentropy, Layer_Dense,
-                           Loss_BinaryCrossentropy, Loss_CategoricalCrossentropy, Loss_MeanAbsoluteError,
+                           Layer_Dropout, Loss_BinaryCrossentropy, Loss_CategoricalCrossentropy, Loss_MeanAbsoluteError,
                            Loss_MeanSquaredError, Model, Optimizer_Adam, init, sine_data, spiral_data, vertical_data)
 
 
@@ -358,3 +358,180 @@ def test_book_sigmoid_does_not_overflow_on_large_negative_inputs():
     # The suite turns NumPy's overflow into an error; the book's 1 / (1 + e⁻ˣ) would overflow.
     y = Activation_Sigmoid().forward(np.array([[-1000.0, -88.0, 0.0, 30.0]], dtype=np.float32))
     assert y.dtype == np.float32 and y[0, 0] < 1e-37 and y[0, 2] == 0.5 and y[0, 3] == 1.0
+
+
+_BOOK_STYLE_DROPOUT_LOOP = """
+    # Spiral, L2 penalties on the first layer, dropout after its ReLU, Adam, in plain NumPy.
+    X, y = spiral_data(samples=100, classes=3)
+    W1, b1 = 0.01 * np.random.randn(2, 64), np.zeros((1, 64))
+    W2, b2 = 0.01 * np.random.randn(64, 3), np.zeros((1, 3))
+    params = [W1, b1, W2, b2]
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    for epoch in range(EPOCHS):
+        z1 = np.dot(X, W1) + b1
+        a1 = np.maximum(0, z1)
+        mask = np.random.binomial(1, 1 - 0.1, size=a1.shape) / (1 - 0.1)
+        d1 = a1 * mask
+        z2 = np.dot(d1, W2) + b2
+        e = np.exp(z2 - np.max(z2, axis=1, keepdims=True))
+        p = e / np.sum(e, axis=1, keepdims=True)
+        g = p.copy()
+        g[range(len(g)), y] -= 1
+        g = g / len(g)
+        da = np.dot(g, W2.T) * mask
+        da[z1 <= 0] = 0
+        grads = [np.dot(X.T, da), np.sum(da, axis=0, keepdims=True), np.dot(d1.T, g), np.sum(g, axis=0, keepdims=True)]
+        grads[0] += 2 * 5e-4 * W1
+        grads[1] += 2 * 5e-4 * b1
+        lr = 0.05 * (1.0 / (1.0 + 5e-5 * epoch))
+        for i, grad in enumerate(grads):
+            m[i] = 0.9 * m[i] + (1 - 0.9) * grad
+            v[i] = 0.999 * v[i] + (1 - 0.999) * grad**2
+            m_hat = m[i] / (1 - 0.9 ** (epoch + 1))
+            v_hat = v[i] / (1 - 0.999 ** (epoch + 1))
+            params[i] += -lr * m_hat / (np.sqrt(v_hat) + 1e-7)
+    out["W1"], out["b1"], out["W2"], out["next_draw"] = W1, b1, W2, np.random.randn(3)
+"""
+
+
+def _dropout_layers():
+    return [Layer_Dense(2, 64, weight_regularizer_l2=5e-4, bias_regularizer_l2=5e-4), Activation_ReLU(),
+            Layer_Dropout(0.1), Layer_Dense(64, 3)]
+
+
+def test_dropout_chapter_training_is_bit_identical_to_the_same_program_on_the_nnfs_package(tmp_path):
+    # The book's dropout draws its masks from NumPy's global generator: the same masks, the same bits.
+    epochs = 60
+    reference = _run_with_the_nnfs_package(tmp_path, f"EPOCHS = {epochs}\n" + textwrap.dedent(_BOOK_STYLE_DROPOUT_LOOP))
+    init()
+    X, y = spiral_data(samples=100, classes=3)
+    dense1, activation1, dropout1, dense2 = _dropout_layers()
+    loss_activation = Activation_Softmax_Loss_CategoricalCrossentropy()
+    optimizer = Optimizer_Adam(learning_rate=0.05, decay=5e-5)
+    for epoch in range(epochs):
+        dense1.forward(X)
+        activation1.forward(dense1.output)
+        dropout1.forward(activation1.output)  # the chapter's class drops without being told to
+        dense2.forward(dropout1.output)
+        loss_activation.forward(dense2.output, y)
+        loss_activation.backward(loss_activation.output, y)
+        dense2.backward(loss_activation.dinputs)
+        dropout1.backward(dense2.dinputs)
+        activation1.backward(dropout1.dinputs)
+        dense1.backward(activation1.dinputs)
+        optimizer.pre_update_params()
+        optimizer.update_params(dense1)
+        optimizer.update_params(dense2)
+        optimizer.post_update_params()
+    ours = {"W1": dense1.weights, "b1": dense1.biases, "W2": dense2.weights,
+            "next_draw": np.random.randn(3).astype(np.float32)}
+    for key, value in ours.items():
+        np.testing.assert_array_equal(value, reference[key], err_msg=key)
+
+    init()  # the same run through the Model API
+    X, y = spiral_data(samples=100, classes=3)
+    model = Model()
+    for layer in [*_dropout_layers(), Activation_Softmax()]:
+        model.add(layer)
+    model.set(loss=Loss_CategoricalCrossentropy(), optimizer=Optimizer_Adam(learning_rate=0.05, decay=5e-5),
+              accuracy=Accuracy_Categorical())
+    model.finalize()
+    model.train(X, y, epochs=epochs, print_every=epochs)
+    ours = {"W1": model.layers[0].weights, "b1": model.layers[0].biases, "W2": model.layers[3].weights,
+            "next_draw": np.random.randn(3).astype(np.float32)}
+    for key, value in ours.items():
+        np.testing.assert_array_equal(value, reference[key], err_msg=key)
+
+
+def test_printed_split_and_rate_are_those_of_the_step_before_its_update(capsys):
+    # The book prints after the update, but its figures are those the step computed: the data
+    # loss and penalty of the weights before it, and the rate it stepped with.
+    init()
+    X, y = spiral_data(samples=30, classes=3)
+    model = Model()
+    model.add(Layer_Dense(2, 16, weight_regularizer_l2=0.5, weight_scale=0.5))
+    model.add(Activation_ReLU())
+    model.add(Layer_Dense(16, 3))
+    model.add(Activation_Softmax())
+    model.set(loss=Loss_CategoricalCrossentropy(), optimizer=Optimizer_Adam(learning_rate=0.05, decay=0.5),
+              accuracy=Accuracy_Categorical())
+    model.finalize()
+    before = model.predict(X)
+    data_loss = Loss_CategoricalCrossentropy().calculate(before, y)
+    reg_loss = Loss_CategoricalCrossentropy().regularization_loss(model.layers[0])
+    model.train(X, y, epochs=1, print_every=1)
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"epoch: 1, acc: {np.mean(np.argmax(before, axis=1) == y):.3f}, loss: {data_loss + reg_loss:.3f} "
+        f"(data_loss: {data_loss:.3f}, reg_loss: {reg_loss:.3f}), lr: 0.05")
+    assert f"{model.layers[0].regularization_loss():.3f}" != f"{reg_loss:.3f}"  # the step moved it
+
+    model.train(X, y, epochs=1, batch_size=60, print_every=1)  # the batched form: the same rules
+    step_line = capsys.readouterr().out.splitlines()[1]
+    assert step_line.startswith("step: 0, ") and step_line.endswith(f"lr: {0.05 / (1 + 0.5 * 1)}")
+
+
+_BOOK_STYLE_REGRESSION_LOOP = """
+    # Sine regression: 1-64-64-1, weights 0.1·N(0, 1), mean squared error, Adam with decay.
+    X, y = sine_data()
+    Ws = [0.1 * np.random.randn(1, 64), 0.1 * np.random.randn(64, 64), 0.1 * np.random.randn(64, 1)]
+    bs = [np.zeros((1, 64)), np.zeros((1, 64)), np.zeros((1, 1))]
+    params = [Ws[0], bs[0], Ws[1], bs[1], Ws[2], bs[2]]
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    for epoch in range(EPOCHS):
+        z1 = np.dot(X, Ws[0]) + bs[0]
+        a1 = np.maximum(0, z1)
+        z2 = np.dot(a1, Ws[1]) + bs[1]
+        a2 = np.maximum(0, z2)
+        out3 = np.dot(a2, Ws[2]) + bs[2]
+        g3 = -2 * (y - out3) / 1
+        g3 = g3 / len(out3)
+        g2 = np.dot(g3, Ws[2].T)
+        g2[z2 <= 0] = 0
+        g1 = np.dot(g2, Ws[1].T)
+        g1[z1 <= 0] = 0
+        grads = [np.dot(X.T, g1), np.sum(g1, axis=0, keepdims=True), np.dot(a1.T, g2),
+                 np.sum(g2, axis=0, keepdims=True), np.dot(a2.T, g3), np.sum(g3, axis=0, keepdims=True)]
+        lr = 0.005 * (1.0 / (1.0 + 1e-3 * epoch))
+        for i, grad in enumerate(grads):
+            m[i] = 0.9 * m[i] + (1 - 0.9) * grad
+            v[i] = 0.999 * v[i] + (1 - 0.999) * grad**2
+            m_hat = m[i] / (1 - 0.9 ** (epoch + 1))
+            v_hat = v[i] / (1 - 0.999 ** (epoch + 1))
+            params[i] += -lr * m_hat / (np.sqrt(v_hat) + 1e-7)
+    out["W1"], out["W3"], out["b3"] = Ws[0], Ws[2], bs[2]
+"""
+
+
+def test_regression_chapter_loop_is_bit_identical_to_the_same_program_on_the_nnfs_package(tmp_path):
+    # sine_data's targets are float64: the book's loss gradient, and its last bias gradient, are float64.
+    epochs = 40
+    reference = _run_with_the_nnfs_package(tmp_path, f"EPOCHS = {epochs}\n"
+                                           + textwrap.dedent(_BOOK_STYLE_REGRESSION_LOOP))
+    init()
+    X, y = sine_data()
+    dense1, dense2, dense3 = (Layer_Dense(1, 64, weight_scale=0.1), Layer_Dense(64, 64, weight_scale=0.1),
+                              Layer_Dense(64, 1, weight_scale=0.1))
+    activation1, activation2, activation3 = Activation_ReLU(), Activation_ReLU(), Activation_Linear()
+    loss_function, optimizer = Loss_MeanSquaredError(), Optimizer_Adam(learning_rate=0.005, decay=1e-3)
+    for epoch in range(epochs):
+        dense1.forward(X)
+        activation1.forward(dense1.output)
+        dense2.forward(activation1.output)
+        activation2.forward(dense2.output)
+        dense3.forward(activation2.output)
+        activation3.forward(dense3.output)
+        loss_function.backward(activation3.output, y)
+        activation3.backward(loss_function.dinputs)
+        dense3.backward(activation3.dinputs)
+        activation2.backward(dense3.dinputs)
+        dense2.backward(activation2.dinputs)
+        activation1.backward(dense2.dinputs)
+        dense1.backward(activation1.dinputs)
+        optimizer.pre_update_params()
+        for layer in (dense1, dense2, dense3):
+            optimizer.update_params(layer)
+        optimizer.post_update_params()
+    for ours, key in ((dense1.weights, "W1"), (dense3.weights, "W3"), (dense3.biases, "b3")):
+        np.testing.assert_array_equal(ours, reference[key], err_msg=key)

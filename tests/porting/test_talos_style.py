@@ -157,3 +157,46 @@ def test_unsupported_talos_options_are_refused_by_name():
         talos.Scan(x, y, PARAMS, lambda *args: None, "no", disable_progress_bar=True)
     with pytest.raises(TypeError, match="one-item list"):
         talos.Scan(x, y, {"units": 4}, iris_model, "no")
+
+
+def test_predict_and_evaluate_use_the_best_or_a_chosen_round():
+    from sklearn.metrics import f1_score
+    from sklearn.model_selection import KFold
+
+    x, y = iris()
+    scan = talos.Scan(x[:120], y[:120], PARAMS, iris_model, "iris", seed=0, disable_progress_bar=True, round_limit=3)
+    x_new, y_new = x[120:], y[120:]
+    best = scan.best_model(metric="val_acc", asc=False)
+    predict = talos.Predict(scan)
+    np.testing.assert_array_equal(predict.predict(x_new, metric="val_acc", asc=False), best.predict(x_new))
+    np.testing.assert_array_equal(predict.predict_classes(x_new, "val_acc", False, task="multi_class"),
+                                  np.argmax(best.predict(x_new), axis=1))
+    np.testing.assert_array_equal(predict.predict(x_new, "val_acc", False, model_id=2),
+                                  scan._model_of(2).predict(x_new))
+    with pytest.raises(IndexError, match="model_id 3 is not a round"):
+        predict.predict(x_new, "val_acc", False, model_id=3)
+
+    scores = talos.Evaluate(scan).evaluate(x_new, y_new, task="multi_class", metric="val_acc", folds=3)
+    folds = KFold(3, shuffle=True, random_state=0).split(x_new)
+    expected = [f1_score(y_new[part], np.argmax(best.predict(x_new[part]), axis=1), average="macro")
+                for _, part in folds]
+    assert scores == pytest.approx(expected, abs=0)
+    with pytest.raises(ValueError, match="task must be one of binary, multi_class"):
+        talos.Evaluate(scan).evaluate(x_new, y_new, task="multiclass", metric="val_acc")
+
+
+def test_evaluate_scores_a_regression_scan_by_mean_absolute_error():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(80, 3)).astype("float32")
+    y = x @ np.float32([1.0, -2.0, 0.5])
+
+    def regressor(x_train, y_train, x_val, y_val, params):
+        model = gn.Sequential([gn.layers.Dense(1, input_shape=(3,))], seed=0)
+        model.compile(optimizer=gn.optimizers.Adam(params["lr"]), loss="mse")
+        return model.fit(x_train, y_train, epochs=3, validation_data=(x_val, y_val), verbose=0), model
+
+    scan = talos.Scan(x, y, {"lr": [0.01, 0.1]}, regressor, "reg", seed=1, disable_progress_bar=True)
+    scores = talos.Evaluate(scan).evaluate(x, y, task="continuous", metric="val_loss", asc=True, folds=4, shuffle=False)
+    model = scan.best_model("val_loss", asc=True)
+    expected = [float(np.mean(np.abs(model.predict(x[i:i + 20]).ravel() - y[i:i + 20]))) for i in range(0, 80, 20)]
+    assert scores == pytest.approx(expected, rel=1e-6)
