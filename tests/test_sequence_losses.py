@@ -1,0 +1,89 @@
+"""Losses and metrics over time steps: a time-step mask leaves the masked steps out (Keras 3: the
+mean over the kept steps, Σ w m ℓ / Σ m), weights per step (N, T); against hand computations,
+finite differences and PyTorch's ignore_index."""
+
+import numpy as np
+import pytest
+from harness import RTOL, TORCH_ATOL, TORCH_RTOL, F, torch
+
+import glassnet as gn
+from glassnet import losses
+from glassnet.gradcheck import compare_gradients, numeric_gradient
+
+N, T, C = 4, 5, 3
+RNG = np.random.default_rng(7)
+LOGITS = RNG.standard_normal((N, T, C)) * 2
+PROBS = np.exp(LOGITS) / np.exp(LOGITS).sum(axis=-1, keepdims=True)
+LABELS = RNG.integers(0, C, (N, T))
+ONE_HOT = np.eye(C)[LABELS]
+BIN_TARGETS = (RNG.random((N, T, C)) > 0.5).astype(float)
+SIGMOID = 1 / (1 + np.exp(-LOGITS))
+MASK = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0], [1, 1, 1, 1, 0]], dtype=bool)
+STEP_WEIGHTS = RNG.uniform(0.5, 2.0, (N, T))
+PICK = np.take_along_axis(PROBS, LABELS[..., None], -1)[..., 0]  # p of the label, (N, T)
+
+# (loss, y_true, y_pred, the per-step loss values written out by hand)
+CASES = {
+    "sparse_probs": (losses.SparseCategoricalCrossentropy(), LABELS, PROBS, -np.log(PICK)),
+    "sparse_logits": (losses.SparseCategoricalCrossentropy(from_logits=True), LABELS, LOGITS, -np.log(PICK)),
+    "categorical": (losses.CategoricalCrossentropy(), ONE_HOT, PROBS, -np.log(PICK)),
+    "binary_logits": (losses.BinaryCrossentropy(from_logits=True), BIN_TARGETS, LOGITS,
+                      -(BIN_TARGETS * np.log(SIGMOID) + (1 - BIN_TARGETS) * np.log(1 - SIGMOID)).mean(-1)),
+    "mse": (losses.MeanSquaredError(), ONE_HOT, PROBS, ((PROBS - ONE_HOT) ** 2).mean(-1)),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "step_weights"])
+def test_masked_loss_is_the_mean_over_the_kept_steps(case, weighted):
+    loss, y_true, y_pred, per_step = CASES[case]
+    w = STEP_WEIGHTS if weighted else None
+    expected = (per_step * MASK * (1 if w is None else w)).sum() / MASK.sum()
+    assert loss(y_true, y_pred, w, mask=MASK) == pytest.approx(expected, rel=1e-12)
+    grad = loss.gradient(y_true, y_pred, w, mask=MASK)
+    assert np.all(grad[~MASK] == 0), "a masked step must get no gradient"
+    pred = y_pred.copy()
+    numeric = numeric_gradient(lambda: loss(y_true, pred, w, mask=MASK), pred)
+    assert compare_gradients("y_pred", grad, numeric, RTOL).passed
+    value, fast = loss.value_and_gradient(y_true, y_pred, w, mask=MASK)
+    assert value == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(fast, grad, rtol=1e-12, atol=1e-15)
+
+
+def test_a_batch_with_every_step_masked_adds_nothing():
+    loss, y_true, y_pred, _ = CASES["sparse_logits"]
+    nothing = np.zeros((N, T), dtype=bool)
+    assert loss(y_true, y_pred, mask=nothing) == 0.0
+    assert not loss.gradient(y_true, y_pred, mask=nothing).any()
+
+
+def test_masked_sparse_loss_equals_torch_ignore_index():
+    if torch is None:
+        pytest.skip("torch is not installed: the PyTorch oracle comparison was skipped")
+    loss = losses.SparseCategoricalCrossentropy(from_logits=True)
+    z = torch.tensor(LOGITS, requires_grad=True)
+    target = torch.tensor(np.where(MASK, LABELS, -100))  # padded steps ignored, as a mask does
+    expected = F.cross_entropy(z.transpose(1, 2), target, ignore_index=-100)  # mean over kept steps
+    expected.backward()
+    value, grad = loss.value_and_gradient(LABELS, LOGITS, mask=MASK)
+    np.testing.assert_allclose(value, expected.item(), rtol=TORCH_RTOL, atol=TORCH_ATOL)
+    np.testing.assert_allclose(grad, z.grad.numpy(), rtol=TORCH_RTOL, atol=TORCH_ATOL)
+
+
+def test_step_weights_equal_torch_weighted_per_step_losses():
+    if torch is None:
+        pytest.skip("torch is not installed: the PyTorch oracle comparison was skipped")
+    loss = losses.SparseCategoricalCrossentropy(from_logits=True)
+    z = torch.tensor(LOGITS, requires_grad=True)
+    per_step = F.cross_entropy(z.transpose(1, 2), torch.tensor(LABELS), reduction="none")
+    expected = (per_step * torch.tensor(STEP_WEIGHTS)).mean()
+    expected.backward()
+    value, grad = loss.value_and_gradient(LABELS, LOGITS, STEP_WEIGHTS)
+    np.testing.assert_allclose(value, expected.item(), rtol=TORCH_RTOL, atol=TORCH_ATOL)
+    np.testing.assert_allclose(grad, z.grad.numpy(), rtol=TORCH_RTOL, atol=TORCH_ATOL)
+
+
+def test_a_mask_of_the_wrong_shape_is_refused():
+    loss, y_true, y_pred, _ = CASES["sparse_probs"]
+    with pytest.raises(ValueError, match=r"mask has shape \(4, 4\).*boolean \(N, T\)"):
+        loss(y_true, y_pred, mask=MASK[:, :4])
