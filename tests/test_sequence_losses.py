@@ -87,3 +87,73 @@ def test_a_mask_of_the_wrong_shape_is_refused():
     loss, y_true, y_pred, _ = CASES["sparse_probs"]
     with pytest.raises(ValueError, match=r"mask has shape \(4, 4\).*boolean \(N, T\)"):
         loss(y_true, y_pred, mask=MASK[:, :4])
+
+
+def test_masked_metrics_count_the_kept_steps_only():
+    hits = PROBS.argmax(-1) == LABELS
+    accuracy = gn.metrics.SparseCategoricalAccuracy()
+    accuracy.update_state(LABELS, PROBS, mask=MASK)
+    assert accuracy.result() == pytest.approx(hits[MASK].mean(), rel=1e-12)
+    weighted = gn.metrics.get("accuracy")
+    weighted.update_state(LABELS, PROBS, STEP_WEIGHTS, mask=MASK)
+    w = STEP_WEIGHTS * MASK
+    assert weighted.result() == pytest.approx((hits * w).sum() / w.sum(), rel=1e-12)
+    mse = gn.metrics.get("mse")
+    mse.update_state(ONE_HOT, PROBS, mask=MASK)
+    assert mse.result() == pytest.approx(((PROBS - ONE_HOT) ** 2).mean(-1)[MASK].mean(), rel=1e-12)
+    positive, true = SIGMOID[MASK] > 0.5, BIN_TARGETS[MASK] > 0.5
+    assert gn.metrics.Precision()(BIN_TARGETS, SIGMOID, mask=MASK) == pytest.approx(
+        (positive & true).sum() / positive.sum(), rel=1e-12)
+
+
+# -- in a model: Embedding(mask_zero=True) hands its mask through the recurrent layer to the loss --
+V = 6
+IDS = np.array([[3, 1, 4, 0, 0], [2, 5, 1, 2, 3], [4, 0, 0, 0, 0], [1, 1, 5, 2, 0]])  # 0 = padding
+KEPT = IDS != 0
+
+
+def _sequential(head):
+    return gn.Sequential([gn.layers.Embedding(V, 4, mask_zero=True, input_shape=(T,)),
+                          gn.layers.LSTM(5, return_sequences=True), head], seed=3)
+
+
+def _graph(head):
+    x = gn.Input(shape=(T,))
+    h = gn.layers.GRU(5, return_sequences=True)(gn.layers.Embedding(V, 4, mask_zero=True)(x))
+    return gn.Model(x, head(h), seed=3)
+
+
+MODELS = {
+    "sequential_dense": lambda: _sequential(gn.layers.Dense(C, activation="softmax")),
+    "sequential_time_distributed": lambda: _sequential(
+        gn.layers.TimeDistributed(gn.layers.Dense(C, activation="softmax"))),
+    "graph_dense": lambda: _graph(gn.layers.Dense(C, activation="softmax")),
+}
+
+
+@pytest.mark.parametrize("make", MODELS)
+def test_labels_at_padded_steps_do_not_change_training(make):
+    other = np.where(KEPT, LABELS, (LABELS + 1) % C)  # different labels on the padding only
+    weights = []
+    for y in (LABELS, other):
+        model = MODELS[make]()
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        history = model.fit(IDS, y, epochs=2, batch_size=2, verbose=0)
+        weights.append((model.get_weights(), history.history))
+    for a, b in zip(weights[0][0], weights[1][0]):
+        np.testing.assert_array_equal(a, b)
+    assert weights[0][1] == weights[1][1]
+
+
+@pytest.mark.parametrize("make", MODELS)
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "step_weights"])
+def test_evaluate_averages_loss_and_accuracy_over_the_kept_steps(make, weighted):
+    model = MODELS[make]()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    p = model.predict(IDS).astype(np.float64)
+    w = STEP_WEIGHTS if weighted else np.ones((N, T))
+    nll = -np.log(np.take_along_axis(p, LABELS[..., None], -1)[..., 0])
+    hits = p.argmax(-1) == LABELS
+    result = model.evaluate(IDS, LABELS, sample_weight=STEP_WEIGHTS if weighted else None, return_dict=True)
+    assert result["loss"] == pytest.approx((nll * w * KEPT).sum() / KEPT.sum(), rel=1e-5)
+    assert result["accuracy"] == pytest.approx((hits * w * KEPT).sum() / (w * KEPT).sum(), rel=1e-12)

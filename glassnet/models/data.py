@@ -205,13 +205,16 @@ def check_lengths(**arrays) -> int:
 
 
 def as_sample_weight(sample_weight, n: int) -> np.ndarray | None:
+    """Weights per sample (N,), or per sample and time step (N, T) for sequence outputs
+    (Keras' "temporal" weights), checked."""
     if sample_weight is None:
         return None
     w = as_array(sample_weight, "sample_weight", "float64")
-    if w.ndim != 1:
+    if w.ndim != 1 and not (w.ndim == 2 and w.shape[0] == n and w.shape[1] > 1):
         w = w.reshape(-1) if w.size == n else w
-    if w.shape != (n,):
-        raise ValueError(f"sample_weight must have shape ({n},), one weight per sample; got {w.shape}.")
+    if w.shape[:1] != (n,) or w.ndim > 2:
+        raise ValueError(f"sample_weight must have shape ({n},), one weight per sample; got {w.shape}. (A "
+                         f"sequence output also takes ({n}, T), one weight per sample and time step.)")
     if (w < 0).any():
         raise ValueError("sample_weight must be >= 0.")
     return w

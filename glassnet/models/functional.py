@@ -185,7 +185,7 @@ class Model(BaseModel):
         return checked
 
     def forward(self, inputs: list[np.ndarray], training: bool = False, logits: frozenset = frozenset(),
-                values: dict | None = None) -> list[np.ndarray]:
+                values: dict | None = None, masks: list | None = None) -> list[np.ndarray]:
         """Run every node in topological order; returns the outputs' arrays in ``outputs`` order.
 
         Args:
@@ -194,12 +194,14 @@ class Model(BaseModel):
             logits: indices of outputs to return before their layer's final activation (training
                 pairs a sigmoid or softmax with its loss; see ``Sequential.compile``).
             values: if given, filled with every tensor's array keyed by ``id(tensor)`` (``explain``).
+            masks: if given, receives each output's time-step mask in ``outputs`` order (None
+                where it has none): the losses and metrics leave the masked steps out.
 
         Math:
             for each node in order: value[node.output] = layer.forward(value[node.inputs]).
         """
         value = {id(t): x for t, x in zip(self.inputs, inputs)}
-        masks: dict[int, np.ndarray | None] = {}  # time-step masks (glassnet/layers/masking.py)
+        masks_by_tensor: dict[int, np.ndarray | None] = {}  # time-step masks (glassnet/layers/masking.py)
         logit_nodes = {id(self.outputs[k].node) for k in logits}
         for node, runner in zip(self.nodes, self._runners):
             if isinstance(node.layer, InputLayer):
@@ -208,11 +210,13 @@ class Model(BaseModel):
                 runner.rng, runner.trainable = node.layer.rng, node.layer.trainable
             args = [value[id(t)] for t in node.inputs]
             # A merging layer's inputs' masks are not combined: its output has none.
-            mask = None if node.as_list else masks.get(id(node.inputs[0]))
-            value[id(node.output)], masks[id(node.output)] = call_with_mask(
+            mask = None if node.as_list else masks_by_tensor.get(id(node.inputs[0]))
+            value[id(node.output)], masks_by_tensor[id(node.output)] = call_with_mask(
                 runner, args if node.as_list else args[0], mask, training, logits=id(node) in logit_nodes)
         if values is not None:
             values.update(value)
+        if masks is not None:
+            masks.extend(masks_by_tensor.get(id(t)) for t in self.outputs)
         return [value[id(t)] for t in self.outputs]
 
     def backward(self, grads: list, logits: frozenset = frozenset(), input_grads: bool = True,
