@@ -157,3 +157,24 @@ def test_evaluate_averages_loss_and_accuracy_over_the_kept_steps(make, weighted)
     result = model.evaluate(IDS, LABELS, sample_weight=STEP_WEIGHTS if weighted else None, return_dict=True)
     assert result["loss"] == pytest.approx((nll * w * KEPT).sum() / KEPT.sum(), rel=1e-5)
     assert result["accuracy"] == pytest.approx((hits * w * KEPT).sum() / (w * KEPT).sum(), rel=1e-12)
+
+
+def test_class_weight_weighs_each_time_step_by_its_label():
+    class_weight = {0: 1.0, 1: 3.0, 2: 0.5}
+    model = MODELS["sequential_dense"]()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(IDS, LABELS, class_weight=class_weight, epochs=1, verbose=0)
+    by_hand = MODELS["sequential_dense"]()
+    by_hand.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    by_hand.fit(IDS, LABELS, sample_weight=np.vectorize(class_weight.get)(LABELS), epochs=1, verbose=0)
+    for a, b in zip(model.get_weights(), by_hand.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_validation_split_does_not_stratify_on_labels_per_step(capsys):
+    ids = np.tile(IDS, (3, 1))
+    model = MODELS["sequential_dense"]()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    history = model.fit(ids, np.tile(LABELS, (3, 1)), validation_split=0.25, epochs=1, verbose=1)
+    assert "val_loss" in history.history
+    assert "samples [" not in capsys.readouterr().out  # no per-class balance of a made-up class

@@ -297,6 +297,8 @@ def _split_validation(model, x, y, sample_weight, validation_split: float, verbo
     classes = None
     labels = outputs.stratify_labels(model, y) if getattr(model, "is_graph", False) else (y if model.loss.classification
                                                                                    else None)
+    if labels is not None and data.labels_per_step(labels):
+        labels = None  # a class per time step: no one class per sample to stratify on
     if labels is not None:
         classes = data.class_indices(labels)
         counts = np.bincount(classes)
