@@ -185,7 +185,8 @@ class Model(BaseModel):
         return checked
 
     def forward(self, inputs: list[np.ndarray], training: bool = False, logits: frozenset = frozenset(),
-                values: dict | None = None, masks: list | None = None) -> list[np.ndarray]:
+                values: dict | None = None, masks: list | None = None,
+                input_masks: list | None = None) -> list[np.ndarray]:
         """Run every node in topological order; returns the outputs' arrays in ``outputs`` order.
 
         Args:
@@ -196,12 +197,15 @@ class Model(BaseModel):
             values: if given, filled with every tensor's array keyed by ``id(tensor)`` (``explain``).
             masks: if given, receives each output's time-step mask in ``outputs`` order (None
                 where it has none): the losses and metrics leave the masked steps out.
+            input_masks: the inputs' masks (None each where none), when this model is a layer
+                of another whose tensors carry masks (glassnet/models/nested.py).
 
         Math:
             for each node in order: value[node.output] = layer.forward(value[node.inputs]).
         """
         value = {id(t): x for t, x in zip(self.inputs, inputs)}
-        masks_by_tensor: dict[int, np.ndarray | None] = {}  # time-step masks (glassnet/layers/masking.py)
+        # time-step masks (glassnet/layers/masking.py)
+        masks_by_tensor = {id(t): m for t, m in zip(self.inputs, input_masks or [])}
         logit_nodes = {id(self.outputs[k].node) for k in logits}
         for node, runner in zip(self.nodes, self._runners):
             if isinstance(node.layer, InputLayer):
@@ -209,8 +213,9 @@ class Model(BaseModel):
             if runner is not node.layer:  # the epoch's generator and switches are the layer's
                 runner.rng, runner.trainable = node.layer.rng, node.layer.trainable
             args = [value[id(t)] for t in node.inputs]
-            # A merging layer's inputs' masks are not combined: its output has none.
-            mask = None if node.as_list else masks_by_tensor.get(id(node.inputs[0]))
+            # A merging layer gets its inputs' masks as a list and combines them (compute_mask).
+            mask = ([masks_by_tensor.get(id(t)) for t in node.inputs] if node.as_list
+                    else masks_by_tensor.get(id(node.inputs[0])))
             value[id(node.output)], masks_by_tensor[id(node.output)] = call_with_mask(
                 runner, args if node.as_list else args[0], mask, training, logits=id(node) in logit_nodes)
         if values is not None:

@@ -163,12 +163,12 @@ def relu_then_max_pool(layers) -> set[int]:
             and isinstance(layers[i + 1], (MaxPooling1D, MaxPooling2D))}
 
 
-def forward_layers(layers, x, training: bool, return_mask: bool = False):
+def forward_layers(layers, x, training: bool, return_mask: bool = False, mask=None):
     """``x`` through ``layers`` in turn (with ReLU and max pooling swapped, see above), each layer
     handing the next its time-step mask (glassnet/layers/masking.py); ``return_mask`` also
-    returns the mask of the result, for the layer after these."""
+    returns the mask of the result, for the layer after these. ``mask``: the mask of ``x``
+    (a nested model's input may carry one)."""
     swapped = relu_then_max_pool(layers)
-    mask = None
     i = 0
     while i < len(layers):
         if i in swapped:
