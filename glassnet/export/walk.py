@@ -56,6 +56,10 @@ def graph(g, model, inputs: list[str] = (), given: dict | None = None, input_mas
     for node in model.nodes:
         if isinstance(node.layer, InputLayer) or id(node.output) in value:
             continue
+        if node.state_inputs:
+            raise ExportError(f"Layer {node.layer.name!r} ({type(node.layer).__name__}) starts from other tensors "
+                              f"(initial_state=...), which a graph model's export does not support yet; export "
+                              f"the encoder and the decoder as separate models.")
         args = [value[id(t)] for t in node.inputs]
         # A merging layer gets its inputs' masks as a list and combines them (as in predict).
         mask = [masks.get(id(t)) for t in node.inputs] if node.as_list else masks.get(id(node.inputs[0]))

@@ -216,8 +216,17 @@ class Model(BaseModel):
             # A merging layer gets its inputs' masks as a list and combines them (compute_mask).
             mask = ([masks_by_tensor.get(id(t)) for t in node.inputs] if node.as_list
                     else masks_by_tensor.get(id(node.inputs[0])))
-            value[id(node.output)], masks_by_tensor[id(node.output)] = call_with_mask(
-                runner, args if node.as_list else args[0], mask, training, logits=id(node) in logit_nodes)
+            if node.state_inputs:  # a recurrent layer started from other tensors (initial_state=[h, c])
+                keep = args[:len(args) - node.state_inputs]
+                y = runner.forward(keep[0], training=training, initial_state=args[len(keep):],
+                                   **({} if mask is None else {"mask": mask}))
+                out_mask = runner.compute_mask(keep[0], mask)
+            else:
+                y, out_mask = call_with_mask(runner, args if node.as_list else args[0], mask, training,
+                                             logits=id(node) in logit_nodes)
+            for k, t in enumerate(node.outputs):  # return_state: the states carry no mask (Keras)
+                value[id(t)] = y[k] if node.multi_output else y
+                masks_by_tensor[id(t)] = out_mask if k == 0 else None
         if values is not None:
             values.update(value)
         if masks is not None:
@@ -237,7 +246,7 @@ class Model(BaseModel):
         reached it, node None for the loss (``explain`` shows where they add up).
 
         Math:
-            for each node in reverse order: g = Σ (gradients reaching node.output), then
+            for each node in reverse order: g = Σ (gradients reaching each of node.outputs), then
             layer.backward(g) gives each input's share, added to what already reached it;
             a shared layer's dW = Σ over its calls.
         """
@@ -258,11 +267,12 @@ class Model(BaseModel):
         for node, runner in zip(reversed(self.nodes), reversed(self._runners)):
             if isinstance(node.layer, InputLayer):
                 continue
-            g = pending.pop(id(node.output), None)
-            if g is None:  # no loss depends on this call: its parameters get zero gradients
+            g = [pending.pop(id(t), None) for t in node.outputs]  # None where no loss depends on it
+            if all(gk is None for gk in g):  # no loss depends on this call: its parameters get zero gradients
                 for grad in runner.grads.values():
                     grad[...] = 0  # in place: gradients may be views of one buffer
                 continue
+            g = g if node.multi_output else g[0]
             # Nobody needs dL/dx of the data itself: a layer reading only inputs (or a TextVectorization's
             # vectors of raw strings, which no gradient goes beyond) may skip it.
             runner.needs_input_grad = input_grads or not all(
@@ -271,7 +281,8 @@ class Model(BaseModel):
                 dx = runner.backward_logits(g) if id(node) in logit_nodes else runner.backward(g)
             finally:
                 runner.needs_input_grad = True
-            for t, dxi in zip(node.inputs, dx if node.as_list else [dx]):
+            # a list back for a list in, and [dx, d_state...] for a layer given initial_state
+            for t, dxi in zip(node.inputs, dx if node.as_list or node.state_inputs else [dx]):
                 if dxi is not None:  # None: a layer told that no one needs its input's gradient
                     add(t, dxi, node)
         # Shared layers: the replicas wrote their calls' gradients; the layer's own is the first call's.
@@ -392,9 +403,10 @@ class Model(BaseModel):
         index = graph.node_indices(self.nodes)
         for node in self.nodes:
             layer = node.layer
-            inbound = ", ".join(f"{t.node.layer.name}[{index[id(t.node)]}][0]" for t in node.inputs) or "-"
+            inbound = ", ".join(f"{t.node.layer.name}[{index[id(t.node)]}][{t.index}]" for t in node.inputs) or "-"
             first = next(n for n in self.nodes if n.layer is layer) is node  # count a shared layer once
-            rows.append((f"{layer.name} ({layer_kind(layer)})", str(node.output.shape),
+            shape = [t.shape for t in node.outputs] if node.multi_output else node.output.shape
+            rows.append((f"{layer.name} ({layer_kind(layer)})", str(shape),
                          f"{layer.count_params():,}" if first else "0 (shared)", inbound))
         lines = [f'Model: "{self.name}"', "_" * line_length]
         for i, (a, b, c, d) in enumerate(rows):
