@@ -1,5 +1,6 @@
 """Recurrent states in graph models: ``return_state`` gives a list of tensors, ``initial_state``
-takes tensors (Keras' encoder-decoder), and gradients flow back through the states."""
+takes tensors (Keras' encoder-decoder), and gradients flow back through the states (the ONNX export:
+tests/export/test_graph_state_export.py)."""
 
 import contextlib
 import io
@@ -78,15 +79,6 @@ def test_initial_state_of_the_wrong_shape_is_refused():
     x, h = gn.Input((5, 3)), gn.Input((7,))
     with pytest.raises(ValueError, match=r"initial_state must be a list of 2 tensor\(s\) of shape \(None, 4\)"):
         layers.LSTM(4)(x, initial_state=[h, h])
-
-
-def test_the_onnx_export_refuses_initial_state_clearly():
-    pytest.importorskip("onnx")
-    with pytest.raises(gn.export.ExportError, match="returns several tensors"):
-        gn.export.to_onnx(encoder_decoder())  # the encoder's return_state is met first
-    x, h = gn.Input((3, 2)), gn.Input((4,))
-    with pytest.raises(gn.export.ExportError, match="initial_state.*export the encoder and the decoder"):
-        gn.export.to_onnx(gn.Model([x, h], layers.GRU(4)(x, initial_state=[h])))
 
 
 def test_inspect_names_the_states_a_call_reads(tmp_path):
