@@ -27,11 +27,14 @@ class Metric:
     def update_state(self, y_true, y_pred, sample_weight=None, mask=None) -> None:
         """Add a batch: ``sample_weight`` is None, one weight per sample (N,) or per sample and
         time step (N, T); ``mask`` is None or the output's time-step mask (N, T), whose masked
-        steps count for nothing (the figure is Σ w m v / Σ w m over the kept steps)."""
+        steps count for nothing (the figure is Σ w m v / Σ w m over the kept steps; values that
+        are one per sample, from a function of your own, have no steps to leave out)."""
         v = np.asarray(self.values(np.asarray(y_true), np.asarray(y_pred)), dtype=np.float64)
         w = None if sample_weight is None else np.asarray(sample_weight, np.float64)
         if w is not None and (w.ndim < 2 or w.shape != v.shape[:w.ndim]):
             w = w.reshape(-1)  # per sample, as (N,) or (N, 1)
+        if mask is not None and v.ndim == 1 and np.ndim(mask) > 1:
+            mask = None  # one value per sample (a function of your own): no steps to leave out
         if mask is not None:
             m = np.asarray(mask, dtype=bool)
             if m.shape != v.shape[:m.ndim]:
@@ -386,10 +389,17 @@ def _per_sample(values: np.ndarray) -> np.ndarray:
     return values.mean(axis=-1) if values.ndim > 1 else values
 
 
+def _per_row(values: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """Per-element values (binary) averaged over the last axis; the others are one per row of
+    scores already: (N,), or (N, T) for a sequence, as Keras' functions return them."""
+    return _per_sample(values) if values.shape == y_pred.shape else values
+
+
 @register("metric_function")
 def accuracy(y_true, y_pred) -> np.ndarray:
     """1.0 where the prediction is right, its kind picked from the shapes as ``"accuracy"`` does."""
-    return _per_sample(Accuracy().values(np.asarray(y_true), np.asarray(y_pred)))
+    y_pred = np.asarray(y_pred)
+    return _per_row(Accuracy().values(np.asarray(y_true), y_pred), y_pred)
 
 
 @register("metric_function")
@@ -400,14 +410,15 @@ def binary_accuracy(y_true, y_pred, threshold: float = 0.5) -> np.ndarray:
 
 @register("metric_function")
 def categorical_accuracy(y_true, y_pred) -> np.ndarray:
-    """1.0 where argmax ŷ equals argmax y (``keras.metrics.categorical_accuracy``)."""
-    return _per_sample(CategoricalAccuracy().values(np.asarray(y_true), np.asarray(y_pred)))
+    """1.0 where argmax ŷ equals argmax y (``keras.metrics.categorical_accuracy``): one per row."""
+    return CategoricalAccuracy().values(np.asarray(y_true), np.asarray(y_pred))
 
 
 @register("metric_function")
 def sparse_categorical_accuracy(y_true, y_pred) -> np.ndarray:
-    """1.0 where argmax ŷ equals the integer label (``keras.metrics.sparse_categorical_accuracy``)."""
-    return _per_sample(SparseCategoricalAccuracy().values(np.asarray(y_true), np.asarray(y_pred)))
+    """1.0 where argmax ŷ equals the integer label (``keras.metrics.sparse_categorical_accuracy``):
+    one per row, (N, T) for a sequence."""
+    return SparseCategoricalAccuracy().values(np.asarray(y_true), np.asarray(y_pred))
 
 
 # Keras' metric and loss functions of these names are one function each; so are glassnet's.

@@ -178,3 +178,15 @@ def test_validation_split_does_not_stratify_on_labels_per_step(capsys):
     history = model.fit(ids, np.tile(LABELS, (3, 1)), validation_split=0.25, epochs=1, verbose=1)
     assert "val_loss" in history.history
     assert "samples [" not in capsys.readouterr().out  # no per-class balance of a made-up class
+
+
+@pytest.mark.parametrize("metric", [gn.metrics.sparse_categorical_accuracy, gn.metrics.accuracy,
+                                    gn.losses.sparse_categorical_crossentropy], ids=lambda f: f.__name__)
+def test_function_metrics_leave_the_padded_steps_out(metric):
+    model = MODELS["sequential_dense"]()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=[metric])
+    p = model.predict(IDS).astype(np.float64)
+    per_step = metric(LABELS, p)
+    assert per_step.shape == (N, T)  # one value per step, as Keras' functions give
+    result = model.evaluate(IDS, LABELS, return_dict=True)
+    assert result[metric.__name__] == pytest.approx(per_step[KEPT].mean(), rel=1e-5)
