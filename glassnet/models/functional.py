@@ -217,10 +217,10 @@ class Model(BaseModel):
             mask = ([masks_by_tensor.get(id(t)) for t in node.inputs] if node.as_list
                     else masks_by_tensor.get(id(node.inputs[0])))
             if node.state_inputs:  # a recurrent layer started from other tensors (initial_state=[h, c])
-                keep = args[:len(args) - node.state_inputs]
-                y = runner.forward(keep[0], training=training, initial_state=args[len(keep):],
+                split = len(args) - node.state_inputs  # the last state_inputs are the initial_state
+                y = runner.forward(args[0], training=training, initial_state=args[split:],
                                    **({} if mask is None else {"mask": mask}))
-                out_mask = runner.compute_mask(keep[0], mask)
+                out_mask = runner.compute_mask(args[0], mask)
             else:
                 y, out_mask = call_with_mask(runner, args if node.as_list else args[0], mask, training,
                                              logits=id(node) in logit_nodes)
