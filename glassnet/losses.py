@@ -1,8 +1,10 @@
 """Loss functions with their gradients: ``loss(y_true, y_pred)`` and ``loss.gradient(...)``.
 
 Every loss reduces over the last axis (sum of classes for the cross-entropies, mean for the
-others), then averages over the batch with optional sample weights, Keras'
-"sum_over_batch_size": L = (1/N) Σₙ wₙ ℓₙ.
+others), then averages the values left, one per sample or per sample and time step, with optional
+weights, Keras' "sum_over_batch_size": L = (1/N) Σₙ wₙ ℓₙ. Under a time-step mask (the model's
+output carries one, glassnet/layers/masking.py) the average runs over the kept steps only, as in
+Keras 3: L = Σₙₜ wₙₜ mₙₜ ℓₙₜ / Σₙₜ mₙₜ.
 """
 
 from __future__ import annotations
@@ -56,47 +58,68 @@ class Loss:
             f"give one target per output value."
         )
 
-    def __call__(self, y_true, y_pred, sample_weight=None) -> float:
+    def __call__(self, y_true, y_pred, sample_weight=None, mask=None) -> float:
         """The mean loss over the batch (a Python float).
 
-        ``sample_weight`` is None or one weight per sample, shape (N,) or (N, 1).
+        ``sample_weight`` is None, one weight per sample, shape (N,) or (N, 1), or one per
+        sample and time step, (N, T), for outputs (N, T, ...) (Keras' "temporal" weights).
+        ``mask`` is None or the output's boolean time-step mask (N, T): the masked steps count
+        for nothing, and the mean is over the kept ones.
         """
-        w = self._sample_weights(sample_weight, y_pred)
         y_true = self.conform(y_true, y_pred)
         values = self.call(y_true, y_pred)
-        return float(_weighted_mean(values, w))
+        return float(_weighted_mean(values, self._value_weights(sample_weight, mask, y_pred)))
 
-    def gradient(self, y_true, y_pred, sample_weight=None) -> np.ndarray:
-        """dL/dy_pred for L = ``self(y_true, y_pred, sample_weight)``; same shape as y_pred."""
-        w = self._sample_weights(sample_weight, y_pred)
+    def gradient(self, y_true, y_pred, sample_weight=None, mask=None) -> np.ndarray:
+        """dL/dy_pred for L = ``self(y_true, y_pred, sample_weight, mask)``; same shape as y_pred."""
+        w = self._value_weights(sample_weight, mask, y_pred)
         return _scale(self.grad(self.conform(y_true, y_pred), y_pred), y_pred, w)
 
-    def value_and_gradient(self, y_true, y_pred, sample_weight=None) -> tuple[float, np.ndarray]:
+    def value_and_gradient(self, y_true, y_pred, sample_weight=None, mask=None) -> tuple[float, np.ndarray]:
         """The loss and its gradient together: the training step's one call per batch."""
-        w = self._sample_weights(sample_weight, y_pred)
+        w = self._value_weights(sample_weight, mask, y_pred)
         y_true = self.conform(y_true, y_pred)
         values, g = self.values_and_grad(y_true, y_pred)
         return float(_weighted_mean(values, w)), _scale(g, y_pred, w)
 
-    def _sample_weights(self, sample_weight, y_pred) -> np.ndarray | None:
-        """``sample_weight`` as a flat (N,) array, or None; raises unless it has N values.
+    def _value_weights(self, sample_weight, mask, y_pred) -> np.ndarray | None:
+        """One weight per loss value (the shape ``y_pred.shape[:-1]``, or one that broadcasts to
+        it), or None; raises unless ``sample_weight`` and ``mask`` fit the output.
 
         The value and the gradient both take their weights from here, so they cannot disagree.
         A (N, 1) column is flattened, as Keras squeezes it; left as it was, it would broadcast
         against the (N,) per-sample losses into an (N, N) table and average every pair.
+        A mask multiplies the weights by m · (mask size / kept steps): the plain mean over all
+        values then equals Keras 3's Σ w m ℓ / Σ m (glassnet/layers/masking.py).
         """
-        if sample_weight is None:
-            return None
-        w = np.asarray(sample_weight)
+        values_shape = y_pred.shape[:-1]
         n = y_pred.shape[0]
-        if w.size == 1:  # one number scales the whole batch's loss, as in Keras
-            return np.full(n, w.item(), dtype=np.float64)
-        if w.size != n:
-            raise ValueError(
-                f"{self.name}: sample_weight has shape {w.shape} but y_pred has N = {n} samples; "
-                f"give one weight per sample, shape ({n},) or ({n}, 1)."
-            )
-        return w.reshape(n)
+        w = None
+        if sample_weight is not None:
+            w = np.asarray(sample_weight, dtype=np.float64)
+            if w.size == 1:  # one number scales the whole batch's loss, as in Keras
+                w = np.full(n, w.item())
+            elif w.size == n:
+                w = w.reshape(n)
+            elif len(values_shape) >= 2 and w.shape == values_shape[:w.ndim] and w.ndim >= 2:
+                pass  # one weight per sample and time step, (N, T)
+            else:
+                steps = f", or ({n}, {values_shape[1]}) per time step" if len(values_shape) >= 2 else ""
+                raise ValueError(
+                    f"{self.name}: sample_weight has shape {w.shape} but y_pred has shape {y_pred.shape} "
+                    f"(N = {n} samples); give one weight per sample, shape ({n},) or ({n}, 1){steps}."
+                )
+        if mask is not None:
+            mask = np.asarray(mask)
+            if mask.dtype.kind not in "bui" or mask.ndim < 1 or mask.shape != values_shape[:mask.ndim]:
+                raise ValueError(
+                    f"{self.name}: the output's mask has shape {mask.shape} ({mask.dtype}) but the loss "
+                    f"values have shape {values_shape}; a time-step mask is boolean (N, T).")
+            m = mask.astype(np.float64)
+            kept = m.sum()
+            m *= m.size / kept if kept else 0.0  # nothing kept: the batch adds 0, as in Keras
+            w = m if w is None else _expand(w, m.ndim) * _expand(m, w.ndim)
+        return None if w is None else _expand(w, len(values_shape))
 
     def values_and_grad(self, y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
         """``call`` and ``grad`` of conformed targets; override to share work between them."""
@@ -110,8 +133,8 @@ class Loss:
         """
         y = _as_float(y)
         expected = tuple(output_shape[1:])
-        if y.ndim == 1 and expected == (1,):
-            y = y.reshape(-1, 1)
+        if expected[-1:] == (1,) and tuple(y.shape[1:]) == expected[:-1]:
+            y = y.reshape((-1, *expected))  # (N,) for (N, 1) outputs, (N, T) for (N, T, 1)
         if tuple(y.shape[1:]) != expected:
             raise ValueError(
                 f"{self.name}: y has shape {y.shape} but the model outputs {(None, *expected)}. "
@@ -132,26 +155,31 @@ def _as_float(y) -> np.ndarray:
     return y if y.dtype.kind == "f" else y.astype(np.float32)
 
 
-def _scale(g: np.ndarray, y_pred: np.ndarray, w: np.ndarray | None) -> np.ndarray:
-    """Turn per-element derivatives into dL/dy_pred of the weighted batch mean, in place.
+def _expand(a: np.ndarray, ndim: int) -> np.ndarray:
+    """``a`` with trailing axes of length 1 up to ``ndim`` axes: (N,) meets (N, T) values as (N, 1)."""
+    return a.reshape(a.shape + (1,) * (ndim - a.ndim)) if a.ndim < ndim else a
 
-    ``w`` is None or the (N,) weights from ``Loss._sample_weights``.
+
+def _scale(g: np.ndarray, y_pred: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    """Turn per-element derivatives into dL/dy_pred of the weighted mean, in place.
+
+    ``w`` is None or the weights from ``Loss._value_weights`` (one per loss value).
     """
     # The value averages over the batch and any middle axes (N, T, C), so the gradient must too.
     scale = y_pred.dtype.type(y_pred.shape[-1] / y_pred.size)
     if w is None:
         g *= scale
     else:
-        g *= w.astype(y_pred.dtype, copy=False).reshape((-1,) + (1,) * (g.ndim - 1)) * scale
+        g *= w.astype(y_pred.dtype, copy=False)[..., None] * scale
     return g
 
 
 def _weighted_mean(values: np.ndarray, w: np.ndarray | None) -> float:
-    """(1/N) Σₙ wₙ ℓₙ of values (N, ...); ``w`` is None or the (N,) weights from ``Loss._sample_weights``."""
-    per_sample = values.reshape(values.shape[0], -1).mean(axis=1) if values.ndim > 1 else values
+    """(1/size) Σ w ℓ over the loss values (N, ...); ``w`` is None or the weights from
+    ``Loss._value_weights``. Summed in float64 so a long sequence loses no precision."""
     if w is not None:
-        per_sample = per_sample * w.astype(per_sample.dtype, copy=False)
-    return per_sample.sum(dtype=np.float64) / max(1, per_sample.shape[0])
+        values = values * w.astype(values.dtype, copy=False)
+    return values.sum(dtype=np.float64) / max(1, values.size)
 
 
 class _Crossentropy(Loss):
@@ -233,10 +261,11 @@ class CategoricalCrossentropy(_Crossentropy):
 
 @register("loss", "sparse_categorical_crossentropy")
 class SparseCategoricalCrossentropy(_Crossentropy):
-    """Cross-entropy for integer class labels.
+    """Cross-entropy for integer class labels: one per sample, or one per time step.
 
     Shapes:
-        y_true: (N,) or (N, 1) integers in [0, C); y_pred: (N, C).
+        y_true: (N,) or (N, 1) integers in [0, C) for y_pred (N, C); (N, T) (or (N, T, 1)) for
+        a sequence output y_pred (N, T, C), as Keras takes them.
 
     Math:
         ℓ = -log p_y; dℓ/dp = -1/p_y at the label, 0 elsewhere.
@@ -246,59 +275,63 @@ class SparseCategoricalCrossentropy(_Crossentropy):
     fuses_with = "softmax"
 
     def conform(self, y_true, y_pred):
+        """The labels in the shape ``y_pred.shape[:-1]``: one per row of class scores."""
         y_true = np.asarray(y_true)
-        if y_true.size != y_pred.shape[0] or (y_true.ndim == 2 and y_true.shape[1] != 1) or y_true.ndim > 2:
+        rows = y_pred.shape[:-1]
+        if y_true.shape not in (rows, rows + (1,)):
             raise ValueError(
-                f"{self.name}: labels must have shape (N,) or (N, 1) with N = {y_pred.shape[0]}; got "
-                f"{y_true.shape}."
+                f"{self.name}: labels must have shape {rows} (one per row of class scores, y_pred "
+                f"{y_pred.shape}); got {y_true.shape}."
             )
-        return y_true
+        return y_true.reshape(rows)
 
     @staticmethod
-    def _labels(y_true) -> np.ndarray:
-        return np.asarray(y_true).reshape(-1).astype(np.intp, copy=False)
+    def _flat(y_true, y_pred) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(labels (M,), the scores as (M, C) rows, arange(M)): a sequence's steps become rows."""
+        labels = np.asarray(y_true).reshape(-1).astype(np.intp, copy=False)
+        return labels, y_pred.reshape(-1, y_pred.shape[-1]), np.arange(labels.shape[0])
 
     def call(self, y_true, y_pred):
-        labels = self._labels(y_true)
-        rows = np.arange(labels.shape[0])
+        labels, z, rows = self._flat(y_true, y_pred)
         if self.from_logits:
-            return -log_softmax(y_pred)[rows, labels]
-        return -np.log(np.clip(y_pred[rows, labels], EPSILON, 1 - EPSILON))
+            return -log_softmax(z)[rows, labels].reshape(y_pred.shape[:-1])
+        return -np.log(np.clip(z[rows, labels], EPSILON, 1 - EPSILON)).reshape(y_pred.shape[:-1])
 
     def grad(self, y_true, y_pred):
-        labels = self._labels(y_true)
-        rows = np.arange(labels.shape[0])
+        labels, z, rows = self._flat(y_true, y_pred)
         if self.from_logits:
-            g = softmax(y_pred)
+            g = softmax(z)
             g[rows, labels] -= 1
-            return g
-        g = np.zeros_like(y_pred)
-        p = y_pred[rows, labels]
+            return g.reshape(y_pred.shape)
+        g = np.zeros_like(z)
+        p = z[rows, labels]
         inside = (p >= EPSILON) & (p <= 1 - EPSILON)
         g[rows, labels] = -1 / np.clip(p, EPSILON, 1 - EPSILON) * inside
-        return g
+        return g.reshape(y_pred.shape)
 
     def values_and_grad(self, y_true, y_pred):
         if not self.from_logits:
             return super().values_and_grad(y_true, y_pred)
-        labels = self._labels(y_true)
-        rows = np.arange(labels.shape[0])
-        logp = log_softmax(y_pred)  # shared by the value and the gradient, as in the one-hot loss
+        labels, z, rows = self._flat(y_true, y_pred)
+        logp = log_softmax(z)  # shared by the value and the gradient, as in the one-hot loss
         g = np.exp(logp)
         g[rows, labels] -= 1
-        return -logp[rows, labels], g
+        return -logp[rows, labels].reshape(y_pred.shape[:-1]), g.reshape(y_pred.shape)
 
     def validate_targets(self, y, output_shape):
         y = np.asarray(y)
         classes = output_shape[-1]
-        if y.ndim == 2 and y.shape[1] == classes and classes > 1:
+        rows = tuple(output_shape[1:-1])  # () for (N, C) outputs, (T,) for (N, T, C)
+        shape = "(N,)" if not rows else f"(N, {', '.join(map(str, rows))})"
+        if y.shape[1:] == tuple(output_shape[1:]) and classes > 1:
             raise ValueError(
-                f"sparse_categorical_crossentropy needs integer labels of shape (N,); y looks "
-                f"one-hot with shape {y.shape}. Use 'categorical_crossentropy' or y.argmax(axis=1)."
+                f"sparse_categorical_crossentropy needs integer labels of shape {shape}; y looks "
+                f"one-hot with shape {y.shape}. Use 'categorical_crossentropy' or y.argmax(axis=-1)."
             )
-        if y.ndim > 2 or (y.ndim == 2 and y.shape[1] != 1):
-            raise ValueError(f"sparse_categorical_crossentropy labels must have shape (N,); got {y.shape}.")
-        y = y.reshape(-1)
+        if y.shape[1:] not in (rows, rows + (1,)):
+            raise ValueError(f"sparse_categorical_crossentropy labels must have shape {shape} for outputs "
+                             f"{(None, *output_shape[1:])}; got {y.shape}.")
+        y = y.reshape((y.shape[0],) + rows)
         if y.dtype.kind == "f" and not np.all(y == np.round(y)):
             raise ValueError("sparse_categorical_crossentropy labels must be whole numbers (class indices).")
         if y.size and (y.min() < 0 or y.max() >= classes):
@@ -395,6 +428,13 @@ class Huber(Loss):
 
     def get_config(self):
         return {**super().get_config(), "delta": self.delta}
+
+
+def masked(mask) -> dict:
+    """``{"mask": mask}`` for a loss or metric call, or ``{}`` without a mask, so that a loss
+    written before masks (a custom ``value_and_gradient(y_true, y_pred, sample_weight)``) still
+    serves unmasked outputs."""
+    return {} if mask is None else {"mask": mask}
 
 
 def fused_with(loss, activation):

@@ -29,10 +29,27 @@ class Metric:
     def values(self, y_true, y_pred) -> np.ndarray:
         raise NotImplementedError
 
-    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+    def update_state(self, y_true, y_pred, sample_weight=None, mask=None) -> None:
+        """Add a batch: ``sample_weight`` is None, one weight per sample (N,) or per sample and
+        time step (N, T); ``mask`` is None or the output's time-step mask (N, T), whose masked
+        steps count for nothing (the figure is Σ w m v / Σ w m over the kept steps; values that
+        are one per sample, from a function of your own, have no steps to leave out)."""
         v = np.asarray(self.values(np.asarray(y_true), np.asarray(y_pred)), dtype=np.float64)
-        v = v.reshape(v.shape[0], -1).mean(axis=1) if v.ndim > 1 else v
-        w = np.ones_like(v) if sample_weight is None else np.asarray(sample_weight, np.float64).reshape(-1)
+        w = None if sample_weight is None else np.asarray(sample_weight, np.float64)
+        if w is not None and (w.ndim < 2 or w.shape != v.shape[:w.ndim]):
+            w = w.reshape(-1)  # per sample, as (N,) or (N, 1)
+        if mask is not None and v.ndim == 1 and np.ndim(mask) > 1:
+            mask = None  # one value per sample (a function of your own): no steps to leave out
+        if mask is not None:
+            m = np.asarray(mask, dtype=bool)
+            if m.shape != v.shape[:m.ndim]:
+                raise ValueError(f"{self.name}: the output's mask has shape {m.shape} but the metric's values have "
+                                 f"shape {v.shape}; a time-step mask is boolean (N, T).")
+            m = m.astype(np.float64)
+            w = m if w is None else _expand(w, m.ndim) * _expand(m, w.ndim)
+        axes = 1 if w is None else w.ndim  # one value per sample, or per sample and time step
+        v = v.reshape(v.shape[:axes] + (-1,)).mean(axis=-1) if v.ndim > axes else v
+        w = np.ones_like(v) if w is None else np.broadcast_to(_expand(w, v.ndim), v.shape)
         self._total += float((v * w).sum())
         self._count += float(w.sum())
 
@@ -42,11 +59,11 @@ class Metric:
     def reset_state(self) -> None:
         self._total, self._count = 0.0, 0.0
 
-    def __call__(self, y_true, y_pred, sample_weight=None) -> float:
+    def __call__(self, y_true, y_pred, sample_weight=None, mask=None) -> float:
         """One-shot value on these arrays (the running state is left as it was)."""
         fresh = copy.deepcopy(self)  # keeps what adapt() learned
         fresh.reset_state()
-        fresh.update_state(y_true, y_pred, sample_weight)
+        fresh.update_state(y_true, y_pred, sample_weight, **losses.masked(mask))
         return fresh.result()
 
     def get_config(self) -> dict:
@@ -64,7 +81,28 @@ def _default_name(cls) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", cls.__name__).lower()
 
 
-def _labels(y: np.ndarray) -> np.ndarray:
+def _expand(a: np.ndarray, ndim: int) -> np.ndarray:
+    """``a`` with trailing axes of length 1 up to ``ndim`` axes: (N,) meets (N, T) as (N, 1)."""
+    return a.reshape(a.shape + (1,) * (ndim - a.ndim)) if a.ndim < ndim else a
+
+
+def _weights_like(sample_weight, mask, shape: tuple) -> np.ndarray:
+    """Weights broadcast to ``shape`` (N, ...): per sample (N,) or per time step (N, T), times
+    the output's time-step mask (N, T) when there is one."""
+    w = np.ones(shape[:1]) if sample_weight is None else np.asarray(sample_weight, np.float64)
+    if w.ndim < 2 or w.shape != tuple(shape[:w.ndim]):
+        w = w.reshape(-1)
+    if mask is not None:
+        m = np.asarray(mask, np.float64)
+        w = _expand(w, m.ndim) * _expand(m, w.ndim)
+    return np.broadcast_to(_expand(w, len(shape)), shape)
+
+
+def _labels(y: np.ndarray, y_pred: np.ndarray | None = None) -> np.ndarray:
+    """Integer labels, one per row of scores: (N, 1) -> (N,), and (N, T, 1) -> (N, T) for
+    sequence scores (N, T, C)."""
+    if y_pred is not None and y.size == int(np.prod(y_pred.shape[:-1])) and y.shape != y_pred.shape[:-1]:
+        return y.reshape(y_pred.shape[:-1])
     return y.reshape(-1) if y.ndim == 2 and y.shape[1] == 1 else y
 
 
@@ -102,10 +140,11 @@ class CategoricalAccuracy(Metric):
 
 @register("metric", "sparse_categorical_accuracy")
 class SparseCategoricalAccuracy(Metric):
-    """Share of rows where argmax(y_pred) equals the integer label."""
+    """Share of rows where argmax(y_pred) equals the integer label (one label per time step for
+    sequence scores (N, T, C))."""
 
     def values(self, y_true, y_pred):
-        return (y_pred.argmax(axis=-1) == _labels(y_true).astype(np.int64)).astype(np.float64)
+        return (y_pred.argmax(axis=-1) == _labels(y_true, y_pred).astype(np.int64)).astype(np.float64)
 
 
 @register("metric", "accuracy", "acc")
@@ -113,7 +152,8 @@ class Accuracy(Metric):
     """Classification accuracy that picks its kind from the shapes, like Keras' "accuracy".
 
     - y_pred (N, 1) or (N,): binary, thresholded at ``threshold``;
-    - y_pred (N, C) and integer labels (N,) or (N, 1): sparse categorical;
+    - y_pred (N, C) and integer labels (N,) or (N, 1): sparse categorical, and so for
+      sequence scores (N, T, C) with labels (N, T);
     - y_pred (N, C) and one-hot (N, C): categorical (argmax of both).
     """
 
@@ -127,7 +167,8 @@ class Accuracy(Metric):
     def values(self, y_true, y_pred):
         if y_pred.ndim == 1 or y_pred.shape[-1] == 1:
             return self._binary.values(y_true, y_pred)
-        if y_true.ndim == 1 or (y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1):
+        if (y_true.ndim == 1 or (y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1)
+                or y_true.shape == y_pred.shape[:-1]):
             return self._sparse.values(y_true, y_pred)
         return self._categorical.values(y_true, y_pred)
 
@@ -217,14 +258,14 @@ class _Confusion(Metric):
     def reset_state(self):
         self._tp = self._fp = self._fn = 0.0
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
+    def update_state(self, y_true, y_pred, sample_weight=None, mask=None):
         y_true, y_pred = _one_hot_if_sparse(y_true, y_pred)
         y_true = y_true.reshape(y_pred.shape)
         if self.class_id is not None:
-            y_true, y_pred = y_true[:, self.class_id : self.class_id + 1], y_pred[:, self.class_id : self.class_id + 1]
+            y_true, y_pred = y_true[..., self.class_id : self.class_id + 1], y_pred[..., self.class_id : self.class_id + 1]
         pred = y_pred > self.threshold
         true = y_true > 0.5
-        w = 1.0 if sample_weight is None else np.asarray(sample_weight, np.float64).reshape(-1, *([1] * (pred.ndim - 1)))
+        w = _weights_like(sample_weight, mask, pred.shape)
         self._tp += float((w * (pred & true)).sum())
         self._fp += float((w * (pred & ~true)).sum())
         self._fn += float((w * (~pred & true)).sum())
@@ -299,13 +340,11 @@ class AUC(Metric):
     def reset_state(self):
         self._true, self._pred, self._weight = [], [], []
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
+    def update_state(self, y_true, y_pred, sample_weight=None, mask=None):
         y_true, y_pred = _one_hot_if_sparse(y_true, y_pred)
-        per_row = y_pred.size // max(1, y_pred.shape[0])
         self._true.append((y_true.reshape(-1) > 0.5).astype(np.int8))
         self._pred.append(y_pred.reshape(-1).astype(np.float64))
-        w = np.ones(y_pred.shape[0]) if sample_weight is None else np.asarray(sample_weight, np.float64).reshape(-1)
-        self._weight.append(np.repeat(w, per_row))
+        self._weight.append(_weights_like(sample_weight, mask, y_pred.shape).reshape(-1))
 
     def result(self):
         from sklearn.metrics import average_precision_score, roc_auc_score
@@ -357,10 +396,17 @@ def _per_sample(values: np.ndarray) -> np.ndarray:
     return values.mean(axis=-1) if values.ndim > 1 else values
 
 
+def _per_row(values: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """Per-element values (binary) averaged over the last axis; the others are one per row of
+    scores already: (N,), or (N, T) for a sequence, as Keras' functions return them."""
+    return _per_sample(values) if values.shape == y_pred.shape else values
+
+
 @register("metric_function")
 def accuracy(y_true, y_pred) -> np.ndarray:
     """1.0 where the prediction is right, its kind picked from the shapes as ``"accuracy"`` does."""
-    return _per_sample(Accuracy().values(np.asarray(y_true), np.asarray(y_pred)))
+    y_pred = np.asarray(y_pred)
+    return _per_row(Accuracy().values(np.asarray(y_true), y_pred), y_pred)
 
 
 @register("metric_function")
@@ -371,14 +417,15 @@ def binary_accuracy(y_true, y_pred, threshold: float = 0.5) -> np.ndarray:
 
 @register("metric_function")
 def categorical_accuracy(y_true, y_pred) -> np.ndarray:
-    """1.0 where argmax ŷ equals argmax y (``keras.metrics.categorical_accuracy``)."""
-    return _per_sample(CategoricalAccuracy().values(np.asarray(y_true), np.asarray(y_pred)))
+    """1.0 where argmax ŷ equals argmax y (``keras.metrics.categorical_accuracy``): one per row."""
+    return CategoricalAccuracy().values(np.asarray(y_true), np.asarray(y_pred))
 
 
 @register("metric_function")
 def sparse_categorical_accuracy(y_true, y_pred) -> np.ndarray:
-    """1.0 where argmax ŷ equals the integer label (``keras.metrics.sparse_categorical_accuracy``)."""
-    return _per_sample(SparseCategoricalAccuracy().values(np.asarray(y_true), np.asarray(y_pred)))
+    """1.0 where argmax ŷ equals the integer label (``keras.metrics.sparse_categorical_accuracy``):
+    one per row, (N, T) for a sequence."""
+    return SparseCategoricalAccuracy().values(np.asarray(y_true), np.asarray(y_pred))
 
 
 # Keras' metric and loss functions of these names are one function each; so are glassnet's.

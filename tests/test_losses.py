@@ -136,7 +136,8 @@ def test_column_sample_weight_on_the_reported_example():
     assert losses.SparseCategoricalCrossentropy()(labels, probs, w[:, None]) == pytest.approx(want)
 
 
-WRONG_WEIGHT_SHAPES = {"N-1": lambda n: (n - 1,), "(N,2)": lambda n: (n, 2)}
+# (N, 7) fits neither one weight per sample nor one per time step ((N, T) is valid: T = 2 here).
+WRONG_WEIGHT_SHAPES = {"N-1": lambda n: (n - 1,), "(N,7)": lambda n: (n, 7)}
 
 
 @pytest.mark.parametrize("shape", WRONG_WEIGHT_SHAPES)
@@ -265,9 +266,8 @@ def test_model_fit_reports_labels_out_of_range():
 
 
 # Found while writing examples/14_austen_char_lm.py (issue 15, "losses and metrics over time steps"):
-# Keras takes one integer label per step, (N, T), for a sequence output (N, T, C); glassnet refuses
-# them, so a character model must one-hot its targets (V times the memory). Remove the marker when fixed.
-@pytest.mark.xfail(strict=True, raises=ValueError, reason="sparse labels per time step are refused (issue 15)")
+# Keras takes one integer label per step, (N, T), for a sequence output (N, T, C), so a character
+# model need not one-hot its targets (V times the memory).
 def test_sparse_labels_per_time_step_equal_one_hot_targets():
     probs, labels, one_hot = PROBS.reshape(*SEQ, C), LABELS.reshape(SEQ), ONE_HOT.reshape(*SEQ, C)
     assert SCCE()(labels, probs) == pytest.approx(CCE()(one_hot, probs), rel=1e-12)

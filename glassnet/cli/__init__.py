@@ -299,12 +299,22 @@ def summary(model):
 
 def _describe_calls(calls) -> str:
     """A graph layer's ``inbound_nodes`` as "conv_a[0], conv_b[0]", one group per call joined by
-    "; "; "?" for a reference that is not [layer, index] (the file is read as found)."""
+    "; "; "?" for a reference that is not [layer, index] or [layer, index, output] (the file is
+    read as found). A call given initial states ({"args", "initial_state"}) lists them after its input."""
     if not isinstance(calls, list):
         return ""
-    return "; ".join(", ".join(f"{ref[0]}[{ref[1]}]" if isinstance(ref, list) and len(ref) == 2 else "?"
-                               for ref in (call if isinstance(call, list) else []))
-                     for call in calls)
+
+    def refs(call):
+        if isinstance(call, dict):
+            parts = [call.get("args"), call.get("initial_state")]
+            return [ref for part in parts if isinstance(part, list) for ref in part]
+        return call if isinstance(call, list) else []
+
+    def describe(ref):
+        if isinstance(ref, list) and len(ref) in (2, 3):
+            return f"{ref[0]}[{ref[1]}]" + (f"[{ref[2]}]" if len(ref) == 3 else "")
+        return "?"
+    return "; ".join(", ".join(describe(ref) for ref in refs(call)) for call in calls)
 
 
 @cli.command(cls=_Command, epilog="""Example:

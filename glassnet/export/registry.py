@@ -9,8 +9,9 @@ silence. Register your own layer with ``@converts(MyLayer)``.
 Masks (glassnet/layers/masking.py) travel beside the tensors, as in ``predict``: a layer with
 ``takes_mask`` that receives one gets it as ``convert(g, layer, x, mask=m)`` (m: a bool (N, T)
 tensor's name), and the mask of its output comes from the ``@converts_mask`` function of its class
-(``Embedding``, ``Masking``, the recurrent layers) or, for a layer that keeps ``Layer.compute_mask``,
-is passed on when the layer ``supports_masking``.
+(``Embedding``, ``Masking``, the recurrent layers, the merging layers, which get one mask name or
+None per input) or, for a layer that keeps ``Layer.compute_mask``, is passed on when the layer
+``supports_masking``. A model used as a layer is walked with its input's mask (``walk.nested``).
 """
 
 from __future__ import annotations

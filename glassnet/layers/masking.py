@@ -4,8 +4,10 @@ A mask is a boolean (N, T) array, True for the steps to use. A layer creates one
 ``compute_mask`` (``Masking``, ``Embedding(mask_zero=True)``), a layer with ``takes_mask`` reads
 it in ``forward(x, training, mask=)`` (recurrent layers, ``GlobalAveragePooling1D``,
 ``GlobalMaxPooling1D``), and a layer with ``supports_masking`` passes it on unchanged (``Dense``,
-``Dropout``, ``Activation``); every other layer drops it, as in Keras 3. The backward passes need
-no mask: each layer keeps the one its forward used.
+``Dropout``, ``Activation``); every other layer drops it, as in Keras 3. A layer that takes a list
+(``Add``, ``Concatenate``) gets one mask per input and combines them in its ``compute_mask``; a
+model used as a layer runs its own layers with the mask and returns its output's
+(``forward_with_mask``). The backward passes need no mask: each layer keeps the one its forward used.
 """
 
 from __future__ import annotations
@@ -35,11 +37,16 @@ def call_with_mask(layer, x, mask, training: bool = False, logits: bool = False)
 
     Args:
         layer: any layer.
-        x: its input.
-        mask: the mask of ``x`` (None: no mask).
+        x: its input (a list for a layer that takes a list).
+        mask: the mask of ``x`` (None: no mask; for a list, one mask or None per input).
         training: training mode.
         logits: call ``forward_logits`` (a final activation fused with the loss) instead of ``forward``.
     """
+    if isinstance(mask, list) and all(m is None for m in mask):
+        mask = None
+    with_mask = getattr(layer, "forward_with_mask", None)  # a nested model: its layers hand masks on
+    if with_mask is not None:
+        return with_mask(x, training=training, mask=mask, logits=logits)
     call = layer.forward_logits if logits else layer.forward
     if mask is not None and getattr(layer, "takes_mask", False):
         y = call(x, training=training, mask=mask)

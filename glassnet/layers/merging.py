@@ -1,7 +1,10 @@
 """Merging layers: combine a list of tensors into one (Add, Concatenate, Dot...), as in Keras.
 
 Each takes a list of inputs and its backward returns a list of input gradients (the multi-input
-contract in ``glassnet/layers/base.py``). None of them has parameters.
+contract in ``glassnet/layers/base.py``). None of them has parameters. Time-step masks combine as
+in Keras 3: the element-wise layers keep a step where every masked input keeps it, ``Concatenate``
+joins the masks along the time axis (any input keeping a step keeps it along a feature axis), and
+``Dot`` has none.
 """
 
 from __future__ import annotations
@@ -65,6 +68,13 @@ class Merge(Layer):
                                  f"differ); got shapes {[tuple(s) for s in input_shapes]}.")
             out.append(known.pop() if known else (None if None in sizes else 1))
         return tuple(out)
+
+    def compute_mask(self, x, mask=None):
+        """Keras' rule: the logical AND of the inputs' masks (an input without one adds nothing).
+
+        ``mask`` is None or one mask (or None) per input."""
+        masks = [np.asarray(m, dtype=bool) for m in (mask or []) if m is not None]
+        return np.logical_and.reduce(np.broadcast_arrays(*masks)) if masks else None
 
     def forward(self, inputs, training=False):
         self._shapes = [x.shape for x in inputs]
@@ -251,6 +261,17 @@ class Concatenate(Merge):
             out.append(known.pop() if known else None)
         return tuple(out)
 
+    def compute_mask(self, x, mask=None):
+        """Keras 3's rule: along the time axis (1) the masks are joined, an input without one
+        counting as all kept; along a feature axis a step is kept where any input keeps it."""
+        if mask is None or all(m is None for m in mask):
+            return None
+        masks = [np.ones(xi.shape[:2], dtype=bool) if m is None else np.asarray(m, dtype=bool)
+                 for xi, m in zip(x, mask)]
+        if self.axis % np.ndim(x[0]) == 1:
+            return np.concatenate(masks, axis=1)
+        return np.logical_or.reduce(masks)
+
     def forward(self, inputs, training=False):
         self._sizes = [x.shape[self.axis] for x in inputs]
         return np.concatenate(inputs, axis=self.axis)
@@ -325,6 +346,9 @@ class Dot(Merge):
                              f"{b[bx]} in {b}.")
         rest = (*a[1:ax], *a[ax + 1:], *b[1:bx], *b[bx + 1:])
         return (a[0], *rest) if rest else (a[0], 1)
+
+    def compute_mask(self, x, mask=None):
+        return None  # the time axis is contracted or mixed: no step-wise mask survives (Keras)
 
     def forward(self, inputs, training=False):
         a, b = inputs

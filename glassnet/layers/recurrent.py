@@ -14,6 +14,7 @@ import numpy as np
 from glassnet import activations, initializers, regularizers
 from glassnet._registry import register, serialize
 from glassnet.layers.base import Layer, check_positive_int
+from glassnet.layers import symbolic
 from glassnet.layers.masking import check_sequence_mask
 
 
@@ -175,7 +176,10 @@ class Recurrent(Layer):
 
     # -- forward --------------------------------------------------------------------------------
     def __call__(self, x, training: bool = False, mask=None, initial_state=None):
-        """As ``Layer.__call__``, with Keras' call arguments ``mask`` and ``initial_state`` for arrays."""
+        """As ``Layer.__call__``, with Keras' call arguments ``mask`` and ``initial_state`` for arrays
+        (``initial_state`` as symbolic tensors too, in a graph)."""
+        if initial_state is not None and symbolic.is_symbolic(x):
+            return symbolic.call(self, x, initial_state=initial_state)
         if mask is None and initial_state is None:
             return super().__call__(x, training=training)
         x = self._as_float(x)

@@ -33,6 +33,8 @@ class Input(Layer):
 
     #: layers may be called on it (see glassnet/layers/symbolic.py)
     is_graph_input = True
+    #: it passes its input through, and so the mask a nested Sequential's input carries
+    supports_masking = True
 
     def __init__(self, shape, name: str | None = None, dtype: str = "float32"):
         # A string input computes nothing, so it has no float type of its own: it is "string" itself.

@@ -3,6 +3,9 @@
 ``gn.Input(shape)`` starts a graph; ``Dense(3)(t)`` returns a new symbolic tensor of the shape the
 layer would produce, and remembers where it came from. ``gn.Model(inputs, outputs)`` then walks
 these records back from the outputs. No arrays flow here: only shapes, checked as each call is made.
+A layer that returns several arrays (a recurrent layer with ``return_state``, ``Bidirectional``
+with ``merge_mode=None``) returns a list of tensors, and a recurrent layer takes its
+``initial_state`` as tensors too (``LSTM(8)(x, initial_state=[h, c])``, as in Keras).
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ class SymbolicTensor:
         name: the producing layer's name (an ``Input``'s is the input's name).
     """
 
-    def __init__(self, shape: tuple, dtype: str, node: "Node"):
+    def __init__(self, shape: tuple, dtype: str, node: "Node", index: int = 0):
         self.shape = tuple(shape)
         self.dtype = dtype
         self.node = node
-        self.name = node.layer.name
+        self.index = index  # which of its node's outputs (a layer may return several)
+        self.name = node.layer.name if index == 0 else f"{node.layer.name}_{index}"
 
     def __repr__(self):
         return f"<SymbolicTensor shape={self.shape} dtype={self.dtype} name={self.name!r}>"
@@ -35,16 +39,24 @@ class Node:
 
     Attributes:
         layer: the layer called.
-        inputs: the symbolic tensors it was called on, in order (empty for an ``Input``).
+        inputs: the symbolic tensors it was called on, in order (empty for an ``Input``); the
+            last ``state_inputs`` of them are its ``initial_state``.
         as_list: whether the layer took them as a list (merging layers) or one tensor.
-        output: the symbolic tensor it returned.
+        outputs: the symbolic tensors it returned (several for ``return_state``).
+        output: the first of them, the layer's output proper.
+        multi_output: whether the layer returns a list (then ``outputs`` holds one tensor per entry).
+        state_inputs: how many of ``inputs`` are the ``initial_state`` (0: none).
     """
 
-    def __init__(self, layer, inputs: list, as_list: bool, output_shape: tuple):
+    def __init__(self, layer, inputs: list, as_list: bool, output_shape, state_inputs: int = 0):
         self.layer = layer
         self.inputs = list(inputs)
         self.as_list = as_list
-        self.output = SymbolicTensor(output_shape, layer.dtype, self)
+        self.state_inputs = state_inputs
+        self.multi_output = isinstance(output_shape, list)
+        shapes = output_shape if self.multi_output else [output_shape]
+        self.outputs = [SymbolicTensor(shape, layer.dtype, self, i) for i, shape in enumerate(shapes)]
+        self.output = self.outputs[0]
         layer.nodes.append(self)
 
     def __repr__(self):
@@ -72,14 +84,17 @@ def as_tensor(x) -> SymbolicTensor:
     return x
 
 
-def call(layer, x) -> SymbolicTensor:
-    """Record ``layer(x)`` for symbolic ``x`` and return the output tensor, checking shapes now.
+def call(layer, x, initial_state=None):
+    """Record ``layer(x)`` for symbolic ``x`` and return the output tensor, checking shapes now;
+    a list of tensors for a layer that returns several arrays.
 
     An unbuilt layer stays unbuilt: its output shape comes from a throwaway copy built for these
     inputs (so a mismatch is reported at this call), and ``gn.Model`` builds the layer itself with
-    weights drawn from the model's seed, as ``Sequential`` does.
+    weights drawn from the model's seed, as ``Sequential`` does. ``initial_state``: a recurrent
+    layer's starting states as tensors (N, units), one per state.
     """
     inputs = [as_tensor(t) for t in x] if isinstance(x, (list, tuple)) else [as_tensor(x)]
+    states = _state_tensors(layer, initial_state)
     text = [t.name for t in inputs if t.dtype == "string"]
     if text and not getattr(layer, "takes_text", False):
         raise ValueError(f"Layer {layer.name!r} ({type(layer).__name__}) cannot read the string input {text[0]!r}; "
@@ -95,7 +110,35 @@ def call(layer, x) -> SymbolicTensor:
         probe = type(layer).from_config(layer.get_config())
         probe.build(shapes)
         output_shape = probe.output_shape
-    return Node(layer, inputs, layer.takes_list, output_shape).output
+    output_shape = _all_output_shapes(layer, output_shape)
+    node = Node(layer, inputs + states, layer.takes_list, output_shape, state_inputs=len(states))
+    return list(node.outputs) if node.multi_output else node.output
+
+
+def _state_tensors(layer, initial_state) -> list:
+    """``initial_state`` as a checked list of tensors (N, units), or []."""
+    if initial_state is None:
+        return []
+    names = getattr(layer, "state_names", None)
+    if names is None:
+        raise TypeError(f"Layer {layer.name!r} ({type(layer).__name__}) takes no initial_state.")
+    states = [as_tensor(t) for t in (initial_state if isinstance(initial_state, (list, tuple)) else [initial_state])]
+    if len(states) != len(names) or any(t.shape[1:] != (layer.units,) for t in states):
+        raise ValueError(f"{type(layer).__name__} {layer.name!r}: initial_state must be a list of {len(names)} "
+                         f"tensor(s) of shape (None, {layer.units}) ({', '.join(names)}); got "
+                         f"{[t.shape for t in states]}.")
+    return states
+
+
+def _all_output_shapes(layer, output_shape):
+    """The shapes of everything the layer returns: a list for ``return_state`` (the output, then
+    each state (N, units)) and for ``Bidirectional(merge_mode=None)`` (forward, backward)."""
+    if getattr(layer, "return_state", False) and hasattr(layer, "state_names"):
+        return [tuple(output_shape)] + [(None, layer.units)] * len(layer.state_names)
+    if hasattr(layer, "merge_mode") and layer.merge_mode is None:
+        backward_units = (layer.backward_layer or layer.layer).units
+        return [tuple(output_shape), (*output_shape[:-1], backward_units)]
+    return output_shape
 
 
 def _check_same_shape(layer, expected, got) -> None:

@@ -147,8 +147,8 @@ class Bidirectional(Layer):
             g_f, g_b = grad * y_b, grad * y_f
         elif self.merge_mode == "ave":
             g_f = g_b = grad / 2
-        else:
-            g_f, g_b = grad
+        else:  # merge_mode=None: a graph may use one direction only, sending None for the other
+            g_f, g_b = (np.zeros_like(y) if g is None else g for g, y in zip(grad, self._y))
         if self.return_sequences:
             g_b = g_b[:, ::-1]
         for sub in self.directions:

@@ -205,21 +205,31 @@ def check_lengths(**arrays) -> int:
 
 
 def as_sample_weight(sample_weight, n: int) -> np.ndarray | None:
+    """Weights per sample (N,), or per sample and time step (N, T) for sequence outputs
+    (Keras' "temporal" weights), checked."""
     if sample_weight is None:
         return None
     w = as_array(sample_weight, "sample_weight", "float64")
-    if w.ndim != 1:
+    if w.ndim != 1 and not (w.ndim == 2 and w.shape[0] == n and w.shape[1] > 1):
         w = w.reshape(-1) if w.size == n else w
-    if w.shape != (n,):
-        raise ValueError(f"sample_weight must have shape ({n},), one weight per sample; got {w.shape}.")
+    if w.shape[:1] != (n,) or w.ndim > 2:
+        raise ValueError(f"sample_weight must have shape ({n},), one weight per sample; got {w.shape}. (A "
+                         f"sequence output also takes ({n}, T), one weight per sample and time step.)")
     if (w < 0).any():
         raise ValueError("sample_weight must be >= 0.")
     return w
 
 
+def labels_per_step(y: np.ndarray) -> bool:
+    """True for integer labels (N, T), one per time step of a sequence output: the sparse loss's
+    targets, which it keeps as integers, while one-hot rows (N, C) are floats."""
+    return y.dtype.kind in "iu" and y.ndim == 2 and y.shape[1] > 1
+
+
 def class_indices(y: np.ndarray) -> np.ndarray:
-    """Integer class of each target row: labels, argmax of one-hot rows or rounded 0/1 values."""
-    if y.ndim == 1:
+    """Integer class of each target row: labels, argmax of one-hot rows or rounded 0/1 values;
+    of each time step for labels per step (N, T)."""
+    if y.ndim == 1 or labels_per_step(y):
         return np.rint(y).astype(np.int64)
     if y.shape[1] == 1:
         return np.rint(y[:, 0]).astype(np.int64)
@@ -227,7 +237,8 @@ def class_indices(y: np.ndarray) -> np.ndarray:
 
 
 def apply_class_weight(class_weight: dict, y: np.ndarray, sample_weight, n: int) -> np.ndarray:
-    """Per-sample weights: each sample's class weight times its sample weight."""
+    """Per-sample weights: each sample's class weight times its sample weight; per time step
+    (N, T) for labels per step."""
     classes = class_indices(y)
     unknown = sorted(set(np.unique(classes).tolist()) - {int(k) for k in class_weight})
     if unknown:
@@ -239,7 +250,13 @@ def apply_class_weight(class_weight: dict, y: np.ndarray, sample_weight, n: int)
     for k, w in class_weight.items():
         lookup[int(k)] = float(w)
     weights = lookup[classes]
-    return weights if sample_weight is None else weights * sample_weight
+    if sample_weight is None:
+        return weights
+    if sample_weight.ndim < weights.ndim:  # per-sample weights times per-step class weights
+        sample_weight = sample_weight[:, None]
+    elif sample_weight.ndim > weights.ndim:
+        weights = weights[:, None]
+    return weights * sample_weight
 
 
 def batch_slices(n: int, batch_size: int):

@@ -185,7 +185,8 @@ class Model(BaseModel):
         return checked
 
     def forward(self, inputs: list[np.ndarray], training: bool = False, logits: frozenset = frozenset(),
-                values: dict | None = None) -> list[np.ndarray]:
+                values: dict | None = None, masks: list | None = None,
+                input_masks: list | None = None) -> list[np.ndarray]:
         """Run every node in topological order; returns the outputs' arrays in ``outputs`` order.
 
         Args:
@@ -194,12 +195,17 @@ class Model(BaseModel):
             logits: indices of outputs to return before their layer's final activation (training
                 pairs a sigmoid or softmax with its loss; see ``Sequential.compile``).
             values: if given, filled with every tensor's array keyed by ``id(tensor)`` (``explain``).
+            masks: if given, receives each output's time-step mask in ``outputs`` order (None
+                where it has none): the losses and metrics leave the masked steps out.
+            input_masks: the inputs' masks (None each where none), when this model is a layer
+                of another whose tensors carry masks (glassnet/models/nested.py).
 
         Math:
             for each node in order: value[node.output] = layer.forward(value[node.inputs]).
         """
         value = {id(t): x for t, x in zip(self.inputs, inputs)}
-        masks: dict[int, np.ndarray | None] = {}  # time-step masks (glassnet/layers/masking.py)
+        # time-step masks (glassnet/layers/masking.py)
+        masks_by_tensor = {id(t): m for t, m in zip(self.inputs, input_masks or [])}
         logit_nodes = {id(self.outputs[k].node) for k in logits}
         for node, runner in zip(self.nodes, self._runners):
             if isinstance(node.layer, InputLayer):
@@ -207,12 +213,24 @@ class Model(BaseModel):
             if runner is not node.layer:  # the epoch's generator and switches are the layer's
                 runner.rng, runner.trainable = node.layer.rng, node.layer.trainable
             args = [value[id(t)] for t in node.inputs]
-            # A merging layer's inputs' masks are not combined: its output has none.
-            mask = None if node.as_list else masks.get(id(node.inputs[0]))
-            value[id(node.output)], masks[id(node.output)] = call_with_mask(
-                runner, args if node.as_list else args[0], mask, training, logits=id(node) in logit_nodes)
+            # A merging layer gets its inputs' masks as a list and combines them (compute_mask).
+            mask = ([masks_by_tensor.get(id(t)) for t in node.inputs] if node.as_list
+                    else masks_by_tensor.get(id(node.inputs[0])))
+            if node.state_inputs:  # a recurrent layer started from other tensors (initial_state=[h, c])
+                split = len(args) - node.state_inputs  # the last state_inputs are the initial_state
+                y = runner.forward(args[0], training=training, initial_state=args[split:],
+                                   **({} if mask is None else {"mask": mask}))
+                out_mask = runner.compute_mask(args[0], mask)
+            else:
+                y, out_mask = call_with_mask(runner, args if node.as_list else args[0], mask, training,
+                                             logits=id(node) in logit_nodes)
+            for k, t in enumerate(node.outputs):  # return_state: the states carry no mask (Keras)
+                value[id(t)] = y[k] if node.multi_output else y
+                masks_by_tensor[id(t)] = out_mask if k == 0 else None
         if values is not None:
             values.update(value)
+        if masks is not None:
+            masks.extend(masks_by_tensor.get(id(t)) for t in self.outputs)
         return [value[id(t)] for t in self.outputs]
 
     def backward(self, grads: list, logits: frozenset = frozenset(), input_grads: bool = True,
@@ -228,7 +246,7 @@ class Model(BaseModel):
         reached it, node None for the loss (``explain`` shows where they add up).
 
         Math:
-            for each node in reverse order: g = Σ (gradients reaching node.output), then
+            for each node in reverse order: g = Σ (gradients reaching each of node.outputs), then
             layer.backward(g) gives each input's share, added to what already reached it;
             a shared layer's dW = Σ over its calls.
         """
@@ -249,11 +267,12 @@ class Model(BaseModel):
         for node, runner in zip(reversed(self.nodes), reversed(self._runners)):
             if isinstance(node.layer, InputLayer):
                 continue
-            g = pending.pop(id(node.output), None)
-            if g is None:  # no loss depends on this call: its parameters get zero gradients
+            g = [pending.pop(id(t), None) for t in node.outputs]  # None where no loss depends on it
+            if all(gk is None for gk in g):  # no loss depends on this call: its parameters get zero gradients
                 for grad in runner.grads.values():
                     grad[...] = 0  # in place: gradients may be views of one buffer
                 continue
+            g = g if node.multi_output else g[0]
             # Nobody needs dL/dx of the data itself: a layer reading only inputs (or a TextVectorization's
             # vectors of raw strings, which no gradient goes beyond) may skip it.
             runner.needs_input_grad = input_grads or not all(
@@ -262,7 +281,8 @@ class Model(BaseModel):
                 dx = runner.backward_logits(g) if id(node) in logit_nodes else runner.backward(g)
             finally:
                 runner.needs_input_grad = True
-            for t, dxi in zip(node.inputs, dx if node.as_list else [dx]):
+            # a list back for a list in, and [dx, d_state...] for a layer given initial_state
+            for t, dxi in zip(node.inputs, dx if node.as_list or node.state_inputs else [dx]):
                 if dxi is not None:  # None: a layer told that no one needs its input's gradient
                     add(t, dxi, node)
         # Shared layers: the replicas wrote their calls' gradients; the layer's own is the first call's.
@@ -385,9 +405,10 @@ class Model(BaseModel):
         index = graph.node_indices(self.nodes)
         for node in self.nodes:
             layer = node.layer
-            inbound = ", ".join(f"{t.node.layer.name}[{index[id(t.node)]}][0]" for t in node.inputs) or "-"
+            inbound = ", ".join(f"{t.node.layer.name}[{index[id(t.node)]}][{t.index}]" for t in node.inputs) or "-"
             first = next(n for n in self.nodes if n.layer is layer) is node  # count a shared layer once
-            rows.append((f"{layer.name} ({layer_kind(layer)})", str(node.output.shape),
+            shape = [t.shape for t in node.outputs] if node.multi_output else node.output.shape
+            rows.append((f"{layer.name} ({layer_kind(layer)})", str(shape),
                          f"{layer.count_params():,}" if first else "0 (shared)", inbound))
         # A column grows past its share of the line when a cell needs it (a long layer name),
         # so that cells never run into each other.

@@ -93,12 +93,18 @@ def graph_config(model) -> dict:
     [layer, call index] pairs it reads; the inputs and outputs as such pairs (and their dict keys)."""
     index = node_indices(model.nodes)
 
-    def ref(t):
-        return [t.node.layer.name, index[id(t.node)]]
+    def ref(t):  # [layer, call] or, for a call's later outputs (return_state), [layer, call, output]
+        return [t.node.layer.name, index[id(t.node)]] + ([t.index] if t.index else [])
+
+    def inbound(node):
+        refs = [ref(t) for t in node.inputs]
+        if not node.state_inputs:
+            return refs
+        split = len(refs) - node.state_inputs
+        return {"args": refs[:split], "initial_state": refs[split:]}
     layers = []
     for layer in model.layers:
-        calls = [[ref(t) for t in node.inputs] for node in model.nodes
-                 if node.layer is layer and not isinstance(layer, InputLayer)]
+        calls = [inbound(node) for node in model.nodes if node.layer is layer and not isinstance(layer, InputLayer)]
         layers.append({"class_name": type(layer).__name__, "config": layer.get_config(), "inbound_nodes": calls})
     return {"name": model.name, "seed": model.seed, "layers": layers,
             "input_layers": [ref(t) for t in model.inputs], "output_layers": [ref(t) for t in model.outputs],
@@ -139,11 +145,18 @@ def tensors_from_config(config: dict, custom_objects=None, build_layer=None, mak
     outputs = {name: [layer.output] for name, layer in layers.items() if isinstance(layer, InputLayer)}
 
     def lookup(ref):
-        if (not isinstance(ref, list) or len(ref) != 2 or not isinstance(ref[0], str)
-                or not isinstance(ref[1], int) or isinstance(ref[1], bool) or ref[0] not in layers):
+        if (not isinstance(ref, list) or len(ref) not in (2, 3) or not isinstance(ref[0], str) or ref[0] not in layers
+                or not all(isinstance(i, int) and not isinstance(i, bool) for i in ref[1:])):
             raise GraphError(f"The graph config refers to {str(ref)[:100]}, which names no layer's call.")
         calls = outputs.get(ref[0], [])
-        return calls[ref[1]] if 0 <= ref[1] < len(calls) else None
+        if not 0 <= ref[1] < len(calls):
+            return None
+        result, k = calls[ref[1]], (ref[2] if len(ref) == 3 else 0)
+        if not isinstance(result, list):
+            result = [result]
+        if not 0 <= k < len(result):
+            raise GraphError(f"The graph config refers to output {k} of {ref[0][:100]!r}, which returns {len(result)}.")
+        return result[k]
 
     # A shared layer's later call may read layers listed after it: replay every call whose inputs
     # exist, each layer's calls in their order, until none is left (or none can run: a cycle).
@@ -153,14 +166,23 @@ def tensors_from_config(config: dict, custom_objects=None, build_layer=None, mak
             layer = layers[name]
             while queue:
                 call = queue[0]
+                state_refs = []
+                if isinstance(call, dict):  # {"args": [...], "initial_state": [...]}
+                    call, state_refs = call.get("args"), call.get("initial_state")
+                    if not isinstance(state_refs, list) or not state_refs:
+                        raise GraphError(f"Layer {name[:100]!r}: a call's initial_state in the graph config is malformed.")
                 if not isinstance(call, list) or not call:
                     raise GraphError(f"Layer {name[:100]!r}: a call in the graph config lists no inputs.")
                 inputs = [lookup(ref) for ref in call]
-                if any(t is None for t in inputs):
+                states = [lookup(ref) for ref in state_refs]
+                if any(t is None for t in inputs + states):
                     break
                 if not layer.built and build_layer is not None:
                     build_layer(layer, [t.shape for t in inputs] if layer.takes_list else inputs[0].shape)
-                outputs.setdefault(name, []).append(layer(inputs if layer.takes_list else inputs[0]))
+                if states and not hasattr(layer, "state_names"):
+                    raise GraphError(f"Layer {name[:100]!r} ({type(layer).__name__}) takes no initial_state.")
+                x = inputs if layer.takes_list else inputs[0]
+                outputs.setdefault(name, []).append(layer(x, initial_state=states) if states else layer(x))
                 queue.pop(0)
                 progress = True
         if not progress:

@@ -13,6 +13,7 @@ import numpy as np
 
 from glassnet._registry import register
 from glassnet.layers.base import Layer
+from glassnet.layers.masking import call_with_mask
 from glassnet.models import training as loop  # training imports this module: names resolved at call time
 
 
@@ -131,6 +132,21 @@ class ModelLayer(Layer):
         if getattr(self.model, "is_graph", False):
             return self.model.forward(x if self.takes_list else [x], training=training)[0]
         return loop.forward_layers(self.model.layers, x, training)
+
+    def forward_with_mask(self, x, training: bool = False, mask=None, logits: bool = False):
+        """(output, its time-step mask): the inner layers run with the mask of ``x`` and hand
+        theirs on, as in Keras, where a nested model's output keeps its mask. ``logits`` as
+        ``forward_logits``. ``mask`` is one mask, or a list (one per input) for several inputs."""
+        if getattr(self.model, "is_graph", False):
+            out_masks = []
+            given = mask if self.takes_list else [mask]
+            y = self.model.forward(x if self.takes_list else [x], training=training, masks=out_masks,
+                                   input_masks=given if given is not None else None)[0]
+            return y, out_masks[0]
+        if logits and self.output_activation is not None:
+            out, inner = loop.forward_layers(self.model.layers[:-1], x, training, return_mask=True, mask=mask)
+            return call_with_mask(self.model.layers[-1], out, inner, training, logits=True)
+        return loop.forward_layers(self.model.layers, x, training, return_mask=True, mask=mask)
 
     def backward(self, grad):
         if getattr(self.model, "is_graph", False):

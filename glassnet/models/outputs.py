@@ -12,6 +12,7 @@ import numpy as np
 
 from glassnet import losses as losses_module
 from glassnet import metrics as metrics_module
+from glassnet.losses import masked
 from glassnet.models import data
 
 
@@ -101,8 +102,10 @@ class OutputMetric:
     def __init__(self, metric, index: int, name: str):
         self.metric, self.index, self.name = metric, index, name
 
-    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
-        self.metric.update_state(y_true.arrays[self.index], y_pred.arrays[self.index], sample_weight)
+    def update_state(self, y_true, y_pred, sample_weight=None, mask=None) -> None:
+        """``mask``: None, or the outputs' masks in output order (this metric reads its own)."""
+        own = None if mask is None else mask[self.index]
+        self.metric.update_state(y_true.arrays[self.index], y_pred.arrays[self.index], sample_weight, **masked(own))
 
     def result(self) -> float:
         return self.metric.result()
@@ -122,9 +125,12 @@ class OutputLoss:
         self.loss, self.index, self.name = loss, index, name
         self.reset_state()
 
-    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+    def update_state(self, y_true, y_pred, sample_weight=None, mask=None) -> None:
+        """``mask``: None, or the outputs' masks in output order (this loss reads its own)."""
         n = y_true.arrays[self.index].shape[0]
-        self._total += self.loss(y_true.arrays[self.index], y_pred.arrays[self.index], sample_weight) * n
+        own = None if mask is None else mask[self.index]
+        value = self.loss(y_true.arrays[self.index], y_pred.arrays[self.index], sample_weight, **masked(own))
+        self._total += value * n
         self._count += n
 
     def result(self) -> float:
@@ -188,18 +194,23 @@ def prepare_xy(model, x, y, x_name: str = "x", y_name: str = "y"):
     return Arrays(xs), Arrays(ys)
 
 
-def forward_loss(model, x, y, sample_weight, training: bool, need_pred: bool = True):
+def forward_loss(model, x, y, sample_weight, training: bool, need_pred: bool = True, masks: list | None = None):
     """Forward, then Σₖ wₖ lossₖ. Returns (loss, predictions as ``Arrays`` or None, the gradient
-    wrt each output: wrt its pre-activation where the loss is fused with the output's activation)."""
+    wrt each output: wrt its pre-activation where the loss is fused with the output's activation).
+    Each loss leaves out the time steps its output's mask drops; ``masks``, if given, receives
+    the outputs' masks (None where an output has none)."""
     fused = _fused_outputs(model)
-    outs = model.forward(x.arrays, training=training, logits=fused)
+    out_masks = []
+    outs = model.forward(x.arrays, training=training, logits=fused, masks=out_masks)
+    if masks is not None:
+        masks.extend(out_masks)
     total, grads, preds = 0.0, [], []
-    for k, (out, target) in enumerate(zip(outs, y.arrays)):
+    for k, (out, target, mask) in enumerate(zip(outs, y.arrays, out_masks)):
         if k in fused:
-            value, grad = model.fused_losses[k].value_and_gradient(target, out, sample_weight)
+            value, grad = model.fused_losses[k].value_and_gradient(target, out, sample_weight, **masked(mask))
             out = model.output_activation(k).forward(out) if need_pred else None
         else:
-            value, grad = model.loss[k].value_and_gradient(target, out, sample_weight)
+            value, grad = model.loss[k].value_and_gradient(target, out, sample_weight, **masked(mask))
         weight = model.loss_weights[k]
         total += weight * value
         grads.append(grad if weight == 1 else grad * grad.dtype.type(weight))

@@ -18,6 +18,7 @@ from glassnet import utils
 from glassnet.datasets.sources import is_batch_source
 from glassnet.layers.base import ActivatedLayer
 from glassnet.layers.masking import call_with_mask
+from glassnet.losses import masked
 from glassnet.layers.pooling import MaxPooling1D, MaxPooling2D
 from glassnet.models import data, memory, nested, outputs
 from glassnet.models.progress import EpochProgress, resolve_verbose
@@ -162,12 +163,12 @@ def relu_then_max_pool(layers) -> set[int]:
             and isinstance(layers[i + 1], (MaxPooling1D, MaxPooling2D))}
 
 
-def forward_layers(layers, x, training: bool, return_mask: bool = False):
+def forward_layers(layers, x, training: bool, return_mask: bool = False, mask=None):
     """``x`` through ``layers`` in turn (with ReLU and max pooling swapped, see above), each layer
     handing the next its time-step mask (glassnet/layers/masking.py); ``return_mask`` also
-    returns the mask of the result, for the layer after these."""
+    returns the mask of the result, for the layer after these. ``mask``: the mask of ``x``
+    (a nested model's input may carry one)."""
     swapped = relu_then_max_pool(layers)
-    mask = None
     i = 0
     while i < len(layers):
         if i in swapped:
@@ -181,23 +182,39 @@ def forward_layers(layers, x, training: bool, return_mask: bool = False):
     return (x, mask) if return_mask else x
 
 
-def forward_loss(model, x, y, sample_weight, training: bool, need_pred: bool = True):
+def forward_loss(model, x, y, sample_weight, training: bool, need_pred: bool = True, masks: list | None = None):
     """Forward pass and loss. Returns (loss, y_pred, grad wrt the last layer's pre-activation
     output or output, whichever the loss saw). With a fused loss and ``need_pred`` False, the
     final activation is skipped (the loss works from the logits) and y_pred is None. A graph
-    model computes its own (several outputs: one gradient each)."""
+    model computes its own (several outputs: one gradient each). The loss leaves out the time
+    steps the output's mask drops (glassnet/layers/masking.py); ``masks``, if given, receives
+    each output's mask (None where it has none) for the metrics."""
     if getattr(model, "is_graph", False):
-        return outputs.forward_loss(model, x, y, sample_weight, training, need_pred)
+        return outputs.forward_loss(model, x, y, sample_weight, training, need_pred, masks)
     out, mask = forward_layers(model.layers[:-1], x, training, return_mask=True)
     last = model.layers[-1]
     if model._fused_loss is not None:
-        z, _ = call_with_mask(last, out, mask, training, logits=True)
-        loss, grad = model._fused_loss.value_and_gradient(y, z, sample_weight)
+        z, out_mask = call_with_mask(last, out, mask, training, logits=True)
+        loss, grad = model._fused_loss.value_and_gradient(y, z, sample_weight, **masked(out_mask))
         y_pred = last.output_activation.forward(z) if need_pred else None
     else:
-        y_pred, _ = call_with_mask(last, out, mask, training)
-        loss, grad = model.loss.value_and_gradient(y, y_pred, sample_weight)
+        y_pred, out_mask = call_with_mask(last, out, mask, training)
+        loss, grad = model.loss.value_and_gradient(y, y_pred, sample_weight, **masked(out_mask))
+    if masks is not None:
+        masks.append(out_mask)
     return loss, y_pred, grad
+
+
+def update_metrics(model, y, y_pred, sample_weight, masks: list) -> None:
+    """Each metric's ``update_state`` on a batch, handed the outputs' masks where there are any
+    (a graph's per-output metrics pick their own; a custom metric without ``mask=`` still works
+    on unmasked outputs)."""
+    if getattr(model, "is_graph", False):
+        mask = masks if any(m is not None for m in masks) else None
+    else:
+        mask = masks[0]
+    for metric in model.metrics:
+        metric.update_state(y, y_pred, sample_weight, **masked(mask))
 
 
 def backward(model, grad) -> None:
@@ -253,14 +270,16 @@ def regularization_loss(model) -> float:
 
 
 def train_step(model, x, y, sample_weight=None):
-    """One optimizer update on one batch; returns (loss including penalties, y_pred), y_pred
-    None when no metric needs it."""
-    loss, y_pred, grad = forward_loss(model, x, y, sample_weight, training=True, need_pred=bool(model.metrics))
+    """One optimizer update on one batch; returns (loss including penalties, y_pred, the outputs'
+    masks), y_pred None when no metric needs it."""
+    masks = []
+    loss, y_pred, grad = forward_loss(model, x, y, sample_weight, training=True, need_pred=bool(model.metrics),
+                                      masks=masks)
     # The penalty of the weights that were differentiated, i.e. before the update below.
     loss += regularization_loss(model)
     backward(model, grad)
     model.optimizer.apply_gradients(nested.trainable_slots(model.layers))
-    return loss, y_pred
+    return loss, y_pred, masks
 
 
 def _split_validation(model, x, y, sample_weight, validation_split: float, verbose: int):
@@ -278,6 +297,8 @@ def _split_validation(model, x, y, sample_weight, validation_split: float, verbo
     classes = None
     labels = outputs.stratify_labels(model, y) if getattr(model, "is_graph", False) else (y if model.loss.classification
                                                                                    else None)
+    if labels is not None and data.labels_per_step(labels):
+        labels = None  # a class per time step: no one class per sample to stratify on
     if labels is not None:
         classes = data.class_indices(labels)
         counts = np.bincount(classes)
@@ -429,9 +450,8 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
                 xb, yb = data.densify(x[idx]), y[idx]
                 wb = None if sample_weight is None else sample_weight[idx]
             cbs.on_train_batch_begin(step)
-            loss, y_pred = train_step(model, xb, yb, wb)
-            for metric in model.metrics:
-                metric.update_state(yb, y_pred, wb)
+            loss, y_pred, masks = train_step(model, xb, yb, wb)
+            update_metrics(model, yb, y_pred, wb, masks)
             total += loss * xb.shape[0]
             seen += xb.shape[0]
             progress.update(total / seen)
@@ -484,12 +504,12 @@ def train_on_batch(model, x, y, sample_weight, class_weight, return_dict):
     w = data.as_sample_weight(sample_weight, x.shape[0])
     if class_weight is not None:
         w = data.apply_class_weight(class_weight, outputs.class_weight_targets(model, y), w, x.shape[0])
-    loss, y_pred = train_step(model, x, y, w)
+    loss, y_pred, masks = train_step(model, x, y, w)
     results = {"loss": loss}
     for metric in model.metrics:
         metric.reset_state()
-        metric.update_state(y, y_pred, w)
-        results[metric.name] = metric.result()
+    update_metrics(model, y, y_pred, w, masks)
+    results.update({metric.name: metric.result() for metric in model.metrics})
     return _format_results(results, return_dict)
 
 
@@ -546,11 +566,11 @@ def evaluate(model, x, y, batch_size, verbose, sample_weight, return_dict, _prep
     penalty = regularization_loss(model)
     for step, (x_b, y_b, w_b) in enumerate(batches):
         cbs.on_test_batch_begin(step)
-        loss, y_pred, _ = forward_loss(model, x_b, y_b, w_b, training=False)
+        masks = []
+        loss, y_pred, _ = forward_loss(model, x_b, y_b, w_b, training=False, masks=masks)
         total += loss * x_b.shape[0]
         seen += x_b.shape[0]
-        for metric in model.metrics:
-            metric.update_state(y_b, y_pred, w_b)
+        update_metrics(model, y_b, y_pred, w_b, masks)
         if cbs.callbacks:  # Keras' test batch logs: running means, as in training
             cbs.on_test_batch_end(step, {"loss": total / seen + penalty, **batch_results(model)})
     results = {"loss": total / seen + penalty}

@@ -15,8 +15,8 @@ class _BookAccuracy:
     def calculate(self, predictions, y):
         return float(np.mean(self.compare(np.asarray(predictions), np.asarray(y))))
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        super().update_state(y_true, y_pred, sample_weight)
+    def update_state(self, y_true, y_pred, sample_weight=None, mask=None):
+        super().update_state(y_true, y_pred, sample_weight, mask)
         self.batch_result = float(np.mean(self.values(np.asarray(y_true), np.asarray(y_pred))))
 
 

@@ -148,11 +148,3 @@ def test_a_layer_with_its_own_mask_rule_and_no_mask_converter_is_named():
     model = gn.Sequential([layers.Input((5, 2)), KeepFirstSteps(name="first3"), layers.GRU(3)], seed=0)
     with pytest.raises(ExportError, match="Layer 'first3' \\(KeepFirstSteps\\) computes its own mask.*converts_mask"):
         gn.export.to_onnx(model)
-
-
-def test_return_state_inside_a_graph_model_is_refused_with_the_way_out():
-    x = gn.Input((5, 2))
-    model = gn.Model(x, layers.LSTM(3, return_state=True, name="memory")(x), seed=0)
-    with pytest.raises(ExportError, match="Layer 'memory' \\(LSTM\\) returns several tensors.*last layer of a "
-                                          "Sequential"):
-        gn.export.to_onnx(model)

@@ -49,6 +49,26 @@ def masked_graph():  # Embedding's mask carried through a graph to a Bidirection
     return gn.Model(ids, layers.GlobalMaxPooling1D()(x), seed=0)
 
 
+def merged_masks(merge, second_mask_zero: bool = True):
+    """Two padded id sequences merged, then a recurrent layer that reads the combined mask."""
+    a, b = gn.Input((9,), name="a"), gn.Input((9,), name="b")
+    ea = layers.Embedding(VOCAB, 4, mask_zero=True)(a)
+    eb = layers.Embedding(VOCAB, 4, mask_zero=second_mask_zero)(b)
+    return gn.Model([a, b], layers.GRU(3, return_sequences=True)(merge([ea, eb])), seed=0)
+
+
+def nested_masked(inner_kind):
+    """A recurrent block nested as a model: it takes the Embedding's mask and hands its own on."""
+    if inner_kind == "Sequential":
+        inner = gn.Sequential([layers.Input((9, 4)), layers.LSTM(3, return_sequences=True)], name="block")
+    else:
+        x = gn.Input((9, 4))
+        inner = gn.Model(x, layers.LSTM(3, return_sequences=True)(x), name="block")
+    ids = gn.Input((9,))
+    return gn.Model(ids, layers.GlobalAveragePooling1D()(inner(layers.Embedding(VOCAB, 4, mask_zero=True)(ids))),
+                    seed=0)
+
+
 def bidirectional_unmirrored():  # the two directions differ: two single-direction operators
     return seq(layers.Bidirectional(layers.LSTM(3, return_sequences=True),
                                     backward_layer=layers.GRU(2, return_sequences=True, go_backwards=True)),
@@ -175,6 +195,14 @@ CASES = {
                                                                                 merge_mode="sum"),
                                         layers.Bidirectional(layers.GRU(2)), shape=(8, 3)),
     "Bidirectional-masked-graph": masked_graph,
+    # masks combined by merging layers, and handed through nested models (as predict does)
+    "Add-masked": lambda: merged_masks(layers.Add()),
+    "Minimum-masked-one-input": lambda: merged_masks(layers.Minimum(), second_mask_zero=False),
+    "Concatenate-masked-time": lambda: merged_masks(layers.Concatenate(axis=1), second_mask_zero=False),
+    "Concatenate-masked-features": lambda: merged_masks(layers.Concatenate(), second_mask_zero=False),
+    "Concatenate-masked-both": lambda: merged_masks(layers.Concatenate()),
+    "Sequential-nested-masked": lambda: nested_masked("Sequential"),
+    "Model-nested-masked": lambda: nested_masked("Model"),
     "Masking": lambda: seq(layers.Masking(), layers.Dense(3), layers.GRU(4, return_sequences=True),
                            layers.GlobalMaxPooling1D(), shape=(8, 3)),
     "Masking-value-backwards": lambda: seq(layers.Masking(mask_value=-1.0), layers.LSTM(4, go_backwards=True,

@@ -1,9 +1,10 @@
-"""The merging layers: Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot."""
+"""The merging layers: Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot; and
+their masks as ``compute_mask`` combines them (glassnet/layers/merging.py)."""
 
 from __future__ import annotations
 
 from glassnet import layers
-from glassnet.export.registry import converts
+from glassnet.export.registry import converts, converts_mask
 
 
 def _chain(g, op: str, xs: list[str]) -> str:
@@ -73,3 +74,31 @@ def _l2_normalize(g, layer, x, axis: int) -> str:
     squares = g.node("ReduceSum", [g.node("Mul", [x, x]), g.const([axis], dtype="int64")], keepdims=1)
     norm = g.node("Sqrt", [g.node("Max", [squares, g.const(layer._MIN_SQUARED_NORM)])])
     return g.node("Div", [x, norm])
+
+
+# -- masks: each a bool (N, T) tensor name, or None for an input without one ----------------------
+@converts_mask(layers.Add, layers.Subtract, layers.Multiply, layers.Average, layers.Maximum, layers.Minimum)
+def elementwise_mask(g, layer, xs, masks):
+    given = [m for m in (masks or []) if m is not None]
+    return _chain(g, "And", given) if given else None
+
+
+@converts_mask(layers.Concatenate)
+def concatenate_mask(g, layer, xs, masks):
+    if masks is None or all(m is None for m in masks):
+        return None
+    full = [_all_kept(g, x) if m is None else m for x, m in zip(xs, masks)]
+    if layer.axis % len(layer.input_shape[0]) == 1:
+        return g.node("Concat", full, axis=1)
+    return _chain(g, "Or", full)
+
+
+@converts_mask(layers.Dot)
+def dot_mask(g, layer, xs, masks):
+    return None
+
+
+def _all_kept(g, x: str) -> str:
+    """A bool (N, T) of True for an input (N, T, ...) without a mask: ConstantOfShape's zeros == 0."""
+    steps = g.node("Slice", [g.node("Shape", [x]), g.const([0], dtype="int64"), g.const([2], dtype="int64")])
+    return g.node("Equal", [g.node("ConstantOfShape", [steps]), g.const(0.0, dtype="float32")])

@@ -9,5 +9,5 @@ from glassnet.models.nested import ModelLayer
 
 @converts(ModelLayer)
 def model_layer(g, layer, x):
-    with g.scope(layer.name):
-        return walk.run(g, layer.model, x if layer.takes_list else [x])[0]
+    # The walk calls walk.nested itself, to hand masks in and out; this is the same without one.
+    return walk.nested(g, layer, x, None)[0]

@@ -151,10 +151,12 @@ class _Packed:
 
 
 # -- the operator ----------------------------------------------------------------------------------
-def _run(g, owner, directions: list, x: str, direction: str, lengths: str = ""):
+def _run(g, owner, directions: list, x: str, direction: str, lengths: str = "", initial: list = ()):
     """The ONNX operator of ``directions`` (one layer, or the forward and backward layers) on
     x (N, T, D); returns Y as (N, T, directions, U) and the final states, each (directions, N, U).
-    ``owner`` is the layer whose arrays these are (the Bidirectional wrapper holds its two layers')."""
+    ``owner`` is the layer whose arrays these are (the Bidirectional wrapper holds its two layers').
+    ``initial``: the starting states (N, U) of a single direction, in ``state_names`` order
+    (ONNX's initial_h, initial_c); none: zeros."""
     first = directions[0]
     if np.dtype(first.dtype) != np.float32:
         raise ExportError(
@@ -170,7 +172,8 @@ def _run(g, owner, directions: list, x: str, direction: str, lengths: str = ""):
     if isinstance(first, layers.GRU):
         attributes["linear_before_reset"] = 1  # Keras 3's reset_after: r ⊙ (h U + b_h)
     n_outputs = 3 if isinstance(first, layers.LSTM) else 2  # Y, Y_h (, Y_c)
-    outputs = g.node(_op(first), [g.node("Transpose", [x], perm=[1, 0, 2]), W, R, B, lengths],
+    starts = [g.node("Unsqueeze", [h, g.const([0], dtype="int64")]) for h in initial]  # (1, N, U)
+    outputs = g.node(_op(first), [g.node("Transpose", [x], perm=[1, 0, 2]), W, R, B, lengths, *starts],
                      outputs=n_outputs, **attributes)
     y = g.node("Transpose", [outputs[0]], perm=[2, 0, 1, 3])  # (T, dirs, N, U) -> (N, T, dirs, U)
     return y, outputs[1:]
@@ -193,26 +196,28 @@ def _direction(g, y: str, states: list[str], k: int):
     return seq, finals
 
 
-def single(g, layer, x: str, mask: str | None = None, owner=None):
-    """One recurrent layer: (its output sequence in processing order (N, T, U), its final states)."""
+def single(g, layer, x: str, mask: str | None = None, owner=None, initial: list = ()):
+    """One recurrent layer: (its output sequence in processing order (N, T, U), its final states).
+    ``initial``: its starting states (a graph's ``initial_state=[...]``), or none (zeros)."""
     owner = layer if owner is None else owner
     if mask is None:
-        y, states = _run(g, owner, [layer], x, "reverse" if layer.go_backwards else "forward")
+        y, states = _run(g, owner, [layer], x, "reverse" if layer.go_backwards else "forward", initial=initial)
         seq, finals = _direction(g, y, states, 0)
         # ONNX's reverse Y is in time order; glassnet's in processing order (last step first)
         return (_reverse_time(g, seq) if layer.go_backwards else seq), finals
     if layer.go_backwards:  # processing the reversed sequence forwards is what go_backwards does
         x, mask = _reverse_time(g, x), _reverse_time(g, mask)
     packed = _Packed(g, mask, x)
-    y, states = _run(g, owner, [layer], packed.pack(g, x), "forward", packed.lengths)
+    y, states = _run(g, owner, [layer], packed.pack(g, x), "forward", packed.lengths, initial)
     seq, finals = _direction(g, y, states, 0)
     return packed.unpack(g, seq, layer.zero_output_for_mask, layer.dtype), finals
 
 
 @converts(layers.SimpleRNN, layers.LSTM, layers.GRU)
-def recurrent(g, layer, x, mask=None):
-    """Dropout and recurrent dropout are the identity at inference: the weights go in as they are."""
-    seq, finals = single(g, layer, x, mask)
+def recurrent(g, layer, x, mask=None, initial_state=None):
+    """Dropout and recurrent dropout are the identity at inference: the weights go in as they are.
+    ``initial_state``: tensor names (N, U), one per state, as the layer's call in a graph got them."""
+    seq, finals = single(g, layer, x, mask, initial=initial_state or ())
     y = seq if layer.return_sequences else finals[0]
     return [y, *finals] if layer.return_state else y
 
