@@ -190,8 +190,8 @@ def test_what_a_nested_model_cannot_do_yet_is_refused_by_name():
     with pytest.raises(GraphError, match="'twice' is called twice in one graph; sharing a nested graph model"):
         gn.Model(x, inner(inner(x)))
     a, b = layers.Dense(1)(x), layers.Dense(1)(x)
-    with pytest.raises(ValueError, match="has 2 outputs; a model called as a layer needs exactly one"):
-        gn.Sequential([gn.Model(x, [a, b])])
+    with pytest.raises(ValueError, match="'two' has 2 outputs, but a Sequential is a chain of one tensor"):
+        gn.Sequential([gn.Model(x, [a, b], name="two")])
     seq = gn.Sequential([layers.Dense(1, input_shape=(2,))])
     with pytest.raises(ValueError, match="cannot hold itself"):
         seq.add(seq)
@@ -249,3 +249,62 @@ def test_a_nested_chain_trains_exactly_as_the_same_flat_sequential_fused_loss_in
     assert a.history == b.history
     for wa, wb in zip(flat.get_weights(), nested.get_weights()):
         np.testing.assert_array_equal(wa, wb)
+
+
+def block_with_two_outputs():
+    """A graph with two outputs (p, q) from one trunk."""
+    x = gn.Input((3,), dtype="float64")
+    trunk = layers.Dense(4, activation="tanh", name="trunk", bias_initializer="random_normal", **F64)(x)
+    p = layers.Dense(2, name="p", **F64)(trunk)
+    q = layers.Dense(3, activation="tanh", name="q", **F64)(trunk)
+    return gn.Model(x, [p, q], name="block", seed=1)
+
+
+def two_output_block():
+    """``block_with_two_outputs`` nested in an outer graph that feeds p and q into its head and
+    also returns q itself: q's gradient arrives from two places."""
+    block = block_with_two_outputs()
+    z = gn.Input((3,), name="z", dtype="float64")
+    p_out, q_out = block(z)
+    head = layers.Dense(1, name="head", **F64)(layers.Concatenate(**F64)([p_out, q_out]))
+    model = gn.Model(z, [head, q_out], seed=0)
+
+    def torch_fn(xs, w):
+        t = dense_t(w, "block/trunk", xs[0], torch.tanh)
+        p_t, q_t = dense_t(w, "block/p", t), dense_t(w, "block/q", t, torch.tanh)
+        return [dense_t(w, "head", torch.cat([p_t, q_t], dim=-1)), q_t]
+    return model, [np.random.default_rng(9).standard_normal((5, 3))], torch_fn
+
+
+def test_a_nested_graph_with_two_outputs_matches_finite_differences_and_torch():
+    model, xs, torch_fn = two_output_block()
+    assert model.get_layer("block").multi_output
+    check_graph_with_finite_differences(model, xs)
+    check_graph_with_torch(model, xs, torch_fn)
+
+
+def test_an_unused_output_of_a_nested_graph_gives_its_layers_zero_gradients():
+    block = block_with_two_outputs()
+    z = gn.Input((3,), dtype="float64")
+    p_out, _ = block(z)
+    only_p = gn.Model(z, p_out, seed=0)  # q feeds nothing here
+    xs = [np.random.default_rng(9).standard_normal((5, 3))]
+    check_graph_with_finite_differences(only_p, xs)
+    only_p.forward(xs)
+    only_p.backward([np.ones((5, 2))])
+    assert not np.any(block.get_layer("q").grads["kernel"]) and np.any(block.get_layer("p").grads["kernel"])
+
+
+def test_a_nested_graph_with_two_outputs_trains_saves_and_summarises(tmp_path):
+    model, xs, _ = two_output_block()
+    model.compile(gn.optimizers.Adam(0.01), ["mse", "mse"])
+    rng = np.random.default_rng(10)
+    model.fit(xs, [rng.standard_normal((5, 1)), rng.standard_normal((5, 3))], epochs=2, verbose=0)
+    model.save(tmp_path / "two.glassnet")
+    loaded = gn.load_model(tmp_path / "two.glassnet")
+    for a, b in zip(loaded.predict(xs), model.predict(xs)):
+        np.testing.assert_array_equal(a, b)
+    lines = []
+    loaded.summary(print_fn=lines.append)
+    assert "block (Model)" in lines[0] and "[(None, 2), (None, 3)]" in lines[0]
+    assert "block[0][0], block[0][1]" in lines[0]  # the head reads both of its outputs

@@ -224,9 +224,12 @@ class Model(BaseModel):
             else:
                 y, out_mask = call_with_mask(runner, args if node.as_list else args[0], mask, training,
                                              logits=id(node) in logit_nodes)
-            for k, t in enumerate(node.outputs):  # return_state: the states carry no mask (Keras)
+            # return_state: the states carry no mask (Keras); a nested model with several outputs
+            # hands on one mask per output (a list)
+            for k, t in enumerate(node.outputs):
                 value[id(t)] = y[k] if node.multi_output else y
-                masks_by_tensor[id(t)] = out_mask if k == 0 else None
+                masks_by_tensor[id(t)] = (out_mask[k] if isinstance(out_mask, list) and node.multi_output
+                                          else out_mask if k == 0 else None)
         if values is not None:
             values.update(value)
         if masks is not None:

@@ -69,6 +69,23 @@ def nested_masked(inner_kind):
                     seed=0)
 
 
+def nested_graph_outputs(masked: bool = False):
+    """A graph with two outputs nested in another (``a, b = inner(z)``); masked: each output hands
+    the Embedding's mask on to the layer reading it."""
+    x = gn.Input((9, 4) if masked else (6,))
+    if masked:
+        heads = [layers.LSTM(3, return_sequences=True)(x), layers.Dense(2)(x)]
+    else:
+        h = layers.Dense(4, activation="tanh")(x)
+        heads = [layers.Dense(3)(h), layers.Dense(2, activation="softmax")(h)]
+    inner = gn.Model(x, heads, name="heads")
+    z = gn.Input((9,) if masked else (6,))
+    a, b = inner(layers.Embedding(VOCAB, 4, mask_zero=True)(z) if masked else z)
+    if masked:
+        return gn.Model(z, [layers.GRU(3)(a), layers.GlobalAveragePooling1D()(b)], seed=0)
+    return gn.Model(z, [layers.Dense(1)(a), b], seed=0)
+
+
 def bidirectional_unmirrored():  # the two directions differ: two single-direction operators
     return seq(layers.Bidirectional(layers.LSTM(3, return_sequences=True),
                                     backward_layer=layers.GRU(2, return_sequences=True, go_backwards=True)),
@@ -150,6 +167,7 @@ CASES = {
     "Dot-normalized": lambda: merge(layers.Dot(axes=-1, normalize=True), (6,), (6,)),
     "ModelLayer": nested_sequential,
     "ModelLayer-graph": nested_graph,
+    "ModelLayer-graph-outputs": nested_graph_outputs,
     "Layer_Dense": lambda: seq(nnfs.Layer_Dense(4, 3), shape=(4,)),
     "Layer_Dropout": lambda: seq(nnfs.Layer_Dropout(0.1), shape=(4,)),
     "Activation_ReLU": lambda: seq(nnfs.Activation_ReLU(), shape=(4,)),
@@ -203,6 +221,7 @@ CASES = {
     "Concatenate-masked-both": lambda: merged_masks(layers.Concatenate()),
     "Sequential-nested-masked": lambda: nested_masked("Sequential"),
     "Model-nested-masked": lambda: nested_masked("Model"),
+    "Model-nested-masked-outputs": lambda: nested_graph_outputs(masked=True),
     "Masking": lambda: seq(layers.Masking(), layers.Dense(3), layers.GRU(4, return_sequences=True),
                            layers.GlobalMaxPooling1D(), shape=(8, 3)),
     "Masking-value-backwards": lambda: seq(layers.Masking(mask_value=-1.0), layers.LSTM(4, go_backwards=True,
