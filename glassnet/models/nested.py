@@ -4,7 +4,7 @@
 holds no arrays of its own. Its ``params``, ``grads`` and ``state`` gather the inner layers'
 own arrays, keyed ``"<inner layer>/<key>"``, so the outer model's optimizer, files and
 ``set_weights`` reach the inner arrays themselves, and the inner model sees every update. A
-nested Sequential called twice in one graph (shared) runs its later calls through replicas.
+nested model called twice in one graph (shared) runs its later calls through replicas.
 """
 
 from __future__ import annotations
@@ -101,14 +101,13 @@ class ModelLayer(Layer):
 
     def replica(self) -> "ModelLayer":
         """A twin for a later call of this model in one graph (a shared model, as a siamese
-        network's encoder calls its Sequential twice): replicas of the inner layers, which read
-        the same weights and write grads of their own, chained as the inner Sequential is."""
+        network's encoder is called twice): replicas of the inner layers, which read the same
+        weights and write grads of their own, chained as the inner Sequential is, or run in the
+        inner graph's order (``Model.replica``)."""
         from glassnet.models import graph  # graph's replica() hands a nested model back here
 
         if getattr(self.model, "is_graph", False):
-            raise graph.GraphError(
-                f"Model {self.name!r} is called twice in one graph; sharing a nested graph model is not "
-                f"supported yet (a nested Sequential can be shared): call its layers directly, or nest two copies.")
+            return ModelLayer(self.model.replica(), name=self.name)
         return ModelLayer(_Chain(self.model, [graph.replica(layer) for layer in self.model.layers]), name=self.name)
 
     # -- building and computing ----------------------------------------------------------------

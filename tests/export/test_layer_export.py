@@ -30,6 +30,13 @@ def nested_sequential():
     return gn.Model([a, b], layers.Subtract()([block(a), block(b)]), seed=0)  # shared: called twice
 
 
+def nested_graph_shared():
+    x = gn.Input((4,))
+    block = gn.Model(x, layers.Add()([x, layers.Dense(4, activation="tanh")(x)]), name="block")
+    a, b = gn.Input((4,), name="left"), gn.Input((4,), name="right")
+    return gn.Model([a, b], layers.Subtract()([block(a), block(block(b))]), seed=0)  # shared: three calls
+
+
 def shared_dense():
     a, b = gn.Input((4,)), gn.Input((4,))
     dense = layers.Dense(3, activation="tanh")
@@ -168,6 +175,7 @@ CASES = {
     "ModelLayer": nested_sequential,
     "ModelLayer-graph": nested_graph,
     "ModelLayer-graph-outputs": nested_graph_outputs,
+    "ModelLayer-graph-shared": nested_graph_shared,
     "Layer_Dense": lambda: seq(nnfs.Layer_Dense(4, 3), shape=(4,)),
     "Layer_Dropout": lambda: seq(nnfs.Layer_Dropout(0.1), shape=(4,)),
     "Activation_ReLU": lambda: seq(nnfs.Activation_ReLU(), shape=(4,)),
@@ -304,7 +312,7 @@ def test_a_float64_model_exports_in_float64():
 
 
 def test_a_shared_layer_and_a_shared_nested_model_store_their_weights_once():
-    for model in (shared_dense(), nested_sequential()):
+    for model in (shared_dense(), nested_sequential(), nested_graph_shared()):
         proto = gn.export.to_onnx(model)
         names = [i.name for i in proto.graph.initializer if i.name.endswith("/kernel")]
         kernels = sum(key.endswith("kernel") for layer in model.layers for key in layer.params)  # 1, then 2
