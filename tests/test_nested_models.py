@@ -47,7 +47,7 @@ def graph_in_a_sequential(dtype="float64"):
 
 def test_a_sequential_inside_a_graph_matches_finite_differences():
     model, xs, _ = sequential_in_a_graph()
-    assert isinstance(model.get_layer("inner"), ModelLayer)
+    assert isinstance(model.layers[2], ModelLayer) and model.layers[2].name == "inner"
     check_graph_with_finite_differences(model, xs)  # also checks inner/a/kernel ... one by one
 
 
@@ -203,7 +203,7 @@ def test_a_two_input_graph_nests_as_a_layer_that_takes_a_list():
                     name="pair", seed=1)
     x, z = gn.Input((2,), name="x", dtype="float64"), gn.Input((3,), name="z", dtype="float64")
     model = gn.Model([x, z], layers.Dense(1, name="head", **F64)(pair([x, z])), seed=0)
-    assert model.get_layer("pair").takes_list
+    assert model.layers[2].takes_list and model.layers[2].name == "pair"
     rng = np.random.default_rng(8)
     check_graph_with_finite_differences(model, [rng.standard_normal((4, 2)), rng.standard_normal((4, 3))])
 
@@ -275,7 +275,7 @@ def two_output_block():
 
 def test_a_nested_graph_with_two_outputs_matches_finite_differences_and_torch():
     model, xs, torch_fn = two_output_block()
-    assert model.get_layer("block").multi_output
+    assert model.layers[1].multi_output and model.layers[1].name == "block"
     check_graph_with_finite_differences(model, xs)
     check_graph_with_torch(model, xs, torch_fn)
 
@@ -334,7 +334,7 @@ def test_a_shared_nested_graph_sums_its_gradients_over_its_calls():
 
 def test_a_shared_nested_graph_trains_its_one_set_of_weights_and_round_trips_through_a_file(tmp_path):
     model, xs, _ = shared_graph()
-    block = model.layers[[layer.name for layer in model.layers].index("block")].model
+    block = model.get_layer("block")
     kernel = block.get_layer("mix").params["kernel"]
     before = kernel.copy()
     model.compile(gn.optimizers.Adam(0.01), "mse")
@@ -344,3 +344,20 @@ def test_a_shared_nested_graph_trains_its_one_set_of_weights_and_round_trips_thr
     model.save(tmp_path / "shared.glassnet")
     loaded = gn.load_model(tmp_path / "shared.glassnet")
     np.testing.assert_array_equal(loaded.predict(xs), model.predict(xs))
+
+
+def test_get_layer_returns_a_nested_model_itself_as_keras_does():
+    model, _, _ = sequential_in_a_graph()
+    inner = model.get_layer("inner")
+    assert isinstance(inner, gn.Sequential) and inner is model.get_layer(index=2)
+    assert [layer.name for layer in inner.layers] == ["a", "b"] and inner.get_layer("a").units == 4
+    lines = []
+    inner.summary(print_fn=lines.append)
+    assert 'Model: "inner"' in lines[0]
+    inner.get_layer("b").params["kernel"][...] = 0.5  # its arrays are the outer model's
+    np.testing.assert_array_equal(model.get_weights()[4], np.full((4, 4), 0.5))  # after h, inner/a
+    assert [w.shape for w in inner.get_weights()] == [(4, 4), (4,), (4, 4), (4,)]
+    inner.trainable = False  # freezing it through get_layer freezes it in the outer model
+    assert model.count_params() - sum(layer.count_trainable_params() for layer in model.layers) == 40
+    block = graph_in_a_sequential().get_layer("block")
+    assert isinstance(block, gn.Model) and block.get_layer("r").units == 4
