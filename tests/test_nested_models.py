@@ -361,3 +361,10 @@ def test_get_layer_returns_a_nested_model_itself_as_keras_does():
     assert model.count_params() - sum(layer.count_trainable_params() for layer in model.layers) == 40
     block = graph_in_a_sequential().get_layer("block")
     assert isinstance(block, gn.Model) and block.get_layer("r").units == 4
+
+
+def test_a_nested_graph_with_outputs_by_name_returns_its_tensors_by_name():
+    x = gn.Input((3,))
+    block = gn.Model(x, {"p": layers.Dense(2)(x), "q": layers.Dense(3)(x)}, name="named")
+    out = block(gn.Input((3,)))
+    assert sorted(out) == ["p", "q"] and out["q"].shape == (None, 3)

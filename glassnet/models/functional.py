@@ -331,9 +331,11 @@ class Model(BaseModel):
     def __call__(self, x, training: bool = False):
         """The outputs for input arrays ``x`` (one array, a list or a dict by input name): one
         array for a one-output model, else a list (a dict when the outputs were given as one).
-        On symbolic tensors, this model as a layer of another graph (glassnet/models/nested.py)."""
+        On symbolic tensors, this model as a layer of another graph (glassnet/models/nested.py),
+        returning its output tensors in the same structure."""
         if is_symbolic(x):
-            return self.as_layer()(x)
+            out = self.as_layer()(x)
+            return self._structure(out if isinstance(out, list) else [out])
         return self._structure(self.forward(self._arrays(x), training))
 
     # -- compiling and the workflow (the loop is Sequential's: glassnet/models/training.py) -----
