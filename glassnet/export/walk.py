@@ -35,7 +35,8 @@ def chain(g, model, x: str, mask: str | None = None, return_mask: bool = False):
 
 def nested(g, layer, x, mask):
     """A model used as a layer, inlined under its name, as ``ModelLayer.forward_with_mask``:
-    returns (its output, the output's mask)."""
+    returns (its output, the output's mask), a list of each for a graph with several outputs. A
+    model called twice is inlined twice, reading one copy of its weights."""
     with g.scope(layer.name):
         if getattr(layer.model, "is_graph", False):
             masks = []
