@@ -47,7 +47,7 @@ def graph_in_a_sequential(dtype="float64"):
 
 def test_a_sequential_inside_a_graph_matches_finite_differences():
     model, xs, _ = sequential_in_a_graph()
-    assert isinstance(model.get_layer("inner"), ModelLayer)
+    assert isinstance(model.layers[2], ModelLayer) and model.layers[2].name == "inner"
     check_graph_with_finite_differences(model, xs)  # also checks inner/a/kernel ... one by one
 
 
@@ -184,14 +184,11 @@ def test_a_shared_nested_model_trains_and_round_trips_through_a_file(tmp_path):
     np.testing.assert_array_equal(loaded.predict(xs), model.predict(xs))
 
 
-def test_what_a_nested_model_cannot_do_yet_is_refused_by_name():
+def test_what_a_nested_model_cannot_do_is_refused_by_name():
     x = gn.Input((2,))
-    inner = gn.Model(x, layers.Dense(2)(x), name="twice", seed=0)
-    with pytest.raises(GraphError, match="'twice' is called twice in one graph; sharing a nested graph model"):
-        gn.Model(x, inner(inner(x)))
     a, b = layers.Dense(1)(x), layers.Dense(1)(x)
-    with pytest.raises(ValueError, match="has 2 outputs; a model called as a layer needs exactly one"):
-        gn.Sequential([gn.Model(x, [a, b])])
+    with pytest.raises(ValueError, match="'two' has 2 outputs, but a Sequential is a chain of one tensor"):
+        gn.Sequential([gn.Model(x, [a, b], name="two")])
     seq = gn.Sequential([layers.Dense(1, input_shape=(2,))])
     with pytest.raises(ValueError, match="cannot hold itself"):
         seq.add(seq)
@@ -206,7 +203,7 @@ def test_a_two_input_graph_nests_as_a_layer_that_takes_a_list():
                     name="pair", seed=1)
     x, z = gn.Input((2,), name="x", dtype="float64"), gn.Input((3,), name="z", dtype="float64")
     model = gn.Model([x, z], layers.Dense(1, name="head", **F64)(pair([x, z])), seed=0)
-    assert model.get_layer("pair").takes_list
+    assert model.layers[2].takes_list and model.layers[2].name == "pair"
     rng = np.random.default_rng(8)
     check_graph_with_finite_differences(model, [rng.standard_normal((4, 2)), rng.standard_normal((4, 3))])
 
@@ -249,3 +246,125 @@ def test_a_nested_chain_trains_exactly_as_the_same_flat_sequential_fused_loss_in
     assert a.history == b.history
     for wa, wb in zip(flat.get_weights(), nested.get_weights()):
         np.testing.assert_array_equal(wa, wb)
+
+
+def block_with_two_outputs():
+    """A graph with two outputs (p, q) from one trunk."""
+    x = gn.Input((3,), dtype="float64")
+    trunk = layers.Dense(4, activation="tanh", name="trunk", bias_initializer="random_normal", **F64)(x)
+    p = layers.Dense(2, name="p", **F64)(trunk)
+    q = layers.Dense(3, activation="tanh", name="q", **F64)(trunk)
+    return gn.Model(x, [p, q], name="block", seed=1)
+
+
+def two_output_block():
+    """``block_with_two_outputs`` nested in an outer graph that feeds p and q into its head and
+    also returns q itself: q's gradient arrives from two places."""
+    block = block_with_two_outputs()
+    z = gn.Input((3,), name="z", dtype="float64")
+    p_out, q_out = block(z)
+    head = layers.Dense(1, name="head", **F64)(layers.Concatenate(**F64)([p_out, q_out]))
+    model = gn.Model(z, [head, q_out], seed=0)
+
+    def torch_fn(xs, w):
+        t = dense_t(w, "block/trunk", xs[0], torch.tanh)
+        p_t, q_t = dense_t(w, "block/p", t), dense_t(w, "block/q", t, torch.tanh)
+        return [dense_t(w, "head", torch.cat([p_t, q_t], dim=-1)), q_t]
+    return model, [np.random.default_rng(9).standard_normal((5, 3))], torch_fn
+
+
+def test_a_nested_graph_with_two_outputs_matches_finite_differences_and_torch():
+    model, xs, torch_fn = two_output_block()
+    assert model.layers[1].multi_output and model.layers[1].name == "block"
+    check_graph_with_finite_differences(model, xs)
+    check_graph_with_torch(model, xs, torch_fn)
+
+
+def test_an_unused_output_of_a_nested_graph_gives_its_layers_zero_gradients():
+    block = block_with_two_outputs()
+    z = gn.Input((3,), dtype="float64")
+    p_out, _ = block(z)
+    only_p = gn.Model(z, p_out, seed=0)  # q feeds nothing here
+    xs = [np.random.default_rng(9).standard_normal((5, 3))]
+    check_graph_with_finite_differences(only_p, xs)
+    only_p.forward(xs)
+    only_p.backward([np.ones((5, 2))])
+    assert not np.any(block.get_layer("q").grads["kernel"]) and np.any(block.get_layer("p").grads["kernel"])
+
+
+def test_a_nested_graph_with_two_outputs_trains_saves_and_summarises(tmp_path):
+    model, xs, _ = two_output_block()
+    model.compile(gn.optimizers.Adam(0.01), ["mse", "mse"])
+    rng = np.random.default_rng(10)
+    model.fit(xs, [rng.standard_normal((5, 1)), rng.standard_normal((5, 3))], epochs=2, verbose=0)
+    model.save(tmp_path / "two.glassnet")
+    loaded = gn.load_model(tmp_path / "two.glassnet")
+    for a, b in zip(loaded.predict(xs), model.predict(xs)):
+        np.testing.assert_array_equal(a, b)
+    lines = []
+    loaded.summary(print_fn=lines.append)
+    assert "block (Model)" in lines[0] and "[(None, 2), (None, 3)]" in lines[0]
+    assert "block[0][0], block[0][1]" in lines[0]  # the head reads both of its outputs
+
+
+def shared_graph():
+    """One nested graph (a residual block whose Dense is itself called twice) called on two inputs
+    and then on its own output: three calls, their gradients added up at every level."""
+    x = gn.Input((3,), dtype="float64")
+    mix = layers.Dense(3, activation="tanh", name="mix", bias_initializer="random_normal", **F64)
+    block = gn.Model(x, layers.Add(**F64)([x, mix(mix(x))]), name="block", seed=1)
+    a, b = gn.Input((3,), name="a", dtype="float64"), gn.Input((3,), name="b", dtype="float64")
+    y = layers.Dense(1, name="head", **F64)(layers.Concatenate(**F64)([block(a), block(block(b))]))
+    model = gn.Model([a, b], y, seed=0)
+
+    def torch_fn(xs, p):
+        def run(v):
+            return v + dense_t(p, "block/mix", dense_t(p, "block/mix", v, torch.tanh), torch.tanh)
+        return [dense_t(p, "head", torch.cat([run(xs[0]), run(run(xs[1]))], dim=-1))]
+    rng = np.random.default_rng(12)
+    return model, [rng.standard_normal((4, 3)), rng.standard_normal((4, 3))], torch_fn
+
+
+def test_a_shared_nested_graph_sums_its_gradients_over_its_calls():
+    model, xs, torch_fn = shared_graph()
+    assert [layer.name for layer in model.layers].count("block") == 1
+    check_graph_with_finite_differences(model, xs)
+    check_graph_with_torch(model, xs, torch_fn)
+
+
+def test_a_shared_nested_graph_trains_its_one_set_of_weights_and_round_trips_through_a_file(tmp_path):
+    model, xs, _ = shared_graph()
+    block = model.get_layer("block")
+    kernel = block.get_layer("mix").params["kernel"]
+    before = kernel.copy()
+    model.compile(gn.optimizers.Adam(0.01), "mse")
+    model.fit(xs, np.random.default_rng(13).standard_normal((4, 1)), epochs=2, verbose=0)
+    assert block.get_layer("mix").params["kernel"] is kernel and not np.array_equal(kernel, before)
+    assert model.count_params() == 12 + 7  # the block's weights counted once
+    model.save(tmp_path / "shared.glassnet")
+    loaded = gn.load_model(tmp_path / "shared.glassnet")
+    np.testing.assert_array_equal(loaded.predict(xs), model.predict(xs))
+
+
+def test_get_layer_returns_a_nested_model_itself_as_keras_does():
+    model, _, _ = sequential_in_a_graph()
+    inner = model.get_layer("inner")
+    assert isinstance(inner, gn.Sequential) and inner is model.get_layer(index=2)
+    assert [layer.name for layer in inner.layers] == ["a", "b"] and inner.get_layer("a").units == 4
+    lines = []
+    inner.summary(print_fn=lines.append)
+    assert 'Model: "inner"' in lines[0]
+    inner.get_layer("b").params["kernel"][...] = 0.5  # its arrays are the outer model's
+    np.testing.assert_array_equal(model.get_weights()[4], np.full((4, 4), 0.5))  # after h, inner/a
+    assert [w.shape for w in inner.get_weights()] == [(4, 4), (4,), (4, 4), (4,)]
+    inner.trainable = False  # freezing it through get_layer freezes it in the outer model
+    assert model.count_params() - sum(layer.count_trainable_params() for layer in model.layers) == 40
+    block = graph_in_a_sequential().get_layer("block")
+    assert isinstance(block, gn.Model) and block.get_layer("r").units == 4
+
+
+def test_a_nested_graph_with_outputs_by_name_returns_its_tensors_by_name():
+    x = gn.Input((3,))
+    block = gn.Model(x, {"p": layers.Dense(2)(x), "q": layers.Dense(3)(x)}, name="named")
+    out = block(gn.Input((3,)))
+    assert sorted(out) == ["p", "q"] and out["q"].shape == (None, 3)

@@ -35,13 +35,15 @@ def chain(g, model, x: str, mask: str | None = None, return_mask: bool = False):
 
 def nested(g, layer, x, mask):
     """A model used as a layer, inlined under its name, as ``ModelLayer.forward_with_mask``:
-    returns (its output, the output's mask)."""
+    returns (its output, the output's mask), a list of each for a graph with several outputs. A
+    model called twice is inlined twice, reading one copy of its weights."""
     with g.scope(layer.name):
         if getattr(layer.model, "is_graph", False):
             masks = []
             given = mask if layer.takes_list else [mask]
-            y = graph(g, layer.model, x if layer.takes_list else [x], input_masks=given, output_masks=masks)[0]
-            return y, masks[0]
+            y = graph(g, layer.model, x if layer.takes_list else [x], input_masks=given, output_masks=masks)
+            # several outputs: one name and one mask per output, as ModelLayer.forward_with_mask
+            return (y, masks) if layer.multi_output else (y[0], masks[0])
         return chain(g, layer.model, x, mask, return_mask=True)
 
 
@@ -64,10 +66,12 @@ def graph(g, model, inputs: list[str] = (), given: dict | None = None, input_mas
         split = len(args) - node.state_inputs  # the last state_inputs are the initial_state
         y, out_mask = call(g, node.layer, args if node.as_list else args[0], mask,
                            args[split:] if node.state_inputs else None)
-        # return_state and Bidirectional(merge_mode=None): one name per output; states carry no mask
+        # return_state and Bidirectional(merge_mode=None): one name per output; states carry no
+        # mask; a nested model with several outputs hands on one mask per output (a list)
         for k, t in enumerate(node.outputs):
             value[id(t)] = y[k] if node.multi_output else y
-            masks[id(t)] = out_mask if k == 0 else None
+            masks[id(t)] = (out_mask[k] if isinstance(out_mask, list) and node.multi_output
+                            else out_mask if k == 0 else None)
     if output_masks is not None:
         output_masks.extend(masks.get(id(t)) for t in model.outputs)
     return [value[id(t)] for t in model.outputs]

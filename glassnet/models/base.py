@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet.layers.base import Layer
 from glassnet.models import training
 
 
@@ -37,17 +36,24 @@ class BaseModel:
     def _require_built(self, action: str) -> None:
         """Raise a clear error when the model has no weights yet (a graph is built when made)."""
 
-    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
-        """A layer by name or by its index in ``layers`` (a graph's in graph order), as in Keras."""
+    def get_layer(self, name: str | None = None, index: int | None = None):
+        """A layer by name or by its index in ``layers`` (a graph's in graph order), as in Keras.
+
+        A nested model comes back as the model itself, as Keras returns it (not the ``ModelLayer``
+        that runs it inside this one): ``model.get_layer("encoder").summary()``, ``.layers`` and
+        ``.get_layer(...)`` reach its own layers, and its arrays are this model's."""
+        from glassnet.models.nested import ModelLayer
+
         if (name is None) == (index is None):
             raise ValueError("get_layer needs exactly one of name=... or index=....")
         if index is not None:
             if not -len(self.layers) <= index < len(self.layers):
                 raise ValueError(f"get_layer(index={index}): the model has {len(self.layers)} layers.")
-            return self.layers[index]
+            layer = self.layers[index]
+            return layer.model if isinstance(layer, ModelLayer) else layer
         for layer in self.layers:
             if layer.name == name:
-                return layer
+                return layer.model if isinstance(layer, ModelLayer) else layer
         raise ValueError(f"No layer named {name!r}; the layers are {[layer.name for layer in self.layers]}.")
 
     # -- weights --------------------------------------------------------------------------------

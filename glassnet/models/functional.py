@@ -7,6 +7,8 @@ layer is called more than once (a shared layer: its parameter gradients add up).
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from glassnet import losses as losses_module
@@ -132,8 +134,34 @@ class Model(BaseModel):
             self._runners.append(graph.replica(layer) if seen else layer)
 
     def _replicas(self):
-        """(layer, replica) pairs for every later call of a shared layer."""
-        return [(node.layer, runner) for node, runner in zip(self.nodes, self._runners) if runner is not node.layer]
+        """(first, replica) pairs for every later call of a shared layer: ``first`` runs the
+        layer's first call (the layer itself, or in a ``replica()`` of this model, its replica)."""
+        first, pairs = {}, []
+        for node, runner in zip(self.nodes, self._runners):
+            if id(node.layer) in first:
+                pairs.append((first[id(node.layer)], runner))
+            else:
+                first[id(node.layer)] = runner
+        return pairs
+
+    def replica(self) -> "Model":
+        """A twin of this model for a later call of it as a shared layer of another graph (Keras
+        allows calling one model on several tensors): the same nodes, run through replicas of
+        every layer, which read the same weights and write grads of their own, so that each call
+        keeps its own forward cache; the outer graph adds the twin's grads into this model's.
+
+        The twin's ``layers`` are its replicas in ``layers`` order, under the same names, so a
+        ``ModelLayer`` over it gathers the same ``"<layer>/<key>"`` entries as over this model.
+        """
+        twin = copy.copy(self)
+        twin._as_layer = None
+        twin._runners = [node.layer if isinstance(node.layer, InputLayer) else graph.replica(node.layer)
+                         for node in self.nodes]
+        by_layer = {}
+        for node, runner in zip(self.nodes, twin._runners):
+            by_layer.setdefault(id(node.layer), runner)
+        twin.layers = [by_layer[id(layer)] for layer in self.layers]
+        return twin
 
     @property
     def built(self) -> bool:
@@ -224,9 +252,12 @@ class Model(BaseModel):
             else:
                 y, out_mask = call_with_mask(runner, args if node.as_list else args[0], mask, training,
                                              logits=id(node) in logit_nodes)
-            for k, t in enumerate(node.outputs):  # return_state: the states carry no mask (Keras)
+            # return_state: the states carry no mask (Keras); a nested model with several outputs
+            # hands on one mask per output (a list)
+            for k, t in enumerate(node.outputs):
                 value[id(t)] = y[k] if node.multi_output else y
-                masks_by_tensor[id(t)] = out_mask if k == 0 else None
+                masks_by_tensor[id(t)] = (out_mask[k] if isinstance(out_mask, list) and node.multi_output
+                                          else out_mask if k == 0 else None)
         if values is not None:
             values.update(value)
         if masks is not None:
@@ -286,8 +317,8 @@ class Model(BaseModel):
                 if dxi is not None:  # None: a layer told that no one needs its input's gradient
                     add(t, dxi, node)
         # Shared layers: the replicas wrote their calls' gradients; the layer's own is the first call's.
-        for layer, replica in self._replicas():
-            for key, grad in layer.grads.items():
+        for first, replica in self._replicas():
+            for key, grad in first.grads.items():
                 grad += replica.grads[key]  # in place: gradients may be views of one buffer
         return [pending.get(id(t)) for t in self.inputs]
 
@@ -300,9 +331,11 @@ class Model(BaseModel):
     def __call__(self, x, training: bool = False):
         """The outputs for input arrays ``x`` (one array, a list or a dict by input name): one
         array for a one-output model, else a list (a dict when the outputs were given as one).
-        On symbolic tensors, this model as a layer of another graph (glassnet/models/nested.py)."""
+        On symbolic tensors, this model as a layer of another graph (glassnet/models/nested.py),
+        returning its output tensors in the same structure."""
         if is_symbolic(x):
-            return self.as_layer()(x)
+            out = self.as_layer()(x)
+            return self._structure(out if isinstance(out, list) else [out])
         return self._structure(self.forward(self._arrays(x), training))
 
     # -- compiling and the workflow (the loop is Sequential's: glassnet/models/training.py) -----

@@ -4,7 +4,7 @@
 holds no arrays of its own. Its ``params``, ``grads`` and ``state`` gather the inner layers'
 own arrays, keyed ``"<inner layer>/<key>"``, so the outer model's optimizer, files and
 ``set_weights`` reach the inner arrays themselves, and the inner model sees every update. A
-nested Sequential called twice in one graph (shared) runs its later calls through replicas.
+nested model called twice in one graph (shared) runs its later calls through replicas.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from glassnet.models import training as loop  # training imports this module: na
 
 @register("layer")
 class ModelLayer(Layer):
-    """A ``Sequential`` or a one-output ``Model`` called as a layer (Keras' nested models).
+    """A ``Sequential`` or a ``Model`` called as a layer (Keras' nested models).
 
     Args:
         model: the inner model; its layers keep their weights, names and ``trainable`` flags.
@@ -28,7 +28,8 @@ class ModelLayer(Layer):
 
     Shapes:
         the inner model's: (N, *input_shape) -> (N, *output_shape); a graph with several
-        inputs takes a list of arrays, as a merging layer does.
+        inputs takes a list of arrays, as a merging layer does, and one with several outputs
+        returns a list (``p, q = model(x)``), as a recurrent layer with ``return_state`` does.
 
     Math:
         forward y = model(x); backward: the inner model's own backward (a chain in reverse for a
@@ -44,11 +45,10 @@ class ModelLayer(Layer):
     """
 
     def __init__(self, model, name: str | None = None, trainable: bool | None = None):
-        if getattr(model, "is_graph", False) and len(model.outputs) != 1:
-            raise ValueError(f"Model {model.name!r} has {len(model.outputs)} outputs; a model called as a layer "
-                             f"needs exactly one so far (call each output's layers directly instead).")
         self.model = model
         self.takes_list = getattr(model, "is_graph", False) and len(model.inputs) > 1
+        #: a graph with several outputs returns a list, and its backward takes one gradient (or None) each
+        self.multi_output = getattr(model, "is_graph", False) and len(model.outputs) > 1
         super().__init__(name=name or model.name, trainable=model.trainable if trainable is None else trainable,
                          dtype=model.layers[0].dtype if model.layers else "float32")
 
@@ -101,14 +101,13 @@ class ModelLayer(Layer):
 
     def replica(self) -> "ModelLayer":
         """A twin for a later call of this model in one graph (a shared model, as a siamese
-        network's encoder calls its Sequential twice): replicas of the inner layers, which read
-        the same weights and write grads of their own, chained as the inner Sequential is."""
+        network's encoder is called twice): replicas of the inner layers, which read the same
+        weights and write grads of their own, chained as the inner Sequential is, or run in the
+        inner graph's order (``Model.replica``)."""
         from glassnet.models import graph  # graph's replica() hands a nested model back here
 
         if getattr(self.model, "is_graph", False):
-            raise graph.GraphError(
-                f"Model {self.name!r} is called twice in one graph; sharing a nested graph model is not "
-                f"supported yet (a nested Sequential can be shared): call its layers directly, or nest two copies.")
+            return ModelLayer(self.model.replica(), name=self.name)
         return ModelLayer(_Chain(self.model, [graph.replica(layer) for layer in self.model.layers]), name=self.name)
 
     # -- building and computing ----------------------------------------------------------------
@@ -130,7 +129,8 @@ class ModelLayer(Layer):
 
     def forward(self, x, training: bool = False):
         if getattr(self.model, "is_graph", False):
-            return self.model.forward(x if self.takes_list else [x], training=training)[0]
+            y = self.model.forward(x if self.takes_list else [x], training=training)
+            return y if self.multi_output else y[0]
         return loop.forward_layers(self.model.layers, x, training)
 
     def forward_with_mask(self, x, training: bool = False, mask=None, logits: bool = False):
@@ -141,8 +141,9 @@ class ModelLayer(Layer):
             out_masks = []
             given = mask if self.takes_list else [mask]
             y = self.model.forward(x if self.takes_list else [x], training=training, masks=out_masks,
-                                   input_masks=given if given is not None else None)[0]
-            return y, out_masks[0]
+                                   input_masks=given if given is not None else None)
+            # several outputs: a list of masks, one per output, as the graph hands them on
+            return (y, out_masks) if self.multi_output else (y[0], out_masks[0])
         if logits and self.output_activation is not None:
             out, inner = loop.forward_layers(self.model.layers[:-1], x, training, return_mask=True, mask=mask)
             return call_with_mask(self.model.layers[-1], out, inner, training, logits=True)
@@ -150,7 +151,8 @@ class ModelLayer(Layer):
 
     def backward(self, grad):
         if getattr(self.model, "is_graph", False):
-            dx = self.model.backward([grad], input_grads=self.needs_input_grad)
+            # several outputs: one gradient each, None for an output no loss depends on
+            dx = self.model.backward(grad if self.multi_output else [grad], input_grads=self.needs_input_grad)
             return dx if self.takes_list else dx[0]
         return loop.backward_layers(self.model.layers, grad, input_grad=self.needs_input_grad)
 

@@ -58,7 +58,7 @@ class Sequential(BaseModel):
         """Append a layer; builds it at once when the input shape is already known.
 
         ``gn.Input(shape)`` is accepted too, as in Keras: it adds the ``Input`` layer behind it;
-        a model (``Sequential`` or one-output ``Model``) is added as a ``ModelLayer`` that shares
+        a model (``Sequential`` or one-output ``Model``; a chain carries one tensor) is added as a ``ModelLayer`` that shares
         its weights (glassnet/models/nested.py).
         """
         if isinstance(layer, SymbolicTensor) and isinstance(layer.node.layer, Input):
@@ -67,6 +67,9 @@ class Sequential(BaseModel):
             if layer is self or holds(layer, self):  # forward would recurse without end
                 raise ValueError(f"Sequential {self.name!r} cannot hold itself (directly or inside {layer.name!r}).")
             layer = layer.as_layer()
+        if isinstance(layer, ModelLayer) and layer.multi_output:
+            raise ValueError(f"Model {layer.name!r} has {len(layer.model.outputs)} outputs, but a Sequential is a chain "
+                             f"of one tensor: call it inside a gn.Model instead (p, q = {layer.name}(x)).")
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add needs a glassnet layer; got {type(layer).__name__}.")
         if any(layer is other for other in self.layers):

@@ -30,6 +30,13 @@ def nested_sequential():
     return gn.Model([a, b], layers.Subtract()([block(a), block(b)]), seed=0)  # shared: called twice
 
 
+def nested_graph_shared():
+    x = gn.Input((4,))
+    block = gn.Model(x, layers.Add()([x, layers.Dense(4, activation="tanh")(x)]), name="block")
+    a, b = gn.Input((4,), name="left"), gn.Input((4,), name="right")
+    return gn.Model([a, b], layers.Subtract()([block(a), block(block(b))]), seed=0)  # shared: three calls
+
+
 def shared_dense():
     a, b = gn.Input((4,)), gn.Input((4,))
     dense = layers.Dense(3, activation="tanh")
@@ -67,6 +74,23 @@ def nested_masked(inner_kind):
     ids = gn.Input((9,))
     return gn.Model(ids, layers.GlobalAveragePooling1D()(inner(layers.Embedding(VOCAB, 4, mask_zero=True)(ids))),
                     seed=0)
+
+
+def nested_graph_outputs(masked: bool = False):
+    """A graph with two outputs nested in another (``a, b = inner(z)``); masked: each output hands
+    the Embedding's mask on to the layer reading it."""
+    x = gn.Input((9, 4) if masked else (6,))
+    if masked:
+        heads = [layers.LSTM(3, return_sequences=True)(x), layers.Dense(2)(x)]
+    else:
+        h = layers.Dense(4, activation="tanh")(x)
+        heads = [layers.Dense(3)(h), layers.Dense(2, activation="softmax")(h)]
+    inner = gn.Model(x, heads, name="heads")
+    z = gn.Input((9,) if masked else (6,))
+    a, b = inner(layers.Embedding(VOCAB, 4, mask_zero=True)(z) if masked else z)
+    if masked:
+        return gn.Model(z, [layers.GRU(3)(a), layers.GlobalAveragePooling1D()(b)], seed=0)
+    return gn.Model(z, [layers.Dense(1)(a), b], seed=0)
 
 
 def bidirectional_unmirrored():  # the two directions differ: two single-direction operators
@@ -150,6 +174,8 @@ CASES = {
     "Dot-normalized": lambda: merge(layers.Dot(axes=-1, normalize=True), (6,), (6,)),
     "ModelLayer": nested_sequential,
     "ModelLayer-graph": nested_graph,
+    "ModelLayer-graph-outputs": nested_graph_outputs,
+    "ModelLayer-graph-shared": nested_graph_shared,
     "Layer_Dense": lambda: seq(nnfs.Layer_Dense(4, 3), shape=(4,)),
     "Layer_Dropout": lambda: seq(nnfs.Layer_Dropout(0.1), shape=(4,)),
     "Activation_ReLU": lambda: seq(nnfs.Activation_ReLU(), shape=(4,)),
@@ -203,6 +229,7 @@ CASES = {
     "Concatenate-masked-both": lambda: merged_masks(layers.Concatenate()),
     "Sequential-nested-masked": lambda: nested_masked("Sequential"),
     "Model-nested-masked": lambda: nested_masked("Model"),
+    "Model-nested-masked-outputs": lambda: nested_graph_outputs(masked=True),
     "Masking": lambda: seq(layers.Masking(), layers.Dense(3), layers.GRU(4, return_sequences=True),
                            layers.GlobalMaxPooling1D(), shape=(8, 3)),
     "Masking-value-backwards": lambda: seq(layers.Masking(mask_value=-1.0), layers.LSTM(4, go_backwards=True,
@@ -285,7 +312,7 @@ def test_a_float64_model_exports_in_float64():
 
 
 def test_a_shared_layer_and_a_shared_nested_model_store_their_weights_once():
-    for model in (shared_dense(), nested_sequential()):
+    for model in (shared_dense(), nested_sequential(), nested_graph_shared()):
         proto = gn.export.to_onnx(model)
         names = [i.name for i in proto.graph.initializer if i.name.endswith("/kernel")]
         kernels = sum(key.endswith("kernel") for layer in model.layers for key in layer.params)  # 1, then 2
