@@ -213,14 +213,12 @@ def test_class_weight_on_a_one_output_graph_weighs_as_on_the_same_sequential():
     assert histories[0] == histories[1]
 
 
-def test_class_weight_with_several_outputs_and_diagnose_are_refused_by_name():
+def test_class_weight_with_several_outputs_is_refused_by_name():
     model = two_input_two_output()
     compile_issue_model(model)
     T, X, r, d = data()
     with pytest.raises(ValueError, match="class_weight needs a model with one output"):
         model.fit([T, X], [r, d], class_weight={0: 1.0, 1: 2.0}, verbose=0)
-    with pytest.raises(ValueError, match="diagnose=True watches Sequential models only"):
-        model.fit([T, X], [r, d], diagnose=True, verbose=0)
 
 
 def test_a_one_input_one_output_graph_trains_evaluates_and_predicts_from_a_batch_source():

@@ -13,6 +13,7 @@ import numpy as np
 
 from glassnet import datasets
 from glassnet.models.data import takes_text
+from glassnet.models.split import stratified_split
 
 BUILT_IN = ("digits", "mnist", "fashion_mnist")
 
@@ -44,14 +45,14 @@ class Dataset:
 
 
 def _split(x, y, test_size: float, seed: int, classify: bool):
-    from sklearn.model_selection import train_test_split
-
+    """The test split: ``stratified_split`` (stratified for class labels), fit's and the tuner's rule."""
     if not test_size:
         return x, y, None, None
-    strata = y if classify and np.unique(y).size * 2 <= max(1, int(len(y) * test_size)) else None
-    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=test_size, random_state=seed,
-                                                        stratify=strata)
-    return x_train, y_train, x_test, y_test
+    try:
+        train, test = stratified_split(y, test_size, seed, classification=classify)
+    except ValueError as error:
+        raise ValueError(f"[data] test_size: {error}") from None
+    return x[train], y[train], x[test], y[test]
 
 
 def _task_of(y: np.ndarray) -> str:

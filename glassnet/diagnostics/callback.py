@@ -18,7 +18,8 @@ from glassnet.callbacks.callback import Callback
 from glassnet.diagnostics import recurrent_steps
 from glassnet.diagnostics.explain import _ratio, activation_stats
 from glassnet.layers.masking import call_with_mask
-from glassnet.models import data
+from glassnet.layers.reshaping import Input as InputLayer
+from glassnet.models import data, graph, outputs
 
 
 @dataclass
@@ -55,9 +56,17 @@ class Diagnostics(Callback):
     hand without data, it still watches gradients and the loss curves; the checks that need
     data (dead units, class balance, comparison with a constant predictor) are then skipped.
 
+    Graph models (``gn.Model``) are watched alike: the activation statistics come from one
+    forward over the sample through every layer call in graph order (a shared layer's later
+    calls are named ``layer[1]``, ...), the gradient ratio compares the first and the last layer
+    with parameters in that order, the constant-predictor baseline is the loss-weighted sum of
+    each output's, and each output's loss is kept per epoch (``loss/<output>``). The class-balance
+    checks read the first classification output.
+
     Args:
-        x, y: training inputs and targets; a fixed sample of at most ``sample_size`` rows is
-            kept for the activation statistics and the constant-predictor baseline.
+        x, y: training inputs and targets (for a graph model: lists or dicts by name, as ``fit``
+            takes them); a fixed sample of at most ``sample_size`` rows is kept for the
+            activation statistics and the constant-predictor baseline.
         validation_data: ``(x_val, y_val)`` for the class-balance checks.
         patience: epochs a trend must last (overfitting, flat or oscillating losses).
         dead_share: report a ReLU layer once this share of its units is dead (outputs 0 for
@@ -118,19 +127,51 @@ class Diagnostics(Callback):
         self._reported: set[str] = set()
         self._param_layers = [layer for layer in self.model.layers if layer.params and layer.trainable]
         self._sample = self._baseline = None
-        self._classification = getattr(self.model.loss, "fuses_with", None) is not None
+        self._graph = getattr(self.model, "is_graph", False)
         # The recurrent layers record their steps while training; on_train_end stops them.
         self._recurrent = recurrent_steps.start_recording(self.model.layers)
         if self.x is not None:
-            x = (data.as_text(self.x, "x", self.model.input_shape[1:]) if data.takes_text(self.model.layers)
-                 else data.as_array(self.x, "x", self.model.layers[0].dtype))
-            y = self.model.loss.validate_targets(np.asarray(self.y), self.model.output_shape)
+            x, ys = self._arrays(self.x, self.y, "x", "y")
             # Evenly spaced rows rather than the first ones: data is often sorted by class.
-            rows = np.unique(np.linspace(0, x.shape[0] - 1, min(self.sample_size, x.shape[0])).astype(int))
-            self._sample = x[rows]
-            self._baseline = self._constant_loss(y)
-            if self._classification:
-                self._check_classes(y)
+            n = x[0].shape[0]
+            rows = np.unique(np.linspace(0, n - 1, min(self.sample_size, n)).astype(int))
+            self._sample = [a[rows] for a in x]
+            baselines = [self._constant_loss(y, loss, shape) for y, loss, shape in zip(ys, *self._outputs())]
+            self._baseline = float(sum(w * b for w, b in zip(self._loss_weights(), baselines)))
+            classified = self._classified()
+            if classified is not None and self.validation_data is not None:
+                _, ys_val = self._arrays(*self.validation_data[:2], "x_val", "y_val")
+                self._check_classes(ys[classified], ys_val[classified])
+
+    def _arrays(self, x, y, x_name, y_name) -> tuple[list, list]:
+        """(inputs, targets per output) as checked lists of arrays, for either kind of model."""
+        if self._graph:
+            if not isinstance(x, outputs.Arrays):  # fit passes Arrays already prepared
+                x, y = outputs.prepare_xy(self.model, x, y, x_name, y_name)
+            return x.arrays, y.arrays
+        model = self.model
+        x = (data.as_text(x, x_name, model.input_shape[1:]) if data.takes_text(model.layers)
+             else data.as_array(x, x_name, model.layers[0].dtype))
+        return [x], [model.loss.validate_targets(np.asarray(y), model.output_shape)]
+
+    def _outputs(self) -> tuple[list, list]:
+        """(loss, output shape) of each output."""
+        if self._graph:
+            return list(self.model.loss), [t.shape for t in self.model.outputs]
+        return [self.model.loss], [self.model.output_shape]
+
+    def _loss_weights(self) -> list[float]:
+        return list(self.model.loss_weights) if self._graph else [1.0]
+
+    def _output_names(self) -> list[str]:
+        return list(self.model.output_names) if self._graph else []
+
+    def _classified(self) -> int | None:
+        """The output whose classes the class-balance checks read (the first classification one)."""
+        for k, loss in enumerate(self._outputs()[0]):
+            if getattr(loss, "fuses_with", None) is not None:
+                return k
+        return None
 
     def on_epoch_begin(self, epoch, logs=None):
         self._start = {layer.name: [p.copy() for p in layer.params.values()] for layer in self._param_layers}
@@ -168,19 +209,36 @@ class Diagnostics(Callback):
                 np.concatenate([o.ravel() for o in self._start[layer.name]]))
         for name, (first, last) in self._first_last.items():
             stats[f"time_ratio/{name}"] = math.sqrt(first / last) if last > 0 and math.isfinite(first + last) else None
+        for name in self._output_names() if len(self._output_names()) > 1 else []:
+            stats[f"loss/{name}"] = logs.get(f"{name}_loss")
+            stats[f"val_loss/{name}"] = logs.get(f"val_{name}_loss")
         if self._sample is not None and math.isfinite(logs.get("loss", math.nan)):
-            out, mask = self._sample, None
-            for layer in self.model.layers:
-                out, mask = call_with_mask(layer, out, mask)
+            for name, layer, out in self._layer_outputs():
                 act = layer.output_activation
                 for key, value in activation_stats(None if act is None else act.name, out).items():
-                    stats[f"{key}/{layer.name}"] = value
+                    stats[f"{key}/{name}"] = value
                 if act is not None and act.name == "relu":
-                    stats[f"dead_share/{layer.name}"] = stats[f"dead_units/{layer.name}"] / out.shape[-1]
+                    stats[f"dead_share/{name}"] = stats[f"dead_units/{name}"] / out.shape[-1]
         self.epochs.append(stats)
         for check in (self._check_dead, self._check_learning_rate, self._check_gradients,
                       self._check_through_time, self._check_overfitting, self._check_flat):
             check(epoch, logs)
+
+    def _layer_outputs(self) -> list[tuple]:
+        """(name, layer, output on the sample) of each layer call, in order: a Sequential's layers,
+        or a graph's calls (a shared layer's later calls named ``layer[1]``, ...)."""
+        if not self._graph:
+            calls, out, mask = [], self._sample[0], None
+            for layer in self.model.layers:
+                out, mask = call_with_mask(layer, out, mask)
+                calls.append((layer.name, layer, out))
+            return calls
+        values = {}
+        self.model.forward(self._sample, values=values)
+        index = graph.node_indices(self.model.nodes)
+        return [(node.layer.name + (f"[{index[id(node)]}]" if index[id(node)] else ""), node.layer,
+                 values[id(node.output)])
+                for node in self.model.nodes if not isinstance(node.layer, InputLayer)]
 
     # -- results ----------------------------------------------------------------------------
     @property
@@ -208,10 +266,12 @@ class Diagnostics(Callback):
             self.print_fn(str(finding))
 
     # -- the checks ---------------------------------------------------------------------------
-    def _constant_loss(self, y) -> float:
-        """The loss of always predicting the training mean (class shares for classification)."""
-        loss = self.model.loss
-        out_shape = (y.shape[0], *self.model.output_shape[1:])
+    def _constant_loss(self, y, loss=None, output_shape=None) -> float:
+        """The loss of always predicting the training mean (class shares for classification), for
+        one output (by default a Sequential's only one)."""
+        if loss is None:
+            loss, output_shape = self.model.loss, self.model.output_shape
+        out_shape = (y.shape[0], *output_shape[1:])
         if y.ndim == 1 and len(out_shape) == 2 and out_shape[1] > 1:  # sparse labels
             mean = np.bincount(y.astype(np.int64), minlength=out_shape[1]) / y.shape[0]
         else:
@@ -225,10 +285,7 @@ class Diagnostics(Callback):
             pred = np.log(p / (1 - p)) if isinstance(loss, losses.BinaryCrossentropy) else np.log(p)
         return float(loss(y, pred))
 
-    def _check_classes(self, y):
-        if self.validation_data is None:
-            return
-        y_val = self.model.loss.validate_targets(np.asarray(self.validation_data[1]), self.model.output_shape)
+    def _check_classes(self, y, y_val):
         train, val = data.class_indices(y), data.class_indices(y_val)
         classes = max(train.max(), val.max()) + 1
         p_train = np.bincount(train, minlength=classes) / train.size
@@ -261,7 +318,7 @@ class Diagnostics(Callback):
                 if k.startswith("dead_share/") and v >= self.dead_share}
         if not dead:
             return
-        n = self._sample.shape[0]
+        n = self._sample[0].shape[0]
         parts = ", ".join(f"{share:.0%} of the units in {name}" for name, share in dead.items())
         self._report(
             "dead_relu", epoch,

@@ -396,15 +396,15 @@ class Model(BaseModel):
 
         ``x`` and ``y``: an array, a list in input (output) order or a dict by name.
         ``validation_split`` stratifies on the first classification output; ``class_weight``
-        needs a single output, as in Keras.
+        needs a single output, as in Keras. ``diagnose=True`` watches training with
+        ``glassnet.diagnostics.Diagnostics`` (per layer call, per output).
         """
-        training._require_compiled(self, "fit")  # before the diagnose refusal: the first thing to fix
-        if diagnose:
-            raise ValueError("diagnose=True watches Sequential models only so far; train this graph without it.")
+        training._require_compiled(self, "fit")
         return training.fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
                             callbacks=callbacks, validation_split=validation_split,
                             validation_data=validation_data, shuffle=shuffle, class_weight=class_weight,
-                            sample_weight=sample_weight, initial_epoch=initial_epoch, log_every=log_every)
+                            sample_weight=sample_weight, initial_epoch=initial_epoch, log_every=log_every,
+                            diagnose=diagnose)
 
     @parallel.on_own_threads
     def predict(self, x, batch_size: int | None = None, verbose=0, callbacks=None):

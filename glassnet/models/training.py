@@ -20,7 +20,7 @@ from glassnet.layers.base import ActivatedLayer
 from glassnet.layers.masking import call_with_mask
 from glassnet.losses import masked
 from glassnet.layers.pooling import MaxPooling1D, MaxPooling2D
-from glassnet.models import data, memory, nested, outputs
+from glassnet.models import data, memory, nested, outputs, split
 from glassnet.models.progress import EpochProgress, resolve_verbose
 
 #: batch size for predict/evaluate when none is given: inference needs no small batches.
@@ -283,38 +283,21 @@ def train_step(model, x, y, sample_weight=None):
 
 
 def _split_validation(model, x, y, sample_weight, validation_split: float, verbose: int):
-    from sklearn.model_selection import train_test_split
-
+    """fit's ``validation_split``: the shared shuffled, stratified split, seeded by the model."""
     if not 0 < validation_split < 1:
         raise ValueError(f"validation_split must be in (0, 1); got {validation_split}.")
-    n = x.shape[0]
-    n_val = int(round(n * validation_split))
-    if n_val < 1 or n - n_val < 1:
-        raise ValueError(
-            f"validation_split={validation_split} of {n} samples leaves an empty part; use more "
-            f"data or a split between {1 / n:.3g} and {1 - 1 / n:.3g}."
-        )
-    classes = None
-    labels = outputs.stratify_labels(model, y) if getattr(model, "is_graph", False) else (y if model.loss.classification
-                                                                                   else None)
-    if labels is not None and data.labels_per_step(labels):
-        labels = None  # a class per time step: no one class per sample to stratify on
-    if labels is not None:
-        classes = data.class_indices(labels)
-        counts = np.bincount(classes)
-        counts = counts[counts > 0]
-        # Stratify only when every class can appear on both sides.
-        if counts.min() < 2 or n_val < counts.size or n - n_val < counts.size:
-            classes_for_split = None
-        else:
-            classes_for_split = classes
+    if getattr(model, "is_graph", False):
+        labels, classification = outputs.stratify_labels(model, y), True
     else:
-        classes_for_split = None
-    seed = int(utils.rng_for(model.seed, utils.SPLIT).integers(2**31 - 1))
-    train_idx, val_idx = train_test_split(np.arange(n), test_size=n_val, random_state=seed,
-                                          shuffle=True, stratify=classes_for_split)
-    train_idx.sort()
-    val_idx.sort()
+        labels, classification = y, model.loss.classification
+    if labels is None:  # a graph without a classification output: only the sample count matters
+        labels, classification = np.arange(x.shape[0]), False
+    try:
+        train_idx, val_idx = split.stratified_split(labels, validation_split, model.seed,
+                                                    classification=classification)
+    except ValueError as error:
+        raise ValueError(f"validation_split: {error}") from None
+    classes = split.class_labels(labels, classification)
     if classes is not None and verbose >= 1:
         print(_balance_line("training", classes[train_idx]) + "; " + _balance_line("validation", classes[val_idx]))
     w = sample_weight

@@ -24,6 +24,7 @@ import optuna
 from glassnet import utils
 from glassnet.callbacks import BackupAndRestore, Callback
 from glassnet.datasets.sources import is_batch_source
+from glassnet.models.split import stratified_folds
 from glassnet.tuning.errors import SetupError
 from glassnet.tuning.pruning import TrialPruningCallback
 from glassnet.tuning.space import HyperParameters, SpaceRecorder
@@ -171,14 +172,6 @@ def _check_model(model, hp: HyperParameters, setup: TrialSetup) -> None:
                              f"check their spelling.")
 
 
-def class_labels(y) -> tuple[np.ndarray, bool]:
-    """One label per sample (the class of a one-hot row), and whether they are class labels."""
-    y = np.asarray(y)
-    labels = y.argmax(axis=1) if y.ndim == 2 and y.shape[1] > 1 else y.reshape(len(y), -1)[:, 0]
-    discrete = labels.dtype.kind in "iub" or (labels.dtype.kind == "f" and np.all(labels == np.round(labels)))
-    return labels, bool(discrete)
-
-
 def splittable(source) -> bool:
     """Whether the tuner can divide a batch source by samples (validation_split, cv): it has
     per-sample ``labels`` and a ``subset(indices, shuffle=None)`` method (``ImageFolderSource``)."""
@@ -196,15 +189,9 @@ def _fold(setup: TrialSetup, fold: int):
         if setup.validation_data is not None:
             return x, y, {"validation_data": setup.validation_data}
         return x, y, {}
-    from sklearn.model_selection import KFold, StratifiedKFold
-
     source = is_batch_source(x)
-    labels, discrete = class_labels(x.labels if source else y)
-    # Stratify class labels when every class can appear in every fold; plain k-fold otherwise.
-    stratify = discrete and np.unique(labels, return_counts=True)[1].min() >= setup.cv
-    splitter_cls = StratifiedKFold if stratify else KFold
-    splitter = splitter_cls(n_splits=setup.cv, shuffle=True, random_state=setup.seed % 2**32)
-    tr, va = list(splitter.split(labels, labels))[fold]  # the first argument only counts the samples
+    # Stratified (class labels with at least cv members each) by the rule every split follows.
+    tr, va = stratified_folds(x.labels if source else y, setup.cv, setup.seed)[fold]
     if source:
         return x.subset(tr), None, {"validation_data": x.subset(va, shuffle=False)}
     x_arr, y_arr = np.asarray(x), np.asarray(y)

@@ -18,6 +18,7 @@ import optuna
 
 from glassnet.callbacks.monitor import _resolve_mode
 from glassnet.datasets.sources import is_batch_source
+from glassnet.models.split import stratified_split
 from glassnet.tuning import results as results_module
 from glassnet.tuning.processes import start_workers
 from glassnet.tuning.progress import SearchProgress
@@ -25,7 +26,7 @@ from glassnet.tuning.space import HyperParameters, grid_values, parse_space, spa
 from glassnet.tuning.errors import SetupError, StorageError, WorkerError
 from glassnet.tuning.study import (STRATEGIES, Budget, describe, fail_dead_local_trials, fatal_error,
                                    open_storage)
-from glassnet.tuning.trial import (TrialSetup, _with_seed, call_build, call_style, check_build, class_labels,
+from glassnet.tuning.trial import (TrialSetup, _with_seed, call_build, call_style, check_build,
                                    fit_trial_model, splittable, trial_seed)
 from glassnet.tuning.worker import SPEC_ATTR, WorkerPlan, run_worker
 
@@ -556,24 +557,18 @@ def _check_data(x, y, validation_data, validation_split, cv):
 
 
 def _split(x, y, fraction: float, seed: int):
-    """A stratified (when labels allow) train/validation split, shared by every trial.
+    """The train/validation split shared by every trial: ``stratified_split`` (stratified when the
+    targets are class labels), the rule fit's ``validation_split`` and the CLI use.
 
     A batch source (an ``ImageFolderSource``) is split by its files, without decoding any, into
     the samples its arrays would be split into."""
-    from sklearn.model_selection import train_test_split
-
     if not 0 < fraction < 1:
         raise ValueError(f"validation_split must be in (0, 1); got {fraction}.")
     source = is_batch_source(x)
-    labels, discrete = class_labels(x.labels if source else y)
-    stratify = None
-    if discrete:
-        _, counts = np.unique(labels, return_counts=True)
-        n_val = int(round(len(labels) * fraction))
-        if counts.min() >= 2 and counts.size <= min(n_val, len(labels) - n_val):
-            stratify = labels
-    train, val = train_test_split(np.arange(len(labels)), test_size=fraction, random_state=seed % 2**32,
-                                  stratify=stratify)
+    try:
+        train, val = stratified_split(x.labels if source else y, fraction, seed)
+    except ValueError as error:
+        raise ValueError(f"validation_split: {error}") from None
     if source:
         return x.subset(train), None, x.subset(val, shuffle=False)
     return x[train], y[train], (x[val], y[val])
