@@ -268,15 +268,21 @@ def test_orthogonal_initializer_tall_and_wide_and_its_gain():
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_logistic_gate_is_the_sigmoid_without_overflow(dtype):
-    from glassnet.activations import sigmoid
-    from glassnet.layers.recurrent import LogisticGate
+def test_gate_activations_are_the_sigmoid_and_tanh_without_overflow(dtype):
+    from glassnet.activations import Sigmoid, Tanh, sigmoid
+    from glassnet.layers.recurrent import GateActivations
 
     x = np.concatenate([np.linspace(-30, 30, 2001), [-1000.0, 1000.0]]).astype(dtype)
-    y = LogisticGate().forward(x)
+    gates = GateActivations((Sigmoid(), Tanh()), units=x.size)  # blocks [σ | tanh], as in the cells
+    y = gates.forward(np.tile(x, (3, 2)))  # 3 rows of [x | x]
     assert y.dtype == dtype
-    np.testing.assert_allclose(y, sigmoid(x), rtol=0, atol=2 * np.finfo(dtype).eps)
-    assert y[-2] == 0 and y[-1] == 1
+    sig, tanh = y[:, :x.size], y[:, x.size:]
+    np.testing.assert_allclose(sig, np.broadcast_to(sigmoid(x), sig.shape), rtol=0, atol=2 * np.finfo(dtype).eps)
+    np.testing.assert_array_equal(tanh, np.broadcast_to(np.tanh(x), tanh.shape))
+    assert (sig[:, -2] == 0).all() and (sig[:, -1] == 1).all()
+    slope = gates.backward(np.ones_like(y))
+    np.testing.assert_allclose(slope[:, :x.size], sig * (1 - sig), rtol=0, atol=np.finfo(dtype).eps)
+    np.testing.assert_allclose(slope[:, x.size:], 1 - tanh * tanh, rtol=0, atol=np.finfo(dtype).eps)
 
 
 @pytest.mark.parametrize("cls", LAYERS, ids=lambda c: c.__name__)
