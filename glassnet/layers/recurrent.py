@@ -53,7 +53,7 @@ class GateActivations:
         self.units = units
 
     def forward(self, x):
-        self._form = form = _tanh_form(tuple(type(kind) for kind in self.kinds), self.units, x.dtype, len(x))
+        self._form = form = _tanh_form(self.kinds, self.units, x.dtype, len(x))
         if form is None:
             u = self.units
             self._acts = [activations.get(kind) for kind in self.kinds]
@@ -82,12 +82,13 @@ class GateActivations:
 
 @functools.lru_cache(maxsize=64)
 def _tanh_form(kinds: tuple, units: int, dtype: np.dtype, n: int):
-    """GateActivations' (s, t, p, q) for N = n rows of blocks of these activation classes, or None
+    """GateActivations' (s, t, p, q) for N = n rows of blocks with these activations, or None
     unless each is the sigmoid or tanh. Each is a full (n, G·U) array: a product with a row
-    broadcast over the rows took twice as long as with an array of the same shape."""
-    if not all(kind in (activations.Sigmoid, activations.Tanh) for kind in kinds):
+    broadcast over the rows took twice as long as with an array of the same shape. Keyed by the
+    activation objects themselves: a key of their classes cost a generator at every step."""
+    if not all(type(kind) in (activations.Sigmoid, activations.Tanh) for kind in kinds):
         return None
-    sigmoid = np.repeat([kind is activations.Sigmoid for kind in kinds], units)
+    sigmoid = np.repeat([type(kind) is activations.Sigmoid for kind in kinds], units)
     form = tuple(np.tile(np.where(sigmoid, on_sigmoid, on_tanh).astype(dtype), (n, 1))
                  for on_sigmoid, on_tanh in ((0.5, 1.0), (0.5, 0.0), (1.0, 0.0), (0.0, 1.0)))  # s, t, p, q
     for values in form:
@@ -251,7 +252,15 @@ class Recurrent(Layer):
 
         Returns:
             the output, or ``[output, *final_states]`` with ``return_state``.
+
+        At inference (``training=False``) the per-step values that backward needs are not kept:
+        written to fresh memory at every step they cost about a third of the step's time
+        (benchmarks/README.md). ``backward`` then runs the steps again, keeping them.
         """
+        self._inference_inputs = None if training else (x, mask, initial_state)
+        return self._run_steps(x, training, mask, initial_state, keep_steps=training)
+
+    def _run_steps(self, x, training, mask, initial_state, keep_steps: bool):
         layer = type(self).__name__
         check_sequence_input(x.shape, layer)
         mask = check_sequence_mask(mask, x, layer)
@@ -279,16 +288,18 @@ class Recurrent(Layer):
         self._ms = ms
         recurrent_kernel = self.params["recurrent_kernel"]
         outputs = np.empty((steps, n, self.units), dtype=dtype)
-        self._h_rec = np.empty((steps, n, self.units), dtype=dtype)  # h_{t-1} as U sees it
-        self._caches = []
         trace = self.trace
+        keep_steps = keep_steps or trace is not None  # explain reads every step's values
+        self._h_rec = np.empty((steps, n, self.units), dtype=dtype) if keep_steps else None  # h_{t-1} as U sees it
+        self._caches = [] if keep_steps else None
         if trace is not None:
             trace.update(order=order, caches=self._caches, states=[], state_grads=None)
         for k in range(steps):
             h_rec = states[0] if self._keep_h is None else states[0] * self._keep_h
-            self._h_rec[k] = h_rec
             new_states, cache = self.step(a_x[k], h_rec @ recurrent_kernel, states)  # (N, U) @ (U, G·U)
-            self._caches.append(cache)
+            if keep_steps:
+                self._h_rec[k] = h_rec
+                self._caches.append(cache)
             if ms is not None:  # carry the states over the masked steps
                 new_states = [m_s * ms[k] + s * (1 - ms[k]) for m_s, s in zip(new_states, states)]
             states = new_states
@@ -327,6 +338,9 @@ class Recurrent(Layer):
         Returns:
             dL/dx (N, T, D); when ``forward`` got ``initial_state``, ``[dL/dx, dL/dh_0, ...]``.
         """
+        if self._caches is None:  # forward ran at inference, keeping no per-step values
+            x, mask, initial_state = self._inference_inputs
+            self._run_steps(x, False, mask, initial_state, keep_steps=True)
         grads_in = list(grad) if isinstance(grad, (list, tuple)) else [grad]
         g_y = grads_in[0]
         steps, n, _ = self._h_rec.shape
