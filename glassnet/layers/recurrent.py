@@ -403,10 +403,9 @@ class Recurrent(Layer):
         d_xs = d_ax @ np.ascontiguousarray(self.params["kernel"].T)  # (T, N, G·U) @ (G·U, D) -> (T, N, D)
         if self._keep_x is not None:
             d_xs *= self._keep_x
-        order = np.arange(steps)[::-1] if self.go_backwards else np.arange(steps)
-        dx = np.empty_like(d_xs)
-        dx[order] = d_xs  # back to time order
-        dx = dx.swapaxes(0, 1).copy()
+        if self.go_backwards:
+            d_xs = d_xs[::-1]  # back to time order
+        dx = d_xs.swapaxes(0, 1).copy()  # one copy, where a reordering copy and then this took two
         return [dx, *d_states] if self._has_initial_state else dx
 
     # -- the cell (subclasses) ------------------------------------------------------------------
