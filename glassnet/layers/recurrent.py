@@ -44,7 +44,7 @@ class GateActivations:
     instance serves one step: forward caches what backward needs.
 
     Args:
-        kinds: one activation function per block (instances; each block gets a fresh copy).
+        kinds: one activation function per block (instances; blocks run one by one get fresh copies).
         units: U, the width of a block.
     """
 
@@ -53,7 +53,7 @@ class GateActivations:
         self.units = units
 
     def forward(self, x):
-        self._form = form = _tanh_form(self.kinds, self.units, x.dtype, len(x))
+        self._form = form = _tanh_form(tuple(map(type, self.kinds)), self.units, x.dtype, len(x))
         if form is None:
             u = self.units
             self._acts = [activations.get(kind) for kind in self.kinds]
@@ -82,13 +82,12 @@ class GateActivations:
 
 @functools.lru_cache(maxsize=64)
 def _tanh_form(kinds: tuple, units: int, dtype: np.dtype, n: int):
-    """GateActivations' (s, t, p, q) for N = n rows of blocks with these activations, or None
-    unless each is the sigmoid or tanh. Each is a full (n, G·U) array: a product with a row
-    broadcast over the rows took twice as long as with an array of the same shape. Keyed by the
-    activation objects themselves: a key of their classes cost a generator at every step."""
-    if not all(type(kind) in (activations.Sigmoid, activations.Tanh) for kind in kinds):
+    """GateActivations' (s, t, p, q) for N = n rows of blocks with activations of these classes,
+    or None unless each is the sigmoid or tanh. Each is a full (n, G·U) array: a product with a
+    row broadcast over the rows took twice as long as with an array of the same shape."""
+    if not all(kind in (activations.Sigmoid, activations.Tanh) for kind in kinds):
         return None
-    sigmoid = np.repeat([type(kind) is activations.Sigmoid for kind in kinds], units)
+    sigmoid = np.repeat([kind is activations.Sigmoid for kind in kinds], units)
     form = tuple(np.tile(np.where(sigmoid, on_sigmoid, on_tanh).astype(dtype), (n, 1))
                  for on_sigmoid, on_tanh in ((0.5, 1.0), (0.5, 0.0), (1.0, 0.0), (0.0, 1.0)))  # s, t, p, q
     for values in form:
