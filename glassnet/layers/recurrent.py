@@ -253,7 +253,7 @@ class Recurrent(Layer):
             the output, or ``[output, *final_states]`` with ``return_state``.
 
         At inference (``training=False``) the per-step values that backward needs are not kept:
-        written to fresh memory at every step they cost about a third of the step's time
+        written to fresh memory at every step, they made the steps about 30 % slower
         (benchmarks/README.md). ``backward`` then runs the steps again, keeping them.
         """
         self._inference_inputs = None if training else (x, mask, initial_state)
