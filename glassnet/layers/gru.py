@@ -6,7 +6,7 @@ import numpy as np
 
 from glassnet import activations
 from glassnet._registry import register
-from glassnet.layers.recurrent import Recurrent
+from glassnet.layers.recurrent import GateActivations, Recurrent
 
 
 @register("layer")
@@ -74,7 +74,8 @@ class GRU(Recurrent):
         (h_prev,) = states
         u = self.units
         q = a_h + self.params["bias"][1] if self.use_bias else a_h  # (N, 3U)
-        gates, cand = self.gate_activation(), activations.get(self.activation)
+        gates = GateActivations((self.recurrent_activation, self.recurrent_activation), u)
+        cand = activations.get(self.activation)
         z_r = gates.forward(a_x[:, :2 * u] + q[:, :2 * u])  # z and r side by side: one call
         z, r = z_r[:, :u], z_r[:, u:]
         q_h = q[:, 2 * u:]

@@ -6,7 +6,7 @@ import numpy as np
 
 from glassnet import activations
 from glassnet._registry import register
-from glassnet.layers.recurrent import Recurrent
+from glassnet.layers.recurrent import GateActivations, Recurrent
 
 
 @register("layer")
@@ -69,26 +69,23 @@ class LSTM(Recurrent):
     def step(self, a_x, a_h, states):
         _, c_prev = states
         u = self.units
-        a = a_x + a_h  # (N, 4U)
-        gate_if, gate_o = self.gate_activation(), self.gate_activation()
-        cand, out_act = activations.get(self.activation), activations.get(self.activation)
-        i_f = gate_if.forward(a[:, :2 * u])  # i and f side by side: one call
-        i, f = i_f[:, :u], i_f[:, u:]
-        g = cand.forward(a[:, 2 * u:3 * u])
-        o = gate_o.forward(a[:, 3 * u:])
+        rec = self.recurrent_activation
+        gates = GateActivations((rec, rec, self.activation, rec), u)
+        out_act = activations.get(self.activation)  # its own copy: it caches this step's tanh(c)
+        y = gates.forward(a_x + a_h)  # (N, 4U): [σ(a_i) | σ(a_f) | tanh(a_c) | σ(a_o)]
+        i, f, g, o = y[:, :u], y[:, u:2 * u], y[:, 2 * u:3 * u], y[:, 3 * u:]
         c = f * c_prev + i * g
         tanh_c = out_act.forward(c)
         h = o * tanh_c
-        return [h, c], (i, f, g, o, c_prev, tanh_c, gate_if, gate_o, cand, out_act)
+        return [h, c], (i, f, g, o, c_prev, tanh_c, gates, out_act)
 
     def step_backward(self, cache, d_states):
-        i, f, g, o, c_prev, tanh_c, gate_if, gate_o, cand, out_act = cache
+        i, f, g, o, c_prev, tanh_c, gates, out_act = cache
         dh, dc = d_states
         d_o = dh * tanh_c
         dc = dc + out_act.backward(dh * o)
-        d_a = np.concatenate([gate_if.backward(np.concatenate([dc * g, dc * c_prev], axis=1)),
-                              cand.backward(dc * i), gate_o.backward(d_o)], axis=1)  # (N, 4U)
-        return d_a, d_a, [np.zeros_like(dh), dc * f]
+        d_a = gates.backward(np.concatenate([dc * g, dc * c_prev, dc * i, d_o], axis=1))  # (N, 4U)
+        return d_a, d_a, [None, dc * f]  # None: h_{t-1} reaches this step only through U
 
     def step_values(self, cache, x_t, states_prev):
         i, f, g, o = cache[:4]

@@ -7,6 +7,7 @@ forward and backward side by side.
 
 from __future__ import annotations
 
+import functools
 import numbers
 
 import numpy as np
@@ -25,23 +26,73 @@ def _check_rate(value, name: str, layer: str) -> float:
     return float(value)
 
 
-class LogisticGate(activations.Sigmoid):
-    """The sigmoid as (1 + tanh(x / 2)) / 2, for the gates of LSTM and GRU.
+class GateActivations:
+    """A cell's gate activations, one per U-wide column block of its (N, G·U) pre-activations.
 
-    The same function as ``activations.Sigmoid`` and as safe from overflow (tanh saturates), in
-    four passes over the array instead of about nine; the gates compute it at every time step, where
-    it was the largest single cost of an LSTM's inference (benchmarks/README.md). Its error is an ulp of 1 in absolute terms, so its relative
+    The LSTM's blocks [a_i | a_f | a_c | a_o] go through [σ, σ, tanh, σ]. When every block's
+    activation is the sigmoid or tanh (the defaults), the whole array goes through one tanh, since
+    σ(x) = (1 + tanh(x / 2)) / 2; per column, s = t = ½ on the sigmoid's blocks, s = 1, t = 0 on tanh's:
+
+        forward   y = tanh(x s) s + t
+        backward  dx = grad · (y (p - y) + q),  p = 1, q = 0 on σ's blocks: y (1 - y); p = 0, q = 1 on tanh's: 1 - y²
+
+    four passes over the whole array instead of several calls per block; the gates' activations were
+    the largest single cost of an LSTM's time step (benchmarks/README.md). The sigmoid this way is as
+    safe from overflow (tanh saturates); its error is an ulp of 1 in absolute terms, so its relative
     error is about eps / σ(x): 1 % only where x < -31 in float64 or x < -11 in float32, a gate shut
-    either way. The backward is the Sigmoid's: grad · y (1 - y).
+    either way. Blocks with other activations run one by one. Like an activation function, an
+    instance serves one step: forward caches what backward needs.
+
+    Args:
+        kinds: one activation function per block (instances; blocks run one by one get fresh copies).
+        units: U, the width of a block.
     """
 
+    def __init__(self, kinds, units: int):
+        self.kinds = tuple(kinds)
+        self.units = units
+
     def forward(self, x):
-        y = np.multiply(x, 0.5, dtype=x.dtype)
-        np.tanh(y, out=y)
-        y *= 0.5
-        y += 0.5
+        self._form = form = _tanh_form(tuple(map(type, self.kinds)), self.units, x.dtype, len(x))
+        if form is None:
+            u = self.units
+            self._acts = [activations.get(kind) for kind in self.kinds]
+            y = np.concatenate([act.forward(x[:, j * u:(j + 1) * u]) for j, act in enumerate(self._acts)], axis=1)
+        else:
+            s, t, _, _ = form
+            y = np.multiply(x, s)
+            np.tanh(y, out=y)
+            y *= s
+            y += t
         self._y = y
         return y
+
+    def backward(self, grad):
+        if self._form is None:
+            u = self.units
+            return np.concatenate([act.backward(grad[:, j * u:(j + 1) * u]) for j, act in enumerate(self._acts)],
+                                  axis=1)
+        _, _, p, q = self._form
+        slope = np.subtract(p, self._y)
+        slope *= self._y
+        slope += q
+        slope *= grad
+        return slope
+
+
+@functools.lru_cache(maxsize=64)
+def _tanh_form(kinds: tuple, units: int, dtype: np.dtype, n: int):
+    """GateActivations' (s, t, p, q) for N = n rows of blocks with activations of these classes,
+    or None unless each is the sigmoid or tanh. Each is a full (n, G·U) array: a product with a
+    row broadcast over the rows took twice as long as with an array of the same shape."""
+    if not all(kind in (activations.Sigmoid, activations.Tanh) for kind in kinds):
+        return None
+    sigmoid = np.repeat([kind is activations.Sigmoid for kind in kinds], units)
+    form = tuple(np.tile(np.where(sigmoid, on_sigmoid, on_tanh).astype(dtype), (n, 1))
+                 for on_sigmoid, on_tanh in ((0.5, 1.0), (0.5, 0.0), (1.0, 0.0), (0.0, 1.0)))  # s, t, p, q
+    for values in form:
+        values.flags.writeable = False  # shared by every step of every call: never written
+    return form
 
 
 class Recurrent(Layer):
@@ -59,7 +110,8 @@ class Recurrent(Layer):
       the recurrent part a_h = h_{t-1} U (N, G·U) and the previous states (each (N, U));
     - ``step_backward(cache, d_states) -> (d_ax, d_ah, d_prev)``: from the gradients wrt the new
       states, the gradients wrt a_x and a_h and the part of the gradient wrt the previous states
-      that does not flow through a_h (the LSTM's cell state, the GRU's z ⊙ h_{t-1}).
+      that does not flow through a_h (the LSTM's cell state, the GRU's z ⊙ h_{t-1}; None where
+      h_{t-1} has no such path, as in the LSTM and SimpleRNN).
 
     Backpropagation through time (``backward``) then walks the steps in reverse:
 
@@ -199,7 +251,15 @@ class Recurrent(Layer):
 
         Returns:
             the output, or ``[output, *final_states]`` with ``return_state``.
+
+        At inference (``training=False``) the per-step values that backward needs are not kept:
+        written to fresh memory at every step, they made the steps about 30 % slower
+        (benchmarks/README.md). ``backward`` then runs the steps again, keeping them.
         """
+        self._inference_inputs = None if training else (x, mask, initial_state)
+        return self._run_steps(x, training, mask, initial_state, keep_steps=training)
+
+    def _run_steps(self, x, training, mask, initial_state, keep_steps: bool):
         layer = type(self).__name__
         check_sequence_input(x.shape, layer)
         mask = check_sequence_mask(mask, x, layer)
@@ -227,16 +287,18 @@ class Recurrent(Layer):
         self._ms = ms
         recurrent_kernel = self.params["recurrent_kernel"]
         outputs = np.empty((steps, n, self.units), dtype=dtype)
-        self._h_rec = np.empty((steps, n, self.units), dtype=dtype)  # h_{t-1} as U sees it
-        self._caches = []
         trace = self.trace
+        keep_steps = keep_steps or trace is not None  # explain reads every step's values
+        self._h_rec = np.empty((steps, n, self.units), dtype=dtype) if keep_steps else None  # h_{t-1} as U sees it
+        self._caches = [] if keep_steps else None
         if trace is not None:
             trace.update(order=order, caches=self._caches, states=[], state_grads=None)
         for k in range(steps):
             h_rec = states[0] if self._keep_h is None else states[0] * self._keep_h
-            self._h_rec[k] = h_rec
             new_states, cache = self.step(a_x[k], h_rec @ recurrent_kernel, states)  # (N, U) @ (U, G·U)
-            self._caches.append(cache)
+            if keep_steps:
+                self._h_rec[k] = h_rec
+                self._caches.append(cache)
             if ms is not None:  # carry the states over the masked steps
                 new_states = [m_s * ms[k] + s * (1 - ms[k]) for m_s, s in zip(new_states, states)]
             states = new_states
@@ -275,6 +337,9 @@ class Recurrent(Layer):
         Returns:
             dL/dx (N, T, D); when ``forward`` got ``initial_state``, ``[dL/dx, dL/dh_0, ...]``.
         """
+        if self._caches is None:  # forward ran at inference, keeping no per-step values
+            x, mask, initial_state = self._inference_inputs
+            self._run_steps(x, False, mask, initial_state, keep_steps=True)
         grads_in = list(grad) if isinstance(grad, (list, tuple)) else [grad]
         g_y = grads_in[0]
         steps, n, _ = self._h_rec.shape
@@ -286,7 +351,9 @@ class Recurrent(Layer):
         if g_y is None:
             g_y = np.zeros((n, steps, self.units) if self.return_sequences else (n, self.units), self._xs.dtype)
         g_out = g_y.swapaxes(0, 1) if self.return_sequences else None  # (T, N, U), processing order
-        recurrent_kernel_t = self.params["recurrent_kernel"].T
+        # Uᵀ and Wᵀ copied into row-major arrays: OpenBLAS took about 25 % longer (70 % for the batched
+        # product with Wᵀ) reading a transposed view than a plain array.
+        recurrent_kernel_t = np.ascontiguousarray(self.params["recurrent_kernel"].T)
         ms = self._ms
         d_ax = self._a_x
         d_ah = np.empty_like(d_ax) if self.separate_recurrent_grad else d_ax
@@ -318,7 +385,7 @@ class Recurrent(Layer):
             d_h_rec = d_ah[k] @ recurrent_kernel_t  # (N, G·U) @ (G·U, U) -> (N, U)
             if self._keep_h is not None:
                 d_h_rec *= self._keep_h
-            d_prev[0] = d_prev[0] + d_h_rec
+            d_prev[0] = d_h_rec if d_prev[0] is None else d_prev[0] + d_h_rec
             if d_carry is not None:
                 d_prev = [a + b for a, b in zip(d_prev, d_carry)]
             d_states = d_prev
@@ -332,22 +399,15 @@ class Recurrent(Layer):
             self.write_bias_grad(d_ax2.sum(axis=0), d_ah.reshape(-1, d_ah.shape[-1]).sum(axis=0))
         if not self.needs_input_grad and not self._has_initial_state:
             return None
-        d_xs = d_ax @ self.params["kernel"].T  # (T, N, G·U) @ (G·U, D) -> (T, N, D)
+        d_xs = d_ax @ np.ascontiguousarray(self.params["kernel"].T)  # (T, N, G·U) @ (G·U, D) -> (T, N, D)
         if self._keep_x is not None:
             d_xs *= self._keep_x
-        order = np.arange(steps)[::-1] if self.go_backwards else np.arange(steps)
-        dx = np.empty_like(d_xs)
-        dx[order] = d_xs  # back to time order
-        dx = dx.swapaxes(0, 1).copy()
+        if self.go_backwards:
+            d_xs = d_xs[::-1]  # back to time order
+        dx = d_xs.swapaxes(0, 1).copy()  # one copy, where a reordering copy and then this took two
         return [dx, *d_states] if self._has_initial_state else dx
 
     # -- the cell (subclasses) ------------------------------------------------------------------
-    def gate_activation(self):
-        """A fresh recurrent activation for one step's gates (it caches that step's output)."""
-        if type(self.recurrent_activation) is activations.Sigmoid:
-            return LogisticGate()
-        return activations.get(self.recurrent_activation)
-
     def step(self, a_x, a_h, states):
         raise NotImplementedError
 
@@ -437,7 +497,7 @@ class SimpleRNN(Recurrent):
 
     def step_backward(self, act, d_states):
         d_a = act.backward(d_states[0])
-        return d_a, d_a, [np.zeros_like(d_a)]
+        return d_a, d_a, [None]  # None: h_{t-1} reaches this step only through U
 
     def step_values(self, cache, x_t, states_prev):
         # The cache keeps tanh(a) only, so a is computed again (as without dropout: explain's case).

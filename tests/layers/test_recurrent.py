@@ -258,6 +258,34 @@ def test_same_seed_same_weights_bit_for_bit(cls):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("cls", LAYERS, ids=lambda c: c.__name__)
+def test_inference_keeps_no_per_step_values_and_backward_still_matches(cls):
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((8, 200, 4)).astype(np.float32)
+    g = rng.standard_normal((8, 16)).astype(np.float32)
+    layer = cls(16, input_shape=(200, 4))
+    layer.build(x.shape)
+    layer.needs_input_grad = True
+    peaks, results = {}, {}
+    for training in (True, False):
+        layer.forward(x, training=training)  # the previous call's arrays are freed by this one
+        tracemalloc.start()
+        y = layer.forward(x, training=training)
+        peaks[training] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        dx = layer.backward(g)  # after an inference forward, backward runs the steps again
+        results[training] = (y, dx, {k: v.copy() for k, v in layer.grads.items()})
+    # a training forward keeps every step's states and gates, about 3 (T, N, U) to 7 (T, N, U) arrays more
+    assert peaks[False] < 0.6 * peaks[True], peaks
+    (y1, dx1, g1), (y0, dx0, g0) = results[True], results[False]
+    np.testing.assert_array_equal(y0, y1)
+    np.testing.assert_array_equal(dx0, dx1)
+    for k in g1:
+        np.testing.assert_array_equal(g0[k], g1[k])
+
+
 def test_orthogonal_initializer_tall_and_wide_and_its_gain():
     rng = np.random.default_rng(0)
     tall = gn.initializers.get("orthogonal")((6, 3), rng, dtype="float64")
@@ -268,15 +296,21 @@ def test_orthogonal_initializer_tall_and_wide_and_its_gain():
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_logistic_gate_is_the_sigmoid_without_overflow(dtype):
-    from glassnet.activations import sigmoid
-    from glassnet.layers.recurrent import LogisticGate
+def test_gate_activations_are_the_sigmoid_and_tanh_without_overflow(dtype):
+    from glassnet.activations import Sigmoid, Tanh, sigmoid
+    from glassnet.layers.recurrent import GateActivations
 
     x = np.concatenate([np.linspace(-30, 30, 2001), [-1000.0, 1000.0]]).astype(dtype)
-    y = LogisticGate().forward(x)
+    gates = GateActivations((Sigmoid(), Tanh()), units=x.size)  # blocks [σ | tanh], as in the cells
+    y = gates.forward(np.tile(x, (3, 2)))  # 3 rows of [x | x]
     assert y.dtype == dtype
-    np.testing.assert_allclose(y, sigmoid(x), rtol=0, atol=2 * np.finfo(dtype).eps)
-    assert y[-2] == 0 and y[-1] == 1
+    sig, tanh = y[:, :x.size], y[:, x.size:]
+    np.testing.assert_allclose(sig, np.broadcast_to(sigmoid(x), sig.shape), rtol=0, atol=2 * np.finfo(dtype).eps)
+    np.testing.assert_array_equal(tanh, np.broadcast_to(np.tanh(x), tanh.shape))
+    assert (sig[:, -2] == 0).all() and (sig[:, -1] == 1).all()
+    slope = gates.backward(np.ones_like(y))
+    np.testing.assert_allclose(slope[:, :x.size], sig * (1 - sig), rtol=0, atol=np.finfo(dtype).eps)
+    np.testing.assert_allclose(slope[:, x.size:], 1 - tanh * tanh, rtol=0, atol=np.finfo(dtype).eps)
 
 
 @pytest.mark.parametrize("cls", LAYERS, ids=lambda c: c.__name__)
