@@ -366,7 +366,8 @@ def _values(a) -> str:
     """A small array written with ``num``: [2, 3] or [[5, 1], [0.5, 2]]; raw text quoted: ['a cat']."""
     a = np.asarray(a)
     if a.ndim == 0:
-        return repr(str(a)) if a.dtype.kind in "USO" else num(a)
+        value = a.item()
+        return repr(value) if isinstance(value, str) else num(value)
     return "[" + ", ".join(_values(row) for row in a) + "]"
 
 
