@@ -66,6 +66,16 @@ class L2(L1L2):
         return {"l2": self.l2}
 
 
+# Keras' lowercase names, as tutorials write them: ``kernel_regularizer=regularizers.l2(1e-4)``.
+l1 = L1
+l2 = L2
+
+
+def l1_l2(l1: float = 0.01, l2: float = 0.01) -> L1L2:
+    """Keras' ``regularizers.l1_l2``: both penalties, 0.01 each by default (``L1L2`` defaults to 0)."""
+    return L1L2(l1=l1, l2=l2)
+
+
 def get(identifier) -> L1L2 | None:
     if identifier is None:
         return None

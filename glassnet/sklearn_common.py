@@ -4,7 +4,19 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.utils.validation import _check_sample_weight, validate_data
+
+
+def _holds_text(X) -> bool:
+    """Whether X is strings (an array, list or pandas column of texts)."""
+    if issparse(X):
+        return False
+    try:
+        X = np.asarray(X)
+    except ValueError:  # ragged lists: validate_data names the problem
+        return False
+    return X.dtype.kind in "US" or (X.dtype.kind == "O" and X.size > 0 and isinstance(X.flat[0], str))
 
 
 class ArrayEstimatorMixin:
@@ -14,22 +26,30 @@ class ArrayEstimatorMixin:
     """
 
     allow_nd = False
+    #: whether X may be raw strings, one per sample, for a model whose first layer is a TextVectorization
+    allow_text = False
 
     def _validate(self, X, y="no_validation", reset: bool = True, **kwargs):
         """X as float32 (and y checked), recording or checking ``n_features_in_``; the shape and
         dtype X had at ``fit`` are kept in ``X_shape_`` and ``X_dtype_``.
 
         SciPy sparse X (OneHotEncoder's default output) becomes float32 CSR, never dense: the
-        network densifies one batch at a time.
+        network densifies one batch at a time. Texts (where ``allow_text``) stay strings, as one
+        column (N, 1).
         """
-        options = {"reset": reset, "dtype": (np.float64, np.float32), "accept_sparse": "csr",
+        text = self.allow_text and _holds_text(X)
+        if text:
+            X = np.asarray(X)
+            X = X.reshape(-1, 1) if X.ndim == 1 else X
+        options = {"reset": reset, "dtype": None if text else (np.float64, np.float32), "accept_sparse": "csr",
                    "allow_nd": self.allow_nd}
         if isinstance(y, str) and y == "no_validation":
-            return validate_data(self, X, **options).astype(np.float32)
+            X = validate_data(self, X, **options)
+            return X if text else X.astype(np.float32)
         X, y = validate_data(self, X, y, **options, **kwargs)
         if reset:
             self.X_shape_, self.X_dtype_ = X.shape, X.dtype
-        return X.astype(np.float32), y
+        return (X if text else X.astype(np.float32)), y
 
     @staticmethod
     def _weights(sample_weight, X):

@@ -1,4 +1,5 @@
-"""Small helpers: one-hot encoding and the seed that drives every random choice."""
+"""Small helpers: one-hot encoding, padding sequences to one length, and the seed that drives
+every random choice."""
 
 from __future__ import annotations
 
@@ -76,6 +77,58 @@ def to_categorical(y, num_classes: int | None = None, dtype: str = "float32") ->
         raise ValueError(f"to_categorical: label {y.max()} does not fit num_classes={n}.")
     out = np.zeros((y.shape[0], n), dtype=dtype)
     out[np.arange(y.shape[0]), y] = 1
+    return out
+
+
+def pad_sequences(sequences, maxlen: int | None = None, dtype: str = "int32", padding: str = "pre",
+                  truncating: str = "pre", value=0.0) -> np.ndarray:
+    """Sequences of different lengths as one array (N, maxlen), as ``keras.utils.pad_sequences``.
+
+    Keras' defaults: the padding goes in front (``padding="pre"``), so a recurrent layer reads the
+    tokens last, and a sequence longer than ``maxlen`` loses its first steps (``truncating="pre"``).
+    With ``value=0`` and ``Embedding(mask_zero=True)`` the model skips the padding either way.
+
+    Args:
+        sequences: a list of sequences (lists or arrays of token ids, or of equal-length feature
+            vectors for shape (N, maxlen, D)).
+        maxlen: the length of every row; defaults to the longest sequence.
+        dtype: the array's dtype.
+        padding, truncating: "pre" or "post": pad or cut at the start or at the end.
+        value: the padding value.
+
+    Example:
+        >>> import glassnet as gn
+        >>> gn.utils.pad_sequences([[4, 7], [3, 9, 9, 2]], maxlen=3)
+        array([[0, 4, 7],
+               [9, 9, 2]], dtype=int32)
+    """
+    for name, side in (("padding", padding), ("truncating", truncating)):
+        if side not in ("pre", "post"):
+            raise ValueError(f"pad_sequences: {name} must be 'pre' or 'post'; got {side!r}.")
+    if isinstance(sequences, (str, bytes)) or not hasattr(sequences, "__len__"):
+        raise ValueError("pad_sequences takes a list of sequences, e.g. [[4, 7], [3, 9, 9]].")
+    rows = []
+    for i, seq in enumerate(sequences):
+        if isinstance(seq, (str, bytes)) or not hasattr(seq, "__len__"):
+            raise ValueError(f"pad_sequences: sequences[{i}] is {type(seq).__name__} {seq!r}, not a sequence; "
+                             f"turn text into token ids first (gn.layers.TextVectorization).")
+        rows.append(np.asarray(seq))
+    steps = [r.shape[1:] for r in rows if len(r)]
+    if len(set(steps)) > 1:
+        raise ValueError(f"pad_sequences: the steps of the sequences differ in shape ({sorted(set(steps))}); "
+                         f"every step must have the same shape.")
+    if maxlen is None:
+        maxlen = max((len(r) for r in rows), default=0)
+    elif int(maxlen) < 0:
+        raise ValueError(f"pad_sequences: maxlen must be >= 0; got {maxlen}.")
+    maxlen = int(maxlen)
+    out = np.full((len(rows), maxlen, *(steps[0] if steps else ())), value, dtype=dtype)
+    for i, r in enumerate(rows):
+        kept = r[max(len(r) - maxlen, 0):] if truncating == "pre" else r[:maxlen]
+        if padding == "pre":
+            out[i, maxlen - len(kept):] = kept
+        else:
+            out[i, :len(kept)] = kept
     return out
 
 

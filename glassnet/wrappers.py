@@ -55,6 +55,7 @@ class BaseWrapper(ArrayEstimatorMixin, BaseEstimator):
     """What ``KerasClassifier`` and ``KerasRegressor`` share; see ``KerasClassifier`` for the arguments."""
 
     allow_nd = True  # any glassnet model: images for a CNN keep their shape
+    allow_text = True  # a model starting with a TextVectorization takes the raw strings
 
     def __init__(self, model=None, *, build_fn=None, warm_start=False, random_state=None, optimizer="rmsprop",
                  loss=None, metrics=None, batch_size=None, verbose=1, callbacks=None, validation_split=0.0,

@@ -339,3 +339,15 @@ def test_a_loss_called_directly_does_not_broadcast(loss):
 def test_log_every_and_print_every_disagree():
     with pytest.raises(ValueError, match="print_every is the NNFS spelling of log_every; give one of them"):
         _classifier().fit(X, Y, log_every=2, print_every=5, verbose=0)
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: layers.Dense(2, unitz=3), r"Dense got an unknown argument 'unitz'; did you mean 'units'\?"),
+    (lambda: layers.LSTM(2, implementation=2), r"LSTM got an unknown argument 'implementation'\. LSTM takes: .*units"),
+    (lambda: layers.Conv2D(2, 3, data_format="channels_first"), r"Conv2D got an unknown argument 'data_format'"),
+])
+def test_an_unknown_layer_argument_names_the_layer_and_what_it_takes(make, match):
+    """Keras code passes arguments glassnet lacks (constraints, cuDNN switches) and typos: the error
+    names the layer, the argument, a close match and the accepted ones, not Layer.__init__."""
+    with pytest.raises(TypeError, match=match):
+        make()

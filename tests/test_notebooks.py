@@ -56,6 +56,20 @@ print("complete", len(complete), "in the kernel", in_kernel)
 """,
     "explain": "explanation = model.explain(x[:1], y[:1])",
     "explain_plot": "explanation.plot()",
+    "text": """
+texts = np.array(["a great film", "great fun", "a joy", "dull and boring", "awful plot", "bad film"] * 4)
+labels = np.array([1, 1, 1, 0, 0, 0] * 4)
+vectorize = gn.layers.TextVectorization(output_sequence_length=4)
+vectorize.adapt(texts)
+print(vectorize(texts[:1]))  # a look at the ids before the model is built around the layer
+text_model = gn.Sequential([gn.Input(shape=(1,), dtype="string"), vectorize,
+                            gn.layers.Embedding(16, 4, mask_zero=True), gn.layers.LSTM(3, name="rnn"),
+                            gn.layers.Dense(1, activation="sigmoid")], seed=0)
+text_model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+text_history = text_model.fit(texts, labels, epochs=2, batch_size=8, verbose=1)
+text_model.explain(texts[:1], labels[:1])
+""",
+    "text_steps_plot": "text_model.explain(texts[:2], labels[:2], print_fn=None).plot_steps()",
 }
 
 
@@ -139,3 +153,15 @@ def test_explain_prints_its_report_and_plots_the_network_once(cells):
     assert report.startswith('Explaining model "sequential"') and "BACKWARD" in report
     assert not _errors(cells["explain_plot"])
     assert _images(cells["explain_plot"]) == 1
+
+
+def test_a_text_model_trains_and_is_explained_step_by_step(cells):
+    """TextVectorization + Embedding + LSTM from raw strings: the ids looked at before building, the
+    bar, and explain quoting the text and walking the LSTM (it failed on the strings' mean)."""
+    cell = cells["text"]
+    assert not _errors(cell), _errors(cell)
+    out = _shown(_text(cell, "stdout"))
+    assert any(line.startswith("Epoch 2/2 - ") for line in out)
+    report = "\n".join(out)
+    assert "values: ['a great film']" in report and "rnn: step by step" in report
+    assert not _errors(cells["text_steps_plot"]) and _images(cells["text_steps_plot"]) == 1

@@ -105,3 +105,14 @@ def test_regularizers_do_not_change_predictions():
         layers.Dense(2, dtype="float64"),
     ], seed=0)
     np.testing.assert_array_equal(plain.predict(x), _regularized_model().predict(x))
+
+
+def test_keras_lowercase_names_build_the_same_penalties(tmp_path):
+    """``kernel_regularizer=regularizers.l2(1e-4)`` as Keras tutorials write it; ``l1_l2`` keeps Keras'
+    defaults of 0.01 each (the class L1L2 defaults to 0)."""
+    assert gn.regularizers.l2(1e-4).get_config() == gn.regularizers.L2(1e-4).get_config()
+    assert gn.regularizers.l1(0.5).get_config() == {"l1": 0.5}
+    assert gn.regularizers.l1_l2().get_config() == {"l1": 0.01, "l2": 0.01}
+    model = gn.Sequential([gn.layers.Dense(2, input_shape=(3,), kernel_regularizer=gn.regularizers.l2(0.1))], seed=0)
+    model.save(tmp_path / "m.glassnet")
+    assert gn.load_model(tmp_path / "m.glassnet").layers[0].regularizers["kernel"].get_config() == {"l2": 0.1}

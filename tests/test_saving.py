@@ -447,3 +447,37 @@ def test_a_scalar_weight_keeps_its_shape(tmp_path):
     loaded = gn.load_model(tmp_path / "m.glassnet", custom_objects={"_Gain": _Gain})
     assert loaded.layers[1].params["t"].shape == ()
     np.testing.assert_array_equal(loaded.predict(np.ones((2, 3))), model.predict(np.ones((2, 3))))
+
+
+def test_another_programs_file_is_named_with_where_it_belongs(tmp_path):
+    """A Keras .keras (zip) or .h5 (HDF5) file, or the ONNX file model.export wrote, given to
+    load_model: the message says what the file is, not only that its header is wrong."""
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "model.keras", "w") as archive:
+        archive.writestr("config.json", "{}")
+    (tmp_path / "model.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(200))
+    for name, expected in (("model.keras", "zip archive, such as a Keras .keras file"),
+                           ("model.h5", "HDF5 file, such as a Keras .h5 model")):
+        with pytest.raises(ModelFileError, match=expected):
+            gn.load_model(tmp_path / name)
+    pytest.importorskip("onnx")
+    _model().export(tmp_path / "model.onnx")
+    with pytest.raises(ModelFileError, match="ONNX file, which model.export writes .* onnxruntime"):
+        gn.load_model(tmp_path / "model.onnx")
+
+
+def test_an_array_in_a_layer_argument_is_refused_with_the_set_weights_way(tmp_path):
+    """Keras 2's pretrained-embedding recipe, Embedding(embeddings_initializer=Constant(matrix)): the
+    matrix is data, not code, and the message says where it goes (the weights), as Keras 3 does it."""
+    matrix = np.arange(30, dtype=np.float32).reshape(10, 3)
+    model = gn.Sequential([layers.Input((4,)), layers.Embedding(10, 3, trainable=False,
+                                                                embeddings_initializer=gn.initializers.Constant(matrix))])
+    with pytest.raises(ValueError, match=r"embeddings_initializer holds an array of shape \(10, 3\).*"
+                                         r"set_weights\(\[matrix\]\)"):
+        model.save(tmp_path / "m.glassnet")
+    embedding = layers.Embedding(10, 3, trainable=False)  # the way the message gives
+    model = gn.Sequential([layers.Input((4,)), embedding])
+    embedding.set_weights([matrix])
+    model.save(tmp_path / "m.glassnet")
+    assert np.array_equal(gn.load_model(tmp_path / "m.glassnet").layers[1].params["embeddings"], matrix)

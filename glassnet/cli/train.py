@@ -71,19 +71,7 @@ def build_model(config: dict, data, locator=None) -> Sequential:
         front.append(layers_module.Rescaling(scale))
     if data.kind == "image" and data.x_train.ndim == 3:
         front.append(layers_module.Reshape((*data.x_train.shape[1:], 1)))
-    built = []
-    for i, spec in enumerate(config["layers"]):
-        kind = spec["type"]
-        args = {k: v for k, v in spec.items() if k != "type"}
-        try:
-            cls = lookup("layer", kind)
-        except ValueError:
-            valid = ", ".join(sorted(k for k in registered("layer") if k[0].isupper()))
-            raise fail(("layers", i, "type"), f"unknown layer type {kind!r}. Valid layer types: {valid}.", kind) from None
-        try:
-            built.append(cls(**args))
-        except (TypeError, ValueError) as err:
-            raise fail(("layers", i, "type"), f"{kind}: {err}", kind) from None
+    built = [_build_layer(spec, ("layers", i), fail) for i, spec in enumerate(config["layers"])]
     if data.kind == "text":
         _adapt_text_layer(built, data, fail)
     model = Sequential([*front, *built], name=config["name"], seed=config["seed"])
@@ -92,6 +80,27 @@ def build_model(config: dict, data, locator=None) -> Sequential:
     except ValueError as err:
         raise fail(("layers",), f"the layers do not fit the data (samples of shape {data.x_train.shape[1:]}): {err}") from None
     return model
+
+
+#: arguments that hold a layer (Bidirectional, TimeDistributed), written as a nested table
+#: ``layer = {type = "LSTM", units = 32}`` in the same form as a ``[[layers]]`` entry.
+_LAYER_ARGS = ("layer", "backward_layer")
+
+
+def _build_layer(spec: dict, path: tuple, fail):
+    """The layer a ``{type = ..., args...}`` table describes; ``path`` locates it in errors."""
+    kind = spec.get("type")
+    try:
+        cls = lookup("layer", kind)
+    except ValueError:
+        valid = ", ".join(sorted(k for k in registered("layer") if k[0].isupper()))
+        raise fail((*path, "type"), f"unknown layer type {kind!r}. Valid layer types: {valid}.", kind) from None
+    args = {k: (_build_layer(v, (*path, k), fail) if k in _LAYER_ARGS and isinstance(v, dict) else v)
+            for k, v in spec.items() if k != "type"}
+    try:
+        return cls(**args)
+    except (TypeError, ValueError) as err:
+        raise fail((*path, "type"), f"{kind}: {err}", kind) from None
 
 
 def _adapt_text_layer(built: list, data, fail) -> None:

@@ -125,7 +125,7 @@ def _run(search: Search, folder: Path, log, started: float, quiet: bool) -> Path
     config = search.config
     log(f"Run folder: {folder}")
     data = train.load_data(config, log)
-    build = ConfigBuild.for_data(config, search.paths, data)
+    build = ConfigBuild.for_data(config, search.paths, data, search.locator)
     _check_builds(search, build)
     settings = tuner_settings(search, data)
     callbacks = _callbacks(search, folder)

@@ -217,6 +217,23 @@ def resolve(config: dict, paths: dict, params) -> dict:
     return config
 
 
+def _with_vocabulary(config: dict, paths: dict, dataset, locator=None) -> dict:
+    """``config`` with its first layer's vocabulary (and idf weights) learned from the training
+    texts, once: every trial, and every worker (which holds no texts), then builds it from the
+    config alone, as a saved model does."""
+    from glassnet.cli import train
+
+    searched = [where for where in paths.values() if tuple(where[:2]) == ("layers", 0)]
+    if searched:
+        message = ("the text layer's settings cannot be searched: its vocabulary is learned once from the "
+                   "training texts, before the trials. Fix them, and search the layers after it.")
+        raise (locator.error(tuple(searched[0]), message) if locator else ConfigError(message))
+    config = copy.deepcopy(config)
+    first = train.build_model(copy.deepcopy(config), dataset, locator).layers[0].get_config()
+    config["layers"][0].update(vocabulary=first["vocabulary"], idf_weights=first["idf_weights"])
+    return config
+
+
 class ConfigBuild:
     """The Tuner's build function for a search config: ``build(params)`` -> a compiled model.
 
@@ -235,7 +252,9 @@ class ConfigBuild:
         self.data = data
 
     @classmethod
-    def for_data(cls, config: dict, paths: dict, dataset) -> "ConfigBuild":
+    def for_data(cls, config: dict, paths: dict, dataset, locator=None) -> "ConfigBuild":
+        if dataset.kind == "text":
+            config = _with_vocabulary(config, paths, dataset, locator)
         return cls(config, paths, {"kind": dataset.kind, "task": dataset.task,
                                    "sample_shape": list(dataset.x_train.shape[1:])})
 

@@ -264,9 +264,9 @@ def _record(layer, x, y) -> dict:
         "params": layer.count_params(),
         "param_arithmetic": param_arithmetic(layer),
         "activation": name,
-        "mean": float(np.mean(y, dtype=np.float64)),
-        "std": float(np.std(y, dtype=np.float64)),
     }
+    if np.issubdtype(y.dtype, np.number):  # an Input of raw strings has no mean
+        rec.update(mean=float(np.mean(y, dtype=np.float64)), std=float(np.std(y, dtype=np.float64)))
     stats = activation_stats(name, y)
     rec.update(stats)
     return rec
@@ -363,10 +363,11 @@ def _p(v) -> str:
 
 
 def _values(a) -> str:
-    """A small array written with ``num``: [2, 3] or [[5, 1], [0.5, 2]]."""
+    """A small array written with ``num``: [2, 3] or [[5, 1], [0.5, 2]]; raw text quoted: ['a cat']."""
     a = np.asarray(a)
     if a.ndim == 0:
-        return num(a)
+        value = a.item()
+        return repr(value) if isinstance(value, str) else num(value)
     return "[" + ", ".join(_values(row) for row in a) + "]"
 
 
@@ -401,7 +402,7 @@ def _report(ctx, records):
             lines += ["   " + s for s in _node_sums(ctx, layer, i)]
         elif small and n <= ctx.max_samples:
             lines.append(f"   values (one row per sample): {_values(ctx.outputs[i])}")
-        stats = f"   output: mean {rec['mean']:.4g}, std {rec['std']:.4g}"
+        stats = f"   output: mean {rec['mean']:.4g}, std {rec['std']:.4g}" if "mean" in rec else "   output: strings"
         if "zero_share" in rec:
             stats += (f", zeros {rec['zero_share']:.1%}, dead units {rec['dead_units']} of "
                       f"{rec['output_shape'][-1]} (zero for every sample)")

@@ -81,6 +81,9 @@ def _columns(exp, sample, max_units):
     x = exp.x
     if x.ndim != 2:
         raise ValueError(f"draw_network draws flat inputs (N, D); this model takes {x.shape[1:]} per sample.")
+    if not np.issubdtype(x.dtype, np.number):
+        raise ValueError("draw_network draws numbers in its nodes; this model reads raw text (strings). Read "
+                         "the layers' statistics and gradients in print(explanation) instead.")
     grads = exp.input_gradients
     cols = [{"title": "input", "values": x[sample], "slopes": None if grads is None else grads[0][sample],
              "edges": None}]

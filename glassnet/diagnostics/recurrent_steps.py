@@ -200,10 +200,11 @@ def forward_lines(st: RecurrentSteps, sample: int = 0) -> list:
     shown = shown_steps(st.steps)
     lines = [f"step by step ({_which(shown, st.steps)}; sample {sample}, each gate and state averaged over "
              f"its {units} units;", f"  every unit of every sample: explanation.steps[{st.layer!r}].values)",
-             "  step " + "".join(f"{k:>10}" for k in keys)]
+             "  step " + "".join(f"{k:>11}" for k in keys)]
     for k in shown:
         means = [float(np.mean(st.values[key][sample, k], dtype=np.float64)) for key in keys]
-        lines.append(f"  {k:>4} " + "".join(f"{m:>10.4g}" for m in means))
+        # 11 wide: a mean such as -1.234e-05 fills 10 and would run into the column before it
+        lines.append(f"  {k:>4} " + "".join(f"{m:>11.4g}" for m in means))
     return lines
 
 

@@ -177,6 +177,8 @@ def export_onnx(model, filepath, include_preprocessor: bool = True, include_text
     """Write ``to_onnx(model)`` to ``filepath``; returns the path."""
     path = Path(filepath)
     proto = to_onnx(model, include_preprocessor, include_text_vectorization)
+    if path.is_dir():
+        raise IsADirectoryError(f"Cannot write {path}: it is a folder; give a file name, e.g. {path / 'model.onnx'}.")
     if not path.parent.is_dir():
         raise FileNotFoundError(f"Cannot write {path}: the folder {path.parent} does not exist.")
     onnx.save_model(proto, str(path))

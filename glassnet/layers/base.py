@@ -21,6 +21,8 @@ Calling such a layer on a single array, or a single-input layer on a list, is a 
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import itertools
 import re
 
@@ -60,6 +62,21 @@ def normalize_shape(shape) -> tuple:
     return shape
 
 
+def _unknown_arguments(cls, unknown: dict) -> str:
+    """``Dense got an unknown argument 'unitz'; did you mean 'units'? Dense takes: ...``."""
+    accepted = set()
+    for klass in cls.__mro__:
+        if "__init__" in vars(klass):
+            accepted |= {p.name for p in inspect.signature(klass.__init__).parameters.values()
+                         if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name != "self"}
+    first = next(iter(unknown))
+    hint = difflib.get_close_matches(first, accepted, n=1)
+    names = ", ".join(repr(k) for k in unknown)
+    return (f"{cls.__name__} got {'unknown arguments' if len(unknown) > 1 else 'an unknown argument'} {names}"
+            + (f"; did you mean {hint[0]!r}?" if hint else ".")
+            + f" {cls.__name__} takes: {', '.join(sorted(accepted))}.")
+
+
 class Layer:
     """Base class of all layers (the contract is in this module's docstring).
 
@@ -84,7 +101,9 @@ class Layer:
     supports_masking = False
 
     def __init__(self, name: str | None = None, input_shape=None, trainable: bool = True,
-                 dtype: str = "float32", input_dim: int | None = None):
+                 dtype: str = "float32", input_dim: int | None = None, **unknown):
+        if unknown:  # what a subclass did not take reaches here: name it against the whole signature
+            raise TypeError(_unknown_arguments(type(self), unknown))
         if dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64'; got {dtype!r}.")
         if input_dim is not None:

@@ -9,6 +9,10 @@ from glassnet.layers import symbolic
 from glassnet.layers.base import Layer, normalize_shape
 
 
+#: integer input types Keras code declares (token ids, counts); glassnet reads them as float32
+INTEGER_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
+
+
 @register("layer")
 class Input(Layer):
     """Declares the per-sample input shape: the first layer of a Sequential, or a graph's input.
@@ -21,7 +25,9 @@ class Input(Layer):
         shape: per-sample shape without the batch axis, e.g. ``(784,)``.
         name: the input's name; ``fit`` and ``predict`` match dict keys against it in graphs.
         dtype: "float32" (default), "float64", or "string" for raw text, which only a
-            ``TextVectorization`` layer may read: ``Input(shape=(1,), dtype="string")``.
+            ``TextVectorization`` layer may read: ``Input(shape=(1,), dtype="string")``. An
+            integer type ("int32", "int64", as Keras code declares token ids) reads as float32:
+            the layers compute in float, and an Embedding checks that its ids are whole numbers.
 
     Example:
         >>> import glassnet as gn
@@ -37,6 +43,11 @@ class Input(Layer):
     supports_masking = True
 
     def __init__(self, shape, name: str | None = None, dtype: str = "float32"):
+        if dtype in INTEGER_DTYPES:
+            dtype = "float32"
+        elif dtype not in ("float32", "float64", "string"):
+            raise ValueError(f"Input: dtype must be 'float32', 'float64', 'string' (raw text) or an integer type "
+                             f"({', '.join(INTEGER_DTYPES)}); got {dtype!r}.")
         # A string input computes nothing, so it has no float type of its own: it is "string" itself.
         super().__init__(name=name, input_shape=shape, dtype="float32" if dtype == "string" else dtype)
         self.dtype = dtype

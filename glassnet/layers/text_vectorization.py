@@ -291,9 +291,9 @@ class TextVectorization(Layer):
             return symbolic.call(self, x)
         from glassnet.models import data as data_module
 
+        # Not built here: a look at some texts must leave the layer free to join a model taking
+        # (N,) or (N, 1) strings, and to adapt again.
         x = data_module.as_text(x, f"TextVectorization {self.name!r}: x")
-        if not self.built:
-            self.build((None, *x.shape[1:]))
         return self.forward(x, training=training)
 
     def compute_output_shape(self, input_shape):

@@ -104,6 +104,19 @@ def encode(doc: dict, tensors: dict[str, np.ndarray]) -> bytes:
     return safetensors.numpy.save(arrays, metadata=metadata)
 
 
+def _foreign(data: bytes, source: str) -> str:
+    """What another program's file that reached glassnet's loader is, and where it belongs ("" if unknown)."""
+    if data.startswith(b"PK\x03\x04"):
+        return ("; it is a zip archive, such as a Keras .keras file (glassnet cannot read Keras models: "
+                "rebuild the model with gn.layers) or a Talos Deploy package (gn.tuning.Restore reads it)")
+    if data.startswith(b"\x89HDF\r\n\x1a\n"):
+        return "; it is an HDF5 file, such as a Keras .h5 model, which glassnet cannot read: rebuild the model with gn.layers"
+    if str(source).lower().endswith(".onnx"):
+        return ("; it is an ONNX file, which model.export writes for other runtimes: run it with onnxruntime, "
+                "and load the .glassnet file that model.save wrote")
+    return ""
+
+
 def decode(data: bytes, source: str, formats: tuple[str, ...]) -> tuple[dict, dict[str, np.ndarray]]:
     """Check a file's bytes and return its (document, tensors), migrated to FORMAT_VERSION.
 
@@ -129,7 +142,7 @@ def decode(data: bytes, source: str, formats: tuple[str, ...]) -> tuple[dict, di
     header_len = int.from_bytes(data[:8], "little")
     if header_len > size - 8:
         fail(f"the header claims {header_len} bytes but only {size - 8} follow "
-             f"(truncated, or not a glassnet/safetensors file).")
+             f"(truncated, or not a glassnet/safetensors file{_foreign(data, source)}).")
     if header_len > MAX_HEADER_BYTES:
         fail(f"the header claims {header_len} bytes, more than the {MAX_HEADER_BYTES} a glassnet file uses.")
     try:

@@ -42,11 +42,27 @@ def _require_plain_configs(model) -> None:
             try:
                 json.dumps(value)
             except (TypeError, ValueError):
+                array = _first_array(value)
+                if array is not None:
+                    raise ValueError(
+                        f"Cannot save layer {layer.name!r}: its argument {key} holds an array of shape "
+                        f"{array.shape} (such as Constant(matrix)); a model file keeps arrays as weights, not in "
+                        f"a layer's config. Build the layer with its default {key} and load the array into "
+                        f"it: layer.set_weights([matrix]) once the model is built (trainable=False keeps it)."
+                    ) from None
                 raise ValueError(
                     f"Cannot save layer {layer.name!r}: its argument {key}={value!r} is not plain data, and a "
                     f"model file never holds code. Use one of the layer's named options for {key}, or "
                     f"save the weights alone (model.save_weights) and rebuild the layer in code."
                 ) from None
+
+
+def _first_array(value):
+    """The first NumPy array inside a config value (dicts and lists searched), else None."""
+    if isinstance(value, np.ndarray):
+        return value
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
+    return next((found for found in map(_first_array, items) if found is not None), None)
 
 
 def _layers_table(model) -> list[dict]:

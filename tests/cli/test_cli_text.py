@@ -109,3 +109,122 @@ def test_bad_text_sources_are_named(tmp_path, capsys, table, match):
     pd.DataFrame({"review": POSITIVE, "label": ["pos"] * len(POSITIVE)}).to_csv(path, index=False)
     code, stdout, _ = _run(tmp_path, table.format(path=path if "csv" in table else tmp_path), capsys=capsys)
     assert code != 0 and match in stdout
+
+
+def test_a_wrapper_layer_takes_its_layer_as_a_nested_table(tmp_path):
+    """``layer = {type = "LSTM", ...}`` inside Bidirectional / TimeDistributed, as a config writes a
+    wrapped layer (the same table form as every other layer); it used to reach the wrapper as a dict."""
+    root = _write_folder(tmp_path / "reviews")
+    code, stdout, folder = _run(tmp_path, f'source = "text_folder"\npath = "{root}"', """
+[[layers]]
+type = "TextVectorization"
+output_sequence_length = 6
+
+[[layers]]
+type = "Embedding"
+input_dim = 64
+output_dim = 4
+mask_zero = true
+
+[[layers]]
+type = "Bidirectional"
+layer = {type = "LSTM", units = 3, return_sequences = true}
+backward_layer = {type = "GRU", units = 3, return_sequences = true, go_backwards = true}
+
+[[layers]]
+type = "TimeDistributed"
+layer = {type = "Dense", units = 2, activation = "relu"}
+
+[[layers]]
+type = "GlobalAveragePooling1D"
+
+[[layers]]
+type = "Dense"
+units = 1
+activation = "sigmoid"
+""")
+    assert code == 0, stdout
+    model = gn.load_model(folder / "model.glassnet")
+    assert [type(layer).__name__ for layer in (model.layers[2].forward_layer, model.layers[2].backward_layer,
+                                               model.layers[3].layer)] == ["LSTM", "GRU", "Dense"]
+
+
+def test_a_bad_nested_layer_is_named_with_its_place(tmp_path, capsys):
+    root = _write_folder(tmp_path / "reviews")
+    code, stdout, _ = _run(tmp_path, f'source = "text_folder"\npath = "{root}"', """
+[[layers]]
+type = "TextVectorization"
+
+[[layers]]
+type = "Embedding"
+input_dim = 64
+output_dim = 4
+
+[[layers]]
+type = "Bidirectional"
+layer = {type = "LTSM", units = 3}
+""", capsys)
+    assert code != 0
+    assert "layers[2].layer.type" in stdout and "unknown layer type 'LTSM'" in stdout and "LSTM" in stdout
+
+
+TEXT_SEARCH = """name = "reviews-search"
+seed = 0
+
+[data]
+source = "text_folder"
+path = "{root}"
+test_size = 0.25
+
+[tune]
+strategy = "grid"
+
+[[layers]]
+type = "TextVectorization"
+output_sequence_length = {length}
+
+[[layers]]
+type = "Embedding"
+input_dim = 64
+output_dim = 4
+mask_zero = true
+
+[[layers]]
+type = "Bidirectional"
+layer = {{type = "GRU", units = {{choice = [2, 3]}}}}
+
+[[layers]]
+type = "Dense"
+units = 1
+activation = "sigmoid"
+
+[fit]
+epochs = 2
+batch_size = 4
+validation_split = 0.25
+"""
+
+
+def test_tune_searches_a_text_model_whose_vocabulary_comes_from_the_training_texts(tmp_path):
+    """Each trial's TextVectorization gets the vocabulary learned once from the training texts; it
+    used to adapt to a stand-in array of zeros and fail ('data[0] is float 0.0')."""
+    root = _write_folder(tmp_path / "reviews")
+    config = tmp_path / "search.toml"
+    config.write_text(TEXT_SEARCH.format(root=root, length=6), encoding="utf-8")
+    code, stdout = run_cli("tune", config, "--out", tmp_path / "runs", "--quiet")
+    assert code == 0, stdout
+    folder = only_run_folder(tmp_path / "runs")
+    board = pd.read_csv(folder / "leaderboard.csv")
+    assert sorted(board["units"]) == [2, 3] and set(board["state"]) == {"complete"}
+    model = gn.load_model(folder / "model.glassnet")
+    assert "great" in model.layers[0].get_vocabulary() and model.predict(["a great joy"]).shape == (1, 1)
+
+
+def test_tune_refuses_to_search_the_text_layer_naming_its_line(tmp_path, capsys):
+    root = _write_folder(tmp_path / "reviews")
+    config = tmp_path / "search.toml"
+    config.write_text(TEXT_SEARCH.format(root=root, length="{choice = [4, 6]}"), encoding="utf-8")
+    code, _ = run_cli("tune", config, "--out", tmp_path / "runs", "--quiet")
+    message = capsys.readouterr().err
+    assert code != 0 and "line 14: layers[0].output_sequence_length" in message
+    assert "learned once from the training texts" in message

@@ -121,3 +121,19 @@ def test_explain_checks_targets_like_fit():
     model.compile(optimizer="sgd", loss="mse")
     with pytest.raises(ValueError, match="y contains NaN"):
         model.explain(np.ones((2, 2)), np.array([1.0, np.nan]), print_fn=None)
+
+
+def test_a_model_that_takes_raw_text_is_explained():
+    """An Input of strings before a TextVectorization: the report quotes the texts and gives no mean
+    of them; the layers after it get their statistics and gradients as usual."""
+    texts = np.array(["the cat sat", "dogs are great"])
+    vectorize = layers.TextVectorization(output_sequence_length=4)
+    vectorize.adapt(texts)
+    model = gn.Sequential([gn.Input(shape=(1,), dtype="string"), vectorize, layers.Embedding(10, 3),
+                           layers.LSTM(2, name="rnn"), layers.Dense(1, activation="sigmoid")], seed=0)
+    model.compile("adam", "binary_crossentropy")
+    printed = []
+    explanation = model.explain(texts, np.array([1.0, 0.0]), print_fn=printed.append)
+    assert "[['the cat sat'], ['dogs are great']]" in printed[0] and "output: strings" in printed[0]
+    assert "mean" not in explanation.records[0] and explanation.records[2]["grad_norm"]["embeddings"] > 0
+    assert explanation.steps["rnn"].first_last_ratio() > 0

@@ -42,3 +42,15 @@ def test_a_model_and_data_can_be_drawn_directly_and_wide_layers_are_refused():
     wide = gn.Sequential([layers.Dense(50, input_shape=(2,))], seed=0)
     with pytest.raises(ValueError, match="small networks"):
         draw_network(wide, np.ones((1, 2)))
+
+
+def test_a_model_reading_raw_text_is_refused_by_name():
+    """The strings have no node values nor slopes to draw: a named error, not a TypeError from
+    the missing input gradient."""
+    vectorize = layers.TextVectorization(output_mode="multi_hot", vocabulary=["cat", "dog"])
+    model = gn.Sequential([gn.Input(shape=(1,), dtype="string"), vectorize, layers.Dense(1, activation="sigmoid")],
+                          seed=0)
+    model.compile("sgd", "binary_crossentropy")
+    explanation = model.explain(np.array([["a cat"]]), np.array([1.0]), print_fn=None)
+    with pytest.raises(ValueError, match="reads raw text.*statistics"):
+        explanation.plot()

@@ -8,6 +8,7 @@ import pytest
 
 import glassnet as gn
 from glassnet import layers
+from glassnet.diagnostics import recurrent_steps
 
 matplotlib.use("Agg")
 
@@ -200,3 +201,14 @@ def test_state_gradient_per_step_agrees_with_finite_differences(cell):
             up[i], down[i] = after[i] + eps, after[i] - eps  # every unit of every sample
             numeric = (loss(up) - loss(down)) / (2 * eps)
             assert steps.state_grads[name][:, k].sum() == pytest.approx(numeric, rel=1e-6, abs=1e-10)
+
+
+def test_the_step_table_keeps_its_columns_apart_at_any_value():
+    """Means as wide as four significant digits allow (-1.234e-05) stay separate columns, so each
+    row reads as a step and one number per gate or state."""
+    model = _classifier(layers.LSTM)
+    steps = model.explain(X[:2], Y[:2], print_fn=None).steps["rnn"]
+    for key in steps.values:
+        steps.values[key][...] = -1.234e-05
+    rows = recurrent_steps.forward_lines(steps)[3:]
+    assert rows and all(len(row.split()) == 1 + len(steps.values) for row in rows)

@@ -74,6 +74,13 @@ def test_a_missing_folder_is_named(tmp_path):
         model.export(tmp_path / "nowhere" / "m.onnx")
 
 
+def test_a_folder_is_refused_asking_for_a_file_name(tmp_path):
+    """As model.save: Keras' export writes a SavedModel folder, glassnet's one .onnx file."""
+    model = gn.Sequential([layers.Dense(3, input_shape=(4,))], seed=0)
+    with pytest.raises(IsADirectoryError, match="it is a folder; give a file name, e.g. .*model.onnx"):
+        model.export(tmp_path)
+
+
 def test_without_onnx_the_error_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx now raises ImportError
     model = gn.Sequential([layers.Dense(3, input_shape=(4,))], seed=0)

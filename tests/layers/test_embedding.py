@@ -122,3 +122,23 @@ def test_ragged_sequences_are_a_clear_error_naming_padding(ragged):
         model.predict(ragged)
     with pytest.raises(ValueError, match="different lengths"):
         model.fit(ragged, [0.0, 1.0], verbose=0)
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64"])
+def test_an_integer_input_declared_as_keras_code_does_feeds_an_embedding(dtype, tmp_path):
+    """``keras.Input(shape=(None,), dtype="int64")`` before an Embedding ports unchanged: the ids are
+    read as whole-number floats (as without the dtype), in a graph and in a Sequential, and saved."""
+    ids = np.array([[1, 2, 0], [3, 0, 0]])
+    inputs = gn.Input(shape=(None,), dtype=dtype, name="ids")
+    outputs = gn.layers.Dense(1)(gn.layers.LSTM(2)(gn.layers.Embedding(5, 3, mask_zero=True)(inputs)))
+    for model in (gn.Model(inputs, outputs, seed=0),
+                  gn.Sequential([gn.layers.Input((3,), dtype=dtype), gn.layers.Embedding(5, 3), gn.layers.GRU(2)], seed=0)):
+        model.compile("adam", "mse")
+        model.fit(ids, np.zeros((2, model.output_shape[-1])), epochs=1, verbose=0)
+        model.save(tmp_path / "m.glassnet")
+        assert np.array_equal(gn.load_model(tmp_path / "m.glassnet").predict(ids, verbose=0), model.predict(ids, verbose=0))
+
+
+def test_an_input_of_another_dtype_is_refused_with_the_choices():
+    with pytest.raises(ValueError, match="dtype must be 'float32', 'float64', 'string' .* or an integer type"):
+        gn.Input(shape=(3,), dtype="complex64")

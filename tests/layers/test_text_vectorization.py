@@ -271,3 +271,17 @@ def test_holds_no_parameters_and_returns_no_input_gradient():
     layer(["a"])
     assert layer.count_params() == 0 and not layer.trainable
     assert layer.backward(np.ones((1, 2), np.float32)) is None
+
+
+@pytest.mark.parametrize("looked_at", [np.array(["the cat sat"]), np.array([["the cat sat"]])])
+def test_calling_it_on_texts_first_does_not_fix_the_models_input_shape(looked_at):
+    """Keras tutorials call the adapted layer on a few texts to look at the ids, then build the
+    model around it: the look at (N,) texts must not tie it to (N,) when the model takes (N, 1),
+    nor the other way round."""
+    layer = TextVectorization(output_sequence_length=4)
+    layer.adapt(["the cat sat", "a dog ran"])
+    assert layer(looked_at).shape == (1, 4)
+    layer.adapt(["the cat sat", "a dog ran", "new words now"])  # still free to learn another vocabulary
+    for first in ([gn.Input(shape=(1,), dtype="string")], []):
+        model = gn.Sequential([*first, layer, gn.layers.Embedding(16, 2), gn.layers.GRU(2)], seed=0)
+        assert model.predict(np.array(["a dog"] if not first else [["a dog"]]), verbose=0).shape == (1, 2)

@@ -175,3 +175,26 @@ def test_warm_start_continues_and_partial_fit_trains_one_epoch():
     partial.partial_fit(X, y, classes=[0, 1])
     partial.partial_fit(X, y)
     assert len(partial.history_["loss"]) == 2
+
+
+def test_a_text_model_takes_raw_strings_in_grid_search():
+    """A build function whose model starts with a TextVectorization gets the texts as strings (a
+    list, array or pandas column), in GridSearchCV too; they used to be cast to float and fail."""
+    pd = pytest.importorskip("pandas")
+    texts = ["a great film", "great fun", "a joy", "wonderful", "dull and boring", "awful plot", "bad film",
+             "boring mess"] * 3
+    labels = (["pos"] * 4 + ["neg"] * 4) * 3
+
+    def build(units, meta):
+        vectorize = gn.layers.TextVectorization(output_sequence_length=3)
+        vectorize.adapt(texts)
+        assert meta["n_features_in_"] == 1
+        return gn.Sequential([gn.Input(shape=(1,), dtype="string"), vectorize, gn.layers.Embedding(16, 4),
+                              gn.layers.LSTM(units), gn.layers.Dense(1, activation="sigmoid")])
+
+    clf = KerasClassifier(build, loss="binary_crossentropy", optimizer="adam", optimizer__learning_rate=0.05,
+                          model__units=2, epochs=20, batch_size=8, verbose=0, random_state=0)
+    assert clf.fit(pd.Series(texts), labels).score(np.array(texts), labels) == 1.0
+    assert clf.predict(["a great joy", "awful and dull"]).tolist() == ["pos", "neg"]
+    search = GridSearchCV(clf, {"model__units": [2, 3]}, cv=2).fit(texts, labels)
+    assert search.best_score_ > 0.5
