@@ -71,7 +71,10 @@ def test_a_build_function_of_the_main_module_runs_in_worker_processes(tmp_path, 
     # (python -: the search hung) or re-ran the unguarded script and hit its bootstrapping error.
     code, out, err = _run(tmp_path, _script(), stdin=stdin)
     assert code == 0, err
-    assert out.split() == ["complete", "3", "workers", "2"], out + err
+    # Every trial ran in a worker process (each records its worker); whether both workers got one
+    # of the three trials depends on how fast the second one starts on a loaded machine.
+    words = out.split()
+    assert words[:3] == ["complete", "3", "workers"] and int(words[3]) in (1, 2), out + err
 
 
 @pytest.mark.slow
