@@ -61,3 +61,14 @@ def test_book_layers_keep_output_as_a_plain_attribute():
     dense.forward(np.ones((5, 2)))
     relu.forward(dense.output)
     assert dense.output.shape == (5, 3) and np.all(relu.output >= 0)
+
+
+def test_a_sub_model_from_an_inner_output_shares_the_weights():
+    # The Keras idiom layer.output exists for: a feature extractor cut from a trained graph.
+    x = gn.Input(shape=(4,))
+    h = layers.Dense(3, activation="tanh", name="hidden")(x)
+    model = gn.Model(x, layers.Dense(1)(h), seed=0)
+    features = gn.Model(model.input, model.get_layer(name="hidden").output)
+    data = np.linspace(-1, 1, 8).reshape(2, 4)
+    hidden = model.get_layer(name="hidden")
+    np.testing.assert_allclose(features.predict(data, verbose=0), hidden(data))
