@@ -3,64 +3,18 @@
 A source follows Keras' ``PyDataset`` (``Sequence``) contract: ``len(source)`` batches per epoch,
 ``source[i]`` -> ``(x, y)`` or ``(x, y, sample_weight)``, and ``on_epoch_end()`` after each
 epoch. ``model.fit(source)`` and ``model.evaluate(source)`` accept one in place of arrays.
+The base class ``BatchSource`` and ``is_batch_source`` live beside the training loop, in
+glassnet/models/sources.py (the engine imports nothing from here); this module re-exports them.
 """
 
 from __future__ import annotations
 
-import copy
 import mmap
 
 import numpy as np
 
 from glassnet.models.data import densify, is_sparse
-
-
-class BatchSource:
-    """Base class of batch sources; subclass it and define ``__len__`` and ``__getitem__``.
-
-    Example:
-        >>> import numpy as np
-        >>> from glassnet.datasets import BatchSource
-        >>> class Squares(BatchSource):
-        ...     def __len__(self):
-        ...         return 3
-        ...     def __getitem__(self, i):
-        ...         x = np.arange(4.0).reshape(4, 1) + 4 * i
-        ...         return x, x ** 2
-        >>> len(Squares()), Squares()[1][1].ravel().tolist()
-        (3, [16.0, 25.0, 36.0, 49.0])
-    """
-
-    def __len__(self) -> int:
-        raise NotImplementedError
-
-    def __getitem__(self, index: int):
-        raise NotImplementedError
-
-    def on_epoch_end(self) -> None:
-        """Called by ``fit`` after every epoch (reshuffle here)."""
-
-    def __iter__(self):
-        for i in range(len(self)):
-            yield self[i]
-
-    def __copy__(self):
-        """A copy that shares the data but has its own shuffling state (its random generators are
-        copied), so training the copy leaves this source as it was: the tuner gives every trial
-        a copy, so no trial's batches depend on the trials before it."""
-        clone = object.__new__(type(self))
-        clone.__dict__.update({k: copy.deepcopy(v) if isinstance(v, np.random.Generator) else v
-                               for k, v in vars(self).items()})
-        return clone
-
-
-def is_batch_source(obj) -> bool:
-    """True for a ``BatchSource`` or any object with the same contract (but not an array-like)."""
-    if isinstance(obj, BatchSource):
-        return True
-    if obj is None or isinstance(obj, (np.ndarray, list, tuple, dict)) or hasattr(obj, "shape"):
-        return False
-    return hasattr(obj, "__len__") and hasattr(obj, "__getitem__") and hasattr(obj, "on_epoch_end")
+from glassnet.models.sources import BatchSource, is_batch_source  # the contract, beside the loop that reads it
 
 
 class ArraySource(BatchSource):

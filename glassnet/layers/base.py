@@ -209,6 +209,51 @@ class Layer:
         """The activation function applied last, or None; used to pair it with the loss."""
         return None
 
+    # -- the layer in a graph (its calls on symbolic tensors, glassnet/layers/symbolic.py) ----------
+    # A subclass that stores its last result as ``self.output`` (the NNFS book's layers, in
+    # glassnet/nnfs/layers.py) declares ``output = None`` in its class, which shadows these.
+    @property
+    def output(self):
+        """The tensor this layer returned when called on a symbolic tensor (Keras' ``layer.output``);
+        a list for a layer that returns several. A shared layer has one per call: ``get_output_at(i)``."""
+        return self._node_attribute(None, "output")
+
+    @property
+    def input(self):
+        """The tensor this layer was called on (a list for a merging layer); an ``Input``'s is its own
+        tensor. A shared layer has one per call: ``get_input_at(i)``."""
+        return self._node_attribute(None, "input")
+
+    def get_output_at(self, node_index: int):
+        """The output of this layer's call number ``node_index`` (0 is the first), as in Keras."""
+        return self._node_attribute(node_index, "output")
+
+    def get_input_at(self, node_index: int):
+        """The input of this layer's call number ``node_index`` (0 is the first), as in Keras."""
+        return self._node_attribute(node_index, "input")
+
+    def _node_attribute(self, node_index: int | None, what: str):
+        if not self.nodes:
+            # AttributeError, as Keras raises: hasattr(layer, "output") is then False
+            raise AttributeError(f"Layer {self.name!r} has not been called on a tensor yet, so it has no {what}; "
+                                 f"call it on one first (y = layer(gn.Input(shape=...))), as in a gn.Model.")
+        if node_index is None:
+            if len(self.nodes) > 1:
+                raise AttributeError(f"Layer {self.name!r} has multiple inbound nodes (it is called {len(self.nodes)} "
+                                     f"times), hence the notion of \"layer {what}\" is ill-defined. Use "
+                                     f"get_{what}_at(node_index) instead.")
+            node_index = 0
+        if not -len(self.nodes) <= node_index < len(self.nodes):
+            raise ValueError(f"Layer {self.name!r} was called {len(self.nodes)} time(s); get_{what}_at({node_index}) "
+                             f"asks for a call it does not have.")
+        node = self.nodes[node_index]
+        if what == "output":
+            return list(node.outputs) if node.multi_output else node.output
+        if not node.inputs:  # an Input: its tensor is its input and its output
+            return node.output
+        inputs = node.inputs[:len(node.inputs) - node.state_inputs]  # without the initial_state tensors
+        return list(inputs) if node.as_list else inputs[0]
+
     # -- regularization -------------------------------------------------------------------------
     def regularization_loss(self) -> float:
         return sum(reg(self.params[k]) for k, reg in self.regularizers.items())

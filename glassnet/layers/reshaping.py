@@ -53,7 +53,7 @@ class Input(Layer):
         self.dtype = dtype
         self.shape = list(normalize_shape(shape))
         self.build(self.input_shape)
-        self.output = symbolic.Node(self, [], False, self.input_shape).output
+        symbolic.Node(self, [], False, self.input_shape)  # its tensor: self.output, its first and only node's
 
     def forward(self, x, training=False):
         return x

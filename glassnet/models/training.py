@@ -15,13 +15,13 @@ from glassnet import activations, parallel
 from glassnet import callbacks as callbacks_module
 from glassnet import optimizers as optimizers_module
 from glassnet import utils
-from glassnet.datasets.sources import is_batch_source
 from glassnet.layers.base import ActivatedLayer
 from glassnet.layers.masking import call_with_mask
 from glassnet.losses import masked
 from glassnet.layers.pooling import MaxPooling1D, MaxPooling2D
 from glassnet.models import data, memory, nested, outputs, split
 from glassnet.models.progress import EpochProgress, resolve_verbose
+from glassnet.models.sources import is_batch_source
 
 #: batch size for predict/evaluate when none is given: inference needs no small batches.
 INFERENCE_BATCH = 256

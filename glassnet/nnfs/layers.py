@@ -21,6 +21,10 @@ def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 class _BookLayer:
     """The book's protocol on glassnet layers: results also land in ``.output`` / ``.dinputs``."""
 
+    # A plain attribute, as in the book: this shadows the base Layer's ``output`` property (the
+    # tensor of a graph call), so ``self.output = ...`` below stores the last forward's result.
+    output = None
+
     def forward(self, inputs, training=False):
         inputs = np.asarray(inputs)
         if not self.built:
