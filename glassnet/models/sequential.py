@@ -10,7 +10,7 @@ from glassnet import parallel, utils
 from glassnet._registry import deserialize, serialize
 from glassnet.layers.base import Layer, auto_name, normalize_shape
 from glassnet.layers.reshaping import Input
-from glassnet.layers.symbolic import SymbolicTensor, is_symbolic
+from glassnet.layers.symbolic import SymbolicTensor, is_symbolic, returns_several
 from glassnet.models import data, training
 from glassnet.models.base import BaseModel
 from glassnet.models.nested import ModelLayer, holds, layer_kind
@@ -72,6 +72,13 @@ class Sequential(BaseModel):
                              f"of one tensor: call it inside a gn.Model instead (p, q = {layer.name}(x)).")
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add needs a glassnet layer; got {type(layer).__name__}.")
+        if self.layers and returns_several(self.layers[-1]):
+            last = self.layers[-1]
+            raise ValueError(f"Layer {last.name!r} ({type(last).__name__}) returns several tensors (return_state=True "
+                             f"or merge_mode=None), "
+                             f"so no layer can follow it in a Sequential, a chain of one tensor ({layer.name!r} "
+                             f"would receive a list). Use a gn.Model: out, h, c = {type(last).__name__}(..., "
+                             f"return_state=True)(x); or drop return_state.")
         if any(layer is other for other in self.layers):
             raise ValueError(f"Layer {layer.name!r} is already in this model.")
         if any(layer.name == other.name for other in self.layers):
