@@ -351,3 +351,12 @@ def test_an_unknown_layer_argument_names_the_layer_and_what_it_takes(make, match
     names the layer, the argument, a close match and the accepted ones, not Layer.__init__."""
     with pytest.raises(TypeError, match=match):
         make()
+
+
+def test_class_names_in_y_get_label_encoding_advice():
+    model = gn.Sequential([layers.Dense(2, input_shape=(3,)), layers.Softmax()])
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="sgd")
+    x = np.ones((4, 3), np.float32)
+    with pytest.raises(ValueError, match=r"LabelEncoder.*np\.unique\(y, return_inverse=True\)") as err:
+        model.fit(x, np.array(["cat", "dog", "cat", "dog"]), epochs=1, verbose=0)
+    assert "TextVectorization" not in str(err.value)  # that advice is for inputs, not labels

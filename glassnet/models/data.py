@@ -46,6 +46,15 @@ def as_array(x, name: str, dtype: str, sparse: bool = False):
         try:
             arr = arr.astype(dtype)
         except (TypeError, ValueError):
+            # Targets are named y, y_val, y[...] or "y (batch i)" by every caller: class names in y
+            # need label encoding, not a text layer (which only reads the inputs).
+            if name.startswith("y"):
+                raise ValueError(
+                    f"{name} must be numeric, but it has dtype {arr.dtype} with values that are not "
+                    f"numbers (such as {_first_non_number(arr)!r}). Encode class labels as integers "
+                    f"first: sklearn.preprocessing.LabelEncoder().fit_transform({name.split()[0]}), or "
+                    f"classes, codes = np.unique(y, return_inverse=True) (keep classes to decode predictions)."
+                ) from None
             raise ValueError(
                 f"{name} must be numeric, but it has dtype {arr.dtype} with values that are not "
                 f"numbers (such as {_first_non_number(arr)!r}). Encode text categories as numbers "
