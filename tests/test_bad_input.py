@@ -360,3 +360,10 @@ def test_class_names_in_y_get_label_encoding_advice():
     with pytest.raises(ValueError, match=r"LabelEncoder.*np\.unique\(y, return_inverse=True\)") as err:
         model.fit(x, np.array(["cat", "dog", "cat", "dog"]), epochs=1, verbose=0)
     assert "TextVectorization" not in str(err.value)  # that advice is for inputs, not labels
+
+
+def test_sequence_of_the_wrong_length_is_told_time_steps():
+    model = gn.Sequential([layers.LSTM(4, input_shape=(7, 2)), layers.Dense(1)])
+    with pytest.raises(ValueError, match=r"3 time steps per sample.*built for 7.*pad_sequences.*maxlen=7"
+                                         r".*gn\.Input\(shape=\(None, 2\)\)"):
+        model.predict(np.ones((2, 3, 2), np.float32), verbose=0)

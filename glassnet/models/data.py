@@ -195,6 +195,13 @@ def check_features(x: np.ndarray, input_shape: tuple, name: str = "x") -> None:
                 f"{expected[0]} (input_shape={expected}). Check the columns (drop or add features), "
                 f"or set input_shape on the first layer to match the data."
             )
+        if len(got) == len(expected) == 2 and expected[1] in (None, got[1]):  # (N, T, D): only T differs
+            raise ValueError(
+                f"{name} has {got[0]} time steps per sample, but the model was built for {expected[0]} "
+                f"(input shape {expected}). Pad or cut the sequences to {expected[0]} steps with "
+                f"gn.utils.pad_sequences(sequences, maxlen={expected[0]}, dtype='float32'), or build "
+                f"the model for any length with gn.Input(shape=(None, {got[1]}))."
+            )
         raise ValueError(
             f"{name} has per-sample shape {got}, but the model's input expects {expected}. "
             f"Reshape the data or change input_shape on the first layer."
