@@ -16,7 +16,7 @@ def ragged_error(x, name: str) -> ValueError:
     lengths = sorted({len(v) for v in x if hasattr(v, "__len__")})
     seen = f" (lengths {lengths[0]} to {lengths[-1]})" if len(lengths) > 1 else ""
     return ValueError(f"{name} holds sequences of different lengths{seen}; a batch must be one array. Pad them "
-                      f"to one length with 0 (np.zeros((N, max_length)) filled row by row), and put "
+                      f"to one length with 0 (gn.utils.pad_sequences(sequences, maxlen=...)), and put "
                       f"Embedding(mask_zero=True) or Masking() first so the model skips the padding.")
 
 
