@@ -108,6 +108,8 @@ def as_text(x, name: str, shape: tuple | None = None) -> np.ndarray:
         raise ValueError(f"{name} is a single string; pass a list of strings, one per sample: [{x!r}].")
     if hasattr(x, "to_numpy"):  # pandas
         x = x.to_numpy()
+    if isinstance(x, (list, tuple)) and x and all(isinstance(v, (list, tuple)) and len(v) == 1 for v in x):
+        x = [v[0] for v in x]  # one string per row, shape (N, 1), as np.array([["a dog"]]) is read
     arr = np.empty(len(x), dtype=object) if isinstance(x, (list, tuple)) else None
     if arr is not None:  # filled element by element: np.asarray would nest lists of tokens
         arr[:] = list(x)
