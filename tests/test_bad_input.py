@@ -367,3 +367,13 @@ def test_sequence_of_the_wrong_length_is_told_time_steps():
     with pytest.raises(ValueError, match=r"3 time steps per sample.*built for 7.*pad_sequences.*maxlen=7"
                                          r".*gn\.Input\(shape=\(None, 2\)\)"):
         model.predict(np.ones((2, 3, 2), np.float32), verbose=0)
+
+
+def test_token_sequences_of_the_wrong_length_are_told_to_pad():
+    model = gn.Sequential([layers.Embedding(10, 4, input_shape=(7,)), layers.LSTM(4), layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    ids = np.ones((2, 3), np.float32)
+    for call in (lambda: model.predict(ids, verbose=0), lambda: model.fit(ids, np.zeros(2), verbose=0)):
+        with pytest.raises(ValueError, match=r"x has 3 features.*time steps.*pad_sequences\(sequences, maxlen=7\)"
+                                             r".*gn\.Input\(shape=\(None,\)\)"):
+            call()

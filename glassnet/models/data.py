@@ -195,7 +195,10 @@ def check_features(x: np.ndarray, input_shape: tuple, name: str = "x") -> None:
             raise ValueError(
                 f"{name} has {got[0]} features per sample, but the model's input expects "
                 f"{expected[0]} (input_shape={expected}). Check the columns (drop or add features), "
-                f"or set input_shape on the first layer to match the data."
+                f"or set input_shape on the first layer to match the data. For token-id sequences "
+                f"(an Embedding first) these are time steps: pad or cut them to {expected[0]} with "
+                f"gn.utils.pad_sequences(sequences, maxlen={expected[0]}), or build the model with "
+                f"gn.Input(shape=(None,))."
             )
         if len(got) == len(expected) == 2 and expected[1] in (None, got[1]):  # (N, T, D): only T differs
             raise ValueError(
