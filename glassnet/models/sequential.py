@@ -73,12 +73,14 @@ class Sequential(BaseModel):
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add needs a glassnet layer; got {type(layer).__name__}.")
         if self.layers and returns_several(self.layers[-1]):
-            last = self.layers[-1]
-            raise ValueError(f"Layer {last.name!r} ({type(last).__name__}) returns several tensors (return_state=True "
-                             f"or merge_mode=None), "
-                             f"so no layer can follow it in a Sequential, a chain of one tensor ({layer.name!r} "
-                             f"would receive a list). Use a gn.Model: out, h, c = {type(last).__name__}(..., "
-                             f"return_state=True)(x); or drop return_state.")
+            last, kind = self.layers[-1], type(self.layers[-1]).__name__
+            if getattr(last, "merge_mode", "") is None:
+                how = ("merge_mode=None", f"forward, backward = {kind}(..., merge_mode=None)(x)")
+            else:
+                how = ("return_state=True", f"out, *states = {kind}(..., return_state=True)(x) (out, h, c for an LSTM)")
+            raise ValueError(f"Layer {last.name!r} ({kind}, {how[0]}) returns several tensors, so no layer can "
+                             f"follow it in a Sequential, a chain of one tensor ({layer.name!r} would receive a "
+                             f"list). Use a gn.Model: {how[1]}; or drop {how[0]}.")
         if any(layer is other for other in self.layers):
             raise ValueError(f"Layer {layer.name!r} is already in this model.")
         if any(layer.name == other.name for other in self.layers):
