@@ -351,3 +351,29 @@ def test_an_unknown_layer_argument_names_the_layer_and_what_it_takes(make, match
     names the layer, the argument, a close match and the accepted ones, not Layer.__init__."""
     with pytest.raises(TypeError, match=match):
         make()
+
+
+def test_class_names_in_y_get_label_encoding_advice():
+    model = gn.Sequential([layers.Dense(2, input_shape=(3,)), layers.Softmax()])
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="sgd")
+    x = np.ones((4, 3), np.float32)
+    with pytest.raises(ValueError, match=r"LabelEncoder.*np\.unique\(y, return_inverse=True\)") as err:
+        model.fit(x, np.array(["cat", "dog", "cat", "dog"]), epochs=1, verbose=0)
+    assert "TextVectorization" not in str(err.value)  # that advice is for inputs, not labels
+
+
+def test_sequence_of_the_wrong_length_is_told_time_steps():
+    model = gn.Sequential([layers.LSTM(4, input_shape=(7, 2)), layers.Dense(1)])
+    with pytest.raises(ValueError, match=r"3 time steps per sample.*built for 7.*pad_sequences.*maxlen=7"
+                                         r".*gn\.Input\(shape=\(None, 2\)\)"):
+        model.predict(np.ones((2, 3, 2), np.float32), verbose=0)
+
+
+def test_token_sequences_of_the_wrong_length_are_told_to_pad():
+    model = gn.Sequential([layers.Embedding(10, 4, input_shape=(7,)), layers.LSTM(4), layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    ids = np.ones((2, 3), np.float32)
+    for call in (lambda: model.predict(ids, verbose=0), lambda: model.fit(ids, np.zeros(2), verbose=0)):
+        with pytest.raises(ValueError, match=r"x has 3 features.*time steps.*pad_sequences\(sequences, maxlen=7\)"
+                                             r".*gn\.Input\(shape=\(None,\)\)"):
+            call()

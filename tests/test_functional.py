@@ -327,3 +327,10 @@ def test_automatic_layer_names_count_per_class_as_in_keras():
     first, second, third = Probe(1), Probe(1), Probe(1)
     assert [first.name, second.name, third.name] == ["probe", "probe_1", "probe_2"]
     assert layers.Dense(1, name="head").name == "head"
+
+
+def test_input_docstring_states_the_integer_dtypes_it_accepts():
+    # Keras code declares token ids as keras.Input(..., dtype="int32"); the docstring must say so.
+    doc = gn.Input.__doc__
+    assert "int32" in doc and "int64" in doc and "read as float32" in doc
+    assert gn.Input(shape=(20,), dtype="int32").dtype == "float32"

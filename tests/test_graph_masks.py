@@ -101,3 +101,11 @@ def test_labels_at_padded_steps_do_not_change_training_through_a_merge():
         weights.append(model.get_weights())
     for p, q in zip(*weights):
         np.testing.assert_array_equal(p, q)
+
+
+def test_symbolic_mask_argument_is_refused_with_the_way_masks_flow():
+    # Used to fail with "float() argument must be ... not 'SymbolicTensor'".
+    x = gn.Input((5, 3))
+    m = gn.Input((5,))
+    with pytest.raises(TypeError, match=r"'rnn_m'.*mask=.*Embedding\(\.\.\., mask_zero=True\).*Masking"):
+        gn.layers.LSTM(4, name="rnn_m")(x, mask=m)

@@ -481,3 +481,14 @@ def test_an_array_in_a_layer_argument_is_refused_with_the_set_weights_way(tmp_pa
     embedding.set_weights([matrix])
     model.save(tmp_path / "m.glassnet")
     assert np.array_equal(gn.load_model(tmp_path / "m.glassnet").layers[1].params["embeddings"], matrix)
+
+
+def test_models_load_model_is_the_keras_spelling(tmp_path):
+    # Ported code calls keras.models.load_model; gn.models.load_model must load the same file.
+    model = gn.Sequential([gn.layers.Dense(2, input_shape=(3,))], seed=0)
+    model.compile(optimizer="adam", loss="mse")
+    model.save(tmp_path / "m.glassnet")
+    x = np.ones((2, 3), np.float32)
+    loaded = gn.models.load_model(tmp_path / "m.glassnet", compile=False)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert loaded.optimizer is None

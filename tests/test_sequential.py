@@ -432,3 +432,18 @@ def test_config_round_trips_through_json():
     clone.fit(x, y, epochs=2, verbose=0)
     for a, b in zip(model.get_weights(), clone.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_layer_returning_several_tensors_must_be_last():
+    # predict used to fail deep in parallel.matmul ("'list' object has no attribute 'ndim'").
+    with pytest.raises(ValueError, match=r"'lstm_states'.*returns several tensors.*gn\.Model.*return_state=True\)\(x\)"
+                                         r" \(out, h, c for an LSTM\)"):
+        gn.Sequential([gn.layers.LSTM(4, return_state=True, input_shape=(5, 3), name="lstm_states"),
+                       gn.layers.Dense(1)])
+    # As the last layer it stays valid (its ONNX export handles that case).
+    model = gn.Sequential([gn.layers.LSTM(4, return_state=True, input_shape=(5, 3))])
+    out, h, c = model.predict(np.ones((2, 5, 3), np.float32), verbose=0)
+    assert out.shape == h.shape == c.shape == (2, 4)
+    with pytest.raises(ValueError, match=r"merge_mode=None.*forward, backward = Bidirectional"):
+        gn.Sequential([gn.layers.Bidirectional(gn.layers.GRU(2), merge_mode=None, input_shape=(5, 3)),
+                       gn.layers.Dense(1)])

@@ -229,7 +229,13 @@ class Recurrent(Layer):
     # -- forward --------------------------------------------------------------------------------
     def __call__(self, x, training: bool = False, mask=None, initial_state=None):
         """As ``Layer.__call__``, with Keras' call arguments ``mask`` and ``initial_state`` for arrays
-        (``initial_state`` as symbolic tensors too, in a graph)."""
+        (``initial_state`` as symbolic tensors too, in a graph; a graph's mask is not an argument
+        but travels with the tensor from ``Embedding(mask_zero=True)`` or ``Masking``)."""
+        if mask is not None and (symbolic.is_symbolic(x) or symbolic.is_symbolic(mask)):
+            raise TypeError(f"{type(self).__name__} {self.name!r}: mask= is not a symbolic call argument in "
+                            f"glassnet; in a gn.Model the mask comes with the tensor: put "
+                            f"gn.layers.Embedding(..., mask_zero=True) or gn.layers.Masking() before this layer. "
+                            f"(mask= works with NumPy arrays in an eager call.)")
         if initial_state is not None and symbolic.is_symbolic(x):
             return symbolic.call(self, x, initial_state=initial_state)
         if mask is None and initial_state is None:

@@ -130,6 +130,13 @@ def _state_tensors(layer, initial_state) -> list:
     return states
 
 
+def returns_several(layer) -> bool:
+    """Whether ``layer`` returns a list of arrays: a recurrent layer with ``return_state`` (the
+    output, then its final states) or ``Bidirectional(merge_mode=None)`` (forward, backward)."""
+    return bool((getattr(layer, "return_state", False) and hasattr(layer, "state_names"))
+                or (hasattr(layer, "merge_mode") and layer.merge_mode is None))
+
+
 def _all_output_shapes(layer, output_shape):
     """The shapes of everything the layer returns: a list for ``return_state`` (the output, then
     each state (N, units)) and for ``Bidirectional(merge_mode=None)`` (forward, backward)."""

@@ -16,7 +16,7 @@ def ragged_error(x, name: str) -> ValueError:
     lengths = sorted({len(v) for v in x if hasattr(v, "__len__")})
     seen = f" (lengths {lengths[0]} to {lengths[-1]})" if len(lengths) > 1 else ""
     return ValueError(f"{name} holds sequences of different lengths{seen}; a batch must be one array. Pad them "
-                      f"to one length with 0 (np.zeros((N, max_length)) filled row by row), and put "
+                      f"to one length with 0 (gn.utils.pad_sequences(sequences, maxlen=...)), and put "
                       f"Embedding(mask_zero=True) or Masking() first so the model skips the padding.")
 
 
@@ -46,6 +46,15 @@ def as_array(x, name: str, dtype: str, sparse: bool = False):
         try:
             arr = arr.astype(dtype)
         except (TypeError, ValueError):
+            # Targets are named y, y_val, y[...] or "y (batch i)" by every caller: class names in y
+            # need label encoding, not a text layer (which only reads the inputs).
+            if name.startswith("y"):
+                raise ValueError(
+                    f"{name} must be numeric, but it has dtype {arr.dtype} with values that are not "
+                    f"numbers (such as {_first_non_number(arr)!r}). Encode class labels as integers "
+                    f"first: sklearn.preprocessing.LabelEncoder().fit_transform({name.split()[0]}), or "
+                    f"classes, codes = np.unique(y, return_inverse=True) (keep classes to decode predictions)."
+                ) from None
             raise ValueError(
                 f"{name} must be numeric, but it has dtype {arr.dtype} with values that are not "
                 f"numbers (such as {_first_non_number(arr)!r}). Encode text categories as numbers "
@@ -99,6 +108,8 @@ def as_text(x, name: str, shape: tuple | None = None) -> np.ndarray:
         raise ValueError(f"{name} is a single string; pass a list of strings, one per sample: [{x!r}].")
     if hasattr(x, "to_numpy"):  # pandas
         x = x.to_numpy()
+    if isinstance(x, (list, tuple)) and x and all(isinstance(v, (list, tuple)) and len(v) == 1 for v in x):
+        x = [v[0] for v in x]  # one string per row, shape (N, 1), as np.array([["a dog"]]) is read
     arr = np.empty(len(x), dtype=object) if isinstance(x, (list, tuple)) else None
     if arr is not None:  # filled element by element: np.asarray would nest lists of tokens
         arr[:] = list(x)
@@ -184,7 +195,17 @@ def check_features(x: np.ndarray, input_shape: tuple, name: str = "x") -> None:
             raise ValueError(
                 f"{name} has {got[0]} features per sample, but the model's input expects "
                 f"{expected[0]} (input_shape={expected}). Check the columns (drop or add features), "
-                f"or set input_shape on the first layer to match the data."
+                f"or set input_shape on the first layer to match the data. For token-id sequences "
+                f"(an Embedding first) these are time steps: pad or cut them to {expected[0]} with "
+                f"gn.utils.pad_sequences(sequences, maxlen={expected[0]}), or build the model with "
+                f"gn.Input(shape=(None,))."
+            )
+        if len(got) == len(expected) == 2 and expected[1] in (None, got[1]):  # (N, T, D): only T differs
+            raise ValueError(
+                f"{name} has {got[0]} time steps per sample, but the model was built for {expected[0]} "
+                f"(input shape {expected}). Pad or cut the sequences to {expected[0]} steps with "
+                f"gn.utils.pad_sequences(sequences, maxlen={expected[0]}, dtype='float32'), or build "
+                f"the model for any length with gn.Input(shape=(None, {got[1]}))."
             )
         raise ValueError(
             f"{name} has per-sample shape {got}, but the model's input expects {expected}. "

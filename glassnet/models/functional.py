@@ -31,13 +31,19 @@ def Input(shape, name: str | None = None, dtype: str = "float32") -> SymbolicTen
         shape: per-sample shape without the batch axis, e.g. ``(12,)`` or ``(28, 28, 1)``.
         name: the input's name; ``fit`` and ``predict`` accept a dict keyed by it.
         dtype: "float32" (default), "float64", or "string" for raw text read by a
-            ``TextVectorization`` layer (``shape=(1,)`` or ``shape=()``, as in Keras).
+            ``TextVectorization`` layer (``shape=(1,)`` or ``shape=()``, as in Keras). An integer
+            type ("int8" to "int64", "uint8" to "uint64", as Keras code declares token ids) is
+            accepted and read as float32: the layers compute in float, and an ``Embedding`` checks
+            that its ids are whole numbers. Exported to ONNX, an input read only by ``Embedding``
+            layers takes int64 token ids.
 
     Example:
         >>> import glassnet as gn
         >>> x = gn.Input(shape=(12,), name="table")
         >>> x.shape, x.name
         ((None, 12), 'table')
+        >>> gn.Input(shape=(20,), dtype="int32").dtype  # token ids, read as float32
+        'float32'
     """
     return InputLayer(shape, name=name, dtype=dtype).output
 

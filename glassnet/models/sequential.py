@@ -10,7 +10,7 @@ from glassnet import parallel, utils
 from glassnet._registry import deserialize, serialize
 from glassnet.layers.base import Layer, auto_name, normalize_shape
 from glassnet.layers.reshaping import Input
-from glassnet.layers.symbolic import SymbolicTensor, is_symbolic
+from glassnet.layers.symbolic import SymbolicTensor, is_symbolic, returns_several
 from glassnet.models import data, training
 from glassnet.models.base import BaseModel
 from glassnet.models.nested import ModelLayer, holds, layer_kind
@@ -72,6 +72,15 @@ class Sequential(BaseModel):
                              f"of one tensor: call it inside a gn.Model instead (p, q = {layer.name}(x)).")
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add needs a glassnet layer; got {type(layer).__name__}.")
+        if self.layers and returns_several(self.layers[-1]):
+            last, kind = self.layers[-1], type(self.layers[-1]).__name__
+            if getattr(last, "merge_mode", "") is None:
+                how = ("merge_mode=None", f"forward, backward = {kind}(..., merge_mode=None)(x)")
+            else:
+                how = ("return_state=True", f"out, *states = {kind}(..., return_state=True)(x) (out, h, c for an LSTM)")
+            raise ValueError(f"Layer {last.name!r} ({kind}, {how[0]}) returns several tensors, so no layer can "
+                             f"follow it in a Sequential, a chain of one tensor ({layer.name!r} would receive a "
+                             f"list). Use a gn.Model: {how[1]}; or drop {how[0]}.")
         if any(layer is other for other in self.layers):
             raise ValueError(f"Layer {layer.name!r} is already in this model.")
         if any(layer.name == other.name for other in self.layers):

@@ -98,3 +98,15 @@ def test_bad_folders_and_files_are_reported(reviews, tmp_path_factory):
 def test_bad_arguments_are_refused(reviews, kwargs, match):
     with pytest.raises(ValueError, match=match):
         text_dataset_from_directory(reviews, verbose=False, **kwargs)
+
+
+def test_unlabelled_batches_are_one_tuples_that_adapt_and_predict_read(reviews):
+    """Keras yields the texts alone for labels=None; glassnet's batch-source contract is that
+    source[i][0] is x (fit, predict and adapt read it so), hence (texts,): README says so."""
+    source = text_dataset_from_directory(reviews, labels=None, batch_size=3, shuffle=False, verbose=False)
+    batch = source[0]
+    assert isinstance(batch, tuple) and len(batch) == 1 and batch[0].tolist() == REVIEWS["neg"][:3]
+    vectorizer = gn.layers.TextVectorization(output_mode="multi_hot")
+    vectorizer.adapt(source)
+    model = gn.Sequential([gn.Input(shape=(1,), dtype="string"), vectorizer, gn.layers.Dense(1)], seed=0)
+    assert model.predict(source, verbose=0).shape == (8, 1)

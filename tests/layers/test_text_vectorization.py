@@ -285,3 +285,14 @@ def test_calling_it_on_texts_first_does_not_fix_the_models_input_shape(looked_at
     for first in ([gn.Input(shape=(1,), dtype="string")], []):
         model = gn.Sequential([*first, layer, gn.layers.Embedding(16, 2), gn.layers.GRU(2)], seed=0)
         assert model.predict(np.array(["a dog"] if not first else [["a dog"]]), verbose=0).shape == (1, 2)
+
+
+def test_a_list_of_one_string_lists_reads_as_the_array_does():
+    # np.array([["a dog"]]) worked while the same nested list was refused as "ragged tokens?".
+    layer = TextVectorization(output_sequence_length=3)
+    layer.adapt([["the cat sat"], ["a dog ran"]])
+    texts = [["a dog"], ["the cat"]]
+    np.testing.assert_array_equal(layer(texts), layer(np.array(texts)))
+    model = gn.Sequential([gn.Input(shape=(1,), dtype="string"), layer, gn.layers.Embedding(16, 2),
+                           gn.layers.GRU(2)], seed=0)
+    np.testing.assert_array_equal(model.predict(texts, verbose=0), model.predict(np.array(texts), verbose=0))
