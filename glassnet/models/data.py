@@ -20,11 +20,12 @@ def ragged_error(x, name: str) -> ValueError:
                       f"Embedding(mask_zero=True) or Masking() first so the model skips the padding.")
 
 
-def as_array(x, name: str, dtype: str, sparse: bool = False):
+def as_array(x, name: str, dtype: str, sparse: bool = False, targets: bool = False):
     """``x`` as a float array of ``dtype``, rejecting empty, non-numeric and non-finite data.
 
     With ``sparse=True`` a SciPy sparse matrix or array stays sparse, as CSR (see ``as_csr``);
-    otherwise it is refused with the fix.
+    otherwise it is refused with the fix. ``targets=True`` says ``x`` holds targets, so that class
+    names in it are met with label-encoding advice rather than the advice for inputs.
     """
     if x is None:
         raise ValueError(f"{name} is None; pass a NumPy array (or a pandas DataFrame) of numbers.")
@@ -46,9 +47,8 @@ def as_array(x, name: str, dtype: str, sparse: bool = False):
         try:
             arr = arr.astype(dtype)
         except (TypeError, ValueError):
-            # Targets are named y, y_val, y[...] or "y (batch i)" by every caller: class names in y
-            # need label encoding, not a text layer (which only reads the inputs).
-            if name.startswith("y"):
+            # Class names in targets need label encoding, not a text layer (which reads inputs only).
+            if targets:
                 raise ValueError(
                     f"{name} must be numeric, but it has dtype {arr.dtype} with values that are not "
                     f"numbers (such as {_first_non_number(arr)!r}). Encode class labels as integers "

@@ -168,7 +168,7 @@ def prepare_targets(model, y, y_name: str) -> list[np.ndarray]:
     for name, target, loss, tensor in zip(names, y, model.loss, model.outputs):
         shape, dtype = tensor.shape, tensor.dtype
         target = data.as_array(np.asarray(target.to_numpy() if hasattr(target, "to_numpy") else target),
-                               f"{y_name}[{name!r}]", dtype)
+                               f"{y_name}[{name!r}]", dtype, targets=True)
         try:
             target = loss.validate_targets(target, shape)
         except ValueError as err:

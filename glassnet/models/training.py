@@ -72,7 +72,7 @@ def prepare_xy(model, x, y, x_name: str = "x", y_name: str = "y", loss=None):
                          f"(one-hot rows), or the class indices as a 1-D array.")
     y_arr = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
     data.check_lengths(**{x_name: x, y_name: y_arr})
-    y_arr = data.as_array(y_arr, y_name, dtype)
+    y_arr = data.as_array(y_arr, y_name, dtype, targets=True)
     if not model.built and text:
         model.build(x.shape[1:])
     elif not model.built:
