@@ -97,6 +97,7 @@ def glassnet_jobs(samples: int, predict: int, synthetic: bool, keep_memory: bool
 
 def torch_jobs(samples: int, predict: int, synthetic: bool, threads: int) -> dict:
     import torch
+    from contenders import torch_epoch, torch_infer
 
     x, y, x_test = data(samples, predict, synthetic)
     torch.set_num_threads(threads)
@@ -115,22 +116,10 @@ def torch_jobs(samples: int, predict: int, synthetic: bool, threads: int) -> dic
 
     def train(n=None):
         net, opt = state["net"], state["opt"] = build()
-        n = n or xt.shape[0]
-        order = torch.randperm(n)
-        total = 0.0
-        for start in range(0, n, BATCH):
-            idx = order[start:start + BATCH]
-            opt.zero_grad(set_to_none=True)
-            loss = torch.nn.functional.cross_entropy(net(xt[idx]), yt[idx])
-            loss.backward()
-            opt.step()
-            total += loss.item() * idx.shape[0]
-        return total / n
+        return torch_epoch(net, opt, torch.nn.functional.cross_entropy, xt, yt, n or xt.shape[0], BATCH)
 
     def infer():
-        with torch.no_grad():
-            for start in range(0, xt_test.shape[0], INFER_BATCH):
-                state["net"](xt_test[start:start + INFER_BATCH])
+        torch_infer(state["net"], xt_test, INFER_BATCH)
 
     train(BATCH * 4)  # warm-up
     infer()

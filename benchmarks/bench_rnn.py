@@ -92,6 +92,7 @@ def glassnet_jobs(steps: int, predict: int) -> dict:
 
 def torch_jobs(steps: int, predict: int, threads: int) -> dict:
     import torch
+    from contenders import torch_epoch, torch_infer
 
     torch.set_num_threads(threads)
     x, y, x_test = data(steps, predict)
@@ -116,24 +117,13 @@ def torch_jobs(steps: int, predict: int, threads: int) -> dict:
         return net, torch.optim.Adam(net.parameters(), lr=1e-3)
 
     def train(n=None):
-        net, opt = state["net"], _ = build()
+        net, opt = build()
         state["net"] = net
-        n = n or xt.shape[0]
-        order = torch.randperm(n)
-        total = 0.0
-        for start in range(0, n, BATCH):
-            idx = order[start:start + BATCH]
-            opt.zero_grad(set_to_none=True)
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(net(xt[idx]), yt[idx])
-            loss.backward()
-            opt.step()
-            total += loss.item() * idx.shape[0]
-        return total / n
+        loss = torch.nn.functional.binary_cross_entropy_with_logits
+        return torch_epoch(net, opt, loss, xt, yt, n or xt.shape[0], BATCH)
 
     def infer():
-        with torch.no_grad():
-            for start in range(0, xt_test.shape[0], BATCH):
-                state["net"](xt_test[start:start + BATCH])
+        torch_infer(state["net"], xt_test, BATCH)
 
     state["start"] = _peak_kib()  # before any model: the data and the modules are loaded
     train(BATCH * 2)  # warm-up

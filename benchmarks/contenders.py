@@ -64,3 +64,29 @@ class Contender:
         if self.available:
             self._conn.send(None)
         self._proc.join(timeout=10)
+
+
+def torch_epoch(net, opt, loss_fn, x, y, n: int, batch: int) -> float:
+    """One PyTorch epoch over the first ``n`` samples in a fresh random order, batch by batch, as
+    its users write the loop (``model.fit`` does the same in glassnet); returns the mean loss."""
+    import torch
+
+    order = torch.randperm(n)
+    total = 0.0
+    for start in range(0, n, batch):
+        idx = order[start:start + batch]
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(net(x[idx]), y[idx])
+        loss.backward()
+        opt.step()
+        total += loss.item() * idx.shape[0]
+    return total / n
+
+
+def torch_infer(net, x, batch: int) -> None:
+    """PyTorch's forward over ``x`` in batches of ``batch``, without gradients."""
+    import torch
+
+    with torch.no_grad():
+        for start in range(0, x.shape[0], batch):
+            net(x[start:start + batch])
