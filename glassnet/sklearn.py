@@ -28,7 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from glassnet import callbacks, layers, optimizers, regularizers, utils
 from glassnet.models import Sequential
-from glassnet.sklearn_common import ArrayEstimatorMixin
+from glassnet.sklearn_common import ArrayEstimatorMixin, RegressionOutputs
 
 
 #: the fewest held-out samples with which early_stopping="auto" stops early.
@@ -151,7 +151,6 @@ class _NeuralEstimator(ArrayEstimatorMixin, BaseEstimator):
         return self.model_.predict(X).astype(np.float64)
 
 
-
 class NeuralClassifier(ClassifierMixin, _NeuralEstimator):
     """A multilayer-perceptron classifier: sigmoid output for two classes, softmax for more.
 
@@ -236,7 +235,7 @@ class NeuralClassifier(ClassifierMixin, _NeuralEstimator):
         return tags
 
 
-class NeuralRegressor(RegressorMixin, _NeuralEstimator):
+class NeuralRegressor(RegressionOutputs, RegressorMixin, _NeuralEstimator):
     """A multilayer-perceptron regressor (linear output, mean squared error).
 
     See ``_NeuralEstimator`` for the arguments. ``y`` may be (N,) or (N, k) for k outputs.
@@ -276,16 +275,6 @@ class NeuralRegressor(RegressorMixin, _NeuralEstimator):
             self.n_iter_ = 0
         self._train(X, y.astype(np.float32), self._weights(sample_weight, X), 1, early_stopping=False)
         return self
-
-    def predict(self, X) -> np.ndarray:
-        """Predicted targets: (N,) when fitted on 1-D y, else (N, k)."""
-        out = self._raw_predict(X)
-        return out.reshape(-1) if self._y_ndim == 1 else out
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        return tags
 
 
 # SciKeras' names, for users who look for them beside the other scikit-learn estimators.

@@ -67,3 +67,18 @@ class ArrayEstimatorMixin:
         tags.input_tags.sparse = True
         tags.non_deterministic = self.random_state is None
         return tags
+
+
+class RegressionOutputs:
+    """A regressor's predictions shaped as its targets were at fit, (N,) or (N, k), and the tag
+    saying several outputs are fine (``fit`` records ``_y_ndim``; ``_raw_predict`` gives (N, k))."""
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted targets: (N,) when fitted on 1-D y, else (N, k)."""
+        out = self._raw_predict(X)
+        return out.reshape(-1) if self._y_ndim == 1 else out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from glassnet import losses, optimizers, utils
 from glassnet.models.base import BaseModel
-from glassnet.sklearn_common import ArrayEstimatorMixin
+from glassnet.sklearn_common import ArrayEstimatorMixin, RegressionOutputs
 
 #: prefixes of routed parameters (``optimizer__learning_rate``) and where each goes.
 ROUTES = ("model", "build_fn", "optimizer", "loss", "metrics", "compile", "fit", "predict", "callbacks")
@@ -190,7 +190,6 @@ class BaseWrapper(ArrayEstimatorMixin, BaseEstimator):
         return out.reshape(len(out), -1)
 
 
-
 class KerasClassifier(ClassifierMixin, BaseWrapper):
     """A scikit-learn classifier from a function that builds a glassnet model, as SciKeras'.
 
@@ -331,7 +330,7 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
         return tags
 
 
-class KerasRegressor(RegressorMixin, BaseWrapper):
+class KerasRegressor(RegressionOutputs, RegressorMixin, BaseWrapper):
     """A scikit-learn regressor from a function that builds a glassnet model, as SciKeras'.
 
     Arguments and build-function parameters as ``KerasClassifier`` (``meta`` holds
@@ -386,16 +385,6 @@ class KerasRegressor(RegressorMixin, BaseWrapper):
             self._initialize()
         self._train(X, y, w, partial=True)
         return self
-
-    def predict(self, X) -> np.ndarray:
-        """Predicted targets: (N,) when fitted on 1-D y, else (N, k)."""
-        out = self._raw_predict(X)
-        return out.reshape(-1) if self._y_ndim == 1 else out
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        return tags
 
 
 __all__ = ["BaseWrapper", "KerasClassifier", "KerasRegressor", "ROUTES"]
