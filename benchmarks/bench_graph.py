@@ -11,7 +11,6 @@ ratio graph / Sequential, and the CPU model.
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import time
 
@@ -19,14 +18,7 @@ import numpy as np
 
 import glassnet as gn
 from glassnet import layers
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or "unknown"
+from glassnet.utils import cpu_model
 
 
 def stack():

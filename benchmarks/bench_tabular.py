@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import ast
 import os
-import platform
 import sys
 import warnings
 from pathlib import Path
@@ -41,19 +40,10 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from glassnet.sklearn import NeuralClassifier  # noqa: E402
+from glassnet.utils import cpu_model  # noqa: E402
 
 ADULT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "adult.csv.gz"
 SEED = 0
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def load_adult(path: Path):

@@ -3,19 +3,8 @@
 from __future__ import annotations
 
 import os
-import platform
 
-
-def cpu_model() -> str:
-    """The CPU's model name, from /proc/cpuinfo (Linux), else what ``platform`` knows."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown CPU"
+from glassnet.utils import cpu_model
 
 
 def load_average() -> str:

@@ -25,7 +25,6 @@ words; the sampler's seed fixes the text.
 
 import argparse
 import math
-import platform
 import time
 from pathlib import Path
 
@@ -50,14 +49,6 @@ parser.add_argument("--val-chars", type=int, default=None, help="score only this
 parser.add_argument("--generate", type=int, default=300, help="characters to write per temperature")
 parser.add_argument("--seed", type=int, default=0, help="the model's and the sampler's seed")
 args = parser.parse_args()
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
 
 
 def read_chapters(path: str) -> pd.DataFrame:
@@ -156,7 +147,8 @@ model.fit(CharWindows(train_ids, T, batch_size=64, steps=args.steps, seed=args.s
               lambda epoch, lr: 3e-3 * 0.5 ** max(0, epoch - args.epochs // 2))])
 elapsed = time.perf_counter() - start
 print(f"trained {args.epochs} epochs of {args.steps} batches (64 windows of {T}) in {elapsed:.0f} s "
-      f"on {cpu_model()}; loss is in nats per character (bits = nats / ln 2 = nats x {1 / math.log(2):.3f})")
+      f"on {gn.utils.cpu_model()}; loss is in nats per character "
+      f"(bits = nats / ln 2 = nats x {1 / math.log(2):.3f})")
 
 p_target = np.concatenate([np.take_along_axis(model.predict(x_val[i:i + 256]), y_val[i:i + 256, :, None], -1)
                            for i in range(0, n_val, 256)]).ravel()

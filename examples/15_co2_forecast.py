@@ -24,7 +24,6 @@ trough.
 """
 
 import argparse
-import platform
 import time
 
 import numpy as np
@@ -37,14 +36,6 @@ parser.add_argument("--epochs", type=int, default=100, help="at most (early stop
 parser.add_argument("--window", type=int, default=156, help="weeks of history the network sees")
 parser.add_argument("--seed", type=int, default=0)
 args = parser.parse_args()
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
 
 
 try:
@@ -97,7 +88,7 @@ history = model.fit(x_train, y_train, epochs=args.epochs, batch_size=32, validat
                     callbacks=[gn.callbacks.EarlyStopping(monitor="val_loss", patience=15,
                                                           restore_best_weights=True)])
 elapsed = time.perf_counter() - start
-print(f"trained {len(history.history['loss'])} epochs in {elapsed:.0f} s on {cpu_model()}")
+print(f"trained {len(history.history['loss'])} epochs in {elapsed:.0f} s on {gn.utils.cpu_model()}")
 
 # The forecast from the last training week; the baselines see the same history.
 x_last = inputs(np.array([len(train) - 1]))

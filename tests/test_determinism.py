@@ -122,3 +122,15 @@ def test_numpy_global_seed_does_not_change_results():
     np.random.seed(1)
     second, _ = _train(_model(seed=5))
     _assert_equal(first, second)
+
+
+def test_cpu_model_names_the_processor_from_proc_cpuinfo(tmp_path, monkeypatch):
+    # the name benchmarks and examples print beside their timings
+    import builtins
+
+    real_open = builtins.open
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: Test CPU 9000 @ 3.0GHz\nflags\t: fpu\n")
+    monkeypatch.setattr(builtins, "open", lambda path, *a, **k: real_open(cpuinfo if path == "/proc/cpuinfo" else path,
+                                                                          *a, **k))
+    assert gn.utils.cpu_model() == "Test CPU 9000 @ 3.0GHz"
