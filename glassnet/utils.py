@@ -165,3 +165,14 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def check_positive_int(value, name: str, where: str = "", none_ok: bool = False) -> int | None:
+    """``value`` as an int if it is a positive whole number (None passes when ``none_ok``), else a
+    ValueError naming ``where`` (the function or layer) and ``name`` (its argument)."""
+    if value is None and none_ok:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        prefix = f"{where}: " if where else ""
+        raise ValueError(f"{prefix}{name} must be a positive integer{' or None' if none_ok else ''}; got {value!r}.")
+    return int(value)

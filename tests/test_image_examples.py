@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from example_runner import EXAMPLES, figure, run_example
+from example_runner import figure, run_example
 from shared_data import SHARED_DATA
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")

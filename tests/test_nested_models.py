@@ -8,7 +8,6 @@ from test_functional import check_graph_with_finite_differences, check_graph_wit
 
 import glassnet as gn
 from glassnet import layers
-from glassnet.models.functional import GraphError
 from glassnet.models.nested import ModelLayer
 from glassnet.saving import container
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from glassnet.datasets.sources import BatchSource
+from glassnet.utils import check_positive_int
 
 #: the extensions Keras reads; other files in the tree are ignored.
 IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
@@ -337,9 +338,7 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
                 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0 for v in image_size)):
             raise ValueError(f"image_size must be (height, width), two positive integers; got {image_size!r}.")
         image_size = (int(image_size[0]), int(image_size[1]))
-    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
-                                   or batch_size <= 0):
-        raise ValueError(f"batch_size must be a positive integer or None; got {batch_size!r}.")
+    check_positive_int(batch_size, "batch_size", "image_dataset_from_directory", none_ok=True)
     validation_split = check_split_arguments(validation_split, subset, shuffle, seed)
     paths, label_list, names = class_files(root, labels, class_names, follow_links, IMAGE_EXTENSIONS, "image")
     if label_list is None:

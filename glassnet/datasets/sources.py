@@ -14,7 +14,7 @@ import mmap
 import numpy as np
 
 from glassnet.models.data import densify, is_sparse
-from glassnet.models.sources import BatchSource, is_batch_source  # the contract, beside the loop that reads it
+from glassnet.models.sources import BatchSource, is_batch_source  # noqa: F401  (the contract lives beside the loop)
 
 
 class ArraySource(BatchSource):

@@ -13,6 +13,7 @@ import numpy as np
 
 from glassnet.datasets.directory import (LABEL_MODES, FolderData, FolderSource, check_split_arguments, class_files,
                                          encode_labels, split_order)
+from glassnet.utils import check_positive_int
 
 TEXT_EXTENSIONS = (".txt",)  # the files Keras reads; others in the tree are ignored
 
@@ -98,12 +99,8 @@ def text_dataset_from_directory(directory, labels="inferred", label_mode="int", 
         raise FileNotFoundError(f"text_dataset_from_directory: {root} is not a directory.")
     if label_mode not in LABEL_MODES:
         raise ValueError(f"label_mode must be one of {LABEL_MODES}; got {label_mode!r}.")
-    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
-                                   or batch_size <= 0):
-        raise ValueError(f"batch_size must be a positive integer or None; got {batch_size!r}.")
-    if max_length is not None and (isinstance(max_length, bool) or not isinstance(max_length, (int, np.integer))
-                                   or max_length <= 0):
-        raise ValueError(f"max_length must be a positive integer or None; got {max_length!r}.")
+    for arg, value in (("batch_size", batch_size), ("max_length", max_length)):
+        check_positive_int(value, arg, "text_dataset_from_directory", none_ok=True)
     validation_split = check_split_arguments(validation_split, subset, shuffle, seed)
     paths, label_list, names = class_files(root, labels, class_names, follow_links, TEXT_EXTENSIONS, "text")
     if label_list is None:

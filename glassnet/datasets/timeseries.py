@@ -10,12 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet.datasets.sources import BatchSource
+from glassnet.utils import check_positive_int
 
 
 def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"timeseries_dataset_from_array: {name} must be a positive integer; got {value!r}.")
-    return int(value)
+    return check_positive_int(value, name, "timeseries_dataset_from_array")
 
 
 class TimeseriesSource(BatchSource):

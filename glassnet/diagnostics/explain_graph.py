@@ -9,8 +9,6 @@ gradients over the calls. Nothing in the model or its optimizer changes.
 
 from __future__ import annotations
 
-import numpy as np
-
 from glassnet import optimizers as optimizers_module
 from glassnet.diagnostics import recurrent_steps
 from glassnet.diagnostics.explain import Explanation, _norm, _plural, _preview_update, _ratio, _record

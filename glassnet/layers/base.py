@@ -28,7 +28,7 @@ import re
 
 import numpy as np
 
-from glassnet import initializers, regularizers
+from glassnet import initializers, regularizers, utils
 from glassnet.layers import symbolic
 
 # Keras' automatic names: per class, "dense", then "dense_1", "dense_2" ... for the process.
@@ -361,6 +361,4 @@ def check_channels_last(shape, rank: int, layer: str) -> None:
 
 
 def check_positive_int(value, name: str, layer: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{layer}: {name} must be a positive integer; got {value!r}.")
-    return int(value)
+    return utils.check_positive_int(value, name, layer)

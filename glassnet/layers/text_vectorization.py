@@ -15,6 +15,7 @@ import numpy as np
 from glassnet._registry import register
 from glassnet.layers import symbolic
 from glassnet.layers.base import Layer
+from glassnet.utils import check_positive_int
 
 #: Keras' punctuation set for "strip_punctuation" (``,-.`` is a range: it covers the hyphen).
 STRIP_REGEX = re.compile(r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']')
@@ -101,10 +102,7 @@ class TextVectorization(Layer):
             if output_mode != "int":
                 raise ValueError(f"{name}: output_sequence_length is for output_mode='int' only; "
                                  f"got output_mode={output_mode!r}.")
-            if (isinstance(output_sequence_length, bool) or not isinstance(output_sequence_length, (int, np.integer))
-                    or output_sequence_length <= 0):
-                raise ValueError(f"{name}: output_sequence_length must be a positive integer or None; "
-                                 f"got {output_sequence_length!r}.")
+            check_positive_int(output_sequence_length, "output_sequence_length", name, none_ok=True)
         if pad_to_max_tokens and max_tokens is None:
             raise ValueError(f"{name}: pad_to_max_tokens=True needs max_tokens.")
         self.max_tokens = None if max_tokens is None else int(max_tokens)
@@ -204,8 +202,7 @@ class TextVectorization(Layer):
 
         name = f"TextVectorization {self.name!r}"
         for arg, value in (("batch_size", batch_size), ("steps", steps)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0):
-                raise ValueError(f"{name}.adapt: {arg} must be a positive integer or None; got {value!r}.")
+            check_positive_int(value, arg, f"{name}.adapt", none_ok=True)
         if hasattr(data, "x") and hasattr(data, "class_names"):  # TextData from text_dataset_from_directory
             data = data.x
         if is_batch_source(data):  # one batch read at a time: a folder larger than memory adapts too
