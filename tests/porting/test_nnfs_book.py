@@ -88,14 +88,30 @@ def test_data_and_weights_equal_the_nnfs_package(tmp_path):
         np.testing.assert_array_equal(ours[key], expected, err_msg=key)
 
 
+_PLAIN_ADAM_STEP = """
+def adam_step(params, grads, m, v, lr, t):
+    # The book's Adam (beta 0.9 / 0.999, epsilon 1e-7) on every parameter, in plain NumPy.
+    for i, grad in enumerate(grads):
+        m[i] = 0.9 * m[i] + (1 - 0.9) * grad
+        v[i] = 0.999 * v[i] + (1 - 0.999) * grad**2
+        m_hat = m[i] / (1 - 0.9 ** t)
+        v_hat = v[i] / (1 - 0.999 ** t)
+        params[i] += -lr * m_hat / (np.sqrt(v_hat) + 1e-7)
+"""
+
+
+def _reference(tmp_path, epochs: int, program: str) -> dict:
+    """``program`` (one of the plain-NumPy programs below) run for ``epochs`` on the nnfs package."""
+    return _run_with_the_nnfs_package(tmp_path, f"EPOCHS = {epochs}\n" + _PLAIN_ADAM_STEP + textwrap.dedent(program))
+
+
 _BOOK_STYLE_ADAM_LOOP = """
     # A two-layer net trained with Adam on the spiral, written out in plain NumPy.
     X, y = spiral_data(samples=100, classes=3)
     W1, b1 = 0.01 * np.random.randn(2, 64), np.zeros((1, 64))
     W2, b2 = 0.01 * np.random.randn(64, 3), np.zeros((1, 3))
     params = [W1, b1, W2, b2]
-    m = [np.zeros_like(p) for p in params]
-    v = [np.zeros_like(p) for p in params]
+    m, v = [np.zeros_like(p) for p in params], [np.zeros_like(p) for p in params]
     for epoch in range(EPOCHS):
         z1 = np.dot(X, W1) + b1
         a1 = np.maximum(0, z1)
@@ -109,12 +125,7 @@ _BOOK_STYLE_ADAM_LOOP = """
         da[z1 <= 0] = 0
         grads = [np.dot(X.T, da), np.sum(da, axis=0, keepdims=True), np.dot(a1.T, g), np.sum(g, axis=0, keepdims=True)]
         lr = 0.05 * (1.0 / (1.0 + 5e-7 * epoch))
-        for i, grad in enumerate(grads):
-            m[i] = 0.9 * m[i] + (1 - 0.9) * grad
-            v[i] = 0.999 * v[i] + (1 - 0.999) * grad**2
-            m_hat = m[i] / (1 - 0.9 ** (epoch + 1))
-            v_hat = v[i] / (1 - 0.999 ** (epoch + 1))
-            params[i] += -lr * m_hat / (np.sqrt(v_hat) + 1e-7)
+        adam_step(params, grads, m, v, lr, epoch + 1)
     out["W1"], out["W2"] = W1, W2
 """
 
@@ -157,7 +168,7 @@ def _model_api(epochs):
 
 def test_adam_training_is_bit_identical_to_the_same_program_on_the_nnfs_package(tmp_path, capsys):
     epochs = 300
-    reference = _run_with_the_nnfs_package(tmp_path, f"EPOCHS = {epochs}\n" + textwrap.dedent(_BOOK_STYLE_ADAM_LOOP))
+    reference = _reference(tmp_path, epochs, _BOOK_STYLE_ADAM_LOOP)
     init()
     dense1, dense2, *_ = _hand_written_loop(epochs)
     np.testing.assert_array_equal(dense1.weights, reference["W1"])
@@ -284,8 +295,7 @@ _BOOK_STYLE_BINARY_LOOP = """
     W1, b1 = 0.01 * np.random.randn(2, 64), np.zeros((1, 64))
     W2, b2 = 0.01 * np.random.randn(64, 1), np.zeros((1, 1))
     params = [W1, b1, W2, b2]
-    m = [np.zeros_like(p) for p in params]
-    v = [np.zeros_like(p) for p in params]
+    m, v = [np.zeros_like(p) for p in params], [np.zeros_like(p) for p in params]
     for epoch in range(EPOCHS):
         z1 = np.dot(X, W1) + b1
         a1 = np.maximum(0, z1)
@@ -301,12 +311,7 @@ _BOOK_STYLE_BINARY_LOOP = """
         grads[0] += 2 * 5e-4 * W1
         grads[1] += 2 * 5e-4 * b1
         lr = 0.001 * (1.0 / (1.0 + 5e-7 * epoch))
-        for i, grad in enumerate(grads):
-            m[i] = 0.9 * m[i] + (1 - 0.9) * grad
-            v[i] = 0.999 * v[i] + (1 - 0.999) * grad**2
-            m_hat = m[i] / (1 - 0.9 ** (epoch + 1))
-            v_hat = v[i] / (1 - 0.999 ** (epoch + 1))
-            params[i] += -lr * m_hat / (np.sqrt(v_hat) + 1e-7)
+        adam_step(params, grads, m, v, lr, epoch + 1)
     out["W1"], out["W2"], out["b2"] = W1, W2, b2
 """
 
@@ -318,7 +323,7 @@ def _binary_layers():
 
 def test_binary_chapter_training_is_bit_identical_to_the_same_program_on_the_nnfs_package(tmp_path):
     epochs = 200
-    reference = _run_with_the_nnfs_package(tmp_path, f"EPOCHS = {epochs}\n" + textwrap.dedent(_BOOK_STYLE_BINARY_LOOP))
+    reference = _reference(tmp_path, epochs, _BOOK_STYLE_BINARY_LOOP)
     init()
     X, y = spiral_data(samples=100, classes=2)
     y = y.reshape(-1, 1)
@@ -366,8 +371,7 @@ _BOOK_STYLE_DROPOUT_LOOP = """
     W1, b1 = 0.01 * np.random.randn(2, 64), np.zeros((1, 64))
     W2, b2 = 0.01 * np.random.randn(64, 3), np.zeros((1, 3))
     params = [W1, b1, W2, b2]
-    m = [np.zeros_like(p) for p in params]
-    v = [np.zeros_like(p) for p in params]
+    m, v = [np.zeros_like(p) for p in params], [np.zeros_like(p) for p in params]
     for epoch in range(EPOCHS):
         z1 = np.dot(X, W1) + b1
         a1 = np.maximum(0, z1)
@@ -385,12 +389,7 @@ _BOOK_STYLE_DROPOUT_LOOP = """
         grads[0] += 2 * 5e-4 * W1
         grads[1] += 2 * 5e-4 * b1
         lr = 0.05 * (1.0 / (1.0 + 5e-5 * epoch))
-        for i, grad in enumerate(grads):
-            m[i] = 0.9 * m[i] + (1 - 0.9) * grad
-            v[i] = 0.999 * v[i] + (1 - 0.999) * grad**2
-            m_hat = m[i] / (1 - 0.9 ** (epoch + 1))
-            v_hat = v[i] / (1 - 0.999 ** (epoch + 1))
-            params[i] += -lr * m_hat / (np.sqrt(v_hat) + 1e-7)
+        adam_step(params, grads, m, v, lr, epoch + 1)
     out["W1"], out["b1"], out["W2"], out["next_draw"] = W1, b1, W2, np.random.randn(3)
 """
 
@@ -403,7 +402,7 @@ def _dropout_layers():
 def test_dropout_chapter_training_is_bit_identical_to_the_same_program_on_the_nnfs_package(tmp_path):
     # The book's dropout draws its masks from NumPy's global generator: the same masks, the same bits.
     epochs = 60
-    reference = _run_with_the_nnfs_package(tmp_path, f"EPOCHS = {epochs}\n" + textwrap.dedent(_BOOK_STYLE_DROPOUT_LOOP))
+    reference = _reference(tmp_path, epochs, _BOOK_STYLE_DROPOUT_LOOP)
     init()
     X, y = spiral_data(samples=100, classes=3)
     dense1, activation1, dropout1, dense2 = _dropout_layers()
@@ -477,8 +476,7 @@ _BOOK_STYLE_REGRESSION_LOOP = """
     Ws = [0.1 * np.random.randn(1, 64), 0.1 * np.random.randn(64, 64), 0.1 * np.random.randn(64, 1)]
     bs = [np.zeros((1, 64)), np.zeros((1, 64)), np.zeros((1, 1))]
     params = [Ws[0], bs[0], Ws[1], bs[1], Ws[2], bs[2]]
-    m = [np.zeros_like(p) for p in params]
-    v = [np.zeros_like(p) for p in params]
+    m, v = [np.zeros_like(p) for p in params], [np.zeros_like(p) for p in params]
     for epoch in range(EPOCHS):
         z1 = np.dot(X, Ws[0]) + bs[0]
         a1 = np.maximum(0, z1)
@@ -494,12 +492,7 @@ _BOOK_STYLE_REGRESSION_LOOP = """
         grads = [np.dot(X.T, g1), np.sum(g1, axis=0, keepdims=True), np.dot(a1.T, g2),
                  np.sum(g2, axis=0, keepdims=True), np.dot(a2.T, g3), np.sum(g3, axis=0, keepdims=True)]
         lr = 0.005 * (1.0 / (1.0 + 1e-3 * epoch))
-        for i, grad in enumerate(grads):
-            m[i] = 0.9 * m[i] + (1 - 0.9) * grad
-            v[i] = 0.999 * v[i] + (1 - 0.999) * grad**2
-            m_hat = m[i] / (1 - 0.9 ** (epoch + 1))
-            v_hat = v[i] / (1 - 0.999 ** (epoch + 1))
-            params[i] += -lr * m_hat / (np.sqrt(v_hat) + 1e-7)
+        adam_step(params, grads, m, v, lr, epoch + 1)
     out["W1"], out["W3"], out["b3"] = Ws[0], Ws[2], bs[2]
 """
 
@@ -507,8 +500,7 @@ _BOOK_STYLE_REGRESSION_LOOP = """
 def test_regression_chapter_loop_is_bit_identical_to_the_same_program_on_the_nnfs_package(tmp_path):
     # sine_data's targets are float64: the book's loss gradient, and its last bias gradient, are float64.
     epochs = 40
-    reference = _run_with_the_nnfs_package(tmp_path, f"EPOCHS = {epochs}\n"
-                                           + textwrap.dedent(_BOOK_STYLE_REGRESSION_LOOP))
+    reference = _reference(tmp_path, epochs, _BOOK_STYLE_REGRESSION_LOOP)
     init()
     X, y = sine_data()
     dense1, dense2, dense3 = (Layer_Dense(1, 64, weight_scale=0.1), Layer_Dense(64, 64, weight_scale=0.1),
