@@ -11,10 +11,9 @@ from glassnet._registry import deserialize, serialize
 from glassnet.layers.base import Layer, auto_name, normalize_shape
 from glassnet.layers.reshaping import Input
 from glassnet.layers.symbolic import SymbolicTensor, is_symbolic, returns_several
-from glassnet.models import data, training
+from glassnet.models import chain, data, training
 from glassnet.models.base import BaseModel
 from glassnet.models.nested import ModelLayer, holds, layer_kind
-from glassnet.models.training import forward_layers
 
 
 class Sequential(BaseModel):
@@ -285,7 +284,7 @@ class Sequential(BaseModel):
         return self._forward(x, training)
 
     def _forward(self, x, training: bool = False) -> np.ndarray:
-        return forward_layers(self.layers, x, training)
+        return chain.forward(self, x, training)[0]
 
     # -- describing -----------------------------------------------------------------------------
     def summary(self, line_length: int = 72, print_fn=print) -> None:
