@@ -41,6 +41,10 @@ class PoolThenReLU:
         self.needs_input_grad = True
 
     @property
+    def name(self) -> str:
+        return f"{self.layer.name}+{self.pool.name}"
+
+    @property
     def params(self) -> dict:
         return self.layer.params  # the pool has none
 
