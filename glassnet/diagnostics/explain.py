@@ -20,7 +20,7 @@ from glassnet import losses as losses_module
 from glassnet import optimizers as optimizers_module
 from glassnet.diagnostics import recurrent_steps
 from glassnet.layers.dense import Dense
-from glassnet.models import chain, data, loop, training
+from glassnet.models import chain, data, loop, prepare, training
 
 #: a sigmoid output below 1 - SATURATION or above SATURATION, or a tanh output with
 #: |y| > SATURATION, is saturated: its slope is under 4% (sigmoid) or 2% (tanh) of its peak.
@@ -151,7 +151,7 @@ def explain(model, x, y=None, *, loss=None, optimizer=None, print_fn=print, max_
         loss_fn = losses_module.get(loss) if loss is not None else model.loss
         if loss_fn is None:
             raise ValueError("explain needs a loss to compute gradients: compile the model or pass loss=...")
-        x, y = training.prepare_xy(model, x, y, loss=loss_fn)
+        x, y = prepare.prepare_xy(model, x, y, loss=loss_fn)
         fused = losses_module.fused_with(loss_fn, model.layers[-1].output_activation)
     opt = optimizer if optimizer is not None else model.optimizer
     if opt is not None:

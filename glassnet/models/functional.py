@@ -18,7 +18,7 @@ from glassnet._registry import deserialize, serialize
 from glassnet.layers.base import Layer, auto_name
 from glassnet.layers.reshaping import Input as InputLayer
 from glassnet.layers.symbolic import SymbolicTensor, is_symbolic
-from glassnet.models import data, graph, loop, training
+from glassnet.models import data, graph, loop, ownership, prepare, sources, training
 from glassnet.models import outputs as outputs_module
 from glassnet.models.base import BaseModel
 from glassnet.models.nested import layer_kind
@@ -349,9 +349,9 @@ class Model(BaseModel):
         """
         if loss is None:
             raise ValueError("compile needs a loss, e.g. loss='mse', or a dict by output name.")
-        optimizer = training.resolve_optimizer(optimizer)
+        optimizer = ownership.resolve_optimizer(optimizer)
         losses, weights, trackers = outputs_module.compile_outputs(self.output_names, loss, metrics, loss_weights)
-        training.claim_optimizer(self, optimizer)
+        ownership.claim_optimizer(self, optimizer)
         self.optimizer, self.loss, self.loss_weights, self.metrics = optimizer, losses, weights, trackers
         consumers = [id(t) for node in self.nodes for t in node.inputs]
         out_ids = [id(t) for t in self.outputs]
@@ -407,8 +407,8 @@ class Model(BaseModel):
         or a dict when the outputs were given as one. ``callbacks`` get the predict hooks, as
         in Keras (a batch's ``{"outputs": ...}`` is its list of output arrays)."""
         training.refuse_step_overrides(self, "predict", ("predict_step",))
-        x, _ = training.unpack_image_data(x)
-        if training.is_batch_source(x):  # batches from disk: only the outputs are held in memory
+        x, _ = prepare.unpack_image_data(x)
+        if sources.is_batch_source(x):  # batches from disk: only the outputs are held in memory
             steps = (lambda i=i: self.forward(self.input_arrays(x[i][0])) for i in range(len(x)))
         else:
             xs = self.input_arrays(x)

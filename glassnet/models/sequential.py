@@ -11,7 +11,7 @@ from glassnet._registry import deserialize, serialize
 from glassnet.layers.base import Layer, auto_name, normalize_shape
 from glassnet.layers.reshaping import Input
 from glassnet.layers.symbolic import SymbolicTensor, is_symbolic, returns_several
-from glassnet.models import chain, data, training
+from glassnet.models import chain, data, ownership, prepare, sources, training
 from glassnet.models.base import BaseModel
 from glassnet.models.nested import ModelLayer, holds, layer_kind
 
@@ -188,7 +188,7 @@ class Sequential(BaseModel):
         if loss is None:
             raise ValueError("compile needs a loss, e.g. loss='categorical_crossentropy' or 'mse'.")
         # Resolve and check everything before assigning, so a failed compile changes nothing.
-        optimizer = training.resolve_optimizer(optimizer)
+        optimizer = ownership.resolve_optimizer(optimizer)
         loss = losses_module.get(loss)
         if not isinstance(loss, losses_module.Loss):
             raise TypeError(f"loss must be a name such as 'mse' or a glassnet Loss; got {type(loss).__name__}, "
@@ -201,7 +201,7 @@ class Sequential(BaseModel):
             raise ValueError(f"Metric names must be unique; got {names}.")
         # An optimizer's moments and step count belong to the model it trains; shared, a second
         # model would start from the first one's (slots are keyed by layer name). Keras 3 refuses too.
-        training.claim_optimizer(self, optimizer)
+        ownership.claim_optimizer(self, optimizer)
         self.optimizer, self.loss, self.metrics = optimizer, loss, metrics
         self._configure_fusion()
 
@@ -250,14 +250,14 @@ class Sequential(BaseModel):
         ``{"outputs": ...}`` of the batch), as in Keras.
         """
         training.refuse_step_overrides(self, "predict", ("predict_step",))
-        if not self.built and data.takes_text(self.layers) and not training.is_batch_source(x):
+        if not self.built and data.takes_text(self.layers) and not sources.is_batch_source(x):
             self.build((None,))  # strings have one shape: one per sample, (N,)
         self._require_built("predict")
-        x, _ = training.unpack_image_data(x)
-        if training.is_batch_source(x):  # batches from disk: only the outputs are held in memory
+        x, _ = prepare.unpack_image_data(x)
+        if sources.is_batch_source(x):  # batches from disk: only the outputs are held in memory
             return training.predict_batches(self, (lambda i=i: self.predict(x[i][0], batch_size)
                                                    for i in range(len(x))), callbacks)
-        if self.preprocessor is not None and training.is_dataframe(x):
+        if self.preprocessor is not None and prepare.is_dataframe(x):
             x = self.preprocessor.transform(x)
         if data.takes_text(self.layers):  # raw strings for a first TextVectorization layer
             x = data.as_text(x, "x", self.input_shape[1:])
