@@ -139,6 +139,7 @@ class Model(BaseModel):
             seen = any(r is layer for r in self._runners)
             self._runners.append(graph.replica(layer) if seen else layer)
         self._make_calls()
+        self._pack_weights()
 
     def _make_calls(self) -> None:
         """The loop's calls (glassnet/models/loop.py) for ``nodes`` run by ``_runners``: each
