@@ -35,19 +35,19 @@ class BaseModel:
 
     @property
     def input(self):
-        """A graph's input tensor, or its inputs as a list or a dict by name as given (Keras' ``model.input``)."""
+        """The input tensor (a graph's or a built Sequential's), or a graph's inputs as a list or a
+        dict by name as given (Keras' ``model.input``)."""
         return self._graph_tensors("input")
 
     @property
     def output(self):
-        """A graph's output tensor, or its outputs as a list or a dict by name as given (Keras' ``model.output``)."""
+        """The output tensor (a graph's or a built Sequential's), or a graph's outputs as a list or a
+        dict by name as given (Keras' ``model.output``)."""
         return self._graph_tensors("output")
 
     def _graph_tensors(self, what: str):
-        if not getattr(self, "is_graph", False):
-            raise AttributeError(f"Model {self.name!r} ({type(self).__name__}) has no symbolic {what}: only a graph "
-                                 f"model (gn.Model(inputs, outputs)) has one; use model.input_shape / output_shape.")
-        tensors, keys = (self.inputs, self.input_keys) if what == "input" else (self.outputs, self.output_keys)
+        tensors = self.inputs if what == "input" else self.outputs  # an unbuilt Sequential raises here
+        keys = getattr(self, f"{what}_keys", None)
         if keys is not None:
             return dict(zip(keys, tensors))
         return tensors[0] if len(tensors) == 1 else list(tensors)

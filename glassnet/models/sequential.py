@@ -47,6 +47,8 @@ class Sequential(BaseModel):
         self.history = None
         self._build_input_shape = None
         self._fused_loss = None
+        self._nodes = []  # the layer calls of this model's symbolic graph (_record_graph)
+        self._inputs = self._outputs = None
         #: an optional fitted preprocessor (``attach_preprocessor``) that predict applies to DataFrames.
         self.preprocessor = None
         for layer in layers or []:
@@ -96,6 +98,7 @@ class Sequential(BaseModel):
         elif len(self.layers) > 1 and self.layers[-2].built:
             self._build_layer(len(self.layers) - 1, self.layers[-2].output_shape)
             self._pack_weights()
+            self._record_graph()
         self._configure_fusion()  # the last layer changed: a compiled loss may (un)pair with it
 
     def pop(self) -> Layer:
@@ -103,6 +106,7 @@ class Sequential(BaseModel):
         if not self.layers:
             raise ValueError("pop: the model has no layers to remove.")
         layer = self.layers.pop()
+        self._record_graph()  # the outputs are now the new last layer's
         self._configure_fusion()  # the new last layer may pair with the loss, or no longer
         return layer
 
@@ -124,6 +128,48 @@ class Sequential(BaseModel):
         for i in range(len(self.layers)):
             shape = self._build_layer(i, shape)
         self._pack_weights()
+        self._record_graph()
+
+    def _record_graph(self) -> None:
+        """Keras' symbolic view of a built Sequential: an input tensor, and each layer called on the
+        one before it, so that ``layer.input``, ``layer.output``, ``model.inputs`` and
+        ``model.outputs`` exist, e.g. ``gn.Model(model.inputs, model.layers[1].output)`` as a
+        feature extractor that shares this model's weights. Redone whenever the layers change
+        (these calls only record tensors and check shapes; no numbers are computed)."""
+        for node in self._nodes:
+            node.layer.nodes.remove(node)
+        self._nodes, self._inputs, self._outputs = [], None, None
+        if not self.built:
+            return
+        first = self.layers[0]
+        if isinstance(first, Input):
+            x, rest = first.output, self.layers[1:]
+        else:  # named after the model, so it takes no number from the layer-name counters
+            x, rest = Input(self._build_input_shape[1:], name=f"{self.name}_input", dtype=first.dtype).output, self.layers
+            self._nodes.append(x.node)
+        self._inputs = [x]
+        for layer in rest:
+            x = layer(x)
+            self._nodes.append((x[0] if isinstance(x, list) else x).node)
+        self._outputs = x if isinstance(x, list) else [x]
+
+    @property
+    def inputs(self) -> list:
+        """The built model's input tensor, in a list (Keras' ``model.inputs``)."""
+        return self._symbolic("inputs", self._inputs)
+
+    @property
+    def outputs(self) -> list:
+        """The built model's output tensor (tensors, for a last layer with ``return_state``), in a list."""
+        return self._symbolic("outputs", self._outputs)
+
+    def _symbolic(self, what: str, tensors):
+        if tensors is None:
+            # AttributeError, as for an uncalled layer: hasattr(model, "inputs") is then False
+            raise AttributeError(f"Sequential {self.name!r} is not built, so it has no symbolic {what} (only a graph "
+                                 f"model or a built Sequential has them): give the first layer input_shape=..., "
+                                 f"start with layers.Input(shape), or call model.build(input_shape).")
+        return list(tensors)
 
     def _build_layer(self, index: int, input_shape) -> tuple:
         layer = self.layers[index]
