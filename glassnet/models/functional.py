@@ -334,7 +334,7 @@ class Model(BaseModel):
             return self._structure(out if isinstance(out, list) else [out])
         return self._structure(self.forward(self._arrays(x), training))
 
-    # -- compiling and the workflow (the loop is Sequential's: glassnet/models/training.py) -----
+    # -- compiling and the workflow (fit's epochs are Sequential's: glassnet/models/training.py) --
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None) -> None:
         """Choose the optimizer and, per output, the loss, its weight and the metrics (as in Keras).
 
@@ -388,7 +388,7 @@ class Model(BaseModel):
     def fit(self, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose="auto", callbacks=None,
             validation_split: float = 0.0, validation_data=None, shuffle: bool = True, class_weight=None,
             sample_weight=None, initial_epoch: int = 0, log_every: int | None = None, diagnose: bool = False):
-        """Train for ``epochs`` epochs with Sequential's loop; returns a ``History``.
+        """Train for ``epochs`` epochs as a Sequential trains (the same loop); returns a ``History``.
 
         ``x`` and ``y``: an array, a list in input (output) order or a dict by name.
         ``validation_split`` stratifies on the first classification output; ``class_weight``

@@ -1,4 +1,5 @@
-"""The training loop: one step forward and backward, then epochs, validation and callbacks.
+"""Training: one step (forward, loss, backward through the loop of loop.py, update), then
+fit's epochs, validation and callbacks; evaluate, and predict's batches.
 
 Randomness of epoch e (shuffling, dropout) comes from generators derived from
 (model seed, purpose, e), so a run resumed at epoch k repeats the uninterrupted run exactly.
@@ -37,7 +38,7 @@ def refuse_step_overrides(model, action: str, hooks: tuple[str, ...]) -> None:
         if getattr(type(model), hook, None) is not None:
             raise NotImplementedError(
                 f"{type(model).__name__} defines {hook}(), Keras' custom-step hook, but glassnet's "
-                f"{action} does not call it (its loop is glassnet/models/training.py), so your step "
+                f"{action} does not call it (its step is glassnet/models/training.py's train_step), so your step "
                 f"would be silently skipped. Remove {hook}() and put per-batch work in a callback "
                 f"(gn.callbacks.LambdaCallback(on_train_batch_end=...)), a custom loss in a "
                 f"gn.losses.Loss subclass given to compile(loss=...), or write your own loop over "
