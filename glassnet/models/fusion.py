@@ -1,9 +1,6 @@
-"""Speed tricks beside the loop: a ReLU layer followed by max pooling, run as one call in the other order.
-
-The loop (loop.py) runs whatever a ``Call`` holds; when a ``Sequential`` is run for training or
-prediction, each such pair is replaced by one ``PoolThenReLU`` call. ``explain`` runs the plain
-layers, since it shows each layer's own output.
-"""
+"""Speed tricks beside the loop: a layer ending in ReLU and a max pooling after it run as one
+call, pool first (chain.py puts it in for training and prediction; ``explain`` runs the plain
+layers, since it shows each layer's own output)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,6 @@
-"""The loop every model runs: forward over its layer calls in order, backward in reverse.
-
-A model is a list of ``Call``s, each reading and writing numbered slots of one list of values.
-A ``Sequential`` is a chain (call i reads slot i, writes slot i + 1); a ``gn.Model`` is any
-graph in topological order. ``fit``, ``explain`` and ``check_gradients`` all run these two
-functions; speed tricks (a fused ReLU/pooling pair, the loss fused with the last activation)
-live beside them, as the layers a ``Call`` runs.
+"""The loop every model runs (fit, explain, check_gradients): forward over its layer calls in
+order, backward in reverse. A call reads and writes numbered slots of one list of values: a
+``Sequential`` is a chain of calls (chain.py), a ``gn.Model`` a graph in topological order.
 """
 
 from __future__ import annotations

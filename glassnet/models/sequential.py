@@ -145,7 +145,7 @@ class Sequential(BaseModel):
         if isinstance(first, Input):
             x, rest = first.output, self.layers[1:]
         else:  # named after the model, so it takes no number from the layer-name counters
-            x, rest = Input(self._build_input_shape[1:], name=f"{self.name}_input", dtype=first.dtype).output, self.layers
+            x, rest = Input(first.input_shape[1:], name=f"{self.name}_input", dtype=first.dtype).output, self.layers
             self._nodes.append(x.node)
         self._inputs = [x]
         for layer in rest:
