@@ -1,4 +1,5 @@
-"""A built Sequential has Keras' symbolic tensors: ``layer.input``, ``layer.output``, ``model.inputs``, ``model.outputs``."""
+"""A built Sequential has Keras' symbolic tensors: ``layer.input``, ``layer.output``,
+``model.inputs``, ``model.outputs``."""
 
 import numpy as np
 import pytest

@@ -166,9 +166,9 @@ class Sequential(BaseModel):
     def _symbolic(self, what: str, tensors):
         if tensors is None:
             # AttributeError, as for an uncalled layer: hasattr(model, "inputs") is then False
-            raise AttributeError(f"Sequential {self.name!r} is not built, so it has no symbolic {what} (only a graph "
-                                 f"model or a built Sequential has them): give the first layer input_shape=..., "
-                                 f"start with layers.Input(shape), or call model.build(input_shape).")
+            raise AttributeError(f"Sequential {self.name!r} is not built, so it has no symbolic {what} (only a "
+                                 f"graph model or a built Sequential has them): give the first layer "
+                                 f"input_shape=..., start with layers.Input(shape), or call model.build(input_shape).")
         return list(tensors)
 
     def _build_layer(self, index: int, input_shape) -> tuple:
