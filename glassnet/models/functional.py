@@ -2,7 +2,8 @@
 
 Forward runs the layer calls (nodes) in topological order; backward runs them in reverse and sums
 the gradients where a tensor feeds several layers (a fan-out, a residual connection) and where one
-layer is called more than once (a shared layer: its parameter gradients add up).
+layer is called more than once (a shared layer: its parameter gradients add up). Both are the
+loop every model runs (glassnet/models/loop.py), over this graph's calls.
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ from glassnet import losses as losses_module
 from glassnet import parallel, utils
 from glassnet._registry import deserialize, serialize
 from glassnet.layers.base import Layer, auto_name
-from glassnet.layers.masking import call_with_mask
 from glassnet.layers.reshaping import Input as InputLayer
 from glassnet.layers.symbolic import SymbolicTensor, is_symbolic
-from glassnet.models import data, graph, training
+from glassnet.models import data, graph, loop, ownership, prepare, sources, training
 from glassnet.models import outputs as outputs_module
 from glassnet.models.base import BaseModel
 from glassnet.models.nested import layer_kind
@@ -138,6 +138,33 @@ class Model(BaseModel):
             layer = node.layer
             seen = any(r is layer for r in self._runners)
             self._runners.append(graph.replica(layer) if seen else layer)
+        self._make_calls()
+        self._pack_weights()
+
+    def _make_calls(self) -> None:
+        """The loop's calls (glassnet/models/loop.py) for ``nodes`` run by ``_runners``: each
+        tensor gets a slot in the loop's list of values, the model's inputs first."""
+        slot = {id(t): k for k, t in enumerate(self.inputs)}
+        self._calls, self._call_nodes, self._replicas_to_sync = [], [], []
+        for node, runner in zip(self.nodes, self._runners):
+            if isinstance(node.layer, InputLayer):
+                continue
+            for t in node.outputs:
+                slot[id(t)] = len(slot)
+            self._calls.append(loop.Call(runner, [slot[id(t)] for t in node.inputs],
+                                         [slot[id(t)] for t in node.outputs], as_list=node.as_list,
+                                         multi_output=node.multi_output, state_inputs=node.state_inputs))
+            self._call_nodes.append(node)
+            if runner is not node.layer:
+                self._replicas_to_sync.append((node.layer, runner))
+        self._slot_tensors = [None] * len(slot)  # slot -> tensor, for explain's values keyed by id(tensor)
+        for node in self.nodes:
+            for t in node.outputs:
+                self._slot_tensors[slot[id(t)]] = t
+        self._input_slots = [slot[id(t)] for t in self.inputs]
+        self._output_slots = [slot[id(t)] for t in self.outputs]
+        call_of = {id(node): i for i, node in enumerate(self._call_nodes)}
+        self._output_calls = [call_of.get(id(t.node)) for t in self.outputs]
 
     def _replicas(self):
         """(first, replica) pairs for every later call of a shared layer: ``first`` runs the
@@ -167,6 +194,7 @@ class Model(BaseModel):
         for node, runner in zip(self.nodes, twin._runners):
             by_layer.setdefault(id(node.layer), runner)
         twin.layers = [by_layer[id(layer)] for layer in self.layers]
+        twin._make_calls()
         return twin
 
     @property
@@ -237,38 +265,22 @@ class Model(BaseModel):
         Math:
             for each node in order: value[node.output] = layer.forward(value[node.inputs]).
         """
-        value = {id(t): x for t, x in zip(self.inputs, inputs)}
-        # time-step masks (glassnet/layers/masking.py)
-        masks_by_tensor = {id(t): m for t, m in zip(self.inputs, input_masks or [])}
-        logit_nodes = {id(self.outputs[k].node) for k in logits}
-        for node, runner in zip(self.nodes, self._runners):
-            if isinstance(node.layer, InputLayer):
-                continue
-            if runner is not node.layer:  # the epoch's generator and switches are the layer's
-                runner.rng, runner.trainable = node.layer.rng, node.layer.trainable
-            args = [value[id(t)] for t in node.inputs]
-            # A merging layer gets its inputs' masks as a list and combines them (compute_mask).
-            mask = ([masks_by_tensor.get(id(t)) for t in node.inputs] if node.as_list
-                    else masks_by_tensor.get(id(node.inputs[0])))
-            if node.state_inputs:  # a recurrent layer started from other tensors (initial_state=[h, c])
-                split = len(args) - node.state_inputs  # the last state_inputs are the initial_state
-                y = runner.forward(args[0], training=training, initial_state=args[split:],
-                                   **({} if mask is None else {"mask": mask}))
-                out_mask = runner.compute_mask(args[0], mask)
-            else:
-                y, out_mask = call_with_mask(runner, args if node.as_list else args[0], mask, training,
-                                             logits=id(node) in logit_nodes)
-            # return_state: the states carry no mask (Keras); a nested model with several outputs
-            # hands on one mask per output (a list)
-            for k, t in enumerate(node.outputs):
-                value[id(t)] = y[k] if node.multi_output else y
-                masks_by_tensor[id(t)] = (out_mask[k] if isinstance(out_mask, list) and node.multi_output
-                                          else out_mask if k == 0 else None)
+        slots, masks_by_slot = [None] * len(self._slot_tensors), [None] * len(self._slot_tensors)
+        for k, (s, x) in enumerate(zip(self._input_slots, inputs)):
+            slots[s] = x
+            masks_by_slot[s] = input_masks[k] if input_masks else None  # time-step masks (layers/masking.py)
+        for layer, runner in self._replicas_to_sync:  # the epoch's generator and switches are the layer's
+            runner.rng, runner.trainable = layer.rng, layer.trainable
+        loop.forward(self._calls, slots, masks_by_slot, training, logits=self._logit_calls(logits))
         if values is not None:
-            values.update(value)
+            values.update({id(t): v for t, v in zip(self._slot_tensors, slots)})
         if masks is not None:
-            masks.extend(masks_by_tensor.get(id(t)) for t in self.outputs)
-        return [value[id(t)] for t in self.outputs]
+            masks.extend(masks_by_slot[s] for s in self._output_slots)
+        return [slots[s] for s in self._output_slots]
+
+    def _logit_calls(self, outputs: frozenset) -> set:
+        """The calls computing ``outputs`` (indices), run up to their pre-activation."""
+        return {self._output_calls[k] for k in outputs}
 
     def backward(self, grads: list, logits: frozenset = frozenset(), input_grads: bool = True,
                  shares: dict | None = None) -> list:
@@ -277,8 +289,8 @@ class Model(BaseModel):
         Writes every layer's ``grads`` (overwriting, as a layer's backward does). An output's
         gradient may be None: it then contributes nothing. ``logits``: the outputs whose
         gradient is wrt the pre-activation, as ``forward(..., logits=...)`` returned them.
-        ``input_grads=False`` (training) lets the layers that read only the model's inputs skip
-        their input gradient, as ``Sequential`` does; the inputs' entries are then None.
+        ``input_grads=False`` (training) skips what only dL/d(inputs) would need, as ``Sequential``
+        does (see ``loop.backward``); the inputs' entries are then None.
         ``shares``, if given, is filled per ``id(tensor)`` with the ``(node, gradient)`` pairs that
         reached it, node None for the loss (``explain`` shows where they add up).
 
@@ -289,44 +301,22 @@ class Model(BaseModel):
         """
         if len(grads) != len(self.outputs):
             raise ValueError(f"backward needs one gradient per output ({len(self.outputs)}); got {len(grads)}.")
-        pending: dict[int, np.ndarray] = {}
-        logit_nodes = {id(self.outputs[k].node) for k in logits}
-
-        def add(tensor, g, source=None):
-            key = id(tensor)
-            pending[key] = g if key not in pending else pending[key] + g  # a fan-out: the shares add up
-            if shares is not None:
-                shares.setdefault(key, []).append((source, g))
-
-        for t, g in zip(self.outputs, grads):
-            if g is not None:
-                add(t, g)
-        for node, runner in zip(reversed(self.nodes), reversed(self._runners)):
-            if isinstance(node.layer, InputLayer):
-                continue
-            g = [pending.pop(id(t), None) for t in node.outputs]  # None where no loss depends on it
-            if all(gk is None for gk in g):  # no loss depends on this call: its parameters get zero gradients
-                for grad in runner.grads.values():
-                    grad[...] = 0  # in place: gradients may be views of one buffer
-                continue
-            g = g if node.multi_output else g[0]
-            # Nobody needs dL/dx of the data itself: a layer reading only inputs (or a TextVectorization's
-            # vectors of raw strings, which no gradient goes beyond) may skip it.
-            runner.needs_input_grad = input_grads or not all(
-                isinstance(t.node.layer, InputLayer) or getattr(t.node.layer, "takes_text", False) for t in node.inputs)
-            try:
-                dx = runner.backward_logits(g) if id(node) in logit_nodes else runner.backward(g)
-            finally:
-                runner.needs_input_grad = True
-            # a list back for a list in, and [dx, d_state...] for a layer given initial_state
-            for t, dxi in zip(node.inputs, dx if node.as_list or node.state_inputs else [dx]):
-                if dxi is not None:  # None: a layer told that no one needs its input's gradient
-                    add(t, dxi, node)
+        pending = [None] * len(self._slot_tensors)
+        for s, g in zip(self._output_slots, grads):
+            if g is not None:  # two outputs on one tensor: their gradients add up
+                pending[s] = g if pending[s] is None else pending[s] + g
+        by_slot = None if shares is None else [[] for _ in pending]
+        loop.backward(self._calls, pending, logits=self._logit_calls(logits), input_grads=input_grads,
+                      shares=by_slot)
+        if shares is not None:
+            for t, arrived in zip(self._slot_tensors, by_slot):
+                if arrived:
+                    shares[id(t)] = [(None if i is None else self._call_nodes[i], g) for i, g in arrived]
         # Shared layers: the replicas wrote their calls' gradients; the layer's own is the first call's.
         for first, replica in self._replicas():
             for key, grad in first.grads.items():
                 grad += replica.grads[key]  # in place: gradients may be views of one buffer
-        return [pending.get(id(t)) for t in self.inputs]
+        return [pending[s] for s in self._input_slots]
 
     def _structure(self, outputs: list):
         """Outputs as the user gave them to the model: one array, a list, or a dict by key."""
@@ -344,7 +334,7 @@ class Model(BaseModel):
             return self._structure(out if isinstance(out, list) else [out])
         return self._structure(self.forward(self._arrays(x), training))
 
-    # -- compiling and the workflow (the loop is Sequential's: glassnet/models/training.py) -----
+    # -- compiling and the workflow (fit's epochs are Sequential's: glassnet/models/training.py) --
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None) -> None:
         """Choose the optimizer and, per output, the loss, its weight and the metrics (as in Keras).
 
@@ -360,9 +350,9 @@ class Model(BaseModel):
         """
         if loss is None:
             raise ValueError("compile needs a loss, e.g. loss='mse', or a dict by output name.")
-        optimizer = training.resolve_optimizer(optimizer)
+        optimizer = ownership.resolve_optimizer(optimizer)
         losses, weights, trackers = outputs_module.compile_outputs(self.output_names, loss, metrics, loss_weights)
-        training.claim_optimizer(self, optimizer)
+        ownership.claim_optimizer(self, optimizer)
         self.optimizer, self.loss, self.loss_weights, self.metrics = optimizer, losses, weights, trackers
         consumers = [id(t) for node in self.nodes for t in node.inputs]
         out_ids = [id(t) for t in self.outputs]
@@ -398,7 +388,7 @@ class Model(BaseModel):
     def fit(self, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose="auto", callbacks=None,
             validation_split: float = 0.0, validation_data=None, shuffle: bool = True, class_weight=None,
             sample_weight=None, initial_epoch: int = 0, log_every: int | None = None, diagnose: bool = False):
-        """Train for ``epochs`` epochs with Sequential's loop; returns a ``History``.
+        """Train for ``epochs`` epochs as a Sequential trains (the same loop); returns a ``History``.
 
         ``x`` and ``y``: an array, a list in input (output) order or a dict by name.
         ``validation_split`` stratifies on the first classification output; ``class_weight``
@@ -418,8 +408,8 @@ class Model(BaseModel):
         or a dict when the outputs were given as one. ``callbacks`` get the predict hooks, as
         in Keras (a batch's ``{"outputs": ...}`` is its list of output arrays)."""
         training.refuse_step_overrides(self, "predict", ("predict_step",))
-        x, _ = training.unpack_image_data(x)
-        if training.is_batch_source(x):  # batches from disk: only the outputs are held in memory
+        x, _ = prepare.unpack_image_data(x)
+        if sources.is_batch_source(x):  # batches from disk: only the outputs are held in memory
             steps = (lambda i=i: self.forward(self.input_arrays(x[i][0])) for i in range(len(x)))
         else:
             xs = self.input_arrays(x)

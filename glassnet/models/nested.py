@@ -13,8 +13,7 @@ import numpy as np
 
 from glassnet._registry import register
 from glassnet.layers.base import Layer
-from glassnet.layers.masking import call_with_mask
-from glassnet.models import training as loop  # training imports this module: names resolved at call time
+from glassnet.models import chain
 
 
 @register("layer")
@@ -131,7 +130,7 @@ class ModelLayer(Layer):
         if getattr(self.model, "is_graph", False):
             y = self.model.forward(x if self.takes_list else [x], training=training)
             return y if self.multi_output else y[0]
-        return loop.forward_layers(self.model.layers, x, training)
+        return chain.forward(self.model, x, training)[0]
 
     def forward_with_mask(self, x, training: bool = False, mask=None, logits: bool = False):
         """(output, its time-step mask): the inner layers run with the mask of ``x`` and hand
@@ -144,17 +143,14 @@ class ModelLayer(Layer):
                                    input_masks=given if given is not None else None)
             # several outputs: a list of masks, one per output, as the graph hands them on
             return (y, out_masks) if self.multi_output else (y[0], out_masks[0])
-        if logits and self.output_activation is not None:
-            out, inner = loop.forward_layers(self.model.layers[:-1], x, training, return_mask=True, mask=mask)
-            return call_with_mask(self.model.layers[-1], out, inner, training, logits=True)
-        return loop.forward_layers(self.model.layers, x, training, return_mask=True, mask=mask)
+        return chain.forward(self.model, x, training, mask=mask, logits=logits and self.output_activation is not None)
 
     def backward(self, grad):
         if getattr(self.model, "is_graph", False):
             # several outputs: one gradient each, None for an output no loss depends on
             dx = self.model.backward(grad if self.multi_output else [grad], input_grads=self.needs_input_grad)
             return dx if self.takes_list else dx[0]
-        return loop.backward_layers(self.model.layers, grad, input_grad=self.needs_input_grad)
+        return chain.backward(self.model, grad, input_grads=self.needs_input_grad)
 
     # A nested Sequential's last activation pairs with the outer model's loss as a layer's would
     # (softmax or sigmoid with its cross-entropy: the fused gradient p - y on the logits).
@@ -167,19 +163,12 @@ class ModelLayer(Layer):
     def forward_logits(self, x, training: bool = False):
         if self.output_activation is None:
             return self.forward(x, training=training)
-        out = loop.forward_layers(self.model.layers[:-1], x, training)
-        return self.model.layers[-1].forward_logits(out, training=training)
+        return chain.forward(self.model, x, training, logits=True)[0]
 
     def backward_logits(self, grad):
         if self.output_activation is None:
             return self.backward(grad)
-        *body, last = self.model.layers
-        last.needs_input_grad = bool(body) or self.needs_input_grad
-        try:
-            grad = last.backward_logits(grad)
-        finally:
-            last.needs_input_grad = True
-        return loop.backward_layers(body, grad, input_grad=self.needs_input_grad) if body else grad
+        return chain.backward(self.model, grad, input_grads=self.needs_input_grad, logits=True)
 
     def count_trainable_params(self) -> int:
         return sum(layer.count_trainable_params() for layer in self.model.layers)

@@ -11,10 +11,9 @@ from glassnet._registry import deserialize, serialize
 from glassnet.layers.base import Layer, auto_name, normalize_shape
 from glassnet.layers.reshaping import Input
 from glassnet.layers.symbolic import SymbolicTensor, is_symbolic, returns_several
-from glassnet.models import data, training
+from glassnet.models import chain, data, ownership, prepare, sources, training
 from glassnet.models.base import BaseModel
 from glassnet.models.nested import ModelLayer, holds, layer_kind
-from glassnet.models.training import forward_layers
 
 
 class Sequential(BaseModel):
@@ -48,6 +47,8 @@ class Sequential(BaseModel):
         self.history = None
         self._build_input_shape = None
         self._fused_loss = None
+        self._nodes = []  # the layer calls of this model's symbolic graph (_record_graph)
+        self._inputs = self._outputs = None
         #: an optional fitted preprocessor (``attach_preprocessor``) that predict applies to DataFrames.
         self.preprocessor = None
         for layer in layers or []:
@@ -97,6 +98,7 @@ class Sequential(BaseModel):
         elif len(self.layers) > 1 and self.layers[-2].built:
             self._build_layer(len(self.layers) - 1, self.layers[-2].output_shape)
             self._pack_weights()
+            self._record_graph()
         self._configure_fusion()  # the last layer changed: a compiled loss may (un)pair with it
 
     def pop(self) -> Layer:
@@ -104,6 +106,7 @@ class Sequential(BaseModel):
         if not self.layers:
             raise ValueError("pop: the model has no layers to remove.")
         layer = self.layers.pop()
+        self._record_graph()  # the outputs are now the new last layer's
         self._configure_fusion()  # the new last layer may pair with the loss, or no longer
         return layer
 
@@ -125,6 +128,48 @@ class Sequential(BaseModel):
         for i in range(len(self.layers)):
             shape = self._build_layer(i, shape)
         self._pack_weights()
+        self._record_graph()
+
+    def _record_graph(self) -> None:
+        """Keras' symbolic view of a built Sequential: an input tensor, and each layer called on the
+        one before it, so that ``layer.input``, ``layer.output``, ``model.inputs`` and
+        ``model.outputs`` exist, e.g. ``gn.Model(model.inputs, model.layers[1].output)`` as a
+        feature extractor that shares this model's weights. Redone whenever the layers change
+        (these calls only record tensors and check shapes; no numbers are computed)."""
+        for node in self._nodes:
+            node.layer.nodes.remove(node)
+        self._nodes, self._inputs, self._outputs = [], None, None
+        if not self.built:
+            return
+        first = self.layers[0]
+        if isinstance(first, Input):
+            x, rest = first.output, self.layers[1:]
+        else:  # named after the model, so it takes no number from the layer-name counters
+            x, rest = Input(first.input_shape[1:], name=f"{self.name}_input", dtype=first.dtype).output, self.layers
+            self._nodes.append(x.node)
+        self._inputs = [x]
+        for layer in rest:
+            x = layer(x)
+            self._nodes.append((x[0] if isinstance(x, list) else x).node)
+        self._outputs = x if isinstance(x, list) else [x]
+
+    @property
+    def inputs(self) -> list:
+        """The built model's input tensor, in a list (Keras' ``model.inputs``)."""
+        return self._symbolic("inputs", self._inputs)
+
+    @property
+    def outputs(self) -> list:
+        """The built model's output tensor (tensors, for a last layer with ``return_state``), in a list."""
+        return self._symbolic("outputs", self._outputs)
+
+    def _symbolic(self, what: str, tensors):
+        if tensors is None:
+            # AttributeError, as for an uncalled layer: hasattr(model, "inputs") is then False
+            raise AttributeError(f"Sequential {self.name!r} is not built, so it has no symbolic {what} (only a "
+                                 f"graph model or a built Sequential has them): give the first layer "
+                                 f"input_shape=..., start with layers.Input(shape), or call model.build(input_shape).")
+        return list(tensors)
 
     def _build_layer(self, index: int, input_shape) -> tuple:
         layer = self.layers[index]
@@ -136,30 +181,6 @@ class Sequential(BaseModel):
                 f"Layer {layer.name!r} was built for inputs {layer.input_shape} but receives {input_shape}."
             )
         return layer.output_shape
-
-    def _pack_weights(self) -> None:
-        """Move the trainable weights of every built layer into one flat buffer, and their
-        gradients into another; each layer keeps views of its part, in layer order.
-
-        Nothing changes for the layers, which read and write ``params`` and ``grads`` in place.
-        The optimizer finds the arrays side by side and updates them as one: Adam's dozen
-        elementwise passes then cost a dozen NumPy calls per step, not a dozen per array (the
-        MLP benchmark's epoch, six arrays: 0.62 s -> 0.51 s, measured side by side).
-        """
-        # A nested model's arrays stay where its own layers (and its own flat buffer) hold them.
-        slots = [(layer, key) for layer in self.layers if layer.built and not isinstance(layer, ModelLayer)
-                 for key in layer.params]
-        dtypes = {layer.params[key].dtype for layer, key in slots}
-        if len(slots) < 2 or len(dtypes) != 1:
-            return
-        offsets = np.cumsum([0] + [layer.params[key].size for layer, key in slots])
-        dtype = dtypes.pop()
-        weights, grads = np.zeros(offsets[-1], dtype), np.zeros(offsets[-1], dtype)
-        for (layer, key), start in zip(slots, offsets):
-            for table, flat in ((layer.params, weights), (layer.grads, grads)):
-                view = flat[start:start + table[key].size].reshape(table[key].shape)
-                view[...] = table[key]
-                table[key] = view
 
     @property
     def input_shape(self):
@@ -189,7 +210,7 @@ class Sequential(BaseModel):
         if loss is None:
             raise ValueError("compile needs a loss, e.g. loss='categorical_crossentropy' or 'mse'.")
         # Resolve and check everything before assigning, so a failed compile changes nothing.
-        optimizer = training.resolve_optimizer(optimizer)
+        optimizer = ownership.resolve_optimizer(optimizer)
         loss = losses_module.get(loss)
         if not isinstance(loss, losses_module.Loss):
             raise TypeError(f"loss must be a name such as 'mse' or a glassnet Loss; got {type(loss).__name__}, "
@@ -202,7 +223,7 @@ class Sequential(BaseModel):
             raise ValueError(f"Metric names must be unique; got {names}.")
         # An optimizer's moments and step count belong to the model it trains; shared, a second
         # model would start from the first one's (slots are keyed by layer name). Keras 3 refuses too.
-        training.claim_optimizer(self, optimizer)
+        ownership.claim_optimizer(self, optimizer)
         self.optimizer, self.loss, self.metrics = optimizer, loss, metrics
         self._configure_fusion()
 
@@ -251,14 +272,14 @@ class Sequential(BaseModel):
         ``{"outputs": ...}`` of the batch), as in Keras.
         """
         training.refuse_step_overrides(self, "predict", ("predict_step",))
-        if not self.built and data.takes_text(self.layers) and not training.is_batch_source(x):
+        if not self.built and data.takes_text(self.layers) and not sources.is_batch_source(x):
             self.build((None,))  # strings have one shape: one per sample, (N,)
         self._require_built("predict")
-        x, _ = training.unpack_image_data(x)
-        if training.is_batch_source(x):  # batches from disk: only the outputs are held in memory
+        x, _ = prepare.unpack_image_data(x)
+        if sources.is_batch_source(x):  # batches from disk: only the outputs are held in memory
             return training.predict_batches(self, (lambda i=i: self.predict(x[i][0], batch_size)
                                                    for i in range(len(x))), callbacks)
-        if self.preprocessor is not None and training.is_dataframe(x):
+        if self.preprocessor is not None and prepare.is_dataframe(x):
             x = self.preprocessor.transform(x)
         if data.takes_text(self.layers):  # raw strings for a first TextVectorization layer
             x = data.as_text(x, "x", self.input_shape[1:])
@@ -285,7 +306,7 @@ class Sequential(BaseModel):
         return self._forward(x, training)
 
     def _forward(self, x, training: bool = False) -> np.ndarray:
-        return forward_layers(self.layers, x, training)
+        return chain.forward(self, x, training)[0]
 
     # -- describing -----------------------------------------------------------------------------
     def summary(self, line_length: int = 72, print_fn=print) -> None:

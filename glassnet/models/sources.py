@@ -1,4 +1,5 @@
-"""The batch-source contract the training loop reads: ``BatchSource`` and ``is_batch_source``.
+"""The batch-source contract the training loop reads: ``BatchSource`` and ``is_batch_source``,
+and the checks and reads of a source's batches (``check_source_arguments``, ``source_batch``).
 
 It lives here, beside the loop, so the engine imports nothing from ``glassnet.datasets``; the
 sources themselves (``ArraySource``, folders of images, time series) are in glassnet/datasets/,
@@ -14,6 +15,9 @@ from __future__ import annotations
 import copy
 
 import numpy as np
+
+from glassnet.models import data, outputs
+from glassnet.models.prepare import prepare_xy
 
 
 class BatchSource:
@@ -62,3 +66,35 @@ def is_batch_source(obj) -> bool:
     if obj is None or isinstance(obj, (np.ndarray, list, tuple, dict)) or hasattr(obj, "shape"):
         return False
     return hasattr(obj, "__len__") and hasattr(obj, "__getitem__") and hasattr(obj, "on_epoch_end")
+
+
+def check_source_arguments(source, y, sample_weight, validation_split, diagnose) -> None:
+    for name, value in (("y", y), ("sample_weight", sample_weight)):
+        if value is not None:
+            raise ValueError(f"{name} must be None when x is a batch source: the source's batches are "
+                             f"(x, y) or (x, y, sample_weight).")
+    if validation_split:
+        raise ValueError("validation_split cannot split a batch source; pass validation_data (arrays or "
+                         "another source), e.g. image_dataset_from_directory(..., subset='both').")
+    if diagnose:
+        raise ValueError("diagnose=True needs arrays; it is not available when training from a batch source.")
+    if len(source) == 0:
+        raise ValueError("The batch source is empty (len(source) == 0).")
+
+
+def source_batch(model, source, index: int, class_weight=None):
+    """Batch ``index`` of ``source`` as checked arrays ``(x, y, sample_weight or None)``."""
+    batch = source[index]
+    if not isinstance(batch, (tuple, list)) or len(batch) not in (2, 3):
+        got = (f"a {type(batch).__name__} of {len(batch)}" if isinstance(batch, (tuple, list))
+               else f"a {type(batch).__name__}")
+        raise ValueError(
+            f"Batch {index} of {type(source).__name__} is {got}; a batch source must return (x, y) or "
+            f"(x, y, sample_weight) for training and evaluation."
+        )
+    x, y = prepare_xy(model, batch[0], batch[1], f"x (batch {index})", f"y (batch {index})")
+    x = data.densify(x)
+    w = data.as_sample_weight(batch[2], x.shape[0]) if len(batch) == 3 else None
+    if class_weight is not None:
+        w = data.apply_class_weight(class_weight, outputs.class_weight_targets(model, y), w, x.shape[0])
+    return x, y, w

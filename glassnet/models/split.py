@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet import utils
+from glassnet.models import outputs
 
 
 def class_labels(y, classification: bool | None = None) -> np.ndarray | None:
@@ -94,3 +95,32 @@ def stratified_folds(y, k: int, seed: int, *, classification: bool | None = None
 def _random_state(seed: int) -> int:
     # The split's own stream of the seed, independent of the initial weights' and dropout's.
     return int(utils.rng_for(int(seed), utils.SPLIT).integers(2**31 - 1))
+
+
+def split_validation(model, x, y, sample_weight, validation_split: float, verbose: int):
+    """fit's ``validation_split``: the shared shuffled, stratified split, seeded by the model."""
+    if not 0 < validation_split < 1:
+        raise ValueError(f"validation_split must be in (0, 1); got {validation_split}.")
+    if getattr(model, "is_graph", False):
+        labels, classification = outputs.stratify_labels(model, y), True
+    else:
+        labels, classification = y, model.loss.classification
+    if labels is None:  # a graph without a classification output: only the sample count matters
+        labels, classification = np.arange(x.shape[0]), False
+    try:
+        train_idx, val_idx = stratified_split(labels, validation_split, model.seed,
+                                                    classification=classification)
+    except ValueError as error:
+        raise ValueError(f"validation_split: {error}") from None
+    classes = class_labels(labels, classification)
+    if classes is not None and verbose >= 1:
+        print(_balance_line("training", classes[train_idx]) + "; " + _balance_line("validation", classes[val_idx]))
+    w = sample_weight
+    return (x[train_idx], y[train_idx], None if w is None else w[train_idx],
+            (x[val_idx], y[val_idx], None if w is None else w[val_idx]))
+
+
+def _balance_line(part: str, classes: np.ndarray) -> str:
+    counts = np.bincount(classes)
+    shares = ", ".join(f"{c}: {n} ({n / classes.size:.1%})" for c, n in enumerate(counts) if n)
+    return f"{part} {classes.size} samples [{shares}]"

@@ -1,4 +1,5 @@
-"""The training loop: one step forward and backward, then epochs, validation and callbacks.
+"""Training: one step (forward, loss, backward through the loop of loop.py, update), then
+fit's epochs, validation and callbacks; evaluate, and predict's batches.
 
 Randomness of epoch e (shuffling, dropout) comes from generators derived from
 (model seed, purpose, e), so a run resumed at epoch k repeats the uninterrupted run exactly.
@@ -6,22 +7,19 @@ Randomness of epoch e (shuffling, dropout) comes from generators derived from
 
 from __future__ import annotations
 
-import sys
-import weakref
-
 import numpy as np
 
-from glassnet import activations, parallel
+from glassnet import parallel
 from glassnet import callbacks as callbacks_module
-from glassnet import optimizers as optimizers_module
 from glassnet import utils
-from glassnet.layers.base import ActivatedLayer
-from glassnet.layers.masking import call_with_mask
 from glassnet.losses import masked
-from glassnet.layers.pooling import MaxPooling1D, MaxPooling2D
-from glassnet.models import data, memory, nested, outputs, split
+from glassnet.models import chain, data, memory, nested, outputs, split
 from glassnet.models.progress import EpochProgress, resolve_verbose
-from glassnet.models.sources import is_batch_source
+from glassnet.models.sources import check_source_arguments, is_batch_source, source_batch
+from glassnet.models.ownership import check_optimizer_owner
+from glassnet.models.prepare import prepare_xy, unpack_image_data
+# Looked up here by chain.py when it pairs layers, so that it can be switched off in one place.
+from glassnet.models.fusion import relu_then_max_pool  # noqa: F401
 
 #: batch size for predict/evaluate when none is given: inference needs no small batches.
 INFERENCE_BATCH = 256
@@ -40,146 +38,11 @@ def refuse_step_overrides(model, action: str, hooks: tuple[str, ...]) -> None:
         if getattr(type(model), hook, None) is not None:
             raise NotImplementedError(
                 f"{type(model).__name__} defines {hook}(), Keras' custom-step hook, but glassnet's "
-                f"{action} does not call it (its loop is glassnet/models/training.py), so your step "
+                f"{action} does not call it (its step is glassnet/models/training.py's train_step), so your step "
                 f"would be silently skipped. Remove {hook}() and put per-batch work in a callback "
                 f"(gn.callbacks.LambdaCallback(on_train_batch_end=...)), a custom loss in a "
                 f"gn.losses.Loss subclass given to compile(loss=...), or write your own loop over "
                 f"model.train_on_batch / the layers' forward and backward.")
-
-
-def prepare_xy(model, x, y, x_name: str = "x", y_name: str = "y", loss=None):
-    """Checked float arrays ``x`` and targets ``y`` shaped for the model's loss; builds the model.
-
-    A graph model (``gn.Model``) returns its inputs and targets as ``outputs.Arrays`` instead.
-    """
-    if getattr(model, "is_graph", False):
-        return outputs.prepare_xy(model, x, y, x_name, y_name)
-    # the float type of the computation (a string Input has none of its own)
-    dtype = next((layer.dtype for layer in model.layers if layer.dtype != "string"), "float32")
-    if getattr(model, "preprocessor", None) is not None and is_dataframe(x):
-        # Raw rows, as predict takes them: fit and evaluate must see the same features, not
-        # the raw columns (which may even have the right count and pass every check).
-        x = model.preprocessor.transform(x)
-    text = data.takes_text(model.layers)
-    if text:  # raw strings for a first TextVectorization layer, kept as strings
-        x = data.as_text(x, x_name, model.input_shape[1:] if model.built else None)
-    else:
-        x = data.as_array(x, x_name, dtype, sparse=True)
-    if y is None:
-        raise ValueError(f"{y_name} is None; pass the targets (one per sample in {x_name}).")
-    if data.is_sparse(y):
-        raise ValueError(f"{y_name} is a SciPy sparse matrix; targets must be dense: pass {y_name}.toarray() "
-                         f"(one-hot rows), or the class indices as a 1-D array.")
-    y_arr = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
-    data.check_lengths(**{x_name: x, y_name: y_arr})
-    y_arr = data.as_array(y_arr, y_name, dtype, targets=True)
-    if not model.built and text:
-        model.build(x.shape[1:])
-    elif not model.built:
-        if x.ndim < 2:
-            raise ValueError(
-                f"{x_name} has shape {x.shape}, one value per sample, but a model needs rows of "
-                f"features, shape (N, D). Reshape with {x_name}.reshape(-1, 1) for a single feature."
-            )
-        model.build(x.shape[1:])
-    if not text:
-        data.check_features(x, model.input_shape, x_name)
-    try:
-        y_arr = (loss or model.loss).validate_targets(y_arr, model.output_shape)
-    except ValueError as err:
-        raise ValueError(f"{y_name}: {err}") from None
-    if y_arr.dtype.kind == "f":
-        y_arr = y_arr.astype(dtype, copy=False)
-    return x, y_arr
-
-
-#: optimizer -> the model it trains (weak both ways, and kept off the optimizer so that
-#: copying or pickling it, as scikit-learn does with estimators, carries no reference).
-_OPTIMIZER_OWNERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def resolve_optimizer(optimizer):
-    """An optimizer from a name, a config or an instance (``compile``'s argument), checked."""
-    optimizer = optimizers_module.get(optimizer)
-    if not isinstance(optimizer, optimizers_module.Optimizer):
-        raise TypeError(f"optimizer must be a name such as 'adam' or a glassnet optimizer; got "
-                        f"{type(optimizer).__name__}, e.g. use optimizer=gn.optimizers.Adam(0.001).")
-    return optimizer
-
-
-def claim_optimizer(model, optimizer) -> None:
-    """Make ``model`` the owner of ``optimizer`` (``compile``), refusing one whose moments and
-    step count belong to another model: shared, a second model would start from the first
-    one's state (slots are keyed by layer name). Keras 3 refuses too. An optimizer that never
-    stepped may move (learning-rate sweeps hand one build function's optimizer around)."""
-    owner = _owner(optimizer)
-    # A stepped optimizer stays with the model that holds it (recompiling it, or a copy made
-    # with pickle) or that registered it; anything else would inherit its moments.
-    if optimizer.iterations > 0 and getattr(model, "optimizer", None) is not optimizer and owner is not model:
-        name = type(optimizer).__name__
-        raise ValueError(f"This {name} instance has trained {'another model' if owner is None else repr(owner.name)}"
-                         f" ({optimizer.iterations} steps); give each model its own: a new {name}(...) "
-                         f"in each compile, or {name}.from_config(optimizer.get_config()).")
-    hand_over_optimizer(optimizer, model)
-
-
-def _owner(optimizer):
-    """The live model ``optimizer`` is registered to, or None."""
-    entry = _OPTIMIZER_OWNERS.get(optimizer)
-    return entry() if entry is not None else None
-
-
-def hand_over_optimizer(optimizer, model) -> None:
-    """Register ``model`` as the owner of ``optimizer``, state and all: for a wrapper that
-    rebuilds its network around the same layers (glassnet.nnfs' ``finalize``)."""
-    _OPTIMIZER_OWNERS[optimizer] = weakref.ref(model)
-
-
-def _check_optimizer_owner(model) -> None:
-    """Refuse to train with an optimizer that another model was compiled with since."""
-    owner = _owner(model.optimizer)
-    if owner is not None and owner is not model:
-        raise ValueError(f"This model's {type(model.optimizer).__name__} was since compiled into model "
-                         f"{owner.name!r}, and one optimizer's state cannot serve two models; compile "
-                         f"this model again with an optimizer of its own.")
-
-
-def is_dataframe(x) -> bool:
-    pd = sys.modules.get("pandas")  # x cannot be a DataFrame unless pandas is imported
-    return pd is not None and isinstance(x, pd.DataFrame)
-
-
-def relu_then_max_pool(layers) -> set[int]:
-    """Indices i where layer i ends in ReLU and layer i + 1 max-pools its output.
-
-    Those two run in the other order: pool the pre-activations, then apply ReLU to the pooled
-    values, 4x fewer for 2x2 windows. The result is the same to the bit, and so is the gradient:
-    max commutes with any non-decreasing function, and where a window's maximum is <= 0 both
-    orders send it a zero gradient (ReLU's slope there is 0). Measured on the benchmark CNN's
-    training step: 44.1 -> 37.9 ms.
-    """
-    return {i for i in range(len(layers) - 1)
-            if isinstance(layers[i], ActivatedLayer) and type(layers[i].activation) is activations.ReLU
-            and isinstance(layers[i + 1], (MaxPooling1D, MaxPooling2D))}
-
-
-def forward_layers(layers, x, training: bool, return_mask: bool = False, mask=None):
-    """``x`` through ``layers`` in turn (with ReLU and max pooling swapped, see above), each layer
-    handing the next its time-step mask (glassnet/layers/masking.py); ``return_mask`` also
-    returns the mask of the result, for the layer after these. ``mask``: the mask of ``x``
-    (a nested model's input may carry one)."""
-    swapped = relu_then_max_pool(layers)
-    i = 0
-    while i < len(layers):
-        if i in swapped:
-            pooled = layers[i + 1].forward(layers[i].forward_logits(x, training=training), training=training)
-            x = layers[i].activation.forward(pooled)
-            mask = None  # pooling over time drops the mask, as in Keras
-            i += 2
-        else:
-            x, mask = call_with_mask(layers[i], x, mask, training)
-            i += 1
-    return (x, mask) if return_mask else x
 
 
 def forward_loss(model, x, y, sample_weight, training: bool, need_pred: bool = True, masks: list | None = None):
@@ -191,14 +54,13 @@ def forward_loss(model, x, y, sample_weight, training: bool, need_pred: bool = T
     each output's mask (None where it has none) for the metrics."""
     if getattr(model, "is_graph", False):
         return outputs.forward_loss(model, x, y, sample_weight, training, need_pred, masks)
-    out, mask = forward_layers(model.layers[:-1], x, training, return_mask=True)
-    last = model.layers[-1]
-    if model._fused_loss is not None:
-        z, out_mask = call_with_mask(last, out, mask, training, logits=True)
-        loss, grad = model._fused_loss.value_and_gradient(y, z, sample_weight, **masked(out_mask))
-        y_pred = last.output_activation.forward(z) if need_pred else None
+    last, fused = model.layers[-1], model._fused_loss
+    out, out_mask = chain.forward(model, x, training, logits=fused is not None)
+    if fused is not None:
+        loss, grad = fused.value_and_gradient(y, out, sample_weight, **masked(out_mask))
+        y_pred = last.output_activation.forward(out) if need_pred else None
     else:
-        y_pred, out_mask = call_with_mask(last, out, mask, training)
+        y_pred = out
         loss, grad = model.loss.value_and_gradient(y, y_pred, sample_weight, **masked(out_mask))
     if masks is not None:
         masks.append(out_mask)
@@ -225,44 +87,10 @@ def backward(model, grad) -> None:
     if getattr(model, "is_graph", False):
         outputs.backward_loss(model, grad)
     else:
-        _backward_chain(model, grad)
+        chain.backward(model, grad, input_grads=False, logits=model._fused_loss is not None)
     for layer in model.layers:
         if layer.regularizers:
             layer.add_regularization_grads()
-
-
-def _backward_chain(model, grad) -> None:
-    """A Sequential's backward: the last layer (fused with the loss or not), then the rest."""
-    layers = model.layers
-    first = next((i for i, layer in enumerate(layers) if layer.params), 0)
-    last = layers[-1]
-    last.needs_input_grad = len(layers) - 1 > first
-    try:
-        grad = last.backward_logits(grad) if model._fused_loss is not None else last.backward(grad)
-    finally:
-        last.needs_input_grad = True
-    if len(layers) - 1 > first:
-        backward_layers(layers[:-1], grad, first, input_grad=False)
-
-
-def backward_layers(layers, grad, first: int = 0, input_grad: bool = True):
-    """dL/dx of ``forward_layers(layers, x)`` from dL/dy: each layer's backward in reverse, down
-    to ``layers[first]`` (with ReLU and max pooling swapped as forward ran them). ``input_grad``
-    False tells ``layers[first]`` that no one needs its input's gradient (it may return None)."""
-    swapped = relu_then_max_pool(layers)
-    for i in range(len(layers) - 1, first - 1, -1):
-        layer = layers[i]
-        layer.needs_input_grad = input_grad or i > first
-        try:
-            if i in swapped:
-                grad = layer.backward_logits(grad)  # ReLU's backward already ran, after the pool's
-            elif i - 1 in swapped:
-                grad = layer.backward(layers[i - 1].activation.backward(grad))
-            else:
-                grad = layer.backward(grad)
-        finally:
-            layer.needs_input_grad = True
-    return grad
 
 
 def regularization_loss(model) -> float:
@@ -282,49 +110,12 @@ def train_step(model, x, y, sample_weight=None):
     return loss, y_pred, masks
 
 
-def _split_validation(model, x, y, sample_weight, validation_split: float, verbose: int):
-    """fit's ``validation_split``: the shared shuffled, stratified split, seeded by the model."""
-    if not 0 < validation_split < 1:
-        raise ValueError(f"validation_split must be in (0, 1); got {validation_split}.")
-    if getattr(model, "is_graph", False):
-        labels, classification = outputs.stratify_labels(model, y), True
-    else:
-        labels, classification = y, model.loss.classification
-    if labels is None:  # a graph without a classification output: only the sample count matters
-        labels, classification = np.arange(x.shape[0]), False
-    try:
-        train_idx, val_idx = split.stratified_split(labels, validation_split, model.seed,
-                                                    classification=classification)
-    except ValueError as error:
-        raise ValueError(f"validation_split: {error}") from None
-    classes = split.class_labels(labels, classification)
-    if classes is not None and verbose >= 1:
-        print(_balance_line("training", classes[train_idx]) + "; " + _balance_line("validation", classes[val_idx]))
-    w = sample_weight
-    return (x[train_idx], y[train_idx], None if w is None else w[train_idx],
-            (x[val_idx], y[val_idx], None if w is None else w[val_idx]))
-
-
-def _balance_line(part: str, classes: np.ndarray) -> str:
-    counts = np.bincount(classes)
-    shares = ", ".join(f"{c}: {n} ({n / classes.size:.1%})" for c, n in enumerate(counts) if n)
-    return f"{part} {classes.size} samples [{shares}]"
-
-
-def unpack_image_data(x, y=None):
-    """(x, y) from ``image_dataset_from_directory``'s ``ImageData``, which Keras users pass to
-    ``fit`` whole, as they would a dataset; anything else passes through."""
-    if y is None and hasattr(x, "file_paths") and hasattr(x, "class_names") and hasattr(x, "x"):
-        return x.x, x.y
-    return x, y
-
-
 @parallel.on_own_threads
 def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
         shuffle, class_weight, sample_weight, initial_epoch, log_every, diagnose=False):
     refuse_step_overrides(model, "fit", ("train_step", "test_step"))
     _require_compiled(model, "fit")
-    _check_optimizer_owner(model)
+    check_optimizer_owner(model)
     x, y = unpack_image_data(x, y)
     if validation_data is not None and not isinstance(validation_data, (tuple, list)):
         x_val, y_val = unpack_image_data(validation_data)
@@ -348,7 +139,7 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
     # so n counts batches, not samples, and shuffling reorders the batches.
     source = x if is_batch_source(x) else None
     if source is not None:
-        _check_source_arguments(source, y, sample_weight, validation_split, diagnose)
+        check_source_arguments(source, y, sample_weight, validation_split, diagnose)
         n, batch_size = len(source), 1  # one "sample" per batch of the source
     else:
         x, y = prepare_xy(model, x, y)
@@ -363,7 +154,7 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
         w_val = data.as_sample_weight(validation_data[2], x_val.shape[0]) if len(validation_data) == 3 else None
         val = (x_val, y_val, w_val)
     elif validation_split:
-        x, y, sample_weight, val = _split_validation(model, x, y, sample_weight, validation_split, verbose)
+        x, y, sample_weight, val = split.split_validation(model, x, y, sample_weight, validation_split, verbose)
         n = x.shape[0]
     else:
         val = None
@@ -480,7 +271,7 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
 def train_on_batch(model, x, y, sample_weight, class_weight, return_dict):
     refuse_step_overrides(model, "train_on_batch", ("train_step",))
     _require_compiled(model, "train")
-    _check_optimizer_owner(model)
+    check_optimizer_owner(model)
     memory.keep_freed_memory()
     x, y = prepare_xy(model, x, y)
     x = data.densify(x)  # one batch, by definition
@@ -532,7 +323,7 @@ def evaluate(model, x, y, batch_size, verbose, sample_weight, return_dict, _prep
     _require_compiled(model, "evaluate")
     x, y = unpack_image_data(x, y)
     if is_batch_source(x):
-        _check_source_arguments(x, y, sample_weight, None, False)
+        check_source_arguments(x, y, sample_weight, None, False)
         batches = (source_batch(model, x, index) for index in range(len(x)))
     else:
         if not _prepared:
@@ -562,39 +353,6 @@ def evaluate(model, x, y, batch_size, verbose, sample_weight, return_dict, _prep
     if resolve_verbose(verbose):
         print(" - ".join(f"{k}: {v:.4f}" for k, v in results.items()))
     return _format_results(results, return_dict)
-
-
-# -- batch sources (glassnet.datasets.BatchSource): data served one batch at a time ---------------
-def _check_source_arguments(source, y, sample_weight, validation_split, diagnose) -> None:
-    for name, value in (("y", y), ("sample_weight", sample_weight)):
-        if value is not None:
-            raise ValueError(f"{name} must be None when x is a batch source: the source's batches are "
-                             f"(x, y) or (x, y, sample_weight).")
-    if validation_split:
-        raise ValueError("validation_split cannot split a batch source; pass validation_data (arrays or "
-                         "another source), e.g. image_dataset_from_directory(..., subset='both').")
-    if diagnose:
-        raise ValueError("diagnose=True needs arrays; it is not available when training from a batch source.")
-    if len(source) == 0:
-        raise ValueError("The batch source is empty (len(source) == 0).")
-
-
-def source_batch(model, source, index: int, class_weight=None):
-    """Batch ``index`` of ``source`` as checked arrays ``(x, y, sample_weight or None)``."""
-    batch = source[index]
-    if not isinstance(batch, (tuple, list)) or len(batch) not in (2, 3):
-        got = (f"a {type(batch).__name__} of {len(batch)}" if isinstance(batch, (tuple, list))
-               else f"a {type(batch).__name__}")
-        raise ValueError(
-            f"Batch {index} of {type(source).__name__} is {got}; a batch source must return (x, y) or "
-            f"(x, y, sample_weight) for training and evaluation."
-        )
-    x, y = prepare_xy(model, batch[0], batch[1], f"x (batch {index})", f"y (batch {index})")
-    x = data.densify(x)
-    w = data.as_sample_weight(batch[2], x.shape[0]) if len(batch) == 3 else None
-    if class_weight is not None:
-        w = data.apply_class_weight(class_weight, outputs.class_weight_targets(model, y), w, x.shape[0])
-    return x, y, w
 
 
 def _format_results(results: dict, return_dict: bool):

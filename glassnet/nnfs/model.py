@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from glassnet import optimizers
 from glassnet.callbacks import Callback
-from glassnet.models import Sequential, training
+from glassnet.models import Sequential, ownership, training
 from glassnet.nnfs.layers import Layer_Dense
 
 
@@ -45,7 +45,7 @@ class Model:
             # finalize again: the same layers in a new network, which takes the optimizer and
             # its state over (the book's model keeps training where it was).
             previous.optimizer = None
-            training.hand_over_optimizer(self.optimizer, self.network)
+            ownership.hand_over_optimizer(self.optimizer, self.network)
         first = self.layers[0] if self.layers else None
         if isinstance(first, Layer_Dense) and not self.network.built:
             self.network.build((first.n_inputs,))

@@ -535,7 +535,7 @@ class Tuner:
 def _check_data(x, y, validation_data, validation_split, cv):
     """The search's (x, y, validation_data): arrays, or a batch source and None; an ``ImageData``
     becomes its arrays. A source that the split or the folds need to divide must allow it."""
-    from glassnet.models.training import unpack_image_data
+    from glassnet.models.prepare import unpack_image_data
 
     x, y = unpack_image_data(x, y)
     if validation_data is not None and not isinstance(validation_data, (tuple, list)):
