@@ -367,3 +367,23 @@ def test_a_nested_graph_with_outputs_by_name_returns_its_tensors_by_name():
     block = gn.Model(x, {"p": layers.Dense(2)(x), "q": layers.Dense(3)(x)}, name="named")
     out = block(gn.Input((3,)))
     assert sorted(out) == ["p", "q"] and out["q"].shape == (None, 3)
+
+
+def test_a_nested_graph_called_on_a_dict_of_tensors_matches_them_to_its_inputs_by_name(tmp_path):
+    """Keras' ``block({"a": ta, "b": tb})``: the keys, in any order, name the inner inputs."""
+    a, b = gn.Input((2,), name="a", dtype="float64"), gn.Input((3,), name="b", dtype="float64")
+    mixed = layers.Concatenate(**F64)([layers.Dense(2, activation="tanh", name="ma", **F64)(a), b])
+    pair = gn.Model({"a": a, "b": b}, layers.Dense(2, name="mix", **F64)(mixed), name="pair", seed=1)
+    x, z = gn.Input((3,), name="x", dtype="float64"), gn.Input((2,), name="z", dtype="float64")
+    model = gn.Model([x, z], layers.Dense(1, name="head", **F64)(pair({"b": x, "a": z})), seed=0)
+    assert model.layers[2].takes_list  # the nested layer reads [z, x], in its inputs' order
+    rng = np.random.default_rng(14)
+    xs = [rng.standard_normal((4, 3)), rng.standard_normal((4, 2))]
+    inner = pair.predict({"a": xs[1], "b": xs[0]})  # z feeds a, x feeds b
+    np.testing.assert_allclose(model.predict(xs), model.get_layer("head")(inner), rtol=1e-12)
+    check_graph_with_finite_differences(model, xs)
+    model.save(tmp_path / "dict.glassnet")
+    np.testing.assert_array_equal(gn.load_model(tmp_path / "dict.glassnet").predict(xs), model.predict(xs))
+    with pytest.raises(ValueError, match=r"tensors given to model 'pair' must hold one tensor per input "
+                                         r"\['a', 'b'\]; missing \['b'\]; unknown \['c'\]"):
+        pair({"a": z, "c": x})

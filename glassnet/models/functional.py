@@ -338,7 +338,12 @@ class Model(BaseModel):
         """The outputs for input arrays ``x`` (one array, a list or a dict by input name): one
         array for a one-output model, else a list (a dict when the outputs were given as one).
         On symbolic tensors, this model as a layer of another graph (glassnet/models/nested.py),
-        returning its output tensors in the same structure."""
+        returning its output tensors in the same structure; a dict of tensors is matched to the
+        inputs by name, as arrays are (and as Keras does), whatever the order of its keys."""
+        if isinstance(x, dict) and any(is_symbolic(v) for v in x.values()):
+            x = outputs_module.by_name(x, self.input_names, f"The tensors given to model {self.name!r}", "input",
+                                       "tensor")
+            x = x if len(x) > 1 else x[0]  # the nested layer takes a list only for several inputs
         if is_symbolic(x):
             out = self.as_layer()(x)
             return self._structure(out if isinstance(out, list) else [out])

@@ -140,12 +140,13 @@ class OutputLoss:
         self._total, self._count = 0.0, 0
 
 
-def by_name(arrays: dict, names: list[str], what: str, kind: str) -> list:
-    """``arrays[name]`` for each name in order; a named error for a missing or unknown key."""
+def by_name(arrays: dict, names: list[str], what: str, kind: str, item: str = "array") -> list:
+    """``arrays[name]`` for each name in order; a named error for a missing or unknown key
+    (``item``: what the dict holds, for the message)."""
     missing = [n for n in names if n not in arrays]
     extra = [k for k in arrays if k not in names]
     if missing or extra:
-        raise ValueError(f"{what} must hold one array per {kind} {names}; "
+        raise ValueError(f"{what} must hold one {item} per {kind} {names}; "
                          + (f"missing {missing}" if missing else "") + ("; " if missing and extra else "")
                          + (f"unknown {extra}" if extra else "") + ".")
     return [arrays[n] for n in names]
