@@ -179,7 +179,10 @@ class Model(BaseModel):
 
     @property
     def output_names(self) -> list[str]:
-        return [t.name for t in self.outputs]
+        """The names ``compile``, ``fit`` and History use: the keys of outputs given as a dict (Keras
+        names their losses ``<key>_loss``), else the computing layers' names (``block``, ``block_1``
+        for a layer's several outputs)."""
+        return list(self.output_keys) if self.output_keys is not None else [t.name for t in self.outputs]
 
     @property
     def input_shape(self):
@@ -366,7 +369,10 @@ class Model(BaseModel):
         if loss is None:
             raise ValueError("compile needs a loss, e.g. loss='mse', or a dict by output name.")
         optimizer = training.resolve_optimizer(optimizer)
-        losses, weights, trackers = outputs_module.compile_outputs(self.output_names, loss, metrics, loss_weights)
+        # Outputs given as a list may also be keyed by the layer computing them, as Keras 3 keys them.
+        producers = None if self.output_keys is not None else [t.node.layer.name for t in self.outputs]
+        losses, weights, trackers = outputs_module.compile_outputs(self.output_names, loss, metrics, loss_weights,
+                                                                   producers)
         training.claim_optimizer(self, optimizer)
         self.optimizer, self.loss, self.loss_weights, self.metrics = optimizer, losses, weights, trackers
         consumers = [id(t) for node in self.nodes for t in node.inputs]
