@@ -48,6 +48,10 @@ def draw_network(subject, x=None, y=None, *, ax=None, sample: int = 0, max_units
         >>> model = gn.Sequential([gn.layers.Dense(2, activation="tanh", input_shape=(2,)),
         ...                        gn.layers.Dense(1)], seed=0)
         >>> ax = gn.diagnostics.draw_network(model, np.array([[2.0, 3.0]]))
+        >>> x = gn.Input((2,))
+        >>> h = gn.layers.Dense(2, activation="tanh")(x)
+        >>> graph = gn.Model(x, gn.layers.Dense(1)(gn.layers.Add()([x, h])), seed=0)  # a residual
+        >>> ax = gn.diagnostics.draw_network(graph, np.array([[2.0, 3.0]]))
     """
     import matplotlib.pyplot as plt
 
