@@ -367,3 +367,65 @@ def test_a_nested_graph_with_outputs_by_name_returns_its_tensors_by_name():
     block = gn.Model(x, {"p": layers.Dense(2)(x), "q": layers.Dense(3)(x)}, name="named")
     out = block(gn.Input((3,)))
     assert sorted(out) == ["p", "q"] and out["q"].shape == (None, 3)
+
+
+def test_a_nested_graph_called_on_a_dict_of_tensors_matches_them_to_its_inputs_by_name(tmp_path):
+    """Keras' ``block({"a": ta, "b": tb})``: the keys, in any order, name the inner inputs."""
+    a, b = gn.Input((2,), name="a", dtype="float64"), gn.Input((3,), name="b", dtype="float64")
+    mixed = layers.Concatenate(**F64)([layers.Dense(2, activation="tanh", name="ma", **F64)(a), b])
+    pair = gn.Model({"a": a, "b": b}, layers.Dense(2, name="mix", **F64)(mixed), name="pair", seed=1)
+    x, z = gn.Input((3,), name="x", dtype="float64"), gn.Input((2,), name="z", dtype="float64")
+    model = gn.Model([x, z], layers.Dense(1, name="head", **F64)(pair({"b": x, "a": z})), seed=0)
+    assert model.layers[2].takes_list  # the nested layer reads [z, x], in its inputs' order
+    rng = np.random.default_rng(14)
+    xs = [rng.standard_normal((4, 3)), rng.standard_normal((4, 2))]
+    inner = pair.predict({"a": xs[1], "b": xs[0]})  # z feeds a, x feeds b
+    np.testing.assert_allclose(model.predict(xs), model.get_layer("head")(inner), rtol=1e-12)
+    check_graph_with_finite_differences(model, xs)
+    model.save(tmp_path / "dict.glassnet")
+    np.testing.assert_array_equal(gn.load_model(tmp_path / "dict.glassnet").predict(xs), model.predict(xs))
+    with pytest.raises(ValueError, match=r"tensors given to model 'pair' must hold one tensor per input "
+                                         r"\['a', 'b'\]; missing \['b'\]; unknown \['c'\]"):
+        pair({"a": z, "c": x})
+
+
+def _nested_two_outputs(structure):
+    block = block_with_two_outputs()
+    z = gn.Input((3,), name="z", dtype="float64")
+    p_out, q_out = block(z)
+    outputs = {"first": p_out, "second": q_out} if structure == "dict" else [p_out, q_out]
+    rng = np.random.default_rng(15)
+    return gn.Model(z, outputs, seed=0), rng.standard_normal((8, 3)), [rng.standard_normal((8, 2)),
+                                                                       rng.standard_normal((8, 3))]
+
+
+def test_a_nested_models_outputs_given_as_a_dict_are_named_by_its_keys_as_keras_names_them():
+    """Keras 3 names the losses of outputs given as a dict by the keys (``first_loss``); the
+    layer's names (both "block" here) serve only outputs given as a list."""
+    model, x, (p, q) = _nested_two_outputs("dict")
+    assert model.output_names == ["first", "second"]
+    model.compile("sgd", {"first": "mse", "second": "mae"}, loss_weights={"second": 0.5},
+                  metrics={"first": ["mae"]})
+    history = model.fit(x, {"first": p, "second": q}, epochs=1, batch_size=8, validation_split=0.25, verbose=0)
+    logs = history.history
+    assert {"loss", "first_loss", "second_loss", "first_mae", "val_loss", "val_first_loss", "val_second_loss",
+            "val_first_mae"} <= set(logs)
+    assert logs["loss"][0] == pytest.approx(logs["first_loss"][0] + 0.5 * logs["second_loss"][0], rel=1e-12)
+    assert isinstance(model.loss[1], gn.losses.MeanAbsoluteError)
+
+
+def test_a_nested_models_listed_outputs_keep_unique_names_and_take_its_name_as_a_dict_key():
+    """Keras 3 names both listed outputs of a nested model "block" (its History then holds one
+    "block_loss" for the two); glassnet keeps them apart as ``block`` and ``block_1`` and, as
+    Keras 3 does, lets one key "block" give both their loss, weight and metrics."""
+    model, x, y = _nested_two_outputs("list")
+    assert model.output_names == ["block", "block_1"]
+    model.compile("sgd", {"block": "mse"}, loss_weights={"block": 0.5}, metrics={"block": ["mae"]})
+    assert model.loss_weights == [0.5, 0.5] and all(isinstance(f, gn.losses.MeanSquaredError) for f in model.loss)
+    logs = model.fit(x, y, epochs=1, batch_size=8, validation_split=0.25, verbose=0).history
+    assert {"block_loss", "block_1_loss", "block_mae", "block_1_mae", "val_block_loss", "val_block_1_loss"} <= set(logs)
+    assert logs["loss"][0] == pytest.approx(0.5 * (logs["block_loss"][0] + logs["block_1_loss"][0]), rel=1e-12)
+    model.compile("sgd", {"block": "mse", "block_1": "mae"})  # an output's own key comes first
+    assert isinstance(model.loss[1], gn.losses.MeanAbsoluteError)
+    with pytest.raises(ValueError, match=r"loss names \['p'\], which are not outputs.*\['block', 'block_1'\]"):
+        model.compile("sgd", {"p": "mse", "block_1": "mse"})

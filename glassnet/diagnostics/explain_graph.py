@@ -21,12 +21,15 @@ from glassnet.models.nested import layer_kind
 class GraphExplanation(Explanation):
     """An ``Explanation`` of a graph: ``records`` and ``outputs`` follow the layer calls in graph
     order (Inputs included); ``shares`` maps each call's label to the gradient shares (reader,
-    norm) that added up at its output; ``gradients`` and ``updated`` follow ``model.layers``;
-    ``steps`` walks each recurrent layer called once, as for a Sequential."""
+    norm) that added up at its output; ``output_gradients`` (with targets) holds, per call in the
+    same order, dL/d(its output), the sum of those shares (None where no loss depends on it; an
+    output whose loss is paired with its sigmoid or softmax gets it wrt the pre-activation);
+    ``gradients`` and ``updated`` follow ``model.layers``; ``steps`` walks each recurrent layer
+    called once, as for a Sequential."""
 
-    def __init__(self, *args, shares=None, predictions=None, steps=None):
+    def __init__(self, *args, shares=None, predictions=None, steps=None, output_gradients=None):
         super().__init__(*args, steps=steps)
-        self.shares, self.predictions = shares, predictions
+        self.shares, self.predictions, self.output_gradients = shares, predictions, output_gradients
 
     @property
     def prediction(self):
@@ -96,7 +99,7 @@ def explain_graph(model, x, y=None, *, optimizer=None, print_fn=print) -> GraphE
             rec["input_shape"] = [tuple(a.shape) for a in ins]
         records.append(rec)
 
-    loss_value = grads = updated = opt = None
+    loss_value = grads = updated = opt = output_gradients = None
     shares: dict[str, list] = {}
     if y is not None:
         saved = [{k: g.copy() for k, g in layer.grads.items()} for layer in model.layers]
@@ -115,10 +118,12 @@ def explain_graph(model, x, y=None, *, optimizer=None, print_fn=print) -> GraphE
             for layer, kept in zip(model.layers, saved):
                 for k, g in kept.items():
                     layer.grads[k][...] = g
+        output_gradients = []
         for node, rec in zip(model.nodes, records):
             arrived = by_tensor.get(id(node.output), [])
             shares[rec["call"]] = [("loss" if src is None else label(src), _norm(g)) for src, g in arrived]
-            rec["output_grad_norm"] = _norm(sum(g for _, g in arrived)) if arrived else 0.0
+            output_gradients.append(sum(g for _, g in arrived) if arrived else None)
+            rec["output_grad_norm"] = _norm(output_gradients[-1]) if arrived else 0.0
         opt = optimizer if optimizer is not None else model.optimizer
         if opt is not None:
             opt = optimizers_module.get(opt)
@@ -131,7 +136,8 @@ def explain_graph(model, x, y=None, *, optimizer=None, print_fn=print) -> GraphE
     report = "\n".join(_report(model, xs, records, shares, loss_value, opt, walked))
     result = GraphExplanation(model, xs[0] if len(xs) == 1 else xs, records,
                               [values[id(n.output)] for n in model.nodes], loss_value, None, grads, updated,
-                              report, shares=shares or None, predictions=predictions, steps=walked)
+                              report, shares=shares or None, predictions=predictions, steps=walked,
+                              output_gradients=output_gradients)
     if print_fn is not None:
         print_fn(report)
     return result

@@ -10,6 +10,8 @@ from glassnet.layers.dense import Dense
 
 #: edges of one layer are labelled with their weight only up to this many (beyond, only colour).
 MAX_EDGE_LABELS = 16
+#: the vertical distance between two nodes of one layer
+NODE_SPACING = 1.2
 
 
 def draw_network(subject, x=None, y=None, *, ax=None, sample: int = 0, max_units: int = 12):
@@ -19,13 +21,23 @@ def draw_network(subject, x=None, y=None, *, ax=None, sample: int = 0, max_units
     targets, each edge label also shows the weight's slope dL/dw and each hidden node the
     slope of the loss with respect to its value.
 
+    A graph (``gn.Model``) is drawn call by call, each call in the column of its depth (the
+    longest path from an input): a merge (``Add``, ``Concatenate`` ...) gets grey edges from
+    each input, an edge that skips columns (a residual connection) bows upwards, and a tensor
+    read by several calls says so under its nodes (its slope is the sum of their shares).
+
     Args:
         subject: an ``Explanation``, or a model (then ``x`` and optionally ``y`` are explained
-            silently first).
+            silently first; a graph takes ``x`` and ``y`` as ``fit`` does).
         x, y: the batch to explain when ``subject`` is a model.
         ax: a matplotlib Axes to draw on; a new figure otherwise.
         sample: which row of the batch the node values come from.
         max_units: refuse layers wider than this (a drawing of hundreds of nodes says nothing).
+
+    Raises:
+        ValueError: a layer with no picture as a column of neurons (wider than ``max_units``, a
+            convolution, a recurrent layer, a nested model, raw text), named, with where to look
+            instead (``explain``'s report, ``summary``'s "Connected to" column).
 
     Returns:
         matplotlib.axes.Axes: ``ax``, or a new one on a pyplot figure (shown once in a notebook,
@@ -36,44 +48,46 @@ def draw_network(subject, x=None, y=None, *, ax=None, sample: int = 0, max_units
         >>> model = gn.Sequential([gn.layers.Dense(2, activation="tanh", input_shape=(2,)),
         ...                        gn.layers.Dense(1)], seed=0)
         >>> ax = gn.diagnostics.draw_network(model, np.array([[2.0, 3.0]]))
+        >>> x = gn.Input((2,))
+        >>> h = gn.layers.Dense(2, activation="tanh")(x)
+        >>> graph = gn.Model(x, gn.layers.Dense(1)(gn.layers.Add()([x, h])), seed=0)  # a residual
+        >>> ax = gn.diagnostics.draw_network(graph, np.array([[2.0, 3.0]]))
     """
-    if getattr(subject, "is_graph", False) or isinstance(subject, GraphExplanation):
-        model = subject if getattr(subject, "is_graph", False) else subject.model
-        raise NotImplementedError(
-            f"draw_network draws a chain of layers (a Sequential) column by column; {model.name!r} is a graph "
-            f"model, whose branches and merges this layout cannot place. Read its calls, the shares that "
-            f"add up at each fan-out and the gradients in model.explain(x, y), and what each layer reads in "
-            f"model.summary()'s 'Connected to' column.")
     import matplotlib.pyplot as plt
 
     exp = subject if isinstance(subject, Explanation) else explain(subject, x, y, print_fn=None)
-    if not 0 <= sample < exp.x.shape[0]:
-        raise ValueError(f"sample must index the batch of {exp.x.shape[0]}; got {sample}.")
+    count = (exp.x[0] if isinstance(exp.x, list) else exp.x).shape[0]  # a graph's inputs: a list
+    if not 0 <= sample < count:
+        raise ValueError(f"sample must index the batch of {count}; got {sample}.")
+    if isinstance(exp, GraphExplanation):  # calls in columns by depth: glassnet/diagnostics/graph_diagram.py
+        from glassnet.diagnostics.graph_diagram import draw_graph
+
+        return draw_graph(exp, ax, sample, max_units)
     columns = _columns(exp, sample, max_units)
     if ax is None:
         width = max(4.0, 2.4 * len(columns))
         height = max(3.0, 1.1 * max(len(c["values"]) for c in columns) + 1.2)
         _, ax = plt.subplots(figsize=(width, height))
-    positions = [_node_positions(len(c["values"])) for c in columns]
+    positions = [node_positions(len(c["values"])) for c in columns]
     for ci in range(1, len(columns)):
-        _draw_edges(ax, ci, columns[ci], positions[ci - 1], positions[ci])
+        draw_edges(ax, ci - 1, ci, columns[ci]["edges"], positions[ci - 1], positions[ci])
     top = max(max(ys) for ys in positions)
     for ci, (col, ys) in enumerate(zip(columns, positions)):
         ax.text(ci, top + 0.7, col["title"], ha="center", va="bottom", fontsize=9, weight="bold")
         for j, (value, yy) in enumerate(zip(col["values"], ys)):
-            ax.scatter([ci], [yy], s=1100, color="white", edgecolors="black", zorder=3)
-            label = num(value)
-            if col["slopes"] is not None:
-                label += f"\n∂ {num(col['slopes'][j])}"
-            ax.text(ci, yy, label, ha="center", va="center", fontsize=8, zorder=4)
+            draw_node(ax, ci, yy, value, None if col["slopes"] is None else col["slopes"][j])
     ax.set_xlim(-0.6, len(columns) - 0.4)
     ax.set_ylim(-top - 0.8, top + 1.4)
     ax.axis("off")
+    set_title(ax, exp)
+    return ax
+
+
+def set_title(ax, exp) -> None:
     title = "node values for one sample; edges: weights"
     if exp.gradients is not None:
         title += f" (∂: slope of the loss, {num(exp.loss)})"
     ax.set_title(title, fontsize=9)
-    return ax
 
 
 def _columns(exp, sample, max_units):
@@ -110,16 +124,25 @@ def _columns(exp, sample, max_units):
     return cols
 
 
-def _node_positions(count: int) -> np.ndarray:
-    return (np.arange(count)[::-1] - (count - 1) / 2) * 1.2
+def node_positions(count: int) -> np.ndarray:
+    """The heights of ``count`` nodes in one column, top to bottom, centred on 0."""
+    return (np.arange(count)[::-1] - (count - 1) / 2) * NODE_SPACING
 
 
-def _draw_edges(ax, ci, col, ys_from, ys_to):
-    edges = col["edges"]
+def draw_node(ax, x, y, value, slope=None) -> None:
+    """One node: a circle with its value and, below it, the slope of the loss wrt that value."""
+    ax.scatter([x], [y], s=1100, color="white", edgecolors="black", zorder=3)
+    label = num(value) if slope is None else f"{num(value)}\n∂ {num(slope)}"
+    ax.text(x, y, label, ha="center", va="center", fontsize=8, zorder=4)
+
+
+def draw_edges(ax, x0, x1, edges, ys_from, ys_to):
+    """The edges from the nodes at (x0, ys_from) to those at (x1, ys_to): one per unit for an
+    elementwise layer (``edges["label"]``), else one per weight (``edges["weights"]`` (from, to))."""
     if "weights" not in edges:  # an elementwise layer: one edge per node
         for y0, y1 in zip(ys_from, ys_to):
-            ax.plot([ci - 1, ci], [y0, y1], color="gray", lw=1, zorder=1)
-        ax.text(ci - 0.5, max(ys_to) + 0.15, edges["label"], ha="center", fontsize=8, color="gray")
+            ax.plot([x0, x1], [y0, y1], color="gray", lw=1, zorder=1)
+        ax.text((x0 + x1) / 2, max(ys_to) + 0.15, edges["label"], ha="center", fontsize=8, color="gray")
         return
     W = np.asarray(edges["weights"], dtype=np.float64)
     scale = float(np.abs(W).max()) or 1.0
@@ -127,7 +150,7 @@ def _draw_edges(ax, ci, col, ys_from, ys_to):
     for k, y0 in enumerate(ys_from):
         for j, y1 in enumerate(ys_to):
             w = W[k, j]
-            ax.plot([ci - 1, ci], [y0, y1], color="tab:blue" if w >= 0 else "tab:red",
+            ax.plot([x0, x1], [y0, y1], color="tab:blue" if w >= 0 else "tab:red",
                     lw=0.5 + 3 * abs(w) / scale, alpha=0.7, zorder=1)
             if label:
                 # Stagger the labels along the edges by target so crossing edges keep them apart.
@@ -135,10 +158,10 @@ def _draw_edges(ax, ci, col, ys_from, ys_to):
                 text = f"w {num(w)}"
                 if edges["slopes"] is not None:
                     text += f"\n∂ {num(edges['slopes'][k, j])}"
-                ax.text(ci - 1 + t, y0 + t * (y1 - y0), text, fontsize=7, ha="center", va="center",
+                ax.text(x0 + t * (x1 - x0), y0 + t * (y1 - y0), text, fontsize=7, ha="center", va="center",
                         bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8},
                         zorder=2)
     if edges["bias"] is not None and len(ys_to) <= MAX_EDGE_LABELS:
         for j, y1 in enumerate(ys_to):
-            ax.text(ci, y1 - 0.42, f"b {num(edges['bias'][j])}", fontsize=7, ha="center", va="top",
+            ax.text(x1, y1 - 0.42, f"b {num(edges['bias'][j])}", fontsize=7, ha="center", va="top",
                     color="dimgray")

@@ -207,7 +207,10 @@ class Model(BaseModel):
 
     @property
     def output_names(self) -> list[str]:
-        return [t.name for t in self.outputs]
+        """The names ``compile``, ``fit`` and History use: the keys of outputs given as a dict (Keras
+        names their losses ``<key>_loss``), else the computing layers' names (``block``, ``block_1``
+        for a layer's several outputs)."""
+        return list(self.output_keys) if self.output_keys is not None else [t.name for t in self.outputs]
 
     @property
     def input_shape(self):
@@ -328,7 +331,12 @@ class Model(BaseModel):
         """The outputs for input arrays ``x`` (one array, a list or a dict by input name): one
         array for a one-output model, else a list (a dict when the outputs were given as one).
         On symbolic tensors, this model as a layer of another graph (glassnet/models/nested.py),
-        returning its output tensors in the same structure."""
+        returning its output tensors in the same structure; a dict of tensors is matched to the
+        inputs by name, as arrays are (and as Keras does), whatever the order of its keys."""
+        if isinstance(x, dict) and any(is_symbolic(v) for v in x.values()):
+            x = outputs_module.by_name(x, self.input_names, f"The tensors given to model {self.name!r}", "input",
+                                       "tensor")
+            x = x if len(x) > 1 else x[0]  # the nested layer takes a list only for several inputs
         if is_symbolic(x):
             out = self.as_layer()(x)
             return self._structure(out if isinstance(out, list) else [out])
@@ -351,7 +359,10 @@ class Model(BaseModel):
         if loss is None:
             raise ValueError("compile needs a loss, e.g. loss='mse', or a dict by output name.")
         optimizer = ownership.resolve_optimizer(optimizer)
-        losses, weights, trackers = outputs_module.compile_outputs(self.output_names, loss, metrics, loss_weights)
+        # Outputs given as a list may also be keyed by the layer computing them, as Keras 3 keys them.
+        producers = None if self.output_keys is not None else [t.node.layer.name for t in self.outputs]
+        losses, weights, trackers = outputs_module.compile_outputs(self.output_names, loss, metrics, loss_weights,
+                                                                   producers)
         ownership.claim_optimizer(self, optimizer)
         self.optimizer, self.loss, self.loss_weights, self.metrics = optimizer, losses, weights, trackers
         consumers = [id(t) for node in self.nodes for t in node.inputs]

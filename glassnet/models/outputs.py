@@ -36,15 +36,22 @@ class Arrays:
         return self.arrays[0].shape[0]
 
 
-def per_output(value, names: list[str], what: str, example: str) -> list:
+def per_output(value, names: list[str], what: str, example: str, producers: list[str] | None = None) -> list:
     """``value`` spread over the outputs: a dict by output name, a list in output order, or one
-    value for every output (None for an output a dict leaves out)."""
+    value for every output (None for an output a dict leaves out).
+
+    ``producers``: per output, the name of the layer that computes it. A dict key naming that
+    layer serves each of its outputs that has no key of its own, as in Keras 3, which names every
+    output of a nested model (or of an LSTM's ``return_state``) by that layer: ``{"block": "mse"}``
+    covers ``block`` and ``block_1``.
+    """
     if isinstance(value, dict):
-        unknown = [k for k in value if k not in names]
+        unknown = [k for k in value if k not in names and k not in (producers or [])]
         if unknown:
             raise ValueError(f"{what} names {unknown}, which are not outputs of this model; the outputs "
                              f"are {names}, e.g. {what}={example}.")
-        return [value.get(name) for name in names]
+        return [value[name] if name in value else value.get(layer)
+                for name, layer in zip(names, producers or names)]
     if isinstance(value, (list, tuple)):
         if len(value) != len(names):
             raise ValueError(f"{what} is a list of {len(value)} for a model with {len(names)} outputs "
@@ -53,15 +60,16 @@ def per_output(value, names: list[str], what: str, example: str) -> list:
     return [value] * len(names)
 
 
-def compile_outputs(names: list[str], loss, metrics, loss_weights):
-    """Losses, loss weights and metric trackers per output, checked (Keras' compile rules).
+def compile_outputs(names: list[str], loss, metrics, loss_weights, producers: list[str] | None = None):
+    """Losses, loss weights and metric trackers per output, checked (Keras' compile rules);
+    ``producers``: as ``per_output`` takes them.
 
     Returns:
         (losses, weights, trackers): trackers are the model's ``metrics``: with several outputs,
         first one ``<output>_loss`` per output, then ``<output>_<metric>`` for each metric.
     """
     example = "{" + ", ".join(f"{n!r}: 'mse'" for n in names) + "}"
-    losses = per_output(loss, names, "loss", example)
+    losses = per_output(loss, names, "loss", example, producers)
     missing = [n for n, item in zip(names, losses) if item is None]
     if missing:
         raise ValueError(f"compile needs a loss for every output; none given for {missing}, e.g. loss={example}.")
@@ -70,7 +78,7 @@ def compile_outputs(names: list[str], loss, metrics, loss_weights):
         if not isinstance(item, losses_module.Loss):
             raise TypeError(f"loss must be a name such as 'mse' or a glassnet Loss; got {type(item).__name__}.")
     weights = [1.0 if w is None else float(w) for w in per_output(1.0 if loss_weights is None else loss_weights,
-                                                                  names, "loss_weights", "{'out': 0.5}")]
+                                                                  names, "loss_weights", "{'out': 0.5}", producers)]
     if metrics is not None and not isinstance(metrics, (list, tuple, dict)):
         raise TypeError("metrics must be a list, or a dict by output name, e.g. metrics=['accuracy'].")
     if isinstance(metrics, (list, tuple)) and len(names) > 1 and not all(isinstance(m, (list, tuple)) for m in metrics):
@@ -78,11 +86,11 @@ def compile_outputs(names: list[str], loss, metrics, loss_weights):
                          f"e.g. metrics={{{names[0]!r}: ['accuracy']}}, or a list of lists, one per output.")
     if len(names) == 1 and isinstance(metrics, (list, tuple)) and len(metrics) == 1 and isinstance(metrics[0], list):
         per = [list(metrics[0])]  # a list of lists, as get_compile_config writes it
-    elif len(names) == 1:
-        per = [list(metrics.get(names[0], [])) if isinstance(metrics, dict) else list(metrics or [])]
+    elif len(names) == 1 and not isinstance(metrics, dict):
+        per = [list(metrics or [])]
     else:
         per = [[] if m is None else ([m] if isinstance(m, str) else list(m))
-               for m in per_output(metrics or {}, names, "metrics", "{'out': ['accuracy']}")]
+               for m in per_output(metrics or {}, names, "metrics", "{'out': ['accuracy']}", producers)]
     trackers = []
     if len(names) > 1:  # one output's loss is the total: Keras logs per-output losses only for several
         trackers += [OutputLoss(item, i, f"{name}_loss") for i, (name, item) in enumerate(zip(names, losses))]
@@ -140,12 +148,13 @@ class OutputLoss:
         self._total, self._count = 0.0, 0
 
 
-def by_name(arrays: dict, names: list[str], what: str, kind: str) -> list:
-    """``arrays[name]`` for each name in order; a named error for a missing or unknown key."""
+def by_name(arrays: dict, names: list[str], what: str, kind: str, item: str = "array") -> list:
+    """``arrays[name]`` for each name in order; a named error for a missing or unknown key
+    (``item``: what the dict holds, for the message)."""
     missing = [n for n in names if n not in arrays]
     extra = [k for k in arrays if k not in names]
     if missing or extra:
-        raise ValueError(f"{what} must hold one array per {kind} {names}; "
+        raise ValueError(f"{what} must hold one {item} per {kind} {names}; "
                          + (f"missing {missing}" if missing else "") + ("; " if missing and extra else "")
                          + (f"unknown {extra}" if extra else "") + ".")
     return [arrays[n] for n in names]

@@ -1,12 +1,17 @@
 """explain on graph models: calls in graph order, the gradient shares that add up at a fan-out,
-shared layers' summed gradients, no side effects; draw_network refuses a graph by name."""
+shared layers' summed gradients, no side effects; draw_network draws a shared layer's calls."""
 
-import numpy as np
-import pytest
+import matplotlib
 
-import glassnet as gn
-from glassnet import layers
-from glassnet.models import outputs
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import glassnet as gn  # noqa: E402
+from glassnet import layers  # noqa: E402
+from glassnet.diagnostics.explain import num  # noqa: E402
+from glassnet.models import outputs  # noqa: E402
 
 RNG = np.random.default_rng(0)
 X, Y = RNG.normal(size=(4, 3)), RNG.normal(size=(4, 1))
@@ -58,9 +63,14 @@ def test_explaining_a_graph_changes_nothing_and_works_without_targets():
     np.testing.assert_array_equal(forward_only.prediction, model.predict(X))
 
 
-def test_draw_network_refuses_a_graph_by_name_and_points_to_explain():
+def test_draw_network_draws_each_call_of_a_shared_layer_with_the_summed_weight_slopes():
     model = residual_with_a_shared_layer()
-    with pytest.raises(NotImplementedError, match=rf"'{model.name}' is a graph model.*model.explain"):
-        gn.diagnostics.draw_network(model, X)
-    with pytest.raises(NotImplementedError, match="graph model"):
-        model.explain(X, print_fn=None).plot()
+    e = model.explain(X, Y, print_fn=None)
+    ax = e.plot()
+    texts = [t.get_text() for t in ax.texts]
+    assert "shared[0]\n(∂w: sum of its 2 calls)" in texts and "shared[1]\n(∂w: sum of its 2 calls)" in texts
+    assert len(ax.collections) == 3 * 5 + 1  # x, h, residual, shared twice: 3 units each; out: 1
+    shared = model.get_layer("shared")
+    summed = e.gradients[model.layers.index(shared)]["kernel"]  # over both calls
+    assert texts.count(f"w {num(shared.params['kernel'][0, 1])}\n∂ {num(summed[0, 1])}") == 2
+    matplotlib.pyplot.close(ax.figure)
