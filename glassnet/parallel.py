@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
@@ -257,3 +257,20 @@ def over_batch(fn, *args, out: np.ndarray):
 
     _run(part, threads)
     return out
+
+
+def in_background(fn, *args) -> Future:
+    """Start ``fn(*args)`` on one of glassnet's threads inside :func:`training_threads` (2 or more
+    threads), or run it now on the calling thread otherwise; returns a future for its result.
+
+    For work that overlaps the caller's: a recurrent layer's large products over the steps
+    already done (or not yet needed) while its time loop, small products and elementwise passes
+    that gain nothing from a second thread, runs on. ``fn`` must write only where the caller
+    does not read until it waits on the future; then the numbers do not depend on the thread
+    count, only the time does.
+    """
+    if _active is not None and _active >= 2:
+        return _executor(1).submit(fn, *args)
+    done = Future()
+    done.set_result(fn(*args))
+    return done

@@ -191,3 +191,34 @@ def test_first_verbose_fit_names_the_blas_setting_and_its_switch(capsys, monkeyp
         model.fit(np.zeros((8, 16, 16, 2), np.float32), np.zeros(8, int), epochs=1, verbose=2)
     out = capsys.readouterr().out
     assert out.count("BLAS held to 1 thread") == 1 and "set_own_threads(False)" in out
+
+
+def lstm_text():
+    return [layers.Embedding(50, 8, mask_zero=True, input_shape=(80,)), layers.LSTM(16, return_sequences=True),
+            layers.GRU(8, go_backwards=True), layers.Dense(4, activation="softmax")]
+
+
+def test_recurrent_chunk_products_on_a_second_thread_give_the_bits_of_one(monkeypatch):
+    # 80 steps of 32 samples: three chunks of steps (recurrent.step_chunks), so the input projection
+    # of the next chunk and the gradient products of the chunk just done run beside the time loop.
+    rng = np.random.default_rng(4)
+    x = rng.integers(1, 50, (64, 80))
+    x[::3, 60:] = 0  # padded tails: the mask's path too
+    y = rng.integers(0, 4, 64)
+    seen = set()
+    real = parallel.in_background
+
+    def spy(fn, *args):
+        def recorded(*args):
+            seen.add(threading.current_thread().name)
+            return fn(*args)
+        return real(recorded, *args)
+
+    with threadpool_limits(1):
+        one = train(lstm_text(), x, y, None)
+        monkeypatch.setattr(parallel, "in_background", spy)
+        two = train(lstm_text(), x, y, 2)
+    assert any(name.startswith("glassnet") for name in seen)  # chunk products ran on glassnet's thread
+    for a, b in zip(one[0], two[0]):
+        assert a.tobytes() == b.tobytes()
+    assert one[1].tobytes() == two[1].tobytes()
