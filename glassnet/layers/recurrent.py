@@ -52,32 +52,34 @@ class GateActivations:
         self.kinds = tuple(kinds)
         self.units = units
 
-    def forward(self, x):
+    def forward(self, x, out=None):
+        """The gates' values, in ``out`` when given (``x`` itself, to save an array)."""
         self._form = form = _tanh_form(tuple(map(type, self.kinds)), self.units, x.dtype, len(x))
         if form is None:
             u = self.units
             self._acts = [activations.get(kind) for kind in self.kinds]
-            y = np.concatenate([act.forward(x[:, j * u:(j + 1) * u]) for j, act in enumerate(self._acts)], axis=1)
+            y = np.concatenate([act.forward(x[:, j * u:(j + 1) * u]) for j, act in enumerate(self._acts)], axis=1,
+                               out=out)
         else:
             s, t, _, _ = form
-            y = np.multiply(x, s)
+            y = np.multiply(x, s, out=out)
             np.tanh(y, out=y)
             y *= s
             y += t
         self._y = y
         return y
 
-    def backward(self, grad):
+    def backward(self, grad, out=None):
+        """dL/dx from dL/dy (``grad``), in ``out`` when given (``grad`` itself, to save an array)."""
         if self._form is None:
             u = self.units
             return np.concatenate([act.backward(grad[:, j * u:(j + 1) * u]) for j, act in enumerate(self._acts)],
-                                  axis=1)
+                                  axis=1, out=out)
         _, _, p, q = self._form
         slope = np.subtract(p, self._y)
         slope *= self._y
         slope += q
-        slope *= grad
-        return slope
+        return np.multiply(slope, grad, out=slope if out is None else out)
 
 
 @functools.lru_cache(maxsize=64)
@@ -107,7 +109,8 @@ class Recurrent(Layer):
     A subclass sets ``gates`` (G) and ``state_names`` and writes two methods:
 
     - ``step(a_x, a_h, states) -> (new_states, cache)``: one step from the input part a_x (N, G·U),
-      the recurrent part a_h = h_{t-1} U (N, G·U) and the previous states (each (N, U));
+      the recurrent part a_h = h_{t-1} U (N, G·U) and the previous states (each (N, U)); a_h is
+      the step's own fresh array, which it may overwrite;
     - ``step_backward(cache, d_states) -> (d_ax, d_ah, d_prev)``: from the gradients wrt the new
       states, the gradients wrt a_x and a_h and the part of the gradient wrt the previous states
       that does not flow through a_h (the LSTM's cell state, the GRU's z ⊙ h_{t-1}; None where
@@ -301,7 +304,7 @@ class Recurrent(Layer):
         ms = None if mask is None else mask.T[order][:, :, None].astype(dtype)  # (T, N, 1)
         self._ms = ms
         recurrent_kernel = self.params["recurrent_kernel"]
-        outputs = np.empty((steps, n, self.units), dtype=dtype)
+        outputs = np.empty((steps, n, self.units), dtype=dtype) if self.return_sequences else None
         trace = self.trace
         keep_steps = keep_steps or trace is not None  # explain reads every step's values
         self._h_rec = np.empty((steps, n, self.units), dtype=dtype) if keep_steps else None  # h_{t-1} as U sees it
@@ -325,8 +328,12 @@ class Recurrent(Layer):
                 states = new_states
                 if trace is not None:
                     trace["states"].append(states)
-                outputs[k] = states[0] * ms[k] if (ms is not None and self.zero_output_for_mask) else states[0]
-        y = outputs.swapaxes(0, 1).copy() if self.return_sequences else outputs[-1]
+                if outputs is not None:
+                    outputs[k] = states[0] * ms[k] if (ms is not None and self.zero_output_for_mask) else states[0]
+        if outputs is not None:
+            y = outputs.swapaxes(0, 1).copy()
+        else:  # the last output only; a copy, not the state itself, which return_state returns too
+            y = states[0] * ms[-1] if (ms is not None and self.zero_output_for_mask and steps) else states[0].copy()
         return [y, *states] if self.return_state else y
 
     def _initial_states(self, initial_state, n: int, dtype) -> list:
