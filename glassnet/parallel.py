@@ -4,7 +4,8 @@ While ``fit``, ``evaluate`` or ``predict`` runs (inside :func:`training_threads`
 is held to one thread and glassnet splits each large product over its own threads instead
 (:func:`matmul`: the rows of the result, or its columns, never the summed axis), and the
 copies and elementwise passes around them (im2col, col2im, pooling, ReLU) over the same
-threads (:func:`over_batch`). Left to itself, OpenBLAS runs the products on every core but its
+threads (:func:`over_batch`); a recurrent layer runs its large products on a second thread
+beside its time loop (:func:`in_background`). Left to itself, OpenBLAS runs the products on every core but its
 idle workers spin on them between products (benchmarks/blas_spin.py), so elementwise work on a
 second thread finds no core free. NumPy releases the GIL in BLAS calls, ufuncs and copies of
 large arrays, so the threads really run side by side, and every element is computed by the same

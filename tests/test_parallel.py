@@ -222,3 +222,14 @@ def test_recurrent_chunk_products_on_a_second_thread_give_the_bits_of_one(monkey
     for a, b in zip(one[0], two[0]):
         assert a.tobytes() == b.tobytes()
     assert one[1].tobytes() == two[1].tobytes()
+
+
+def test_in_background_runs_at_once_outside_fit_and_on_glassnets_thread_inside():
+    def thread_name():
+        return threading.current_thread().name
+
+    assert parallel.in_background(thread_name).result() == threading.current_thread().name
+    with threadpool_limits(1):
+        gn.config.set_num_threads(2)
+        with parallel.training_threads():
+            assert parallel.in_background(thread_name).result().startswith("glassnet")
