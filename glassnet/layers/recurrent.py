@@ -286,20 +286,24 @@ class Recurrent(Layer):
         if training and self.recurrent_dropout > 0:
             self._keep_h = self._dropout_mask((n, self.units), self.recurrent_dropout, dtype)
         order = np.arange(steps)[::-1] if self.go_backwards else np.arange(steps)
-        xs = x.swapaxes(0, 1)[order]  # (T, N, D), in processing order: step k reads xs[k]
+        # xs = [x_t | 1], (T, N, D + 1), in processing order: step k reads xs[k]. The constant 1 makes
+        # the bias the kernel's last row, so x_t W + b is one product (a separate pass adding b took
+        # a fifth as long as the product) and backward's product for dW gives db as its last row.
+        kernel, bias, d = self.params["kernel"], self.input_bias(), x.shape[2]
+        xs = np.empty((steps, n, d + (bias is not None)), dtype=dtype)
+        np.copyto(xs[..., :d], x.swapaxes(0, 1)[::-1] if self.go_backwards else x.swapaxes(0, 1))
+        if bias is not None:
+            xs[..., d] = 1
+            kernel = np.concatenate([kernel, bias[None]])  # (D + 1, G·U)
         if self._keep_x is not None:
-            xs = xs * self._keep_x
+            xs[..., :d] *= self._keep_x
         self._xs = xs
-        kernel, bias = self.params["kernel"], self.input_bias()
         # Kept: backward writes d_ax into it, row k once step k's a_x is spent (no cache holds
         # a view of it), which saves a second array of this size.
         self._a_x = a_x = np.empty((steps, n, kernel.shape[1]), dtype=np.result_type(xs, kernel))
 
-        def project(a, b):  # the input part of steps a..b-1: (c·N, D) @ (D, G·U) -> (c·N, G·U)
-            rows = a_x[a:b].reshape(-1, a_x.shape[-1])
-            np.matmul(xs[a:b].reshape(-1, xs.shape[-1]), kernel, out=rows)
-            if bias is not None:
-                rows += bias
+        def project(a, b):  # the input part of steps a..b-1: (c·N, D + 1) @ (D + 1, G·U) -> (c·N, G·U)
+            np.matmul(xs[a:b].reshape(-1, xs.shape[-1]), kernel, out=a_x[a:b].reshape(-1, a_x.shape[-1]))
 
         ms = None if mask is None else mask.T[order][:, :, None].astype(dtype)  # (T, N, 1)
         self._ms = ms
@@ -389,17 +393,20 @@ class Recurrent(Layer):
         if trace is not None:
             trace["state_grads"] = [None] * steps
         kernel_t = np.ascontiguousarray(self.params["kernel"].T)
+        d = kernel_t.shape[1]
         need_dx = self.needs_input_grad or self._has_initial_state
-        d_xs = np.empty(self._xs.shape, dtype=d_ax.dtype) if need_dx else None
+        d_xs = np.empty((steps, n, d), dtype=d_ax.dtype) if need_dx else None
+        separate = self.separate_recurrent_grad
 
         def sums(a, b):
             """Steps a..b-1's shares of the three sums over time, and their dx_t, each one
-            product over their c·N rows (einsum "tnd,tng->dg", "tnu,tng->ug"; dx "tng,gd->tnd")."""
+            product over their c·N rows (einsum "tnd,tng->dg", "tnu,tng->ug"; dx "tng,gd->tnd").
+            [x_t | 1]ᵀ d_ax gives dW and, in its last row, db = Σ d_ax."""
             g_x, g_h = d_ax[a:b].reshape(-1, d_ax.shape[-1]), d_ah[a:b].reshape(-1, d_ah.shape[-1])
             if need_dx:
-                np.matmul(g_x, kernel_t, out=d_xs[a:b].reshape(-1, d_xs.shape[-1]))  # (c·N, G·U) @ (G·U, D)
+                np.matmul(g_x, kernel_t, out=d_xs[a:b].reshape(-1, d))  # (c·N, G·U) @ (G·U, D)
             return (self._xs[a:b].reshape(-1, self._xs.shape[-1]).T @ g_x,
-                    self._h_rec[a:b].reshape(-1, self.units).T @ g_h, g_x.sum(axis=0), g_h.sum(axis=0))
+                    self._h_rec[a:b].reshape(-1, self.units).T @ g_h, g_h.sum(axis=0) if separate else None)
 
         # A chunk of steps done, its products run on another thread (if there is one) while the
         # loop goes on to the earlier steps; the shares are added up in one fixed order below.
@@ -436,17 +443,17 @@ class Recurrent(Layer):
                 d_states = d_prev
             shares.append(parallel.in_background(sums, a, b))
         # In place: grads may be views of the model's flat gradient buffer.
-        d_kernel, d_recurrent, d_ax_sum, d_ah_sum = shares[0].result()
+        d_kernel, d_recurrent, d_ah_sum = shares[0].result()
         for share in shares[1:]:
-            share_kernel, share_recurrent, share_ax, share_ah = share.result()
+            share_kernel, share_recurrent, share_ah = share.result()
             d_kernel += share_kernel
             d_recurrent += share_recurrent
-            d_ax_sum += share_ax
-            d_ah_sum += share_ah
-        self.grads["kernel"][...] = d_kernel
+            if separate:
+                d_ah_sum += share_ah
+        self.grads["kernel"][...] = d_kernel[:d]
         self.grads["recurrent_kernel"][...] = d_recurrent
         if self.use_bias:
-            self.write_bias_grad(d_ax_sum, d_ah_sum)
+            self.write_bias_grad(d_kernel[d], d_ah_sum if separate else d_kernel[d])
         if not need_dx:
             return None
         if self._keep_x is not None:
