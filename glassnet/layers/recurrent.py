@@ -393,9 +393,9 @@ class Recurrent(Layer):
         if trace is not None:
             trace["state_grads"] = [None] * steps
         kernel_t = np.ascontiguousarray(self.params["kernel"].T)
-        d = kernel_t.shape[1]
+        features = kernel_t.shape[1]  # D
         need_dx = self.needs_input_grad or self._has_initial_state
-        d_xs = np.empty((steps, n, d), dtype=d_ax.dtype) if need_dx else None
+        d_xs = np.empty((steps, n, features), dtype=d_ax.dtype) if need_dx else None
         separate = self.separate_recurrent_grad
 
         def sums(a, b):
@@ -404,7 +404,7 @@ class Recurrent(Layer):
             [x_t | 1]ᵀ d_ax gives dW and, in its last row, db = Σ d_ax."""
             g_x, g_h = d_ax[a:b].reshape(-1, d_ax.shape[-1]), d_ah[a:b].reshape(-1, d_ah.shape[-1])
             if need_dx:
-                np.matmul(g_x, kernel_t, out=d_xs[a:b].reshape(-1, d))  # (c·N, G·U) @ (G·U, D)
+                np.matmul(g_x, kernel_t, out=d_xs[a:b].reshape(-1, features))  # (c·N, G·U) @ (G·U, D)
             return (self._xs[a:b].reshape(-1, self._xs.shape[-1]).T @ g_x,
                     self._h_rec[a:b].reshape(-1, self.units).T @ g_h, g_h.sum(axis=0) if separate else None)
 
@@ -450,10 +450,10 @@ class Recurrent(Layer):
             d_recurrent += share_recurrent
             if separate:
                 d_ah_sum += share_ah
-        self.grads["kernel"][...] = d_kernel[:d]
+        self.grads["kernel"][...] = d_kernel[:features]
         self.grads["recurrent_kernel"][...] = d_recurrent
         if self.use_bias:
-            self.write_bias_grad(d_kernel[d], d_ah_sum if separate else d_kernel[d])
+            self.write_bias_grad(d_kernel[features], d_ah_sum if separate else d_kernel[features])
         if not need_dx:
             return None
         if self._keep_x is not None:
