@@ -260,18 +260,35 @@ def over_batch(fn, *args, out: np.ndarray):
     return out
 
 
-def in_background(fn, *args) -> Future:
-    """Start ``fn(*args)`` on one of glassnet's threads inside :func:`training_threads` (2 or more
-    threads), or run it now on the calling thread otherwise; returns a future for its result.
+def in_background(fn, *args) -> Task:
+    """``fn(*args)`` handed to one of glassnet's threads inside :func:`training_threads` (2 or more
+    threads), or run now on the calling thread otherwise; ``.result()`` gives its result.
 
     For work that overlaps the caller's: a recurrent layer's large products over the steps
     already done (or not yet needed) while its time loop, small products and elementwise passes
     that gain nothing from a second thread, runs on. ``fn`` must write only where the caller
-    does not read until it waits on the future; then the numbers do not depend on the thread
+    does not read until it asks for the result; then the numbers do not depend on the thread
     count, only the time does.
     """
     if _active is not None and _active >= 2:
-        return _executor(1).submit(fn, *args)
-    done = Future()
-    done.set_result(fn(*args))
-    return done
+        return Task(fn, args, _executor(1).submit(fn, *args))
+    return Task(fn, args, None)
+
+
+class Task:
+    """A call handed to another thread (``future``), or to be run by whoever asks for its result.
+
+    ``result()`` waits only for a call another thread has started: one still queued is taken back
+    and run on the calling thread. On a busy machine the other thread may wait for a core while the
+    caller has one; the caller then does the work itself instead of waiting idle for it.
+    """
+
+    def __init__(self, fn, args: tuple, future: Future | None):
+        self._fn, self._args, self._future = fn, args, future
+        if future is None:
+            self._value = fn(*args)
+
+    def result(self):
+        if self._future is not None and self._future.cancel():  # not started: run it here
+            self._future, self._value = None, self._fn(*self._args)
+        return self._value if self._future is None else self._future.result()

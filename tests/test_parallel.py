@@ -224,12 +224,38 @@ def test_recurrent_chunk_products_on_a_second_thread_give_the_bits_of_one(monkey
     assert one[1].tobytes() == two[1].tobytes()
 
 
-def test_in_background_runs_at_once_outside_fit_and_on_glassnets_thread_inside():
+def test_in_background_runs_at_once_outside_fit_and_on_glassnets_thread_inside(monkeypatch):
+    monkeypatch.setattr(parallel, "_pool", None)  # a fresh pool: one worker, idle
+    started = threading.Event()
+
     def thread_name():
+        started.set()
         return threading.current_thread().name
 
     assert parallel.in_background(thread_name).result() == threading.current_thread().name
+    started.clear()
     with threadpool_limits(1):
         gn.config.set_num_threads(2)
         with parallel.training_threads():
-            assert parallel.in_background(thread_name).result().startswith("glassnet")
+            task = parallel.in_background(thread_name)
+            assert started.wait(10)  # begun there, so result() waits for it rather than taking it back
+            assert task.result().startswith("glassnet")
+    parallel._pool.shutdown()
+
+
+def test_a_task_no_thread_has_started_is_run_by_the_caller(monkeypatch):
+    # On a busy machine glassnet's thread may wait for a core: the caller then does the work
+    # itself rather than wait idle for it, with the same result.
+    monkeypatch.setattr(parallel, "_pool", None)
+    release = threading.Event()
+    with threadpool_limits(1):
+        gn.config.set_num_threads(2)
+        with parallel.training_threads():
+            busy = parallel.in_background(release.wait, 10)  # holds the pool's one worker
+            queued = parallel.in_background(lambda: threading.current_thread().name)
+            try:
+                assert queued.result() == threading.current_thread().name
+            finally:
+                release.set()
+            assert busy.result() is True
+    parallel._pool.shutdown()

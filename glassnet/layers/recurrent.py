@@ -124,9 +124,10 @@ class Recurrent(Layer):
 
     the three sums being one matrix product each per chunk of steps, added up after the loop.
     Inside ``fit``, ``evaluate`` and ``predict`` on two or more threads (glassnet/parallel.py) these
-    chunk products run on a second thread while the loop goes on (``parallel.in_background``):
-    the loop's small products and elementwise passes gained nothing from splitting the batch over
-    threads (benchmarks/README.md), but the large products can overlap them.
+    chunk products run on a second thread while the loop goes on (``parallel.in_background``;
+    one that thread has not begun when the loop needs it, the loop runs itself): the loop's small
+    products and elementwise passes gained nothing from splitting the batch over threads
+    (benchmarks/README.md), but the large products can overlap them.
 
     Shapes (N samples, T steps, D features, U units):
         x: (N, T, D) -> y: (N, T, U) with ``return_sequences``, else (N, U) (the last step's output).
