@@ -14,6 +14,8 @@ training and their inference added.
 Run:  python benchmarks/bench_rnn.py                 (3 repeats of 40 steps; about a minute)
       python benchmarks/bench_rnn.py --quick         (2 repeats of 10 steps)
       python benchmarks/bench_rnn.py --threads 1
+      python benchmarks/bench_rnn.py --baseline /tmp/old   (adds the glassnet of another checkout, say
+                                                            `git archive <commit> | tar -x -C /tmp/old`)
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ def parse():
     parser.add_argument("--steps", type=int, default=40, help="training batches per repeat (default 40)")
     parser.add_argument("--predict", type=int, default=2048, help="sequences predicted per repeat (default 2048)")
     parser.add_argument("--quick", action="store_true", help="2 repeats of 10 steps, 512 predicted")
+    parser.add_argument("--baseline", metavar="PATH",
+                        help="also time the glassnet of the checkout at PATH (before/after side by side)")
     return parser.parse_args()
 
 
@@ -53,7 +57,11 @@ def _peak_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
 
 
-def glassnet_jobs(steps: int, predict: int) -> dict:
+def glassnet_jobs(steps: int, predict: int, checkout: str | None = None) -> dict:
+    if checkout:  # another checkout's glassnet, imported first (the child has imported none yet)
+        import sys
+
+        sys.path.insert(0, checkout)
     import glassnet as gn
     from glassnet import layers
 
@@ -149,6 +157,10 @@ def main():
     print(f"{describe()}; {args.threads} thread(s) each; each framework in its own process\n", flush=True)
     contenders = {"glassnet": Contender("bench_rnn", "glassnet_jobs", args.steps, args.predict),
                   "pytorch": Contender("bench_rnn", "torch_jobs", args.steps, args.predict, args.threads)}
+    if args.baseline:
+        contenders["baseline"] = Contender("bench_rnn", "glassnet_jobs", args.steps, args.predict,
+                                           os.path.abspath(args.baseline))
+        print(f"baseline: the glassnet of {os.path.abspath(args.baseline)}")
     if not contenders["pytorch"].available:
         print(f"PyTorch is not available ({contenders['pytorch'].missing}): glassnet only.")
         del contenders["pytorch"]
@@ -174,12 +186,14 @@ def main():
         print(f"  {name:10s} training: {train / args.steps * 1000:7.1f} ms a step   inference: "
               f"{args.predict / infer:7.0f} sequences/s   peak memory added: {peaks[name] / 1024:.0f} MiB")
     if "pytorch" in times:
-        g, p = times["glassnet"], times["pytorch"]
-        for job, target in (("train", 1.2), ("infer", 1.0)):
-            ratio = statistics.median(g[job]) / statistics.median(p[job])
-            paired = statistics.median(a / b for a, b in zip(g[job], p[job]))
-            print(f"  glassnet / PyTorch {job}: {ratio:.2f}x (median of per-repeat ratios {paired:.2f}x)   "
-                  f"(target <= {target}x)")
+        g = times["glassnet"]
+        for name in [name for name in ("baseline",) if name in times] + ["pytorch"]:
+            p = times[name]
+            for job, target in (("train", 1.2), ("infer", 1.0)):
+                ratio = statistics.median(g[job]) / statistics.median(p[job])
+                paired = statistics.median(a / b for a, b in zip(g[job], p[job]))
+                print(f"  glassnet / {'PyTorch' if name == 'pytorch' else name} {job}: {ratio:.2f}x (median of per-repeat ratios {paired:.2f}x)"
+                      + (f"   (target <= {target}x)" if name == "pytorch" else ""))
         print(f"  glassnet / PyTorch peak memory added: {peaks['glassnet'] / max(peaks['pytorch'], 1):.2f}x   "
               f"(target <= 1.0x)")
     print("=" * 80)

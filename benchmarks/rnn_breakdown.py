@@ -12,7 +12,13 @@ With ``--model glassnet`` or ``--model pytorch`` it times bench_rnn.py's whole m
 training and inference jobs, 40 steps and 1,024 sequences), by the same CPU-time clock: run both
 and compare, when wall times on a busy machine swing by more than the difference sought.
 
+With ``--threads 2`` it times the layer as ``fit`` and ``predict`` run it on two threads (BLAS
+held to one, the chunk products on glassnet's second thread beside the time loop): wall time and
+this (the calling) thread's CPU time, against the same on one thread, in turns. The CPU time of
+the calling thread is what the loop itself costs; the wall time falls to it only where a core is free.
+
 Run:  python benchmarks/rnn_breakdown.py
+      python benchmarks/rnn_breakdown.py --threads 2
       python benchmarks/rnn_breakdown.py --model glassnet; python benchmarks/rnn_breakdown.py --model pytorch
 """
 
@@ -44,11 +50,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--model", choices=["glassnet", "pytorch"], help="time bench_rnn.py's model instead")
+    parser.add_argument("--threads", type=int, choices=[1, 2], default=1,
+                        help="2: the layer on one thread and on two, in turns (wall and calling-thread CPU time)")
     args = parser.parse_args()
     from machine import describe
 
     if args.model:
         return whole_model(args.model, args.repeats, describe())
+    if args.threads == 2:
+        return one_and_two_threads(args.repeats, describe())
 
     from glassnet import layers
 
@@ -100,6 +110,41 @@ def main():
                             ("backward's d_a Uᵀ, x T steps", lambda: a @ Uk_t, T),
                             ("dW, dU and dx after the loop", lambda: (xs.T @ g_all, h_all.T @ g_all, g_all @ W_t), 1)):
         print(f"  {name:50s} {best(fn, args.repeats) * times * 1e3:6.2f} ms")
+
+
+def one_and_two_threads(repeats: int, machine: str) -> None:
+    import glassnet as gn
+    from glassnet import layers, parallel
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((N, T, D)).astype(np.float32)
+    grad = rng.standard_normal((N, U)).astype(np.float32)
+    lstm = layers.LSTM(U)
+    lstm.build((None, T, D))
+    lstm.needs_input_grad = True  # as under an Embedding
+
+    def train():
+        lstm.forward(x, training=True)
+        lstm.backward(grad)
+
+    jobs = {"inference forward": lambda: lstm.forward(x), "training forward + backward": train}
+    times = {}  # (threads, job) -> [(wall, cpu)]
+    for _ in range(repeats + 1):  # the first round warms up
+        for threads in (1, 2):
+            gn.config.set_num_threads(threads)
+            with parallel.training_threads():  # BLAS is held to one thread already (OPENBLAS_NUM_THREADS)
+                for name, job in jobs.items():
+                    wall, cpu = time.perf_counter(), time.thread_time()
+                    job()
+                    times.setdefault((threads, name), []).append((time.perf_counter() - wall,
+                                                                  time.thread_time() - cpu))
+    gn.config.set_num_threads(None)
+    print(f"LSTM({U}) alone, batch {N}, {T} steps, {D} features in, float32, BLAS held to 1 thread")
+    print(f"{machine}; best of {repeats}, one and two threads in turns\n")
+    for (threads, name), runs in sorted(times.items(), key=lambda item: (item[0][1], item[0][0])):
+        runs = runs[1:]
+        print(f"  {name:28s} {threads} thread(s): wall {min(r[0] for r in runs) * 1e3:6.2f} ms, "
+              f"calling thread's CPU {min(r[1] for r in runs) * 1e3:6.2f} ms")
 
 
 def whole_model(framework: str, repeats: int, machine: str) -> None:

@@ -4,7 +4,8 @@ While ``fit``, ``evaluate`` or ``predict`` runs (inside :func:`training_threads`
 is held to one thread and glassnet splits each large product over its own threads instead
 (:func:`matmul`: the rows of the result, or its columns, never the summed axis), and the
 copies and elementwise passes around them (im2col, col2im, pooling, ReLU) over the same
-threads (:func:`over_batch`). Left to itself, OpenBLAS runs the products on every core but its
+threads (:func:`over_batch`); a recurrent layer runs its large products on a second thread
+beside its time loop (:func:`in_background`). Left to itself, OpenBLAS runs the products on every core but its
 idle workers spin on them between products (benchmarks/blas_spin.py), so elementwise work on a
 second thread finds no core free. NumPy releases the GIL in BLAS calls, ufuncs and copies of
 large arrays, so the threads really run side by side, and every element is computed by the same
@@ -24,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
@@ -257,3 +258,37 @@ def over_batch(fn, *args, out: np.ndarray):
 
     _run(part, threads)
     return out
+
+
+def in_background(fn, *args) -> Task:
+    """``fn(*args)`` handed to one of glassnet's threads inside :func:`training_threads` (2 or more
+    threads), or run now on the calling thread otherwise; ``.result()`` gives its result.
+
+    For work that overlaps the caller's: a recurrent layer's large products over the steps
+    already done (or not yet needed) while its time loop, small products and elementwise passes
+    that gain nothing from a second thread, runs on. ``fn`` must write only where the caller
+    does not read until it asks for the result; then the numbers do not depend on the thread
+    count, only the time does.
+    """
+    if _active is not None and _active >= 2:
+        return Task(fn, args, _executor(1).submit(fn, *args))
+    return Task(fn, args, None)
+
+
+class Task:
+    """A call handed to another thread (``future``), or to be run by whoever asks for its result.
+
+    ``result()`` waits only for a call another thread has started: one still queued is taken back
+    and run on the calling thread. On a busy machine the other thread may wait for a core while the
+    caller has one; the caller then does the work itself instead of waiting idle for it.
+    """
+
+    def __init__(self, fn, args: tuple, future: Future | None):
+        self._fn, self._args, self._future = fn, args, future
+        if future is None:
+            self._value = fn(*args)
+
+    def result(self):
+        if self._future is not None and self._future.cancel():  # not started: run it here
+            self._future, self._value = None, self._fn(*self._args)
+        return self._value if self._future is None else self._future.result()

@@ -191,3 +191,71 @@ def test_first_verbose_fit_names_the_blas_setting_and_its_switch(capsys, monkeyp
         model.fit(np.zeros((8, 16, 16, 2), np.float32), np.zeros(8, int), epochs=1, verbose=2)
     out = capsys.readouterr().out
     assert out.count("BLAS held to 1 thread") == 1 and "set_own_threads(False)" in out
+
+
+def lstm_text():
+    return [layers.Embedding(50, 8, mask_zero=True, input_shape=(80,)), layers.LSTM(16, return_sequences=True),
+            layers.GRU(8, go_backwards=True), layers.Dense(4, activation="softmax")]
+
+
+def test_recurrent_chunk_products_on_a_second_thread_give_the_bits_of_one(monkeypatch):
+    # 80 steps of 32 samples: three chunks of steps (recurrent.step_chunks), so the input projection
+    # of the next chunk and the gradient products of the chunk just done run beside the time loop.
+    rng = np.random.default_rng(4)
+    x = rng.integers(1, 50, (64, 80))
+    x[::3, 60:] = 0  # padded tails: the mask's path too
+    y = rng.integers(0, 4, 64)
+    seen = set()
+    real = parallel.in_background
+
+    def spy(fn, *args):
+        def recorded(*args):
+            seen.add(threading.current_thread().name)
+            return fn(*args)
+        return real(recorded, *args)
+
+    with threadpool_limits(1):
+        one = train(lstm_text(), x, y, None)
+        monkeypatch.setattr(parallel, "in_background", spy)
+        two = train(lstm_text(), x, y, 2)
+    assert any(name.startswith("glassnet") for name in seen)  # chunk products ran on glassnet's thread
+    for a, b in zip(one[0], two[0]):
+        assert a.tobytes() == b.tobytes()
+    assert one[1].tobytes() == two[1].tobytes()
+
+
+def test_in_background_runs_at_once_outside_fit_and_on_glassnets_thread_inside(monkeypatch):
+    monkeypatch.setattr(parallel, "_pool", None)  # a fresh pool: one worker, idle
+    started = threading.Event()
+
+    def thread_name():
+        started.set()
+        return threading.current_thread().name
+
+    assert parallel.in_background(thread_name).result() == threading.current_thread().name
+    started.clear()
+    with threadpool_limits(1):
+        gn.config.set_num_threads(2)
+        with parallel.training_threads():
+            task = parallel.in_background(thread_name)
+            assert started.wait(10)  # begun there, so result() waits for it rather than taking it back
+            assert task.result().startswith("glassnet")
+    parallel._pool.shutdown()
+
+
+def test_a_task_no_thread_has_started_is_run_by_the_caller(monkeypatch):
+    # On a busy machine glassnet's thread may wait for a core: the caller then does the work
+    # itself rather than wait idle for it, with the same result.
+    monkeypatch.setattr(parallel, "_pool", None)
+    release = threading.Event()
+    with threadpool_limits(1):
+        gn.config.set_num_threads(2)
+        with parallel.training_threads():
+            busy = parallel.in_background(release.wait, 10)  # holds the pool's one worker
+            queued = parallel.in_background(lambda: threading.current_thread().name)
+            try:
+                assert queued.result() == threading.current_thread().name
+            finally:
+                release.set()
+            assert busy.result() is True
+    parallel._pool.shutdown()

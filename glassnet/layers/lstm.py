@@ -72,9 +72,11 @@ class LSTM(Recurrent):
         rec = self.recurrent_activation
         gates = GateActivations((rec, rec, self.activation, rec), u)
         out_act = activations.get(self.activation)  # its own copy: it caches this step's tanh(c)
-        y = gates.forward(a_x + a_h)  # (N, 4U): [σ(a_i) | σ(a_f) | tanh(a_c) | σ(a_o)]
+        a = np.add(a_x, a_h, out=a_h)  # a_h is this step's own array (see Recurrent)
+        y = gates.forward(a, out=a)  # (N, 4U): [σ(a_i) | σ(a_f) | tanh(a_c) | σ(a_o)]
         i, f, g, o = y[:, :u], y[:, u:2 * u], y[:, 2 * u:3 * u], y[:, 3 * u:]
-        c = f * c_prev + i * g
+        c = f * c_prev
+        c += i * g
         tanh_c = out_act.forward(c)
         h = o * tanh_c
         return [h, c], (i, f, g, o, c_prev, tanh_c, gates, out_act)
@@ -82,9 +84,14 @@ class LSTM(Recurrent):
     def step_backward(self, cache, d_states):
         i, f, g, o, c_prev, tanh_c, gates, out_act = cache
         dh, dc = d_states
-        d_o = dh * tanh_c
+        u = self.units
         dc = dc + out_act.backward(dh * o)
-        d_a = gates.backward(np.concatenate([dc * g, dc * c_prev, dc * i, d_o], axis=1))  # (N, 4U)
+        d_y = np.empty((len(dh), 4 * u), dtype=dh.dtype)  # [di | df | dg | do], written in place
+        np.multiply(dc, g, out=d_y[:, :u])
+        np.multiply(dc, c_prev, out=d_y[:, u:2 * u])
+        np.multiply(dc, i, out=d_y[:, 2 * u:3 * u])
+        np.multiply(dh, tanh_c, out=d_y[:, 3 * u:])
+        d_a = gates.backward(d_y, out=d_y)  # (N, 4U)
         return d_a, d_a, [None, dc * f]  # None: h_{t-1} reaches this step only through U
 
     def step_values(self, cache, x_t, states_prev):

@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from glassnet import activations, initializers, regularizers
+from glassnet import activations, initializers, parallel, regularizers
 from glassnet._registry import register, serialize
 from glassnet.layers.base import Layer, check_positive_int
 from glassnet.layers import symbolic
@@ -52,32 +52,34 @@ class GateActivations:
         self.kinds = tuple(kinds)
         self.units = units
 
-    def forward(self, x):
+    def forward(self, x, out=None):
+        """The gates' values, in ``out`` when given (``x`` itself, to save an array)."""
         self._form = form = _tanh_form(tuple(map(type, self.kinds)), self.units, x.dtype, len(x))
         if form is None:
             u = self.units
             self._acts = [activations.get(kind) for kind in self.kinds]
-            y = np.concatenate([act.forward(x[:, j * u:(j + 1) * u]) for j, act in enumerate(self._acts)], axis=1)
+            y = np.concatenate([act.forward(x[:, j * u:(j + 1) * u]) for j, act in enumerate(self._acts)], axis=1,
+                               out=out)
         else:
             s, t, _, _ = form
-            y = np.multiply(x, s)
+            y = np.multiply(x, s, out=out)
             np.tanh(y, out=y)
             y *= s
             y += t
         self._y = y
         return y
 
-    def backward(self, grad):
+    def backward(self, grad, out=None):
+        """dL/dx from dL/dy (``grad``), in ``out`` when given (``grad`` itself, to save an array)."""
         if self._form is None:
             u = self.units
             return np.concatenate([act.backward(grad[:, j * u:(j + 1) * u]) for j, act in enumerate(self._acts)],
-                                  axis=1)
+                                  axis=1, out=out)
         _, _, p, q = self._form
         slope = np.subtract(p, self._y)
         slope *= self._y
         slope += q
-        slope *= grad
-        return slope
+        return np.multiply(slope, grad, out=slope if out is None else out)
 
 
 @functools.lru_cache(maxsize=64)
@@ -101,13 +103,14 @@ class Recurrent(Layer):
     A cell's gate pre-activations are the sum of an input part and a recurrent part:
     ``a_t = (x_t W + b) + h_{t-1} U`` with W: (D, G·U) ("kernel") and U: (U, G·U)
     ("recurrent_kernel"), G gates of U units each. The input part has no recurrence, so it is
-    computed for all time steps in one matrix product before the loop; only ``h_{t-1} U`` and
-    the elementwise gate arithmetic run step by step.
+    computed for many time steps in one matrix product (a chunk of steps, ``step_chunks``, ahead of
+    the loop); only ``h_{t-1} U`` and the elementwise gate arithmetic run step by step.
 
     A subclass sets ``gates`` (G) and ``state_names`` and writes two methods:
 
     - ``step(a_x, a_h, states) -> (new_states, cache)``: one step from the input part a_x (N, G·U),
-      the recurrent part a_h = h_{t-1} U (N, G·U) and the previous states (each (N, U));
+      the recurrent part a_h = h_{t-1} U (N, G·U) and the previous states (each (N, U)); a_h is
+      the step's own fresh array, which it may overwrite;
     - ``step_backward(cache, d_states) -> (d_ax, d_ah, d_prev)``: from the gradients wrt the new
       states, the gradients wrt a_x and a_h and the part of the gradient wrt the previous states
       that does not flow through a_h (the LSTM's cell state, the GRU's z ⊙ h_{t-1}; None where
@@ -119,7 +122,12 @@ class Recurrent(Layer):
         d_states_{t-1} = d_prev, plus (d_ah Uᵀ) ⊙ keep_h on h_{t-1}      # the recurrence
         dW = Σ_t x_tᵀ d_ax_t, dU = Σ_t h_{t-1}ᵀ d_ah_t, db = Σ_t Σ_n d_ax_t, dx_t = d_ax_t Wᵀ ⊙ keep_x
 
-    the three sums being one matrix product each after the loop.
+    the three sums being one matrix product each per chunk of steps, added up after the loop.
+    Inside ``fit``, ``evaluate`` and ``predict`` on two or more threads (glassnet/parallel.py) these
+    chunk products run on a second thread while the loop goes on (``parallel.in_background``;
+    one that thread has not begun when the loop needs it, the loop runs itself): the loop's small
+    products and elementwise passes gained nothing from splitting the batch over threads
+    (benchmarks/README.md), but the large products can overlap them.
 
     Shapes (N samples, T steps, D features, U units):
         x: (N, T, D) -> y: (N, T, U) with ``return_sequences``, else (N, U) (the last step's output).
@@ -279,39 +287,58 @@ class Recurrent(Layer):
         if training and self.recurrent_dropout > 0:
             self._keep_h = self._dropout_mask((n, self.units), self.recurrent_dropout, dtype)
         order = np.arange(steps)[::-1] if self.go_backwards else np.arange(steps)
-        xs = x.swapaxes(0, 1)[order]  # (T, N, D), in processing order: step k reads xs[k]
+        # xs = [x_t | 1], (T, N, D + 1), in processing order: step k reads xs[k]. The constant 1 makes
+        # the bias the kernel's last row, so x_t W + b is one product (a separate pass adding b took
+        # a fifth as long as the product) and backward's product for dW gives db as its last row.
+        kernel, bias, d = self.params["kernel"], self.input_bias(), x.shape[2]
+        xs = np.empty((steps, n, d + (bias is not None)), dtype=dtype)
+        np.copyto(xs[..., :d], x.swapaxes(0, 1)[::-1] if self.go_backwards else x.swapaxes(0, 1))
+        if bias is not None:
+            xs[..., d] = 1
+            kernel = np.concatenate([kernel, bias[None]])  # (D + 1, G·U)
         if self._keep_x is not None:
-            xs = xs * self._keep_x
+            xs[..., :d] *= self._keep_x
         self._xs = xs
         # Kept: backward writes d_ax into it, row k once step k's a_x is spent (no cache holds
         # a view of it), which saves a second array of this size.
-        self._a_x = a_x = xs @ self.params["kernel"]  # (T, N, D) @ (D, G·U) -> (T, N, G·U), all steps at once
-        bias = self.input_bias()
-        if bias is not None:
-            a_x += bias
+        self._a_x = a_x = np.empty((steps, n, kernel.shape[1]), dtype=np.result_type(xs, kernel))
+
+        def project(a, b):  # the input part of steps a..b-1: (c·N, D + 1) @ (D + 1, G·U) -> (c·N, G·U)
+            np.matmul(xs[a:b].reshape(-1, xs.shape[-1]), kernel, out=a_x[a:b].reshape(-1, a_x.shape[-1]))
+
         ms = None if mask is None else mask.T[order][:, :, None].astype(dtype)  # (T, N, 1)
         self._ms = ms
         recurrent_kernel = self.params["recurrent_kernel"]
-        outputs = np.empty((steps, n, self.units), dtype=dtype)
+        outputs = np.empty((steps, n, self.units), dtype=dtype) if self.return_sequences else None
         trace = self.trace
         keep_steps = keep_steps or trace is not None  # explain reads every step's values
         self._h_rec = np.empty((steps, n, self.units), dtype=dtype) if keep_steps else None  # h_{t-1} as U sees it
         self._caches = [] if keep_steps else None
         if trace is not None:
             trace.update(order=order, caches=self._caches, states=[], state_grads=None)
-        for k in range(steps):
-            h_rec = states[0] if self._keep_h is None else states[0] * self._keep_h
-            new_states, cache = self.step(a_x[k], h_rec @ recurrent_kernel, states)  # (N, U) @ (U, G·U)
-            if keep_steps:
-                self._h_rec[k] = h_rec
-                self._caches.append(cache)
-            if ms is not None:  # carry the states over the masked steps
-                new_states = [m_s * ms[k] + s * (1 - ms[k]) for m_s, s in zip(new_states, states)]
-            states = new_states
-            if trace is not None:
-                trace["states"].append(states)
-            outputs[k] = states[0] * ms[k] if (ms is not None and self.zero_output_for_mask) else states[0]
-        y = outputs.swapaxes(0, 1).copy() if self.return_sequences else outputs[-1]
+        chunks = step_chunks(steps, n)
+        projected = parallel.in_background(project, *chunks[0])
+        for j, (a, b) in enumerate(chunks):
+            projected.result()
+            if j + 1 < len(chunks):  # the next chunk's input part, on another thread if there is one
+                projected = parallel.in_background(project, *chunks[j + 1])
+            for k in range(a, b):
+                h_rec = states[0] if self._keep_h is None else states[0] * self._keep_h
+                new_states, cache = self.step(a_x[k], h_rec @ recurrent_kernel, states)  # (N, U) @ (U, G·U)
+                if keep_steps:
+                    self._h_rec[k] = h_rec
+                    self._caches.append(cache)
+                if ms is not None:  # carry the states over the masked steps
+                    new_states = [m_s * ms[k] + s * (1 - ms[k]) for m_s, s in zip(new_states, states)]
+                states = new_states
+                if trace is not None:
+                    trace["states"].append(states)
+                if outputs is not None:
+                    outputs[k] = states[0] * ms[k] if (ms is not None and self.zero_output_for_mask) else states[0]
+        if outputs is not None:
+            y = outputs.swapaxes(0, 1).copy()
+        else:  # the last output only; a copy, not the state itself, which return_state returns too
+            y = states[0] * ms[-1] if (ms is not None and self.zero_output_for_mask and steps) else states[0].copy()
         return [y, *states] if self.return_state else y
 
     def _initial_states(self, initial_state, n: int, dtype) -> list:
@@ -366,46 +393,70 @@ class Recurrent(Layer):
         trace = self.trace
         if trace is not None:
             trace["state_grads"] = [None] * steps
-        for k in range(steps - 1, -1, -1):
-            g_k = g_out[k] if g_out is not None else (g_y if k == steps - 1 else None)
-            if trace is not None:
-                trace["state_grads"][k] = [d_states[0] if g_k is None else d_states[0] + g_k, *d_states[1:]]
-            d_new = list(d_states)
-            if ms is None:
-                if g_k is not None:
-                    d_new[0] = d_new[0] + g_k  # y_k = h_k
-                d_carry = None
-            else:  # s_k = m s_new + (1 - m) s_{k-1}; y_k = s_k[0] (or m h_new with zero outputs)
-                m = ms[k]
-                if g_k is not None and not self.zero_output_for_mask:
-                    d_new[0] = d_new[0] + g_k
-                d_carry = [d * (1 - m) for d in d_new]
-                d_new = [d * m for d in d_new]
-                if g_k is not None and self.zero_output_for_mask:
-                    d_new[0] = d_new[0] + g_k * m
-            g_ax, g_ah, d_prev = self.step_backward(self._caches[k], d_new)
-            d_ax[k] = g_ax
-            if self.separate_recurrent_grad:
-                d_ah[k] = g_ah
-            # the recurrence: h_{k-1} reached a_h through U (and recurrent dropout)
-            d_h_rec = d_ah[k] @ recurrent_kernel_t  # (N, G·U) @ (G·U, U) -> (N, U)
-            if self._keep_h is not None:
-                d_h_rec *= self._keep_h
-            d_prev[0] = d_h_rec if d_prev[0] is None else d_prev[0] + d_h_rec
-            if d_carry is not None:
-                d_prev = [a + b for a, b in zip(d_prev, d_carry)]
-            d_states = d_prev
-        # The three sums over time, each one product over the N·T rows (in place: grads may be
-        # views of the model's flat gradient buffer).
-        xs2, d_ax2 = self._xs.reshape(-1, self._xs.shape[-1]), d_ax.reshape(-1, d_ax.shape[-1])
-        np.matmul(xs2.T, d_ax2, out=self.grads["kernel"])  # "tnd,tng->dg"
-        np.matmul(self._h_rec.reshape(-1, self.units).T, d_ah.reshape(-1, d_ah.shape[-1]),
-                  out=self.grads["recurrent_kernel"])  # "tnu,tng->ug"
+        kernel_t = np.ascontiguousarray(self.params["kernel"].T)
+        features = kernel_t.shape[1]  # D
+        need_dx = self.needs_input_grad or self._has_initial_state
+        d_xs = np.empty((steps, n, features), dtype=d_ax.dtype) if need_dx else None
+        separate = self.separate_recurrent_grad
+
+        def sums(a, b):
+            """Steps a..b-1's shares of the three sums over time, and their dx_t, each one
+            product over their c·N rows (einsum "tnd,tng->dg", "tnu,tng->ug"; dx "tng,gd->tnd").
+            [x_t | 1]ᵀ d_ax gives dW and, in its last row, db = Σ d_ax."""
+            g_x, g_h = d_ax[a:b].reshape(-1, d_ax.shape[-1]), d_ah[a:b].reshape(-1, d_ah.shape[-1])
+            if need_dx:
+                np.matmul(g_x, kernel_t, out=d_xs[a:b].reshape(-1, features))  # (c·N, G·U) @ (G·U, D)
+            return (self._xs[a:b].reshape(-1, self._xs.shape[-1]).T @ g_x,
+                    self._h_rec[a:b].reshape(-1, self.units).T @ g_h, g_h.sum(axis=0) if separate else None)
+
+        # A chunk of steps done, its products run on another thread (if there is one) while the
+        # loop goes on to the earlier steps; the shares are added up in one fixed order below.
+        shares = []
+        for a, b in reversed(step_chunks(steps, n)):
+            for k in range(b - 1, a - 1, -1):
+                g_k = g_out[k] if g_out is not None else (g_y if k == steps - 1 else None)
+                if trace is not None:
+                    trace["state_grads"][k] = [d_states[0] if g_k is None else d_states[0] + g_k, *d_states[1:]]
+                d_new = list(d_states)
+                if ms is None:
+                    if g_k is not None:
+                        d_new[0] = d_new[0] + g_k  # y_k = h_k
+                    d_carry = None
+                else:  # s_k = m s_new + (1 - m) s_{k-1}; y_k = s_k[0] (or m h_new with zero outputs)
+                    m = ms[k]
+                    if g_k is not None and not self.zero_output_for_mask:
+                        d_new[0] = d_new[0] + g_k
+                    d_carry = [d * (1 - m) for d in d_new]
+                    d_new = [d * m for d in d_new]
+                    if g_k is not None and self.zero_output_for_mask:
+                        d_new[0] = d_new[0] + g_k * m
+                g_ax, g_ah, d_prev = self.step_backward(self._caches[k], d_new)
+                d_ax[k] = g_ax
+                if self.separate_recurrent_grad:
+                    d_ah[k] = g_ah
+                # the recurrence: h_{k-1} reached a_h through U (and recurrent dropout)
+                d_h_rec = d_ah[k] @ recurrent_kernel_t  # (N, G·U) @ (G·U, U) -> (N, U)
+                if self._keep_h is not None:
+                    d_h_rec *= self._keep_h
+                d_prev[0] = d_h_rec if d_prev[0] is None else d_prev[0] + d_h_rec
+                if d_carry is not None:
+                    d_prev = [d + carried for d, carried in zip(d_prev, d_carry)]
+                d_states = d_prev
+            shares.append(parallel.in_background(sums, a, b))
+        # In place: grads may be views of the model's flat gradient buffer.
+        d_kernel, d_recurrent, d_ah_sum = shares[0].result()
+        for share in shares[1:]:
+            share_kernel, share_recurrent, share_ah = share.result()
+            d_kernel += share_kernel
+            d_recurrent += share_recurrent
+            if separate:
+                d_ah_sum += share_ah
+        self.grads["kernel"][...] = d_kernel[:features]
+        self.grads["recurrent_kernel"][...] = d_recurrent
         if self.use_bias:
-            self.write_bias_grad(d_ax2.sum(axis=0), d_ah.reshape(-1, d_ah.shape[-1]).sum(axis=0))
-        if not self.needs_input_grad and not self._has_initial_state:
+            self.write_bias_grad(d_kernel[features], d_ah_sum if separate else d_kernel[features])
+        if not need_dx:
             return None
-        d_xs = d_ax @ np.ascontiguousarray(self.params["kernel"].T)  # (T, N, G·U) @ (G·U, D) -> (T, N, D)
         if self._keep_x is not None:
             d_xs *= self._keep_x
         if self.go_backwards:
@@ -448,6 +499,24 @@ class Recurrent(Layer):
             "return_state": self.return_state,
             "go_backwards": self.go_backwards,
         }
+
+
+#: the fewest rows (steps x samples) of one chunk of steps whose products run as one, while the time
+#: loop works on the next chunk (see ``step_chunks``).
+CHUNK_ROWS = 1024
+
+
+def step_chunks(steps: int, n: int) -> list:
+    """The time steps cut into chunks (a, b) of at least ``CHUNK_ROWS`` rows (N = n samples each),
+    in order; the last may be shorter. The cut depends on the shapes only, never on the thread count,
+    so the sums over time are added in the same order, and give the same bits, on any number of threads.
+
+    Example:
+        >>> step_chunks(100, 64)
+        [(0, 16), (16, 32), (32, 48), (48, 64), (64, 80), (80, 96), (96, 100)]
+    """
+    size = max(1, -(-CHUNK_ROWS // max(n, 1)))
+    return [(a, min(a + size, steps)) for a in range(0, steps, size)] or [(0, 0)]
 
 
 def check_sequence_input(shape, layer: str) -> None:
