@@ -191,3 +191,45 @@ def test_first_verbose_fit_names_the_blas_setting_and_its_switch(capsys, monkeyp
         model.fit(np.zeros((8, 16, 16, 2), np.float32), np.zeros(8, int), epochs=1, verbose=2)
     out = capsys.readouterr().out
     assert out.count("BLAS held to 1 thread") == 1 and "set_own_threads(False)" in out
+
+
+@pytest.mark.parametrize("conv, kwargs, shape", [
+    (layers.Conv2D, {}, (9, 24, 24, 16)),
+    (layers.Conv2D, {"strides": 2, "padding": "same"}, (9, 44, 44, 16)),
+    (layers.Conv2D, {"dilation_rate": 2, "use_bias": False}, (9, 26, 26, 16)),
+    (layers.Conv1D, {"padding": "causal"}, (9, 500, 16)),
+], ids=["2d", "2d-strided-same", "2d-dilated-no-bias", "1d-causal"])
+def test_convolution_hands_each_thread_its_samples_once_per_pass(conv, kwargs, shape, monkeypatch):
+    """im2col and its product in one hand-over; backward's K col2im products and additions in
+    one more (beside dW's), not one per kernel offset; the bits those of one thread. An odd batch
+    (9) cuts the samples unevenly."""
+    rng = np.random.default_rng(4)
+    layer = conv(32, 3, **kwargs)
+    layer.build(shape)
+    x = rng.standard_normal(shape, dtype=np.float32)
+    with threadpool_limits(1):  # one thread: outside fit, and BLAS on one
+        z = layer.forward_logits(x, training=True)
+        grad = rng.standard_normal(z.shape, dtype=np.float32)
+        dx, dW = layer.backward_logits(grad), layer.grads["kernel"].copy()
+
+    hand_overs, seen = [], set()
+    real_run = parallel._run
+
+    def spy_run(part, threads):
+        hand_overs.append(threads)
+
+        def recorded(i):
+            seen.add(threading.current_thread().name)
+            return part(i)
+        return real_run(recorded, threads)
+
+    monkeypatch.setattr(parallel, "_run", spy_run)
+    gn.config.set_num_threads(2)
+    with parallel.training_threads():
+        z2 = layer.forward_logits(x, training=True)
+        forward_hand_overs = len(hand_overs)
+        dx2 = layer.backward_logits(grad)
+    assert forward_hand_overs == 1 and len(hand_overs) - forward_hand_overs <= 2
+    assert len(seen) == 2
+    assert z2.tobytes() == z.tobytes() and dx2.tobytes() == dx.tobytes()
+    assert layer.grads["kernel"].tobytes() == dW.tobytes()
