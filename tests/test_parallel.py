@@ -233,3 +233,17 @@ def test_convolution_hands_each_thread_its_samples_once_per_pass(conv, kwargs, s
     assert len(seen) == 2
     assert z2.tobytes() == z.tobytes() and dx2.tobytes() == dx.tobytes()
     assert layer.grads["kernel"].tobytes() == dW.tobytes()
+
+
+def test_relu_forward_computes_output_and_mask_in_one_hand_over(monkeypatch):
+    x = np.random.default_rng(5).standard_normal((64, 4096), dtype=np.float32)  # 1 MiB: worth splitting
+    hand_overs = []
+    real_run = parallel._run
+    monkeypatch.setattr(parallel, "_run", lambda part, threads: (hand_overs.append(threads), real_run(part, threads)))
+    relu = gn.activations.ReLU()
+    gn.config.set_num_threads(2)
+    with parallel.training_threads():
+        y = relu.forward(x)
+        dx = relu.backward(np.ones_like(x))
+    assert hand_overs == [2, 2]  # forward (y and its mask) once, backward once
+    assert y.tobytes() == np.maximum(x, 0).tobytes() and dx.tobytes() == (x > 0).astype(np.float32).tobytes()
