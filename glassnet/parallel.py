@@ -231,7 +231,7 @@ def over_samples(fn, n: int, macs: int) -> None:
     ``start`` to ``stop - 1``, computing each of its products' rows as one BLAS call whatever the
     slice. Each slice keeps at least ``MIN_MACS // 2`` multiply-adds: below about a million
     OpenBLAS may take another path (its small-matrix kernels) with other roundings; cut into
-    0.7 M slices, a Conv2D's (4356, 73) @ (73, 32) product no longer gave the bits of the whole.
+    0.7 M slices, a Conv2D's (2304, 73) @ (73, 8) product no longer gave the bits of the whole.
 
     Example:
         >>> import numpy as np
