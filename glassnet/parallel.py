@@ -242,7 +242,9 @@ def over_samples(fn, n: int, macs: int) -> None:
         >>> out
         array([0., 2., 4., 6.])
     """
-    threads = 1 if _active is None or macs < MIN_MACS else min(_active, n, macs // (MIN_MACS // 2))
+    threads = 1 if _active is None or macs < MIN_MACS else min(_active, n)
+    while threads > 1 and (n // threads) * macs < (MIN_MACS // 2) * n:  # the smallest slice's share
+        threads -= 1
     if threads < 2:
         fn(0, n)
         return
