@@ -19,6 +19,8 @@ Run:  python benchmarks/bench_mlp.py             (3 runs of 6 epochs, then the b
       python benchmarks/bench_mlp.py --quick     (1 run of 6 epochs of 10,000 images; < 1 minute)
       python benchmarks/bench_mlp.py --compare-keep-memory   (adds glassnet with
           gn.config.set_keep_freed_memory(False) as a third contender: what it is worth)
+      python benchmarks/bench_mlp.py --compare-own-threads   (adds glassnet with BLAS held to one
+          thread and the products split over glassnet's own threads, as for a CNN)
 """
 
 from __future__ import annotations
@@ -110,10 +112,16 @@ class TorchTrainer:
         return total / n
 
 
-def glassnet_jobs(samples: int, threads: int, synthetic: bool, keep_memory: bool = True) -> dict:
-    """glassnet's jobs, built and warmed up in its own process (see contenders.py)."""
+def glassnet_jobs(samples: int, threads: int, synthetic: bool, keep_memory: bool = True,
+                  own_threads: bool = False) -> dict:
+    """glassnet's jobs, built and warmed up in its own process (see contenders.py). With
+    ``own_threads``, Dense claims large elementwise work as a convolution does, so fit holds BLAS
+    to one thread and splits the products over glassnet's threads (glassnet/parallel.py), which
+    it does not do for dense layers alone."""
     limit_blas_threads(threads)
     import glassnet as gn
+
+    gn.layers.Dense.splits_batch_work = own_threads
 
     gn.config.set_keep_freed_memory(keep_memory)
     x, labels, _ = load_data(samples, synthetic)
@@ -341,6 +349,8 @@ def main(argv=None) -> None:
     parser.add_argument("--quick", action="store_true",
                         help="one run of 6 epochs of 10,000 samples, no bound, no memory: under a minute")
     parser.add_argument("--synthetic", action="store_true", help="random pixels and labels instead of Fashion-MNIST")
+    parser.add_argument("--compare-own-threads", action="store_true",
+                        help="add glassnet with BLAS on one thread and its products on glassnet's threads")
     parser.add_argument("--compare-keep-memory", action="store_true",
                         help="add glassnet with gn.config.set_keep_freed_memory(False) as a contender")
     parser.add_argument("--threads", type=int, default=2,
@@ -364,6 +374,8 @@ def main(argv=None) -> None:
     common = (args.samples, args.threads, args.synthetic)
     children = {"glassnet": Contender("bench_mlp", "glassnet_jobs", *common),
                 "torch": Contender("bench_mlp", "torch_jobs", *common)}
+    if args.compare_own_threads:
+        children["glassnet, own threads"] = Contender("bench_mlp", "glassnet_jobs", *common, True, True)
     if args.compare_keep_memory:
         children["glassnet, keep memory off"] = Contender("bench_mlp", "glassnet_jobs", *common, False)
     if not children["torch"].available:
@@ -428,6 +440,11 @@ def main(argv=None) -> None:
         ratio = statistics.median(sum(a) / sum(b) for a, b in zip(epochs["glassnet"], epochs[off]))
         print(f"  keeping freed memory (glassnet/models/memory.py): glassnet with it / without it = {ratio:.2f}x "
               f"(median of per-run ratios)")
+    own = "glassnet, own threads"
+    if own in epochs:
+        ratio = statistics.median(sum(a) / sum(b) for a, b in zip(epochs[own], epochs["glassnet"]))
+        print(f"  BLAS on one thread, products on glassnet's threads: glassnet with them / with BLAS's threads = "
+              f"{ratio:.2f}x (median of per-run ratios)")
     if args.repeats:
         g, hand, mm_seconds = (statistics.median(extras[k]) for k in ("glassnet", "numpy", "matmul"))
         flops = epoch_flops(args.samples)

@@ -53,12 +53,19 @@ class ReLU(ActivationFunction):
     name = "relu"
 
     def forward(self, x):
-        # mask = x > 0, y = max(x, 0), the samples split over glassnet's threads (glassnet.parallel)
-        self._mask = over_batch(np.greater, x, 0, out=np.empty(x.shape, dtype=bool))
-        return over_batch(np.maximum, x, x.dtype.type(0), out=np.empty_like(x))
+        # The samples split over glassnet's threads (glassnet.parallel), both passes in one hand-over.
+        y = np.empty_like(x)
+        self._mask = over_batch(_relu_and_mask, x, y, out=np.empty(x.shape, dtype=bool))
+        return y
 
     def backward(self, grad):
         return over_batch(np.multiply, grad, self._mask, out=np.empty_like(grad))
+
+
+def _relu_and_mask(x, y, out):
+    """y = max(x, 0) and out = x > 0 (ReLU's output and the mask its backward reads)."""
+    np.greater(x, 0, out=out)
+    np.maximum(x, x.dtype.type(0), out=y)
 
 
 @register("activation", "leaky_relu")

@@ -193,6 +193,62 @@ def test_first_verbose_fit_names_the_blas_setting_and_its_switch(capsys, monkeyp
     assert out.count("BLAS held to 1 thread") == 1 and "set_own_threads(False)" in out
 
 
+@pytest.mark.parametrize("conv, kwargs, shape", [
+    (layers.Conv2D, {}, (9, 24, 24, 32)),
+    (layers.Conv2D, {"strides": 2, "padding": "same"}, (9, 44, 44, 32)),
+    (layers.Conv2D, {"dilation_rate": 2, "use_bias": False}, (9, 26, 26, 32)),
+    (layers.Conv1D, {"padding": "causal"}, (9, 500, 32)),
+], ids=["2d", "2d-strided-same", "2d-dilated-no-bias", "1d-causal"])
+def test_convolution_hands_each_thread_its_samples_once_per_pass(conv, kwargs, shape, monkeypatch):
+    """im2col and its product in one hand-over; backward's K col2im products and additions in
+    one more (beside dW's), not one per kernel offset; the bits those of one thread. An odd batch
+    (9) cuts the samples unevenly."""
+    rng = np.random.default_rng(4)
+    layer = conv(32, 3, **kwargs)
+    layer.build(shape)
+    x = rng.standard_normal(shape, dtype=np.float32)
+    with threadpool_limits(1):  # one thread: outside fit, and BLAS on one
+        z = layer.forward_logits(x, training=True)
+        grad = rng.standard_normal(z.shape, dtype=np.float32)
+        dx, dW = layer.backward_logits(grad), layer.grads["kernel"].copy()
+
+    hand_overs, seen = [], set()
+    real_run = parallel._run
+
+    def spy_run(part, threads):
+        hand_overs.append(threads)
+
+        def recorded(i):
+            seen.add(threading.current_thread().name)
+            return part(i)
+        return real_run(recorded, threads)
+
+    monkeypatch.setattr(parallel, "_run", spy_run)
+    gn.config.set_num_threads(2)
+    with parallel.training_threads():
+        z2 = layer.forward_logits(x, training=True)
+        forward_hand_overs = len(hand_overs)
+        dx2 = layer.backward_logits(grad)
+    assert forward_hand_overs == 1 and len(hand_overs) - forward_hand_overs == 2  # dW's product, col2im
+    assert len(seen) == 2
+    assert z2.tobytes() == z.tobytes() and dx2.tobytes() == dx.tobytes()
+    assert layer.grads["kernel"].tobytes() == dW.tobytes()
+
+
+def test_relu_forward_computes_output_and_mask_in_one_hand_over(monkeypatch):
+    x = np.random.default_rng(5).standard_normal((64, 4096), dtype=np.float32)  # 1 MiB: worth splitting
+    hand_overs = []
+    real_run = parallel._run
+    monkeypatch.setattr(parallel, "_run", lambda part, threads: (hand_overs.append(threads), real_run(part, threads)))
+    relu = gn.activations.ReLU()
+    gn.config.set_num_threads(2)
+    with parallel.training_threads():
+        y = relu.forward(x)
+        dx = relu.backward(np.ones_like(x))
+    assert hand_overs == [2, 2]  # forward (y and its mask) once, backward once
+    assert y.tobytes() == np.maximum(x, 0).tobytes() and dx.tobytes() == (x > 0).astype(np.float32).tobytes()
+
+
 def lstm_text():
     return [layers.Embedding(50, 8, mask_zero=True, input_shape=(80,)), layers.LSTM(16, return_sequences=True),
             layers.GRU(8, go_backwards=True), layers.Dense(4, activation="softmax")]

@@ -11,7 +11,7 @@ import numpy as np
 from glassnet import activations, initializers, regularizers
 from glassnet._registry import register, serialize
 from glassnet.layers.base import ActivatedLayer, check_channels_last, check_positive_int
-from glassnet.parallel import matmul, over_batch
+from glassnet.parallel import matmul, over_samples
 
 PADDINGS = ("valid", "same")
 
@@ -154,16 +154,24 @@ class _Conv(ActivatedLayer):
         KC = W[..., 0].size
         cols = np.empty((x.shape[0], *out_sizes, KC + self.use_bias), dtype=x.dtype)
         patches = cols[..., :KC].reshape(*cols.shape[:-1], *self.kernel_size, x.shape[-1])  # a view
-        over_batch(self._im2col, xp, out=patches)  # samples split over glassnet's threads
-        cols = cols.reshape(-1, cols.shape[-1])  # (N·O, K·C [+ 1]), K = k₁···k_r
         matrix = W.reshape(KC, self.filters)
         if self.use_bias:
-            cols[:, KC] = 1
+            cols[..., KC] = 1
             matrix = np.concatenate([matrix, self.params["bias"][None]])
-        self._cols, self._xp_shape, self._geometry = cols, xp.shape, geometry
-        # 'nokc,kcf->nof' as one product: (N·O, K·C [+ 1]) @ (K·C [+ 1], F) -> (N·O, F)
-        z = matmul(cols, matrix)  # over glassnet's threads (glassnet.parallel)
-        return z.reshape(x.shape[0], *out_sizes, self.filters)
+        z = np.empty((x.shape[0], *out_sizes, self.filters), dtype=np.result_type(cols, matrix))
+
+        def im2col_product(start, stop):  # samples start..stop-1, on one of glassnet's threads
+            self._im2col(xp[start:stop], out=patches[start:stop])
+            # 'nokc,kcf->nof' as one product: (n·O, K·C [+ 1]) @ (K·C [+ 1], F) -> (n·O, F)
+            np.matmul(cols[start:stop].reshape(-1, cols.shape[-1]), matrix,
+                      out=z[start:stop].reshape(-1, self.filters))
+
+        # The samples split over glassnet's threads (glassnet.parallel), each thread copying its
+        # samples' windows and multiplying them in one hand-over: every row of the product is
+        # the same BLAS sum wherever the batch is cut, so the bits do not depend on the split.
+        over_samples(im2col_product, x.shape[0], macs=z.size * cols.shape[-1])
+        self._cols, self._xp_shape, self._geometry = cols.reshape(-1, cols.shape[-1]), xp.shape, geometry
+        return z
 
     def backward_logits(self, grad):
         W = self.params["kernel"]
@@ -183,12 +191,19 @@ class _Conv(ActivatedLayer):
         # strided slices were slower to add back than nine small products (12.5 -> 9 ms).
         out_sizes = tuple(out for out, _, _ in self._geometry)
         dxp = np.zeros(self._xp_shape, dtype=grad.dtype)
-        part = np.empty((g2.shape[0], W.shape[-2]), dtype=grad.dtype)
-        for offset in np.ndindex(*self.kernel_size):
-            matmul(g2, W[offset].T, out=part)
-            read = dxp[(slice(None), *offset_slices(offset, self.strides, self.dilation_rate, out_sizes))]
-            # read += part, the samples split over glassnet's threads
-            over_batch(np.add, read, part.reshape(grad.shape[0], *out_sizes, W.shape[-2]), out=read)
+        g3 = grad.reshape(grad.shape[0], -1, self.filters)  # (N, O, F)
+
+        def col2im(start, stop):  # samples start..stop-1, on one of glassnet's threads
+            g2 = g3[start:stop].reshape(-1, self.filters)
+            part = np.empty((g2.shape[0], W.shape[-2]), dtype=grad.dtype)
+            for offset in np.ndindex(*self.kernel_size):
+                np.matmul(g2, W[offset].T, out=part)
+                read = dxp[(slice(start, stop), *offset_slices(offset, self.strides, self.dilation_rate, out_sizes))]
+                read += part.reshape(stop - start, *out_sizes, W.shape[-2])
+
+        # All nine (K) products and additions of a thread's samples in one hand-over: one per
+        # offset took twice as many hand-overs as the rest of the step together.
+        over_samples(col2im, grad.shape[0], macs=g3.size * W.shape[-2])  # per offset
         return unpad_spatial(dxp, self._geometry)
 
     def _im2col(self, xp, out):
