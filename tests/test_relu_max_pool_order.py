@@ -5,7 +5,7 @@ import pytest
 
 import glassnet as gn
 from glassnet import layers
-from glassnet.models import training
+from glassnet.models import fusion
 
 
 def cnn(rank: int, activation: str = "relu", dtype: str = "float32") -> gn.Sequential:
@@ -29,11 +29,11 @@ def data(model, n=24):
 @pytest.mark.parametrize("rank", [1, 2])
 def test_the_swapped_order_gives_the_same_bits_as_the_written_one(rank, monkeypatch):
     swapped, written = cnn(rank), cnn(rank)
-    assert training.relu_then_max_pool(swapped.layers) == {0, 2}
+    assert fusion.relu_then_max_pool(swapped.layers) == {0, 2}
     x, y = data(swapped)
     history = swapped.fit(x, y, epochs=3, batch_size=8, verbose=0)
     swapped_pred = swapped.predict(x)
-    monkeypatch.setattr(training, "relu_then_max_pool", lambda layers: set())
+    monkeypatch.setattr(fusion, "relu_then_max_pool", lambda layers: set())
     reference = written.fit(x, y, epochs=3, batch_size=8, verbose=0)
     assert history.history == reference.history
     assert all(np.array_equal(a, b) for a, b in zip(swapped.get_weights(), written.get_weights()))
@@ -41,11 +41,11 @@ def test_the_swapped_order_gives_the_same_bits_as_the_written_one(rank, monkeypa
 
 
 def test_only_relu_followed_by_max_pooling_is_swapped():
-    assert training.relu_then_max_pool(cnn(2, "leaky_relu").layers) == set()  # ties could move
+    assert fusion.relu_then_max_pool(cnn(2, "leaky_relu").layers) == set()  # ties could move
     model = gn.Sequential([layers.Conv2D(2, 3, activation="relu", input_shape=(16, 16, 1)),
                            layers.AveragePooling2D(), layers.Conv2D(2, 1), layers.MaxPooling2D(),
                            layers.Activation("relu"), layers.MaxPooling2D(), layers.Flatten()])
-    assert training.relu_then_max_pool(model.layers) == set()
+    assert fusion.relu_then_max_pool(model.layers) == set()
 
 
 def test_the_swapped_model_passes_the_gradient_check():

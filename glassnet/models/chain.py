@@ -16,9 +16,7 @@ def plain_calls(layers) -> list[loop.Call]:
 
 def fused_calls(layers) -> list[loop.Call]:
     """``plain_calls`` with each ReLU-then-max-pooling pair run as one ``PoolThenReLU`` call."""
-    from glassnet.models import training  # where the pairing rule is looked up (and can be switched off)
-
-    pairs = training.relu_then_max_pool(layers)
+    pairs = fusion.relu_then_max_pool(layers)
     calls, i = [], 0
     while i < len(layers):
         if i in pairs:

@@ -19,7 +19,6 @@ from glassnet.models.sources import check_source_arguments, is_batch_source, sou
 from glassnet.models.ownership import check_optimizer_owner
 from glassnet.models.prepare import prepare_xy, unpack_image_data
 # Looked up here by chain.py when it pairs layers, so that it can be switched off in one place.
-from glassnet.models.fusion import relu_then_max_pool  # noqa: F401
 
 #: batch size for predict/evaluate when none is given: inference needs no small batches.
 INFERENCE_BATCH = 256
