@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet import backend
 from glassnet._registry import deserialize, register, registered
 from glassnet._registry import serialize as _registry_serialize
 from glassnet.parallel import over_batch
@@ -54,7 +55,7 @@ class ReLU(ActivationFunction):
 
     def forward(self, x):
         # mask = x > 0, y = max(x, 0), the samples split over glassnet's threads (glassnet.parallel)
-        self._mask = over_batch(np.greater, x, 0, out=np.empty(x.shape, dtype=bool))
+        self._mask = over_batch(np.greater, x, 0, out=backend.array_module(x).empty(x.shape, dtype=bool))
         return over_batch(np.maximum, x, x.dtype.type(0), out=np.empty_like(x))
 
     def backward(self, grad):

@@ -11,7 +11,7 @@ from glassnet._registry import deserialize, serialize
 from glassnet.layers.base import Layer, auto_name, normalize_shape
 from glassnet.layers.reshaping import Input
 from glassnet.layers.symbolic import SymbolicTensor, is_symbolic, returns_several
-from glassnet.models import data, training
+from glassnet.models import data, placement, training
 from glassnet.models.base import BaseModel
 from glassnet.models.nested import ModelLayer, holds, layer_kind
 from glassnet.models.training import forward_layers
@@ -285,7 +285,7 @@ class Sequential(BaseModel):
         return self._forward(x, training)
 
     def _forward(self, x, training: bool = False) -> np.ndarray:
-        return forward_layers(self.layers, x, training)
+        return forward_layers(self.layers, placement.batch(x)[0], training)
 
     # -- describing -----------------------------------------------------------------------------
     def summary(self, line_length: int = 72, print_fn=print) -> None:

@@ -1,0 +1,108 @@
+"""Moving a model's arrays to the current device (glassnet/backend.py) and back, once.
+
+Weights are created on the host by the initializers; ``place`` moves every layer's ``params``,
+``grads`` and ``state`` (and the optimizer's slots) when a model is fitted, evaluated or asked to
+predict on another device than the one it is on. Arrays that are views of one buffer (a
+Sequential packs its weights into one, see ``Sequential._pack_weights``) stay views of one moved
+buffer, and an array shared by two tables (a wrapper and the layer it wraps) stays shared.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet import backend
+
+
+def place(model, device: str | None = None) -> None:
+    """Move ``model``'s arrays (and its optimizer's) to ``device`` (default: the current one).
+
+    Costs one walk over the layers when everything is there already; nothing is copied then.
+    """
+    device = device or backend.get_device()
+    tables = list(_array_tables(model))
+    on_device = device != "cpu"
+    if all(backend.is_device_array(a) == on_device for table in tables for a in table.values()):
+        return
+    moved: dict[int, object] = {}  # id(host or device array) -> the moved array, so sharing survives
+    for table in tables:
+        for key, array in table.items():
+            table[key] = _move(array, device, moved)
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None and hasattr(optimizer, "variables"):
+        # set_variables drops the flat groups, which the next step rebuilds from these
+        slots = {name: _move(array, device, moved) for name, array in optimizer.variables().items()}
+        optimizer.set_variables(slots, optimizer.iterations)
+
+
+def _move(array, device: str, moved: dict):
+    if id(array) in moved:
+        return moved[id(array)]
+    if device == "cpu" or backend.is_device_array(array) == (device != "cpu"):
+        result = backend.to_host(array) if device == "cpu" else array
+        moved[id(array)] = result
+        return result
+    root = array.base if isinstance(array.base, np.ndarray) else None
+    if (root is not None and root.ndim == 1 and root.flags.c_contiguous and array.flags.c_contiguous
+            and root.dtype == array.dtype):
+        if id(root) not in moved:
+            moved[id(root)] = backend.to_device(root, device)
+        start = (array.__array_interface__["data"][0] - root.__array_interface__["data"][0]) // array.itemsize
+        result = moved[id(root)][start:start + array.size].reshape(array.shape)
+    else:
+        result = backend.to_device(array, device)
+    moved[id(array)] = result
+    return result
+
+
+def _array_tables(model):
+    """Every dict of arrays the model's layers hold (``params``, ``grads``, ``state``), each once,
+    reaching into nested models and wrapped layers."""
+    from glassnet.layers.base import Layer  # here: models import this module at load time
+
+    seen, stack = set(), list(getattr(model, "layers", []))
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if hasattr(obj, "sublayers"):  # a nested model: its tables are its layers' own
+            stack.extend(obj.sublayers)
+            continue
+        for name, value in vars(obj).items():
+            if isinstance(value, Layer):
+                stack.append(value)
+            elif isinstance(value, (list, tuple)) and name != "nodes":
+                stack.extend(v for v in value if isinstance(v, Layer))
+            elif isinstance(value, dict) and id(value) not in seen and value and all(
+                    isinstance(v, np.ndarray) or backend.is_device_array(v) for v in value.values()):
+                seen.add(id(value))
+                yield value
+
+
+def batch(*arrays):
+    """One batch's arrays on the current device (None stays None; an ``outputs.Arrays`` or a
+    list moves each of its arrays; text, an object array, stays on the host where
+    TextVectorization reads it). On the CPU they come back as they are."""
+    return tuple(_batch_part(a) for a in arrays)
+
+
+def _batch_part(a):
+    if a is None or (type(a) is np.ndarray and (a.dtype.kind == "O" or backend.get_device() == "cpu")):
+        return a
+    if hasattr(a, "arrays") and not isinstance(a, np.ndarray):  # outputs.Arrays: one per model input
+        return type(a)([_batch_part(e) for e in a.arrays])
+    if isinstance(a, (list, tuple)):
+        return type(a)(_batch_part(e) for e in a)
+    if isinstance(a, dict):
+        return {k: _batch_part(v) for k, v in a.items()}
+    return backend.to_device(a)
+
+
+def to_host(result):
+    """``result`` (an array, or a list, tuple or dict of them) as NumPy arrays: what predict returns."""
+    if isinstance(result, (list, tuple)):
+        return type(result)(to_host(e) for e in result)
+    if isinstance(result, dict):
+        return {k: to_host(v) for k, v in result.items()}
+    return backend.to_host(result)
