@@ -14,6 +14,7 @@ it refuses to mix with host arrays, as CuPy does, and counts every conversion to
 from __future__ import annotations
 
 import collections
+import contextlib
 import importlib
 import os
 
@@ -123,6 +124,18 @@ def to_device(a, device: str | None = None):
     return np.array(a).view(FakeDeviceArray)  # a copy, as a real transfer makes
 
 
+def drawn_on_host(values, like):
+    """Random ``values`` drawn on the host, moved to where ``like`` lives (counted as "random"
+    on the fake device). Draws come from the model's NumPy generators on every device, so one
+    seed gives the same dropout masks on a GPU as on the CPU, at one copy per draw."""
+    if type(like) is np.ndarray:
+        return values
+    if isinstance(like, FakeDeviceArray):
+        transfers["random"] += 1
+        return np.array(values).view(FakeDeviceArray)
+    return array_module(like).asarray(values)
+
+
 def to_host(a):
     """``a`` as a NumPy array (host arrays and non-arrays pass through)."""
     if type(a) is np.ndarray or not is_device_array(a):
@@ -209,10 +222,11 @@ class FakeDeviceArray(np.ndarray):
         return _wrap(func(*_unwrap(args), **{k: _unwrap(v) for k, v in kwargs.items()}))
 
     def __setitem__(self, index, value):
-        _refuse_host("writing into a device array", (value,))
+        _refuse_host("writing into a device array", (value, index))
         super().__setitem__(_unwrap(index), _unwrap(value))
 
     def __getitem__(self, index):
+        _refuse_host("indexing a device array", (index,))  # a host index array is a hidden copy
         return _wrap(super().__getitem__(_unwrap(index)))
 
     def _to_python(self, kind):
@@ -280,3 +294,32 @@ class _FakeModule:
 
 
 fake_module = _FakeModule()
+
+
+_HOST_CONVERTERS = ("asarray", "array", "ascontiguousarray", "asanyarray", "asfortranarray")
+
+
+@contextlib.contextmanager
+def refusing_implicit_copies():
+    """While inside, ``np.asarray(a)`` and friends raise ``HostDeviceMixError`` on a fake device
+    array, as they raise ``TypeError`` on a CuPy one. (They take a NumPy subclass without asking
+    it, so only swapping them out can catch a silent copy to the host.) A test instrument: it
+    swaps NumPy's module attributes for the duration, so use it in tests and checks only."""
+    originals = {name: getattr(np, name) for name in _HOST_CONVERTERS}
+
+    def refusing(name, convert):
+        def convert_checked(a, *args, **kwargs):
+            if isinstance(a, FakeDeviceArray) and kwargs.get("like") is None:
+                raise HostDeviceMixError(f"np.{name} of a device array: an implicit copy to the host (CuPy "
+                                         f"raises TypeError); use glassnet.backend.to_host, or "
+                                         f"array_module(x).{name} to stay on the device.")
+            return convert(a, *args, **kwargs)
+        return convert_checked
+
+    for name, convert in originals.items():
+        setattr(np, name, refusing(name, convert))
+    try:
+        yield
+    finally:
+        for name, convert in originals.items():
+            setattr(np, name, convert)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet import activations, initializers, regularizers
+from glassnet import activations, backend, initializers, regularizers
 from glassnet._registry import register, serialize
 from glassnet.layers.base import ActivatedLayer, check_channels_last, check_positive_int
 from glassnet.parallel import matmul, over_batch
@@ -152,7 +152,8 @@ class _Conv(ActivatedLayer):
         # the (N·O, F) output separately took longer than the product for the first layer of the
         # benchmark CNN (1.1 ms against 0.6 ms).
         KC = W[..., 0].size
-        cols = np.empty((x.shape[0], *out_sizes, KC + self.use_bias), dtype=x.dtype)
+        arrays = backend.array_module(x)  # NumPy, or CuPy on a GPU (``xp`` here is the padded x)
+        cols = arrays.empty((x.shape[0], *out_sizes, KC + self.use_bias), dtype=x.dtype)
         patches = cols[..., :KC].reshape(*cols.shape[:-1], *self.kernel_size, x.shape[-1])  # a view
         over_batch(self._im2col, xp, out=patches)  # samples split over glassnet's threads
         cols = cols.reshape(-1, cols.shape[-1])  # (N·O, K·C [+ 1]), K = k₁···k_r
@@ -182,8 +183,9 @@ class _Conv(ActivatedLayer):
         # product make an (N·O, K·C) array, 18 MB for the benchmark's second layer, whose
         # strided slices were slower to add back than nine small products (12.5 -> 9 ms).
         out_sizes = tuple(out for out, _, _ in self._geometry)
-        dxp = np.zeros(self._xp_shape, dtype=grad.dtype)
-        part = np.empty((g2.shape[0], W.shape[-2]), dtype=grad.dtype)
+        arrays = backend.array_module(grad)
+        dxp = arrays.zeros(self._xp_shape, dtype=grad.dtype)
+        part = arrays.empty((g2.shape[0], W.shape[-2]), dtype=grad.dtype)
         for offset in np.ndindex(*self.kernel_size):
             matmul(g2, W[offset].T, out=part)
             read = dxp[(slice(None), *offset_slices(offset, self.strides, self.dilation_rate, out_sizes))]

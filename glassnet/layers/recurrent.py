@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from glassnet import activations, initializers, regularizers
+from glassnet import activations, backend, initializers, regularizers
 from glassnet._registry import register, serialize
 from glassnet.layers.base import Layer, check_positive_int
 from glassnet.layers import symbolic
@@ -53,7 +53,8 @@ class GateActivations:
         self.units = units
 
     def forward(self, x):
-        self._form = form = _tanh_form(tuple(map(type, self.kinds)), self.units, x.dtype, len(x))
+        self._form = form = _tanh_form(tuple(map(type, self.kinds)), self.units, x.dtype, len(x),
+                                       backend.array_module(x))
         if form is None:
             u = self.units
             self._acts = [activations.get(kind) for kind in self.kinds]
@@ -81,7 +82,7 @@ class GateActivations:
 
 
 @functools.lru_cache(maxsize=64)
-def _tanh_form(kinds: tuple, units: int, dtype: np.dtype, n: int):
+def _tanh_form(kinds: tuple, units: int, dtype: np.dtype, n: int, xp=np):
     """GateActivations' (s, t, p, q) for N = n rows of blocks with activations of these classes,
     or None unless each is the sigmoid or tanh. Each is a full (n, G·U) array: a product with a
     row broadcast over the rows took twice as long as with an array of the same shape."""
@@ -92,7 +93,7 @@ def _tanh_form(kinds: tuple, units: int, dtype: np.dtype, n: int):
                  for on_sigmoid, on_tanh in ((0.5, 1.0), (0.5, 0.0), (1.0, 0.0), (0.0, 1.0)))  # s, t, p, q
     for values in form:
         values.flags.writeable = False  # shared by every step of every call: never written
-    return form
+    return form if xp is np else tuple(xp.asarray(values) for values in form)  # moved once, then cached
 
 
 class Recurrent(Layer):
@@ -270,15 +271,15 @@ class Recurrent(Layer):
         check_sequence_input(x.shape, layer)
         mask = check_sequence_mask(mask, x, layer)
         n, steps, _ = x.shape
-        dtype = x.dtype
-        states = self._initial_states(initial_state, n, dtype)
+        dtype, xp = x.dtype, backend.array_module(x)  # xp: NumPy, or CuPy on a GPU
+        states = self._initial_states(initial_state, n, dtype, xp)
         self._has_initial_state = initial_state is not None
         self._keep_x = self._keep_h = None
         if training and self.dropout > 0:
-            self._keep_x = self._dropout_mask((n, x.shape[2]), self.dropout, dtype)
+            self._keep_x = backend.drawn_on_host(self._dropout_mask((n, x.shape[2]), self.dropout, dtype), x)
         if training and self.recurrent_dropout > 0:
-            self._keep_h = self._dropout_mask((n, self.units), self.recurrent_dropout, dtype)
-        order = np.arange(steps)[::-1] if self.go_backwards else np.arange(steps)
+            self._keep_h = backend.drawn_on_host(self._dropout_mask((n, self.units), self.recurrent_dropout, dtype), x)
+        order = xp.arange(steps)[::-1] if self.go_backwards else xp.arange(steps)
         xs = x.swapaxes(0, 1)[order]  # (T, N, D), in processing order: step k reads xs[k]
         if self._keep_x is not None:
             xs = xs * self._keep_x
@@ -292,10 +293,10 @@ class Recurrent(Layer):
         ms = None if mask is None else mask.T[order][:, :, None].astype(dtype)  # (T, N, 1)
         self._ms = ms
         recurrent_kernel = self.params["recurrent_kernel"]
-        outputs = np.empty((steps, n, self.units), dtype=dtype)
+        outputs = xp.empty((steps, n, self.units), dtype=dtype)
         trace = self.trace
         keep_steps = keep_steps or trace is not None  # explain reads every step's values
-        self._h_rec = np.empty((steps, n, self.units), dtype=dtype) if keep_steps else None  # h_{t-1} as U sees it
+        self._h_rec = xp.empty((steps, n, self.units), dtype=dtype) if keep_steps else None  # h_{t-1} as U sees it
         self._caches = [] if keep_steps else None
         if trace is not None:
             trace.update(order=order, caches=self._caches, states=[], state_grads=None)
@@ -314,9 +315,9 @@ class Recurrent(Layer):
         y = outputs.swapaxes(0, 1).copy() if self.return_sequences else outputs[-1]
         return [y, *states] if self.return_state else y
 
-    def _initial_states(self, initial_state, n: int, dtype) -> list:
+    def _initial_states(self, initial_state, n: int, dtype, xp=np) -> list:
         if initial_state is None:
-            return [np.zeros((n, self.units), dtype=dtype) for _ in self.state_names]
+            return [xp.zeros((n, self.units), dtype=dtype) for _ in self.state_names]
         if isinstance(initial_state, np.ndarray) and len(self.state_names) == 1:
             initial_state = [initial_state]
         initial_state = list(initial_state)
@@ -326,7 +327,7 @@ class Recurrent(Layer):
             raise ValueError(f"{type(self).__name__}: initial_state must be a list of {len(self.state_names)} "
                              f"array(s) ({names}), each (N, units) = ({n}, {self.units}); got shapes "
                              f"{[np.shape(s) for s in initial_state]}.")
-        return [np.asarray(s, dtype=dtype) for s in initial_state]
+        return [xp.asarray(s, dtype=dtype) for s in initial_state]
 
     def _dropout_mask(self, shape, rate: float, dtype) -> np.ndarray:
         keep = self._generator().random(shape, dtype=np.float32) >= rate
@@ -350,16 +351,17 @@ class Recurrent(Layer):
         g_y = grads_in[0]
         steps, n, _ = self._h_rec.shape
         # dL/d(states) after the last step: from return_state's extra outputs, else zero.
-        d_states = [np.zeros((n, self.units), dtype=self._xs.dtype) for _ in self.state_names]
+        xp = backend.array_module(self._xs)
+        d_states = [xp.zeros((n, self.units), dtype=self._xs.dtype) for _ in self.state_names]
         for i, g in enumerate(grads_in[1:]):
             if g is not None:
                 d_states[i] = d_states[i] + g
         if g_y is None:
-            g_y = np.zeros((n, steps, self.units) if self.return_sequences else (n, self.units), self._xs.dtype)
+            g_y = xp.zeros((n, steps, self.units) if self.return_sequences else (n, self.units), self._xs.dtype)
         g_out = g_y.swapaxes(0, 1) if self.return_sequences else None  # (T, N, U), processing order
         # Uᵀ and Wᵀ copied into row-major arrays: OpenBLAS took about 25 % longer (70 % for the batched
         # product with Wᵀ) reading a transposed view than a plain array.
-        recurrent_kernel_t = np.ascontiguousarray(self.params["recurrent_kernel"].T)
+        recurrent_kernel_t = xp.ascontiguousarray(self.params["recurrent_kernel"].T)
         ms = self._ms
         d_ax = self._a_x
         d_ah = np.empty_like(d_ax) if self.separate_recurrent_grad else d_ax
@@ -405,7 +407,7 @@ class Recurrent(Layer):
             self.write_bias_grad(d_ax2.sum(axis=0), d_ah.reshape(-1, d_ah.shape[-1]).sum(axis=0))
         if not self.needs_input_grad and not self._has_initial_state:
             return None
-        d_xs = d_ax @ np.ascontiguousarray(self.params["kernel"].T)  # (T, N, G·U) @ (G·U, D) -> (T, N, D)
+        d_xs = d_ax @ xp.ascontiguousarray(self.params["kernel"].T)  # (T, N, G·U) @ (G·U, D) -> (T, N, D)
         if self._keep_x is not None:
             d_xs *= self._keep_x
         if self.go_backwards:

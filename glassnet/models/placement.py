@@ -56,30 +56,29 @@ def _move(array, device: str, moved: dict):
 
 
 def _array_tables(model):
-    """Every dict of arrays the model's layers hold (``params``, ``grads``, ``state``), each once,
-    reaching into nested models and wrapped layers."""
-    from glassnet.layers.base import Layer  # here: models import this module at load time
-
-    seen, stack = set(), list(getattr(model, "layers", []))
+    """Every dict of arrays the model and its layers hold (``params``, ``grads``, ``state``, a
+    shared layer's replicas' ``grads``), each once, reaching into nested models and wrappers."""
+    seen, stack = set(), [model]
     while stack:
         obj = stack.pop()
         if id(obj) in seen:
             continue
         seen.add(id(obj))
-        if hasattr(obj, "sublayers"):  # a nested model: its tables are its layers' own
-            stack.extend(obj.sublayers)
-            continue
         for name, value in vars(obj).items():
-            if isinstance(value, Layer):
+            if _holds_layers(value):
                 stack.append(value)
             elif isinstance(value, (list, tuple)) and name != "nodes":
-                stack.extend(v for v in value if isinstance(v, Layer))
+                stack.extend(v for v in value if _holds_layers(v))
             elif isinstance(value, dict) and id(value) not in seen and value and all(
                     isinstance(v, np.ndarray) or backend.is_device_array(v) for v in value.values()):
                 seen.add(id(value))
                 yield value
 
 
+def _holds_layers(value) -> bool:
+    """A layer, a model, or a model's helper object (a nested chain): glassnet's own classes
+    of layers and models, whose array tables move with the model."""
+    return hasattr(value, "__dict__") and type(value).__module__.startswith(("glassnet.layers", "glassnet.models"))
 def batch(*arrays):
     """One batch's arrays on the current device (None stays None; an ``outputs.Arrays`` or a
     list moves each of its arrays; text, an object array, stays on the host where

@@ -1,0 +1,147 @@
+"""The array-module seam (glassnet/backend.py): every layer family trains on the strict fake
+device, which refuses host arrays inside a step and counts conversions to the host, and ends
+with the CPU run's weights bit for bit (the fake device computes with NumPy)."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet import backend
+
+L = gn.layers
+STEPS, BATCH = 3, 8  # 3 batches of 8 per epoch, 2 epochs
+
+
+@pytest.fixture
+def fake_device():
+    """The fake device for the test, with np.asarray & co refusing its arrays; CPU again after."""
+    backend.set_device("fake")
+    try:
+        with backend.refusing_implicit_copies():
+            yield
+    finally:
+        backend.set_device("cpu")
+
+
+def _data(shape, classes, ints=False, seed=0):
+    rng = np.random.default_rng(seed)
+    n = STEPS * BATCH
+    x = rng.integers(1, 20, (n, *shape)) if ints else rng.normal(size=(n, *shape)).astype("float32")
+    return x, rng.integers(0, classes, n)
+
+
+def _dense_mlp():
+    return gn.Sequential([L.Dense(8, activation="relu", input_shape=(6,)), L.Dropout(0.3),
+                          L.Dense(3, activation="softmax")], seed=0), _data((6,), 3)
+
+
+def _conv2d():
+    return gn.Sequential([L.Conv2D(4, 3, activation="relu", padding="same", input_shape=(8, 8, 1)),
+                          L.MaxPooling2D(), L.BatchNormalization(), L.Conv2D(4, 3), L.AveragePooling2D(),
+                          L.Flatten(), L.Dense(3, activation="softmax")], seed=0), _data((8, 8, 1), 3)
+
+
+def _conv1d():
+    return gn.Sequential([L.Conv1D(4, 3, activation="relu", input_shape=(12, 2)), L.MaxPooling1D(),
+                          L.LayerNormalization(), L.GlobalAveragePooling1D(), L.Dense(2, activation="softmax")],
+                         seed=0), _data((12, 2), 2)
+
+
+def _embedding_rnns(cell):
+    def build():
+        return gn.Sequential([L.Embedding(20, 4, input_shape=(5,)), cell(6, return_sequences=True),
+                              cell(5), L.Dense(2, activation="softmax")], seed=0), _data((5,), 2, ints=True)
+    return build
+
+
+def _graph():
+    a, b = gn.Input((4,)), gn.Input((4,))
+    h = L.Dense(5, activation="tanh")
+    merged = L.Concatenate()([L.Add()([h(a), h(b)]), L.Multiply()([a, b])])
+    model = gn.Model([a, b], L.Dense(1, activation="sigmoid")(merged), seed=0)
+    x, y = _data((8,), 2)
+    return model, ([x[:, :4], x[:, 4:]], y)
+
+
+FAMILIES = {"dense_dropout": _dense_mlp, "conv2d_pool_batchnorm": _conv2d, "conv1d_layernorm": _conv1d,
+            "embedding_simplernn": _embedding_rnns(L.SimpleRNN), "lstm": _embedding_rnns(L.LSTM),
+            "gru": _embedding_rnns(L.GRU), "graph_merging": _graph}
+
+
+def _fit(family):
+    model, (x, y) = FAMILIES[family]()
+    loss = "binary_crossentropy" if family == "graph_merging" else "sparse_categorical_crossentropy"
+    model.compile(optimizer="adam", loss=loss, metrics=["accuracy"])
+    history = model.fit(x, y, batch_size=BATCH, epochs=2, verbose=0)
+    return model, history
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_family_trains_on_the_fake_device_as_on_the_cpu(family, fake_device):
+    backend.transfers.clear()
+    model, history = _fit(family)
+    weights = [backend.to_host(w) for w in model.get_weights()]
+    counts = dict(backend.transfers)
+    backend.set_device("cpu")
+    cpu_model, cpu_history = _fit(family)
+    # (c) the same bits: the fake device is NumPy under a stricter type
+    for got, want in zip(weights, cpu_model.get_weights(), strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert history.history == cpu_history.history
+    assert all(type(v) is float for values in history.history.values() for v in values)
+    # (a) no mixed host/device operation: any would have raised HostDeviceMixError above.
+    # (b) per step: x and y go to the device (one per model input), and come back as three
+    # Python floats, the loss and the accuracy's running sums (Metric.update_state); per epoch,
+    # one bool per weight array (fit's check that no weight diverged). Nothing else.
+    steps, inputs = 2 * STEPS, 2 if family == "graph_merging" else 1
+    arrays = len(model.trainable_weights) + len(model.non_trainable_weights)
+    placed = counts["to_device"] - steps * (inputs + 1)
+    assert 0 < placed <= 2 * arrays + 2 * len(model.trainable_weights), counts  # params, grads, state
+    checks = 1 if "rnn" in family or family in ("lstm", "gru") else 0  # Embedding's test of the ids
+    assert counts.get("scalar", 0) == steps * (3 + checks) + 2 * len(model.trainable_weights), counts
+    assert counts.get("to_host", 0) == len(weights), counts  # only the weights fetched above
+    # dropout masks are drawn on the host (the model's NumPy generator) and moved: one per step
+    assert counts.get("random", 0) == (steps if family == "dense_dropout" else 0), counts
+
+
+def test_predict_returns_numpy_and_save_writes_host_arrays(fake_device, tmp_path):
+    model, _ = _fit("conv2d_pool_batchnorm")
+    x, _ = _data((8, 8, 1), 3)
+    assert type(model.predict(x)) is np.ndarray
+    model.save(tmp_path / "m.glassnet")
+    backend.set_device("cpu")
+    loaded = gn.load_model(tmp_path / "m.glassnet")
+    assert all(type(w) is np.ndarray for w in loaded.get_weights())
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+
+
+def test_the_fake_device_refuses_host_arrays_in_a_step():
+    device = backend.to_device(np.ones((2, 3)), "fake")
+    with pytest.raises(backend.HostDeviceMixError, match="host array of shape"):
+        device + np.ones((2, 3))
+    with pytest.raises(backend.HostDeviceMixError):
+        device[...] = np.zeros((2, 3))
+    with backend.refusing_implicit_copies(), pytest.raises(backend.HostDeviceMixError, match="np.asarray"):
+        np.asarray(device)
+    assert type(device * 2.0 + np.ones(1)) is backend.FakeDeviceArray  # numbers and one-element arrays mix
+
+
+def test_gpu_without_cupy_names_what_is_missing(monkeypatch):
+    monkeypatch.setitem(sys.modules, "cupy", None)  # import cupy then fails, as where it is not installed
+    with pytest.raises(RuntimeError, match=r"needs CuPy.*pip install glassnet\[gpu\].*cupy-cuda13x"):
+        gn.config.set_device("gpu")
+    assert gn.config.get_device() == "cpu"
+    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+        gn.config.set_device("tpu")
+
+
+def test_the_cpu_path_never_imports_cupy():
+    code = ("import sys, numpy as np, glassnet as gn\n"
+            "m = gn.Sequential([gn.layers.Dense(2, input_shape=(3,))], seed=0)\n"
+            "m.compile(optimizer='sgd', loss='mse')\n"
+            "m.fit(np.ones((4, 3)), np.ones((4, 2)), epochs=1, verbose=0)\n"
+            "assert 'cupy' not in sys.modules, 'cupy imported'\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
