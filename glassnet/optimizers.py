@@ -211,6 +211,10 @@ class Optimizer:
         ``iterations``); copies, so a snapshot taken now does not move with later updates."""
         return {f"{key}/{name}": arr.copy() for key, slots in self._slots.items() for name, arr in slots.items()}
 
+    def slot_arrays(self) -> list:
+        """The slot arrays themselves, not copies (to see where they live: glassnet/models/placement.py)."""
+        return [arr for slots in self._slots.values() for arr in slots.values()]
+
     def set_variables(self, variables: dict[str, np.ndarray], iterations: int) -> None:
         self._slots, self._group_slots = {}, {}  # the groups' flat slots are rebuilt from these
         for full, arr in variables.items():

@@ -28,7 +28,7 @@ import re
 
 import numpy as np
 
-from glassnet import initializers, regularizers, utils
+from glassnet import backend, initializers, regularizers, utils
 from glassnet.layers import symbolic
 
 # Keras' automatic names: per class, "dense", then "dense_1", "dense_2" ... for the process.
@@ -309,7 +309,7 @@ class Layer:
                     f"got an array of shape {value.shape}."
                 )
             # Copy in place: optimizers and caches keep referring to the same arrays.
-            target[...] = value
+            target[...] = backend.array_module(target).asarray(value)  # to the device the layer is on
 
     # -- config ---------------------------------------------------------------------------------
     def get_config(self) -> dict:

@@ -21,15 +21,16 @@ def place(model, device: str | None = None) -> None:
     """
     device = device or backend.get_device()
     tables = list(_array_tables(model))
+    optimizer = getattr(model, "optimizer", None)
+    slots = optimizer.slot_arrays() if hasattr(optimizer, "slot_arrays") else []
     on_device = device != "cpu"
-    if all(backend.is_device_array(a) == on_device for table in tables for a in table.values()):
+    if all(backend.is_device_array(a) == on_device for a in (*slots, *(a for t in tables for a in t.values()))):
         return
     moved: dict[int, object] = {}  # id(host or device array) -> the moved array, so sharing survives
     for table in tables:
         for key, array in table.items():
             table[key] = _move(array, device, moved)
-    optimizer = getattr(model, "optimizer", None)
-    if optimizer is not None and hasattr(optimizer, "variables"):
+    if slots:
         # set_variables drops the flat groups, which the next step rebuilds from these
         slots = {name: _move(array, device, moved) for name, array in optimizer.variables().items()}
         optimizer.set_variables(slots, optimizer.iterations)
