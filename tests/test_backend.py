@@ -145,3 +145,19 @@ def test_the_cpu_path_never_imports_cupy():
             "m.fit(np.ones((4, 3)), np.ones((4, 2)), epochs=1, verbose=0)\n"
             "assert 'cupy' not in sys.modules, 'cupy imported'\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_cli_device_option(tmp_path, capsys, monkeypatch):
+    from glassnet.cli import main
+
+    model = gn.Sequential([L.Dense(2, activation="softmax", input_shape=(3,))], seed=0)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.save(tmp_path / "m.glassnet")
+    (tmp_path / "x.csv").write_text("a,b,c\n1,2,3\n4,5,6\n")
+    args = ["predict", str(tmp_path / "m.glassnet"), str(tmp_path / "x.csv"), "-o", str(tmp_path / "p.csv")]
+    assert main([args[0], "--device", "cpu", *args[1:]]) == 0
+    assert (tmp_path / "p.csv").exists()
+    monkeypatch.setitem(sys.modules, "cupy", None)  # as where CuPy is not installed
+    assert main([args[0], "--device", "gpu", *args[1:]]) == 2
+    assert "needs CuPy" in capsys.readouterr().err
+    assert backend.get_device() == "cpu"
