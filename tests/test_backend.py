@@ -161,3 +161,24 @@ def test_cli_device_option(tmp_path, capsys, monkeypatch):
     assert main([args[0], "--device", "gpu", *args[1:]]) == 2
     assert "needs CuPy" in capsys.readouterr().err
     assert backend.get_device() == "cpu"
+
+
+@pytest.mark.parametrize("make, shape", [(lambda: L.Dense(3, activation="tanh", dtype="float64"), (4, 5)),
+                                         (lambda: L.Conv2D(2, 3, dtype="float64"), (2, 5, 5, 2)),
+                                         (lambda: L.LSTM(3, dtype="float64"), (2, 4, 2)),
+                                         (lambda: L.BatchNormalization(dtype="float64"), (6, 3))])
+def test_check_gradients_on_the_fake_device_in_float64(make, shape, fake_device):
+    x = np.random.default_rng(0).normal(size=shape)
+    result = gn.check_gradients(make(), x, training=True)
+    backend.set_device("cpu")
+    on_cpu = gn.check_gradients(make(), x, training=True)
+    assert result.passed and [c.max_abs_error for c in result.checks] == [c.max_abs_error for c in on_cpu.checks]
+
+
+def test_check_gradients_of_a_model_and_its_loss_on_the_fake_device(fake_device):
+    model = gn.Sequential([L.Dense(4, activation="relu", dtype="float64", input_shape=(3,)),
+                           L.Dense(2, activation="softmax", dtype="float64")], seed=0)
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    x = np.random.default_rng(0).normal(size=(6, 3))
+    result = gn.check_gradients(model, x, np.array([0, 1, 1, 0, 1, 0]))
+    assert result.passed and backend.is_device_array(model.layers[0].params["kernel"])
