@@ -66,14 +66,47 @@ def _graph():
     return model, ([x[:, :4], x[:, 4:]], y)
 
 
+def _activations_reshaping():
+    return gn.Sequential([L.Rescaling(0.5, input_shape=(6,)), L.Dense(8), L.LeakyReLU(), L.Dense(6), L.ELU(),
+                          L.Reshape((3, 2)), L.AveragePooling1D(), L.Flatten(), L.Dense(3), L.ReLU(), L.Dense(3),
+                          L.Softmax()], seed=0), _data((6,), 3)
+
+
+def _augmentation():
+    return gn.Sequential([L.RandomFlip(input_shape=(8, 8, 1)), L.RandomRotation(0.1), L.RandomZoom(0.1),
+                          L.RandomTranslation(0.1, 0.1), L.RandomBrightness(0.1), L.RandomContrast(0.1),
+                          L.Conv2D(3, 3), L.SpatialDropout2D(0.2), L.GlobalMaxPooling2D(),
+                          L.Dense(3, activation="softmax")], seed=0), _data((8, 8, 1), 3)
+
+
+def _masked_sequences():
+    return gn.Sequential([L.Embedding(20, 4, mask_zero=True, input_shape=(5,)),
+                          L.Bidirectional(L.GRU(3, return_sequences=True)), L.SpatialDropout1D(0.2),
+                          L.TimeDistributed(L.Dense(3)), L.GlobalMaxPooling1D(), L.Dense(2, activation="softmax")],
+                         seed=0), _data((5,), 2, ints=True)
+
+
+def _merging_nested():
+    a, b = gn.Input((4,)), gn.Input((4,))
+    inner = gn.Sequential([L.Dense(4, activation="relu", input_shape=(4,)), L.Dense(4)], seed=1)
+    pa, pb = inner(a), inner(b)
+    parts = [L.Subtract()([pa, pb]), L.Average()([pa, pb]), L.Maximum()([pa, b]), L.Minimum()([a, pb]),
+             L.Dot(axes=1)([pa, pb])]
+    model = gn.Model([a, b], L.Dense(1, activation="sigmoid")(L.Concatenate()(parts)), seed=0)
+    x, y = _data((8,), 2)
+    return model, ([x[:, :4], x[:, 4:]], y)
+
+
 FAMILIES = {"dense_dropout": _dense_mlp, "conv2d_pool_batchnorm": _conv2d, "conv1d_layernorm": _conv1d,
             "embedding_simplernn": _embedding_rnns(L.SimpleRNN), "lstm": _embedding_rnns(L.LSTM),
-            "gru": _embedding_rnns(L.GRU), "graph_merging": _graph}
+            "gru": _embedding_rnns(L.GRU), "graph_merging": _graph, "activations_reshaping": _activations_reshaping,
+            "augmentation": _augmentation, "masked_sequences": _masked_sequences, "merging_nested": _merging_nested}
 
 
 def _fit(family):
     model, (x, y) = FAMILIES[family]()
-    loss = "binary_crossentropy" if family == "graph_merging" else "sparse_categorical_crossentropy"
+    loss = "binary_crossentropy" if family.startswith("graph") or family.startswith("merging") else \
+        "sparse_categorical_crossentropy"
     model.compile(optimizer="adam", loss=loss, metrics=["accuracy"])
     history = model.fit(x, y, batch_size=BATCH, epochs=2, verbose=0)
     return model, history
@@ -95,16 +128,19 @@ def test_family_trains_on_the_fake_device_as_on_the_cpu(family, fake_device):
     # (a) no mixed host/device operation: any would have raised HostDeviceMixError above.
     # (b) per step: x and y go to the device (one per model input), and come back as three
     # Python floats, the loss and the accuracy's running sums (Metric.update_state); per epoch,
-    # one bool per weight array (fit's check that no weight diverged). Nothing else.
-    steps, inputs = 2 * STEPS, 2 if family == "graph_merging" else 1
+    # one bool per weight array (fit's check that no weight diverged). Nothing else, but for
+    # Embedding's one test of each batch's ids (CuPy would wrap an id out of range silently).
+    steps, inputs = 2 * STEPS, 2 if family in ("graph_merging", "merging_nested") else 1
     arrays = len(model.trainable_weights) + len(model.non_trainable_weights)
     placed = counts["to_device"] - steps * (inputs + 1)
     assert 0 < placed <= 2 * arrays + 2 * len(model.trainable_weights), counts  # params, grads, state
-    checks = 1 if "rnn" in family or family in ("lstm", "gru") else 0  # Embedding's test of the ids
+    checks = 1 if family in ("embedding_simplernn", "lstm", "gru", "masked_sequences") else 0  # Embedding's ids test
     assert counts.get("scalar", 0) == steps * (3 + checks) + 2 * len(model.trainable_weights), counts
     assert counts.get("to_host", 0) == len(weights), counts  # only the weights fetched above
-    # dropout masks are drawn on the host (the model's NumPy generator) and moved: one per step
-    assert counts.get("random", 0) == (steps if family == "dense_dropout" else 0), counts
+    # Random draws are made on the host (the model's NumPy generators) and moved, per step: a
+    # dropout mask; 11 small per-image draws of the six augmentation layers and SpatialDropout2D.
+    draws = {"dense_dropout": 1, "augmentation": 11, "masked_sequences": 1}.get(family, 0)
+    assert counts.get("random", 0) == steps * draws, counts
 
 
 def test_predict_returns_numpy_and_save_writes_host_arrays(fake_device, tmp_path):
@@ -116,6 +152,20 @@ def test_predict_returns_numpy_and_save_writes_host_arrays(fake_device, tmp_path
     loaded = gn.load_model(tmp_path / "m.glassnet")
     assert all(type(w) is np.ndarray for w in loaded.get_weights())
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+
+
+def test_load_weights_and_explain_on_a_placed_model(fake_device, tmp_path):
+    model, _ = _fit("dense_dropout")
+    model.save_weights(tmp_path / "w.weights.glassnet")
+    want = [backend.to_host(w) for w in model.get_weights()]
+    model.load_weights(tmp_path / "w.weights.glassnet")  # host arrays written into device ones
+    assert all(backend.is_device_array(w) for w in model.weights)
+    x, y = _data((6,), 3)
+    assert "FORWARD" in str(model.explain(x[:1], y[:1]))  # on the host: a printed walk through one batch
+    assert not any(backend.is_device_array(w) for w in model.weights)
+    np.testing.assert_array_equal(model.get_weights()[0], want[0])
+    model.fit(x, y, epochs=1, verbose=0)  # and back to the device
+    assert all(backend.is_device_array(w) for w in model.weights)
 
 
 def test_the_fake_device_refuses_host_arrays_in_a_step():

@@ -436,6 +436,7 @@ class Model(BaseModel):
         Returns an ``Explanation``; see ``glassnet.diagnostics.explain_graph``."""
         from glassnet.diagnostics.explain_graph import explain_graph
 
+        placement.place(self, "cpu")  # a walk through one batch, printed: on the host (fit moves it back)
         return explain_graph(self, x, y, **kwargs)
 
     def summary(self, line_length: int = 98, print_fn=print) -> None:

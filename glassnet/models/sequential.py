@@ -323,6 +323,7 @@ class Sequential(BaseModel):
         """
         from glassnet.diagnostics.explain import explain
 
+        placement.place(self, "cpu")  # a walk through one batch, printed: on the host (fit moves it back)
         return explain(self, x, y, **kwargs)
 
     # -- config ---------------------------------------------------------------------------------
