@@ -26,7 +26,7 @@ def place(model, device: str | None = None) -> None:
     on_device = device != "cpu"
     if all(backend.is_device_array(a) == on_device for a in (*slots, *(a for t in tables for a in t.values()))):
         return
-    moved: dict[int, object] = {}  # id(host or device array) -> the moved array, so sharing survives
+    moved: dict[int, tuple] = {}  # id(array) -> (array, moved array): what two tables share stays shared
     for table in tables:
         for key, array in table.items():
             table[key] = _move(array, device, moved)
@@ -37,23 +37,29 @@ def place(model, device: str | None = None) -> None:
 
 
 def _move(array, device: str, moved: dict):
+    """``array`` on ``device``; ``moved`` maps id(array) -> (array, result), holding the array so
+    that its id cannot be reused by another while the move lasts."""
     if id(array) in moved:
-        return moved[id(array)]
-    if device == "cpu" or backend.is_device_array(array) == (device != "cpu"):
+        return moved[id(array)][1]
+    if device == "cpu" or backend.is_device_array(array):
         result = backend.to_host(array) if device == "cpu" else array
-        moved[id(array)] = result
-        return result
-    root = array.base if isinstance(array.base, np.ndarray) else None
-    if (root is not None and root.ndim == 1 and root.flags.c_contiguous and array.flags.c_contiguous
-            and root.dtype == array.dtype):
+    elif _is_flat_view(array):
+        root = array.base
         if id(root) not in moved:
-            moved[id(root)] = backend.to_device(root, device)
+            moved[id(root)] = (root, backend.to_device(root, device))
         start = (array.__array_interface__["data"][0] - root.__array_interface__["data"][0]) // array.itemsize
-        result = moved[id(root)][start:start + array.size].reshape(array.shape)
+        result = moved[id(root)][1][start:start + array.size].reshape(array.shape)
     else:
         result = backend.to_device(array, device)
-    moved[id(array)] = result
+    moved[id(array)] = (array, result)
     return result
+
+
+def _is_flat_view(array) -> bool:
+    """A contiguous view of a 1-D host buffer (Sequential's packed weights), movable as a view."""
+    root = array.base
+    return (isinstance(root, np.ndarray) and root.ndim == 1 and root.flags.c_contiguous
+            and array.flags.c_contiguous and root.dtype == array.dtype)
 
 
 def _array_tables(model):
