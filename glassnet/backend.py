@@ -26,7 +26,8 @@ DEVICES = ("cpu", "gpu", "fake")
 _device: str | None = None
 
 #: host <-> device conversions on the fake device, by kind: "to_device", "to_host" (whole
-#: arrays) and "scalar" (float(), int(), bool(), .item(), .tolist() of a device array).
+#: arrays), "random" (draws made on the host, ``drawn_on_host``) and "scalar" (float(), int(),
+#: bool(), .item() of a device array).
 transfers: collections.Counter = collections.Counter()
 
 GPU_INSTALL = ("pip install glassnet[gpu] (the extra names cupy-cuda12x, for CUDA 12; with CUDA 13 "
@@ -63,8 +64,14 @@ def _check_name(device, where: str) -> str:
     return name
 
 
+_checked_cupy = None  # CuPy once it has been seen to have a device: every batch asks for it
+
+
 def _cupy():
     """CuPy, checked to have a CUDA device, or an error that says which of the two is missing."""
+    global _checked_cupy
+    if _checked_cupy is not None:
+        return _checked_cupy
     try:
         cupy = importlib.import_module("cupy")
     except ImportError as err:
@@ -77,6 +84,7 @@ def _cupy():
     if count == 0:
         raise RuntimeError("CuPy is installed but finds no CUDA GPU; check the NVIDIA driver (nvidia-smi), "
                            "or use gn.config.set_device('cpu').")
+    _checked_cupy = cupy
     return cupy
 
 
@@ -144,11 +152,6 @@ def to_host(a):
         transfers["to_host"] += 1
         return np.array(a.view(np.ndarray))
     return a.get()
-
-
-def to_float(a) -> float:
-    """A Python float from a device or host scalar (one device-to-host copy on a GPU)."""
-    return float(a)
 
 
 # -- the fake device: NumPy dressed as a GPU ----------------------------------------------------
