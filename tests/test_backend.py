@@ -232,3 +232,30 @@ def test_check_gradients_of_a_model_and_its_loss_on_the_fake_device(fake_device)
     x = np.random.default_rng(0).normal(size=(6, 3))
     result = gn.check_gradients(model, x, np.array([0, 1, 1, 0, 1, 0]))
     assert result.passed and backend.is_device_array(model.layers[0].params["kernel"])
+
+
+def test_tuner_worker_processes_take_the_device(monkeypatch, fake_device):
+    from glassnet.tuning import tuner as tuner_module, worker
+
+    plans, devices = [], []
+
+    def no_processes(got, setup):
+        plans.extend(got)
+        raise KeyboardInterrupt  # the plans are all this test needs
+
+    def build(params):
+        model = gn.Sequential([L.Dense(params["units"], input_shape=(4,)), L.Dense(2, activation="softmax")])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+    monkeypatch.setattr(tuner_module, "start_workers", no_processes)
+    x, y = _data((4,), 2)
+    tuner = gn.tuning.Tuner(build, {"units": [2, 3]}, strategy="grid", n_workers=2, seed=0, verbose=0)
+    with pytest.raises(KeyboardInterrupt):
+        tuner.search(x, y, validation_split=0.25, epochs=1)
+    assert [plan.device for plan in plans] == ["fake", "fake"]
+    # a worker process sets its device from its plan before its first trial
+    backend.set_device("cpu")
+    monkeypatch.setattr(worker, "run_worker", lambda plan, setup: devices.append(backend.get_device()))
+    worker.process_main(plans[0], None)
+    assert devices == ["fake"]
