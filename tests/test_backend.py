@@ -2,6 +2,7 @@
 device, which refuses host arrays inside a step and counts conversions to the host, and ends
 with the CPU run's weights bit for bit (the fake device computes with NumPy)."""
 
+import os
 import subprocess
 import sys
 
@@ -188,13 +189,19 @@ def test_gpu_without_cupy_names_what_is_missing(monkeypatch):
         gn.config.set_device("tpu")
 
 
-def test_the_cpu_path_never_imports_cupy():
+def test_the_cpu_path_never_imports_cupy(tmp_path):
+    # a stand-in "cupy" on the path, importable: the CPU path must still never import it
+    (tmp_path / "cupy").mkdir()
+    (tmp_path / "cupy" / "__init__.py").write_text("raise SystemExit('cupy was imported')\n")
     code = ("import sys, numpy as np, glassnet as gn\n"
             "m = gn.Sequential([gn.layers.Dense(2, input_shape=(3,))], seed=0)\n"
             "m.compile(optimizer='sgd', loss='mse')\n"
             "m.fit(np.ones((4, 3)), np.ones((4, 2)), epochs=1, verbose=0)\n"
-            "assert 'cupy' not in sys.modules, 'cupy imported'\n")
-    subprocess.run([sys.executable, "-c", code], check=True)
+            "m.predict(np.ones((2, 3)))\n"
+            "assert 'cupy' not in sys.modules\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
 
 
 def test_cli_device_option(tmp_path, capsys, monkeypatch):
