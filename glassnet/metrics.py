@@ -354,7 +354,8 @@ class AUC(Metric):
 
         if not self._true:
             return 0.0
-        t, p, w = (np.concatenate(a) for a in (self._true, self._pred, self._weight))
+        # scikit-learn reads host arrays: the scores kept on a device come over once, here
+        t, p, w = (backend.to_host(np.concatenate(a)) for a in (self._true, self._pred, self._weight))
         if t.min() == t.max():
             return 0.0  # undefined with one class present; Keras reports 0 as well
         if not np.isfinite(p).all():  # diverged weights: no ranking to score (sklearn would raise)

@@ -169,6 +169,22 @@ def test_load_weights_and_explain_on_a_placed_model(fake_device, tmp_path):
     assert all(backend.is_device_array(w) for w in model.weights)
 
 
+def test_every_metric_on_the_fake_device_as_on_the_cpu(fake_device):
+    metrics = ["binary_accuracy", "precision", "recall", "auc", "mae", "mse", gn.metrics.AUC(curve="PR", name="pr_auc")]
+
+    def fit():
+        model = gn.Sequential([L.Dense(4, activation="relu", input_shape=(6,)), L.Dense(1, activation="sigmoid")],
+                              seed=0)
+        model.compile(optimizer="adam", loss="binary_crossentropy", metrics=metrics)
+        x, y = _data((6,), 2)
+        return model.fit(x, y, batch_size=BATCH, epochs=2, verbose=0, validation_split=0.25,
+                         sample_weight=np.linspace(0.5, 1.5, len(y))).history
+
+    on_device = fit()
+    backend.set_device("cpu")
+    assert on_device == fit()
+
+
 def test_the_fake_device_refuses_host_arrays_in_a_step():
     device = backend.to_device(np.ones((2, 3)), "fake")
     with pytest.raises(backend.HostDeviceMixError, match="host array of shape"):
