@@ -185,6 +185,30 @@ def test_every_metric_on_the_fake_device_as_on_the_cpu(fake_device):
     assert on_device == fit()
 
 
+class _Batches(gn.datasets.BatchSource):
+    """A lazy source: each batch made when asked for, as a folder of images would be."""
+
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+    def __len__(self):
+        return STEPS
+
+    def __getitem__(self, i):
+        return self.x[i * BATCH:(i + 1) * BATCH], self.y[i * BATCH:(i + 1) * BATCH]
+
+
+def test_a_batch_source_moves_once_per_batch(fake_device):
+    model, (x, y) = _dense_mlp()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    backend.transfers.clear()
+    model.fit(_Batches(x, y), epochs=2, verbose=0, validation_data=_Batches(x, y))
+    counts = dict(backend.transfers)
+    placed = 2  # the packed weights and gradients (one buffer each)
+    assert counts["to_device"] == placed + 2 * (2 * STEPS + 2 * STEPS), counts  # x and y, training and validation
+    assert type(model.predict(_Batches(x, y))) is np.ndarray
+
+
 def test_the_fake_device_refuses_host_arrays_in_a_step():
     device = backend.to_device(np.ones((2, 3)), "fake")
     with pytest.raises(backend.HostDeviceMixError, match="host array of shape"):
