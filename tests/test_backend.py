@@ -169,6 +169,20 @@ def test_load_weights_and_explain_on_a_placed_model(fake_device, tmp_path):
     assert all(backend.is_device_array(w) for w in model.weights)
 
 
+def test_the_packed_weight_buffer_survives_moves_both_ways(fake_device):
+    model, (x, y) = _dense_mlp()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+
+    def one_buffer():  # Sequential packs its weights into one buffer, which the optimizer steps as one
+        kernels = [layer.params["kernel"] for layer in model.layers if layer.params]
+        return kernels[0].base is not None and all(k.base is kernels[0].base for k in kernels)
+
+    for device in ("cpu", "fake", "cpu"):
+        backend.set_device(device)
+        model.fit(x, y, epochs=1, verbose=0)
+        assert one_buffer(), device
+
+
 def test_every_metric_on_the_fake_device_as_on_the_cpu(fake_device):
     metrics = ["binary_accuracy", "precision", "recall", "auc", "mae", "mse", gn.metrics.AUC(curve="PR", name="pr_auc")]
 

@@ -41,25 +41,33 @@ def _move(array, device: str, moved: dict):
     that its id cannot be reused by another while the move lasts."""
     if id(array) in moved:
         return moved[id(array)][1]
-    if device == "cpu" or backend.is_device_array(array):
-        result = backend.to_host(array) if device == "cpu" else array
-    elif _is_flat_view(array):
+    there = backend.to_host if device == "cpu" else (lambda a: backend.to_device(a, device))
+    if backend.is_device_array(array) == (device != "cpu"):
+        result = array  # already there
+    elif _is_flat_view(array):  # a part of a packed buffer: move the buffer once, keep the view
         root = array.base
         if id(root) not in moved:
-            moved[id(root)] = (root, backend.to_device(root, device))
-        start = (array.__array_interface__["data"][0] - root.__array_interface__["data"][0]) // array.itemsize
-        result = moved[id(root)][1][start:start + array.size].reshape(array.shape)
+            moved[id(root)] = (root, there(root))
+        start = _address(array) - _address(root)
+        result = moved[id(root)][1][start // array.itemsize:][:array.size].reshape(array.shape)
     else:
-        result = backend.to_device(array, device)
+        result = there(array)
     moved[id(array)] = (array, result)
     return result
 
 
 def _is_flat_view(array) -> bool:
-    """A contiguous view of a 1-D host buffer (Sequential's packed weights), movable as a view."""
-    root = array.base
-    return (isinstance(root, np.ndarray) and root.ndim == 1 and root.flags.c_contiguous
+    """A contiguous view of a 1-D buffer (Sequential's packed weights), movable as a view."""
+    root = getattr(array, "base", None)
+    return (root is not None and type(root) is type(array) and root.ndim == 1 and root.flags.c_contiguous
             and array.flags.c_contiguous and root.dtype == array.dtype)
+
+
+def _address(array) -> int:
+    """Where ``array``'s data starts in memory (host or device)."""
+    if isinstance(array, np.ndarray):
+        return array.__array_interface__["data"][0]
+    return array.data.ptr  # CuPy
 
 
 def _array_tables(model):
