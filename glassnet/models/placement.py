@@ -98,11 +98,13 @@ def batch(*arrays):
     """One batch's arrays on the current device (None stays None; an ``outputs.Arrays`` or a
     list moves each of its arrays; text, an object array, stays on the host where
     TextVectorization reads it). On the CPU they come back as they are."""
+    if backend.get_device() == "cpu":  # the common case first: one test per batch
+        return arrays
     return tuple(_batch_part(a) for a in arrays)
 
 
 def _batch_part(a):
-    if a is None or (type(a) is np.ndarray and (a.dtype.kind == "O" or backend.get_device() == "cpu")):
+    if a is None or (type(a) is np.ndarray and a.dtype.kind == "O"):
         return a
     if hasattr(a, "arrays") and not isinstance(a, np.ndarray):  # outputs.Arrays: one per model input
         return type(a)([_batch_part(e) for e in a.arrays])
