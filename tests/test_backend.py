@@ -223,6 +223,29 @@ def test_a_batch_source_moves_once_per_batch(fake_device):
     assert type(model.predict(_Batches(x, y))) is np.ndarray
 
 
+@pytest.mark.parametrize("mode", ["int", "multi_hot"])
+def test_text_vectorization_hands_the_device_its_vectors(mode, fake_device):
+    texts = np.array(["a cat sat", "a dog ran far", "cats and dogs", "the end"] * 6, dtype=object)
+    y = np.arange(len(texts)) % 2
+
+    def fit():
+        vectorize = L.TextVectorization(output_mode=mode, output_sequence_length=4 if mode == "int" else None)
+        vectorize.adapt(texts)
+        middle = [L.Embedding(20, 3), L.GlobalAveragePooling1D()] if mode == "int" else [L.Dense(3)]
+        model = gn.Sequential([L.Input((1,), dtype="string"), vectorize, *middle,
+                               L.Dense(2, activation="softmax")], seed=0)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        model.fit(texts, y, batch_size=BATCH, epochs=2, verbose=0)
+        return [backend.to_host(w) for w in model.get_weights()], model.predict(texts)
+
+    weights, predictions = fit()
+    backend.set_device("cpu")
+    cpu_weights, cpu_predictions = fit()
+    for got, want in zip(weights, cpu_weights, strict=True):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(predictions, cpu_predictions)
+
+
 def test_the_fake_device_refuses_host_arrays_in_a_step():
     device = backend.to_device(np.ones((2, 3)), "fake")
     with pytest.raises(backend.HostDeviceMixError, match="host array of shape"):
