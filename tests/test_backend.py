@@ -246,6 +246,11 @@ def test_text_vectorization_hands_the_device_its_vectors(mode, fake_device):
     np.testing.assert_array_equal(predictions, cpu_predictions)
 
 
+def test_calling_a_model_computes_on_the_device(fake_device):
+    model = gn.Sequential([L.Dense(2, input_shape=(3,))], seed=0)  # never fitted: the call places it
+    assert backend.is_device_array(model(np.ones((2, 3), dtype="float32")))
+
+
 def test_the_fake_device_refuses_host_arrays_in_a_step():
     device = backend.to_device(np.ones((2, 3)), "fake")
     with pytest.raises(backend.HostDeviceMixError, match="host array of shape"):

@@ -282,6 +282,7 @@ class Sequential(BaseModel):
             x = x.astype(self.layers[0].dtype)
         if not self.built:
             self.build(x.shape[1:])
+        placement.place(self)  # computes where fit would: the output stays there, as Keras' tensor does
         return self._forward(x, training)
 
     def _forward(self, x, training: bool = False) -> np.ndarray:
