@@ -98,10 +98,19 @@ def _merging_nested():
     return model, ([x[:, :4], x[:, 4:]], y)
 
 
+def _masking():
+    x, y = _data((5, 3), 2)
+    x[:, 3:] = 0.0  # padded steps, which Masking drops
+    return gn.Sequential([L.Masking(0.0, input_shape=(5, 3)), L.LSTM(4, return_sequences=True),
+                          L.GlobalAveragePooling1D(), L.Activation("tanh"), L.Dense(2, activation="softmax")],
+                         seed=0), (x, y)
+
+
 FAMILIES = {"dense_dropout": _dense_mlp, "conv2d_pool_batchnorm": _conv2d, "conv1d_layernorm": _conv1d,
             "embedding_simplernn": _embedding_rnns(L.SimpleRNN), "lstm": _embedding_rnns(L.LSTM),
             "gru": _embedding_rnns(L.GRU), "graph_merging": _graph, "activations_reshaping": _activations_reshaping,
-            "augmentation": _augmentation, "masked_sequences": _masked_sequences, "merging_nested": _merging_nested}
+            "augmentation": _augmentation, "masked_sequences": _masked_sequences, "merging_nested": _merging_nested,
+            "masking_activation": _masking}
 
 
 def _fit(family):
@@ -249,6 +258,13 @@ def test_text_vectorization_hands_the_device_its_vectors(mode, fake_device):
 def test_calling_a_model_computes_on_the_device(fake_device):
     model = gn.Sequential([L.Dense(2, input_shape=(3,))], seed=0)  # never fitted: the call places it
     assert backend.is_device_array(model(np.ones((2, 3), dtype="float32")))
+
+
+def test_diagnose_refuses_the_device_by_name(fake_device):
+    model, (x, y) = _dense_mlp()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    with pytest.raises(NotImplementedError, match=r"diagnose=True\) runs on the CPU only.*set_device\('cpu'\)"):
+        model.fit(x, y, epochs=1, verbose=0, diagnose=True)
 
 
 def test_the_fake_device_refuses_host_arrays_in_a_step():
