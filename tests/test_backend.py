@@ -267,6 +267,56 @@ def test_diagnose_refuses_the_device_by_name(fake_device):
         model.fit(x, y, epochs=1, verbose=0, diagnose=True)
 
 
+class _Scale(gn.layers.Layer):
+    """A user's layer, defined outside glassnet: y = x ⊙ s, one trainable scale per feature."""
+
+    def build(self, input_shape):
+        self.add_weight("scale", (input_shape[-1],), initializer="ones")
+        super().build(input_shape)
+
+    def forward(self, x, training=False):
+        self._x = x
+        return x * self.params["scale"]
+
+    def backward(self, grad):
+        self.grads["scale"][...] = (grad * self._x).sum(axis=0)  # in place: a view of the packed buffer
+        return grad * self.params["scale"]
+
+
+def test_a_users_own_layer_moves_with_the_model(fake_device):
+    def fit():
+        model = gn.Sequential([L.Dense(4, input_shape=(6,)), _Scale(), L.Dense(3, activation="softmax")], seed=0)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        model.fit(*_data((6,), 3), batch_size=BATCH, epochs=2, verbose=0)
+        return [backend.to_host(w) for w in model.get_weights()]
+
+    on_device = fit()
+    backend.set_device("cpu")
+    for got, want in zip(on_device, fit(), strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_the_nnfs_books_model_on_the_fake_device(fake_device):
+    from glassnet import nnfs
+
+    def run():
+        np.random.seed(0)  # the book's global generator: its weights and data
+        x, y = nnfs.spiral_data(samples=30, classes=3)
+        model = nnfs.Model()
+        for layer in (nnfs.Layer_Dense(2, 8), nnfs.Activation_ReLU(), nnfs.Layer_Dense(8, 3),
+                      nnfs.Activation_Softmax()):
+            model.add(layer)
+        model.set(loss=nnfs.Loss_CategoricalCrossentropy(), optimizer=nnfs.Optimizer_Adam(learning_rate=0.05),
+                  accuracy=nnfs.Accuracy_Categorical())
+        model.finalize()
+        model.train(x, y, epochs=2, batch_size=30, print_every=100)
+        return model.predict(x)
+
+    on_device = run()
+    backend.set_device("cpu")
+    np.testing.assert_array_equal(on_device, run())
+
+
 def test_the_fake_device_refuses_host_arrays_in_a_step():
     device = backend.to_device(np.ones((2, 3)), "fake")
     with pytest.raises(backend.HostDeviceMixError, match="host array of shape"):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet import backend
+from glassnet.layers.base import Layer
 
 
 def place(model, device: str | None = None) -> None:
@@ -91,9 +92,10 @@ def _array_tables(model):
 
 
 def _holds_layers(value) -> bool:
-    """A layer, a model, or a model's helper object (a nested chain): glassnet's own classes
-    of layers and models, whose array tables move with the model."""
-    return hasattr(value, "__dict__") and type(value).__module__.startswith(("glassnet.layers", "glassnet.models"))
+    """A layer (any subclass, a user's or the NNFS book's too), a model, or a model's helper
+    object (a nested chain): what holds array tables that move with the model."""
+    return isinstance(value, Layer) or (hasattr(value, "__dict__")
+                                        and type(value).__module__.startswith("glassnet.models"))
 def batch(*arrays):
     """One batch's arrays on the current device (None stays None; an ``outputs.Arrays`` or a
     list moves each of its arrays; text, an object array, stays on the host where
