@@ -144,6 +144,13 @@ def drawn_on_host(values, like):
     return array_module(like).asarray(values)
 
 
+def placed_like(value, target):
+    """``value`` moved to where ``target`` lives (the host or a device), to be written into it."""
+    if type(target) is np.ndarray or not is_device_array(target):
+        return to_host(value)
+    return array_module(target).asarray(value)
+
+
 def to_host(a):
     """``a`` as a NumPy array (host arrays and non-arrays pass through)."""
     if type(a) is np.ndarray or not is_device_array(a):

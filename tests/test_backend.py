@@ -317,6 +317,27 @@ def test_the_nnfs_books_model_on_the_fake_device(fake_device):
     np.testing.assert_array_equal(on_device, run())
 
 
+def test_callbacks_on_the_fake_device_as_on_the_cpu(fake_device, tmp_path):
+    def fit(folder):
+        model, (x, y) = _conv2d()
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        callbacks = [gn.callbacks.EarlyStopping(patience=1, restore_best_weights=True),
+                     gn.callbacks.ModelCheckpoint(folder / "best.glassnet", save_best_only=True),
+                     gn.callbacks.ReduceLROnPlateau(patience=1), gn.callbacks.CSVLogger(folder / "log.csv"),
+                     gn.callbacks.BackupAndRestore(folder / "backup")]
+        history = model.fit(x, y, epochs=5, batch_size=BATCH, validation_split=0.25, verbose=0, callbacks=callbacks)
+        best = gn.load_model(folder / "best.glassnet").get_weights()
+        return history.history, [backend.to_host(w) for w in model.get_weights()], best
+
+    (tmp_path / "fake").mkdir(), (tmp_path / "cpu").mkdir()
+    on_device = fit(tmp_path / "fake")
+    backend.set_device("cpu")
+    on_cpu = fit(tmp_path / "cpu")
+    assert on_device[0] == on_cpu[0]
+    for got, want in zip([*on_device[1], *on_device[2]], [*on_cpu[1], *on_cpu[2]], strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
 def test_the_fake_device_refuses_host_arrays_in_a_step():
     device = backend.to_device(np.ones((2, 3)), "fake")
     with pytest.raises(backend.HostDeviceMixError, match="host array of shape"):

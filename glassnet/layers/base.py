@@ -302,14 +302,14 @@ class Layer:
             )
         for key, value in zip(names, weights):
             target = self.params.get(key, self.state.get(key))
-            value = np.asarray(value)
+            value = backend.array_module(value).asarray(value)  # a list, or an array on any device
             if value.shape != target.shape:
                 raise ValueError(
                     f"Layer {self.name!r}: weight {key!r} has shape {target.shape}; "
                     f"got an array of shape {value.shape}."
                 )
             # Copy in place: optimizers and caches keep referring to the same arrays.
-            target[...] = backend.array_module(target).asarray(value)  # to the device the layer is on
+            target[...] = backend.placed_like(value, target)  # from any device to the one the layer is on
 
     # -- config ---------------------------------------------------------------------------------
     def get_config(self) -> dict:
