@@ -291,7 +291,9 @@ class Layer:
         return [*self.params, *self.state]
 
     def get_weights(self) -> list[np.ndarray]:
-        return [a.copy() for a in (*self.params.values(), *self.state.values())]
+        """Copies of the arrays as NumPy arrays, as Keras returns them (from a GPU too)."""
+        return [backend.to_host(a) if backend.is_device_array(a) else a.copy()
+                for a in (*self.params.values(), *self.state.values())]
 
     def set_weights(self, weights: list[np.ndarray]) -> None:
         names = self.weight_names()
