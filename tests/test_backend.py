@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -337,6 +339,14 @@ def test_callbacks_on_the_fake_device_as_on_the_cpu(fake_device, tmp_path):
     assert on_device[0] == on_cpu[0]
     for got, want in zip([*on_device[1], *on_device[2]], [*on_cpu[1], *on_cpu[2]], strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+def test_export_from_the_fake_device(fake_device, tmp_path):
+    pytest.importorskip("onnx")
+    model, (x, y) = _dense_mlp()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, verbose=0)
+    assert (tmp_path / "m.onnx") == Path(model.export(tmp_path / "m.onnx"))
 
 
 def test_the_fake_device_refuses_host_arrays_in_a_step():
