@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet import backend
 from glassnet._registry import deserialize, register, registered
 from glassnet._registry import serialize as _registry_serialize
 from glassnet.parallel import over_batch
@@ -54,8 +55,8 @@ class ReLU(ActivationFunction):
 
     def forward(self, x):
         # The samples split over glassnet's threads (glassnet.parallel), both passes in one hand-over.
-        y = np.empty_like(x)
-        self._mask = over_batch(_relu_and_mask, x, y, out=np.empty(x.shape, dtype=bool))
+        y = np.empty_like(x)  # like x: on its device too
+        self._mask = over_batch(_relu_and_mask, x, y, out=backend.array_module(x).empty(x.shape, dtype=bool))
         return y
 
     def backward(self, grad):

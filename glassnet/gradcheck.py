@@ -7,9 +7,12 @@ It works on any object that follows the layer contract, so use it on the layers 
 
 from __future__ import annotations
 
+import types
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from glassnet import backend
 
 
 @dataclass
@@ -161,7 +164,7 @@ def _float64_layer(layer):
 def _saved_states(layers) -> list[dict]:
     """Copies of every layer's ``state`` (BatchNormalization's moving statistics): each
     training-mode forward of the check moves them, and a check must leave the model as it was."""
-    return [{key: np.array(value, copy=True) for key, value in getattr(layer, "state", {}).items()}
+    return [{key: value.copy() for key, value in getattr(layer, "state", {}).items()}
             for layer in layers]
 
 
@@ -178,6 +181,12 @@ def _check_layer(layer, x, *, training, seed, eps, rtol) -> GradCheckResult:
     inputs = xs if several else xs[0]  # copies: the check perturbs them in place
     if not getattr(layer, "built", True):
         layer.build([(None, *xi.shape[1:]) for xi in xs] if several else (None, *xs[0].shape[1:]))
+    if backend.get_device() != "cpu":  # check the layer where it computes (gn.config.set_device)
+        from glassnet.models import placement  # imported here: the models sit above this module
+
+        placement.place(types.SimpleNamespace(layers=[layer]))
+        xs = [backend.to_device(xi) for xi in xs]
+        inputs = xs if several else xs[0]
     saved_rng = getattr(layer, "rng", None)
     members = layer.sublayers if hasattr(layer, "sublayers") else [layer]  # a model: its layers
     saved_states = _saved_states(members)
@@ -191,13 +200,13 @@ def _check_layer(layer, x, *, training, seed, eps, rtol) -> GradCheckResult:
         y = forward()
         # A stream of its own: drawn from default_rng(seed) like a caller's x, r would equal x for
         # shape-preserving layers, and BatchNormalization's output is blind to exactly that direction.
-        r = np.random.default_rng([seed, _PROJECTION_STREAM]).standard_normal(y.shape)
+        r = backend.drawn_on_host(np.random.default_rng([seed, _PROJECTION_STREAM]).standard_normal(y.shape), y)
 
         def objective():
             return float(np.sum(r * forward()))
 
         dx = layer.backward(r.copy())  # a copy, in case backward writes into its argument
-        analytic = {key: np.array(g, dtype=np.float64) for key, g in layer.grads.items()}
+        analytic = {key: backend.to_host(g).astype(np.float64) for key, g in layer.grads.items()}
         # Σ|r·y|, not |Σ r·y|: the terms' size sets the round-off, and their sum can cancel.
         atol = roundoff_floor(float(np.sum(np.abs(r * y))), eps)
         if several:
@@ -248,11 +257,13 @@ def _float64_model(model):
 
 # -- a whole model and its loss ------------------------------------------------------------------
 def _check_model(model, x, y, *, training, seed, eps, rtol) -> GradCheckResult:
-    from glassnet.models import training as fitting  # the same forward/backward that fit uses
+    from glassnet.models import placement, training as fitting  # the same forward/backward that fit uses
 
     if not model.compiled:
         raise ValueError("check_gradients with y needs a compiled model: call model.compile(...) first.")
     x, y = fitting.prepare_xy(model, x, y)
+    placement.place(model)  # on the current device (gn.config.set_device), as fit computes
+    x, y = placement.batch(x, y)
     wrong = [layer.name for layer in model.layers if layer.dtype != "float64"]
     if wrong:
         raise ValueError(f"check_gradients needs float64 layers; create {wrong} with dtype='float64'.")
@@ -342,7 +353,7 @@ def compare_gradients(name: str, analytic, numeric: np.ndarray, rtol: float = 1e
     if analytic is None:
         return TensorCheck(name, numeric.shape, float("inf"), float("inf"), False,
                            note="backward returned no gradient")
-    analytic = np.asarray(analytic, dtype=np.float64)
+    analytic = np.asarray(backend.to_host(analytic), dtype=np.float64)
     if analytic.shape != numeric.shape:
         return TensorCheck(name, numeric.shape, float("inf"), float("inf"), False,
                            note=f"gradient has shape {analytic.shape}")

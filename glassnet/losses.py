@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet import backend
 from glassnet._registry import deserialize, register
 from glassnet.activations import log_softmax, sigmoid, softmax
 
@@ -48,7 +49,7 @@ class Loss:
         Any other mismatch raises instead of letting NumPy broadcast (N,) against (N, 1) into
         an (N, N) table of every pair, which would average nonsense without complaint.
         """
-        y_true = np.asarray(y_true)
+        y_true = backend.array_module(y_pred).asarray(y_true)
         if y_true.shape == y_pred.shape:
             return y_true
         if y_pred.shape[-1] == 1 and y_true.shape == y_pred.shape[:-1]:
@@ -96,9 +97,10 @@ class Loss:
         n = y_pred.shape[0]
         w = None
         if sample_weight is not None:
-            w = np.asarray(sample_weight, dtype=np.float64)
+            xp = backend.array_module(y_pred)
+            w = xp.asarray(sample_weight, dtype=np.float64)
             if w.size == 1:  # one number scales the whole batch's loss, as in Keras
-                w = np.full(n, w.item())
+                w = xp.full(n, w.item())
             elif w.size == n:
                 w = w.reshape(n)
             elif len(values_shape) >= 2 and w.shape == values_shape[:w.ndim] and w.ndim >= 2:
@@ -110,7 +112,7 @@ class Loss:
                     f"(N = {n} samples); give one weight per sample, shape ({n},) or ({n}, 1){steps}."
                 )
         if mask is not None:
-            mask = np.asarray(mask)
+            mask = backend.array_module(y_pred).asarray(mask)
             if mask.dtype.kind not in "bui" or mask.ndim < 1 or mask.shape != values_shape[:mask.ndim]:
                 raise ValueError(
                     f"{self.name}: the output's mask has shape {mask.shape} ({mask.dtype}) but the loss "
@@ -276,7 +278,7 @@ class SparseCategoricalCrossentropy(_Crossentropy):
 
     def conform(self, y_true, y_pred):
         """The labels in the shape ``y_pred.shape[:-1]``: one per row of class scores."""
-        y_true = np.asarray(y_true)
+        y_true = backend.array_module(y_pred).asarray(y_true)
         rows = y_pred.shape[:-1]
         if y_true.shape not in (rows, rows + (1,)):
             raise ValueError(
@@ -288,8 +290,9 @@ class SparseCategoricalCrossentropy(_Crossentropy):
     @staticmethod
     def _flat(y_true, y_pred) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(labels (M,), the scores as (M, C) rows, arange(M)): a sequence's steps become rows."""
-        labels = np.asarray(y_true).reshape(-1).astype(np.intp, copy=False)
-        return labels, y_pred.reshape(-1, y_pred.shape[-1]), np.arange(labels.shape[0])
+        xp = backend.array_module(y_pred)
+        labels = xp.asarray(y_true).reshape(-1).astype(np.intp, copy=False)
+        return labels, y_pred.reshape(-1, y_pred.shape[-1]), xp.arange(labels.shape[0])
 
     def call(self, y_true, y_pred):
         labels, z, rows = self._flat(y_true, y_pred)

@@ -10,7 +10,7 @@ import copy
 
 import numpy as np
 
-from glassnet import losses
+from glassnet import backend, losses
 from glassnet._registry import deserialize, lookup, register, registered
 
 
@@ -34,14 +34,15 @@ class Metric:
         time step (N, T); ``mask`` is None or the output's time-step mask (N, T), whose masked
         steps count for nothing (the figure is Σ w m v / Σ w m over the kept steps; values that
         are one per sample, from a function of your own, have no steps to leave out)."""
-        v = np.asarray(self.values(np.asarray(y_true), np.asarray(y_pred)), dtype=np.float64)
-        w = None if sample_weight is None else np.asarray(sample_weight, np.float64)
+        xp = backend.array_module(y_pred)  # NumPy, or CuPy when the model computes on a GPU
+        v = xp.asarray(self.values(xp.asarray(y_true), xp.asarray(y_pred)), dtype=np.float64)
+        w = None if sample_weight is None else xp.asarray(sample_weight, np.float64)
         if w is not None and (w.ndim < 2 or w.shape != v.shape[:w.ndim]):
             w = w.reshape(-1)  # per sample, as (N,) or (N, 1)
         if mask is not None and v.ndim == 1 and np.ndim(mask) > 1:
             mask = None  # one value per sample (a function of your own): no steps to leave out
         if mask is not None:
-            m = np.asarray(mask, dtype=bool)
+            m = xp.asarray(mask, dtype=bool)
             if m.shape != v.shape[:m.ndim]:
                 raise ValueError(f"{self.name}: the output's mask has shape {m.shape} but the metric's values have "
                                  f"shape {v.shape}; a time-step mask is boolean (N, T).")
@@ -49,7 +50,7 @@ class Metric:
             w = m if w is None else _expand(w, m.ndim) * _expand(m, w.ndim)
         axes = 1 if w is None else w.ndim  # one value per sample, or per sample and time step
         v = v.reshape(v.shape[:axes] + (-1,)).mean(axis=-1) if v.ndim > axes else v
-        w = np.ones_like(v) if w is None else np.broadcast_to(_expand(w, v.ndim), v.shape)
+        w = xp.ones_like(v) if w is None else xp.broadcast_to(_expand(w, v.ndim), v.shape)
         self._total += float((v * w).sum())
         self._count += float(w.sum())
 
@@ -86,16 +87,17 @@ def _expand(a: np.ndarray, ndim: int) -> np.ndarray:
     return a.reshape(a.shape + (1,) * (ndim - a.ndim)) if a.ndim < ndim else a
 
 
-def _weights_like(sample_weight, mask, shape: tuple) -> np.ndarray:
-    """Weights broadcast to ``shape`` (N, ...): per sample (N,) or per time step (N, T), times
+def _weights_like(sample_weight, mask, like) -> np.ndarray:
+    """Weights broadcast to ``like``'s shape (N, ...), where it lives: per sample (N,) or per time step (N, T), times
     the output's time-step mask (N, T) when there is one."""
-    w = np.ones(shape[:1]) if sample_weight is None else np.asarray(sample_weight, np.float64)
+    xp, shape = backend.array_module(like), like.shape
+    w = xp.ones(shape[:1]) if sample_weight is None else xp.asarray(sample_weight, np.float64)
     if w.ndim < 2 or w.shape != tuple(shape[:w.ndim]):
         w = w.reshape(-1)
     if mask is not None:
-        m = np.asarray(mask, np.float64)
+        m = xp.asarray(mask, np.float64)
         w = _expand(w, m.ndim) * _expand(m, w.ndim)
-    return np.broadcast_to(_expand(w, len(shape)), shape)
+    return xp.broadcast_to(_expand(w, len(shape)), shape)
 
 
 def _labels(y: np.ndarray, y_pred: np.ndarray | None = None) -> np.ndarray:
@@ -108,9 +110,10 @@ def _labels(y: np.ndarray, y_pred: np.ndarray | None = None) -> np.ndarray:
 
 def _one_hot_if_sparse(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
     """Arrays of both; integer labels against (N, C) scores become one-hot rows."""
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    xp = backend.array_module(y_true, y_pred)
+    y_true, y_pred = xp.asarray(y_true), xp.asarray(y_pred)
     if y_pred.ndim == 2 and y_pred.shape[1] > 1 and (y_true.ndim == 1 or y_true.shape[-1] == 1):
-        y_true = np.eye(y_pred.shape[1])[_labels(y_true).astype(np.int64)]
+        y_true = xp.eye(y_pred.shape[1])[_labels(y_true).astype(np.int64)]
     return y_true, y_pred
 
 
@@ -265,7 +268,7 @@ class _Confusion(Metric):
             y_true, y_pred = y_true[..., self.class_id : self.class_id + 1], y_pred[..., self.class_id : self.class_id + 1]
         pred = y_pred > self.threshold
         true = y_true > 0.5
-        w = _weights_like(sample_weight, mask, pred.shape)
+        w = _weights_like(sample_weight, mask, pred)
         self._tp += float((w * (pred & true)).sum())
         self._fp += float((w * (pred & ~true)).sum())
         self._fn += float((w * (~pred & true)).sum())
@@ -344,14 +347,15 @@ class AUC(Metric):
         y_true, y_pred = _one_hot_if_sparse(y_true, y_pred)
         self._true.append((y_true.reshape(-1) > 0.5).astype(np.int8))
         self._pred.append(y_pred.reshape(-1).astype(np.float64))
-        self._weight.append(_weights_like(sample_weight, mask, y_pred.shape).reshape(-1))
+        self._weight.append(_weights_like(sample_weight, mask, y_pred).reshape(-1))
 
     def result(self):
         from sklearn.metrics import average_precision_score, roc_auc_score
 
         if not self._true:
             return 0.0
-        t, p, w = (np.concatenate(a) for a in (self._true, self._pred, self._weight))
+        # scikit-learn reads host arrays: the scores kept on a device come over once, here
+        t, p, w = (backend.to_host(np.concatenate(a)) for a in (self._true, self._pred, self._weight))
         if t.min() == t.max():
             return 0.0  # undefined with one class present; Keras reports 0 as well
         if not np.isfinite(p).all():  # diverged weights: no ranking to score (sklearn would raise)

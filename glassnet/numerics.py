@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet import backend
+
 
 def flush_subnormals(a: np.ndarray, mask: np.ndarray | None = None, work: np.ndarray | None = None,
                      nonnegative: bool = False) -> np.ndarray:
@@ -28,6 +30,6 @@ def flush_subnormals(a: np.ndarray, mask: np.ndarray | None = None, work: np.nda
     # A multiply by the mask, not a masked assignment: with a scattered mask (dead units are
     # scattered through a kernel) an assignment branches on every element and mispredicts.
     tiny = np.finfo(a.dtype).tiny
-    mask = np.empty(a.shape, bool) if mask is None else mask
+    mask = backend.array_module(a).empty(a.shape, bool) if mask is None else mask
     np.greater_equal(a if nonnegative else np.abs(a, out=work), tiny, out=mask)
     return np.multiply(a, mask, out=a)

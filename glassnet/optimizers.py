@@ -23,7 +23,7 @@ import numbers
 
 import numpy as np
 
-from glassnet import schedules
+from glassnet import backend, schedules
 from glassnet._registry import deserialize, register, serialize
 from glassnet.numerics import flush_subnormals
 
@@ -182,9 +182,9 @@ class Optimizer:
     def scratch(self, like: np.ndarray, dtype=None) -> np.ndarray:
         """A work array shaped like ``like`` (of ``dtype``, default like's), reused by every
         step (not state: never saved)."""
-        key = (like.shape, np.dtype(dtype or like.dtype))
+        key = (like.shape, np.dtype(dtype or like.dtype), type(like))  # a device's scratch is its own
         if key not in self._scratch:
-            self._scratch[key] = np.empty(like.shape, key[1])
+            self._scratch[key] = backend.array_module(like).empty(like.shape, key[1])
         return self._scratch[key]
 
     def flush(self, slot: np.ndarray, nonnegative: bool = False) -> None:
@@ -211,11 +211,15 @@ class Optimizer:
         ``iterations``); copies, so a snapshot taken now does not move with later updates."""
         return {f"{key}/{name}": arr.copy() for key, slots in self._slots.items() for name, arr in slots.items()}
 
+    def slot_arrays(self) -> list:
+        """The slot arrays themselves, not copies (to see where they live: glassnet/models/placement.py)."""
+        return [arr for slots in self._slots.values() for arr in slots.values()]
+
     def set_variables(self, variables: dict[str, np.ndarray], iterations: int) -> None:
         self._slots, self._group_slots = {}, {}  # the groups' flat slots are rebuilt from these
         for full, arr in variables.items():
             key, _, name = full.rpartition("/")
-            self._slots.setdefault(key, {})[name] = np.array(arr)
+            self._slots.setdefault(key, {})[name] = backend.array_module(arr).array(arr)  # a copy, where arr is
         self.iterations = int(iterations)
 
     def get_config(self) -> dict:
@@ -252,7 +256,8 @@ def _follows(a: np.ndarray, b: np.ndarray) -> bool:
     """Whether ``b`` starts where ``a`` ends, in the same 1-D buffer. (No gap: whatever lay in
     one, another parameter perhaps, would be updated too.)"""
     base = a.base
-    if (base is None or b.base is not base or base.ndim != 1 or not base.flags.c_contiguous
+    if (not isinstance(base, np.ndarray)  # None, or a CuPy buffer: one update per parameter there
+            or b.base is not base or base.ndim != 1 or not base.flags.c_contiguous
             or a.dtype != base.dtype or b.dtype != base.dtype
             or not a.flags.c_contiguous or not b.flags.c_contiguous):
         return False

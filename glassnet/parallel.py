@@ -183,7 +183,7 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
         return a @ b if out is None else np.matmul(a, b, out=out)
     m, n = a.shape[0], b.shape[1]
     threads = 1 if _active is None else min(_active, max(m, n) // MIN_BAND)
-    if threads < 2 or m * n * a.shape[1] < MIN_MACS:
+    if threads < 2 or m * n * a.shape[1] < MIN_MACS or type(a) is not np.ndarray:  # a device splits its own
         return a @ b if out is None else np.matmul(a, b, out=out)
     if out is None:
         out = np.empty((m, n), dtype=np.result_type(a, b))
@@ -275,7 +275,7 @@ def over_batch(fn, *args, out: np.ndarray):
         if isinstance(a, np.ndarray) and (a.ndim == 0 or a.shape[0] != n):
             raise ValueError(f"over_batch: every array argument needs the batch axis ({n}) first; got "
                              f"shape {a.shape}. Pass arrays that broadcast through a closure instead.")
-    if out.ndim == 0 or out.nbytes < MIN_BYTES:  # the size first: it costs nothing to read
+    if out.ndim == 0 or out.nbytes < MIN_BYTES or type(out) is not np.ndarray:  # size first: it costs nothing
         fn(*args, out=out)
         return out
     threads = 1 if _active is None else min(_active, n)

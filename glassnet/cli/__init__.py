@@ -13,6 +13,8 @@ from pathlib import Path
 
 import click
 
+from glassnet import backend
+
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 _DEBUG = {"on": False}
 
@@ -25,6 +27,23 @@ def _debug_option(f):
 
     return click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=remember,
                         help="On failure, show the full traceback.")(f)
+
+
+def _device_option(f):
+    """``--device cpu|gpu``: where the command's model computes, for this command only."""
+    def choose(ctx, param, value):
+        if value is not None:
+            before = backend.get_device()
+            try:
+                backend.set_device(value)
+            except RuntimeError as err:  # no CuPy or no GPU: the message says which, and the fix
+                raise click.UsageError(str(err)) from None
+            ctx.call_on_close(lambda: backend.set_device(before))
+        return value
+
+    return click.option("--device", type=click.Choice(["cpu", "gpu"]), expose_value=False, callback=choose,
+                        help="Compute on the CPU (default: $GLASSNET_DEVICE, else cpu) or on a CUDA GPU "
+                             "through CuPy (pip install glassnet[gpu]).")(f)
 
 
 class _Group(click.Group):
@@ -107,6 +126,7 @@ metrics.json, PNG plots, train.log and report.html.""")
 @click.option("--log-every", type=click.IntRange(min=1), help="Print one line every N epochs.")
 @click.option("--export", "export_format", type=click.Choice(["onnx"]),
               help="Also write the trained model as model.onnx in the run folder (needs glassnet[export]).")
+@_device_option
 @_debug_option
 def train_command(config, epochs, batch_size, seed, out, name, quiet, log_every, export_format):
     """Train from CONFIG, or the default CNN on digits.
@@ -184,6 +204,7 @@ run again with the same --storage and study continues where it stopped.""")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Folder for run folders (default runs/).")
 @click.option("--name", help="Name of the run (the folder is <name>-<timestamp>).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but the run folder.")
+@_device_option
 @_debug_option
 def tune_command(config, trials, workers, storage, seed, out, name, quiet):
     """Search the hyperparameters of the ranges in CONFIG; keep the best model.
@@ -213,6 +234,7 @@ elsewhere when that path is not visible here).""")
 @click.option("--data", "data_path", type=click.Path(exists=True, dir_okay=False), help="The search's data.npz.")
 @click.option("--trials", type=click.IntRange(min=1), help="Stop after this many trials of this worker.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing.")
+@_device_option
 @_debug_option
 def tune_worker(storage, study_name, data_path, trials, quiet):
     """Run trials of a search that glassnet tune started, until its budget is used."""
@@ -244,6 +266,7 @@ Examples:
 @click.option("--target", help="CSV column holding the targets.")
 @click.option("--labels", type=click.Path(exists=True, dir_okay=False), help="IDX labels file for an IDX images file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@_device_option
 @_debug_option
 def evaluate(model, data, target, labels, as_json):
     """Loss and metrics of MODEL on DATA."""
@@ -278,6 +301,7 @@ Examples:
 @click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, path_type=Path))
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default="predictions.csv",
               show_default=True, help="CSV file to write.")
+@_device_option
 @_debug_option
 def predict_command(model, input_path, output):
     """Predict with MODEL for every sample in INPUT; writes a CSV."""
@@ -407,6 +431,7 @@ def datasets():
 @click.argument("data")
 @click.option("--samples", type=click.IntRange(min=1), default=1, show_default=True, help="Samples in the batch walked through.")
 @click.option("--target", help="CSV column holding the targets.")
+@_device_option
 @_debug_option
 def explain(model, data, samples, target):
     """Walk samples of DATA through MODEL layer by layer.

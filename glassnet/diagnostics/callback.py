@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from glassnet import losses
+from glassnet import backend, losses
 from glassnet.callbacks.callback import Callback
 from glassnet.diagnostics import recurrent_steps
 from glassnet.diagnostics.explain import _ratio, activation_stats
@@ -123,6 +123,11 @@ class Diagnostics(Callback):
 
     # -- hooks ------------------------------------------------------------------------------
     def on_train_begin(self, logs=None):
+        if backend.get_device() != "cpu":  # its probes read activations and gradients as NumPy arrays
+            raise NotImplementedError(
+                f"Diagnostics (fit's diagnose=True) runs on the CPU only for now; the device is "
+                f"{backend.get_device()!r}. Diagnose a short run with gn.config.set_device('cpu'), "
+                f"then train on the GPU without diagnose.")
         self.findings, self.epochs = [], []
         self._reported: set[str] = set()
         self._param_layers = [layer for layer in self.model.layers if layer.params and layer.trainable]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet import backend
 from glassnet._registry import register
 from glassnet.layers.base import Layer
 
@@ -115,8 +116,8 @@ class RandomFlip(_RandomLayer):
             return x
         rng = self._generator()
         n = x.shape[0]
-        self._flip_w = rng.random(n) < 0.5 if "horizontal" in self.mode else None
-        self._flip_h = rng.random(n) < 0.5 if "vertical" in self.mode else None
+        self._flip_w = backend.drawn_on_host(rng.random(n) < 0.5, x) if "horizontal" in self.mode else None
+        self._flip_h = backend.drawn_on_host(rng.random(n) < 0.5, x) if "vertical" in self.mode else None
         return self._flip(x)
 
     def backward(self, grad):
@@ -175,22 +176,26 @@ class _AffineTransform(_RandomLayer):
             return x
         x = _floats(x)
         n, h, w, _ = x.shape
-        A, t = self._draw(self._generator(), n, h, w)
-        centre = np.array([(h - 1) / 2, (w - 1) / 2])
-        rows, cols = np.meshgrid(np.arange(h, dtype=np.float64), np.arange(w, dtype=np.float64), indexing="ij")
-        p = np.stack([rows - centre[0], cols - centre[1]])  # (2, H, W), relative to the centre
+        # The draws (N, 2, 2) and (N, 2) are made on the host and moved; the (N, H, W) geometry is
+        # computed where x is (xp: NumPy, or CuPy on a GPU).
+        xp = backend.array_module(x)
+        A, t = (backend.drawn_on_host(np.ascontiguousarray(v), x) for v in self._draw(self._generator(), n, h, w))
+        centre = (h - 1) / 2, (w - 1) / 2
+        rows, cols = xp.meshgrid(xp.arange(h, dtype=np.float64), xp.arange(w, dtype=np.float64), indexing="ij")
+        p = xp.stack([rows - centre[0], cols - centre[1]])  # (2, H, W), relative to the centre
         # q[n, :, i, j] = A[n] @ p[:, i, j] + c - t[n]: 'nab,bhw->nahw'
-        q = np.einsum("nab,bhw->nahw", A, p) + (centre - t)[:, :, None, None]
+        shift = xp.stack([centre[0] - t[:, 0], centre[1] - t[:, 1]], axis=1)  # c - t, (N, 2)
+        q = np.einsum("nab,bhw->nahw", A, p) + shift[:, :, None, None]
         if self.interpolation == "nearest":
-            corners = [(np.floor(q[:, 0] + 0.5), np.floor(q[:, 1] + 0.5), np.ones((n, h, w)))]
+            corners = [(np.floor(q[:, 0] + 0.5), np.floor(q[:, 1] + 0.5), xp.ones((n, h, w)))]
         else:
             r0, c0 = np.floor(q[:, 0]), np.floor(q[:, 1])
             fr, fc = q[:, 0] - r0, q[:, 1] - c0
             corners = [(r0, c0, (1 - fr) * (1 - fc)), (r0, c0 + 1, (1 - fr) * fc),
                        (r0 + 1, c0, fr * (1 - fc)), (r0 + 1, c0 + 1, fr * fc)]
-        batch = np.arange(n)[:, None, None]
+        batch = xp.arange(n)[:, None, None]
         taps = []  # (sample, row, col) indices and weights of each tap, (N, H, W) each
-        outside = np.zeros((n, h, w))
+        outside = xp.zeros((n, h, w))
         for r, c, weight in corners:
             r, r_in = self._fill(r.astype(np.intp), h)
             c, c_in = self._fill(c.astype(np.intp), w)
@@ -209,7 +214,7 @@ class _AffineTransform(_RandomLayer):
             return grad
         # The transpose of the gather: each tap sends its weighted gradient back to the pixel it
         # read; several outputs may read one pixel, so the adds must accumulate (np.add.at).
-        dx = np.zeros(self._x_shape, dtype=grad.dtype)
+        dx = backend.array_module(grad).zeros(self._x_shape, dtype=grad.dtype)
         for index, weight in self._taps:
             np.add.at(dx, index, grad * weight)
         return dx
@@ -428,7 +433,7 @@ class RandomBrightness(_IntensityTransform):
 
     def _change(self, x, rng):
         delta = rng.uniform(*self._range, size=x.shape[0]) * (self._high - self._low)
-        return x + delta.astype(x.dtype).reshape(-1, 1, 1, 1)
+        return x + backend.drawn_on_host(delta.astype(x.dtype).reshape(-1, 1, 1, 1), x)
 
     def _change_backward(self, grad):
         return grad
@@ -476,7 +481,7 @@ class RandomContrast(_IntensityTransform):
 
     def _change(self, x, rng):
         k = rng.uniform(1 - self._range[0], 1 + self._range[1], size=x.shape[0]).astype(x.dtype)
-        self._k = k.reshape(-1, 1, 1, 1)
+        self._k = backend.drawn_on_host(k.reshape(-1, 1, 1, 1), x)
         mean = x.mean(axis=(1, 2), keepdims=True)
         return (x - mean) * self._k + mean
 

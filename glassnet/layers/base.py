@@ -28,7 +28,7 @@ import re
 
 import numpy as np
 
-from glassnet import initializers, regularizers, utils
+from glassnet import backend, initializers, regularizers, utils
 from glassnet.layers import symbolic
 
 # Keras' automatic names: per class, "dense", then "dense_1", "dense_2" ... for the process.
@@ -291,7 +291,9 @@ class Layer:
         return [*self.params, *self.state]
 
     def get_weights(self) -> list[np.ndarray]:
-        return [a.copy() for a in (*self.params.values(), *self.state.values())]
+        """Copies of the arrays as NumPy arrays, as Keras returns them (from a GPU too)."""
+        return [backend.to_host(a) if backend.is_device_array(a) else a.copy()
+                for a in (*self.params.values(), *self.state.values())]
 
     def set_weights(self, weights: list[np.ndarray]) -> None:
         names = self.weight_names()
@@ -302,14 +304,14 @@ class Layer:
             )
         for key, value in zip(names, weights):
             target = self.params.get(key, self.state.get(key))
-            value = np.asarray(value)
+            value = backend.array_module(value).asarray(value)  # a list, or an array on any device
             if value.shape != target.shape:
                 raise ValueError(
                     f"Layer {self.name!r}: weight {key!r} has shape {target.shape}; "
                     f"got an array of shape {value.shape}."
                 )
             # Copy in place: optimizers and caches keep referring to the same arrays.
-            target[...] = value
+            target[...] = backend.placed_like(value, target)  # from any device to the one the layer is on
 
     # -- config ---------------------------------------------------------------------------------
     def get_config(self) -> dict:

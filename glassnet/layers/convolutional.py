@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet import activations, initializers, regularizers
+from glassnet import activations, backend, initializers, regularizers
 from glassnet._registry import register, serialize
 from glassnet.layers.base import ActivatedLayer, check_channels_last, check_positive_int
 from glassnet.parallel import matmul, over_samples
@@ -152,13 +152,14 @@ class _Conv(ActivatedLayer):
         # the (N·O, F) output separately took longer than the product for the first layer of the
         # benchmark CNN (1.1 ms against 0.6 ms).
         KC = W[..., 0].size
-        cols = np.empty((x.shape[0], *out_sizes, KC + self.use_bias), dtype=x.dtype)
+        arrays = backend.array_module(x)  # NumPy, or CuPy on a GPU (``xp`` here is the padded x)
+        cols = arrays.empty((x.shape[0], *out_sizes, KC + self.use_bias), dtype=x.dtype)
         patches = cols[..., :KC].reshape(*cols.shape[:-1], *self.kernel_size, x.shape[-1])  # a view
         matrix = W.reshape(KC, self.filters)
         if self.use_bias:
             cols[..., KC] = 1
             matrix = np.concatenate([matrix, self.params["bias"][None]])
-        z = np.empty((x.shape[0], *out_sizes, self.filters), dtype=np.result_type(cols, matrix))
+        z = arrays.empty((x.shape[0], *out_sizes, self.filters), dtype=np.result_type(cols, matrix))
 
         def im2col_product(start, stop):  # samples start..stop-1, on one of glassnet's threads
             self._im2col(xp[start:stop], out=patches[start:stop])
@@ -190,12 +191,13 @@ class _Conv(ActivatedLayer):
         # product make an (N·O, K·C) array, 18 MB for the benchmark's second layer, whose
         # strided slices were slower to add back than nine small products (12.5 -> 9 ms).
         out_sizes = tuple(out for out, _, _ in self._geometry)
-        dxp = np.zeros(self._xp_shape, dtype=grad.dtype)
+        arrays = backend.array_module(grad)  # NumPy, or CuPy on a GPU
+        dxp = arrays.zeros(self._xp_shape, dtype=grad.dtype)
         g3 = grad.reshape(grad.shape[0], -1, self.filters)  # (N, O, F)
 
         def col2im(start, stop):  # samples start..stop-1, on one of glassnet's threads
             g2 = g3[start:stop].reshape(-1, self.filters)
-            part = np.empty((g2.shape[0], W.shape[-2]), dtype=grad.dtype)
+            part = arrays.empty((g2.shape[0], W.shape[-2]), dtype=grad.dtype)
             for offset in np.ndindex(*self.kernel_size):
                 np.matmul(g2, W[offset].T, out=part)
                 read = dxp[(slice(start, stop), *offset_slices(offset, self.strides, self.dilation_rate, out_sizes))]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet import activations, initializers, regularizers
+from glassnet import activations, backend, initializers, regularizers
 from glassnet._registry import register, serialize
 from glassnet.layers.base import ActivatedLayer, check_positive_int
 from glassnet.parallel import matmul
@@ -79,7 +79,7 @@ class Dense(ActivatedLayer):
             x2, g2 = x, grad
         matmul(x2.T, g2, out=self.grads["kernel"])  # (D, N) @ (N, U) -> (D, U), over glassnet's threads
         if self.use_bias:  # Σₙ g as a product with ones: BLAS does it in half the time of sum(axis=0)
-            np.matmul(np.ones(g2.shape[0], dtype=g2.dtype), g2, out=self.grads["bias"])
+            np.matmul(backend.array_module(g2).ones(g2.shape[0], dtype=g2.dtype), g2, out=self.grads["bias"])
         if not self.needs_input_grad:
             return None
         return matmul(grad, self.params["kernel"].T)  # (N, U) @ (U, D) -> (N, D)

@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 
+from glassnet import backend
 from glassnet._registry import register
 from glassnet.layers.base import Layer, check_channels_last
 
@@ -45,7 +46,7 @@ class Dropout(Layer):
         if not training or self.rate == 0:
             self._mask = None
             return x
-        keep = self._generator().random(self.noise_shape(x), dtype=np.float32) >= self.rate
+        keep = backend.drawn_on_host(self._generator().random(self.noise_shape(x), dtype=np.float32) >= self.rate, x)
         self._mask = keep.astype(x.dtype) * x.dtype.type(1 / (1 - self.rate))
         return x * self._mask
 

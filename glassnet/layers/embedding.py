@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet import initializers, regularizers
+from glassnet import backend, initializers, regularizers
 from glassnet._registry import register, serialize
 from glassnet.layers.base import Layer, check_positive_int
 
@@ -69,11 +69,16 @@ class Embedding(Layer):
         return (*input_shape, self.output_dim)
 
     def _as_float(self, x):
-        return np.asarray(x)  # ids stay as they are: forward checks and converts them
+        return backend.array_module(x).asarray(x)  # ids stay as they are: forward checks and converts them
 
     def token_ids(self, x) -> np.ndarray:
         """``x`` as an integer array, checked: whole numbers in [0, input_dim)."""
-        x = np.asarray(x)
+        xp = backend.array_module(x)
+        x = xp.asarray(x)
+        # On a device, one test of every id (one wait for the device, not four); CuPy would wrap an
+        # id out of range silently. Only a batch that fails it goes through the checks that explain.
+        if xp is not np and bool(((x >= 0) & (x < self.input_dim) & (x == xp.floor(x))).all()):
+            return x.astype(np.int64)
         if x.dtype.kind == "f":
             if not np.all(np.isfinite(x)) or np.any(x != np.round(x)):
                 raise ValueError(f"Embedding {self.name!r} takes integer token ids; got non-integer values "
@@ -97,7 +102,7 @@ class Embedding(Layer):
         """The padding mask ``ids != 0`` (N, L) when ``mask_zero``, else None."""
         if not self.mask_zero:
             return None
-        return np.asarray(x) != 0
+        return backend.array_module(x).asarray(x) != 0
 
     def backward(self, grad):
         import scipy.sparse  # here, not at import time: glassnet starts without SciPy loaded
@@ -106,6 +111,11 @@ class Embedding(Layer):
         # table[ids] += grad would keep only the last one), in a fixed order, several times faster
         # than np.add.at's element-by-element scatter (benchmarks/README.md).
         ids = self._ids.ravel()
+        if backend.is_device_array(grad):  # SciPy's sparse product takes host arrays only: scatter-add there
+            table = self.grads["embeddings"]  # in place: grads may be a view of the model's flat buffer
+            table[...] = 0
+            np.add.at(table, ids, grad.reshape(-1, self.output_dim))
+            return None if not self.needs_input_grad else backend.array_module(grad).zeros(self._ids.shape, grad.dtype)
         one_hot = scipy.sparse.csr_array((np.ones(ids.size, grad.dtype), ids, np.arange(ids.size + 1)),
                                          shape=(ids.size, self.input_dim))
         # In place: grads may be a view of the model's flat gradient buffer.

@@ -86,7 +86,7 @@ class LSTM(Recurrent):
         dh, dc = d_states
         u = self.units
         dc = dc + out_act.backward(dh * o)
-        d_y = np.empty((len(dh), 4 * u), dtype=dh.dtype)  # [di | df | dg | do], written in place
+        d_y = np.empty_like(dh, shape=(len(dh), 4 * u), order="C")  # [di | df | dg | do], in place; where dh is
         np.multiply(dc, g, out=d_y[:, :u])
         np.multiply(dc, c_prev, out=d_y[:, u:2 * u])
         np.multiply(dc, i, out=d_y[:, 2 * u:3 * u])

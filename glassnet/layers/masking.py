@@ -16,6 +16,7 @@ import numbers
 
 import numpy as np
 
+from glassnet import backend
 from glassnet._registry import register
 from glassnet.layers.base import Layer
 
@@ -24,7 +25,7 @@ def check_sequence_mask(mask, x: np.ndarray, layer: str) -> np.ndarray | None:
     """``mask`` as a boolean (N, T) array for inputs ``x`` of shape (N, T, ...), or None."""
     if mask is None:
         return None
-    mask = np.asarray(mask)
+    mask = backend.array_module(x).asarray(mask)
     if mask.shape != x.shape[:2] or mask.dtype.kind not in "bui":
         raise ValueError(f"{layer}: the mask must be a boolean array (N, T) = {x.shape[:2]}, one entry per "
                          f"sample and time step (True = use the step); got {mask.dtype} of shape {mask.shape}. "
@@ -89,7 +90,7 @@ class Masking(Layer):
         self.mask_value = float(mask_value)
 
     def compute_mask(self, x, mask=None):
-        return np.any(np.asarray(x) != self.mask_value, axis=-1)
+        return np.any(backend.array_module(x).asarray(x) != self.mask_value, axis=-1)
 
     def forward(self, x, training=False):
         self._keep = self.compute_mask(x)[..., None]  # (N, T, 1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet import backend
 from glassnet._registry import register
 from glassnet.layers.base import Layer
 
@@ -73,7 +74,7 @@ class Merge(Layer):
         """Keras' rule: the logical AND of the inputs' masks (an input without one adds nothing).
 
         ``mask`` is None or one mask (or None) per input."""
-        masks = [np.asarray(m, dtype=bool) for m in (mask or []) if m is not None]
+        masks = [backend.array_module(m).asarray(m, dtype=bool) for m in (mask or []) if m is not None]
         return np.logical_and.reduce(np.broadcast_arrays(*masks)) if masks else None
 
     def forward(self, inputs, training=False):
@@ -266,8 +267,8 @@ class Concatenate(Merge):
         counting as all kept; along a feature axis a step is kept where any input keeps it."""
         if mask is None or all(m is None for m in mask):
             return None
-        masks = [np.ones(xi.shape[:2], dtype=bool) if m is None else np.asarray(m, dtype=bool)
-                 for xi, m in zip(x, mask)]
+        masks = [backend.array_module(xi).ones(xi.shape[:2], dtype=bool) if m is None
+                 else backend.array_module(m).asarray(m, dtype=bool) for xi, m in zip(x, mask)]
         if self.axis % np.ndim(x[0]) == 1:
             return np.concatenate(masks, axis=1)
         return np.logical_or.reduce(masks)
@@ -277,7 +278,7 @@ class Concatenate(Merge):
         return np.concatenate(inputs, axis=self.axis)
 
     def backward(self, grad):
-        return np.split(grad, np.cumsum(self._sizes)[:-1], axis=self.axis)
+        return np.split(grad, np.cumsum(self._sizes)[:-1].tolist(), axis=self.axis)  # a list: CuPy takes no NumPy array
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}

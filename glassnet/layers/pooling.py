@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet import backend
 from glassnet._registry import register
 from glassnet.layers.base import Layer, check_channels_last
 from glassnet.layers.masking import check_sequence_mask
@@ -71,7 +72,8 @@ class _MaxPooling(_Pooling):
         out_sizes = tuple(out for out, _, _ in geometry)
         # -inf padding can never win a max, so "same" windows see only real pixels.
         xp = pad_spatial(x, geometry, value=-np.inf)
-        y = over_batch(self._max_of_windows, xp, out=np.empty((x.shape[0], *out_sizes, x.shape[-1]), x.dtype))
+        y = over_batch(self._max_of_windows, xp,
+                       out=backend.array_module(x).empty((x.shape[0], *out_sizes, x.shape[-1]), x.dtype))
         self._xp, self._y, self._geometry = xp, y, geometry
         return y
 
@@ -90,8 +92,9 @@ class _MaxPooling(_Pooling):
         # Overlapping windows: each offset claims the outputs it matches that no earlier
         # offset has claimed, and adds its share.
         xp, y = self._xp, self._y
-        dxp = np.zeros(xp.shape, dtype=grad.dtype)
-        unclaimed = np.ones(y.shape, dtype=bool)
+        arrays = backend.array_module(grad)
+        dxp = arrays.zeros(xp.shape, dtype=grad.dtype)
+        unclaimed = arrays.ones(y.shape, dtype=bool)
         for window in self._windows(y.shape[1:-1]):
             hit = xp[window] == y
             hit &= unclaimed
@@ -106,9 +109,10 @@ class _MaxPooling(_Pooling):
         xp, y = self._xp, self._y
         covered = (slice(None), *(slice(0, o * p) for o, p in zip(y.shape[1:-1], self.pool_size)))
         x = xp[covered]  # the pixels some window reads
-        dx = over_batch(self._route_tiled, x, y, grad, out=np.empty(x.shape, grad.dtype))
+        arrays = backend.array_module(grad)
+        dx = over_batch(self._route_tiled, x, y, grad, out=arrays.empty(x.shape, grad.dtype))
         if dx.shape != xp.shape:  # "valid" windows left the last rows or columns out
-            dxp = np.zeros(xp.shape, dtype=grad.dtype)
+            dxp = arrays.zeros(xp.shape, dtype=grad.dtype)
             dxp[covered] = dx
             dx = dxp
         return unpad_spatial(dx, self._geometry)
@@ -121,7 +125,8 @@ class _MaxPooling(_Pooling):
         hit = x.reshape(paired) == y[spread]  # every maximum of every window
         # Ties need the pass below; without them each window has exactly one hit (one with NaN
         # has none, hence the second test). Pre-activations rarely tie, ReLU outputs often do.
-        if np.count_nonzero(hit) != y.size or np.isnan(y).any():
+        # On a device the pass always runs: the test would cost two waits for the device per step.
+        if backend.is_device_array(hit) or np.count_nonzero(hit) != y.size or np.isnan(y).any():
             claimed = None
             for offset in np.ndindex(*self.pool_size):  # keep only the first maximum of each window
                 first = hit[(slice(None), *(s for k in offset for s in (slice(None), k)), slice(None))]
@@ -138,13 +143,14 @@ class _AveragePooling(_Pooling):
         geometry = self._window_geometry(x.shape[1:-1])
         out_sizes = tuple(out for out, _, _ in geometry)
         xp = pad_spatial(x, geometry)
-        total = np.zeros((x.shape[0], *out_sizes, x.shape[-1]), dtype=x.dtype)
+        arrays = backend.array_module(x)
+        total = arrays.zeros((x.shape[0], *out_sizes, x.shape[-1]), dtype=x.dtype)
         for window in self._windows(out_sizes):
             total += xp[window]
         # Keras (TensorFlow) divides by the number of real pixels in each window, so "same"
         # border windows are not diluted by padding zeros (PyTorch's count_include_pad=False).
-        ones = pad_spatial(np.ones((1, *x.shape[1:-1], 1), dtype=x.dtype), geometry)
-        count = np.zeros((1, *out_sizes, 1), dtype=x.dtype)
+        ones = pad_spatial(arrays.ones((1, *x.shape[1:-1], 1), dtype=x.dtype), geometry)
+        count = arrays.zeros((1, *out_sizes, 1), dtype=x.dtype)
         for window in self._windows(out_sizes):
             count += ones[window]
         self._count, self._xp_shape, self._geometry = count, xp.shape, geometry
@@ -152,7 +158,7 @@ class _AveragePooling(_Pooling):
 
     def backward(self, grad):
         share = grad / self._count
-        dxp = np.zeros(self._xp_shape, dtype=grad.dtype)
+        dxp = backend.array_module(grad).zeros(self._xp_shape, dtype=grad.dtype)
         for window in self._windows(share.shape[1:-1]):
             dxp[window] += share
         return unpad_spatial(dxp, self._geometry)
@@ -291,7 +297,7 @@ class _GlobalMaxPooling(_GlobalPooling):
 
     def backward(self, grad):
         n, c = self._x_shape[0], self._x_shape[-1]
-        dx = np.zeros((n, int(np.prod(self._x_shape[1:-1])), c), dtype=grad.dtype)
+        dx = backend.array_module(grad).zeros((n, int(np.prod(self._x_shape[1:-1])), c), dtype=grad.dtype)
         np.put_along_axis(dx, self._argmax[:, None, :], grad.reshape(n, 1, c), axis=1)
         return dx.reshape(self._x_shape)
 

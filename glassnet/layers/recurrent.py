@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from glassnet import activations, initializers, parallel, regularizers
+from glassnet import activations, backend, initializers, parallel, regularizers
 from glassnet._registry import register, serialize
 from glassnet.layers.base import Layer, check_positive_int
 from glassnet.layers import symbolic
@@ -54,7 +54,8 @@ class GateActivations:
 
     def forward(self, x, out=None):
         """The gates' values, in ``out`` when given (``x`` itself, to save an array)."""
-        self._form = form = _tanh_form(tuple(map(type, self.kinds)), self.units, x.dtype, len(x))
+        self._form = form = _tanh_form(tuple(map(type, self.kinds)), self.units, x.dtype, len(x),
+                                       backend.array_module(x))
         if form is None:
             u = self.units
             self._acts = [activations.get(kind) for kind in self.kinds]
@@ -83,7 +84,7 @@ class GateActivations:
 
 
 @functools.lru_cache(maxsize=64)
-def _tanh_form(kinds: tuple, units: int, dtype: np.dtype, n: int):
+def _tanh_form(kinds: tuple, units: int, dtype: np.dtype, n: int, xp=np):
     """GateActivations' (s, t, p, q) for N = n rows of blocks with activations of these classes,
     or None unless each is the sigmoid or tanh. Each is a full (n, G·U) array: a product with a
     row broadcast over the rows took twice as long as with an array of the same shape."""
@@ -94,7 +95,7 @@ def _tanh_form(kinds: tuple, units: int, dtype: np.dtype, n: int):
                  for on_sigmoid, on_tanh in ((0.5, 1.0), (0.5, 0.0), (1.0, 0.0), (0.0, 1.0)))  # s, t, p, q
     for values in form:
         values.flags.writeable = False  # shared by every step of every call: never written
-    return form
+    return form if xp is np else tuple(xp.asarray(values) for values in form)  # moved once, then cached
 
 
 class Recurrent(Layer):
@@ -278,20 +279,20 @@ class Recurrent(Layer):
         check_sequence_input(x.shape, layer)
         mask = check_sequence_mask(mask, x, layer)
         n, steps, _ = x.shape
-        dtype = x.dtype
-        states = self._initial_states(initial_state, n, dtype)
+        dtype, xp = x.dtype, backend.array_module(x)  # xp: NumPy, or CuPy on a GPU
+        states = self._initial_states(initial_state, n, dtype, xp)
         self._has_initial_state = initial_state is not None
         self._keep_x = self._keep_h = None
         if training and self.dropout > 0:
-            self._keep_x = self._dropout_mask((n, x.shape[2]), self.dropout, dtype)
+            self._keep_x = backend.drawn_on_host(self._dropout_mask((n, x.shape[2]), self.dropout, dtype), x)
         if training and self.recurrent_dropout > 0:
-            self._keep_h = self._dropout_mask((n, self.units), self.recurrent_dropout, dtype)
-        order = np.arange(steps)[::-1] if self.go_backwards else np.arange(steps)
+            self._keep_h = backend.drawn_on_host(self._dropout_mask((n, self.units), self.recurrent_dropout, dtype), x)
+        order = xp.arange(steps)[::-1] if self.go_backwards else xp.arange(steps)
         # xs = [x_t | 1], (T, N, D + 1), in processing order: step k reads xs[k]. The constant 1 makes
         # the bias the kernel's last row, so x_t W + b is one product (a separate pass adding b took
         # a fifth as long as the product) and backward's product for dW gives db as its last row.
         kernel, bias, d = self.params["kernel"], self.input_bias(), x.shape[2]
-        xs = np.empty((steps, n, d + (bias is not None)), dtype=dtype)
+        xs = xp.empty((steps, n, d + (bias is not None)), dtype=dtype)
         np.copyto(xs[..., :d], x.swapaxes(0, 1)[::-1] if self.go_backwards else x.swapaxes(0, 1))
         if bias is not None:
             xs[..., d] = 1
@@ -301,7 +302,7 @@ class Recurrent(Layer):
         self._xs = xs
         # Kept: backward writes d_ax into it, row k once step k's a_x is spent (no cache holds
         # a view of it), which saves a second array of this size.
-        self._a_x = a_x = np.empty((steps, n, kernel.shape[1]), dtype=np.result_type(xs, kernel))
+        self._a_x = a_x = xp.empty((steps, n, kernel.shape[1]), dtype=np.result_type(xs, kernel))
 
         def project(a, b):  # the input part of steps a..b-1: (c·N, D + 1) @ (D + 1, G·U) -> (c·N, G·U)
             np.matmul(xs[a:b].reshape(-1, xs.shape[-1]), kernel, out=a_x[a:b].reshape(-1, a_x.shape[-1]))
@@ -309,10 +310,10 @@ class Recurrent(Layer):
         ms = None if mask is None else mask.T[order][:, :, None].astype(dtype)  # (T, N, 1)
         self._ms = ms
         recurrent_kernel = self.params["recurrent_kernel"]
-        outputs = np.empty((steps, n, self.units), dtype=dtype) if self.return_sequences else None
+        outputs = xp.empty((steps, n, self.units), dtype=dtype) if self.return_sequences else None
         trace = self.trace
         keep_steps = keep_steps or trace is not None  # explain reads every step's values
-        self._h_rec = np.empty((steps, n, self.units), dtype=dtype) if keep_steps else None  # h_{t-1} as U sees it
+        self._h_rec = xp.empty((steps, n, self.units), dtype=dtype) if keep_steps else None  # h_{t-1} as U sees it
         self._caches = [] if keep_steps else None
         if trace is not None:
             trace.update(order=order, caches=self._caches, states=[], state_grads=None)
@@ -341,9 +342,9 @@ class Recurrent(Layer):
             y = states[0] * ms[-1] if (ms is not None and self.zero_output_for_mask and steps) else states[0].copy()
         return [y, *states] if self.return_state else y
 
-    def _initial_states(self, initial_state, n: int, dtype) -> list:
+    def _initial_states(self, initial_state, n: int, dtype, xp=np) -> list:
         if initial_state is None:
-            return [np.zeros((n, self.units), dtype=dtype) for _ in self.state_names]
+            return [xp.zeros((n, self.units), dtype=dtype) for _ in self.state_names]
         if isinstance(initial_state, np.ndarray) and len(self.state_names) == 1:
             initial_state = [initial_state]
         initial_state = list(initial_state)
@@ -353,7 +354,7 @@ class Recurrent(Layer):
             raise ValueError(f"{type(self).__name__}: initial_state must be a list of {len(self.state_names)} "
                              f"array(s) ({names}), each (N, units) = ({n}, {self.units}); got shapes "
                              f"{[np.shape(s) for s in initial_state]}.")
-        return [np.asarray(s, dtype=dtype) for s in initial_state]
+        return [xp.asarray(s, dtype=dtype) for s in initial_state]
 
     def _dropout_mask(self, shape, rate: float, dtype) -> np.ndarray:
         keep = self._generator().random(shape, dtype=np.float32) >= rate
@@ -377,26 +378,27 @@ class Recurrent(Layer):
         g_y = grads_in[0]
         steps, n, _ = self._h_rec.shape
         # dL/d(states) after the last step: from return_state's extra outputs, else zero.
-        d_states = [np.zeros((n, self.units), dtype=self._xs.dtype) for _ in self.state_names]
+        xp = backend.array_module(self._xs)
+        d_states = [xp.zeros((n, self.units), dtype=self._xs.dtype) for _ in self.state_names]
         for i, g in enumerate(grads_in[1:]):
             if g is not None:
                 d_states[i] = d_states[i] + g
         if g_y is None:
-            g_y = np.zeros((n, steps, self.units) if self.return_sequences else (n, self.units), self._xs.dtype)
+            g_y = xp.zeros((n, steps, self.units) if self.return_sequences else (n, self.units), self._xs.dtype)
         g_out = g_y.swapaxes(0, 1) if self.return_sequences else None  # (T, N, U), processing order
         # Uᵀ and Wᵀ copied into row-major arrays: OpenBLAS took about 25 % longer (70 % for the batched
         # product with Wᵀ) reading a transposed view than a plain array.
-        recurrent_kernel_t = np.ascontiguousarray(self.params["recurrent_kernel"].T)
+        recurrent_kernel_t = xp.ascontiguousarray(self.params["recurrent_kernel"].T)
         ms = self._ms
         d_ax = self._a_x
         d_ah = np.empty_like(d_ax) if self.separate_recurrent_grad else d_ax
         trace = self.trace
         if trace is not None:
             trace["state_grads"] = [None] * steps
-        kernel_t = np.ascontiguousarray(self.params["kernel"].T)
+        kernel_t = xp.ascontiguousarray(self.params["kernel"].T)
         features = kernel_t.shape[1]  # D
         need_dx = self.needs_input_grad or self._has_initial_state
-        d_xs = np.empty((steps, n, features), dtype=d_ax.dtype) if need_dx else None
+        d_xs = xp.empty((steps, n, features), dtype=d_ax.dtype) if need_dx else None
         separate = self.separate_recurrent_grad
 
         def sums(a, b):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet import backend
 from glassnet._registry import register
 from glassnet.layers.base import Layer
 
@@ -39,7 +40,7 @@ class Rescaling(Layer):
             raise ValueError(f"Rescaling needs finite scale and offset; got {scale!r}, {offset!r}.")
 
     def forward(self, x, training=False):
-        x = np.asarray(x)
+        x = backend.array_module(x).asarray(x)
         dtype = x.dtype if x.dtype.kind == "f" else np.dtype(self.dtype)
         return (x * dtype.type(self.scale) + dtype.type(self.offset)).astype(dtype, copy=False)
 

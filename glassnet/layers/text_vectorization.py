@@ -12,6 +12,7 @@ from collections import Counter
 
 import numpy as np
 
+from glassnet import backend
 from glassnet._registry import register
 from glassnet.layers import symbolic
 from glassnet.layers.base import Layer
@@ -308,7 +309,10 @@ class TextVectorization(Layer):
         return self.vocabulary_size()
 
     def forward(self, x, training=False):
-        """Strings (N,) or (N, 1) -> ids (N, L) int64, or (N, V) vectors in the layer's dtype."""
+        """Strings (N,) or (N, 1) -> ids (N, L) int64, or (N, V) vectors in the layer's dtype.
+
+        Strings live on the host; the result goes to the current device (gn.config.set_device):
+        the batch's one transfer, as fit moves other inputs."""
         self._require_vocabulary("vectorize text")
         tokens = self._tokenize(np.asarray(x, dtype=object))
         oov = self._index.get  # unknown tokens -> OOV; the padding token "" -> 0 (int) or dropped
@@ -319,7 +323,7 @@ class TextVectorization(Layer):
             for i, row in enumerate(ids):  # rows differ in length: no rectangular array to vectorise over
                 row = row[:length]
                 out[i, :len(row)] = row
-            return out
+            return backend.to_device(out)
         ids = np.array([oov(t, 0) for row in tokens for t in row if t], dtype=np.int64)
         rows = np.repeat(np.arange(len(tokens)), [sum(1 for t in row if t) for row in tokens])
         width = self._width("vectorize text")
@@ -327,12 +331,12 @@ class TextVectorization(Layer):
         counts = np.bincount(rows * width + ids, minlength=len(tokens) * width)
         counts = counts.reshape(len(tokens), width).astype(self.dtype)
         if self.output_mode == "multi_hot":
-            return np.minimum(counts, 1, out=counts)
+            return backend.to_device(np.minimum(counts, 1, out=counts))
         if self.output_mode == "tf_idf":
             idf = np.zeros(width, dtype=self.dtype)
             idf[:self._idf.size] = self._idf  # pad_to_max_tokens: the unused columns weigh 0
             counts *= idf
-        return counts
+        return backend.to_device(counts)
 
     def backward(self, grad):
         # Strings have no gradient; the model stops its backward pass at the layer above this one.

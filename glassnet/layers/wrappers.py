@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet import backend
 from glassnet._registry import deserialize, register, serialize
 from glassnet.layers.base import Layer
 from glassnet.layers.recurrent import Recurrent
@@ -154,8 +155,9 @@ class Bidirectional(Layer):
         for sub in self.directions:
             sub.needs_input_grad = self.needs_input_grad
         try:
-            dx_f = self.forward_layer.backward(np.ascontiguousarray(g_f))
-            dx_b = self.backward_layer_.backward(np.ascontiguousarray(g_b))
+            xp = backend.array_module(g_f, g_b)  # NumPy, or CuPy on a GPU
+            dx_f = self.forward_layer.backward(xp.ascontiguousarray(g_f))
+            dx_b = self.backward_layer_.backward(xp.ascontiguousarray(g_b))
         finally:
             for sub in self.directions:
                 sub.needs_input_grad = True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet.models import training
+from glassnet.models import placement, training
 
 
 class BaseModel:
@@ -176,6 +176,7 @@ class BaseModel:
             raise ValueError(f"export writes format='onnx' only; got format={format!r}.")
         from glassnet import export
 
+        placement.place(self, "cpu")  # the graph is written from host arrays (fit moves them back)
         return export.export_onnx(self, filepath, include_preprocessor=include_preprocessor,
                                   include_text_vectorization=include_text_vectorization)
 

@@ -18,7 +18,7 @@ from glassnet._registry import deserialize, serialize
 from glassnet.layers.base import Layer, auto_name
 from glassnet.layers.reshaping import Input as InputLayer
 from glassnet.layers.symbolic import SymbolicTensor, is_symbolic
-from glassnet.models import data, graph, loop, ownership, prepare, sources, training
+from glassnet.models import data, graph, loop, ownership, placement, prepare, sources, training
 from glassnet.models import outputs as outputs_module
 from glassnet.models.base import BaseModel
 from glassnet.models.nested import layer_kind
@@ -421,11 +421,11 @@ class Model(BaseModel):
         training.refuse_step_overrides(self, "predict", ("predict_step",))
         x, _ = prepare.unpack_image_data(x)
         if sources.is_batch_source(x):  # batches from disk: only the outputs are held in memory
-            steps = (lambda i=i: self.forward(self.input_arrays(x[i][0])) for i in range(len(x)))
+            steps = (lambda i=i: self.forward(placement.batch(self.input_arrays(x[i][0]))[0]) for i in range(len(x)))
         else:
             xs = self.input_arrays(x)
             batch_size = data.check_batch_size(batch_size or training.INFERENCE_BATCH)
-            steps = (lambda s=s: self.forward([xi[s] for xi in xs])
+            steps = (lambda s=s: self.forward(placement.batch([xi[s] for xi in xs])[0])
                      for s in data.batch_slices(xs[0].shape[0], batch_size))
         parts = training.predict_batches(self, steps, callbacks, join=False)
         return self._structure([np.concatenate([p[k] for p in parts]) for k in range(len(self.outputs))])
@@ -437,6 +437,7 @@ class Model(BaseModel):
         Returns an ``Explanation``; see ``glassnet.diagnostics.explain_graph``."""
         from glassnet.diagnostics.explain_graph import explain_graph
 
+        placement.place(self, "cpu")  # a walk through one batch, printed: on the host (fit moves it back)
         return explain_graph(self, x, y, **kwargs)
 
     def summary(self, line_length: int = 98, print_fn=print) -> None:

@@ -11,7 +11,7 @@ from glassnet._registry import deserialize, serialize
 from glassnet.layers.base import Layer, auto_name, normalize_shape
 from glassnet.layers.reshaping import Input
 from glassnet.layers.symbolic import SymbolicTensor, is_symbolic, returns_several
-from glassnet.models import chain, data, ownership, prepare, sources, training
+from glassnet.models import chain, data, ownership, placement, prepare, sources, training
 from glassnet.models.base import BaseModel
 from glassnet.models.nested import ModelLayer, holds, layer_kind
 
@@ -303,10 +303,11 @@ class Sequential(BaseModel):
             x = x.astype(self.layers[0].dtype)
         if not self.built:
             self.build(x.shape[1:])
+        placement.place(self)  # computes where fit would: the output stays there, as Keras' tensor does
         return self._forward(x, training)
 
     def _forward(self, x, training: bool = False) -> np.ndarray:
-        return chain.forward(self, x, training)[0]
+        return chain.forward(self, placement.batch(x)[0], training)[0]
 
     # -- describing -----------------------------------------------------------------------------
     def summary(self, line_length: int = 72, print_fn=print) -> None:
@@ -344,6 +345,7 @@ class Sequential(BaseModel):
         """
         from glassnet.diagnostics.explain import explain
 
+        placement.place(self, "cpu")  # a walk through one batch, printed: on the host (fit moves it back)
         return explain(self, x, y, **kwargs)
 
     # -- config ---------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from glassnet import parallel
 from glassnet import callbacks as callbacks_module
 from glassnet import utils
 from glassnet.losses import masked
-from glassnet.models import chain, data, memory, nested, outputs, split
+from glassnet.models import chain, data, memory, nested, outputs, placement, split
 from glassnet.models.progress import EpochProgress, resolve_verbose
 from glassnet.models.sources import check_source_arguments, is_batch_source, source_batch
 from glassnet.models.ownership import check_optimizer_owner
@@ -187,6 +187,7 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
                                         params={"verbose": verbose, "epochs": epochs, "steps": steps})
     model.history = history
     model.stop_training = False
+    placement.place(model)  # the weights move to the device once; the batches move one at a time
     cbs.on_train_begin()
     # BackupAndRestore sets this after restoring a backup: continue after the last saved epoch.
     resumed = getattr(model, "_initial_epoch", None)
@@ -222,6 +223,7 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
             else:
                 xb, yb = data.densify(x[idx]), y[idx]
                 wb = None if sample_weight is None else sample_weight[idx]
+            xb, yb, wb = placement.batch(xb, yb, wb)
             cbs.on_train_batch_begin(step)
             loss, y_pred, masks = train_step(model, xb, yb, wb)
             update_metrics(model, yb, y_pred, wb, masks)
@@ -277,6 +279,8 @@ def train_on_batch(model, x, y, sample_weight, class_weight, return_dict):
     w = data.as_sample_weight(sample_weight, x.shape[0])
     if class_weight is not None:
         w = data.apply_class_weight(class_weight, outputs.class_weight_targets(model, y), w, x.shape[0])
+    placement.place(model)
+    x, y, w = placement.batch(x, y, w)
     loss, y_pred, masks = train_step(model, x, y, w)
     results = {"loss": loss}
     for metric in model.metrics:
@@ -304,11 +308,12 @@ def predict_batches(model, steps, callbacks, join: bool = True):
     """Run ``steps`` (functions, each computing one batch's outputs) between the predict hooks
     of ``callbacks``; the outputs concatenated (``join``) or as a list."""
     cbs = callback_list(model, callbacks)
+    placement.place(model)
     cbs.on_predict_begin()
     parts = []
     for step, compute in enumerate(steps):
         cbs.on_predict_batch_begin(step)
-        parts.append(compute())
+        parts.append(placement.to_host(compute()))  # predict returns NumPy arrays
         cbs.on_predict_batch_end(step, {"outputs": parts[-1]})
     cbs.on_predict_end()
     if not join:
@@ -334,10 +339,12 @@ def evaluate(model, x, y, batch_size, verbose, sample_weight, return_dict, _prep
     for metric in model.metrics:
         metric.reset_state()
     cbs = callback_list(model, callbacks)
+    placement.place(model)
     cbs.on_test_begin()
     total, seen = 0.0, 0
     penalty = regularization_loss(model)
     for step, (x_b, y_b, w_b) in enumerate(batches):
+        x_b, y_b, w_b = placement.batch(x_b, y_b, w_b)
         cbs.on_test_batch_begin(step)
         masks = []
         loss, y_pred, _ = forward_loss(model, x_b, y_b, w_b, training=False, masks=masks)

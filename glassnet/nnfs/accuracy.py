@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet import metrics
+from glassnet import backend, metrics
 from glassnet._registry import register
 
 
@@ -17,7 +17,8 @@ class _BookAccuracy:
 
     def update_state(self, y_true, y_pred, sample_weight=None, mask=None):
         super().update_state(y_true, y_pred, sample_weight, mask)
-        self.batch_result = float(np.mean(self.values(np.asarray(y_true), np.asarray(y_pred))))
+        xp = backend.array_module(y_pred)  # where the model computes
+        self.batch_result = float(np.mean(self.values(xp.asarray(y_true), xp.asarray(y_pred))))
 
 
 @register("metric")

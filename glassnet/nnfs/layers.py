@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet import activations, layers, regularizers
+from glassnet import activations, backend, layers, regularizers
 from glassnet._registry import register
 from glassnet.nnfs.data import draw_normal
 
@@ -26,7 +26,7 @@ class _BookLayer:
     output = None
 
     def forward(self, inputs, training=False):
-        inputs = np.asarray(inputs)
+        inputs = backend.array_module(inputs).asarray(inputs)  # a list, as the book passes, or a device array
         if not self.built:
             self.build((None, *inputs.shape[1:]))
         self.output = super().forward(inputs, training)
@@ -193,7 +193,7 @@ class Layer_Dropout(_BookLayer, layers.Dropout):
         super().__init__(rate, **kwargs)
 
     def forward(self, inputs, training=True):
-        inputs = np.asarray(inputs)
+        inputs = backend.array_module(inputs).asarray(inputs)  # a list, as the book passes, or a device array
         if not self.built:
             self.build((None, *inputs.shape[1:]))
         if not training:
@@ -202,7 +202,7 @@ class Layer_Dropout(_BookLayer, layers.Dropout):
             return inputs
         keep = 1 - self.rate
         # An int64 draw divided by a float: a float64 mask, and a float64 output, as in the book.
-        self._mask = np.random.binomial(1, keep, size=inputs.shape) / keep
+        self._mask = backend.drawn_on_host(np.random.binomial(1, keep, size=inputs.shape) / keep, inputs)
         self.output = inputs * self._mask
         return self.output
 

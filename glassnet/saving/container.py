@@ -28,6 +28,8 @@ import math
 import numpy as np
 import safetensors.numpy
 
+from glassnet import backend
+
 #: the version this glassnet writes; ``decode`` upgrades older documents step by step.
 FORMAT_VERSION = 1
 
@@ -94,7 +96,9 @@ def encode(doc: dict, tensors: dict[str, np.ndarray]) -> bytes:
     arrays = {}
     table = {}
     for name, array in tensors.items():
-        array = np.require(array, requirements="C")  # ascontiguousarray would turn a 0-d weight into (1,)
+        # files hold host arrays (a model trained on a GPU loads on a CPU); np.require, as
+        # ascontiguousarray would turn a 0-d weight into (1,)
+        array = np.require(backend.to_host(array), requirements="C")
         code = dtype_code(array.dtype)
         arrays[name] = array
         table[name] = {"dtype": code, "shape": list(array.shape), "sha256": sha256(array.data)}

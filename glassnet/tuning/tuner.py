@@ -16,6 +16,7 @@ import weakref
 import numpy as np
 import optuna
 
+from glassnet import backend
 from glassnet.callbacks.monitor import _resolve_mode
 from glassnet.datasets.sources import is_batch_source
 from glassnet.models.split import stratified_split
@@ -257,7 +258,7 @@ class Tuner:
         plan = WorkerPlan(storage=storage if self.n_workers > 1 else storage_obj, study_name=study_name,
                           strategy=self.strategy, grid=grid, pruning=self.pruning, budget=budget,
                           heartbeat_interval=self.heartbeat_interval, grace_period=self.grace_period,
-                          startup_trials=self.startup_trials)
+                          startup_trials=self.startup_trials, device=backend.get_device())
         if isinstance(storage, str):
             self._publish(study, setup, plan)
         if not run:

@@ -26,6 +26,7 @@ import numpy as np
 import optuna
 from optuna.trial import TrialState
 
+from glassnet import backend
 from glassnet.tuning.errors import SetupError
 from glassnet.tuning.pruning import make_pruner
 from glassnet.tuning.space import parse_space, space_from_config
@@ -53,6 +54,9 @@ class WorkerPlan:
     threads: int | None = None
     #: TPE's random trials before it models the results (None: Optuna's default).
     startup_trials: int | None = None
+    #: where the trials compute (gn.config.set_device): the tuner's device; worker processes on
+    #: one machine share its GPU (device 0, CuPy's default), each with its own CUDA context.
+    device: str = "cpu"
 
 
 def run_worker(plan: WorkerPlan, setup: TrialSetup, callbacks=(), n_trials: int | None = None) -> None:
@@ -119,6 +123,7 @@ def process_main(plan: WorkerPlan, setup: TrialSetup) -> None:
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     try:
+        backend.set_device(plan.device)  # this process' own setting, the tuner's choice
         with threadpool_limits(limits=plan.threads):
             run_worker(plan, setup)
     except SetupError as err:
@@ -189,7 +194,11 @@ def main(argv=None) -> int:
     parser.add_argument("--data", help="the .npz data file, when not at the path the study records")
     parser.add_argument("--trials", type=int, help="stop after this many trials of this worker")
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--device", choices=["cpu", "gpu"], help="where this worker computes (default: "
+                        "$GLASSNET_DEVICE, else cpu)")
     args = parser.parse_args(argv)
+    if args.device:
+        backend.set_device(args.device)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     if not args.quiet:
         logging.basicConfig(level=logging.INFO, format="%(message)s")

@@ -1,0 +1,126 @@
+"""Moving a model's arrays to the current device (glassnet/backend.py) and back, once.
+
+Weights are created on the host by the initializers; ``place`` moves every layer's ``params``,
+``grads`` and ``state`` (and the optimizer's slots) when a model is fitted, evaluated or asked to
+predict on another device than the one it is on. Arrays that are views of one buffer (a
+Sequential packs its weights into one, see ``Sequential._pack_weights``) stay views of one moved
+buffer, and an array shared by two tables (a wrapper and the layer it wraps) stays shared.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet import backend
+from glassnet.layers.base import Layer
+
+
+def place(model, device: str | None = None) -> None:
+    """Move ``model``'s arrays (and its optimizer's) to ``device`` (default: the current one).
+
+    Costs one walk over the layers when everything is there already; nothing is copied then.
+    """
+    device = device or backend.get_device()
+    tables = list(_array_tables(model))
+    optimizer = getattr(model, "optimizer", None)
+    slots = optimizer.slot_arrays() if hasattr(optimizer, "slot_arrays") else []
+    on_device = device != "cpu"
+    if all(backend.is_device_array(a) == on_device for a in (*slots, *(a for t in tables for a in t.values()))):
+        return
+    moved: dict[int, tuple] = {}  # id(array) -> (array, moved array): what two tables share stays shared
+    for table in tables:
+        for key, array in table.items():
+            table[key] = _move(array, device, moved)
+    if slots:
+        # set_variables drops the flat groups, which the next step rebuilds from these
+        slots = {name: _move(array, device, moved) for name, array in optimizer.variables().items()}
+        optimizer.set_variables(slots, optimizer.iterations)
+
+
+def _move(array, device: str, moved: dict):
+    """``array`` on ``device``; ``moved`` maps id(array) -> (array, result), holding the array so
+    that its id cannot be reused by another while the move lasts."""
+    if id(array) in moved:
+        return moved[id(array)][1]
+    there = backend.to_host if device == "cpu" else (lambda a: backend.to_device(a, device))
+    if backend.is_device_array(array) == (device != "cpu"):
+        result = array  # already there
+    elif _is_flat_view(array):  # a part of a packed buffer: move the buffer once, keep the view
+        root = array.base
+        if id(root) not in moved:
+            moved[id(root)] = (root, there(root))
+        start = _address(array) - _address(root)
+        result = moved[id(root)][1][start // array.itemsize:][:array.size].reshape(array.shape)
+    else:
+        result = there(array)
+    moved[id(array)] = (array, result)
+    return result
+
+
+def _is_flat_view(array) -> bool:
+    """A contiguous view of a 1-D buffer (Sequential's packed weights), movable as a view."""
+    root = getattr(array, "base", None)
+    return (root is not None and type(root) is type(array) and root.ndim == 1 and root.flags.c_contiguous
+            and array.flags.c_contiguous and root.dtype == array.dtype)
+
+
+def _address(array) -> int:
+    """Where ``array``'s data starts in memory (host or device)."""
+    if isinstance(array, np.ndarray):
+        return array.__array_interface__["data"][0]
+    return array.data.ptr  # CuPy
+
+
+def _array_tables(model):
+    """Every dict of arrays the model and its layers hold (``params``, ``grads``, ``state``, a
+    shared layer's replicas' ``grads``), each once, reaching into nested models and wrappers."""
+    seen, stack = set(), [model]
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        for name, value in vars(obj).items():
+            if _holds_layers(value):
+                stack.append(value)
+            elif isinstance(value, (list, tuple)) and name != "nodes":
+                stack.extend(v for v in value if _holds_layers(v))
+            elif isinstance(value, dict) and id(value) not in seen and value and all(
+                    isinstance(v, np.ndarray) or backend.is_device_array(v) for v in value.values()):
+                seen.add(id(value))
+                yield value
+
+
+def _holds_layers(value) -> bool:
+    """A layer (any subclass, a user's or the NNFS book's too), a model, or a model's helper
+    object (a nested chain): what holds array tables that move with the model."""
+    return isinstance(value, Layer) or (hasattr(value, "__dict__")
+                                        and type(value).__module__.startswith("glassnet.models"))
+def batch(*arrays):
+    """One batch's arrays on the current device (None stays None; an ``outputs.Arrays`` or a
+    list moves each of its arrays; text, an object array, stays on the host where
+    TextVectorization reads it). On the CPU they come back as they are."""
+    if backend.get_device() == "cpu":  # the common case first: one test per batch
+        return arrays
+    return tuple(_batch_part(a) for a in arrays)
+
+
+def _batch_part(a):
+    if a is None or (type(a) is np.ndarray and a.dtype.kind == "O"):
+        return a
+    if hasattr(a, "arrays") and not isinstance(a, np.ndarray):  # outputs.Arrays: one per model input
+        return type(a)([_batch_part(e) for e in a.arrays])
+    if isinstance(a, (list, tuple)):
+        return type(a)(_batch_part(e) for e in a)
+    if isinstance(a, dict):
+        return {k: _batch_part(v) for k, v in a.items()}
+    return backend.to_device(a)
+
+
+def to_host(result):
+    """``result`` (an array, or a list, tuple or dict of them) as NumPy arrays: what predict returns."""
+    if isinstance(result, (list, tuple)):
+        return type(result)(to_host(e) for e in result)
+    if isinstance(result, dict):
+        return {k: to_host(v) for k, v in result.items()}
+    return backend.to_host(result)
