@@ -18,7 +18,7 @@ from glassnet._registry import deserialize, serialize
 from glassnet.layers.base import Layer, auto_name
 from glassnet.layers.reshaping import Input as InputLayer
 from glassnet.layers.symbolic import SymbolicTensor, is_symbolic
-from glassnet.models import data, graph, loop, ownership, placement, prepare, sources, training
+from glassnet.models import data, flat_weights, graph, loop, ownership, placement, prepare, sources, training
 from glassnet.models import outputs as outputs_module
 from glassnet.models.base import BaseModel
 from glassnet.models.nested import layer_kind
@@ -139,7 +139,7 @@ class Model(BaseModel):
             seen = any(r is layer for r in self._runners)
             self._runners.append(graph.replica(layer) if seen else layer)
         self._make_calls()
-        self._pack_weights()
+        flat_weights.pack(self.layers)
 
     def _make_calls(self) -> None:
         """The loop's calls (glassnet/models/loop.py) for ``nodes`` run by ``_runners``: each

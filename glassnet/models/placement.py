@@ -3,7 +3,7 @@
 Weights are created on the host by the initializers; ``place`` moves every layer's ``params``,
 ``grads`` and ``state`` (and the optimizer's slots) when a model is fitted, evaluated or asked to
 predict on another device than the one it is on. Arrays that are views of one buffer (a
-Sequential packs its weights into one, see ``Sequential._pack_weights``) stay views of one moved
+model packs its weights into one, see glassnet/models/flat_weights.py) stay views of one moved
 buffer, and an array shared by two tables (a wrapper and the layer it wraps) stays shared.
 """
 
@@ -58,7 +58,7 @@ def _move(array, device: str, moved: dict):
 
 
 def _is_flat_view(array) -> bool:
-    """A contiguous view of a 1-D buffer (Sequential's packed weights), movable as a view."""
+    """A contiguous view of a 1-D buffer (a model's packed weights), movable as a view."""
     root = getattr(array, "base", None)
     return (root is not None and type(root) is type(array) and root.ndim == 1 and root.flags.c_contiguous
             and array.flags.c_contiguous and root.dtype == array.dtype)

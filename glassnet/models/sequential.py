@@ -11,7 +11,7 @@ from glassnet._registry import deserialize, serialize
 from glassnet.layers.base import Layer, auto_name, normalize_shape
 from glassnet.layers.reshaping import Input
 from glassnet.layers.symbolic import SymbolicTensor, is_symbolic, returns_several
-from glassnet.models import chain, data, ownership, placement, prepare, sources, training
+from glassnet.models import chain, data, flat_weights, ownership, placement, prepare, sources, training
 from glassnet.models.base import BaseModel
 from glassnet.models.nested import ModelLayer, holds, layer_kind
 
@@ -97,7 +97,7 @@ class Sequential(BaseModel):
             self.build(layer.input_shape)
         elif len(self.layers) > 1 and self.layers[-2].built:
             self._build_layer(len(self.layers) - 1, self.layers[-2].output_shape)
-            self._pack_weights()
+            flat_weights.pack(self.layers)
             self._record_graph()
         self._configure_fusion()  # the last layer changed: a compiled loss may (un)pair with it
 
@@ -127,7 +127,7 @@ class Sequential(BaseModel):
         self._build_input_shape = shape
         for i in range(len(self.layers)):
             shape = self._build_layer(i, shape)
-        self._pack_weights()
+        flat_weights.pack(self.layers)
         self._record_graph()
 
     def _record_graph(self) -> None:
