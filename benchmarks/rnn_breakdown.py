@@ -60,14 +60,7 @@ def main():
     if args.threads == 2:
         return one_and_two_threads(args.repeats, describe())
 
-    from glassnet import layers
-
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((N, T, D)).astype(np.float32)
-    grad = rng.standard_normal((N, U)).astype(np.float32)
-    lstm = layers.LSTM(U)
-    lstm.build((None, T, D))
-    lstm.needs_input_grad = True  # as under an Embedding
+    rng, x, grad, lstm = lstm_and_data()
     cell = {"step": 0.0, "step_backward": 0.0}
 
     def timed(name, method):
@@ -112,16 +105,24 @@ def main():
         print(f"  {name:50s} {best(fn, args.repeats) * times * 1e3:6.2f} ms")
 
 
-def one_and_two_threads(repeats: int, machine: str) -> None:
-    import glassnet as gn
-    from glassnet import layers, parallel
+def lstm_and_data():
+    """(rng, x, the gradient from above, a built LSTM(U)): the layer alone, as under an Embedding."""
+    from glassnet import layers
 
     rng = np.random.default_rng(0)
     x = rng.standard_normal((N, T, D)).astype(np.float32)
     grad = rng.standard_normal((N, U)).astype(np.float32)
     lstm = layers.LSTM(U)
     lstm.build((None, T, D))
-    lstm.needs_input_grad = True  # as under an Embedding
+    lstm.needs_input_grad = True  # as under an Embedding: the input's gradient is computed
+    return rng, x, grad, lstm
+
+
+def one_and_two_threads(repeats: int, machine: str) -> None:
+    import glassnet as gn
+    from glassnet import parallel
+
+    _, x, grad, lstm = lstm_and_data()
 
     def train():
         lstm.forward(x, training=True)
