@@ -270,6 +270,25 @@ def test_diagnose_refuses_the_device_by_name(fake_device):
         model.fit(x, y, epochs=1, verbose=0, diagnose=True)
 
 
+def test_the_optimizer_steps_the_packed_buffer_as_one_on_the_device(fake_device):
+    def fit():
+        model, (x, y) = _conv2d()  # a Sequential: its weights sit side by side in one buffer
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        model.fit(x, y, batch_size=BATCH, epochs=2, verbose=0)
+        return model
+
+    model = fit()
+    optimizer = model.optimizer
+    # one flat update for the parameters in a row, with flat slots on the device
+    assert optimizer.flat_groups
+    assert all(backend.is_device_array(s) for slots in optimizer._group_slots.values() for s in slots.values())
+    backend.set_device("cpu")
+    on_cpu = fit()
+    assert len(optimizer.flat_groups) == len(on_cpu.optimizer.flat_groups) == 1  # layer names differ
+    for got, want in zip(model.get_weights(), on_cpu.get_weights(), strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
 class _Scale(gn.layers.Layer):
     """A user's layer, defined outside glassnet: y = x ⊙ s, one trainable scale per feature."""
 
@@ -358,6 +377,9 @@ def test_the_fake_device_refuses_host_arrays_in_a_step():
     with backend.refusing_implicit_copies(), pytest.raises(backend.HostDeviceMixError, match="np.asarray"):
         np.asarray(device)
     assert type(device * 2.0 + np.ones(1)) is backend.FakeDeviceArray  # numbers and one-element arrays mix
+    with pytest.raises(AttributeError, match="data_address"):  # CuPy arrays have none either
+        device.__array_interface__
+    assert backend.data_address(device[1:]) == backend.data_address(device) + 3 * device.itemsize
 
 
 def test_gpu_without_cupy_names_what_is_missing(monkeypatch):

@@ -49,7 +49,7 @@ def _move(array, device: str, moved: dict):
         root = array.base
         if id(root) not in moved:
             moved[id(root)] = (root, there(root))
-        start = _address(array) - _address(root)
+        start = backend.data_address(array) - backend.data_address(root)
         result = moved[id(root)][1][start // array.itemsize:][:array.size].reshape(array.shape)
     else:
         result = there(array)
@@ -62,13 +62,6 @@ def _is_flat_view(array) -> bool:
     root = getattr(array, "base", None)
     return (root is not None and type(root) is type(array) and root.ndim == 1 and root.flags.c_contiguous
             and array.flags.c_contiguous and root.dtype == array.dtype)
-
-
-def _address(array) -> int:
-    """Where ``array``'s data starts in memory (host or device)."""
-    if isinstance(array, np.ndarray):
-        return array.__array_interface__["data"][0]
-    return array.data.ptr  # CuPy
 
 
 def _array_tables(model):
