@@ -263,11 +263,54 @@ def test_calling_a_model_computes_on_the_device(fake_device):
     assert backend.is_device_array(model(np.ones((2, 3), dtype="float32")))
 
 
-def test_diagnose_refuses_the_device_by_name(fake_device):
-    model, (x, y) = _dense_mlp()
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    with pytest.raises(NotImplementedError, match=r"diagnose=True\) runs on the CPU only.*set_device\('cpu'\)"):
-        model.fit(x, y, epochs=1, verbose=0, diagnose=True)
+def _dead_relu():
+    dead = L.Dense(8, activation="relu", bias_initializer=gn.initializers.Constant(-100.0), input_shape=(6,))
+    return gn.Sequential([dead, L.Dense(3, activation="softmax")], seed=0), _data((6,), 3)
+
+
+def _rnn_relu():
+    return gn.Sequential([L.Embedding(20, 4, input_shape=(5,)), L.SimpleRNN(6), L.Dense(8, activation="relu"),
+                          L.Dense(3, activation="softmax")], seed=0), _data((5,), 3, ints=True)
+
+
+@pytest.mark.parametrize("family", ["dead_relu", "rnn_relu", "graph"])
+def test_diagnose_on_the_fake_device_finds_what_the_cpu_finds(family, fake_device):
+    build = {"dead_relu": _dead_relu, "rnn_relu": _rnn_relu, "graph": _graph}[family]
+
+    def fit(batch_size, diagnose=True):
+        model, (x, y) = build()
+        model.compile(optimizer="adam", loss="binary_crossentropy" if family == "graph" else
+                      "sparse_categorical_crossentropy")
+        backend.transfers.clear()
+        model.fit(x, y, batch_size=batch_size, epochs=3, verbose=0, diagnose=diagnose)
+        return model, dict(backend.transfers)
+
+    model, counts = fit(BATCH)
+    watcher = model.diagnostics
+    # the statistics come back once per epoch, as Python numbers, whatever the number of batches
+    # (3 or 6 an epoch here): what diagnose adds to the transfers does not grow with them
+    added = {k: v - fit(BATCH, diagnose=False)[1].get(k, 0) for k, v in counts.items()}
+    _, halves = fit(BATCH // 2)
+    assert added == {k: v - fit(BATCH // 2, diagnose=False)[1].get(k, 0) for k, v in halves.items()}
+    assert all(type(v) in (int, float, type(None)) for stats in watcher.epochs for v in stats.values())
+    backend.set_device("cpu")
+    cpu_model = fit(BATCH)[0]
+    on_cpu = cpu_model.diagnostics
+
+    def by_position(model, watched):
+        # the figures and findings as text (repr writes every float exactly), each layer named by
+        # its place: the two models' automatic layer names differ
+        text = repr((watched.epochs, [(f.kind, f.epoch, f.message, f.evidence) for f in watched.findings]))
+        for i, layer in sorted(enumerate(model.layers), key=lambda p: -len(p[1].name)):  # dense_1 before dense
+            text = text.replace(layer.name, f"<layer {i}>")
+        return text
+
+    assert by_position(model, watcher) == by_position(cpu_model, on_cpu)
+    if family == "dead_relu":  # a finding read from activations computed on the device
+        assert watcher.kinds == ["dead_relu"]
+    if family == "rnn_relu":  # gradients through time, summed on the device
+        ratios = [v for k, v in watcher.epochs[-1].items() if k.startswith("time_ratio/")]
+        assert ratios and all(v > 0 for v in ratios)
 
 
 def test_the_optimizer_steps_the_packed_buffer_as_one_on_the_device(fake_device):
