@@ -332,6 +332,21 @@ def test_the_optimizer_steps_the_packed_buffer_as_one_on_the_device(fake_device)
         np.testing.assert_array_equal(got, want)
 
 
+def test_metric_functions_and_a_fitted_layer_take_device_arrays(fake_device):
+    metrics = [gn.metrics.accuracy, gn.metrics.sparse_categorical_accuracy, gn.losses.sparse_categorical_crossentropy]
+
+    def fit():
+        model, (x, y) = _dense_mlp()
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=metrics)
+        return model, model.fit(x, y, batch_size=BATCH, epochs=2, verbose=0).history
+
+    model, on_device = fit()
+    x = backend.to_device(_data((6,), 3)[0])
+    assert backend.is_device_array(model.layers[0](x))  # a layer of the model, called on its own
+    backend.set_device("cpu")
+    assert on_device == fit()[1]
+
+
 class _Scale(gn.layers.Layer):
     """A user's layer, defined outside glassnet: y = x ⊙ s, one trainable scale per feature."""
 
