@@ -258,9 +258,26 @@ def test_text_vectorization_hands_the_device_its_vectors(mode, fake_device):
     np.testing.assert_array_equal(predictions, cpu_predictions)
 
 
-def test_calling_a_model_computes_on_the_device(fake_device):
-    model = gn.Sequential([L.Dense(2, input_shape=(3,))], seed=0)  # never fitted: the call places it
-    assert backend.is_device_array(model(np.ones((2, 3), dtype="float32")))
+@pytest.mark.parametrize("family", ["dense_dropout", "graph_merging"])
+def test_calling_a_model_answers_where_its_input_lives(family, fake_device):
+    # model(x): computed on the device; a host x gets NumPy back (as predict returns), a device x
+    # a device array, never copied to the host
+    model, (x, y) = FAMILIES[family]()
+    model.compile(optimizer="adam", loss="binary_crossentropy" if family == "graph_merging" else
+                  "sparse_categorical_crossentropy")
+    model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)  # the weights are on the device now
+    out = model(x)
+    assert type(out) is np.ndarray
+    np.testing.assert_array_equal(out, model.predict(x))
+    on_device = [backend.to_device(a) for a in x] if isinstance(x, list) else backend.to_device(x)
+    backend.transfers.clear()
+    answer = model(on_device)
+    assert backend.is_device_array(answer) and backend.transfers["to_host"] == 0
+    np.testing.assert_array_equal(backend.to_host(answer), out)
+    backend.set_device("cpu")  # a device array handed to a model on the CPU: answered on the device too
+    answer = model(on_device)
+    assert backend.is_device_array(answer) and not backend.is_device_array(model.weights[0])
+    np.testing.assert_array_equal(backend.to_host(answer), out)
 
 
 def _dead_relu():

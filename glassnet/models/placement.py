@@ -110,6 +110,30 @@ def _batch_part(a):
     return backend.to_device(a)
 
 
+def call_inputs(arrays: list) -> list:
+    """A direct call's input arrays (``model(x)``) on the current device. Unlike ``batch``, a
+    device array given while the device is "cpu" comes to the host: a call may be handed
+    anything the caller holds."""
+    if backend.get_device() == "cpu":
+        return [backend.to_host(a) for a in arrays]
+    return list(batch(*arrays))
+
+
+def answer_like(result, given: list):
+    """A direct call's ``result`` (an array, or a list, tuple or dict of them) where the caller's
+    inputs ``given`` live: NumPy arrays for host inputs, as ``predict`` returns; device arrays,
+    left on the device (no copy to the host), when any input is one, as a NumPy function
+    answers a CuPy array with a CuPy array."""
+    on_device = next((a for a in given if backend.is_device_array(a)), None)
+    if on_device is None:
+        return to_host(result)
+    if isinstance(result, (list, tuple)):
+        return type(result)(answer_like(e, given) for e in result)
+    if isinstance(result, dict):
+        return {k: answer_like(v, given) for k, v in result.items()}
+    return backend.placed_like(result, on_device)
+
+
 def to_host(result):
     """``result`` (an array, or a list, tuple or dict of them) as NumPy arrays: what predict returns."""
     if isinstance(result, (list, tuple)):
