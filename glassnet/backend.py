@@ -151,6 +151,17 @@ def placed_like(value, target):
     return array_module(target).asarray(value)
 
 
+def data_address(a) -> int:
+    """Where ``a``'s data starts in memory, host or device (to tell whether two views of one
+    buffer sit side by side). CuPy arrays have no ``__array_interface__``; their pointer is
+    ``a.data.ptr``, and the fake device refuses the host's interface as CuPy lacks it."""
+    if type(a) is np.ndarray or not is_device_array(a):
+        return a.__array_interface__["data"][0]
+    if isinstance(a, FakeDeviceArray):
+        return a.view(np.ndarray).__array_interface__["data"][0]
+    return a.data.ptr
+
+
 def to_host(a):
     """``a`` as a NumPy array (host arrays and non-arrays pass through)."""
     if type(a) is np.ndarray or not is_device_array(a):
@@ -262,6 +273,13 @@ class FakeDeviceArray(np.ndarray):
     def tolist(self):
         transfers["to_host"] += 1
         return self.view(np.ndarray).tolist()
+
+    @property
+    def __array_interface__(self):
+        # CuPy arrays have none (their pointer is a.data.ptr): code that reads it would fail on a
+        # GPU, so it fails here too; data_address() reads either.
+        raise AttributeError("a device array has no __array_interface__ (CuPy's has __cuda_array_interface__); "
+                             "use glassnet.backend.data_address(a) for where its data starts.")
 
     def __reduce__(self):
         # pickled (a tuner worker, a deep copy) as a host array plus the mark that it is a device one

@@ -400,6 +400,13 @@ def _per_sample(values: np.ndarray) -> np.ndarray:
     return values.mean(axis=-1) if values.ndim > 1 else values
 
 
+def _arrays(y_true, y_pred) -> tuple:
+    """Both as arrays where ``y_pred`` lives (lists taken; a device's stay there: ``np.asarray``
+    would copy them to the host, or refuse, as on CuPy), as ``Loss.conform`` takes them."""
+    xp = backend.array_module(y_pred)
+    return xp.asarray(y_true), xp.asarray(y_pred)
+
+
 def _per_row(values: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     """Per-element values (binary) averaged over the last axis; the others are one per row of
     scores already: (N,), or (N, T) for a sequence, as Keras' functions return them."""
@@ -409,27 +416,27 @@ def _per_row(values: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
 @register("metric_function")
 def accuracy(y_true, y_pred) -> np.ndarray:
     """1.0 where the prediction is right, its kind picked from the shapes as ``"accuracy"`` does."""
-    y_pred = np.asarray(y_pred)
-    return _per_row(Accuracy().values(np.asarray(y_true), y_pred), y_pred)
+    y_true, y_pred = _arrays(y_true, y_pred)
+    return _per_row(Accuracy().values(y_true, y_pred), y_pred)
 
 
 @register("metric_function")
 def binary_accuracy(y_true, y_pred, threshold: float = 0.5) -> np.ndarray:
     """1.0 where (ŷ > threshold) equals y (``keras.metrics.binary_accuracy``)."""
-    return _per_sample(BinaryAccuracy(threshold=threshold).values(np.asarray(y_true), np.asarray(y_pred)))
+    return _per_sample(BinaryAccuracy(threshold=threshold).values(*_arrays(y_true, y_pred)))
 
 
 @register("metric_function")
 def categorical_accuracy(y_true, y_pred) -> np.ndarray:
     """1.0 where argmax ŷ equals argmax y (``keras.metrics.categorical_accuracy``): one per row."""
-    return CategoricalAccuracy().values(np.asarray(y_true), np.asarray(y_pred))
+    return CategoricalAccuracy().values(*_arrays(y_true, y_pred))
 
 
 @register("metric_function")
 def sparse_categorical_accuracy(y_true, y_pred) -> np.ndarray:
     """1.0 where argmax ŷ equals the integer label (``keras.metrics.sparse_categorical_accuracy``):
     one per row, (N, T) for a sequence."""
-    return SparseCategoricalAccuracy().values(np.asarray(y_true), np.asarray(y_pred))
+    return SparseCategoricalAccuracy().values(*_arrays(y_true, y_pred))
 
 
 # Keras' metric and loss functions of these names are one function each; so are glassnet's.

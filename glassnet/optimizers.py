@@ -143,6 +143,13 @@ class Optimizer:
         self._group_slots = {k: v for k, v in self._group_slots.items() if before.get(k) == self._groups.get(k)}
         return merged
 
+    @property
+    def flat_groups(self) -> list[str]:
+        """The runs of parameters the last step updated as one flat array, by key
+        ("group(kernel_0,bias_0,...)"); empty when every parameter went on its own. On a GPU too:
+        ``benchmarks/gpu_check.py`` prints them."""
+        return list(self._groups)
+
     def _clip(self, grads: list[np.ndarray]) -> list[np.ndarray]:
         if self.clipvalue is not None:
             grads = [np.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
@@ -248,15 +255,17 @@ def _adjacent_runs(items: list) -> list[list]:
 
 
 def _offset(a: np.ndarray) -> int:
-    """Where ``a`` starts in its base buffer, in elements."""
-    return (a.__array_interface__["data"][0] - a.base.__array_interface__["data"][0]) // a.itemsize
+    """Where ``a`` starts in its base buffer, in elements (on the host or a device)."""
+    return (backend.data_address(a) - backend.data_address(a.base)) // a.itemsize
 
 
 def _follows(a: np.ndarray, b: np.ndarray) -> bool:
     """Whether ``b`` starts where ``a`` ends, in the same 1-D buffer. (No gap: whatever lay in
-    one, another parameter perhaps, would be updated too.)"""
+    one, another parameter perhaps, would be updated too.) On a GPU as on the host: a view's
+    ``base`` is the buffer it was cut from in CuPy too, and placement moves a packed buffer
+    as one (glassnet/models/placement.py)."""
     base = a.base
-    if (not isinstance(base, np.ndarray)  # None, or a CuPy buffer: one update per parameter there
+    if (base is None or type(base) is not type(a)  # not a view of an array of its own kind
             or b.base is not base or base.ndim != 1 or not base.flags.c_contiguous
             or a.dtype != base.dtype or b.dtype != base.dtype
             or not a.flags.c_contiguous or not b.flags.c_contiguous):

@@ -258,16 +258,110 @@ def test_text_vectorization_hands_the_device_its_vectors(mode, fake_device):
     np.testing.assert_array_equal(predictions, cpu_predictions)
 
 
-def test_calling_a_model_computes_on_the_device(fake_device):
-    model = gn.Sequential([L.Dense(2, input_shape=(3,))], seed=0)  # never fitted: the call places it
-    assert backend.is_device_array(model(np.ones((2, 3), dtype="float32")))
+@pytest.mark.parametrize("family", ["dense_dropout", "graph_merging"])
+def test_calling_a_model_answers_where_its_input_lives(family, fake_device):
+    # model(x): computed on the device; a host x gets NumPy back (as predict returns), a device x
+    # a device array, never copied to the host
+    model, (x, y) = FAMILIES[family]()
+    model.compile(optimizer="adam", loss="binary_crossentropy" if family == "graph_merging" else
+                  "sparse_categorical_crossentropy")
+    model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)  # the weights are on the device now
+    out = model(x)
+    assert type(out) is np.ndarray
+    np.testing.assert_array_equal(out, model.predict(x))
+    on_device = [backend.to_device(a) for a in x] if isinstance(x, list) else backend.to_device(x)
+    backend.transfers.clear()
+    answer = model(on_device)
+    assert backend.is_device_array(answer) and backend.transfers["to_host"] == 0
+    np.testing.assert_array_equal(backend.to_host(answer), out)
+    backend.set_device("cpu")  # a device array handed to a model on the CPU: answered on the device too
+    answer = model(on_device)
+    assert backend.is_device_array(answer) and not backend.is_device_array(model.weights[0])
+    np.testing.assert_array_equal(backend.to_host(answer), out)
 
 
-def test_diagnose_refuses_the_device_by_name(fake_device):
-    model, (x, y) = _dense_mlp()
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    with pytest.raises(NotImplementedError, match=r"diagnose=True\) runs on the CPU only.*set_device\('cpu'\)"):
-        model.fit(x, y, epochs=1, verbose=0, diagnose=True)
+def _dead_relu():
+    dead = L.Dense(8, activation="relu", bias_initializer=gn.initializers.Constant(-100.0), input_shape=(6,))
+    return gn.Sequential([dead, L.Dense(3, activation="softmax")], seed=0), _data((6,), 3)
+
+
+def _rnn_relu():
+    return gn.Sequential([L.Embedding(20, 4, input_shape=(5,)), L.SimpleRNN(6), L.Dense(8, activation="relu"),
+                          L.Dense(3, activation="softmax")], seed=0), _data((5,), 3, ints=True)
+
+
+@pytest.mark.parametrize("family", ["dead_relu", "rnn_relu", "graph"])
+def test_diagnose_on_the_fake_device_finds_what_the_cpu_finds(family, fake_device):
+    build = {"dead_relu": _dead_relu, "rnn_relu": _rnn_relu, "graph": _graph}[family]
+
+    def fit(batch_size, diagnose=True):
+        model, (x, y) = build()
+        model.compile(optimizer="adam", loss="binary_crossentropy" if family == "graph" else
+                      "sparse_categorical_crossentropy")
+        backend.transfers.clear()
+        model.fit(x, y, batch_size=batch_size, epochs=3, verbose=0, diagnose=diagnose)
+        return model, dict(backend.transfers)
+
+    model, counts = fit(BATCH)
+    watcher = model.diagnostics
+    # the statistics come back once per epoch, as Python numbers, whatever the number of batches
+    # (3 or 6 an epoch here): what diagnose adds to the transfers does not grow with them
+    added = {k: v - fit(BATCH, diagnose=False)[1].get(k, 0) for k, v in counts.items()}
+    _, halves = fit(BATCH // 2)
+    assert added == {k: v - fit(BATCH // 2, diagnose=False)[1].get(k, 0) for k, v in halves.items()}
+    assert all(type(v) in (int, float, type(None)) for stats in watcher.epochs for v in stats.values())
+    backend.set_device("cpu")
+    cpu_model = fit(BATCH)[0]
+    on_cpu = cpu_model.diagnostics
+
+    def by_position(model, watched):
+        # the figures and findings as text (repr writes every float exactly), each layer named by
+        # its place: the two models' automatic layer names differ
+        text = repr((watched.epochs, [(f.kind, f.epoch, f.message, f.evidence) for f in watched.findings]))
+        for i, layer in sorted(enumerate(model.layers), key=lambda p: -len(p[1].name)):  # dense_1 before dense
+            text = text.replace(layer.name, f"<layer {i}>")
+        return text
+
+    assert by_position(model, watcher) == by_position(cpu_model, on_cpu)
+    if family == "dead_relu":  # a finding read from activations computed on the device
+        assert watcher.kinds == ["dead_relu"]
+    if family == "rnn_relu":  # gradients through time, summed on the device
+        ratios = [v for k, v in watcher.epochs[-1].items() if k.startswith("time_ratio/")]
+        assert ratios and all(v > 0 for v in ratios)
+
+
+def test_the_optimizer_steps_the_packed_buffer_as_one_on_the_device(fake_device):
+    def fit():
+        model, (x, y) = _conv2d()  # a Sequential: its weights sit side by side in one buffer
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        model.fit(x, y, batch_size=BATCH, epochs=2, verbose=0)
+        return model
+
+    model = fit()
+    optimizer = model.optimizer
+    # one flat update for the parameters in a row, with flat slots on the device
+    assert optimizer.flat_groups
+    assert all(backend.is_device_array(s) for slots in optimizer._group_slots.values() for s in slots.values())
+    backend.set_device("cpu")
+    on_cpu = fit()
+    assert len(optimizer.flat_groups) == len(on_cpu.optimizer.flat_groups) == 1  # layer names differ
+    for got, want in zip(model.get_weights(), on_cpu.get_weights(), strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_metric_functions_and_a_fitted_layer_take_device_arrays(fake_device):
+    metrics = [gn.metrics.accuracy, gn.metrics.sparse_categorical_accuracy, gn.losses.sparse_categorical_crossentropy]
+
+    def fit():
+        model, (x, y) = _dense_mlp()
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=metrics)
+        return model, model.fit(x, y, batch_size=BATCH, epochs=2, verbose=0).history
+
+    model, on_device = fit()
+    x = backend.to_device(_data((6,), 3)[0])
+    assert backend.is_device_array(model.layers[0](x))  # a layer of the model, called on its own
+    backend.set_device("cpu")
+    assert on_device == fit()[1]
 
 
 class _Scale(gn.layers.Layer):
@@ -358,6 +452,9 @@ def test_the_fake_device_refuses_host_arrays_in_a_step():
     with backend.refusing_implicit_copies(), pytest.raises(backend.HostDeviceMixError, match="np.asarray"):
         np.asarray(device)
     assert type(device * 2.0 + np.ones(1)) is backend.FakeDeviceArray  # numbers and one-element arrays mix
+    with pytest.raises(AttributeError, match="data_address"):  # CuPy arrays have none either
+        device.__array_interface__
+    assert backend.data_address(device[1:]) == backend.data_address(device) + 3 * device.itemsize
 
 
 def test_gpu_without_cupy_names_what_is_missing(monkeypatch):

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from glassnet import backend, losses
+from glassnet import losses
 from glassnet.callbacks.callback import Callback
 from glassnet.diagnostics import recurrent_steps
 from glassnet.diagnostics.explain import _ratio, activation_stats
 from glassnet.layers.masking import call_with_mask
 from glassnet.layers.reshaping import Input as InputLayer
-from glassnet.models import data, graph, outputs
+from glassnet.models import data, graph, outputs, placement
 
 
 @dataclass
@@ -123,11 +123,6 @@ class Diagnostics(Callback):
 
     # -- hooks ------------------------------------------------------------------------------
     def on_train_begin(self, logs=None):
-        if backend.get_device() != "cpu":  # its probes read activations and gradients as NumPy arrays
-            raise NotImplementedError(
-                f"Diagnostics (fit's diagnose=True) runs on the CPU only for now; the device is "
-                f"{backend.get_device()!r}. Diagnose a short run with gn.config.set_device('cpu'), "
-                f"then train on the GPU without diagnose.")
         self.findings, self.epochs = [], []
         self._reported: set[str] = set()
         self._param_layers = [layer for layer in self.model.layers if layer.params and layer.trainable]
@@ -140,7 +135,7 @@ class Diagnostics(Callback):
             # Evenly spaced rows rather than the first ones: data is often sorted by class.
             n = x[0].shape[0]
             rows = np.unique(np.linspace(0, n - 1, min(self.sample_size, n)).astype(int))
-            self._sample = [a[rows] for a in x]
+            self._sample = list(placement.batch(*(a[rows] for a in x)))  # moved to the device once
             baselines = [self._constant_loss(y, loss, shape) for y, loss, shape in zip(ys, *self._outputs())]
             self._baseline = float(sum(w * b for w, b in zip(self._loss_weights(), baselines)))
             classified = self._classified()
@@ -186,18 +181,20 @@ class Diagnostics(Callback):
         self._first_last = {name: [0.0, 0.0] for name, _, _ in self._recurrent}
 
     def on_train_batch_end(self, batch, logs=None):
+        # The sums stay where the gradients are (0-d arrays on a GPU) until the epoch ends: one
+        # copy to the host per figure and epoch, not per batch. A batch whose sum is not finite
+        # leaves the running sum not finite too (squares are never negative), which on_epoch_end reads.
         for layer in self._param_layers:
             total = 0.0
             for g in layer.grads.values():
-                total += float(np.square(g, dtype=np.float64).sum())
-            if not math.isfinite(total):
-                self._nonfinite = True
-            self._sumsq[layer.name] += total / max(1, sum(g.size for g in layer.grads.values()))
+                total = total + np.square(g, dtype=np.float64).sum()
+            self._sumsq[layer.name] = self._sumsq[layer.name] + total / max(1, sum(g.size for g in layer.grads.values()))
         for name, layer, _ in self._recurrent:
             state_grads = layer.trace.get("state_grads")
             if state_grads:  # dL/d(states) after the first and the last step of this batch
-                self._first_last[name][0] += recurrent_steps.squared_norm(state_grads[0])
-                self._first_last[name][1] += recurrent_steps.squared_norm(state_grads[-1])
+                first_last = self._first_last[name]
+                first_last[0] = first_last[0] + recurrent_steps.squared_sum(state_grads[0])
+                first_last[1] = first_last[1] + recurrent_steps.squared_sum(state_grads[-1])
         self._batches += 1
 
     def on_train_end(self, logs=None):
@@ -207,12 +204,15 @@ class Diagnostics(Callback):
         logs = dict(logs or {})
         stats = {"epoch": epoch, "loss": logs.get("loss"), "val_loss": logs.get("val_loss")}
         for layer in self._param_layers:
-            stats[f"grad_rms/{layer.name}"] = math.sqrt(self._sumsq[layer.name] / max(1, self._batches))
+            sumsq = float(self._sumsq[layer.name])
+            self._nonfinite = self._nonfinite or not math.isfinite(sumsq)
+            stats[f"grad_rms/{layer.name}"] = math.sqrt(sumsq / max(1, self._batches))
             # The epoch's update of all the layer's parameters together: ||Δθ|| / ||θ||.
             stats[f"update_ratio/{layer.name}"] = _ratio(
                 np.concatenate([p.ravel() for p in layer.params.values()]),
                 np.concatenate([o.ravel() for o in self._start[layer.name]]))
         for name, (first, last) in self._first_last.items():
+            first, last = float(first), float(last)
             stats[f"time_ratio/{name}"] = math.sqrt(first / last) if last > 0 and math.isfinite(first + last) else None
         for name in self._output_names() if len(self._output_names()) > 1 else []:
             stats[f"loss/{name}"] = logs.get(f"{name}_loss")

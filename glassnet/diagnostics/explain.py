@@ -16,6 +16,7 @@ import re
 
 import numpy as np
 
+from glassnet import backend
 from glassnet import losses as losses_module
 from glassnet import optimizers as optimizers_module
 from glassnet.diagnostics import recurrent_steps
@@ -241,7 +242,7 @@ def _ratio(new, old) -> float | None:
     denominator = _norm(old)
     if not denominator:
         return None
-    return _norm(np.asarray(new, np.float64) - old) / denominator
+    return _norm(new.astype(np.float64) - old) / denominator  # astype: on a device too (Diagnostics)
 
 
 def _record(layer, x, y) -> dict:
@@ -269,7 +270,7 @@ def activation_stats(name: str | None, y: np.ndarray) -> dict:
 
     A unit (a position on the last axis) is dead when it outputs 0 for every sample of ``y``.
     """
-    y = np.asarray(y)
+    y = backend.array_module(y).asarray(y)  # a device array stays there: Diagnostics reads its figures only
     if name == "relu":
         zero = y == 0
         dead = zero.reshape(-1, y.shape[-1]).all(axis=0)

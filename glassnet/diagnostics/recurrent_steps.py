@@ -62,8 +62,10 @@ def recording(layers):
         stop_recording(found)
 
 
-def squared_norm(arrays) -> float:
-    return float(sum(np.square(a, dtype=np.float64).sum() for a in arrays))
+def squared_sum(arrays):
+    """Σ a² over ``arrays`` in float64, left where they live (a 0-d array on a GPU): a caller
+    that adds these up over batches copies the total to the host once."""
+    return sum(np.square(a, dtype=np.float64).sum() for a in arrays)
 
 
 class RecurrentSteps:

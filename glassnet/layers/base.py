@@ -179,7 +179,7 @@ class Layer:
         return self.forward(x, training=training)
 
     def _as_float(self, x) -> np.ndarray:
-        x = np.asarray(x)
+        x = backend.array_module(x).asarray(x)  # a device array stays there (np.asarray would refuse it)
         if x.dtype.kind != "f":  # raw uint8 pixels or integer counts: compute in the layer's float type,
             x = x.astype(self.dtype)  # as Keras does (and as fit and predict already cast)
         return x

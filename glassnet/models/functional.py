@@ -13,7 +13,7 @@ import copy
 import numpy as np
 
 from glassnet import losses as losses_module
-from glassnet import parallel, utils
+from glassnet import backend, parallel, utils
 from glassnet._registry import deserialize, serialize
 from glassnet.layers.base import Layer, auto_name
 from glassnet.layers.reshaping import Input as InputLayer
@@ -240,7 +240,8 @@ class Model(BaseModel):
         for xi, t in zip(arrays, self.inputs):
             if t.dtype == "string":  # raw text for a TextVectorization layer: strings stay strings
                 xi = data.as_text(xi, f"{x_name}[{t.name!r}]", t.shape[1:])
-            xi = np.asarray(xi)
+            if not backend.is_device_array(xi):  # a direct call's device array stays where it is
+                xi = np.asarray(xi)
             if xi.dtype.kind not in "fO":  # as predict casts: integers would wrap in pooling sums
                 xi = xi.astype(t.dtype)
             if xi.ndim != len(t.shape) or any(d is not None and d != s for d, s in zip(t.shape[1:], xi.shape[1:])):
@@ -329,8 +330,9 @@ class Model(BaseModel):
 
     def __call__(self, x, training: bool = False):
         """The outputs for input arrays ``x`` (one array, a list or a dict by input name): one
-        array for a one-output model, else a list (a dict when the outputs were given as one).
-        On symbolic tensors, this model as a layer of another graph (glassnet/models/nested.py),
+        array for a one-output model, else a list (a dict when the outputs were given as one),
+        computed on the current device and returned where ``x`` lives: NumPy arrays for host
+        arrays (as ``predict`` returns), device arrays when an input is one. On symbolic tensors, this model as a layer of another graph (glassnet/models/nested.py),
         returning its output tensors in the same structure; a dict of tensors is matched to the
         inputs by name, as arrays are (and as Keras does), whatever the order of its keys."""
         if isinstance(x, dict) and any(is_symbolic(v) for v in x.values()):
@@ -340,7 +342,9 @@ class Model(BaseModel):
         if is_symbolic(x):
             out = self.as_layer()(x)
             return self._structure(out if isinstance(out, list) else [out])
-        return self._structure(self.forward(self._arrays(x), training))
+        xs = self._arrays(x)
+        placement.place(self)
+        return self._structure(placement.answer_like(self.forward(placement.call_inputs(xs), training), xs))
 
     # -- compiling and the workflow (fit's epochs are Sequential's: glassnet/models/training.py) --
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None) -> None:
@@ -387,7 +391,8 @@ class Model(BaseModel):
         """``x`` as a list in ``inputs`` order: from one array (one input), a list, or a dict by name."""
         if isinstance(x, dict):
             return outputs_module.by_name(x, self.input_names, x_name, "input")
-        if isinstance(x, (list, tuple)) and len(self.inputs) == 1 and len(x) == 1 and isinstance(x[0], np.ndarray):
+        if isinstance(x, (list, tuple)) and len(self.inputs) == 1 and len(x) == 1 and (
+                isinstance(x[0], np.ndarray) or backend.is_device_array(x[0])):
             x = list(x)  # [array] for a one-input model, as Keras takes it
         elif not (isinstance(x, (list, tuple)) and len(self.inputs) > 1):
             x = [x]

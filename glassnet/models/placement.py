@@ -49,7 +49,7 @@ def _move(array, device: str, moved: dict):
         root = array.base
         if id(root) not in moved:
             moved[id(root)] = (root, there(root))
-        start = _address(array) - _address(root)
+        start = backend.data_address(array) - backend.data_address(root)
         result = moved[id(root)][1][start // array.itemsize:][:array.size].reshape(array.shape)
     else:
         result = there(array)
@@ -62,13 +62,6 @@ def _is_flat_view(array) -> bool:
     root = getattr(array, "base", None)
     return (root is not None and type(root) is type(array) and root.ndim == 1 and root.flags.c_contiguous
             and array.flags.c_contiguous and root.dtype == array.dtype)
-
-
-def _address(array) -> int:
-    """Where ``array``'s data starts in memory (host or device)."""
-    if isinstance(array, np.ndarray):
-        return array.__array_interface__["data"][0]
-    return array.data.ptr  # CuPy
 
 
 def _array_tables(model):
@@ -115,6 +108,30 @@ def _batch_part(a):
     if isinstance(a, dict):
         return {k: _batch_part(v) for k, v in a.items()}
     return backend.to_device(a)
+
+
+def call_inputs(arrays: list) -> list:
+    """A direct call's input arrays (``model(x)``) on the current device. Unlike ``batch``, a
+    device array given while the device is "cpu" comes to the host: a call may be handed
+    anything the caller holds."""
+    if backend.get_device() == "cpu":
+        return [backend.to_host(a) for a in arrays]
+    return list(batch(*arrays))
+
+
+def answer_like(result, given: list):
+    """A direct call's ``result`` (an array, or a list, tuple or dict of them) where the caller's
+    inputs ``given`` live: NumPy arrays for host inputs, as ``predict`` returns; device arrays,
+    left on the device (no copy to the host), when any input is one, as a NumPy function
+    answers a CuPy array with a CuPy array."""
+    on_device = next((a for a in given if backend.is_device_array(a)), None)
+    if on_device is None:
+        return to_host(result)
+    if isinstance(result, (list, tuple)):
+        return type(result)(answer_like(e, given) for e in result)
+    if isinstance(result, dict):
+        return {k: answer_like(v, given) for k, v in result.items()}
+    return backend.placed_like(result, on_device)
 
 
 def to_host(result):

@@ -6,7 +6,7 @@ import numpy as np
 
 from glassnet import losses as losses_module
 from glassnet import metrics as metrics_module
-from glassnet import parallel, utils
+from glassnet import backend, parallel, utils
 from glassnet._registry import deserialize, serialize
 from glassnet.layers.base import Layer, auto_name, normalize_shape
 from glassnet.layers.reshaping import Input
@@ -293,18 +293,23 @@ class Sequential(BaseModel):
                                                for s in data.batch_slices(x.shape[0], batch_size)), callbacks)
 
     def __call__(self, x, training: bool = False) -> np.ndarray:
-        """The outputs for array ``x``; on a symbolic tensor, this model as a layer of a graph."""
+        """The outputs for array ``x``; on a symbolic tensor, this model as a layer of a graph.
+
+        Computed on the current device, as ``fit`` would, and returned where ``x`` lives: a NumPy
+        array for a host array (as ``predict`` returns), a device array for a device array (a
+        CuPy array stays on the GPU), as a NumPy function answers in its argument's kind."""
         if is_symbolic(x):
             return self.as_layer()(x)
-        if data.takes_text(self.layers):  # raw strings for a first TextVectorization layer
-            x = data.as_text(x, "x", self.input_shape[1:] if self.built else None)
-        x = np.asarray(x)
+        if not backend.is_device_array(x):
+            if data.takes_text(self.layers):  # raw strings for a first TextVectorization layer
+                x = data.as_text(x, "x", self.input_shape[1:] if self.built else None)
+            x = np.asarray(x)
         if x.dtype.kind not in "fO" and self.layers:  # as predict casts: integers would wrap in pooling sums
             x = x.astype(self.layers[0].dtype)
         if not self.built:
             self.build(x.shape[1:])
-        placement.place(self)  # computes where fit would: the output stays there, as Keras' tensor does
-        return self._forward(x, training)
+        placement.place(self)
+        return placement.answer_like(self._forward(placement.call_inputs([x])[0], training), [x])
 
     def _forward(self, x, training: bool = False) -> np.ndarray:
         return chain.forward(self, placement.batch(x)[0], training)[0]
