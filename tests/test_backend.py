@@ -543,3 +543,26 @@ def test_tuner_worker_processes_take_the_device(monkeypatch, fake_device):
     monkeypatch.setattr(worker, "run_worker", lambda plan, setup: devices.append(backend.get_device()))
     worker.process_main(plans[0], None)
     assert devices == ["fake"]
+
+
+def _grown(device):
+    """A Sequential fitted on ``device``, then grown by one layer (``add``) and fitted again."""
+    backend.set_device(device)
+    try:
+        model, (x, y) = _dense_mlp()
+        model.compile("adam", "sparse_categorical_crossentropy")
+        model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, shuffle=False)
+        model.pop()
+        model.add(L.Dense(3, activation="softmax"))  # built at once: the weights are packed again
+        model.compile("adam", "sparse_categorical_crossentropy")
+        model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, shuffle=False)
+        return model.get_weights()
+    finally:
+        backend.set_device("cpu")
+
+
+def test_a_model_grown_after_a_device_fit_repacks_on_the_host_and_trains_on_as_on_the_cpu():
+    # Re-packing writes each weight into a new host buffer; CuPy refuses a device array there, so
+    # the weights come back first (glassnet/models/flat_weights.py) and the next fit moves the buffer.
+    on_cpu, on_fake = _grown("cpu"), _grown("fake")
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(on_cpu, on_fake))

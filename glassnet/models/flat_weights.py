@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet import backend
+
 
 def pack(layers) -> None:
     """Move the trainable weights of every built layer into one flat buffer, and their
@@ -16,6 +18,10 @@ def pack(layers) -> None:
     The optimizer finds the arrays side by side and updates them as one: Adam's dozen
     elementwise passes then cost a dozen NumPy calls per step, not a dozen per array (figures
     in benchmarks/README.md). Nothing is packed unless there are two arrays of one dtype.
+
+    The buffer is made on the host: a model grown after a fit on a GPU (``add``) holds device
+    arrays beside a new layer's host ones; they come back here, and the next fit moves the
+    buffer to the device as one (glassnet/models/placement.py).
     """
     from glassnet.models.nested import ModelLayer  # nested.py imports the model modules
 
@@ -31,5 +37,5 @@ def pack(layers) -> None:
     for (layer, key), start in zip(slots, offsets):
         for table, flat in ((layer.params, weights), (layer.grads, grads)):
             view = flat[start:start + table[key].size].reshape(table[key].shape)
-            view[...] = table[key]
+            view[...] = backend.to_host(table[key])  # a NumPy buffer cannot take CuPy arrays
             table[key] = view
