@@ -25,10 +25,8 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import time
 
 BATCH, INFER_BATCH = 128, 512
-PAUSE = 0.5  # seconds of idling before each timed run
 ONE = "glassnet, 1 own thread"  # the --compare-one-thread contender
 
 
@@ -133,7 +131,7 @@ def main():
     # Set before the children start NumPy or torch: they inherit the environment.
     os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = str(args.threads)
     import real_data
-    from contenders import Contender
+    from contenders import Contender, alternate
     from machine import describe
 
     print("CNN Conv2D(32)-MaxPool-Conv2D(64)-MaxPool-Dense(128)-Dense(10), Adam, batch 128, float32")
@@ -150,21 +148,7 @@ def main():
     if not contenders["pytorch"].available:
         print(f"PyTorch is not available ({contenders['pytorch'].missing}): glassnet only.")
         del contenders["pytorch"]
-    times = {name: {"train": [], "infer": []} for name in contenders}
-    faults = {name: {"train": [], "infer": []} for name in contenders}
-    for r in range(args.repeats):
-        names = list(contenders)[r % len(contenders):] + list(contenders)[:r % len(contenders)]
-        for name in names:  # who goes first alternates
-            line = []
-            for job in ("train", "infer"):
-                # Idle first: the other framework's OpenMP/OpenBLAS threads keep spinning for a
-                # while after their last product and would steal the cores (see bench_mlp.py).
-                time.sleep(PAUSE)
-                result, seconds = contenders[name].run(job)
-                times[name][job].append(seconds)
-                faults[name][job].append(contenders[name].faults)
-                line.append(f"{job} {seconds:.2f} s" + (f" (loss {result:.4f})" if job == "train" else ""))
-            print(f"repeat {r + 1}/{args.repeats}, {name}: " + ", ".join(line), flush=True)
+    times, faults = alternate(contenders, args.repeats)
     for contender in contenders.values():
         contender.close()
 

@@ -283,8 +283,7 @@ def square_gflops(size: int = 2048, repeats: int = 5) -> float:
     return 2 * size**3 / best / 1e9
 
 
-#: seconds of idling before each timed run (see main).
-PAUSE = 0.5
+from contenders import PAUSE  # seconds of idling before each timed run (see main)
 
 
 def _timed(fn) -> float:

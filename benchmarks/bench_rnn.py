@@ -24,10 +24,8 @@ import argparse
 import gc
 import os
 import statistics
-import time
 
 VOCAB, EMBED, UNITS, LENGTH, BATCH = 10_000, 32, 64, 100, 64
-PAUSE = 0.5  # seconds of idling before each timed run (see bench_cnn.py)
 
 
 def parse():
@@ -148,7 +146,7 @@ def main():
     if args.quick:
         args.repeats, args.steps, args.predict = 2, 10, 512
     os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = str(args.threads)
-    from contenders import Contender
+    from contenders import Contender, alternate
     from machine import describe
 
     print(f"LSTM text classifier: Embedding({VOCAB}, {EMBED}) - LSTM({UNITS}) - Dense(1, sigmoid), Adam, "
@@ -164,17 +162,7 @@ def main():
     if not contenders["pytorch"].available:
         print(f"PyTorch is not available ({contenders['pytorch'].missing}): glassnet only.")
         del contenders["pytorch"]
-    times = {name: {"train": [], "infer": []} for name in contenders}
-    for r in range(args.repeats):
-        names = list(contenders)[r % len(contenders):] + list(contenders)[:r % len(contenders)]
-        for name in names:  # who goes first alternates
-            line = []
-            for job in ("train", "infer"):
-                time.sleep(PAUSE)
-                result, seconds = contenders[name].run(job)
-                times[name][job].append(seconds)
-                line.append(f"{job} {seconds:.2f} s" + (f" (loss {result:.4f})" if job == "train" else ""))
-            print(f"repeat {r + 1}/{args.repeats}, {name}: " + ", ".join(line), flush=True)
+    times, _ = alternate(contenders, args.repeats)
     peaks = {name: contender.run("memory")[0] for name, contender in contenders.items()}
     for contender in contenders.values():
         contender.close()

@@ -66,6 +66,31 @@ class Contender:
         self._proc.join(timeout=10)
 
 
+#: seconds of idling before each timed run: the other framework's OpenMP/OpenBLAS threads keep
+#: spinning for a while after their last product and would steal the cores (see bench_mlp.py).
+PAUSE = 0.5
+
+
+def alternate(contenders: dict, repeats: int, jobs=("train", "infer")) -> tuple[dict, dict]:
+    """Run every contender's ``jobs`` ``repeats`` times, who goes first rotating each repeat, and
+    print a line per contender and repeat. Returns (seconds, page faults), each as
+    ``{name: {job: [one per repeat]}}``."""
+    times = {name: {job: [] for job in jobs} for name in contenders}
+    faults = {name: {job: [] for job in jobs} for name in contenders}
+    order = list(contenders)
+    for r in range(repeats):
+        for name in order[r % len(order):] + order[:r % len(order)]:
+            line = []
+            for job in jobs:
+                time.sleep(PAUSE)
+                result, seconds = contenders[name].run(job)
+                times[name][job].append(seconds)
+                faults[name][job].append(contenders[name].faults)
+                line.append(f"{job} {seconds:.2f} s" + (f" (loss {result:.4f})" if job == "train" else ""))
+            print(f"repeat {r + 1}/{repeats}, {name}: " + ", ".join(line), flush=True)
+    return times, faults
+
+
 def torch_epoch(net, opt, loss_fn, x, y, n: int, batch: int) -> float:
     """One PyTorch epoch over the first ``n`` samples in a fresh random order, batch by batch, as
     its users write the loop (``model.fit`` does the same in glassnet); returns the mean loss."""
