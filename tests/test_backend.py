@@ -553,10 +553,14 @@ def _grown(device):
         model.compile("adam", "sparse_categorical_crossentropy")
         model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, shuffle=False)
         model.pop()
+        before = backend.transfers["to_host"]
         model.add(L.Dense(3, activation="softmax"))  # built at once: the weights are packed again
+        # each device weight (and gradient) of the first layer came back through the seam, as CuPy
+        # requires, rather than being copied into the host buffer behind its back
+        repacked = backend.transfers["to_host"] - before
         model.compile("adam", "sparse_categorical_crossentropy")
         model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, shuffle=False)
-        return model.get_weights()
+        return model.get_weights(), repacked
     finally:
         backend.set_device("cpu")
 
@@ -564,5 +568,6 @@ def _grown(device):
 def test_a_model_grown_after_a_device_fit_repacks_on_the_host_and_trains_on_as_on_the_cpu():
     # Re-packing writes each weight into a new host buffer; CuPy refuses a device array there, so
     # the weights come back first (glassnet/models/flat_weights.py) and the next fit moves the buffer.
-    on_cpu, on_fake = _grown("cpu"), _grown("fake")
+    (on_cpu, _), (on_fake, repacked) = _grown("cpu"), _grown("fake")
     assert all(a.tobytes() == b.tobytes() for a, b in zip(on_cpu, on_fake))
+    assert repacked == 4  # the first Dense's kernel and bias, and their two gradients
