@@ -144,6 +144,12 @@ def drawn_on_host(values, like):
     return array_module(like).asarray(values)
 
 
+def asarray(a, dtype=None):
+    """``a`` as an array where it lives: a device array stays on its device (``np.asarray`` would
+    copy it to the host, which CuPy refuses); lists and host arrays become NumPy arrays."""
+    return array_module(a).asarray(a, dtype=dtype)
+
+
 def placed_like(value, target):
     """``value`` moved to where ``target`` lives (the host or a device), to be written into it."""
     if type(target) is np.ndarray or not is_device_array(target):

@@ -153,7 +153,7 @@ class Loss:
 
 
 def _as_float(y) -> np.ndarray:
-    y = backend.array_module(y).asarray(y)  # a device array stays there (np.asarray would refuse it)
+    y = backend.asarray(y)  # a device array stays there (np.asarray would refuse it)
     return y if y.dtype.kind == "f" else y.astype(np.float32)
 
 

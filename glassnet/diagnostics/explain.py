@@ -270,7 +270,7 @@ def activation_stats(name: str | None, y: np.ndarray) -> dict:
 
     A unit (a position on the last axis) is dead when it outputs 0 for every sample of ``y``.
     """
-    y = backend.array_module(y).asarray(y)  # a device array stays there: Diagnostics reads its figures only
+    y = backend.asarray(y)  # a device array stays there: Diagnostics reads its figures only
     if name == "relu":
         zero = y == 0
         dead = zero.reshape(-1, y.shape[-1]).all(axis=0)

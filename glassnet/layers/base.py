@@ -179,7 +179,7 @@ class Layer:
         return self.forward(x, training=training)
 
     def _as_float(self, x) -> np.ndarray:
-        x = backend.array_module(x).asarray(x)  # a device array stays there (np.asarray would refuse it)
+        x = backend.asarray(x)  # a device array stays there (np.asarray would refuse it)
         if x.dtype.kind != "f":  # raw uint8 pixels or integer counts: compute in the layer's float type,
             x = x.astype(self.dtype)  # as Keras does (and as fit and predict already cast)
         return x
@@ -304,7 +304,7 @@ class Layer:
             )
         for key, value in zip(names, weights):
             target = self.params.get(key, self.state.get(key))
-            value = backend.array_module(value).asarray(value)  # a list, or an array on any device
+            value = backend.asarray(value)  # a list, or an array on any device
             if value.shape != target.shape:
                 raise ValueError(
                     f"Layer {self.name!r}: weight {key!r} has shape {target.shape}; "

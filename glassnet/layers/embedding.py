@@ -69,7 +69,7 @@ class Embedding(Layer):
         return (*input_shape, self.output_dim)
 
     def _as_float(self, x):
-        return backend.array_module(x).asarray(x)  # ids stay as they are: forward checks and converts them
+        return backend.asarray(x)  # ids stay as they are: forward checks and converts them
 
     def token_ids(self, x) -> np.ndarray:
         """``x`` as an integer array, checked: whole numbers in [0, input_dim)."""
@@ -102,7 +102,7 @@ class Embedding(Layer):
         """The padding mask ``ids != 0`` (N, L) when ``mask_zero``, else None."""
         if not self.mask_zero:
             return None
-        return backend.array_module(x).asarray(x) != 0
+        return backend.asarray(x) != 0
 
     def backward(self, grad):
         import scipy.sparse  # here, not at import time: glassnet starts without SciPy loaded

@@ -90,7 +90,7 @@ class Masking(Layer):
         self.mask_value = float(mask_value)
 
     def compute_mask(self, x, mask=None):
-        return np.any(backend.array_module(x).asarray(x) != self.mask_value, axis=-1)
+        return np.any(backend.asarray(x) != self.mask_value, axis=-1)
 
     def forward(self, x, training=False):
         self._keep = self.compute_mask(x)[..., None]  # (N, T, 1)

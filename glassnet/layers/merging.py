@@ -74,7 +74,7 @@ class Merge(Layer):
         """Keras' rule: the logical AND of the inputs' masks (an input without one adds nothing).
 
         ``mask`` is None or one mask (or None) per input."""
-        masks = [backend.array_module(m).asarray(m, dtype=bool) for m in (mask or []) if m is not None]
+        masks = [backend.asarray(m, dtype=bool) for m in (mask or []) if m is not None]
         return np.logical_and.reduce(np.broadcast_arrays(*masks)) if masks else None
 
     def forward(self, inputs, training=False):
@@ -268,7 +268,7 @@ class Concatenate(Merge):
         if mask is None or all(m is None for m in mask):
             return None
         masks = [backend.array_module(xi).ones(xi.shape[:2], dtype=bool) if m is None
-                 else backend.array_module(m).asarray(m, dtype=bool) for xi, m in zip(x, mask)]
+                 else backend.asarray(m, dtype=bool) for xi, m in zip(x, mask)]
         if self.axis % np.ndim(x[0]) == 1:
             return np.concatenate(masks, axis=1)
         return np.logical_or.reduce(masks)

@@ -40,7 +40,7 @@ class Rescaling(Layer):
             raise ValueError(f"Rescaling needs finite scale and offset; got {scale!r}, {offset!r}.")
 
     def forward(self, x, training=False):
-        x = backend.array_module(x).asarray(x)
+        x = backend.asarray(x)
         dtype = x.dtype if x.dtype.kind == "f" else np.dtype(self.dtype)
         return (x * dtype.type(self.scale) + dtype.type(self.offset)).astype(dtype, copy=False)
 

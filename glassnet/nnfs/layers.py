@@ -26,7 +26,7 @@ class _BookLayer:
     output = None
 
     def forward(self, inputs, training=False):
-        inputs = backend.array_module(inputs).asarray(inputs)  # a list, as the book passes, or a device array
+        inputs = backend.asarray(inputs)  # a list, as the book passes, or a device array
         if not self.built:
             self.build((None, *inputs.shape[1:]))
         self.output = super().forward(inputs, training)
@@ -193,7 +193,7 @@ class Layer_Dropout(_BookLayer, layers.Dropout):
         super().__init__(rate, **kwargs)
 
     def forward(self, inputs, training=True):
-        inputs = backend.array_module(inputs).asarray(inputs)  # a list, as the book passes, or a device array
+        inputs = backend.asarray(inputs)  # a list, as the book passes, or a device array
         if not self.built:
             self.build((None, *inputs.shape[1:]))
         if not training:
