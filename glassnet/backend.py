@@ -25,6 +25,10 @@ DEVICES = ("cpu", "gpu", "fake")
 #: the device of new arrays and of models placed from now on (``set_device``)
 _device: str | None = None
 
+#: every device chosen in this process so far: while it holds only "cpu", no array can be on a
+#: device, and placing a model on the host has nothing to check (``only_host_so_far``)
+_chosen: set = set()
+
 #: host <-> device conversions on the fake device, by kind: "to_device", "to_host" (whole
 #: arrays), "random" (draws made on the host, ``drawn_on_host``) and "scalar" (float(), int(),
 #: bool(), .item() of a device array).
@@ -45,6 +49,7 @@ def set_device(device: str) -> None:
         _cupy()  # fail now, naming what is missing, not in the middle of a fit
     global _device
     _device = device
+    _chosen.add(device)
 
 
 def get_device() -> str:
@@ -54,7 +59,15 @@ def get_device() -> str:
         _device = _check_name(os.environ.get("GLASSNET_DEVICE", "cpu") or "cpu", "GLASSNET_DEVICE")
         if _device == "gpu":
             _cupy()
+        _chosen.add(_device)
     return _device
+
+
+def only_host_so_far() -> bool:
+    """Whether this process has only ever chosen the CPU: then every array glassnet made is a
+    host array, and a model's placement on the host costs no walk over its weights."""
+    get_device()  # reads $GLASSNET_DEVICE the first time
+    return _chosen <= {"cpu"}
 
 
 def _check_name(device, where: str) -> str:

@@ -571,3 +571,28 @@ def test_a_model_grown_after_a_device_fit_repacks_on_the_host_and_trains_on_as_o
     (on_cpu, _), (on_fake, repacked) = _grown("cpu"), _grown("fake")
     assert all(a.tobytes() == b.tobytes() for a, b in zip(on_cpu, on_fake))
     assert repacked == 4  # the first Dense's kernel and bias, and their two gradients
+
+
+def test_a_cpu_only_process_never_walks_a_models_weights_to_place_it():
+    # train_on_batch places the model at every step; in a process that has only chosen the CPU
+    # nothing can be on a device, so that costs nothing. Once a device was chosen, the walk runs
+    # and brings a model back from it.
+    script = """
+import numpy as np, glassnet as gn
+from glassnet.models import placement
+walks = []
+real = placement._array_tables
+placement._array_tables = lambda model: walks.append(1) or real(model)
+model = gn.Sequential([gn.layers.Dense(3, input_shape=(4,))], seed=0)
+model.compile("adam", "mse")
+x, y = np.ones((8, 4), "float32"), np.zeros((8, 3), "float32")
+model.train_on_batch(x, y); model.fit(x, y, verbose=0); model.predict(x); model(x)
+assert not walks, walks
+gn.config.set_device("fake"); model.train_on_batch(x, y); gn.config.set_device("cpu")
+model.train_on_batch(x, y)
+assert walks and all(type(w) is np.ndarray for w in model.weights), walks
+print("ok")
+"""
+    env = {k: v for k, v in os.environ.items() if k != "GLASSNET_DEVICE"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr

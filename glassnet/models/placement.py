@@ -21,6 +21,8 @@ def place(model, device: str | None = None) -> None:
     Costs one walk over the layers when everything is there already; nothing is copied then.
     """
     device = device or backend.get_device()
+    if device == "cpu" and backend.only_host_so_far():
+        return  # the common case: a CPU-only process has nothing on a device (train_on_batch calls this per step)
     tables = list(_array_tables(model))
     optimizer = getattr(model, "optimizer", None)
     slots = optimizer.slot_arrays() if hasattr(optimizer, "slot_arrays") else []
