@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from glassnet import backend
 
+#: the most steps between two flushes of a slot that decays (see :func:`flush_schedule`)
+MAX_FLUSH_PERIOD = 8
+
 
 def flush_subnormals(a: np.ndarray, mask: np.ndarray | None = None, work: np.ndarray | None = None,
-                     nonnegative: bool = False) -> np.ndarray:
+                     nonnegative: bool = False, below: float | None = None) -> np.ndarray:
     """Set every value of ``a`` whose magnitude is below the smallest normal number of its dtype
     (``np.finfo(a.dtype).tiny``, about 1.2e-38 in float32) to zero, in place, and return ``a``.
 
@@ -26,10 +31,41 @@ def flush_subnormals(a: np.ndarray, mask: np.ndarray | None = None, work: np.nda
         work: an array like ``a`` to hold ``|a|`` (allocated when None; unused if nonnegative).
         nonnegative: ``a`` has no negative values (a running mean of squares), so ``|a|`` is
             ``a`` itself: one pass fewer.
+        below: flush magnitudes below this instead of ``tiny`` (at most a few times ``tiny``:
+            see :func:`flush_schedule`).
     """
     # A multiply by the mask, not a masked assignment: with a scattered mask (dead units are
     # scattered through a kernel) an assignment branches on every element and mispredicts.
-    tiny = np.finfo(a.dtype).tiny
+    bound = np.finfo(a.dtype).tiny if below is None else a.dtype.type(below)
     mask = backend.array_module(a).empty(a.shape, bool) if mask is None else mask
-    np.greater_equal(a if nonnegative else np.abs(a, out=work), tiny, out=mask)
+    np.greater_equal(a if nonnegative else np.abs(a, out=work), bound, out=mask)
     return np.multiply(a, mask, out=a)
+
+
+def flush_schedule(decay: float | None, dtype) -> tuple[int, float]:
+    """(period, bound): flush a slot that shrinks by ``decay`` per step every ``period`` steps,
+    of its values below ``bound``, and it holds no subnormal value after any step where it
+    only decays.
+
+    A flush costs three passes over the slot, as much as the update itself, so it is not done
+    every step. Right after a flush every value is 0 or at least ``bound``; ``period - 1`` steps
+    of decay take it down to ``bound·decay^(period-1)``, still at least ``tiny``; the next flush
+    comes before a further step. The period is the longest (up to ``MAX_FLUSH_PERIOD``) that
+    keeps ``bound`` within twice ``tiny``: values below 2.4e-38 in float32, which no float32
+    parameter update of ordinary size can notice. A slot that does not decay (``decay`` None,
+    Adagrad's sum) is flushed every step at ``tiny``, as is one that decays faster than by half
+    a step.
+
+    Example:
+        >>> period, bound = flush_schedule(0.9, np.float32)
+        >>> period, bound / float(np.finfo(np.float32).tiny) < 2
+        (7, True)
+    """
+    tiny = float(np.finfo(dtype).tiny)
+    if decay is None or not 0 < decay < 1:
+        return 1, tiny
+    # 1 + 1e-6: float32 rounding of each decay step may take a value a hair below value·decay.
+    period = min(MAX_FLUSH_PERIOD, 1 + int(math.log(0.5 * (1 + 1e-6)) / math.log(decay)))
+    if period == 1:
+        return 1, tiny
+    return period, tiny / decay ** (period - 1) * (1 + 1e-5)

@@ -10,10 +10,12 @@ be a schedule, called with t. ``clipvalue``, ``clipnorm`` (per tensor, as in Ker
 side in one buffer (a ``Sequential``'s do) go through it together, as one flat array, with the
 same result to the bit (see ``apply_gradients``).
 
-Slots that decay (momentum, moments, running averages) are flushed to zero once they fall
-below the smallest normal float (``glassnet.numerics.flush_subnormals``): a parameter whose
-gradient stays zero would otherwise keep its slots subnormal for the rest of training, and
-subnormal arithmetic is slow on many CPUs. Nothing at or above that bound changes.
+Slots that decay (momentum, moments, running averages) are flushed to zero before they fall
+below the smallest normal float (``glassnet.numerics``): a parameter whose gradient stays zero
+would otherwise keep its slots subnormal for the rest of training, and subnormal arithmetic is
+slow on many CPUs. A decaying slot is flushed every few steps, of its values below at most twice
+the smallest normal (``flush_schedule``), so that decay alone cannot reach the subnormal range
+in between; nothing above that bound changes.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import numpy as np
 
 from glassnet import backend, schedules
 from glassnet._registry import deserialize, register, serialize
-from glassnet.numerics import flush_subnormals
+from glassnet.numerics import flush_schedule, flush_subnormals
 
 
 def _is_real(value) -> bool:
@@ -194,11 +196,15 @@ class Optimizer:
             self._scratch[key] = backend.array_module(like).empty(like.shape, key[1])
         return self._scratch[key]
 
-    def flush(self, slot: np.ndarray, nonnegative: bool = False) -> None:
-        """Flush the subnormal values of a decaying slot to zero, in scratch space. It uses
-        ``scratch(slot)``: call it only while that holds nothing still needed."""
-        flush_subnormals(slot, self.scratch(slot, bool), None if nonnegative else self.scratch(slot),
-                         nonnegative)
+    def flush(self, slot: np.ndarray, nonnegative: bool = False, decay: float | None = None) -> None:
+        """Flush the values of a slot that shrinks by ``decay`` per step (None: a slot that does
+        not decay) to zero before they become subnormal, in scratch space. Only every few steps
+        for a decaying slot (``numerics.flush_schedule``: a flush costs as much as the update).
+        It uses ``scratch(slot)``: call it only while that holds nothing still needed."""
+        period, bound = flush_schedule(decay, slot.dtype)
+        if self.iterations % period == 0:
+            flush_subnormals(slot, self.scratch(slot, bool), None if nonnegative else self.scratch(slot),
+                             nonnegative, below=bound)
 
     def update_step(self, key: str, param: np.ndarray, grad: np.ndarray, lr: float) -> None:
         raise NotImplementedError
@@ -311,7 +317,7 @@ class SGD(Optimizer):
             buf = self.slot(key, "momentum", param)
             buf *= self.momentum
             buf += grad
-            self.flush(buf)
+            self.flush(buf, decay=self.momentum)
             grad = grad + self.momentum * buf if self.nesterov else buf
         param -= lr * grad
 
@@ -384,12 +390,12 @@ class RMSprop(Optimizer):
         a = self.slot(key, "square_avg", param)
         a *= self.rho
         a += (1 - self.rho) * grad * grad
-        self.flush(a, nonnegative=True)
+        self.flush(a, nonnegative=True, decay=self.rho)
         if self.centered:
             m = self.slot(key, "grad_avg", param)
             m *= self.rho
             m += (1 - self.rho) * grad
-            self.flush(m)
+            self.flush(m, decay=self.rho)
             # a ≥ m² in exact arithmetic, but a flushed to 0 may sit below an m² that is
             # subnormal (|m| < √tiny), and rounding may too: the variance is then 0, not NaN.
             denom = np.sqrt(np.maximum(a - m * m, 0))
@@ -400,7 +406,7 @@ class RMSprop(Optimizer):
             b = self.slot(key, "momentum", param)
             b *= self.momentum
             b += grad / denom
-            self.flush(b)
+            self.flush(b, decay=self.momentum)
             param -= lr * b
         else:
             param -= lr * grad / denom
@@ -454,15 +460,18 @@ class Adam(Optimizer):
         tmp = self.scratch(param)  # every product below lands here: no allocation per step
         m *= self.beta_1
         m += np.multiply(grad, 1 - self.beta_1, out=tmp)
-        self.flush(m)
+        self.flush(m, decay=self.beta_1)
         v *= self.beta_2
         np.multiply(grad, grad, out=tmp)
         tmp *= 1 - self.beta_2
         v += tmp
-        self.flush(v, nonnegative=True)
-        if self.amsgrad:  # the maximum of flushed values: never subnormal itself
+        self.flush(v, nonnegative=True, decay=self.beta_2)
+        if self.amsgrad:
             v_max = self.slot(key, "v_max", param)
             np.maximum(v_max, v, out=v_max)
+            # It does not decay, but a v made subnormal by a tiny gradient between two flushes
+            # of v would stay in it: flushed with v.
+            self.flush(v_max, nonnegative=True, decay=self.beta_2)
             v = v_max
         # Kingma & Ba's "more efficient order": both bias corrections folded into one step
         # size, with ε scaled by √(1-β₂ᵗ) so that this equals lr · m̂ / (√v̂ + ε) exactly.

@@ -59,12 +59,31 @@ def test_no_slot_is_subnormal_after_many_zero_gradient_steps(make, dtype):
     opt.apply_gradients((k, p, grads[k]) for k, p in params.items())
     for g in grads.values():
         g[...] = 0
-    for _ in range(ZERO_STEPS):
+    # After every step, not only the last: a decaying slot is flushed every few steps
+    # (numerics.flush_schedule), and decay must not reach the subnormal range in between.
+    for step in range(ZERO_STEPS):
         opt.apply_gradients((k, p, grads[k]) for k, p in params.items())
-
-    slots = opt.variables()
+        slots = opt.variables()
+        counts = {name: subnormal_count(a) for name, a in slots.items()}
+        assert counts == dict.fromkeys(slots, 0), f"zero-gradient step {step + 1}: {counts}"
     assert slots and all(a.dtype == dtype for a in slots.values())
-    assert {name: subnormal_count(a) for name, a in slots.items()} == dict.fromkeys(slots, 0)
+
+
+@pytest.mark.parametrize("decay", [0.9, 0.99, 0.999, 0.75, 0.5, 0.3, None])
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+def test_a_flush_schedule_keeps_decay_out_of_the_subnormal_range_and_flushes_little(decay, dtype):
+    # Values spread just above the bound: the slowest to be flushed, the quickest to decay below
+    # tiny. Between flushes they only decay, by float multiplication in the slot's dtype.
+    tiny = np.finfo(dtype).tiny
+    period, bound = gn.numerics.flush_schedule(decay, dtype)
+    assert 1 <= period <= gn.numerics.MAX_FLUSH_PERIOD and tiny <= bound <= 2 * tiny
+    a = (bound * np.linspace(1, 1.5, 1001)).astype(dtype)
+    a = gn.numerics.flush_subnormals(a, below=bound)
+    for _ in range(period - 1):
+        a *= dtype(decay)
+        assert subnormal_count(a) == 0
+    if decay is not None and decay >= 0.9:
+        assert period > 1  # the point of a schedule: Adam's, momentum's and RMSprop's slots
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])

@@ -69,7 +69,7 @@ class Optimizer_SGD(_BookOptimizer, optimizers.SGD):
         u = self.book_slot(key, "momentum", param, grad)
         u *= self.momentum
         u -= lr * grad
-        self.flush(u)
+        self.flush(u, decay=self.momentum)
         param += u
 
 
@@ -99,7 +99,7 @@ class Optimizer_RMSprop(_BookOptimizer, optimizers.RMSprop):
         c = self.book_slot(key, "square_avg", param, grad)
         c *= self.rho
         c += (1 - self.rho) * grad**2
-        self.flush(c, nonnegative=True)
+        self.flush(c, nonnegative=True, decay=self.rho)
         param += -lr * grad / (np.sqrt(c) + self.epsilon)
 
 
@@ -124,10 +124,10 @@ class Optimizer_Adam(_BookOptimizer, optimizers.Adam):
         v = self.book_slot(key, "v", param, grad)
         m *= self.beta_1
         m += (1 - self.beta_1) * grad
-        self.flush(m)
+        self.flush(m, decay=self.beta_1)
         v *= self.beta_2
         v += (1 - self.beta_2) * grad**2
-        self.flush(v, nonnegative=True)
+        self.flush(v, nonnegative=True, decay=self.beta_2)
         m_hat = m / (1 - self.beta_1**t)
         v_hat = v / (1 - self.beta_2**t)
         param += -lr * m_hat / (np.sqrt(v_hat) + self.epsilon)
