@@ -5,6 +5,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.pyplot  # noqa: E402  (the tests use matplotlib.pyplot; alone, nothing else imports it first)
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
