@@ -1,7 +1,8 @@
 """Convolution layers, channels-last like Keras: Conv1D on (N, L, C), Conv2D on (N, H, W, C).
 
 Both share one implementation for any number of spatial axes: an im2col copy assembled from one
-strided slice per kernel offset, then a single matrix product. Pooling reuses the window helpers.
+strided slice per kernel offset (or per run of offsets along the last axis), then a single matrix
+product. Pooling reuses the window helpers.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from glassnet.layers.base import ActivatedLayer, check_channels_last, check_posi
 from glassnet.parallel import matmul, over_samples
 
 PADDINGS = ("valid", "same")
+#: im2col copies the last kernel axis' offsets in one go from this many input channels up
+MERGE_MIN_CHANNELS = 8
 
 
 # -- window geometry, shared with pooling ------------------------------------------------------
@@ -209,12 +212,30 @@ class _Conv(ActivatedLayer):
         return unpad_spatial(dxp, self._geometry)
 
     def _im2col(self, xp, out):
-        """out[n, o…, k…, c] = xp[n, o·s + k·d, c], one strided copy per kernel offset k."""
+        """out[n, o…, k…, c] = xp[n, o·s + k·d, c], one strided copy per kernel offset k.
+
+        With stride and dilation 1 along the last spatial axis, the k_r offsets of that axis read
+        k_r·C values side by side in xp, and out holds them side by side too: one copy then
+        covers them all, in runs of k_r·C values instead of C (the benchmark CNN's second layer,
+        3x3 over 32 channels: 2.3 -> 1.2 ms a batch on one thread). Below MERGE_MIN_CHANNELS
+        channels the runs stay too short to gain (the first layer, C = 1, went 0.46 -> 1.3 ms).
+        """
         out_sizes = out.shape[1:1 + self.rank]
         lead = (slice(None),) * (1 + self.rank)
-        for offset in np.ndindex(*self.kernel_size):
-            out[lead + offset] = xp[(slice(None), *offset_slices(offset, self.strides, self.dilation_rate,
-                                                                 out_sizes))]
+        merge = (self.strides[-1] == 1 and self.dilation_rate[-1] == 1 and xp.shape[-1] >= MERGE_MIN_CHANNELS
+                 and type(xp) is np.ndarray)
+        for offset in np.ndindex(*(self.kernel_size[:-1] if merge else self.kernel_size)):
+            if not merge:
+                out[lead + offset] = xp[(slice(None), *offset_slices(offset, self.strides, self.dilation_rate,
+                                                                     out_sizes))]
+                continue
+            # xp[n, o…, o_r + k_r, c] for every k_r: the first offset's window with one more axis
+            # that steps one pixel along the last spatial axis (a read-only view, no copy).
+            first = xp[(slice(None), *offset_slices(offset + (0,), self.strides, self.dilation_rate, out_sizes))]
+            runs = np.lib.stride_tricks.as_strided(
+                first, shape=(*first.shape[:-1], self.kernel_size[-1], first.shape[-1]),
+                strides=(*first.strides[:-1], xp.strides[-2], xp.strides[-1]), writeable=False)
+            out[lead + offset] = runs
 
     def get_config(self):
         return {

@@ -8,6 +8,7 @@ from harness import F, check_layer, torch
 
 import glassnet as gn
 from glassnet import layers
+from glassnet.layers import convolutional
 
 
 # -- the oracle: the definition of a convolution, written as loops -----------------------------
@@ -94,6 +95,13 @@ CONV2D_CASES = [
     ({"filters": 3, "kernel_size": 1}, (2, 4, 4, 3)),
     ({"filters": 3, "kernel_size": 3, "use_bias": False}, (2, 5, 5, 2)),
     ({"filters": 3, "kernel_size": 3, "bias_initializer": "random_normal"}, (2, 5, 5, 2)),
+    # 8 channels and more: im2col copies the last kernel axis' offsets in one go where that axis has
+    # stride and dilation 1 (MERGE_MIN_CHANNELS), and one by one where it has not.
+    ({"filters": 3, "kernel_size": 3}, (2, 6, 7, 8)),
+    ({"filters": 2, "kernel_size": (2, 3), "strides": (2, 1), "padding": "same"}, (2, 7, 6, 9)),
+    ({"filters": 2, "kernel_size": 3, "dilation_rate": (2, 1)}, (1, 7, 6, 8)),
+    ({"filters": 2, "kernel_size": 3, "strides": (1, 2)}, (1, 6, 7, 8)),
+    ({"filters": 2, "kernel_size": 2, "dilation_rate": (1, 2), "padding": "same"}, (1, 5, 6, 8)),
 ]
 
 
@@ -129,6 +137,8 @@ CONV1D_CASES = [
     ({"filters": 2, "kernel_size": 3, "padding": "causal", "dilation_rate": 2}, (2, 8, 2)),
     ({"filters": 3, "kernel_size": 3, "strides": 2, "padding": "same"}, (2, 9, 2)),
     ({"filters": 2, "kernel_size": 2, "strides": 3, "use_bias": False}, (3, 10, 1)),
+    ({"filters": 3, "kernel_size": 3, "padding": "same"}, (2, 9, 8)),  # the merged im2col copy
+    ({"filters": 2, "kernel_size": 3, "padding": "causal", "dilation_rate": 2}, (2, 8, 8)),
 ]
 
 
@@ -157,6 +167,15 @@ def test_causal_conv1d_output_never_depends_on_later_inputs():
     later = x.copy()
     later[:, 6:] += 5.0
     np.testing.assert_array_equal(layer(later)[:, :6], y[:, :6])
+
+
+def test_im2col_reads_the_same_windows_from_an_input_that_is_not_contiguous():
+    # The merged copy reads windows through the input's own strides: a transposed or sliced
+    # array must give what its contiguous copy gives.
+    layer = layers.Conv2D(3, 3, padding="same", dtype="float64")
+    x = np.random.default_rng(2).standard_normal((2, 9, 7, 16)).transpose(0, 2, 1, 3)[:, ::-1, :, ::2]
+    assert not x.flags["C_CONTIGUOUS"] and x.shape[-1] >= convolutional.MERGE_MIN_CHANNELS
+    np.testing.assert_array_equal(layer(x), layer(np.ascontiguousarray(x)))
 
 
 def test_conv2d_keras_shapes_and_parameter_count():
