@@ -190,3 +190,41 @@ def test_function_metrics_leave_the_padded_steps_out(metric):
     assert per_step.shape == (N, T)  # one value per step, as Keras' functions give
     result = model.evaluate(IDS, LABELS, return_dict=True)
     assert result[metric.__name__] == pytest.approx(per_step[KEPT].mean(), rel=1e-5)
+
+
+
+@pytest.mark.parametrize("loss, targets", [
+    ("mse", lambda labels: labels[..., None].astype("float32")),  # (N, T, 1) for (N, T, 1) outputs
+    ("mse", lambda labels: labels.astype("float32")),  # (N, T): the trailing 1 is added
+    ("binary_crossentropy", lambda labels: labels),
+    ("sparse_categorical_crossentropy", lambda labels: labels),
+    ("sparse_categorical_crossentropy", lambda labels: labels[..., None]),
+])
+def test_a_model_for_sequences_of_any_length_takes_per_step_targets(loss, targets):
+    """gn.Input((None, D)) -> ... -> per-step outputs (None, None, C): the target check compared the
+    batch's T with None and refused every y ('y has shape (8, 5, 1) but the model outputs (None,
+    None, 1)'), so such a model could be neither fit nor evaluated."""
+    classes = 2 if loss.startswith("sparse") else 1
+    activation = "softmax" if classes == 2 else "sigmoid"
+    rng = np.random.default_rng(0)
+    x, labels = rng.standard_normal((8, 5, 2)).astype("float32"), rng.integers(0, 2, (8, 5))
+    y_true = labels if classes == 2 else labels[..., None].astype("float32")  # as the loss takes them
+    inputs = gn.Input((None, 2))
+    seq = gn.layers.GRU(3, return_sequences=True)(inputs)
+    graph = gn.Model(inputs, gn.layers.TimeDistributed(gn.layers.Dense(classes, activation=activation))(seq))
+    chain = gn.Sequential([gn.Input((None, 2)), gn.layers.LSTM(3, return_sequences=True),
+                           gn.layers.Dense(classes, activation=activation)])
+    for model in (graph, chain):
+        model.compile("adam", loss)
+        assert np.isfinite(model.fit(x, targets(labels), epochs=1, batch_size=4, verbose=0).history["loss"][0])
+        expected = losses.get(loss)(y_true, model.predict(x))
+        np.testing.assert_allclose(model.evaluate(x, targets(labels), verbose=0), expected, rtol=1e-5)
+
+
+def test_a_model_for_sequences_of_any_length_still_refuses_targets_of_the_wrong_width():
+    model = gn.Sequential([gn.Input((None, 2)), gn.layers.LSTM(3, return_sequences=True), gn.layers.Dense(1)])
+    model.compile("adam", "mse")
+    with pytest.raises(ValueError, match=r"y has shape \(8, 5, 2\) but the model outputs \(None, None, 1\)"):
+        model.fit(np.zeros((8, 5, 2)), np.zeros((8, 5, 2)), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"y has shape \(8, 5, 1, 1\) but the model outputs \(None, None, 1\)"):
+        model.fit(np.zeros((8, 5, 2)), np.zeros((8, 5, 1, 1)), epochs=1, verbose=0)
