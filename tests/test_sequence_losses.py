@@ -228,3 +228,13 @@ def test_a_model_for_sequences_of_any_length_still_refuses_targets_of_the_wrong_
         model.fit(np.zeros((8, 5, 2)), np.zeros((8, 5, 2)), epochs=1, verbose=0)
     with pytest.raises(ValueError, match=r"y has shape \(8, 5, 1, 1\) but the model outputs \(None, None, 1\)"):
         model.fit(np.zeros((8, 5, 2)), np.zeros((8, 5, 1, 1)), epochs=1, verbose=0)
+
+
+def test_to_categorical_one_hots_per_step_labels_as_keras_does():
+    """keras.utils.to_categorical takes labels of any shape (a trailing 1 dropped): (N, T) -> (N, T, C)
+    for a sequence tagger trained with categorical_crossentropy. It refused anything but (N,)."""
+    np.testing.assert_array_equal(gn.utils.to_categorical(LABELS, C), ONE_HOT)
+    np.testing.assert_array_equal(gn.utils.to_categorical(LABELS[..., None], C), ONE_HOT)
+    np.testing.assert_array_equal(gn.utils.to_categorical([[0], [2]], 3), [[1, 0, 0], [0, 0, 1]])
+    with pytest.raises(ValueError, match="single value"):
+        gn.utils.to_categorical(2, 3)
