@@ -171,6 +171,26 @@ def test_class_weight_weighs_each_time_step_by_its_label():
         np.testing.assert_array_equal(a, b)
 
 
+
+@pytest.mark.parametrize("loss, classes, targets", [
+    ("categorical_crossentropy", C, lambda labels: np.eye(C)[labels]),  # one-hot per step (N, T, C)
+    ("binary_crossentropy", 1, lambda labels: (labels > 0).astype(float)),  # 0/1 per step (N, T)
+])
+def test_class_weight_reads_the_class_of_each_step_of_float_targets(loss, classes, targets):
+    """One-hot (N, T, C) and 0/1 (N, T) targets: the class is on the last axis. argmax over axis 1
+    took the time step for the class ("class_weight has no entry for class(es) [3, 4]")."""
+    labels = np.where(IDS > 0, LABELS, 0)
+    class_weight = {0: 1.0, 1: 3.0, 2: 0.5} if classes == C else {0: 1.0, 1: 3.0}
+    per_step = np.vectorize(class_weight.get)(labels if classes == C else (labels > 0).astype(int))
+    trained = []
+    for weights in ({"class_weight": class_weight}, {"sample_weight": per_step}):
+        model = _sequential(gn.layers.Dense(classes, activation="softmax" if classes == C else "sigmoid"))
+        model.compile(optimizer="adam", loss=loss)
+        model.fit(IDS, targets(labels), epochs=1, verbose=0, **weights)
+        trained.append(model.get_weights())
+    for a, b in zip(*trained):
+        np.testing.assert_array_equal(a, b)
+
 def test_validation_split_does_not_stratify_on_labels_per_step(capsys):
     ids = np.tile(IDS, (3, 1))
     model = MODELS["sequential_dense"]()
