@@ -26,6 +26,16 @@ def fits_shape(shape, expected) -> bool:
     return len(shape) == len(expected) and all(e is None or s == e for s, e in zip(shape, expected))
 
 
+
+def sequence_hint(y_shape, expected) -> str:
+    """The likely slip when targets are one row per sample (N, C) and the outputs one row per time
+    step (N, T, C): the last recurrent layer keeps return_sequences=True."""
+    if len(y_shape) == 2 and len(expected) == 2 and fits_shape(y_shape[1:], tuple(expected)[1:]):
+        return (" The model outputs one row per time step: for one answer per sequence, drop "
+                "return_sequences=True on the last recurrent layer (or pool over time, GlobalAveragePooling1D).")
+    return ""
+
+
 class Loss:
     """Base class.
 
@@ -147,7 +157,7 @@ class Loss:
         if not fits_shape(y.shape[1:], expected):
             raise ValueError(
                 f"{self.name}: y has shape {y.shape} but the model outputs {(None, *expected)}. "
-                f"Give one target row per sample with {expected} values."
+                f"Give one target row per sample with {expected} values." + sequence_hint(y.shape, expected)
             )
         return y
 
@@ -340,7 +350,8 @@ class SparseCategoricalCrossentropy(_Crossentropy):
             )
         if not (fits_shape(y.shape[1:], rows) or fits_shape(y.shape[1:], rows + (1,))):
             raise ValueError(f"sparse_categorical_crossentropy labels must have shape {shape} for outputs "
-                             f"{(None, *output_shape[1:])}; got {y.shape}.")
+                             f"{(None, *output_shape[1:])}; got {y.shape}."
+                             + sequence_hint((*y.shape, classes) if y.ndim == 1 else y.shape, output_shape[1:]))
         y = y.reshape(y.shape[:1 + len(rows)])  # drop a trailing 1: (N, T, 1) -> (N, T)
         if y.dtype.kind == "f" and not np.all(y == np.round(y)):
             raise ValueError("sparse_categorical_crossentropy labels must be whole numbers (class indices).")

@@ -258,3 +258,18 @@ def test_to_categorical_one_hots_per_step_labels_as_keras_does():
     np.testing.assert_array_equal(gn.utils.to_categorical([[0], [2]], 3), [[1, 0, 0], [0, 0, 1]])
     with pytest.raises(ValueError, match="single value"):
         gn.utils.to_categorical(2, 3)
+
+
+@pytest.mark.parametrize("loss, y", [
+    ("mse", np.ones((4, 1))),
+    ("categorical_crossentropy", np.eye(4)),
+    ("sparse_categorical_crossentropy", np.arange(4)),
+])
+def test_one_target_per_sequence_for_per_step_outputs_names_return_sequences(loss, y):
+    """LSTM(return_sequences=True) -> Dense with one target per sequence: the error said only that
+    the shapes differ; the usual cause is return_sequences=True left on the last recurrent layer."""
+    units = 1 if loss == "mse" else 4
+    model = gn.Sequential([gn.Input((5, 2)), gn.layers.LSTM(3, return_sequences=True), gn.layers.Dense(units)])
+    model.compile("adam", loss)
+    with pytest.raises(ValueError, match="one row per time step.*drop return_sequences=True on the last recurrent"):
+        model.fit(np.ones((4, 5, 2)), y, epochs=1, verbose=0)
