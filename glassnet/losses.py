@@ -19,6 +19,23 @@ from glassnet.activations import log_softmax, sigmoid, softmax
 EPSILON = 1e-7
 
 
+def fits_shape(shape, expected) -> bool:
+    """Whether a per-sample ``shape`` matches ``expected``, where None (a model built for sequences
+    of any length, ``gn.Input((None, D))``) stands for any size of that axis."""
+    shape, expected = tuple(shape), tuple(expected)
+    return len(shape) == len(expected) and all(e is None or s == e for s, e in zip(shape, expected))
+
+
+
+def sequence_hint(y_shape, expected) -> str:
+    """The likely slip when targets are one row per sample (N, C) and the outputs one row per time
+    step (N, T, C): the last recurrent layer keeps return_sequences=True."""
+    if len(y_shape) == 2 and len(expected) == 2 and fits_shape(y_shape[1:], tuple(expected)[1:]):
+        return (" The model outputs one row per time step: for one answer per sequence, drop "
+                "return_sequences=True on the last recurrent layer (or pool over time, GlobalAveragePooling1D).")
+    return ""
+
+
 class Loss:
     """Base class.
 
@@ -135,12 +152,12 @@ class Loss:
         """
         y = _as_float(y)
         expected = tuple(output_shape[1:])
-        if expected[-1:] == (1,) and tuple(y.shape[1:]) == expected[:-1]:
-            y = y.reshape((-1, *expected))  # (N,) for (N, 1) outputs, (N, T) for (N, T, 1)
-        if tuple(y.shape[1:]) != expected:
+        if expected[-1:] == (1,) and fits_shape(y.shape[1:], expected[:-1]):
+            y = y.reshape((*y.shape, 1))  # (N,) for (N, 1) outputs, (N, T) for (N, T, 1)
+        if not fits_shape(y.shape[1:], expected):
             raise ValueError(
                 f"{self.name}: y has shape {y.shape} but the model outputs {(None, *expected)}. "
-                f"Give one target row per sample with {expected} values."
+                f"Give one target row per sample with {expected} values." + sequence_hint(y.shape, expected)
             )
         return y
 
@@ -326,15 +343,16 @@ class SparseCategoricalCrossentropy(_Crossentropy):
         classes = output_shape[-1]
         rows = tuple(output_shape[1:-1])  # () for (N, C) outputs, (T,) for (N, T, C)
         shape = "(N,)" if not rows else f"(N, {', '.join(map(str, rows))})"
-        if y.shape[1:] == tuple(output_shape[1:]) and classes > 1:
+        if fits_shape(y.shape[1:], output_shape[1:]) and classes > 1:
             raise ValueError(
                 f"sparse_categorical_crossentropy needs integer labels of shape {shape}; y looks "
                 f"one-hot with shape {y.shape}. Use 'categorical_crossentropy' or y.argmax(axis=-1)."
             )
-        if y.shape[1:] not in (rows, rows + (1,)):
+        if not (fits_shape(y.shape[1:], rows) or fits_shape(y.shape[1:], rows + (1,))):
             raise ValueError(f"sparse_categorical_crossentropy labels must have shape {shape} for outputs "
-                             f"{(None, *output_shape[1:])}; got {y.shape}.")
-        y = y.reshape((y.shape[0],) + rows)
+                             f"{(None, *output_shape[1:])}; got {y.shape}."
+                             + sequence_hint((*y.shape, classes) if y.ndim == 1 else y.shape, output_shape[1:]))
+        y = y.reshape(y.shape[:1 + len(rows)])  # drop a trailing 1: (N, T, 1) -> (N, T)
         if y.dtype.kind == "f" and not np.all(y == np.round(y)):
             raise ValueError("sparse_categorical_crossentropy labels must be whole numbers (class indices).")
         if y.size and (y.min() < 0 or y.max() >= classes):

@@ -52,7 +52,8 @@ def to_categorical(y, num_classes: int | None = None, dtype: str = "float32") ->
     """One-hot encode integer labels, as ``keras.utils.to_categorical``.
 
     Args:
-        y: integer labels, shape (N,) or (N, 1).
+        y: integer labels of any shape: (N,) or (N, 1) gives (N, C); per time step, (N, T) or
+            (N, T, 1) gives (N, T, C). A trailing axis of 1 is dropped, as Keras does.
         num_classes: number of classes; defaults to max(y) + 1.
 
     Example:
@@ -60,12 +61,14 @@ def to_categorical(y, num_classes: int | None = None, dtype: str = "float32") ->
         >>> gn.utils.to_categorical([0, 2], 3)
         array([[1., 0., 0.],
                [0., 0., 1.]], dtype=float32)
+        >>> gn.utils.to_categorical([[0, 2, 1]], 3).shape  # one label per time step
+        (1, 3, 3)
     """
     y = np.asarray(y)
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y.reshape(-1)
-    if y.ndim != 1:
-        raise ValueError(f"to_categorical needs labels of shape (N,) or (N, 1); got {y.shape}.")
+    if y.ndim == 0:
+        raise ValueError(f"to_categorical needs an array of labels, one per sample; got the single value {y!r}.")
+    if y.ndim >= 2 and y.shape[-1] == 1:
+        y = y.reshape(y.shape[:-1])
     if y.size == 0:
         raise ValueError("to_categorical got no labels.")
     if y.dtype.kind not in "iub" and not (y.dtype.kind == "f" and np.all(y == np.round(y))):
@@ -76,9 +79,10 @@ def to_categorical(y, num_classes: int | None = None, dtype: str = "float32") ->
     n = int(y.max()) + 1 if num_classes is None else int(num_classes)
     if y.max() >= n:
         raise ValueError(f"to_categorical: label {y.max()} does not fit num_classes={n}.")
-    out = np.zeros((y.shape[0], n), dtype=dtype)
-    out[np.arange(y.shape[0]), y] = 1
-    return out
+    flat = y.reshape(-1)
+    out = np.zeros((flat.shape[0], n), dtype=dtype)
+    out[np.arange(flat.shape[0]), flat] = 1
+    return out.reshape((*y.shape, n))
 
 
 def pad_sequences(sequences, maxlen: int | None = None, dtype: str = "int32", padding: str = "pre",

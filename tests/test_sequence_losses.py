@@ -171,6 +171,26 @@ def test_class_weight_weighs_each_time_step_by_its_label():
         np.testing.assert_array_equal(a, b)
 
 
+
+@pytest.mark.parametrize("loss, classes, targets", [
+    ("categorical_crossentropy", C, lambda labels: np.eye(C)[labels]),  # one-hot per step (N, T, C)
+    ("binary_crossentropy", 1, lambda labels: (labels > 0).astype(float)),  # 0/1 per step (N, T)
+])
+def test_class_weight_reads_the_class_of_each_step_of_float_targets(loss, classes, targets):
+    """One-hot (N, T, C) and 0/1 (N, T) targets: the class is on the last axis. argmax over axis 1
+    took the time step for the class ("class_weight has no entry for class(es) [3, 4]")."""
+    labels = np.where(IDS > 0, LABELS, 0)
+    class_weight = {0: 1.0, 1: 3.0, 2: 0.5} if classes == C else {0: 1.0, 1: 3.0}
+    per_step = np.vectorize(class_weight.get)(labels if classes == C else (labels > 0).astype(int))
+    trained = []
+    for weights in ({"class_weight": class_weight}, {"sample_weight": per_step}):
+        model = _sequential(gn.layers.Dense(classes, activation="softmax" if classes == C else "sigmoid"))
+        model.compile(optimizer="adam", loss=loss)
+        model.fit(IDS, targets(labels), epochs=1, verbose=0, **weights)
+        trained.append(model.get_weights())
+    for a, b in zip(*trained):
+        np.testing.assert_array_equal(a, b)
+
 def test_validation_split_does_not_stratify_on_labels_per_step(capsys):
     ids = np.tile(IDS, (3, 1))
     model = MODELS["sequential_dense"]()
@@ -190,3 +210,66 @@ def test_function_metrics_leave_the_padded_steps_out(metric):
     assert per_step.shape == (N, T)  # one value per step, as Keras' functions give
     result = model.evaluate(IDS, LABELS, return_dict=True)
     assert result[metric.__name__] == pytest.approx(per_step[KEPT].mean(), rel=1e-5)
+
+
+
+@pytest.mark.parametrize("loss, targets", [
+    ("mse", lambda labels: labels[..., None].astype("float32")),  # (N, T, 1) for (N, T, 1) outputs
+    ("mse", lambda labels: labels.astype("float32")),  # (N, T): the trailing 1 is added
+    ("binary_crossentropy", lambda labels: labels),
+    ("sparse_categorical_crossentropy", lambda labels: labels),
+    ("sparse_categorical_crossentropy", lambda labels: labels[..., None]),
+])
+def test_a_model_for_sequences_of_any_length_takes_per_step_targets(loss, targets):
+    """gn.Input((None, D)) -> ... -> per-step outputs (None, None, C): the target check compared the
+    batch's T with None and refused every y ('y has shape (8, 5, 1) but the model outputs (None,
+    None, 1)'), so such a model could be neither fit nor evaluated."""
+    classes = 2 if loss.startswith("sparse") else 1
+    activation = "softmax" if classes == 2 else "sigmoid"
+    rng = np.random.default_rng(0)
+    x, labels = rng.standard_normal((8, 5, 2)).astype("float32"), rng.integers(0, 2, (8, 5))
+    y_true = labels if classes == 2 else labels[..., None].astype("float32")  # as the loss takes them
+    inputs = gn.Input((None, 2))
+    seq = gn.layers.GRU(3, return_sequences=True)(inputs)
+    graph = gn.Model(inputs, gn.layers.TimeDistributed(gn.layers.Dense(classes, activation=activation))(seq))
+    chain = gn.Sequential([gn.Input((None, 2)), gn.layers.LSTM(3, return_sequences=True),
+                           gn.layers.Dense(classes, activation=activation)])
+    for model in (graph, chain):
+        model.compile("adam", loss)
+        assert np.isfinite(model.fit(x, targets(labels), epochs=1, batch_size=4, verbose=0).history["loss"][0])
+        expected = losses.get(loss)(y_true, model.predict(x))
+        np.testing.assert_allclose(model.evaluate(x, targets(labels), verbose=0), expected, rtol=1e-5)
+
+
+def test_a_model_for_sequences_of_any_length_still_refuses_targets_of_the_wrong_width():
+    model = gn.Sequential([gn.Input((None, 2)), gn.layers.LSTM(3, return_sequences=True), gn.layers.Dense(1)])
+    model.compile("adam", "mse")
+    with pytest.raises(ValueError, match=r"y has shape \(8, 5, 2\) but the model outputs \(None, None, 1\)"):
+        model.fit(np.zeros((8, 5, 2)), np.zeros((8, 5, 2)), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"y has shape \(8, 5, 1, 1\) but the model outputs \(None, None, 1\)"):
+        model.fit(np.zeros((8, 5, 2)), np.zeros((8, 5, 1, 1)), epochs=1, verbose=0)
+
+
+def test_to_categorical_one_hots_per_step_labels_as_keras_does():
+    """keras.utils.to_categorical takes labels of any shape (a trailing 1 dropped): (N, T) -> (N, T, C)
+    for a sequence tagger trained with categorical_crossentropy. It refused anything but (N,)."""
+    np.testing.assert_array_equal(gn.utils.to_categorical(LABELS, C), ONE_HOT)
+    np.testing.assert_array_equal(gn.utils.to_categorical(LABELS[..., None], C), ONE_HOT)
+    np.testing.assert_array_equal(gn.utils.to_categorical([[0], [2]], 3), [[1, 0, 0], [0, 0, 1]])
+    with pytest.raises(ValueError, match="single value"):
+        gn.utils.to_categorical(2, 3)
+
+
+@pytest.mark.parametrize("loss, y", [
+    ("mse", np.ones((4, 1))),
+    ("categorical_crossentropy", np.eye(4)),
+    ("sparse_categorical_crossentropy", np.arange(4)),
+])
+def test_one_target_per_sequence_for_per_step_outputs_names_return_sequences(loss, y):
+    """LSTM(return_sequences=True) -> Dense with one target per sequence: the error said only that
+    the shapes differ; the usual cause is return_sequences=True left on the last recurrent layer."""
+    units = 1 if loss == "mse" else 4
+    model = gn.Sequential([gn.Input((5, 2)), gn.layers.LSTM(3, return_sequences=True), gn.layers.Dense(units)])
+    model.compile("adam", loss)
+    with pytest.raises(ValueError, match="one row per time step.*drop return_sequences=True on the last recurrent"):
+        model.fit(np.ones((4, 5, 2)), y, epochs=1, verbose=0)

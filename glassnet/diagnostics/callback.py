@@ -276,9 +276,10 @@ class Diagnostics(Callback):
         one output (by default a Sequential's only one)."""
         if loss is None:
             loss, output_shape = self.model.loss, self.model.output_shape
-        out_shape = (y.shape[0], *output_shape[1:])
-        if y.ndim == 1 and len(out_shape) == 2 and out_shape[1] > 1:  # sparse labels
-            mean = np.bincount(y.astype(np.int64), minlength=out_shape[1]) / y.shape[0]
+        # None, in a model for sequences of any length, is the targets' size on that axis.
+        out_shape = (y.shape[0], *(y.shape[i + 1] if d is None else d for i, d in enumerate(output_shape[1:])))
+        if y.ndim == len(out_shape) - 1 and out_shape[-1] > 1:  # sparse labels, (N,) or one per step (N, T)
+            mean = np.bincount(y.reshape(-1).astype(np.int64), minlength=out_shape[-1]) / y.size
         else:
             mean = y.reshape(y.shape[0], -1).mean(axis=0).reshape(out_shape[1:])
         if isinstance(loss, losses.MeanAbsoluteError):
@@ -291,7 +292,8 @@ class Diagnostics(Callback):
         return float(loss(y, pred))
 
     def _check_classes(self, y, y_val):
-        train, val = data.class_indices(y), data.class_indices(y_val)
+        # Per-step targets give one class per step: count the steps, (N, T) flattened.
+        train, val = data.class_indices(y).reshape(-1), data.class_indices(y_val).reshape(-1)
         classes = max(train.max(), val.max()) + 1
         p_train = np.bincount(train, minlength=classes) / train.size
         p_val = np.bincount(val, minlength=classes) / val.size

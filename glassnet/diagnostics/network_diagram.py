@@ -93,16 +93,25 @@ def set_title(ax, exp) -> None:
 def _columns(exp, sample, max_units):
     """The node columns: the input, then one per layer, with values, slopes and edge data."""
     x = exp.x
-    if x.ndim != 2:
-        raise ValueError(f"draw_network draws flat inputs (N, D); this model takes {x.shape[1:]} per sample.")
+    # Text first: one string per sample is (N,), which would otherwise be refused as "not flat".
     if not np.issubdtype(x.dtype, np.number):
         raise ValueError("draw_network draws numbers in its nodes; this model reads raw text (strings). Read "
-                         "the layers' statistics and gradients in print(explanation) instead.")
+                         "the layers' statistics and gradients in print(explanation) instead"
+                         + _steps_hint(exp) + ".")
+    if x.ndim != 2:
+        raise ValueError(f"draw_network draws flat inputs (N, D); this model takes {x.shape[1:]} per sample. "
+                         f"Read the layers' statistics and gradients in print(explanation) instead"
+                         + _steps_hint(exp) + ".")
     grads = exp.input_gradients
     cols = [{"title": "input", "values": x[sample], "slopes": None if grads is None else grads[0][sample],
              "edges": None}]
     for i, (layer, out) in enumerate(zip(exp.model.layers, exp.outputs)):
-        if out.ndim != 2 or out.shape[1] > max_units or x.shape[1] > max_units:
+        if out.ndim != 2:  # a sequence (N, T, D) or an image: no single column of units
+            raise ValueError(
+                f"draw_network draws flat layers, one row of units per sample; {layer.name} has output shape "
+                f"{out.shape[1:]}. Read its statistics and gradients in print(explanation) instead"
+                + _steps_hint(exp) + ".")
+        if out.shape[1] > max_units or x.shape[1] > max_units:
             raise ValueError(
                 f"draw_network is for small networks (at most {max_units} units per layer); "
                 f"{layer.name} has output shape {out.shape[1:]}. Use explain()'s statistics instead."
@@ -122,6 +131,12 @@ def _columns(exp, sample, max_units):
             raise ValueError(f"draw_network cannot draw {type(layer).__name__} ({layer.name}).")
         cols.append({"title": title, "values": out[sample], "slopes": slopes, "edges": edges})
     return cols
+
+
+def _steps_hint(exp) -> str:
+    """Where a recurrent model's picture is: its gradient through time, step by step."""
+    return ("; explanation.plot_steps() draws the gradient reaching each time step of its recurrent layers"
+            if exp.steps else "")
 
 
 def node_positions(count: int) -> np.ndarray:

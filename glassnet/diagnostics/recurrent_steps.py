@@ -195,18 +195,32 @@ def _which(shown, steps: int) -> str:
     return f"all {steps} steps" if len(shown) == steps else f"{len(shown)} of the {steps} steps"
 
 
+def _reversed(st: RecurrentSteps) -> bool:
+    """Whether the layer ran from the last time step to the first (go_backwards, or a
+    Bidirectional's backward direction): its step k then reads time step T-1-k."""
+    return bool(st.steps) and not np.array_equal(st.order, np.arange(st.steps))
+
+
+def _time_note(st: RecurrentSteps) -> str:
+    return (f"  steps in processing order, last time step first: step k reads time step t = {st.steps - 1} - k"
+            if _reversed(st) else "")
+
+
 def forward_lines(st: RecurrentSteps, sample: int = 0) -> list:
-    """A table: per step, each gate and state of one sample averaged over its units."""
+    """A table: per step, each gate and state of one sample averaged over its units. A layer that
+    runs backwards gets a column ``t``, the time step each step reads."""
     keys = list(st.values)
     units = st.values[keys[0]].shape[-1]
     shown = shown_steps(st.steps)
+    rev = _reversed(st)
     lines = [f"step by step ({_which(shown, st.steps)}; sample {sample}, each gate and state averaged over "
              f"its {units} units;", f"  every unit of every sample: explanation.steps[{st.layer!r}].values)",
-             "  step " + "".join(f"{k:>11}" for k in keys)]
+             *([_time_note(st)] if rev else []),
+             "  step " + ("   t " if rev else "") + "".join(f"{k:>11}" for k in keys)]
     for k in shown:
         means = [float(np.mean(st.values[key][sample, k], dtype=np.float64)) for key in keys]
         # 11 wide: a mean such as -1.234e-05 fills 10 and would run into the column before it
-        lines.append(f"  {k:>4} " + "".join(f"{m:>11.4g}" for m in means))
+        lines.append(f"  {k:>4} " + (f"{st.order[k]:>4} " if rev else "") + "".join(f"{m:>11.4g}" for m in means))
     return lines
 
 
@@ -216,11 +230,15 @@ def backward_lines(st: RecurrentSteps, sample: int = 0) -> list:
     keys = [k for k in ("input", *st.state_grads) if k in batch]
     shown = shown_steps(st.steps)[::-1]
     states = ", ".join(f"dL/d{k}" for k in st.state_grads)
+    rev = _reversed(st)
     lines = [f"gradient through time, last step first ({_which(shown, st.steps)}): the norm of dL/dx "
              f"(input) at step k and of {states} after it,", f"  over the batch and for sample {sample}",
-             "  step " + "".join(f"{f'{k} (batch)':>14}{f'{k} ({sample})':>12}" for k in keys)]
+             *([_time_note(st)] if rev else []),
+             "  step " + ("   t " if rev else "") + "".join(f"{f'{k} (batch)':>14}{f'{k} ({sample})':>12}"
+                                                          for k in keys)]
     for k in shown:
-        lines.append(f"  {k:>4} " + "".join(f"{batch[key][k]:>14.3g}{one[key][k]:>12.3g}" for key in keys))
+        lines.append(f"  {k:>4} " + (f"{st.order[k]:>4} " if rev else "")
+                     + "".join(f"{batch[key][k]:>14.3g}{one[key][k]:>12.3g}" for key in keys))
     ratio = st.first_last_ratio()
     if ratio is not None:
         both = " and ".join(st.state_grads)

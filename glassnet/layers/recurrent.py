@@ -276,7 +276,8 @@ class Recurrent(Layer):
 
     def _run_steps(self, x, training, mask, initial_state, keep_steps: bool):
         layer = type(self).__name__
-        check_sequence_input(x.shape, layer)
+        # The kernel fixes D; without this a wrong D failed deep inside matmul with a gufunc message.
+        check_sequence_input(x.shape, layer, self.params["kernel"].shape[0])
         mask = check_sequence_mask(mask, x, layer)
         n, steps, _ = x.shape
         dtype, xp = x.dtype, backend.array_module(x)  # xp: NumPy, or CuPy on a GPU
@@ -521,12 +522,20 @@ def step_chunks(steps: int, n: int) -> list:
     return [(a, min(a + size, steps)) for a in range(0, steps, size)] or [(0, 0)]
 
 
-def check_sequence_input(shape, layer: str) -> None:
-    """Raise unless ``shape`` is (N, T, D) with a known D (the batch axis may be None)."""
+def check_sequence_input(shape, layer: str, features: int | None = None) -> None:
+    """Raise unless ``shape`` is (N, T, D) with a known D (the batch axis may be None), and D equal
+    to ``features`` when the layer was built for that many."""
     if len(shape) != 3 or shape[-1] is None:
+        # (N, U) is most often the output of a recurrent layer below that gave only its last step.
+        stacked = (" After another recurrent layer, give that one return_sequences=True, so that it hands on "
+                   "every step (N, T, U), not only the last (N, U)." if len(shape) == 2 else "")
         raise ValueError(f"{layer} needs 3-D inputs (N, T, D): samples, time steps, features per step; got "
                          f"shape {tuple(shape)}. For one feature per time step add a feature axis, x[..., None] "
-                         f"(input_shape=(T, 1)); for token ids put an Embedding layer first.")
+                         f"(input_shape=(T, 1)); for token ids put an Embedding layer first.{stacked}")
+    if features is not None and shape[-1] != features:
+        raise ValueError(f"{layer} was built for {features} features per time step (its kernel is "
+                         f"({features}, ...)) and got inputs of shape {tuple(shape)}, {shape[-1]} per step. "
+                         f"Give it inputs of {features} features, or use a new {layer} for these.")
 
 
 @register("layer")

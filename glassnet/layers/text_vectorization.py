@@ -270,6 +270,8 @@ class TextVectorization(Layer):
                 text = STRIP_REGEX.sub("", text)
             elif callable(standardize):
                 text = standardize(text)
+                if not isinstance(text, str):  # else a list fails later as "'list' has no attribute 'split'"
+                    raise TypeError(self._callable_error("standardize", "one string", text))
             if split == "whitespace":
                 tokens = text.split()
             elif split == "character":
@@ -277,11 +279,21 @@ class TextVectorization(Layer):
             elif split is None:
                 tokens = [text]
             else:
-                tokens = list(split(text))
+                got = split(text)
+                # A string returned here would be read as its characters, silently.
+                tokens = [] if isinstance(got, str) else list(got)
+                if isinstance(got, str) or not all(isinstance(t, str) for t in tokens):
+                    raise TypeError(self._callable_error("split", "a list (or iterable) of strings", got))
             if sizes is not None:
                 tokens = [" ".join(tokens[i:i + n]) for n in sizes for i in range(len(tokens) - n + 1)]
             out.append(tokens)
         return out
+
+    def _callable_error(self, argument: str, expected: str, got) -> str:
+        shown = repr(got) if len(repr(got)) <= 60 else repr(got)[:57] + "..."
+        return (f"TextVectorization {self.name!r}: the {argument} function must return {expected} for each "
+                f"string; it returned {type(got).__name__} {shown}. Keras' functions take a tensor of strings; "
+                f"here {argument} takes one Python string at a time.")
 
     # -- the layer -----------------------------------------------------------------------------------
     def __call__(self, x, training: bool = False):

@@ -6,6 +6,7 @@ import numpy as np
 
 from glassnet import backend
 from glassnet._registry import deserialize, register, serialize
+from glassnet.layers import symbolic
 from glassnet.layers.base import Layer
 from glassnet.layers.recurrent import Recurrent
 
@@ -120,6 +121,21 @@ class Bidirectional(Layer):
         return mask if self.return_sequences else None
 
     # -- forward and backward ------------------------------------------------------------------
+    def __call__(self, x, training: bool = False, mask=None):
+        """As ``Layer.__call__``, with Keras' call argument ``mask`` (boolean (N, T)) for arrays, as
+        the recurrent layers take it; in a graph the mask travels with the tensor instead."""
+        if mask is None:
+            return super().__call__(x, training=training)
+        if symbolic.is_symbolic(x) or symbolic.is_symbolic(mask):
+            raise TypeError(f"Bidirectional {self.name!r}: mask= is not a symbolic call argument in glassnet; in "
+                            f"a gn.Model the mask comes with the tensor: put gn.layers.Embedding(..., "
+                            f"mask_zero=True) or gn.layers.Masking() before this layer. (mask= works with NumPy "
+                            f"arrays in an eager call.)")
+        x = self._as_float(x)
+        if not self.built:
+            self.build((None, *x.shape[1:]))
+        return self.forward(x, training=training, mask=mask)
+
     def forward(self, x, training=False, mask=None):
         self._share_arrays()
         y_f = self.forward_layer.forward(x, training=training, mask=mask)

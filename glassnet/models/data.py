@@ -249,12 +249,13 @@ def labels_per_step(y: np.ndarray) -> bool:
 
 def class_indices(y: np.ndarray) -> np.ndarray:
     """Integer class of each target row: labels, argmax of one-hot rows or rounded 0/1 values;
-    of each time step for labels per step (N, T)."""
+    of each time step for targets per step (labels (N, T), 0/1 (N, T, 1), one-hot (N, T, C)).
+    The class axis is the last: argmax over axis 1 gave a sequence's time steps as classes."""
     if y.ndim == 1 or labels_per_step(y):
         return np.rint(y).astype(np.int64)
-    if y.shape[1] == 1:
-        return np.rint(y[:, 0]).astype(np.int64)
-    return y.argmax(axis=1)
+    if y.shape[-1] == 1:
+        return np.rint(y[..., 0]).astype(np.int64)
+    return y.argmax(axis=-1)
 
 
 def apply_class_weight(class_weight: dict, y: np.ndarray, sample_weight, n: int) -> np.ndarray:

@@ -155,3 +155,27 @@ def test_constant_prediction_baseline_is_the_entropy_of_the_class_shares(loss):
     diagnostics = Diagnostics(np.zeros((100, 3)), y)
     diagnostics.set_model(model)
     assert diagnostics._constant_loss(y) == pytest.approx(-(0.1 * np.log(0.1) + 0.9 * np.log(0.9)), rel=1e-12)
+
+
+@pytest.mark.parametrize("steps", [6, None], ids=["fixed_length", "any_length"])
+@pytest.mark.parametrize("loss", ["sparse_categorical_crossentropy", "categorical_crossentropy"])
+def test_a_sequence_tagger_is_diagnosed_over_its_steps(loss, steps):
+    """fit(diagnose=True) on per-step targets failed before training for every classifier: the
+    baseline reshaped (N, T) labels to (T, C) ('cannot reshape array of size 6 into shape (6,3)'),
+    the class check bincounted a 2-D array ('object too deep'), and gn.Input((None, D)) put None
+    into a shape. The baseline is the entropy of the class shares over all steps."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 6, 2)).astype("float32")
+    labels = np.where(rng.random((40, 6)) < 0.7, 0, rng.integers(1, 3, (40, 6)))
+    y = labels if loss.startswith("sparse") else gn.utils.to_categorical(labels, 3)
+    model = gn.Sequential([gn.Input((steps, 2)), layers.GRU(3, return_sequences=True),
+                           layers.Dense(3, activation="softmax")], seed=0)
+    model.compile("adam", loss)
+    diagnostics = Diagnostics(x[:30], y[:30], validation_data=(x[30:], y[30:]), print_fn=None)
+    model.fit(x[:30], y[:30], epochs=1, verbose=0, callbacks=[diagnostics])
+    shares = np.bincount(labels[:30].reshape(-1), minlength=3) / labels[:30].size
+    if loss.startswith("sparse"):  # one share per class, the same at every step
+        assert diagnostics._baseline == pytest.approx(-(shares * np.log(shares)).sum(), rel=1e-6)
+    assert np.isfinite(diagnostics._baseline)
+    history = model.fit(x[:30], y[:30], epochs=1, verbose=0, validation_data=(x[30:], y[30:]), diagnose=True)
+    assert np.isfinite(history.history["val_loss"][0])

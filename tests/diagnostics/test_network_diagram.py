@@ -54,3 +54,26 @@ def test_a_model_reading_raw_text_is_refused_by_name():
     explanation = model.explain(np.array([["a cat"]]), np.array([1.0]), print_fn=None)
     with pytest.raises(ValueError, match="reads raw text.*statistics"):
         explanation.plot()
+
+
+def test_a_text_model_taking_one_string_per_sample_is_refused_as_text_and_pointed_to_plot_steps():
+    """Keras' text models take (N,) strings, not (N, 1): the text refusal must come before the
+    'flat inputs' one, which named an empty shape (), and a recurrent model is sent to plot_steps."""
+    vectorize = layers.TextVectorization(output_sequence_length=4, vocabulary=["cat", "dog"])
+    model = gn.Sequential([vectorize, layers.Embedding(4, 2, mask_zero=True), layers.LSTM(2),
+                           layers.Dense(1, activation="sigmoid")], seed=0)
+    model.compile("sgd", "binary_crossentropy")
+    explanation = model.explain(np.array(["a cat", "dog dog"]), np.array([1.0, 0.0]), print_fn=None)
+    with pytest.raises(ValueError, match=r"reads raw text.*statistics.*plot_steps\(\)"):
+        explanation.plot()
+    ax = explanation.plot_steps()  # the picture a recurrent model has
+    matplotlib.pyplot.close(ax.figure)
+
+
+def test_a_sequence_layer_is_refused_as_not_flat_not_as_too_wide():
+    """An Embedding's (T, D) output of 5 x 3 values is not 'more than 12 units': the refusal says
+    what is wrong with it (no single row of units) and where the recurrent picture is."""
+    model = gn.Sequential([layers.Embedding(10, 3), layers.SimpleRNN(2), layers.Dense(1)], seed=0)
+    model.compile("sgd", "mse")
+    with pytest.raises(ValueError, match=r"flat layers.*'?embedding\w*'? has output shape \(5, 3\).*plot_steps"):
+        draw_network(model, np.array([[4, 7, 1, 0, 0]]), np.array([[1.0]]))

@@ -212,3 +212,23 @@ def test_the_step_table_keeps_its_columns_apart_at_any_value():
         steps.values[key][...] = -1.234e-05
     rows = recurrent_steps.forward_lines(steps)[3:]
     assert rows and all(len(row.split()) == 1 + len(steps.values) for row in rows)
+
+
+def test_a_backward_direction_shows_which_time_step_each_step_reads():
+    """A Bidirectional's backward direction runs from the last time step: its tables numbered the
+    steps in processing order only, so right-padding (skipped first, zero states) read as if it
+    sat at the start of the text. Each row now also says its time step t."""
+    ids = np.array([[3, 1, 4, 1, 0, 0], [2, 7, 1, 8, 2, 8]])
+    bi = layers.Bidirectional(layers.GRU(2), name="bi")
+    model = gn.Sequential([layers.Embedding(10, 3, mask_zero=True), bi, layers.Dense(1)], seed=0)
+    model.compile(optimizer="sgd", loss="mse")
+    e = model.explain(ids, np.zeros((2, 1)), print_fn=None)
+    backward = e.steps[f"bi/{bi.backward_layer_.name}"]
+    rows = recurrent_steps.forward_lines(backward)[4:]
+    assert [row.split()[:2] for row in rows] == [[str(k), str(5 - k)] for k in range(6)]
+    assert all(float(row.split()[-1]) == 0.0 for row in rows[:2])  # t = 5, 4: the padding, skipped
+    back_rows = recurrent_steps.backward_lines(backward)[4:-1]
+    assert [row.split()[:2] for row in back_rows] == [[str(k), str(5 - k)] for k in range(5, -1, -1)]
+    forward = recurrent_steps.forward_lines(e.steps[f"bi/{bi.forward_layer.name}"])
+    assert forward[2].split()[:2] == ["step", "z"]  # a forward layer's steps are its time steps: no t column
+    assert "step k reads time step t = 5 - k" in str(e)

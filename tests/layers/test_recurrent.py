@@ -218,6 +218,27 @@ def test_initial_state_of_the_wrong_shape_is_a_clear_error():
         layers.LSTM(3)(np.ones((4, 5, 2)), initial_state=[np.zeros((4, 3))])
 
 
+
+
+@pytest.mark.parametrize("cls", LAYERS, ids=lambda c: c.__name__)
+def test_stacking_on_a_layer_without_return_sequences_names_return_sequences(cls):
+    """Keras' most common stacking slip: LSTM(8) then LSTM(4) hands the second (N, 8). The error
+    spoke of feature axes and Embedding only; it now names return_sequences=True on the layer below."""
+    with pytest.raises(ValueError, match=r"got shape \(None, 8\).*give that one return_sequences=True"):
+        gn.Sequential([cls(8, input_shape=(5, 2)), cls(4)], seed=0)  # built at once: the input shape is known
+    assert gn.Sequential([cls(8, return_sequences=True, input_shape=(5, 2)), cls(4)], seed=0).output_shape == (None, 4)
+
+@pytest.mark.parametrize("cls", LAYERS, ids=lambda c: c.__name__)
+def test_a_built_layer_given_another_feature_count_is_a_clear_error(cls):
+    """The kernel fixes D: a second call with other features failed inside matmul ('mismatch in its
+    core dimension 0, with gufunc signature (n?,k),(k,m?)->(n?,m?)'); so did a Bidirectional's."""
+    message = r"built for 2 features per time step .* got inputs of shape \(4, 5, 3\), 3 per step"
+    layer, wrapped = cls(3), layers.Bidirectional(cls(3))
+    for call in (layer, lambda x: layer(x, mask=np.ones((4, 5), bool)), wrapped):
+        call(np.ones((4, 5, 2)))
+        with pytest.raises(ValueError, match=message):
+            call(np.ones((4, 5, 3)))
+
 # -- defaults and training ------------------------------------------------------------------------
 def test_keras_defaults_shapes_and_param_counts():
     lstm, gru, rnn = layers.LSTM(8), layers.GRU(8), layers.SimpleRNN(8)

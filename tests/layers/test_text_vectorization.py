@@ -159,6 +159,23 @@ def test_standardize_and_split_options():
     assert whole.get_vocabulary() == ["[UNK]", "big cat", "dog"]
 
 
+
+def test_standardize_and_split_functions_that_return_the_wrong_kind_are_named():
+    """A ported Keras function may return a list from standardize (an AttributeError, "'list' object
+    has no attribute 'split'", came from inside the layer) or one string from split (read as its
+    characters, silently). A generator of tokens stays fine."""
+    texts = ["the cat sat"]
+    with pytest.raises(TypeError, match=r"standardize function must return one string .* returned list"):
+        TextVectorization(standardize=lambda s: s.split()).adapt(texts)
+    with pytest.raises(TypeError, match=r"split function must return a list \(or iterable\) of strings .* "
+                                        r"returned str 'the cat sat'"):
+        TextVectorization(split=lambda s: s).adapt(texts)
+    with pytest.raises(TypeError, match=r"split function .* returned list \[1, 2\]"):
+        TextVectorization(split=lambda s: [1, 2]).adapt(texts)
+    words = TextVectorization(split=lambda s: (w for w in s.split(" ")))
+    words.adapt(texts)
+    assert sorted(words.get_vocabulary()[2:]) == ["cat", "sat", "the"]
+
 def test_pad_to_max_tokens_gives_a_fixed_width():
     layer = TextVectorization(max_tokens=10, output_mode="tf_idf", pad_to_max_tokens=True)
     layer.adapt(["a b", "b c"])

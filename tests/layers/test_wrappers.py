@@ -146,3 +146,18 @@ def test_whole_model_gradient_through_the_wrappers_in_the_flat_buffer():
     before = model.get_weights()
     model.fit(x, y, epochs=1, batch_size=4, verbose=0)  # the wrappers' arrays are the ones trained
     assert all(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def test_bidirectional_takes_keras_mask_call_argument_on_arrays():
+    """Keras' ``Bidirectional(...)(x, mask=m)``, as the recurrent layers take it: it was a TypeError
+    (no ``mask`` argument). The masked call must equal the unpadded one and check the mask's shape."""
+    x = random_input((2, 5, 3), seed=4).astype(np.float32)
+    mask = np.array([[True, True, True, False, False], [True] * 5])
+    layer = layers.Bidirectional(layers.GRU(3), merge_mode="sum")
+    masked = layer(x, mask=mask)
+    np.testing.assert_allclose(masked[:1], layer(x[:1, :3]), rtol=1e-6)
+    assert not np.allclose(masked[:1], layer(x[:1]))  # the padded steps did count without the mask
+    with pytest.raises(ValueError, match=r"mask must be a boolean array \(N, T\) = \(2, 5\)"):
+        layer(x, mask=mask[:, :4])
+    with pytest.raises(TypeError, match="mask= is not a symbolic call argument"):
+        layer(gn.Input((5, 3)), mask=gn.Input((5,)))
