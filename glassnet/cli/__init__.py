@@ -246,6 +246,27 @@ def tune_worker(storage, study_name, data_path, trials, quiet):
 
 
 # -- evaluate / predict --------------------------------------------------------------------------
+class _ModelPath(click.Path):
+    """A .glassnet file, or a run folder holding one (``glassnet train`` writes ``model.glassnet``
+    into each run folder): the file's path either way."""
+
+    name = "model"
+
+    def __init__(self):
+        super().__init__(exists=True, path_type=Path)
+
+    def convert(self, value, param, ctx):
+        path = super().convert(value, param, ctx)
+        if path.is_dir():
+            from glassnet.cli.run_folder import MODEL_FILE
+
+            if not (path / MODEL_FILE).is_file():
+                self.fail(f"{path} is a folder without a {MODEL_FILE}; give a .glassnet file or a run "
+                          f"folder that glassnet train wrote.", param, ctx)
+            path = path / MODEL_FILE
+        return path
+
+
 def _load(model_path):
     import glassnet as gn
 
@@ -257,11 +278,14 @@ x/y arrays), a .csv (with --target, unless the model carries a preprocessor
 that knows it), an image folder with one subfolder per class, a run config
 .toml (its test split), or an IDX images file with --labels.
 
+MODEL is a .glassnet file or the run folder glassnet train wrote it into.
+
 Examples:
   glassnet evaluate runs/digits-cnn-20250101-120000/model.glassnet digits
+  glassnet evaluate runs/digits-cnn-20250101-120000 digits
   glassnet evaluate model.glassnet test.csv --target income
   glassnet evaluate model.glassnet chest_xray/test --json""")
-@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("model", type=_ModelPath())
 @click.argument("data")
 @click.option("--target", help="CSV column holding the targets.")
 @click.option("--labels", type=click.Path(exists=True, dir_okay=False), help="IDX labels file for an IDX images file.")
@@ -297,7 +321,7 @@ files (a folder or one file) or a CSV's text column.
 Examples:
   glassnet predict model.glassnet new_rows.csv -o predictions.csv
   glassnet predict model.glassnet photos/ -o predictions.csv""")
-@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("model", type=_ModelPath())
 @click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, path_type=Path))
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default="predictions.csv",
               show_default=True, help="CSV file to write.")
@@ -314,7 +338,7 @@ def predict_command(model, input_path, output):
 # -- describing models and data ------------------------------------------------------------------
 @cli.command(cls=_Command, epilog="""Example:
   glassnet summary runs/digits-cnn-20250101-120000/model.glassnet""")
-@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("model", type=_ModelPath())
 @_debug_option
 def summary(model):
     """Print MODEL's layers, output shapes and parameter counts."""
@@ -344,7 +368,7 @@ def _describe_calls(calls) -> str:
 @cli.command(cls=_Command, epilog="""Example:
   glassnet inspect model.glassnet
   glassnet inspect model.glassnet --json""")
-@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("model", type=_ModelPath())
 @click.option("--json", "as_json", is_flag=True, help="Print everything as JSON.")
 @_debug_option
 def inspect(model, as_json):
@@ -394,7 +418,7 @@ dynamic batch axis. A model with a tabular preprocessor takes the raw columns,
 one input per column, unless --no-preprocessor exports the network alone. A text
 model takes the strings, unless --no-text-vectorization starts the graph after its
 TextVectorization (whose vocabulary and settings then go into the file's metadata).""")
-@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("model", type=_ModelPath())
 @click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--no-preprocessor", is_flag=True, help="Leave an attached preprocessor out of the graph.")
 @click.option("--no-text-vectorization", is_flag=True,
@@ -427,7 +451,7 @@ def datasets():
 
 @cli.command(cls=_Command, epilog="""Examples:
   glassnet explain model.glassnet digits --samples 2""")
-@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("model", type=_ModelPath())
 @click.argument("data")
 @click.option("--samples", type=click.IntRange(min=1), default=1, show_default=True, help="Samples in the batch walked through.")
 @click.option("--target", help="CSV column holding the targets.")

@@ -38,6 +38,19 @@ def test_evaluate_on_a_built_in_dataset_matches_the_run_metrics(default_run):
     assert code == 0 and stdout.startswith("360 samples: loss ")
 
 
+def test_a_run_folder_stands_for_the_model_file_it_holds(default_run, tmp_path, capsys):
+    _, _, folder = default_run
+    by_file = run_cli("evaluate", folder / "model.glassnet", "digits", "--json")
+    assert run_cli("evaluate", folder, "digits", "--json") == by_file
+    code, stdout = run_cli("summary", folder)
+    assert code == 0 and stdout == run_cli("summary", folder / "model.glassnet")[1]
+    empty = tmp_path / "not-a-run"
+    empty.mkdir()
+    code, _ = run_cli("evaluate", empty, "digits")
+    assert code == 2
+    assert "is a folder without a model.glassnet; give a .glassnet file or a run folder" in capsys.readouterr().err
+
+
 def test_evaluate_a_table_model_on_a_csv_uses_its_preprocessor(table_run):
     _, _, folder, csv_path = table_run
     code, stdout = run_cli("evaluate", folder / "model.glassnet", csv_path, "--json")
