@@ -261,3 +261,26 @@ def test_a_train_step_override_is_refused_by_name_instead_of_silently_skipped():
     graph.compile("sgd", "mse")
     with pytest.raises(NotImplementedError, match=r"test_step\(\)"):
         graph.evaluate(X, Y)
+
+
+def test_a_keras_style_loop_over_train_test_and_predict_on_batch():
+    # The loop Keras' docs show for custom training schedules: one batch at a time.
+    model = regression(gn.optimizers.Adam(0.01))
+    model.compile(gn.optimizers.Adam(0.01), "mse", metrics=["mae"])
+    for start in range(0, 48, 16):
+        model.train_on_batch(X[start:start + 16], Y[start:start + 16])
+    loss, mae = model.test_on_batch(X[:16], Y[:16])
+    assert [loss, mae] == model.evaluate(X[:16], Y[:16], batch_size=16, verbose=0)
+    assert model.test_on_batch(X[:16], Y[:16], return_dict=True) == {"loss": loss, "mae": mae}
+    np.testing.assert_array_equal(model.predict_on_batch(X), model.predict(X, batch_size=48))
+    before = model.get_weights()
+    model.test_on_batch(X, Y)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))  # no update
+
+
+def test_a_graph_model_has_the_on_batch_methods_too():
+    inputs = gn.Input((3,))
+    model = gn.Model(inputs, layers.Dense(1)(inputs))
+    model.compile("sgd", "mse")
+    assert model.test_on_batch(X, Y) == model.evaluate(X, Y, batch_size=48, verbose=0)
+    assert model.predict_on_batch(X).shape == (48, 1)

@@ -6,6 +6,9 @@ import numpy as np
 
 from glassnet.models import placement, training
 
+#: a batch size larger than any data: the ``*_on_batch`` methods run all of x as one batch
+ONE_BATCH = 2**62
+
 
 class BaseModel:
     """The weights and file methods of ``Sequential`` and ``Model``; both keep their layers in ``layers``."""
@@ -113,6 +116,16 @@ class BaseModel:
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict: bool = False):
         """One optimizer step on one batch; returns the loss (and metrics, as in Keras)."""
         return training.train_on_batch(self, x, y, sample_weight, class_weight, return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict: bool = False):
+        """Loss and metrics on one batch, without an update (Keras' ``test_on_batch``): ``evaluate``
+        on all of ``x`` as a single batch, silently, the metrics counted from zero."""
+        return self.evaluate(x, y, batch_size=ONE_BATCH, verbose=0, sample_weight=sample_weight,
+                             return_dict=return_dict)
+
+    def predict_on_batch(self, x):
+        """The outputs for one batch (Keras' ``predict_on_batch``): ``predict`` on all of ``x`` at once."""
+        return self.predict(x, batch_size=ONE_BATCH, verbose=0)
 
     def evaluate(self, x=None, y=None, batch_size: int | None = None, verbose="auto", sample_weight=None,
                  return_dict: bool = False, callbacks=None):
