@@ -142,6 +142,26 @@ class Tanh(ActivationFunction):
         return grad * (1 - self._y * self._y)
 
 
+@register("activation", "hard_sigmoid")
+class HardSigmoid(ActivationFunction):
+    """A piecewise-linear sigmoid, Keras 3's and PyTorch's: 0 below -3, 1 above 3, a line between.
+
+    (Keras 2 used 0.2x + 0.5 clipped to [0, 1], its LSTM's old default ``recurrent_activation``;
+    a model ported from Keras 2 that relied on that slope gets this one.)
+
+    Math: y = min(max(x + 3, 0), 6) / 6; dx = grad / 6 where -3 < x < 3, else 0.
+    """
+
+    name = "hard_sigmoid"
+
+    def forward(self, x):
+        self._inside = (x > -3) & (x < 3)
+        return np.minimum(np.maximum(x + 3, 0), 6) / x.dtype.type(6)
+
+    def backward(self, grad):
+        return grad * self._inside / grad.dtype.type(6)
+
+
 @register("activation", "softmax")
 class Softmax(ActivationFunction):
     """Math: yᵢ = e^{xᵢ} / Σⱼ e^{xⱼ} along ``axis``; dx = y ⊙ (grad - Σ grad ⊙ y)."""
@@ -231,10 +251,15 @@ def tanh(x) -> np.ndarray:
     return np.tanh(_as_float(x))
 
 
+def hard_sigmoid(x) -> np.ndarray:
+    """relu6(x + 3) / 6 (``keras.activations.hard_sigmoid``, Keras 3)."""
+    return HardSigmoid().forward(_as_float(x))
+
+
 # ``sigmoid`` and ``softmax`` above are Keras' functions already. Passed as ``activation=``,
 # each function stands for its class (a plain function has no backward).
 _FUNCTIONS = {linear: "linear", relu: "relu", leaky_relu: "leaky_relu", elu: "elu", tanh: "tanh",
-              sigmoid: "sigmoid", softmax: "softmax"}
+              sigmoid: "sigmoid", softmax: "softmax", hard_sigmoid: "hard_sigmoid"}
 
 
 def get(identifier) -> ActivationFunction:

@@ -199,6 +199,8 @@ CASES = {
     "LSTM-activations": lambda: seq(layers.LSTM(4, activation="relu", recurrent_activation="tanh", use_bias=False),
                                     shape=(8, 3)),
     "LSTM-elu": lambda: seq(layers.LSTM(4, activation=activations.ELU(0.6)), shape=(8, 3)),
+    "LSTM-hard-sigmoid": lambda: seq(layers.LSTM(4, recurrent_activation="hard_sigmoid"), shape=(8, 3)),
+    "HardSigmoid": lambda: seq(layers.Activation("hard_sigmoid"), shape=(6,)),
     "LSTM-any-length": lambda: seq(layers.LSTM(4, return_sequences=True), layers.Dense(2), shape=(None, 3)),
     "GRU": lambda: seq(layers.GRU(5), shape=(8, 3)),
     "GRU-leaky": lambda: seq(layers.Bidirectional(layers.GRU(4, activation=activations.LeakyReLUFunction(0.3),

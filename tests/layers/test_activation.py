@@ -15,6 +15,9 @@ TORCH_ACTIVATIONS = {
     "tanh": lambda z: torch.tanh(z),
     "softmax": lambda z: F.softmax(z, dim=-1),
     "linear": lambda z: z,
+    # Keras 3's definition, relu6(x + 3) / 6, written out: F.hardsigmoid's backward multiplies
+    # by a float32 1/6 even in float64 (off by 3e-8 relative), which the oracle must not be.
+    "hard_sigmoid": lambda z: torch.clamp(z + 3, 0, 6) / 6,
 }
 NAMES = list(TORCH_ACTIVATIONS)
 #: exactly at the kinks (0) and far beyond float overflow of a naive exp (±1000).
@@ -94,3 +97,17 @@ def test_unknown_activation_lists_valid_names():
 def test_negative_leaky_slope_is_rejected():
     with pytest.raises(ValueError, match="negative_slope must be >= 0"):
         layers.LeakyReLU(negative_slope=-0.1)
+
+
+def test_hard_sigmoid_is_flat_outside_minus_three_to_three_as_in_keras_3_and_pytorch():
+    fn = activations.get("hard_sigmoid")
+    x = np.array([-4.0, -3.0, -1.5, 0.0, 1.5, 3.0, 4.0])
+    np.testing.assert_array_equal(fn.forward(x), [0, 0, 0.25, 0.5, 0.75, 1, 1])
+    # PyTorch's convention at the two kinks: no gradient there (F.hardsigmoid's backward).
+    np.testing.assert_array_equal(fn.backward(np.ones(7)) * 6, [0, 0, 1, 1, 1, 0, 0])
+    np.testing.assert_array_equal(activations.hard_sigmoid(x), fn.forward(x))
+
+
+def test_an_lstm_with_keras_2s_hard_sigmoid_gates_passes_the_gradient_checks():
+    # Keras 2's LSTM default recurrent_activation; the gates then run block by block (no tanh form).
+    check_layer(layers.LSTM(3, recurrent_activation="hard_sigmoid", return_sequences=True), (2, 5, 3))

@@ -31,6 +31,11 @@ def sigmoid(g, function, x):
     return g.node("Sigmoid", [x])
 
 
+@converts_activation(activations.HardSigmoid)
+def hard_sigmoid(g, function, x):
+    return g.node("HardSigmoid", [x], alpha=1 / 6, beta=0.5)  # max(0, min(1, alpha x + beta))
+
+
 @converts_activation(activations.Tanh)
 def tanh(g, function, x):
     return g.node("Tanh", [x])
