@@ -26,7 +26,6 @@ def fits_shape(shape, expected) -> bool:
     return len(shape) == len(expected) and all(e is None or s == e for s, e in zip(shape, expected))
 
 
-
 def sequence_hint(y_shape, expected) -> str:
     """The likely slip when targets are one row per sample (N, C) and the outputs one row per time
     step (N, T, C): the last recurrent layer keeps return_sequences=True."""
