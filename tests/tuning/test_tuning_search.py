@@ -10,7 +10,7 @@ import pytest
 import glassnet as gn
 from glassnet import tuning
 
-from tuning_models import build_hp, build_kwargs, build_model, digits
+from tuning_models import build_hp, build_kwargs, build_model, build_two_tables, digits, two_tables
 
 matplotlib.use("Agg")
 
@@ -254,3 +254,32 @@ def test_an_interrupted_trial_resumes_from_its_last_checkpoint(data, tmp_path):
     # The resumed trial scores exactly what an uninterrupted run of the same trial scores.
     clean = search(data, space, strategy="grid", epochs=3).results.set_index("units")
     assert retry["val_accuracy"] == clean.loc[retry["units"], "val_accuracy"]
+
+
+@pytest.mark.parametrize("split", [{"validation_split": 0.25}, {"cv": 2}], ids=["validation_split", "cv"])
+def test_a_graph_with_two_inputs_and_outputs_searches_on_dicts_and_lists(split):
+    # As fit takes them: inputs and targets as dicts by name, or lists in the model's order.
+    # The same data in either form is split into the same samples, so every trial scores the same.
+    x, y = two_tables()
+    cv = split.pop("cv", None)
+
+    def values(x, y):
+        tuner = tuning.Tuner(build_two_tables, strategy="grid", objective="val_cls_accuracy", cv=cv, seed=0,
+                             verbose=0)
+        tuner.search(x, y, epochs=2, batch_size=16, **split)
+        assert (tuner.results["state"] == "complete").all()
+        return [t.value for t in tuner.study.trials]
+
+    by_name = values(x, y)
+    assert len(by_name) == 2 and all(0 <= v <= 1 for v in by_name)
+    assert values([x["a"], x["b"]], [y["cls"], y["reg"]]) == by_name
+
+
+def test_inputs_and_targets_of_different_lengths_are_refused_by_name():
+    x, y = digits(100)
+    with pytest.raises(ValueError, match="different numbers of samples.*one row per sample"):
+        tuning.Tuner(build_model, SPACE, max_trials=1, seed=0, verbose=0).search(x, y[:90], validation_split=0.25)
+    x, y = two_tables()
+    with pytest.raises(ValueError, match="different numbers of samples"):
+        tuning.Tuner(build_two_tables, max_trials=1, seed=0, verbose=0).search(
+            {"a": x["a"], "b": x["b"][:100]}, y, validation_split=0.25)
