@@ -642,3 +642,30 @@ def test_a_layer_of_a_packed_model_computes_where_the_model_put_it(fake_device):
     assert type(fake.layers[0](x[:2])) is np.ndarray  # on the device now; a host x gets a host answer
     for got_w, want_w in zip(fake.get_weights(), cpu.get_weights(), strict=True):
         np.testing.assert_array_equal(got_w, want_w)
+
+
+def _small_classifier():
+    """A SciKeras-style build function (at module level, so that pickle finds it by name)."""
+    model = gn.Sequential([L.Dense(4, activation="relu", input_shape=(6,)), L.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    return model
+
+
+def test_an_estimator_fitted_on_the_device_pickles_host_arrays(fake_device):
+    # joblib.dump of a GPU-fitted estimator must load on a machine without CuPy, as a model file does
+    import pickle
+
+    from glassnet.sklearn import NeuralClassifier
+    from glassnet.wrappers import KerasClassifier
+
+    x, y = _data((6,), 3)
+    for estimator in (NeuralClassifier(hidden_layer_sizes=(4,), epochs=2, random_state=0),
+                      KerasClassifier(model=_small_classifier, epochs=2, random_state=0, verbose=0)):
+        estimator.fit(x, y)
+        want = estimator.predict_proba(x)
+        loaded = pickle.loads(pickle.dumps(estimator))
+        arrays = [*loaded.model_.weights, *loaded.model_.optimizer.variables().values()]
+        assert arrays and all(type(a) is np.ndarray for a in arrays)
+        np.testing.assert_array_equal(loaded.predict_proba(x), want)
+        estimator.fit(x, y)  # the pickled estimator trains on, back on the device
+        assert all(backend.is_device_array(w) for w in estimator.model_.weights)
