@@ -97,6 +97,8 @@ def explain_graph(model, x, y=None, *, optimizer=None, print_fn=print) -> GraphE
         rec["reads"] = [label(t.node) for t in node.inputs]
         if len(ins) > 1:
             rec["input_shape"] = [tuple(a.shape) for a in ins]
+        if node.multi_output:  # a nested model with several outputs: every shape (the figures are its first's)
+            rec["output_shape"] = [tuple(values[id(t)].shape) for t in node.outputs]
         records.append(rec)
 
     loss_value = grads = updated = opt = output_gradients = None
@@ -186,7 +188,8 @@ def _report(model, xs, records, shares, loss_value, opt, steps):
         lines.append(f"   formula: {rec['formula']}")
         shared = f" (shared: called {calls[id(node.layer)]} times)" if calls[id(node.layer)] > 1 else ""
         lines.append(f"   parameters: {rec['param_arithmetic']}{shared}")
-        lines.append(f"   output: mean {rec['mean']:.4g}, std {rec['std']:.4g}")
+        first = "first " if isinstance(rec["output_shape"], list) else ""
+        lines.append(f"   {first}output: mean {rec['mean']:.4g}, std {rec['std']:.4g}")
         lines += _step_lines(steps, node.layer, recurrent_steps.forward_lines)
     if loss_value is None:
         return lines

@@ -74,3 +74,17 @@ def test_draw_network_draws_each_call_of_a_shared_layer_with_the_summed_weight_s
     summed = e.gradients[model.layers.index(shared)]["kernel"]  # over both calls
     assert texts.count(f"w {num(shared.params['kernel'][0, 1])}\n∂ {num(summed[0, 1])}") == 2
     matplotlib.pyplot.close(ax.figure)
+
+
+def test_explain_shows_every_output_shape_of_a_nested_model_with_two_outputs():
+    inner_x = gn.Input((4,))
+    h = layers.Dense(3)(inner_x)
+    block = gn.Model(inner_x, [layers.Dense(2)(h), layers.Dense(1)(h)], name="block")
+    x = gn.Input((4,))
+    p, q = block(x)
+    model = gn.Model(x, [layers.Activation("softmax")(p), q])
+    printed = []
+    e = model.explain(np.ones((5, 4), "float32"), print_fn=printed.append)
+    assert e.records[1]["output_shape"] == [(5, 2), (5, 1)]
+    assert "block (Model) <- input" in printed[0] and ": (5, 4) -> [(5, 2), (5, 1)]" in printed[0]
+    assert "first output: mean" in printed[0]
