@@ -313,6 +313,7 @@ def run_trial(trial, setup: TrialSetup) -> float:
         raise
     except Exception as err:
         trial.set_user_attr("error", traceback.format_exc()[-MAX_TRACEBACK:])
+        trial.set_user_attr("error_message", f"{type(err).__name__}: {err}"[-MAX_TRACEBACK:])
         trial.set_user_attr("duration", time.time() - start)
         raise TrialFailed(f"trial {trial.number} failed: {type(err).__name__}: {err}") from err
     finally:

@@ -26,7 +26,7 @@ from glassnet.tuning.progress import SearchProgress
 from glassnet.tuning.space import HyperParameters, grid_values, parse_space, space_to_config
 from glassnet.tuning.errors import SetupError, StorageError, WorkerError
 from glassnet.tuning.study import (STRATEGIES, Budget, describe, fail_dead_local_trials, fatal_error,
-                                   open_storage)
+                                   open_storage, repeated_failure)
 from glassnet.tuning.trial import (TrialSetup, _with_seed, call_build, call_style, check_build,
                                    fit_trial_model, splittable, trial_seed)
 from glassnet.tuning.worker import SPEC_ATTR, WorkerPlan, run_worker
@@ -276,6 +276,10 @@ class Tuner:
         fatal = fatal_error(study, budget)
         if fatal:
             raise SetupError(fatal.split(": ", 1)[-1])
+        failure = repeated_failure(study, budget, at_least=1)  # a small grid may end before FAILURES_TO_STOP
+        if failure:
+            raise SetupError(f"Every trial of this search failed with {failure} (tracebacks in tuner.results"
+                             f"['error']); fix what it names and search again.")
         return self
 
     def _resolve_storage(self):

@@ -283,3 +283,18 @@ def test_inputs_and_targets_of_different_lengths_are_refused_by_name():
     with pytest.raises(ValueError, match="different numbers of samples"):
         tuning.Tuner(build_two_tables, max_trials=1, seed=0, verbose=0).search(
             {"a": x["a"], "b": x["b"][:100]}, y, validation_split=0.25)
+
+
+def test_a_data_error_every_trial_repeats_stops_the_search_and_is_raised(data):
+    # NaN in x fails each trial in fit's checks, whatever its parameters: three alike and none
+    # trained stop the search (not forty trials of the same traceback), and search raises it.
+    x, y = data
+    x = x.copy()
+    x[5, 3] = float("nan")
+    tuner = tuning.Tuner(build_model, SPACE, strategy="random", max_trials=12, seed=0, verbose=0)
+    with pytest.raises(tuning.SetupError, match=r"Every trial of this search failed with ValueError: x contains NaN"):
+        tuner.search(x, y, validation_split=0.25, epochs=1)
+    assert (tuner.results["state"] == "fail").sum() == 3
+    # A small grid ends before three: its one failure is raised all the same.
+    with pytest.raises(tuning.SetupError, match="x contains NaN"):
+        search((x, y), {"units": [4], "learning_rate": [0.01]}, strategy="grid")
