@@ -162,6 +162,9 @@ def test_bad_training_data_gets_named_errors(x, y, match):
     ({"loss": ["mse"]}, "list of 1 for a model with 2 outputs"),
     ({"loss": "mse", "metrics": ["mae"]}, "give metrics as a dict by output name"),
     ({"loss": "mse", "loss_weights": [1.0]}, "loss_weights is a list of 1"),
+    # the examples name this model's outputs, so they can be copied
+    ({"loss": "mse", "metrics": {"riks": ["mae"]}}, r"\['riks'\], which are not outputs.*metrics=\{'risk': \['accuracy'\]\}"),
+    ({"loss": "mse", "loss_weights": {"dyas": 2.0}}, r"\['dyas'\], which are not outputs.*loss_weights=\{'risk': 0.5\}"),
 ])
 def test_compile_checks_per_output_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):

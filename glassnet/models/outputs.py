@@ -78,7 +78,7 @@ def compile_outputs(names: list[str], loss, metrics, loss_weights, producers: li
         if not isinstance(item, losses_module.Loss):
             raise TypeError(f"loss must be a name such as 'mse' or a glassnet Loss; got {type(item).__name__}.")
     weights = [1.0 if w is None else float(w) for w in per_output(1.0 if loss_weights is None else loss_weights,
-                                                                  names, "loss_weights", "{'out': 0.5}", producers)]
+                                                                  names, "loss_weights", f"{{{names[0]!r}: 0.5}}", producers)]
     if metrics is not None and not isinstance(metrics, (list, tuple, dict)):
         raise TypeError("metrics must be a list, or a dict by output name, e.g. metrics=['accuracy'].")
     if isinstance(metrics, (list, tuple)) and len(names) > 1 and not all(isinstance(m, (list, tuple)) for m in metrics):
@@ -90,7 +90,7 @@ def compile_outputs(names: list[str], loss, metrics, loss_weights, producers: li
         per = [list(metrics or [])]
     else:
         per = [[] if m is None else ([m] if isinstance(m, str) else list(m))
-               for m in per_output(metrics or {}, names, "metrics", "{'out': ['accuracy']}", producers)]
+               for m in per_output(metrics or {}, names, "metrics", f"{{{names[0]!r}: ['accuracy']}}", producers)]
     trackers = []
     if len(names) > 1:  # one output's loss is the total: Keras logs per-output losses only for several
         trackers += [OutputLoss(item, i, f"{name}_loss") for i, (name, item) in enumerate(zip(names, losses))]
