@@ -166,22 +166,25 @@ def fatal_error(study, budget: Budget) -> str | None:
                  and t.user_attrs.get("started", 0) >= budget.since), None)
 
 
-#: trials of a search failing with one error, none succeeding, after which the search stops:
-#: a mistake in the data (NaN in x, labels out of range, an input missing from a dict) fails
-#: every trial alike (keras-tuner's max_consecutive_failed_trials is 3 too)
+#: trials of a search failing with one error before any epoch, none succeeding, after which the
+#: search stops: a mistake in the data (NaN in x, labels out of range, an input missing from a
+#: dict) fails every trial alike (keras-tuner's max_consecutive_failed_trials is 3 too)
 FAILURES_TO_STOP = 3
 
 
 def repeated_failure(study, budget: Budget, at_least: int = FAILURES_TO_STOP) -> str | None:
-    """The error every trial of this search failed with, once ``at_least`` have and none
-    succeeded (or was pruned); None otherwise. Interrupted trials and those of a dead worker
-    record no error and count for nothing."""
+    """The error every trial of this search failed with in fit's checks of the data, once
+    ``at_least`` have and none succeeded (or was pruned); None otherwise. Interrupted trials and
+    those of a dead worker record no error and count for nothing."""
     finished = [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get("started", 0) >= budget.since
                 and t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
                 and not t.user_attrs.get("skipped")]
     if any(t.state != TrialState.FAIL for t in finished):
         return None  # a trial trained: the data and the setup can work
-    failed = [t.user_attrs["error_message"] for t in finished if "error_message" in t.user_attrs]
+    # Only failures in fit before its first epoch ended (its checks of x and y): a build that
+    # raises for some parameters, or training that diverges, says nothing about the others.
+    failed = [t.user_attrs["error_message"] for t in finished
+              if "error_message" in t.user_attrs and t.user_attrs.get("epochs") == 0]
     if len(failed) < at_least or len(set(failed)) != 1:
         return None
     return failed[0]

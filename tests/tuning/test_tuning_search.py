@@ -298,3 +298,4 @@ def test_a_data_error_every_trial_repeats_stops_the_search_and_is_raised(data):
     # A small grid ends before three: its one failure is raised all the same.
     with pytest.raises(tuning.SetupError, match="x contains NaN"):
         search((x, y), {"units": [4], "learning_rate": [0.01]}, strategy="grid")
+
