@@ -186,11 +186,13 @@ def prepare_targets(model, y, y_name: str) -> list[np.ndarray]:
     return out
 
 
-def check_sample_counts(**named: list) -> int:
-    """The common sample count of every array; a named error when they differ."""
-    counts = {f"{group}[{i}]": a.shape[0] for group, arrays in named.items() for i, a in enumerate(arrays)}
+def check_sample_counts(**named: dict) -> int:
+    """The common sample count of every array (``x={input name: array}, y={output name: ...}``);
+    an error naming each array's count when they differ."""
+    counts = {f"{group}[{name!r}]": a.shape[0] for group, arrays in named.items() for name, a in arrays.items()}
     if len(set(counts.values())) > 1:
-        raise ValueError(f"Every input and target needs the same number of samples; got {counts}.")
+        got = ", ".join(f"{name}: {count}" for name, count in counts.items())
+        raise ValueError(f"Every input and target needs the same number of samples (one row per sample); got {got}.")
     return next(iter(counts.values()))
 
 
@@ -199,7 +201,7 @@ def prepare_xy(model, x, y, x_name: str = "x", y_name: str = "y"):
     """Inputs and targets as checked ``Arrays``, from arrays, lists or dicts by name."""
     xs = model.input_arrays(x, x_name)
     ys = prepare_targets(model, y, y_name)
-    check_sample_counts(**{x_name: xs, y_name: ys})
+    check_sample_counts(**{x_name: dict(zip(model.input_names, xs)), y_name: dict(zip(model.output_names, ys))})
     return Arrays(xs), Arrays(ys)
 
 
