@@ -195,7 +195,6 @@ def _fold(setup: TrialSetup, fold: int):
     tr, va = stratified_folds(x.labels if source else arrays.split_targets(y), setup.cv, setup.seed)[fold]
     if source:
         return x.subset(tr), None, {"validation_data": x.subset(va, shuffle=False)}
-    x, y = arrays.as_arrays(x), arrays.as_arrays(y)
     return arrays.take(x, tr), arrays.take(y, tr), {"validation_data": (arrays.take(x, va), arrays.take(y, va))}
 
 

@@ -405,8 +405,8 @@ class Tuner:
             stored = {**arrays.to_npz("x", setup.x), **arrays.to_npz("y", setup.y)}
             if setup.validation_data is not None:
                 x_val, y_val = setup.validation_data
-                stored.update({**arrays.to_npz("x_val", arrays.as_arrays(x_val)),
-                               **arrays.to_npz("y_val", arrays.as_arrays(y_val))})
+                x_val, y_val = arrays.as_arrays(x_val, y_val)
+                stored.update({**arrays.to_npz("x_val", x_val), **arrays.to_npz("y_val", y_val)})
             np.savez(data_path, **stored)
         build = setup.build_model
         module = getattr(build, "__module__", None)
@@ -551,7 +551,7 @@ def _check_data(x, y, validation_data, validation_split, cv):
     if not is_batch_source(x):
         if y is None:
             raise ValueError("Give the targets y with array inputs (only a batch source brings its own).")
-        x, y = arrays.as_arrays(x), arrays.as_arrays(y)  # a graph's inputs and outputs stay a list or dict
+        x, y = arrays.as_arrays(x, y)  # a graph's inputs and outputs stay a list or dict
         arrays.check_lengths(x, y)
         return x, y, validation_data
     if y is not None:

@@ -299,3 +299,19 @@ def test_a_data_error_every_trial_repeats_stops_the_search_and_is_raised(data):
     with pytest.raises(tuning.SetupError, match="x contains NaN"):
         search((x, y), {"units": [4], "learning_rate": [0.01]}, strategy="grid")
 
+
+
+@pytest.mark.parametrize("form", ["list of rows", "sparse"])
+def test_x_as_rows_or_sparse_searches_as_the_array_does(data, form):
+    # fit takes both: a list of rows is one array (not several inputs), a sparse x is split by rows
+    import scipy.sparse
+
+    x, y = data
+    given = x.tolist() if form == "list of rows" else scipy.sparse.csr_matrix(x)
+
+    def values(x, y):
+        tuner = tuning.Tuner(build_model, {"units": [4, 8], "learning_rate": [0.01]}, strategy="grid", cv=2, seed=0,
+                             verbose=0)
+        return [t.value for t in tuner.search(x, y, epochs=1).study.trials]
+
+    assert values(given, list(y)) == values(x, y)
