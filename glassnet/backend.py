@@ -129,6 +129,13 @@ def is_device_array(a) -> bool:
     return type(a) is not np.ndarray and (isinstance(a, FakeDeviceArray) or type(a).__module__.startswith("cupy"))
 
 
+def device_of(a) -> str:
+    """The device ``a`` lives on: "cpu" for a host array (or a non-array), else "fake" or "gpu"."""
+    if not is_device_array(a):
+        return "cpu"
+    return "fake" if isinstance(a, FakeDeviceArray) else "gpu"
+
+
 def to_device(a, device: str | None = None):
     """``a`` on ``device`` (default: the current one); a host array on the CPU is returned as is,
     and so is an array already there. None passes through (an absent sample weight)."""

@@ -7,6 +7,8 @@ import numpy as np
 from scipy.sparse import issparse
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
+from glassnet.models import placement
+
 
 def _holds_text(X) -> bool:
     """Whether X is strings (an array, list or pandas column of texts)."""
@@ -60,6 +62,15 @@ class ArrayEstimatorMixin:
         if not (w > 0).any():
             raise ValueError("sample_weight is zero for every sample; at least one weight must be positive.")
         return w
+
+    def __getstate__(self):
+        """What pickle (``joblib.dump``) stores: a fitted model's arrays on the host, as ``save``
+        writes them, so an estimator fitted on a GPU loads where there is no CuPy (the model
+        moves to the device again at its next fit or predict there)."""
+        state = super().__getstate__()  # BaseEstimator's: it records the scikit-learn version
+        if state.get("model_") is not None:
+            placement.place(state["model_"], "cpu")
+        return state
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -596,3 +596,76 @@ print("ok")
     env = {k: v for k, v in os.environ.items() if k != "GLASSNET_DEVICE"}
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+@pytest.mark.parametrize("make, shape, kwargs", [
+    (lambda: L.Dense(3, activation="relu"), (5,), {}),
+    (lambda: L.BatchNormalization(), (5,), {"training": True}),
+    (lambda: L.Bidirectional(L.LSTM(3)), (4, 2), {}),
+    (lambda: L.GRU(3), (4, 2), {"mask": np.array([[True] * 4, [True, True, False, False]] * 3)}),
+], ids=["dense", "batchnorm", "bidirectional", "gru-mask"])
+def test_a_layer_called_on_its_own_moves_where_its_input_lives(make, shape, kwargs, fake_device):
+    x = _data(shape, 2)[0][:6]
+    backend.set_device("cpu")
+    want = make()(x, **kwargs)  # the same initial weights: a lone layer's generator is fixed
+    backend.set_device("fake")
+    layer = make()  # never fitted, never in a model: its weights were made on the host
+    extra = {k: backend.to_device(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
+    got = layer(backend.to_device(x), **extra)
+    assert backend.is_device_array(got)
+    np.testing.assert_array_equal(backend.to_host(got), want)
+    tables = [layer.params, layer.grads, layer.state, *(d.params for d in getattr(layer, "directions", ()))]
+    assert all(backend.is_device_array(a) for t in tables for a in t.values())  # moved, and they stay
+
+
+def test_a_layer_of_a_packed_model_computes_where_the_model_put_it(fake_device):
+    # Its weights are views of the model's one buffer: moved alone, they would leave it (the
+    # model half on the device, the optimizer stepping a copy). The input goes to them instead.
+    def model():
+        m = gn.Sequential([L.Dense(4, activation="relu", input_shape=(6,)), L.Dense(3, activation="softmax")], seed=0)
+        m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        return m
+
+    x, y = _data((6,), 3)
+    backend.set_device("cpu")
+    cpu = model()
+    want_first = cpu.layers[0](x)
+    cpu.fit(x, y, batch_size=BATCH, epochs=2, verbose=0)
+    backend.set_device("fake")
+    fake = model()
+    got = fake.layers[0](backend.to_device(x))  # the model still on the host, x on the device
+    assert backend.is_device_array(got)
+    np.testing.assert_array_equal(backend.to_host(got), want_first)
+    kernels = [layer.params["kernel"] for layer in fake.layers]
+    assert all(type(k) is np.ndarray for k in kernels) and kernels[0].base is kernels[1].base
+    fake.fit(x, y, batch_size=BATCH, epochs=2, verbose=0)
+    assert type(fake.layers[0](x[:2])) is np.ndarray  # on the device now; a host x gets a host answer
+    for got_w, want_w in zip(fake.get_weights(), cpu.get_weights(), strict=True):
+        np.testing.assert_array_equal(got_w, want_w)
+
+
+def _small_classifier():
+    """A SciKeras-style build function (at module level, so that pickle finds it by name)."""
+    model = gn.Sequential([L.Dense(4, activation="relu", input_shape=(6,)), L.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    return model
+
+
+def test_an_estimator_fitted_on_the_device_pickles_host_arrays(fake_device):
+    # joblib.dump of a GPU-fitted estimator must load on a machine without CuPy, as a model file does
+    import pickle
+
+    from glassnet.sklearn import NeuralClassifier
+    from glassnet.wrappers import KerasClassifier
+
+    x, y = _data((6,), 3)
+    for estimator in (NeuralClassifier(hidden_layer_sizes=(4,), epochs=2, random_state=0),
+                      KerasClassifier(model=_small_classifier, epochs=2, random_state=0, verbose=0)):
+        estimator.fit(x, y)
+        want = estimator.predict_proba(x)
+        loaded = pickle.loads(pickle.dumps(estimator))
+        arrays = [*loaded.model_.weights, *loaded.model_.optimizer.variables().values()]
+        assert arrays and all(type(a) is np.ndarray for a in arrays)
+        np.testing.assert_array_equal(loaded.predict_proba(x), want)
+        estimator.fit(x, y)  # the pickled estimator trains on, back on the device
+        assert all(backend.is_device_array(w) for w in estimator.model_.weights)

@@ -145,8 +145,8 @@ def test_outputs_given_as_a_dict_predict_a_dict():
     (lambda T, X, r, d: [T, X], lambda T, X, r, d: {"risk": r}, r"missing \['days'\]"),
     (lambda T, X, r, d: [T, X], lambda T, X, r, d: [r, d, d], "list of 3 arrays for a model with 2 outputs"),
     (lambda T, X, r, d: [T], lambda T, X, r, d: [r, d], "takes 2 inputs"),
-    (lambda T, X, r, d: [T, X[:30]], lambda T, X, r, d: [r, d], "same number of samples"),
-    (lambda T, X, r, d: [T, X], lambda T, X, r, d: [r[:30], d], "same number of samples"),
+    (lambda T, X, r, d: [T, X[:30]], lambda T, X, r, d: [r, d], r"same number of samples.*x\['xray'\]: 30"),
+    (lambda T, X, r, d: [T, X], lambda T, X, r, d: [r[:30], d], r"same number of samples.*y\['risk'\]: 30"),
 ])
 def test_bad_training_data_gets_named_errors(x, y, match):
     model = two_input_two_output()
@@ -162,6 +162,9 @@ def test_bad_training_data_gets_named_errors(x, y, match):
     ({"loss": ["mse"]}, "list of 1 for a model with 2 outputs"),
     ({"loss": "mse", "metrics": ["mae"]}, "give metrics as a dict by output name"),
     ({"loss": "mse", "loss_weights": [1.0]}, "loss_weights is a list of 1"),
+    # the examples name this model's outputs, so they can be copied
+    ({"loss": "mse", "metrics": {"riks": ["mae"]}}, r"\['riks'\], which are not outputs.*metrics=\{'risk': \['accuracy'\]\}"),
+    ({"loss": "mse", "loss_weights": {"dyas": 2.0}}, r"\['dyas'\], which are not outputs.*loss_weights=\{'risk': 0.5\}"),
 ])
 def test_compile_checks_per_output_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):

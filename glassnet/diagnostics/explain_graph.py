@@ -9,6 +9,8 @@ gradients over the calls. Nothing in the model or its optimizer changes.
 
 from __future__ import annotations
 
+import math
+
 from glassnet import optimizers as optimizers_module
 from glassnet.diagnostics import recurrent_steps
 from glassnet.diagnostics.explain import Explanation, _norm, _plural, _preview_update, _ratio, _record
@@ -97,6 +99,8 @@ def explain_graph(model, x, y=None, *, optimizer=None, print_fn=print) -> GraphE
         rec["reads"] = [label(t.node) for t in node.inputs]
         if len(ins) > 1:
             rec["input_shape"] = [tuple(a.shape) for a in ins]
+        if node.multi_output:  # a nested model with several outputs: every shape (the figures are its first's)
+            rec["output_shape"] = [tuple(values[id(t)].shape) for t in node.outputs]
         records.append(rec)
 
     loss_value = grads = updated = opt = output_gradients = None
@@ -120,10 +124,18 @@ def explain_graph(model, x, y=None, *, optimizer=None, print_fn=print) -> GraphE
                     layer.grads[k][...] = g
         output_gradients = []
         for node, rec in zip(model.nodes, records):
-            arrived = by_tensor.get(id(node.output), [])
-            shares[rec["call"]] = [("loss" if src is None else label(src), _norm(g)) for src, g in arrived]
-            output_gradients.append(sum(g for _, g in arrived) if arrived else None)
-            rec["output_grad_norm"] = _norm(output_gradients[-1]) if arrived else 0.0
+            # a nested model with several outputs gets shares at each: one gradient per output
+            parts = [by_tensor.get(id(t), []) for t in (node.outputs if node.multi_output else [node.output])]
+            shares[rec["call"]] = [("loss" if src is None else label(src), _norm(g)) for part in parts
+                                   for src, g in part]
+            sums = [sum(g for _, g in part) if part else None for part in parts]
+            output_gradients.append(sums if node.multi_output else sums[0])
+            norms = [0.0 if g is None else _norm(g) for g in sums]
+            rec["output_grad_norm"] = math.hypot(*norms)  # over all its outputs
+            if node.multi_output:
+                rec["output_grad_norms"] = norms
+                rec["output_shares"] = [[("loss" if src is None else label(src), _norm(g)) for src, g in part]
+                                        for part in parts]
         opt = optimizer if optimizer is not None else model.optimizer
         if opt is not None:
             opt = optimizers_module.get(opt)
@@ -186,7 +198,8 @@ def _report(model, xs, records, shares, loss_value, opt, steps):
         lines.append(f"   formula: {rec['formula']}")
         shared = f" (shared: called {calls[id(node.layer)]} times)" if calls[id(node.layer)] > 1 else ""
         lines.append(f"   parameters: {rec['param_arithmetic']}{shared}")
-        lines.append(f"   output: mean {rec['mean']:.4g}, std {rec['std']:.4g}")
+        first = "first " if isinstance(rec["output_shape"], list) else ""
+        lines.append(f"   {first}output: mean {rec['mean']:.4g}, std {rec['std']:.4g}")
         lines += _step_lines(steps, node.layer, recurrent_steps.forward_lines)
     if loss_value is None:
         return lines
@@ -198,8 +211,15 @@ def _report(model, xs, records, shares, loss_value, opt, steps):
     for i in range(len(model.nodes) - 1, -1, -1):
         node, rec = model.nodes[i], records[i]
         arrived = shares.get(rec["call"], [])
-        lines.append(f"{i + 1}. {rec['call']} ({rec['type']}): dL/d(output) norm {rec['output_grad_norm']:.4g}")
-        if len(arrived) > 1:
+        if "output_grad_norms" in rec:  # several outputs: each its own gradient, from its own readers
+            norms = ", ".join(f"[{k}] {n:.4g}" for k, n in enumerate(rec["output_grad_norms"]))
+            lines.append(f"{i + 1}. {rec['call']} ({rec['type']}): dL/d(outputs) norms {norms}")
+            for k, part in enumerate(rec["output_shares"]):
+                if part:
+                    lines.append(f"   output {k}: " + " + ".join(f"from {src} ({norm:.4g})" for src, norm in part))
+        else:
+            lines.append(f"{i + 1}. {rec['call']} ({rec['type']}): dL/d(output) norm {rec['output_grad_norm']:.4g}")
+        if len(arrived) > 1 and "output_grad_norms" not in rec:
             parts = " + ".join(f"from {src} ({norm:.4g})" for src, norm in arrived)
             lines.append(f"   fan-out: {len(arrived)} shares add up: {parts}")
         if "grad_norm" in rec and rec["grad_norm"]:

@@ -176,7 +176,17 @@ class Layer:
             x = self._as_float(x)
             if not self.built:
                 self.build((None, *x.shape[1:]))
-        return self.forward(x, training=training)
+        return self._forward_where_x_lives(x, training)
+
+    def _forward_where_x_lives(self, x, training: bool, **arrays):
+        """``forward`` on arrays given directly: computed where ``x`` lives (a NumPy array or one
+        on a device), the layer's own arrays moving there if needed (glassnet/models/placement.py)."""
+        if backend.only_host_so_far() and not any(map(backend.is_device_array, x if isinstance(x, list) else [x])):
+            return self.forward(x, training=training, **arrays)  # nothing can be on a device: no walk
+        # imported here: placement walks layers, so it imports this module
+        from glassnet.models import placement
+
+        return placement.call_layer(self, x, training, **arrays)
 
     def _as_float(self, x) -> np.ndarray:
         x = backend.asarray(x)  # a device array stays there (np.asarray would refuse it)

@@ -252,7 +252,7 @@ class Recurrent(Layer):
         x = self._as_float(x)
         if not self.built:
             self.build((None, *x.shape[1:]))
-        return self.forward(x, training=training, mask=mask, initial_state=initial_state)
+        return self._forward_where_x_lives(x, training, mask=mask, initial_state=initial_state)
 
     def forward(self, x, training=False, mask=None, initial_state=None):
         """Run the cell over the time steps.

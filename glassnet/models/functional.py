@@ -247,7 +247,7 @@ class Model(BaseModel):
             if xi.ndim != len(t.shape) or any(d is not None and d != s for d, s in zip(t.shape[1:], xi.shape[1:])):
                 raise ValueError(f"Input {t.name!r} expects arrays of shape {t.shape}; got {xi.shape}.")
             checked.append(xi)
-        outputs_module.check_sample_counts(**{x_name: checked})
+        outputs_module.check_sample_counts(**{x_name: dict(zip(self.input_names, checked))})
         return checked
 
     def forward(self, inputs: list[np.ndarray], training: bool = False, logits: frozenset = frozenset(),

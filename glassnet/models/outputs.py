@@ -78,7 +78,7 @@ def compile_outputs(names: list[str], loss, metrics, loss_weights, producers: li
         if not isinstance(item, losses_module.Loss):
             raise TypeError(f"loss must be a name such as 'mse' or a glassnet Loss; got {type(item).__name__}.")
     weights = [1.0 if w is None else float(w) for w in per_output(1.0 if loss_weights is None else loss_weights,
-                                                                  names, "loss_weights", "{'out': 0.5}", producers)]
+                                                                  names, "loss_weights", f"{{{names[0]!r}: 0.5}}", producers)]
     if metrics is not None and not isinstance(metrics, (list, tuple, dict)):
         raise TypeError("metrics must be a list, or a dict by output name, e.g. metrics=['accuracy'].")
     if isinstance(metrics, (list, tuple)) and len(names) > 1 and not all(isinstance(m, (list, tuple)) for m in metrics):
@@ -90,7 +90,7 @@ def compile_outputs(names: list[str], loss, metrics, loss_weights, producers: li
         per = [list(metrics or [])]
     else:
         per = [[] if m is None else ([m] if isinstance(m, str) else list(m))
-               for m in per_output(metrics or {}, names, "metrics", "{'out': ['accuracy']}", producers)]
+               for m in per_output(metrics or {}, names, "metrics", f"{{{names[0]!r}: ['accuracy']}}", producers)]
     trackers = []
     if len(names) > 1:  # one output's loss is the total: Keras logs per-output losses only for several
         trackers += [OutputLoss(item, i, f"{name}_loss") for i, (name, item) in enumerate(zip(names, losses))]
@@ -186,11 +186,13 @@ def prepare_targets(model, y, y_name: str) -> list[np.ndarray]:
     return out
 
 
-def check_sample_counts(**named: list) -> int:
-    """The common sample count of every array; a named error when they differ."""
-    counts = {f"{group}[{i}]": a.shape[0] for group, arrays in named.items() for i, a in enumerate(arrays)}
+def check_sample_counts(**named: dict) -> int:
+    """The common sample count of every array (``x={input name: array}, y={output name: ...}``);
+    an error naming each array's count when they differ."""
+    counts = {f"{group}[{name!r}]": a.shape[0] for group, arrays in named.items() for name, a in arrays.items()}
     if len(set(counts.values())) > 1:
-        raise ValueError(f"Every input and target needs the same number of samples; got {counts}.")
+        got = ", ".join(f"{name}: {count}" for name, count in counts.items())
+        raise ValueError(f"Every input and target needs the same number of samples (one row per sample); got {got}.")
     return next(iter(counts.values()))
 
 
@@ -199,7 +201,7 @@ def prepare_xy(model, x, y, x_name: str = "x", y_name: str = "y"):
     """Inputs and targets as checked ``Arrays``, from arrays, lists or dicts by name."""
     xs = model.input_arrays(x, x_name)
     ys = prepare_targets(model, y, y_name)
-    check_sample_counts(**{x_name: xs, y_name: ys})
+    check_sample_counts(**{x_name: dict(zip(model.input_names, xs)), y_name: dict(zip(model.output_names, ys))})
     return Arrays(xs), Arrays(ys)
 
 

@@ -9,6 +9,8 @@ buffer, and an array shared by two tables (a wrapper and the layer it wraps) sta
 
 from __future__ import annotations
 
+import types
+
 import numpy as np
 
 from glassnet import backend
@@ -37,6 +39,46 @@ def place(model, device: str | None = None) -> None:
         # set_variables drops the flat groups, which the next step rebuilds from these
         slots = {name: _move(array, device, moved) for name, array in optimizer.variables().items()}
         optimizer.set_variables(slots, optimizer.iterations)
+
+
+def call_layer(layer, x, training: bool, **arrays):
+    """A layer called on arrays outside a model (``layer(x)``), computed where ``x`` lives.
+
+    A layer of its own moves its arrays (and a wrapper's or nested model's) to ``x``'s device
+    and keeps them there, as a model does at ``fit``. A layer whose weights are part of a
+    model's packed buffer (glassnet/models/flat_weights.py) with other layers' weights cannot
+    move alone: its views would leave the buffer (the model half moved, the optimizer stepping
+    a copy). It computes where its model put it instead: ``x`` (and ``arrays``, e.g. a
+    recurrent layer's ``mask`` and ``initial_state``) go there and the answer comes back where
+    ``x`` lives, as ``model(x)`` answers.
+    """
+    given = x if isinstance(x, list) else [x]
+    target = next((backend.device_of(a) for a in given if backend.is_device_array(a)), "cpu")
+    holder = types.SimpleNamespace(layers=[layer])
+    held = [a for table in _array_tables(holder) for a in table.values()]
+    if all(backend.device_of(a) == target for a in held):
+        return layer.forward(x, training=training, **arrays)
+    if _whole_buffers(held):
+        place(holder, target)
+        return layer.forward(x, training=training, **arrays)
+    there = backend.device_of(held[0])
+    move = backend.to_host if there == "cpu" else (lambda a: backend.to_device(a, there))
+    x = [move(a) for a in x] if isinstance(x, list) else move(x)
+    arrays = {k: [move(a) for a in v] if isinstance(v, (list, tuple)) else move(v) for k, v in arrays.items()}
+    return answer_like(layer.forward(x, training=training, **arrays), given)
+
+
+def _whole_buffers(arrays) -> bool:
+    """Whether ``arrays`` hold every part of each packed buffer that one of them is a view of
+    (a lone layer, or a nested model with all its layers), so moving them moves whole buffers."""
+    covered: dict[int, list] = {}  # id(buffer) -> [buffer, elements held, ids counted]
+    for a in arrays:
+        if _is_flat_view(a):
+            entry = covered.setdefault(id(a.base), [a.base, 0, set()])
+            if id(a) not in entry[2]:
+                entry[2].add(id(a))
+                entry[1] += a.size
+    return all(size == root.size for root, size, _ in covered.values())
 
 
 def _move(array, device: str, moved: dict):

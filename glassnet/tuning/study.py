@@ -166,6 +166,30 @@ def fatal_error(study, budget: Budget) -> str | None:
                  and t.user_attrs.get("started", 0) >= budget.since), None)
 
 
+#: trials of a search failing with one error before any epoch, none succeeding, after which the
+#: search stops: a mistake in the data (NaN in x, labels out of range, an input missing from a
+#: dict) fails every trial alike (keras-tuner's max_consecutive_failed_trials is 3 too)
+FAILURES_TO_STOP = 3
+
+
+def repeated_failure(study, budget: Budget, at_least: int = FAILURES_TO_STOP) -> str | None:
+    """The error every trial of this search failed with in fit's checks of the data, once
+    ``at_least`` have and none succeeded (or was pruned); None otherwise. Interrupted trials and
+    those of a dead worker record no error and count for nothing."""
+    finished = [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get("started", 0) >= budget.since
+                and t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+                and not t.user_attrs.get("skipped")]
+    if any(t.state != TrialState.FAIL for t in finished):
+        return None  # a trial trained: the data and the setup can work
+    # Only failures in fit before its first epoch ended (its checks of x and y): a build that
+    # raises for some parameters, or training that diverges, says nothing about the others.
+    failed = [t.user_attrs["error_message"] for t in finished
+              if "error_message" in t.user_attrs and t.user_attrs.get("epochs") == 0]
+    if len(failed) < at_least or len(set(failed)) != 1:
+        return None
+    return failed[0]
+
+
 def stop_reason(study, budget: Budget, number: int | None = None) -> str | None:
     """Why no further trial should start, or None. With ``number`` (a trial just created), whether
     that trial is beyond the budget: two workers may create one more trial than planned at the
@@ -174,6 +198,9 @@ def stop_reason(study, budget: Budget, number: int | None = None) -> str | None:
     fatal = fatal_error(study, budget)
     if fatal:
         return f"stopped: {fatal}"
+    failure = repeated_failure(study, budget)
+    if failure:
+        return f"stopped: every trial fails with {failure}"
     if budget.deadline is not None and time.time() >= budget.deadline:
         return "time limit reached"
     if budget.reached_target(best_value(study)):

@@ -25,6 +25,7 @@ from glassnet import utils
 from glassnet.callbacks import BackupAndRestore, Callback
 from glassnet.datasets.sources import is_batch_source
 from glassnet.models.split import stratified_folds
+from glassnet.tuning import arrays
 from glassnet.tuning.errors import SetupError
 from glassnet.tuning.pruning import TrialPruningCallback
 from glassnet.tuning.space import HyperParameters, SpaceRecorder
@@ -191,11 +192,10 @@ def _fold(setup: TrialSetup, fold: int):
         return x, y, {}
     source = is_batch_source(x)
     # Stratified (class labels with at least cv members each) by the rule every split follows.
-    tr, va = stratified_folds(x.labels if source else y, setup.cv, setup.seed)[fold]
+    tr, va = stratified_folds(x.labels if source else arrays.split_targets(y), setup.cv, setup.seed)[fold]
     if source:
         return x.subset(tr), None, {"validation_data": x.subset(va, shuffle=False)}
-    x_arr, y_arr = np.asarray(x), np.asarray(y)
-    return x_arr[tr], y_arr[tr], {"validation_data": (x_arr[va], y_arr[va])}
+    return arrays.take(x, tr), arrays.take(y, tr), {"validation_data": (arrays.take(x, va), arrays.take(y, va))}
 
 
 class _SourceAtRestoredEpoch(Callback):
@@ -312,6 +312,7 @@ def run_trial(trial, setup: TrialSetup) -> float:
         raise
     except Exception as err:
         trial.set_user_attr("error", traceback.format_exc()[-MAX_TRACEBACK:])
+        trial.set_user_attr("error_message", f"{type(err).__name__}: {err}"[-MAX_TRACEBACK:])
         trial.set_user_attr("duration", time.time() - start)
         raise TrialFailed(f"trial {trial.number} failed: {type(err).__name__}: {err}") from err
     finally:

@@ -20,13 +20,13 @@ from glassnet import backend
 from glassnet.callbacks.monitor import _resolve_mode
 from glassnet.datasets.sources import is_batch_source
 from glassnet.models.split import stratified_split
-from glassnet.tuning import results as results_module
+from glassnet.tuning import arrays, results as results_module
 from glassnet.tuning.processes import start_workers
 from glassnet.tuning.progress import SearchProgress
 from glassnet.tuning.space import HyperParameters, grid_values, parse_space, space_to_config
 from glassnet.tuning.errors import SetupError, StorageError, WorkerError
 from glassnet.tuning.study import (STRATEGIES, Budget, describe, fail_dead_local_trials, fatal_error,
-                                   open_storage)
+                                   open_storage, repeated_failure)
 from glassnet.tuning.trial import (TrialSetup, _with_seed, call_build, call_style, check_build,
                                    fit_trial_model, splittable, trial_seed)
 from glassnet.tuning.worker import SPEC_ATTR, WorkerPlan, run_worker
@@ -276,6 +276,10 @@ class Tuner:
         fatal = fatal_error(study, budget)
         if fatal:
             raise SetupError(fatal.split(": ", 1)[-1])
+        failure = repeated_failure(study, budget, at_least=1)  # a small grid may end before FAILURES_TO_STOP
+        if failure:
+            raise SetupError(f"Every trial of this search failed with {failure} (tracebacks in tuner.results"
+                             f"['error']); fix what it names and search again.")
         return self
 
     def _resolve_storage(self):
@@ -398,10 +402,12 @@ class Tuner:
         data_path = None
         if self.directory is not None and not is_batch_source(setup.x):  # workers started here get the source
             data_path = os.path.join(os.path.abspath(self.directory), "data.npz")
-            arrays = {"x": np.asarray(setup.x), "y": np.asarray(setup.y)}
+            stored = {**arrays.to_npz("x", setup.x), **arrays.to_npz("y", setup.y)}
             if setup.validation_data is not None:
-                arrays.update(x_val=np.asarray(setup.validation_data[0]), y_val=np.asarray(setup.validation_data[1]))
-            np.savez(data_path, **arrays)
+                x_val, y_val = setup.validation_data
+                x_val, y_val = arrays.as_arrays(x_val, y_val)
+                stored.update({**arrays.to_npz("x_val", x_val), **arrays.to_npz("y_val", y_val)})
+            np.savez(data_path, **stored)
         build = setup.build_model
         module = getattr(build, "__module__", None)
         file = getattr(__import__("sys").modules.get(module), "__file__", None)
@@ -545,7 +551,9 @@ def _check_data(x, y, validation_data, validation_split, cv):
     if not is_batch_source(x):
         if y is None:
             raise ValueError("Give the targets y with array inputs (only a batch source brings its own).")
-        return np.asarray(x), np.asarray(y), validation_data
+        x, y = arrays.as_arrays(x, y)  # a graph's inputs and outputs stay a list or dict
+        arrays.check_lengths(x, y)
+        return x, y, validation_data
     if y is not None:
         raise ValueError("y must be None when x is a batch source: the source's batches hold the targets.")
     why = "validation_split" if validation_split else "cv" if cv else None
@@ -567,12 +575,12 @@ def _split(x, y, fraction: float, seed: int):
         raise ValueError(f"validation_split must be in (0, 1); got {fraction}.")
     source = is_batch_source(x)
     try:
-        train, val = stratified_split(x.labels if source else y, fraction, seed)
+        train, val = stratified_split(x.labels if source else arrays.split_targets(y), fraction, seed)
     except ValueError as error:
         raise ValueError(f"validation_split: {error}") from None
     if source:
         return x.subset(train), None, x.subset(val, shuffle=False)
-    return x[train], y[train], (x[val], y[val])
+    return arrays.take(x, train), arrays.take(y, train), (arrays.take(x, val), arrays.take(y, val))
 
 
 def _check_worker_death(worker, workers, study) -> None:

@@ -27,6 +27,7 @@ import optuna
 from optuna.trial import TrialState
 
 from glassnet import backend
+from glassnet.tuning import arrays
 from glassnet.tuning.errors import SetupError
 from glassnet.tuning.pruning import make_pruner
 from glassnet.tuning.space import parse_space, space_from_config
@@ -167,13 +168,14 @@ def plan_from_study(storage, study_name: str, data_path: str | None = None, buil
         raise FileNotFoundError(f"The search data file {data_path!r} is not here; pass --data PATH (an .npz with "
                                 f"x, y and optionally x_val, y_val, as Tuner.publish writes).")
     with np.load(data_path) as data:
-        arrays = {k: data[k] for k in data.files}
+        stored = {k: data[k] for k in data.files}
+    data = {name: arrays.from_npz(name, stored) for name in ("x", "y", "x_val", "y_val")}
     build = build if build is not None else _import_build(spec["build"])
     space = parse_space(space_from_config(spec["space"])) if spec["space"] is not None else None
     setup = TrialSetup(build_model=build, style=call_style(build, space or {}), space=space,
-                       objective=spec["objective"], direction=spec["direction"], x=arrays["x"], y=arrays["y"],
+                       objective=spec["objective"], direction=spec["direction"], x=data["x"], y=data["y"],
                        epochs=spec["epochs"], batch_size=spec["batch_size"],
-                       validation_data=(arrays["x_val"], arrays["y_val"]) if "x_val" in arrays else None,
+                       validation_data=(data["x_val"], data["y_val"]) if data["x_val"] is not None else None,
                        cv=spec["cv"], executions_per_trial=spec["executions_per_trial"], seed=spec["seed"],
                        pruning=spec["pruning"] is not None, fit_kwargs=spec["fit_kwargs"],
                        model_dir=spec["model_dir"], checkpoint_dir=spec["checkpoint_dir"])

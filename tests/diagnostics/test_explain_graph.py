@@ -74,3 +74,27 @@ def test_draw_network_draws_each_call_of_a_shared_layer_with_the_summed_weight_s
     summed = e.gradients[model.layers.index(shared)]["kernel"]  # over both calls
     assert texts.count(f"w {num(shared.params['kernel'][0, 1])}\n∂ {num(summed[0, 1])}") == 2
     matplotlib.pyplot.close(ax.figure)
+
+
+def test_explain_shows_every_output_shape_of_a_nested_model_with_two_outputs():
+    inner_x = gn.Input((4,))
+    h = layers.Dense(3)(inner_x)
+    block = gn.Model(inner_x, [layers.Dense(2)(h), layers.Dense(1)(h)], name="block")
+    x = gn.Input((4,))
+    p, q = block(x)
+    model = gn.Model(x, [layers.Activation("softmax")(p), q])
+    printed = []
+    e = model.explain(np.ones((5, 4), "float32"), print_fn=printed.append)
+    assert e.records[1]["output_shape"] == [(5, 2), (5, 1)]
+    assert "block (Model) <- input" in printed[0] and ": (5, 4) -> [(5, 2), (5, 1)]" in printed[0]
+    assert "first output: mean" in printed[0]
+    # Backward: each output's gradient, the second's straight from its loss (it was left out)
+    model.compile(optimizer="sgd", loss=["sparse_categorical_crossentropy", "mse"])
+    x, y = np.ones((5, 4), "float32"), [np.array([0, 1, 0, 1, 1]), np.zeros((5, 1), "float32")]
+    printed.clear()
+    e = model.explain(x, y, print_fn=printed.append)
+    xa, ya = outputs.prepare_xy(model, x, y)
+    _, _, grads = outputs.forward_loss(model, xa, ya, None, training=False)
+    np.testing.assert_allclose(e.output_gradients[1][1], grads[1], rtol=1e-6)
+    assert e.records[1]["output_grad_norms"][1] == pytest.approx(np.linalg.norm(grads[1]), rel=1e-6)
+    assert "block (Model): dL/d(outputs) norms [0] " in printed[0] and "output 1: from loss" in printed[0]

@@ -10,7 +10,7 @@ import pytest
 import glassnet as gn
 from glassnet import tuning
 
-from tuning_models import build_hp, build_kwargs, build_model, digits
+from tuning_models import build_hp, build_kwargs, build_model, build_two_tables, digits, two_tables
 
 matplotlib.use("Agg")
 
@@ -254,3 +254,64 @@ def test_an_interrupted_trial_resumes_from_its_last_checkpoint(data, tmp_path):
     # The resumed trial scores exactly what an uninterrupted run of the same trial scores.
     clean = search(data, space, strategy="grid", epochs=3).results.set_index("units")
     assert retry["val_accuracy"] == clean.loc[retry["units"], "val_accuracy"]
+
+
+@pytest.mark.parametrize("split", [{"validation_split": 0.25}, {"cv": 2}], ids=["validation_split", "cv"])
+def test_a_graph_with_two_inputs_and_outputs_searches_on_dicts_and_lists(split):
+    # As fit takes them: inputs and targets as dicts by name, or lists in the model's order.
+    # The same data in either form is split into the same samples, so every trial scores the same.
+    x, y = two_tables()
+    cv = split.pop("cv", None)
+
+    def values(x, y):
+        tuner = tuning.Tuner(build_two_tables, strategy="grid", objective="val_cls_accuracy", cv=cv, seed=0,
+                             verbose=0)
+        tuner.search(x, y, epochs=2, batch_size=16, **split)
+        assert (tuner.results["state"] == "complete").all()
+        return [t.value for t in tuner.study.trials]
+
+    by_name = values(x, y)
+    assert len(by_name) == 2 and all(0 <= v <= 1 for v in by_name)
+    assert values([x["a"], x["b"]], [y["cls"], y["reg"]]) == by_name
+
+
+def test_inputs_and_targets_of_different_lengths_are_refused_by_name():
+    x, y = digits(100)
+    with pytest.raises(ValueError, match="different numbers of samples.*one row per sample"):
+        tuning.Tuner(build_model, SPACE, max_trials=1, seed=0, verbose=0).search(x, y[:90], validation_split=0.25)
+    x, y = two_tables()
+    with pytest.raises(ValueError, match="different numbers of samples"):
+        tuning.Tuner(build_two_tables, max_trials=1, seed=0, verbose=0).search(
+            {"a": x["a"], "b": x["b"][:100]}, y, validation_split=0.25)
+
+
+def test_a_data_error_every_trial_repeats_stops_the_search_and_is_raised(data):
+    # NaN in x fails each trial in fit's checks, whatever its parameters: three alike and none
+    # trained stop the search (not forty trials of the same traceback), and search raises it.
+    x, y = data
+    x = x.copy()
+    x[5, 3] = float("nan")
+    tuner = tuning.Tuner(build_model, SPACE, strategy="random", max_trials=12, seed=0, verbose=0)
+    with pytest.raises(tuning.SetupError, match=r"Every trial of this search failed with ValueError: x contains NaN"):
+        tuner.search(x, y, validation_split=0.25, epochs=1)
+    assert (tuner.results["state"] == "fail").sum() == 3
+    # A small grid ends before three: its one failure is raised all the same.
+    with pytest.raises(tuning.SetupError, match="x contains NaN"):
+        search((x, y), {"units": [4], "learning_rate": [0.01]}, strategy="grid")
+
+
+
+@pytest.mark.parametrize("form", ["list of rows", "sparse"])
+def test_x_as_rows_or_sparse_searches_as_the_array_does(data, form):
+    # fit takes both: a list of rows is one array (not several inputs), a sparse x is split by rows
+    import scipy.sparse
+
+    x, y = data
+    given = x.tolist() if form == "list of rows" else scipy.sparse.csr_matrix(x)
+
+    def values(x, y):
+        tuner = tuning.Tuner(build_model, {"units": [4, 8], "learning_rate": [0.01]}, strategy="grid", cv=2, seed=0,
+                             verbose=0)
+        return [t.value for t in tuner.search(x, y, epochs=1).study.trials]
+
+    assert values(given, list(y)) == values(x, y)

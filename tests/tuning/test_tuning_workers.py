@@ -18,7 +18,7 @@ from optuna.trial import TrialState
 
 from glassnet import tuning
 
-from tuning_models import build_model, build_slow, digits
+from tuning_models import build_model, build_slow, build_two_tables, digits, two_tables
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SPACE = {"units": [4, 8], "learning_rate": [0.003, 0.01, 0.03]}
@@ -63,6 +63,20 @@ def test_a_worker_started_by_hand_runs_a_published_study(tmp_path, capsys):
     with pytest.raises(ValueError, match="no glassnet instructions"):
         optuna.create_study(study_name="bare", storage=tuning.open_storage(path))
         worker.main(["--storage", path, "--study", "bare"])
+
+
+def test_a_published_study_of_a_graph_with_two_inputs_and_outputs(tmp_path, capsys):
+    # data.npz holds each input and target by name (no object arrays, which load only with pickle)
+    from glassnet.tuning import worker
+
+    path = str(tmp_path / "s.journal")
+    x, y = two_tables()
+    tuner = tuning.Tuner(build_two_tables, strategy="grid", objective="val_cls_accuracy", storage=path,
+                         study_name="s", directory=tmp_path, seed=0, verbose=0)
+    tuner.publish(x, y, validation_split=0.25, epochs=1)
+    assert worker.main(["--storage", path, "--study", "s"]) == 0
+    assert [t.state for t in tuner.study.trials] == [TrialState.COMPLETE] * 2
+    capsys.readouterr()
 
 
 # -- PostgreSQL ------------------------------------------------------------------------------------

@@ -113,3 +113,22 @@ def decodes(log) -> list[tuple[int, int]]:
         return []
     with open(log, encoding="utf-8") as f:
         return [tuple(map(int, line.split())) for line in f]
+
+
+def two_tables(n: int = 120):
+    """Two inputs ("a": 5 features, "b": 3) and two targets ("cls": a class from a, "reg": a
+    number from b), for graph models with several inputs and outputs."""
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(n, 5)).astype("float32"), rng.normal(size=(n, 3)).astype("float32")
+    return {"a": a, "b": b}, {"cls": (a[:, 0] > 0).astype(int), "reg": b[:, :1] * 2}
+
+
+def build_two_tables(hp):
+    """keras-tuner style: a gn.Model taking two inputs and giving a class and a number."""
+    a, b = gn.Input((5,), name="a"), gn.Input((3,), name="b")
+    h = gn.layers.Dense(hp.Choice("units", [4, 8]), activation="relu")(gn.layers.Concatenate()([a, b]))
+    outputs = {"cls": gn.layers.Dense(2, activation="softmax")(h), "reg": gn.layers.Dense(1)(h)}
+    model = gn.Model([a, b], outputs)
+    model.compile(optimizer=gn.optimizers.Adam(0.01), loss={"cls": "sparse_categorical_crossentropy", "reg": "mse"},
+                  metrics={"cls": ["accuracy"]})
+    return model
