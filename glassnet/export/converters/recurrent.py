@@ -31,11 +31,11 @@ from glassnet.export.registry import ExportError, converts, converts_mask
 _ONNX_ACTIVATIONS = {
     activations.Tanh: lambda f: ("Tanh", None),
     activations.Sigmoid: lambda f: ("Sigmoid", None),
-    activations.HardSigmoid: lambda f: ("HardSigmoid", (1 / 6, 0.5)),
     activations.ReLU: lambda f: ("Relu", None),
     activations.Linear: lambda f: ("Affine", (1.0, 0.0)),  # alpha x + beta
     activations.ELU: lambda f: ("Elu", (f.alpha, None)),
     activations.LeakyReLUFunction: lambda f: ("LeakyRelu", (f.negative_slope, None)),
+    activations.HardSigmoid: lambda f: ("HardSigmoid", (1 / 6, 0.5)),  # max(0, min(1, alpha x + beta))
 }
 
 #: Keras' LSTM gate blocks i, f, c, o reordered to ONNX's i, o, f, c.
