@@ -162,6 +162,167 @@ class HardSigmoid(ActivationFunction):
         return grad * self._inside / grad.dtype.type(6)
 
 
+@register("activation", "selu")
+class SELU(ActivationFunction):
+    """Scaled ELU (Klambauer et al.), self-normalising with ``lecun_normal`` weights, as in Keras.
+
+    Math: y = λx if x > 0 else λα(eˣ - 1); dx = grad · (λ if x > 0 else y + λα),
+    α = 1.6732632423543772, λ = 1.0507009873554805.
+    """
+
+    name = "selu"
+    ALPHA, SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+    def forward(self, x):
+        self._mask = x > 0
+        # expm1 of min(x, 0): positive inputs cannot overflow in the branch np.where discards.
+        neg = (self.SCALE * self.ALPHA) * np.expm1(np.minimum(x, 0))
+        self._y = np.where(self._mask, self.SCALE * x, neg).astype(x.dtype, copy=False)
+        return self._y
+
+    def backward(self, grad):
+        slope = np.where(self._mask, self.SCALE, self._y + self.SCALE * self.ALPHA).astype(grad.dtype, copy=False)
+        return grad * slope
+
+
+@register("activation", "gelu")
+class GELU(ActivationFunction):
+    """Gaussian error linear unit: x times the standard normal CDF Φ(x), as Keras and PyTorch.
+
+    Args:
+        approximate: False (Keras' default) for the exact Φ through erf; True for the tanh form,
+            Φ(x) ≈ (1 + tanh(√(2/π)(x + 0.044715x³))) / 2.
+
+    Math: y = x Φ(x); dx = grad · (Φ(x) + x φ(x)), φ the normal density (the tanh form
+    differentiates its own formula).
+    """
+
+    name = "gelu"
+    _C = 0.7978845608028654  # √(2/π)
+
+    def __init__(self, approximate: bool = False):
+        self.approximate = bool(approximate)
+
+    def forward(self, x):
+        self._x = x
+        if self.approximate:
+            self._t = np.tanh(self._C * (x + 0.044715 * x ** 3))
+            return (0.5 * x * (1 + self._t)).astype(x.dtype, copy=False)
+        self._cdf = 0.5 * (1 + _erf(x * 0.7071067811865476))  # x / √2
+        return (x * self._cdf).astype(x.dtype, copy=False)
+
+    def backward(self, grad):
+        x = self._x
+        if self.approximate:
+            t = self._t
+            slope = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * self._C * (1 + 3 * 0.044715 * x * x)
+        else:
+            slope = self._cdf + x * np.exp(-0.5 * x * x) * 0.3989422804014327  # φ(x) = e^(-x²/2) / √(2π)
+        return (grad * slope).astype(grad.dtype, copy=False)
+
+    def get_config(self):
+        return {"approximate": self.approximate}
+
+
+def _erf(x):
+    """The error function, elementwise (NumPy has none): SciPy's, or CuPy's on a GPU array."""
+    if backend.device_of(x) == "gpu":
+        from cupyx.scipy.special import erf
+    else:
+        from scipy.special import erf
+    return erf(x)
+
+
+@register("activation", "silu", "swish")
+class SiLU(ActivationFunction):
+    """Sigmoid-weighted linear unit, Keras' ``silu`` (alias ``swish``).
+
+    Math: y = x σ(x); dx = grad · σ(x) (1 + x (1 - σ(x))).
+    """
+
+    name = "silu"
+
+    def forward(self, x):
+        self._x, self._s = x, sigmoid(x)
+        return x * self._s
+
+    def backward(self, grad):
+        s = self._s
+        return grad * (s * (1 + self._x * (1 - s)))
+
+
+@register("activation", "softplus")
+class Softplus(ActivationFunction):
+    """A smooth ReLU. Math: y = log(1 + eˣ) (as logaddexp(0, x): no overflow); dx = grad · σ(x)."""
+
+    name = "softplus"
+
+    def forward(self, x):
+        self._x = x
+        return np.logaddexp(0, x).astype(x.dtype, copy=False)
+
+    def backward(self, grad):
+        return grad * sigmoid(self._x)
+
+
+@register("activation", "softsign")
+class Softsign(ActivationFunction):
+    """Math: y = x / (1 + |x|); dx = grad / (1 + |x|)²."""
+
+    name = "softsign"
+
+    def forward(self, x):
+        self._d = 1 + np.abs(x)
+        return x / self._d
+
+    def backward(self, grad):
+        return grad / (self._d * self._d)
+
+
+@register("activation", "relu6")
+class ReLU6(ActivationFunction):
+    """ReLU capped at 6. Math: y = min(max(x, 0), 6); dx = grad where 0 < x < 6, else 0."""
+
+    name = "relu6"
+
+    def forward(self, x):
+        self._inside = (x > 0) & (x < 6)
+        return np.minimum(np.maximum(x, 0), 6).astype(x.dtype, copy=False)
+
+    def backward(self, grad):
+        return grad * self._inside
+
+
+@register("activation", "exponential")
+class Exponential(ActivationFunction):
+    """Math: y = eˣ; dx = grad · y."""
+
+    name = "exponential"
+
+    def forward(self, x):
+        self._y = np.exp(x)
+        return self._y
+
+    def backward(self, grad):
+        return grad * self._y
+
+
+@register("activation", "mish")
+class Mish(ActivationFunction):
+    """Mish (Misra). Math: y = x tanh(softplus(x)); dx = grad · (t + x (1 - t²) σ(x)), t = tanh(softplus(x))."""
+
+    name = "mish"
+
+    def forward(self, x):
+        self._x = x
+        self._t = np.tanh(np.logaddexp(0, x)).astype(x.dtype, copy=False)
+        return x * self._t
+
+    def backward(self, grad):
+        t = self._t
+        return grad * (t + self._x * (1 - t * t) * sigmoid(self._x))
+
+
 @register("activation", "softmax")
 class Softmax(ActivationFunction):
     """Math: yᵢ = e^{xᵢ} / Σⱼ e^{xⱼ} along ``axis``; dx = y ⊙ (grad - Σ grad ⊙ y)."""
@@ -256,10 +417,55 @@ def hard_sigmoid(x) -> np.ndarray:
     return HardSigmoid().forward(_as_float(x))
 
 
+def selu(x) -> np.ndarray:
+    """Scaled ELU (``keras.activations.selu``)."""
+    return SELU().forward(_as_float(x))
+
+
+def gelu(x, approximate: bool = False) -> np.ndarray:
+    """x Φ(x) (``keras.activations.gelu``; ``approximate=True``: the tanh form)."""
+    return GELU(approximate).forward(_as_float(x))
+
+
+def silu(x) -> np.ndarray:
+    """x σ(x) (``keras.activations.silu``, also ``swish``)."""
+    return SiLU().forward(_as_float(x))
+
+
+swish = silu
+
+
+def softplus(x) -> np.ndarray:
+    """log(1 + eˣ) (``keras.activations.softplus``)."""
+    return Softplus().forward(_as_float(x))
+
+
+def softsign(x) -> np.ndarray:
+    """x / (1 + |x|) (``keras.activations.softsign``)."""
+    return Softsign().forward(_as_float(x))
+
+
+def relu6(x) -> np.ndarray:
+    """min(max(x, 0), 6) (``keras.activations.relu6``)."""
+    return ReLU6().forward(_as_float(x))
+
+
+def exponential(x) -> np.ndarray:
+    """eˣ (``keras.activations.exponential``)."""
+    return np.exp(_as_float(x))
+
+
+def mish(x) -> np.ndarray:
+    """x tanh(softplus(x)) (``keras.activations.mish``)."""
+    return Mish().forward(_as_float(x))
+
+
 # ``sigmoid`` and ``softmax`` above are Keras' functions already. Passed as ``activation=``,
 # each function stands for its class (a plain function has no backward).
 _FUNCTIONS = {linear: "linear", relu: "relu", leaky_relu: "leaky_relu", elu: "elu", tanh: "tanh",
-              sigmoid: "sigmoid", softmax: "softmax", hard_sigmoid: "hard_sigmoid"}
+              sigmoid: "sigmoid", softmax: "softmax", hard_sigmoid: "hard_sigmoid", selu: "selu", gelu: "gelu",
+              silu: "silu", softplus: "softplus", softsign: "softsign", relu6: "relu6", exponential: "exponential",
+              mish: "mish"}
 
 
 def get(identifier) -> ActivationFunction:

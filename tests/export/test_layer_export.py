@@ -201,6 +201,11 @@ CASES = {
     "LSTM-elu": lambda: seq(layers.LSTM(4, activation=activations.ELU(0.6)), shape=(8, 3)),
     "LSTM-hard-sigmoid": lambda: seq(layers.LSTM(4, recurrent_activation="hard_sigmoid"), shape=(8, 3)),
     "HardSigmoid": lambda: seq(layers.Activation("hard_sigmoid"), shape=(6,)),
+    **{f"Activation-{name}": (lambda name=name: seq(layers.Dense(5, activation=name), shape=(6,)))
+       for name in ("selu", "gelu", "silu", "softplus", "softsign", "relu6", "exponential", "mish")},
+    "Activation-gelu-tanh": lambda: seq(layers.Dense(5, activation=activations.GELU(approximate=True)), shape=(6,)),
+    "GRU-softsign": lambda: seq(layers.GRU(4, activation="softsign", recurrent_activation="hard_sigmoid"),
+                                shape=(8, 3)),
     "LSTM-any-length": lambda: seq(layers.LSTM(4, return_sequences=True), layers.Dense(2), shape=(None, 3)),
     "GRU": lambda: seq(layers.GRU(5), shape=(8, 3)),
     "GRU-leaky": lambda: seq(layers.Bidirectional(layers.GRU(4, activation=activations.LeakyReLUFunction(0.3),

@@ -18,6 +18,15 @@ TORCH_ACTIVATIONS = {
     # Keras 3's definition, relu6(x + 3) / 6, written out: F.hardsigmoid's backward multiplies
     # by a float32 1/6 even in float64 (off by 3e-8 relative), which the oracle must not be.
     "hard_sigmoid": lambda z: torch.clamp(z + 3, 0, 6) / 6,
+    "selu": lambda z: F.selu(z),
+    "gelu": lambda z: F.gelu(z),  # approximate="none", Keras' default too
+    "silu": lambda z: F.silu(z),
+    "swish": lambda z: F.silu(z),  # Keras' alias of silu
+    "softplus": lambda z: F.softplus(z),
+    "softsign": lambda z: F.softsign(z),
+    "relu6": lambda z: F.relu6(z),
+    "exponential": lambda z: torch.exp(z),
+    "mish": lambda z: F.mish(z),
 }
 NAMES = list(TORCH_ACTIVATIONS)
 #: exactly at the kinks (0) and far beyond float overflow of a naive exp (±1000).
@@ -36,7 +45,22 @@ def test_activation_layer(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_activation_function_at_kinks_and_extremes_matches_torch(name):
-    check_activation_function(activations.get(name), TORCH_ACTIVATIONS[name], EDGES)
+    # eˣ itself overflows at 1000, as Keras' and PyTorch's do: its extremes stop at ±30.
+    edges = EDGES[:, 1:-1] if name == "exponential" else EDGES
+    check_activation_function(activations.get(name), TORCH_ACTIVATIONS[name], edges)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_gelu_in_both_forms_matches_torch_and_keeps_the_dtype(dtype):
+    check_layer(layers.Dense(4, activation=activations.GELU(approximate=True)), (5, 3),
+                torch_dense(lambda z: F.gelu(z, approximate="tanh")))
+    x = np.linspace(-4, 4, 9).astype(dtype)
+    for fn in (activations.GELU(), activations.GELU(approximate=True), activations.get("mish"),
+               activations.get("selu"), activations.get("softplus")):
+        assert fn.forward(x).dtype == x.dtype and fn.backward(np.ones_like(x)).dtype == x.dtype
+    assert activations.serialize(activations.GELU(approximate=True)) == {"class_name": "GELU",
+                                                                          "config": {"approximate": True}}
+    assert activations.serialize(activations.get("swish")) == "silu"  # as Keras 3 names it
 
 
 @pytest.mark.parametrize("layer, torch_fn", [

@@ -36,6 +36,53 @@ def hard_sigmoid(g, function, x):
     return g.node("HardSigmoid", [x], alpha=1 / 6, beta=0.5)  # max(0, min(1, alpha x + beta))
 
 
+@converts_activation(activations.SELU)
+def selu(g, function, x):
+    return g.node("Selu", [x], alpha=function.ALPHA, gamma=function.SCALE)
+
+
+@converts_activation(activations.GELU)
+def gelu(g, function, x):
+    # Gelu is an operator from opset 20 only: written out, x (1 + erf(x/√2)) / 2 or its tanh form.
+    if function.approximate:
+        cube = g.node("Mul", [g.node("Mul", [x, x]), x])
+        inner = g.node("Add", [x, g.node("Mul", [cube, g.const(0.044715)])])
+        s = g.node("Tanh", [g.node("Mul", [inner, g.const(function._C)])])
+    else:
+        s = g.node("Erf", [g.node("Mul", [x, g.const(0.7071067811865476)])])
+    return g.node("Mul", [g.node("Mul", [x, g.node("Add", [s, g.const(1.0)])]), g.const(0.5)])
+
+
+@converts_activation(activations.SiLU)
+def silu(g, function, x):
+    return g.node("Mul", [x, g.node("Sigmoid", [x])])
+
+
+@converts_activation(activations.Softplus)
+def softplus(g, function, x):
+    return g.node("Softplus", [x])
+
+
+@converts_activation(activations.Softsign)
+def softsign(g, function, x):
+    return g.node("Softsign", [x])
+
+
+@converts_activation(activations.ReLU6)
+def relu6(g, function, x):
+    return g.node("Clip", [x, g.const(0.0), g.const(6.0)])
+
+
+@converts_activation(activations.Exponential)
+def exponential(g, function, x):
+    return g.node("Exp", [x])
+
+
+@converts_activation(activations.Mish)
+def mish(g, function, x):
+    return g.node("Mul", [x, g.node("Tanh", [g.node("Softplus", [x])])])
+
+
 @converts_activation(activations.Tanh)
 def tanh(g, function, x):
     return g.node("Tanh", [x])

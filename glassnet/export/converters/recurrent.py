@@ -36,6 +36,9 @@ _ONNX_ACTIVATIONS = {
     activations.ELU: lambda f: ("Elu", (f.alpha, None)),
     activations.LeakyReLUFunction: lambda f: ("LeakyRelu", (f.negative_slope, None)),
     activations.HardSigmoid: lambda f: ("HardSigmoid", (1 / 6, 0.5)),  # max(0, min(1, alpha x + beta))
+    activations.Softsign: lambda f: ("Softsign", None),
+    # ONNX lists Softplus too, but ONNX Runtime's GRU with it gave NaN where glassnet's values were
+    # finite (session 7): left unmapped, so the export is refused by name instead.
 }
 
 #: Keras' LSTM gate blocks i, f, c, o reordered to ONNX's i, o, f, c.
