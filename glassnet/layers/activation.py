@@ -12,8 +12,9 @@ class Activation(Layer):
     """Applies an activation function element-wise (softmax along the last axis).
 
     Args:
-        activation: "relu", "leaky_relu", "elu", "sigmoid", "tanh", "softmax", "linear",
-            or an ActivationFunction.
+        activation: a name ("relu", "leaky_relu", "elu", "selu", "gelu", "silu"/"swish", "softplus",
+            "softsign", "relu6", "exponential", "mish", "sigmoid", "hard_sigmoid", "tanh", "softmax",
+            "linear"), one of gn.activations' functions, or an ActivationFunction.
 
     Shapes:
         x: (N, ...) -> y: same shape.
