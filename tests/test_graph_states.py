@@ -64,6 +64,33 @@ def test_an_encoder_decoder_saves_and_loads(tmp_path):
     np.testing.assert_array_equal(loaded.predict([X_ENC, X_DEC]), model.predict([X_ENC, X_DEC]))
 
 
+def bidirectional_encoder_decoder(dtype="float32"):
+    """Keras' translation model with a bidirectional encoder: its two directions' states, joined,
+    start the decoder (twice as wide)."""
+    enc_in, dec_in = gn.Input((5, 3), name="enc_in", dtype=dtype), gn.Input((3, 2), name="dec_in", dtype=dtype)
+    _, h_f, c_f, h_b, c_b = layers.Bidirectional(layers.LSTM(4, return_state=True, dtype=dtype), dtype=dtype,
+                                                 name="encoder")(enc_in)
+    h, c = layers.Concatenate(dtype=dtype)([h_f, h_b]), layers.Concatenate(dtype=dtype)([c_f, c_b])
+    dec = layers.LSTM(8, return_sequences=True, dtype=dtype, name="decoder")(dec_in, initial_state=[h, c])
+    return gn.Model([enc_in, dec_in], layers.Dense(3, activation="softmax", dtype=dtype)(dec), seed=0)
+
+
+def test_a_bidirectional_encoder_hands_its_states_to_the_decoder(tmp_path):
+    model = bidirectional_encoder_decoder(dtype="float64")
+    assert [t.shape for t in model.get_layer("encoder").nodes[0].outputs] == [(None, 8)] + [(None, 4)] * 4
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    result = gn.gradcheck.check_gradients(model, [X_ENC, X_DEC], Y)
+    assert result.passed, result
+    # the encoder reaches the loss only through the states
+    assert np.abs(model.get_layer("encoder").grads["backward_kernel"]).max() > 1e-4
+    model = bidirectional_encoder_decoder()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit([X_ENC, X_DEC], Y, epochs=2, verbose=0)
+    model.save(tmp_path / "seq2seq.glassnet")
+    loaded = gn.load_model(tmp_path / "seq2seq.glassnet")
+    np.testing.assert_array_equal(loaded.predict([X_ENC, X_DEC]), model.predict([X_ENC, X_DEC]))
+
+
 def test_bidirectional_without_merging_gives_both_directions():
     x = gn.Input((5, 3), dtype="float64")
     forward, backward = layers.Bidirectional(layers.GRU(3, return_sequences=True, dtype="float64"),

@@ -133,7 +133,7 @@ def _state_tensors(layer, initial_state) -> list:
 def returns_several(layer) -> bool:
     """Whether ``layer`` returns a list of arrays: a recurrent layer with ``return_state`` (the
     output, then its final states) or ``Bidirectional(merge_mode=None)`` (forward, backward)."""
-    return bool((getattr(layer, "return_state", False) and hasattr(layer, "state_names"))
+    return bool((getattr(layer, "return_state", False) and (hasattr(layer, "state_names") or hasattr(layer, "directions")))
                 or (hasattr(layer, "merge_mode") and layer.merge_mode is None))
 
 
@@ -142,10 +142,13 @@ def _all_output_shapes(layer, output_shape):
     each state (N, units)) and for ``Bidirectional(merge_mode=None)`` (forward, backward)."""
     if getattr(layer, "return_state", False) and hasattr(layer, "state_names"):
         return [tuple(output_shape)] + [(None, layer.units)] * len(layer.state_names)
+    shapes = [output_shape]
     if hasattr(layer, "merge_mode") and layer.merge_mode is None:
         backward_units = (layer.backward_layer or layer.layer).units
-        return [tuple(output_shape), (*output_shape[:-1], backward_units)]
-    return output_shape
+        shapes = [tuple(output_shape), (*output_shape[:-1], backward_units)]
+    if getattr(layer, "return_state", False) and hasattr(layer, "directions"):  # Bidirectional's states
+        return shapes + [(None, d.units) for d in layer.directions for _ in d.state_names]
+    return shapes if len(shapes) > 1 else output_shape
 
 
 def _check_same_shape(layer, expected, got) -> None:

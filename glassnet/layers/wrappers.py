@@ -36,7 +36,9 @@ class Bidirectional(Layer):
 
     Shapes:
         x: (N, T, D) -> y: (N, [T,] U_f + U_b) with "concat", (N, [T,] U) otherwise (U_f = U_b = U
-        unless backward_layer has other units; then only "concat" can merge them).
+        unless backward_layer has other units; then only "concat" can merge them). With
+        ``return_state=True`` on ``layer``, as in Keras: ``[y, *forward states, *backward states]``,
+        each state (N, U) (an encoder joins them with Concatenate to start a decoder twice as wide).
 
     Math:
         forward  y_f = F(x), y_b = reverse_t(B(x)) (with return_sequences), y = merge(y_f, y_b)
@@ -63,9 +65,8 @@ class Bidirectional(Layer):
                                  f"got {type(value).__name__}.")
         if merge_mode not in MERGE_MODES:
             raise ValueError(f"Bidirectional: merge_mode must be one of {MERGE_MODES}; got {merge_mode!r}.")
-        if layer.return_state or (backward_layer is not None and backward_layer.return_state):
-            raise ValueError("Bidirectional: return_state=True is not supported; wrap a layer without it, or "
-                             "run the two directions yourself (go_backwards=True on the second).")
+        if backward_layer is not None and backward_layer.return_state != layer.return_state:
+            raise ValueError("Bidirectional: layer and backward_layer must agree on return_state.")
         self.layer = _copy(layer, dtype=self.dtype) if layer.dtype != self.dtype else layer
         self.merge_mode = merge_mode
         self.backward_layer = backward_layer
@@ -84,6 +85,8 @@ class Bidirectional(Layer):
                 raise ValueError("Bidirectional: layer and backward_layer must agree on return_sequences.")
             self.backward_layer_ = _copy(backward_layer, dtype=self.dtype)
         self.return_sequences = layer.return_sequences
+        # Keras: the output(s), then the forward direction's final states, then the backward's.
+        self.return_state = layer.return_state
         # Keras' rule: with whole sequences, masked steps output 0 in both directions, so that the
         # reversed backward sequence lines up with the forward one.
         for sub in self.directions:
@@ -140,9 +143,19 @@ class Bidirectional(Layer):
         self._share_arrays()
         y_f = self.forward_layer.forward(x, training=training, mask=mask)
         y_b = self.backward_layer_.forward(x, training=training, mask=mask)
+        states = []
+        if self.return_state:  # each direction gave [y, *its final states]
+            (y_f, *states_f), (y_b, *states_b) = y_f, y_b
+            states = [*states_f, *states_b]
         if self.return_sequences:
             y_b = y_b[:, ::-1]  # back to time order
         self._y = (y_f, y_b)
+        y = self._merge(y_f, y_b)
+        if not self.return_state:
+            return y
+        return [*(y if self.merge_mode is None else [y]), *states]
+
+    def _merge(self, y_f, y_b):
         if self.merge_mode == "concat":
             return np.concatenate([y_f, y_b], axis=-1)
         if self.merge_mode == "sum":
@@ -154,6 +167,17 @@ class Bidirectional(Layer):
         return [y_f, y_b]
 
     def backward(self, grad):
+        """dL/dx from dL/dy; with ``return_state``, ``grad`` is a list: the output's gradient(s),
+        then the forward direction's states', then the backward's (None where no loss reads one)."""
+        states_f = states_b = ()
+        if self.return_state:
+            grads = list(grad)
+            outs = 2 if self.merge_mode is None else 1
+            k = len(self.forward_layer.state_names)
+            grad = grads[:outs] if outs == 2 else grads[0]
+            states_f, states_b = grads[outs:outs + k], grads[outs + k:]
+            if grad is None:  # only the states are read (an encoder handing them to a decoder)
+                grad = np.zeros_like(self._merge(*self._y))
         y_f, y_b = self._y
         if self.merge_mode == "concat":
             u = y_f.shape[-1]
@@ -172,8 +196,9 @@ class Bidirectional(Layer):
             sub.needs_input_grad = self.needs_input_grad
         try:
             xp = backend.array_module(g_f, g_b)  # NumPy, or CuPy on a GPU
-            dx_f = self.forward_layer.backward(xp.ascontiguousarray(g_f))
-            dx_b = self.backward_layer_.backward(xp.ascontiguousarray(g_b))
+            g_f, g_b = xp.ascontiguousarray(g_f), xp.ascontiguousarray(g_b)
+            dx_f = self.forward_layer.backward([g_f, *states_f] if self.return_state else g_f)
+            dx_b = self.backward_layer_.backward([g_b, *states_b] if self.return_state else g_b)
         finally:
             for sub in self.directions:
                 sub.needs_input_grad = True

@@ -50,3 +50,25 @@ def test_bidirectional_without_merging_exports_both_directions():
     model = gn.Model(x, [forward, layers.GlobalAveragePooling1D()(backward)], seed=0)
     randomize(model)
     assert_onnx_matches_predict(model, [RNG.normal(size=(5, 6, 3)).astype("float32")])
+
+
+@pytest.mark.parametrize("backward_layer", [None, "its own"], ids=["mirrored", "own-backward-layer"])
+@pytest.mark.parametrize("masked", [False, True], ids=["plain", "masked"])
+def test_a_bidirectional_encoder_exports_its_states(backward_layer, masked):
+    # One ONNX bidirectional operator for mirror copies, two single-direction ones otherwise.
+    if masked:
+        enc_in = gn.Input((6,), name="enc_ids")
+        x = layers.Embedding(9, 3, mask_zero=True)(enc_in)
+    else:
+        enc_in = x = gn.Input((6, 3), name="enc_in")
+    dec_in = gn.Input((4, 2), name="dec_in")
+    own = None if backward_layer is None else layers.LSTM(5, return_state=True, go_backwards=True,
+                                                          recurrent_activation="hard_sigmoid")
+    _, h_f, c_f, h_b, c_b = layers.Bidirectional(layers.LSTM(5, return_state=True), backward_layer=own)(x)
+    h, c = layers.Concatenate()([h_f, h_b]), layers.Concatenate()([c_f, c_b])
+    dec = layers.LSTM(10, return_sequences=True)(dec_in, initial_state=[h, c])
+    model = gn.Model([enc_in, dec_in], [layers.Dense(3)(dec), h_b], seed=0)
+    randomize(model)
+    proto = None
+    for batch in (1, 6):
+        proto = assert_onnx_matches_predict(model, inputs(model, batch), proto)

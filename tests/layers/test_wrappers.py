@@ -83,7 +83,8 @@ def test_bidirectional_honours_the_mask(return_sequences):
 @pytest.mark.parametrize("kwargs, message", [
     ({"layer": layers.Dense(3)}, "must be a recurrent layer"),
     ({"layer": layers.LSTM(3), "merge_mode": "max"}, "merge_mode must be one of"),
-    ({"layer": layers.LSTM(3, return_state=True)}, "return_state=True is not supported"),
+    ({"layer": layers.LSTM(3, return_state=True), "backward_layer": layers.LSTM(3, go_backwards=True)},
+     "agree on return_state"),
     ({"layer": layers.LSTM(3), "backward_layer": layers.LSTM(3)}, "opposite go_backwards"),
     ({"layer": layers.LSTM(3), "backward_layer": layers.LSTM(2, go_backwards=True), "merge_mode": "sum"},
      "same units"),
@@ -91,6 +92,53 @@ def test_bidirectional_honours_the_mask(return_sequences):
 def test_bidirectional_refuses_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         layers.Bidirectional(**kwargs)
+
+
+@pytest.mark.parametrize("cls", [layers.LSTM, layers.GRU], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("merge_mode, return_sequences", [("concat", False), ("sum", True), (None, True)])
+def test_bidirectional_return_state_gives_each_directions_final_states(cls, merge_mode, return_sequences):
+    # Keras' order: the output(s), then the forward direction's states, then the backward's.
+    layer = layers.Bidirectional(cls(3, return_state=True, return_sequences=return_sequences),
+                                 merge_mode=merge_mode, dtype="float64")
+    x = random_input((4, 5, 2))
+    outs = layer(x)
+    forward, backward = layer.directions
+    y_f, *states_f = forward.forward(x)
+    y_b, *states_b = backward.forward(x)
+    outputs = 2 if merge_mode is None else 1
+    assert len(outs) == outputs + 2 * len(forward.state_names)
+    for got, expected in zip(outs[outputs:], [*states_f, *states_b]):
+        np.testing.assert_array_equal(got, expected)
+    plain = layers.Bidirectional(cls(3, return_sequences=return_sequences), merge_mode=merge_mode, dtype="float64")
+    plain.build(layer.input_shape)
+    plain.set_weights(layer.get_weights())
+    for got, expected in zip(outs[:outputs], plain(x) if merge_mode is None else [plain(x)]):
+        np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("cls", [layers.LSTM, layers.GRU], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("read_output", [True, False], ids=["output-and-states", "states-only"])
+def test_bidirectional_return_state_gradients_match_finite_differences(cls, read_output):
+    from glassnet.gradcheck import compare_gradients, numeric_gradient
+
+    layer = layers.Bidirectional(cls(3, return_state=True, return_sequences=True), dtype="float64")
+    x = random_input((3, 4, 2))
+    outs = layer(x)
+    # An encoder whose output no loss reads hands its states on only: that gradient is None.
+    rs = [random_input(o.shape, 20 + i) if (i > 0 or read_output) else None for i, o in enumerate(outs)]
+
+    def objective():
+        return float(sum(np.sum(r * o) for r, o in zip(rs, layer.forward(x)) if r is not None))
+
+    layer.forward(x)
+    dx = layer.backward(rs)
+    check = compare_gradients("input", dx, numeric_gradient(objective, x), 1e-7)
+    assert check.passed, check
+    for key, param in layer.params.items():
+        layer.forward(x)
+        layer.backward(rs)
+        check = compare_gradients(key, layer.grads[key].copy(), numeric_gradient(objective, param), 1e-7)
+        assert check.passed, check
 
 
 # -- TimeDistributed --------------------------------------------------------------------------------

@@ -228,30 +228,38 @@ def recurrent(g, layer, x, mask=None, initial_state=None):
 
 @converts(layers.Bidirectional)
 def bidirectional(g, layer, x, mask=None):
-    """Both directions in time order (the backward one's sequence turned back), then merged."""
+    """Both directions in time order (the backward one's sequence turned back), then merged; with
+    ``return_state``, the forward direction's final states and the backward's after the output(s)."""
     forward, backward = layer.directions
     if _mirrored(forward, backward):
         packed = None if mask is None else _Packed(g, mask, x)
         y, states = _run(g, layer, [forward, backward], x if packed is None else packed.pack(g, x), "bidirectional",
                          "" if packed is None else packed.lengths)
-        (y_f, (h_f, *_)), (y_b, (h_b, *_)) = _direction(g, y, states, 0), _direction(g, y, states, 1)
+        (y_f, states_f), (y_b, states_b) = _direction(g, y, states, 0), _direction(g, y, states, 1)
         if packed is not None:  # ONNX's backward Y is already in time order, as Bidirectional wants
             y_f = packed.unpack(g, y_f, forward.zero_output_for_mask, layer.dtype)
             y_b = packed.unpack(g, y_b, backward.zero_output_for_mask, layer.dtype)
     else:
-        y_f, (h_f, *_) = single(g, forward, x, mask, layer)
-        y_b, (h_b, *_) = single(g, backward, x, mask, layer)
+        y_f, states_f = single(g, forward, x, mask, layer)
+        y_b, states_b = single(g, backward, x, mask, layer)
         if layer.return_sequences:
             y_b = _reverse_time(g, y_b)
     if not layer.return_sequences:
-        y_f, y_b = h_f, h_b
-    if layer.merge_mode == "concat":
+        y_f, y_b = states_f[0], states_b[0]
+    merged = _merged(g, layer.merge_mode, y_f, y_b)
+    if not layer.return_state:
+        return merged
+    return [*(merged if layer.merge_mode is None else [merged]), *states_f, *states_b]
+
+
+def _merged(g, merge_mode, y_f: str, y_b: str):
+    if merge_mode == "concat":
         return g.node("Concat", [y_f, y_b], axis=-1)
-    if layer.merge_mode == "sum":
+    if merge_mode == "sum":
         return g.node("Add", [y_f, y_b])
-    if layer.merge_mode == "mul":
+    if merge_mode == "mul":
         return g.node("Mul", [y_f, y_b])
-    if layer.merge_mode == "ave":
+    if merge_mode == "ave":
         return g.node("Div", [g.node("Add", [y_f, y_b]), g.const(2.0)])
     return [y_f, y_b]
 
