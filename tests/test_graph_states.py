@@ -91,6 +91,20 @@ def test_a_bidirectional_encoder_hands_its_states_to_the_decoder(tmp_path):
     np.testing.assert_array_equal(loaded.predict([X_ENC, X_DEC]), model.predict([X_ENC, X_DEC]))
 
 
+def test_a_bidirectional_decoder_starts_from_two_encoders_states():
+    enc_in, dec_in = gn.Input((5, 3), dtype="float64"), gn.Input((3, 2), dtype="float64")
+    _, *ahead = layers.LSTM(4, return_state=True, dtype="float64")(enc_in)
+    _, *behind = layers.LSTM(4, return_state=True, go_backwards=True, dtype="float64")(enc_in)
+    dec = layers.Bidirectional(layers.LSTM(4, return_sequences=True, dtype="float64"), dtype="float64",
+                               name="decoder")(dec_in, initial_state=[*ahead, *behind])
+    model = gn.Model([enc_in, dec_in], layers.Dense(3, activation="softmax", dtype="float64")(dec), seed=0)
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    result = gn.gradcheck.check_gradients(model, [X_ENC, X_DEC], Y)
+    assert result.passed, result
+    with pytest.raises(ValueError, match=r"initial_state must be a list of 4 tensor\(s\) of shapes"):
+        layers.Bidirectional(layers.LSTM(4))(dec_in, initial_state=ahead)
+
+
 def test_bidirectional_without_merging_gives_both_directions():
     x = gn.Input((5, 3), dtype="float64")
     forward, backward = layers.Bidirectional(layers.GRU(3, return_sequences=True, dtype="float64"),

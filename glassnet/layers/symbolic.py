@@ -120,13 +120,17 @@ def _state_tensors(layer, initial_state) -> list:
     if initial_state is None:
         return []
     names = getattr(layer, "state_names", None)
-    if names is None:
+    if names is not None:  # a recurrent layer
+        sizes, which = [layer.units] * len(names), f"of shape (None, {layer.units}) ({', '.join(names)})"
+    elif hasattr(layer, "state_sizes"):  # Bidirectional: the forward direction's states, then the backward's
+        sizes = layer.state_sizes
+        which = f"of shapes {[(None, u) for u in sizes]} (the forward direction's states, then the backward's)"
+    else:
         raise TypeError(f"Layer {layer.name!r} ({type(layer).__name__}) takes no initial_state.")
     states = [as_tensor(t) for t in (initial_state if isinstance(initial_state, (list, tuple)) else [initial_state])]
-    if len(states) != len(names) or any(t.shape[1:] != (layer.units,) for t in states):
-        raise ValueError(f"{type(layer).__name__} {layer.name!r}: initial_state must be a list of {len(names)} "
-                         f"tensor(s) of shape (None, {layer.units}) ({', '.join(names)}); got "
-                         f"{[t.shape for t in states]}.")
+    if len(states) != len(sizes) or any(t.shape[1:] != (u,) for t, u in zip(states, sizes)):
+        raise ValueError(f"{type(layer).__name__} {layer.name!r}: initial_state must be a list of {len(sizes)} "
+                         f"tensor(s) {which}; got {[t.shape for t in states]}.")
     return states
 
 

@@ -124,25 +124,44 @@ class Bidirectional(Layer):
         return mask if self.return_sequences else None
 
     # -- forward and backward ------------------------------------------------------------------
-    def __call__(self, x, training: bool = False, mask=None):
-        """As ``Layer.__call__``, with Keras' call argument ``mask`` (boolean (N, T)) for arrays, as
-        the recurrent layers take it; in a graph the mask travels with the tensor instead."""
-        if mask is None:
-            return super().__call__(x, training=training)
-        if symbolic.is_symbolic(x) or symbolic.is_symbolic(mask):
+    def __call__(self, x, training: bool = False, mask=None, initial_state=None):
+        """As ``Layer.__call__``, with Keras' call arguments ``mask`` (boolean (N, T)) for arrays, as
+        the recurrent layers take it (in a graph the mask travels with the tensor instead), and
+        ``initial_state``: the forward direction's starting states, then the backward's (arrays,
+        or tensors in a graph)."""
+        if mask is not None and (symbolic.is_symbolic(x) or symbolic.is_symbolic(mask)):
             raise TypeError(f"Bidirectional {self.name!r}: mask= is not a symbolic call argument in glassnet; in "
                             f"a gn.Model the mask comes with the tensor: put gn.layers.Embedding(..., "
                             f"mask_zero=True) or gn.layers.Masking() before this layer. (mask= works with NumPy "
                             f"arrays in an eager call.)")
+        if initial_state is not None and symbolic.is_symbolic(x):
+            return symbolic.call(self, x, initial_state=initial_state)
+        if mask is None and initial_state is None:
+            return super().__call__(x, training=training)
         x = self._as_float(x)
         if not self.built:
             self.build((None, *x.shape[1:]))
-        return self.forward(x, training=training, mask=mask)
+        return self._forward_where_x_lives(x, training, mask=mask, initial_state=initial_state)
 
-    def forward(self, x, training=False, mask=None):
+    @property
+    def state_sizes(self) -> list[int]:
+        """The units of each starting state ``initial_state`` takes: the forward direction's, then the backward's."""
+        return [sub.units for sub in self.directions for _ in sub.state_names]
+
+    def forward(self, x, training=False, mask=None, initial_state=None):
         self._share_arrays()
-        y_f = self.forward_layer.forward(x, training=training, mask=mask)
-        y_b = self.backward_layer_.forward(x, training=training, mask=mask)
+        starts = [None, None]
+        if initial_state is not None:
+            initial_state = list(initial_state)
+            if len(initial_state) != len(self.state_sizes):
+                raise ValueError(f"Bidirectional {self.name!r}: initial_state must be a list of {len(self.state_sizes)} "
+                                 f"arrays, the forward direction's {len(self.forward_layer.state_names)} states then "
+                                 f"the backward's; got {len(initial_state)}.")
+            k = len(self.forward_layer.state_names)
+            starts = [initial_state[:k], initial_state[k:]]
+        self._has_initial_state = initial_state is not None
+        y_f = self.forward_layer.forward(x, training=training, mask=mask, initial_state=starts[0])
+        y_b = self.backward_layer_.forward(x, training=training, mask=mask, initial_state=starts[1])
         states = []
         if self.return_state:  # each direction gave [y, *its final states]
             (y_f, *states_f), (y_b, *states_b) = y_f, y_b
@@ -202,6 +221,9 @@ class Bidirectional(Layer):
         finally:
             for sub in self.directions:
                 sub.needs_input_grad = True
+        if self._has_initial_state:  # each direction gave [dx, d_state...]: dx, then both directions' states'
+            (dx_f, *d_f), (dx_b, *d_b) = dx_f, dx_b
+            return [None if dx_f is None else dx_f + dx_b, *d_f, *d_b]
         return None if dx_f is None else dx_f + dx_b
 
     # -- config ---------------------------------------------------------------------------------

@@ -72,3 +72,13 @@ def test_a_bidirectional_encoder_exports_its_states(backward_layer, masked):
     proto = None
     for batch in (1, 6):
         proto = assert_onnx_matches_predict(model, inputs(model, batch), proto)
+
+
+def test_a_bidirectional_layer_started_from_states_exports():
+    enc_in, dec_in = gn.Input((6, 3), name="enc_in"), gn.Input((4, 2), name="dec_in")
+    _, *ahead = layers.GRU(5, return_state=True)(enc_in)
+    _, *behind = layers.GRU(5, return_state=True, go_backwards=True)(enc_in)
+    dec = layers.Bidirectional(layers.GRU(5, return_sequences=True))(dec_in, initial_state=[*ahead, *behind])
+    model = gn.Model([enc_in, dec_in], layers.Dense(3)(dec), seed=0)
+    randomize(model)
+    assert_onnx_matches_predict(model, inputs(model, 5))

@@ -141,6 +141,33 @@ def test_bidirectional_return_state_gradients_match_finite_differences(cls, read
         assert check.passed, check
 
 
+@pytest.mark.parametrize("cls", [layers.LSTM, layers.GRU], ids=lambda c: c.__name__)
+def test_bidirectional_initial_state_starts_each_direction_and_gets_its_gradient(cls):
+    from glassnet.gradcheck import compare_gradients, numeric_gradient
+
+    layer = layers.Bidirectional(cls(3, return_sequences=True), dtype="float64")
+    x = random_input((3, 4, 2))
+    k = len(cls(3).state_names)
+    states = [random_input((3, 3), 10 + i) for i in range(2 * k)]
+    y = layer(x, initial_state=states)
+    forward, backward = layer.directions
+    np.testing.assert_array_equal(y[..., :3], forward.forward(x, initial_state=states[:k]))
+    np.testing.assert_array_equal(y[..., 3:], backward.forward(x, initial_state=states[k:])[:, ::-1])
+    r = random_input(y.shape, 30)
+
+    def objective():
+        return float(np.sum(r * layer.forward(x, initial_state=states)))
+
+    layer.forward(x, initial_state=states)
+    grads = layer.backward(r)
+    assert len(grads) == 1 + 2 * k
+    for name, analytic, array in zip(["input", *(f"state {i}" for i in range(2 * k))], grads, [x, *states]):
+        check = compare_gradients(name, analytic, numeric_gradient(objective, array), 1e-7)
+        assert check.passed, check
+    with pytest.raises(ValueError, match=f"initial_state must be a list of {2 * k} arrays, the forward"):
+        layer(x, initial_state=states[:k])
+
+
 # -- TimeDistributed --------------------------------------------------------------------------------
 @pytest.mark.parametrize("make, shape", [
     (lambda: layers.Dense(3, activation="tanh"), (4, 5, 2)),

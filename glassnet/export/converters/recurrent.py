@@ -227,11 +227,16 @@ def recurrent(g, layer, x, mask=None, initial_state=None):
 
 
 @converts(layers.Bidirectional)
-def bidirectional(g, layer, x, mask=None):
+def bidirectional(g, layer, x, mask=None, initial_state=None):
     """Both directions in time order (the backward one's sequence turned back), then merged; with
-    ``return_state``, the forward direction's final states and the backward's after the output(s)."""
+    ``return_state``, the forward direction's final states and the backward's after the output(s).
+    ``initial_state``: the forward direction's starting states, then the backward's (tensor names)."""
     forward, backward = layer.directions
-    if _mirrored(forward, backward):
+    starts = [(), ()]
+    if initial_state:
+        k = len(forward.state_names)
+        starts = [list(initial_state[:k]), list(initial_state[k:])]
+    if _mirrored(forward, backward) and not initial_state:  # starting states: one operator per direction
         packed = None if mask is None else _Packed(g, mask, x)
         y, states = _run(g, layer, [forward, backward], x if packed is None else packed.pack(g, x), "bidirectional",
                          "" if packed is None else packed.lengths)
@@ -240,8 +245,8 @@ def bidirectional(g, layer, x, mask=None):
             y_f = packed.unpack(g, y_f, forward.zero_output_for_mask, layer.dtype)
             y_b = packed.unpack(g, y_b, backward.zero_output_for_mask, layer.dtype)
     else:
-        y_f, states_f = single(g, forward, x, mask, layer)
-        y_b, states_b = single(g, backward, x, mask, layer)
+        y_f, states_f = single(g, forward, x, mask, layer, initial=starts[0])
+        y_b, states_b = single(g, backward, x, mask, layer, initial=starts[1])
         if layer.return_sequences:
             y_b = _reverse_time(g, y_b)
     if not layer.return_sequences:
