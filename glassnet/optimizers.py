@@ -508,6 +508,112 @@ class AdamW(Adam):
         super().update_step(key, param, grad, lr)
 
 
+@register("optimizer", "nadam")
+class Nadam(Optimizer):
+    """Adam with Nesterov momentum (Dozat), PyTorch's ``NAdam`` and Keras' ``Nadam``.
+
+    The momentum coefficient warms up as μ_t = β₁(1 - ½·0.96^(0.004·t)), and the step looks one
+    step ahead with μ_{t+1}. Its running product Π_{s≤t} μ_s is a function of the step count
+    alone, so it is recomputed from ``iterations`` (a model file restores it with them).
+
+    Args:
+        beta_1, beta_2: decay rates of the first and second moments.
+        weight_decay: L2 penalty added to the gradient (PyTorch's ``weight_decay``).
+
+    Math:
+        m ← β₁m + (1-β₁)g;  v ← β₂v + (1-β₂)g²;  d = √(v / (1-β₂ᵗ)) + ε;
+        θ ← θ - lr (1-μ_t) / (1-Π_{s≤t} μ_s) · g/d - lr μ_{t+1} / (1-Π_{s≤t+1} μ_s) · m/d.
+    """
+
+    #: PyTorch's momentum_decay; Keras' 0.96^(0.004·t) schedule is the same.
+    MOMENTUM_DECAY = 0.004
+
+    def __init__(self, learning_rate=0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7, weight_decay: float = 0.0, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        _check_fraction(beta_1=beta_1, beta_2=beta_2)
+        _check_nonnegative(epsilon=epsilon, weight_decay=weight_decay)
+        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
+        self.weight_decay = float(weight_decay)
+        self._mu_products = (0, 1.0)  # (t, Π_{s≤t} μ_s): the product so far, extended step by step
+
+    def _mu(self, t: int) -> float:
+        return self.beta_1 * (1.0 - 0.5 * 0.96 ** (t * self.MOMENTUM_DECAY))
+
+    def _mu_product(self, t: int) -> float:
+        """Π_{s≤t} μ_s, from the cached product when it is at most t steps behind."""
+        done, product = self._mu_products
+        if done > t:  # iterations set back (a loaded model file): start over
+            done, product = 0, 1.0
+        for s in range(done + 1, t + 1):
+            product *= self._mu(s)
+        self._mu_products = (t, product)
+        return product
+
+    def update_step(self, key, param, grad, lr):
+        if self.weight_decay:
+            grad = grad + self.weight_decay * param
+        t = self.iterations + 1
+        mu, mu_next = self._mu(t), self._mu(t + 1)
+        product = self._mu_product(t)
+        m = self.slot(key, "m", param)
+        v = self.slot(key, "v", param)
+        m *= self.beta_1
+        m += (1 - self.beta_1) * grad
+        self.flush(m, decay=self.beta_1)
+        v *= self.beta_2
+        v += (1 - self.beta_2) * grad * grad
+        self.flush(v, nonnegative=True, decay=self.beta_2)
+        denom = np.sqrt(v / (1 - self.beta_2 ** t))
+        denom += self.epsilon
+        param -= (lr * (1 - mu) / (1 - product)) * (grad / denom)
+        param -= (lr * mu_next / (1 - product * mu_next)) * (m / denom)
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon, "weight_decay": self.weight_decay}
+
+
+@register("optimizer", "adamax")
+class Adamax(Optimizer):
+    """Adam with the infinity norm in place of the second moment (Kingma & Ba), PyTorch's ``Adamax``.
+
+    Epsilon convention: PyTorch's, inside the maximum (u ← max(β₂u, |g| + ε)); Keras adds it to u
+    in the step instead (u ← max(β₂u, |g|), then m / (u + ε)), which differs only while |g| is
+    within ε of zero. The running maximum never falls below ε, so it is never subnormal (with
+    ε = 0 it may be, and m / u is 0/0 wherever a gradient has always been 0, as in PyTorch).
+
+    Math:
+        m ← β₁m + (1-β₁)g;  u ← max(β₂u, |g| + ε);  θ ← θ - lr / (1-β₁ᵗ) · m / u.
+    """
+
+    def __init__(self, learning_rate=0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7, weight_decay: float = 0.0, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        _check_fraction(beta_1=beta_1, beta_2=beta_2)
+        _check_nonnegative(epsilon=epsilon, weight_decay=weight_decay)
+        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
+        self.weight_decay = float(weight_decay)
+
+    def update_step(self, key, param, grad, lr):
+        if self.weight_decay:
+            grad = grad + self.weight_decay * param
+        t = self.iterations + 1
+        m = self.slot(key, "m", param)
+        u = self.slot(key, "u", param)
+        m *= self.beta_1
+        m += (1 - self.beta_1) * grad
+        self.flush(m, decay=self.beta_1)
+        u *= self.beta_2
+        # Not flushed: u ≥ ε keeps it normal, and with ε = 0 a flushed u would make m / u a 0/0.
+        np.maximum(u, np.abs(grad) + self.epsilon, out=u)
+        param -= (lr / (1 - self.beta_1 ** t)) * (m / u)
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon, "weight_decay": self.weight_decay}
+
+
 def get(identifier) -> Optimizer:
     """An optimizer from a name ("adam", "sgd"), a serialized dict or an instance."""
     if isinstance(identifier, Optimizer):

@@ -120,6 +120,13 @@ CASES = [
      lambda t, p: t.optim.AdamW(p, lr=0.05, weight_decay=0.1, eps=1e-7)),
     ("adamw-default-decay-amsgrad", lambda **kw: optimizers.AdamW(0.05, amsgrad=True, **kw),
      lambda t, p: t.optim.AdamW(p, lr=0.05, weight_decay=0.004, amsgrad=True, eps=1e-7)),
+    ("nadam", lambda **kw: optimizers.Nadam(0.05, **kw), lambda t, p: t.optim.NAdam(p, lr=0.05, eps=1e-7)),
+    ("nadam-betas-weight-decay", lambda **kw: optimizers.Nadam(0.05, beta_1=0.8, beta_2=0.99, weight_decay=0.1, **kw),
+     lambda t, p: t.optim.NAdam(p, lr=0.05, betas=(0.8, 0.99), weight_decay=0.1, eps=1e-7)),
+    ("adamax", lambda **kw: optimizers.Adamax(0.05, **kw), lambda t, p: t.optim.Adamax(p, lr=0.05, eps=1e-7)),
+    ("adamax-betas-weight-decay",
+     lambda **kw: optimizers.Adamax(0.05, beta_1=0.8, beta_2=0.9, epsilon=0.3, weight_decay=0.1, **kw),
+     lambda t, p: t.optim.Adamax(p, lr=0.05, betas=(0.8, 0.9), eps=0.3, weight_decay=0.1)),
 ]
 
 
@@ -129,7 +136,14 @@ def test_trajectory_matches_torch(name, ours, theirs, decay):
     torch = pytest.importorskip("torch")
     problem = Problem()
     got = run_glassnet(ours(decay=decay), problem)
-    want = run_torch(lambda p: theirs(torch, p), problem, make_scheduler=nnfs_decay(decay) if decay else None)
+    # NAdam keeps its running product of momentum coefficients in a tensor of torch's default
+    # dtype (float32 unless told), which alone would set torch's float64 run off by 1e-8.
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        want = run_torch(lambda p: theirs(torch, p), problem, make_scheduler=nnfs_decay(decay) if decay else None)
+    finally:
+        torch.set_default_dtype(default)
     assert_same_trajectory(got, want)
 
 
@@ -265,8 +279,10 @@ ALL_STATEFUL = [
     lambda: optimizers.RMSprop(0.01, momentum=0.5, centered=True),
     lambda: optimizers.Adam(0.05, amsgrad=True, decay=0.05),
     lambda: optimizers.AdamW(schedules.CosineDecay(0.05, decay_steps=20, alpha=0.1), clipnorm=2.0),
+    lambda: optimizers.Nadam(0.05, decay=0.05),
+    lambda: optimizers.Adamax(0.05, weight_decay=0.01),
 ]
-STATEFUL_IDS = ["sgd", "adagrad", "rmsprop", "adam", "adamw"]
+STATEFUL_IDS = ["sgd", "adagrad", "rmsprop", "adam", "adamw", "nadam", "adamax"]
 
 
 @pytest.mark.parametrize("make", ALL_STATEFUL, ids=STATEFUL_IDS)
@@ -427,8 +443,10 @@ UNCLIPPED = [
     lambda: optimizers.Adam(0.05, decay=0.05),
     lambda: optimizers.Adam(0.05, amsgrad=True, weight_decay=0.01),
     lambda: optimizers.AdamW(schedules.CosineDecay(0.05, decay_steps=20, alpha=0.1)),
+    lambda: optimizers.Nadam(0.05),
+    lambda: optimizers.Adamax(0.05),
 ]
-UNCLIPPED_IDS = ["sgd", "sgd-nesterov", "adagrad", "rmsprop", "adam", "adam-amsgrad", "adamw"]
+UNCLIPPED_IDS = ["sgd", "sgd-nesterov", "adagrad", "rmsprop", "adam", "adam-amsgrad", "adamw", "nadam", "adamax"]
 
 
 def packed(arrays: dict, pad: int = 0) -> dict:

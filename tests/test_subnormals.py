@@ -38,6 +38,8 @@ WITH_SLOTS = {
     "adam": lambda: optimizers.Adam(),
     "adam-amsgrad": lambda: optimizers.Adam(amsgrad=True),
     "adamw": lambda: optimizers.AdamW(),
+    "nadam": lambda: optimizers.Nadam(),
+    "adamax": lambda: optimizers.Adamax(beta_2=0.9),  # its running maximum never falls below epsilon
 }
 
 
