@@ -528,3 +528,14 @@ def test_callbacks_see_fit_params(data):
     x, y = data
     history = make_model().fit(x, y, epochs=3, batch_size=BATCH, verbose=0)
     assert history.params == {"verbose": 0, "epochs": 3, "steps": 3}
+
+
+def test_on_train_end_gets_the_last_epochs_logs(data):
+    # A Keras callback reads the final figures in on_train_end (logs["val_loss"]); {} broke it.
+    x, y = data
+    seen = {}
+    end = callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.update(last=dict(logs)),
+                                   on_train_end=lambda logs: seen.update(end=logs))
+    make_model().fit(x, y, epochs=3, batch_size=BATCH, verbose=0, validation_data=(x[:8], y[:8]), callbacks=[end])
+    assert sorted(seen["end"]) == ["learning_rate", "loss", "val_loss"]
+    assert seen["end"] == seen["last"]

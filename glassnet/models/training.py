@@ -203,6 +203,7 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
     # given only weights (load_weights) and initial_epoch=k starts at position k.
     run = getattr(model, "_epoch_offset", 0) + getattr(model, "_epochs_completed", 0)
     offset = max(0, run - initial_epoch)
+    logs = {}
     for epoch in range(initial_epoch, epochs):
         position = offset + epoch
         model._current_epoch = epoch
@@ -265,7 +266,8 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
         progress.close(logs)
         if model.stop_training:
             break
-    cbs.on_train_end()
+    # As Keras: on_train_end gets the last epoch's logs (a callback reports the final figures).
+    cbs.on_train_end(dict(logs))
     return history
 
 
