@@ -539,3 +539,36 @@ def test_on_train_end_gets_the_last_epochs_logs(data):
     make_model().fit(x, y, epochs=3, batch_size=BATCH, verbose=0, validation_data=(x[:8], y[:8]), callbacks=[end])
     assert sorted(seen["end"]) == ["learning_rate", "loss", "val_loss"]
     assert seen["end"] == seen["last"]
+
+
+def test_one_callback_without_a_list_is_taken_as_keras_3_takes_it(data):
+    x, y = data
+    seen = []
+    history = make_model().fit(x, y, epochs=2, batch_size=BATCH, verbose=0,
+                               callbacks=callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(epoch)))
+    assert seen == [0, 1] and history.epoch == [0, 1]
+
+
+@pytest.mark.parametrize("bad, message", [
+    ([callbacks.CSVLogger], r"CSVLogger is a class; pass an instance, CSVLogger\(\.\.\.\)"),
+    ([print], r"is not a callback; subclass gn.callbacks.Callback, or wrap a function in gn.callbacks.LambdaCallback"),
+    (3, "callbacks must be a list of callbacks; got int"),
+])
+def test_what_is_not_a_callback_is_named_with_what_to_pass(data, bad, message):
+    # A class or a plain function in the list failed inside the loop (set_model() missing 'model').
+    x, y = data
+    model = make_model()
+    for run in (lambda: model.fit(x, y, epochs=1, verbose=0, callbacks=bad),
+                lambda: model.evaluate(x, y, verbose=0, callbacks=bad)):
+        with pytest.raises(TypeError, match=message):
+            run()
+
+
+def test_learning_rate_scheduler_refuses_an_optimizer_with_a_schedule(data):
+    # float(schedule) failed with "float() argument must be ... not 'ExponentialDecay'".
+    x, y = data
+    model = gn.Sequential([gn.layers.Dense(1, input_shape=(3,))], seed=0)
+    model.compile(optimizer=gn.optimizers.SGD(gn.schedules.ExponentialDecay(0.05, 10, 0.9)), loss="mse")
+    scheduler = callbacks.LearningRateScheduler(lambda epoch, lr: lr * 0.5)
+    with pytest.raises(ValueError, match="optimizer that follows a schedule .ExponentialDecay.; compile with a float"):
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[scheduler])
