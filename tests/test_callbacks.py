@@ -273,6 +273,23 @@ def test_csv_logger_append_resumes_and_overwrite_starts_over(data, tmp_path):
     assert pd.read_csv(path)["epoch"].tolist() == [0]
 
 
+def test_csv_logger_append_with_new_columns_keeps_one_readable_table(data, tmp_path):
+    # A fit with validation appended to a log of one without wrote 4-field rows under a 3-field
+    # header, and pandas.read_csv failed ("Expected 3 fields in line 4, saw 4").
+    x, y = data
+    path = tmp_path / "log.csv"
+    model = make_model()
+    model.fit(x, y, epochs=2, batch_size=BATCH, verbose=0, callbacks=[callbacks.CSVLogger(path)])
+    history = model.fit(x, y, epochs=2, batch_size=BATCH, verbose=0, validation_data=(x[:8], y[:8]),
+                        callbacks=[callbacks.CSVLogger(path, append=True)])
+    model.fit(x, y, epochs=1, batch_size=BATCH, verbose=0, callbacks=[callbacks.CSVLogger(path, append=True)])
+    frame = pd.read_csv(path)
+    assert list(frame.columns) == ["epoch", "learning_rate", "loss", "val_loss"]
+    assert frame["epoch"].tolist() == [0, 1, 0, 1, 0]
+    assert frame["val_loss"].isna().tolist() == [True, True, False, False, True]
+    assert frame["val_loss"].tolist()[2:4] == history.history["val_loss"]
+
+
 def test_csv_logger_separator(data, tmp_path):
     path = tmp_path / "log.tsv"
     fit(make_model(), data, [callbacks.CSVLogger(path, separator="\t")], epochs=2)
