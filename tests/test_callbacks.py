@@ -273,6 +273,23 @@ def test_csv_logger_append_resumes_and_overwrite_starts_over(data, tmp_path):
     assert pd.read_csv(path)["epoch"].tolist() == [0]
 
 
+def test_csv_logger_append_with_new_columns_keeps_one_readable_table(data, tmp_path):
+    # A fit with validation appended to a log of one without wrote 4-field rows under a 3-field
+    # header, and pandas.read_csv failed ("Expected 3 fields in line 4, saw 4").
+    x, y = data
+    path = tmp_path / "log.csv"
+    model = make_model()
+    model.fit(x, y, epochs=2, batch_size=BATCH, verbose=0, callbacks=[callbacks.CSVLogger(path)])
+    history = model.fit(x, y, epochs=2, batch_size=BATCH, verbose=0, validation_data=(x[:8], y[:8]),
+                        callbacks=[callbacks.CSVLogger(path, append=True)])
+    model.fit(x, y, epochs=1, batch_size=BATCH, verbose=0, callbacks=[callbacks.CSVLogger(path, append=True)])
+    frame = pd.read_csv(path)
+    assert list(frame.columns) == ["epoch", "learning_rate", "loss", "val_loss"]
+    assert frame["epoch"].tolist() == [0, 1, 0, 1, 0]
+    assert frame["val_loss"].isna().tolist() == [True, True, False, False, True]
+    assert frame["val_loss"].tolist()[2:4] == history.history["val_loss"]
+
+
 def test_csv_logger_separator(data, tmp_path):
     path = tmp_path / "log.tsv"
     fit(make_model(), data, [callbacks.CSVLogger(path, separator="\t")], epochs=2)
@@ -528,3 +545,47 @@ def test_callbacks_see_fit_params(data):
     x, y = data
     history = make_model().fit(x, y, epochs=3, batch_size=BATCH, verbose=0)
     assert history.params == {"verbose": 0, "epochs": 3, "steps": 3}
+
+
+def test_on_train_end_gets_the_last_epochs_logs(data):
+    # A Keras callback reads the final figures in on_train_end (logs["val_loss"]); {} broke it.
+    x, y = data
+    seen = {}
+    end = callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.update(last=dict(logs)),
+                                   on_train_end=lambda logs: seen.update(end=logs))
+    make_model().fit(x, y, epochs=3, batch_size=BATCH, verbose=0, validation_data=(x[:8], y[:8]), callbacks=[end])
+    assert sorted(seen["end"]) == ["learning_rate", "loss", "val_loss"]
+    assert seen["end"] == seen["last"]
+
+
+def test_one_callback_without_a_list_is_taken_as_keras_3_takes_it(data):
+    x, y = data
+    seen = []
+    history = make_model().fit(x, y, epochs=2, batch_size=BATCH, verbose=0,
+                               callbacks=callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(epoch)))
+    assert seen == [0, 1] and history.epoch == [0, 1]
+
+
+@pytest.mark.parametrize("bad, message", [
+    ([callbacks.CSVLogger], r"CSVLogger is a class; pass an instance, CSVLogger\(\.\.\.\)"),
+    ([print], r"is not a callback; subclass gn.callbacks.Callback, or wrap a function in gn.callbacks.LambdaCallback"),
+    (3, "callbacks must be a list of callbacks; got int"),
+])
+def test_what_is_not_a_callback_is_named_with_what_to_pass(data, bad, message):
+    # A class or a plain function in the list failed inside the loop (set_model() missing 'model').
+    x, y = data
+    model = make_model()
+    for run in (lambda: model.fit(x, y, epochs=1, verbose=0, callbacks=bad),
+                lambda: model.evaluate(x, y, verbose=0, callbacks=bad)):
+        with pytest.raises(TypeError, match=message):
+            run()
+
+
+def test_learning_rate_scheduler_refuses_an_optimizer_with_a_schedule(data):
+    # float(schedule) failed with "float() argument must be ... not 'ExponentialDecay'".
+    x, y = data
+    model = gn.Sequential([gn.layers.Dense(1, input_shape=(3,))], seed=0)
+    model.compile(optimizer=gn.optimizers.SGD(gn.schedules.ExponentialDecay(0.05, 10, 0.9)), loss="mse")
+    scheduler = callbacks.LearningRateScheduler(lambda epoch, lr: lr * 0.5)
+    with pytest.raises(ValueError, match="optimizer that follows a schedule .ExponentialDecay.; compile with a float"):
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[scheduler])

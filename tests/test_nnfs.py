@@ -237,6 +237,19 @@ def test_book_regression_accuracy_keeps_its_learned_precision_through_its_config
     assert copy.calculate(predictions, y) == accuracy.calculate(predictions, y) == 0.5
 
 
+def test_book_regression_accuracy_has_the_books_precision_attribute():
+    """The book's Accuracy_Regression keeps std(y) / 250 in ``.precision`` (None until init); a
+    reader printing or changing it got an AttributeError."""
+    accuracy = Accuracy_Regression()
+    assert accuracy.precision is None
+    accuracy.init(np.array([0.0, 500.0]))
+    assert accuracy.precision == 1.0
+    accuracy.init(np.array([0.0, 1000.0]))  # kept without reinit, as in the book
+    assert accuracy.precision == 1.0
+    accuracy.precision = 2.5  # a reader's own tolerance is the one compared with
+    assert accuracy.calculate(np.array([2.0, 3.0]), np.array([0.0, 0.0])) == 0.5
+
+
 def test_l1_penalty_derivative_is_plus_one_at_zero_and_added_before_l2_as_in_the_book():
     # The book's dL1 is ones with -1 where w < 0: +1 at w = 0 (biases start there), where
     # sign(w) gives 0; and the L1 and L2 terms are added one after the other.

@@ -467,6 +467,40 @@ def test_another_programs_file_is_named_with_where_it_belongs(tmp_path):
         gn.load_model(tmp_path / "model.onnx")
 
 
+_UNPICKLED = []
+
+
+class _PickleTrap:
+    """Records that it was unpickled: a loader that unpickles would run this."""
+
+    def __reduce__(self):
+        return _UNPICKLED.append, ("ran",)
+
+
+@pytest.mark.parametrize("protocol", [2, 3, 4, 5])
+def test_a_pickle_such_as_the_nnfs_books_is_named_and_never_unpickled(tmp_path, protocol):
+    """The NNFS book's Model.save and save_parameters pickle; a reader loading such a file got only
+    "the header claims N bytes" and no word of what the file is or how to bring its arrays over."""
+    import pickle
+
+    from glassnet.nnfs import Layer_Dense, Model
+
+    book_parameters = [(np.zeros((2, 3), np.float32), np.zeros((1, 3), np.float32)), _PickleTrap()]
+    path = tmp_path / "fashion_mnist.parms"
+    path.write_bytes(pickle.dumps(book_parameters, protocol=protocol))
+    expected = "Python pickle .*NNFS book.*never loads.*set_parameters"
+    with pytest.raises(ModelFileError, match=expected):
+        gn.load_model(path)
+    with pytest.raises(ModelFileError, match=expected):
+        Model.load(path)
+    model = Model()
+    model.add(Layer_Dense(2, 3))
+    model.finalize()
+    with pytest.raises(ModelFileError, match=expected):
+        model.load_parameters(path)
+    assert _UNPICKLED == []
+
+
 def test_an_array_in_a_layer_argument_is_refused_with_the_set_weights_way(tmp_path):
     """Keras 2's pretrained-embedding recipe, Embedding(embeddings_initializer=Constant(matrix)): the
     matrix is data, not code, and the message says where it goes (the weights), as Keras 3 does it."""

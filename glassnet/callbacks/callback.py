@@ -45,6 +45,25 @@ class Callback:
     def on_predict_batch_end(self, batch, logs=None): ...
 
 
+def as_list(callbacks) -> list:
+    """``callbacks`` as fit, evaluate and predict take it: None, one callback (Keras 3 accepts
+    that too) or a list of them; anything else is refused with what to pass instead."""
+    if callbacks is None:
+        return []
+    items = [callbacks] if hasattr(callbacks, "set_model") and not isinstance(callbacks, type) else callbacks
+    try:
+        items = list(items)
+    except TypeError:
+        raise TypeError(f"callbacks must be a list of callbacks; got {type(callbacks).__name__}.") from None
+    for item in items:
+        if isinstance(item, type):
+            raise TypeError(f"callbacks: {item.__name__} is a class; pass an instance, {item.__name__}(...).")
+        if not callable(getattr(item, "set_model", None)):
+            raise TypeError(f"callbacks: {item!r} is not a callback; subclass gn.callbacks.Callback, or wrap "
+                            f"a function in gn.callbacks.LambdaCallback(on_epoch_end=...).")
+    return items
+
+
 #: the hooks that take ``logs`` alone (the others take an epoch or batch number first)
 _LOGS_ONLY = {f"on_{stage}_{edge}" for stage in ("train", "test", "predict") for edge in ("begin", "end")}
 

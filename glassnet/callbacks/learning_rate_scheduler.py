@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import numbers
 
 from glassnet.callbacks.callback import Callback
 
@@ -34,6 +35,11 @@ class LearningRateScheduler(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         opt = self.model.optimizer
+        if not isinstance(opt.learning_rate, numbers.Real):
+            # Two owners of one rate: the optimizer's schedule would be overwritten from epoch 0 on.
+            raise ValueError(f"LearningRateScheduler cannot set the rate of an optimizer that follows a schedule "
+                             f"({type(opt.learning_rate).__name__}); compile with a float learning_rate, "
+                             f"or drop the callback and let the schedule set the rate.")
         if self._one_argument:
             lr = float(self.schedule(epoch))
         else:

@@ -415,7 +415,12 @@ class Diagnostics(Callback):
         rising = len(losses) >= 2 and losses[-1] > 1.5 * min(losses) and losses[-1] > losses[0]
         # Rises of a few percent are mini-batch noise; an overshooting rate makes bigger jumps.
         rises = sum(b > a * 1.05 for a, b in zip(window, window[1:]))
-        oscillating = len(window) == self.patience + 1 and rises >= 2 and window[-1] >= window[0]
+        # Near a perfect fit the loss wobbles by far more than 5% of itself, yet by nothing against
+        # what a constant prediction scores (or the first epoch did): swings under 1% of that are
+        # mini-batch noise on a model that has learned, not steps that overshoot.
+        scale = self._baseline if self._baseline is not None else losses[0]
+        swings = max(window) - min(window) > 0.01 * scale
+        oscillating = len(window) == self.patience + 1 and rises >= 2 and window[-1] >= window[0] and swings
         if rising or oscillating:
             shape = "risen" if rising else "gone up and down without progress"
             self._report(

@@ -312,11 +312,37 @@ def formula(layer) -> str:
     doc = type(layer).__doc__ or ""
     math_part = re.search(r"Math:\s*\n((?:[ \t]+\S.*\n?)+)", doc)
     if math_part:
-        lines = [line.strip() for line in math_part.group(1).splitlines()]
-        forward = next((line for line in lines if line.startswith("forward")), lines[0])
-        return re.sub(r"^forward\s*", "", forward).split(";")[0].strip()
+        entries = _math_entries(math_part.group(1))
+        # explain runs the layers as predict does: a layer whose inference differs (dropout,
+        # batch statistics) is shown by its inference entry
+        text = entries.get("inference", entries.get("forward", next(iter(entries.values()))))
+        text = re.split(r";\s*backward\b", text)[0].replace("``", "").rstrip(" ,;.")
+        act = layer.output_activation  # "act(z)" named as Dense's formula names it: relu(z), or z
+        if act is None:
+            return text
+        return re.sub(r"\bact\(([^()]*)\)", r"\1" if act.name == "linear" else rf"{act.name}(\1)", text)
     summary = doc.strip().splitlines()[0] if doc.strip() else type(layer).__name__
     return summary
+
+
+def _math_entries(section: str) -> dict[str, str]:
+    """A docstring's ``Math:`` lines as {keyword: formula}: an entry opens with ``forward``,
+    ``backward``, ``training`` or ``inference`` (or nothing: key "") and goes on over the lines
+    indented deeper than it, joined into one line."""
+    entries, key, indent = {}, None, None
+    for line in section.splitlines():
+        depth, text = len(line) - len(line.lstrip()), line.strip()
+        if key is not None and depth > indent:
+            entries[key] += " " + text
+            continue
+        word = re.match(r"(forward|backward|training|inference)\b\s*", text)
+        key = word.group(1) if word else ("" if not entries else key or "")
+        if key in entries and not word:
+            entries[key] += " " + text
+        else:
+            entries[key] = text[word.end():] if word else text
+        indent = depth
+    return {k: re.sub(r"\s+", " ", v).strip() for k, v in entries.items()}
 
 
 # -- the text report ----------------------------------------------------------------------------------

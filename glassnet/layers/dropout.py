@@ -26,6 +26,7 @@ class Dropout(Layer):
 
     Math:
         forward y = x ⊙ m / (1 - rate), m ~ Bernoulli(1 - rate); backward dx = grad ⊙ m / (1 - rate).
+        inference y = x (nothing is dropped outside training).
 
     Example:
         >>> import numpy as np, glassnet as gn
@@ -102,6 +103,7 @@ class SpatialDropout2D(_SpatialDropout):
     Math:
         forward y = x ⊙ m / (1 - rate), m[n, :, :, c] ~ Bernoulli(1 - rate);
         backward dx = grad ⊙ m / (1 - rate).
+        inference y = x (nothing is dropped outside training).
 
     Example:
         >>> import numpy as np, glassnet as gn
@@ -126,6 +128,7 @@ class SpatialDropout1D(_SpatialDropout):
 
     Math:
         forward y = x ⊙ m / (1 - rate), m[n, :, c] ~ Bernoulli(1 - rate); backward dx = grad ⊙ m / (1 - rate).
+        inference y = x (nothing is dropped outside training).
     """
 
     rank = 1

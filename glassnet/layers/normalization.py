@@ -52,7 +52,7 @@ class BatchNormalization(Layer):
                    moving_mean ← momentum · moving_mean + (1 - momentum) μ (likewise σ²;
                    values below the smallest normal float then become 0: glassnet.numerics);
         backward   dβ = Σ g, dγ = Σ g x̂, dx = γ / √(σ² + ε) · (g - mean(g) - x̂ · mean(g x̂))
-        inference  x̂ = (x - moving_mean) / √(moving_variance + ε); dx = γ g / √(moving_variance + ε)
+        inference  y = γ (x - moving_mean) / √(moving_variance + ε) + β; backward dx = γ g / √(moving_variance + ε)
 
     Example:
         >>> import numpy as np, glassnet as gn

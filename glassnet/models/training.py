@@ -11,6 +11,7 @@ import numpy as np
 
 from glassnet import parallel
 from glassnet import callbacks as callbacks_module
+from glassnet.callbacks.callback import as_list as as_callback_list
 from glassnet import utils
 from glassnet.losses import masked
 from glassnet.models import chain, data, memory, nested, outputs, placement, split
@@ -167,7 +168,7 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
             metric.adapt(y)
 
     history = callbacks_module.History()
-    user_callbacks = list(callbacks or [])
+    user_callbacks = as_callback_list(callbacks)
     if diagnose:
         from glassnet.diagnostics import Diagnostics  # imported here: diagnostics builds on models
 
@@ -203,6 +204,7 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
     # given only weights (load_weights) and initial_epoch=k starts at position k.
     run = getattr(model, "_epoch_offset", 0) + getattr(model, "_epochs_completed", 0)
     offset = max(0, run - initial_epoch)
+    logs = {}
     for epoch in range(initial_epoch, epochs):
         position = offset + epoch
         model._current_epoch = epoch
@@ -265,7 +267,8 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
         progress.close(logs)
         if model.stop_training:
             break
-    cbs.on_train_end()
+    # As Keras: on_train_end gets the last epoch's logs (a callback reports the final figures).
+    cbs.on_train_end(dict(logs))
     return history
 
 
@@ -301,7 +304,7 @@ def callback_list(model, callbacks):
     """``callbacks`` (a list, None, or fit's own ``CallbackList``) as a ``CallbackList`` for ``model``."""
     if isinstance(callbacks, callbacks_module.CallbackList):
         return callbacks
-    return callbacks_module.CallbackList(list(callbacks or []), model)
+    return callbacks_module.CallbackList(as_callback_list(callbacks), model)
 
 
 def predict_batches(model, steps, callbacks, join: bool = True):

@@ -50,6 +50,15 @@ class Accuracy_Regression(_BookAccuracy, metrics.RegressionAccuracy):
     def __init__(self, name: str | None = None, adapted_tolerance: float | None = None):
         super().__init__(name or "acc", adapted_tolerance=adapted_tolerance)
 
+    @property
+    def precision(self) -> float | None:
+        """The book's attribute: the tolerance ``init`` sets (std(y) / 250), None before it."""
+        return self._adapted
+
+    @precision.setter
+    def precision(self, value) -> None:
+        self._adapted = None if value is None else float(value)
+
     def init(self, y, reinit: bool = False):
         if self._adapted is None or reinit:
             self.adapt(y)

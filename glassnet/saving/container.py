@@ -113,6 +113,12 @@ def _foreign(data: bytes, source: str) -> str:
     if data.startswith(b"PK\x03\x04"):
         return ("; it is a zip archive, such as a Keras .keras file (glassnet cannot read Keras models: "
                 "rebuild the model with gn.layers) or a Talos Deploy package (gn.tuning.Restore reads it)")
+    if len(data) > 1 and data[0] == 0x80 and 2 <= data[1] <= 5:
+        # pickle protocols 2-5 open with PROTO n; the NNFS book's Model.save writes one
+        return ("; it is a Python pickle (such as the NNFS book's Model.save or save_parameters wrote), "
+                "which glassnet never loads because unpickling runs code: unpickle it yourself if you "
+                "trust it, put its arrays in with model.set_parameters(...) or set_weights, then save "
+                "with glassnet")
     if data.startswith(b"\x89HDF\r\n\x1a\n"):
         return "; it is an HDF5 file, such as a Keras .h5 model, which glassnet cannot read: rebuild the model with gn.layers"
     if str(source).lower().endswith(".onnx"):
@@ -148,11 +154,13 @@ def decode(data: bytes, source: str, formats: tuple[str, ...]) -> tuple[dict, di
         fail(f"the header claims {header_len} bytes but only {size - 8} follow "
              f"(truncated, or not a glassnet/safetensors file{_foreign(data, source)}).")
     if header_len > MAX_HEADER_BYTES:
-        fail(f"the header claims {header_len} bytes, more than the {MAX_HEADER_BYTES} a glassnet file uses.")
+        fail(f"the header claims {header_len} bytes, more than the {MAX_HEADER_BYTES} a glassnet file uses"
+             f"{_foreign(data, source)}.")
     try:
         header = loads(bytes(data[8:8 + header_len]).decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as err:
-        fail(f"the header is not valid JSON ({type(err).__name__}: {_short(err)}); the file is damaged.")
+        fail(f"the header is not valid JSON ({type(err).__name__}: {_short(err)}); the file is damaged"
+             f"{_foreign(data, source)}.")
     if not isinstance(header, dict):
         fail("the header is not a JSON object; the file is damaged.")
     metadata = header.get("__metadata__")

@@ -92,6 +92,23 @@ def test_overfitting_on_a_tiny_training_set():
     assert finding.evidence["gap"] > 0
 
 
+def test_a_near_perfect_fit_wobbling_in_mini_batches_is_not_a_too_high_learning_rate():
+    """40 digits learnt by heart: the training loss falls from 2.3 to about 0.01 and then wobbles
+    by tens of percent of itself (0.009, 0.006, 0.007, 0.010) from batch noise. That was reported
+    as "learning rate too high ... the steps overshoot" beside the real finding, overfitting."""
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    x = (x / 16).astype("float32")
+    model = gn.Sequential([layers.Dense(256, activation="relu", input_shape=(64,)),
+                           layers.Dense(10, activation="softmax")], seed=0)
+    model.compile(optimizer=gn.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy")
+    history = model.fit(x[:40], y[:40], epochs=30, validation_data=(x[1000:1300], y[1000:1300]), verbose=0,
+                        diagnose=True)
+    assert history.history["loss"][-1] < 0.01 * history.history["loss"][0]
+    assert model.diagnostics.kinds == ["overfitting"]
+
+
 def test_validation_set_with_one_class():
     model = _classifier()
     model.fit(X, Y, epochs=1, validation_data=(X[Y == 1][:50], Y[Y == 1][:50]), verbose=0, diagnose=True)

@@ -108,6 +108,26 @@ def test_dataframe_has_one_row_per_layer_with_flat_columns():
     assert frame.loc[model.layers[0].name, "formula"] == "y = tanh(x W + b)"
 
 
+def test_formulas_are_whole_and_name_the_activation_and_the_inference_step():
+    """The formula came from the first docstring line only: Conv2D's lost "y = act(z)" (so a
+    ReLU never showed) and ended in a comma, BatchNormalization showed half of its training
+    statistics (with ``axis`` markup), and Dropout its training mask, though explain runs the
+    layers as predict does."""
+    model = gn.Sequential([layers.Conv2D(2, 3, activation="relu", input_shape=(5, 5, 1)),
+                           layers.BatchNormalization(), layers.Dropout(0.5), layers.Flatten(),
+                           layers.Dense(2), layers.LayerNormalization()], seed=0)
+    frame = model.explain(np.ones((2, 5, 5, 1)), print_fn=None).to_dataframe()
+    conv, norm, dropout, _, _, layer_norm = frame["formula"]
+    assert conv.startswith("z[n,i,j,f] = Σ_{a,b,c} xp[") and ", y = relu(z) (xp is x zero-padded" in conv
+    assert norm == "y = γ (x - moving_mean) / √(moving_variance + ε) + β"
+    assert dropout == "y = x (nothing is dropped outside training)"
+    assert layer_norm.endswith("x̂ = (x - μ) / √(σ² + ε), y = γ x̂ + β")
+    for text in frame["formula"]:
+        assert "``" not in text and "backward" not in text and text[-1] not in ",;."
+    linear = gn.Sequential([layers.Conv1D(2, 3, input_shape=(6, 1))], seed=0)
+    assert linear.explain(np.ones((1, 6, 1)), print_fn=None).records[0]["formula"].endswith("+ b[f], y = z")
+
+
 def test_explain_needs_a_loss_for_targets_and_accepts_one():
     model = gn.Sequential([layers.Dense(1, input_shape=(2,))], seed=0)
     with pytest.raises(ValueError, match="needs a loss"):
