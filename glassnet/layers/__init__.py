@@ -17,7 +17,7 @@ from glassnet.layers.pooling import (AveragePooling1D, AveragePooling2D, GlobalA
                                      GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D,
                                      MaxPooling1D, MaxPooling2D)
 from glassnet.layers.recurrent import SimpleRNN
-from glassnet.layers.reshaping import Flatten, Input, Reshape
+from glassnet.layers.reshaping import Flatten, Input, Permute, RepeatVector, Reshape
 from glassnet.layers.rescaling import Rescaling
 from glassnet.layers.text_vectorization import TextVectorization
 from glassnet.layers.wrappers import Bidirectional, TimeDistributed
@@ -33,5 +33,5 @@ __all__ = ["ActivatedLayer", "Activation", "Dense", "Dropout", "ELU", "Flatten",
            "Add", "Average", "Concatenate", "Dot", "LayerNormalization", "Maximum", "Minimum", "Multiply",
            "Subtract",
            # sequences and text
-           "Bidirectional", "Embedding", "GRU", "LSTM", "Masking", "SimpleRNN", "TextVectorization",
-           "TimeDistributed"]
+           "Bidirectional", "Embedding", "GRU", "LSTM", "Masking", "Permute", "RepeatVector", "SimpleRNN",
+           "TextVectorization", "TimeDistributed"]

@@ -1,12 +1,13 @@
-"""Shape-only layers: Input, Flatten and Reshape. Their backward undoes their forward."""
+"""Shape-only layers: Input, Flatten, Reshape, RepeatVector and Permute. Their backward undoes their forward."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from glassnet import backend
 from glassnet._registry import register
 from glassnet.layers import symbolic
-from glassnet.layers.base import Layer, normalize_shape
+from glassnet.layers.base import Layer, check_positive_int, normalize_shape
 
 
 #: integer input types Keras code declares (token ids, counts); glassnet reads them as float32
@@ -130,3 +131,80 @@ class Reshape(Layer):
 
     def get_config(self):
         return {**super().get_config(), "target_shape": list(self.target_shape)}
+
+
+@register("layer")
+class RepeatVector(Layer):
+    """Repeats each sample's vector ``n`` times along a new time axis: an encoder's summary fed to
+    every step of a decoder (Keras' LSTM autoencoder: LSTM -> RepeatVector(T) -> LSTM(return_sequences)).
+
+    Args:
+        n: how many time steps to make.
+
+    Shapes:
+        x: (N, D) -> y: (N, n, D).
+
+    Math:
+        forward y[:, t] = x for every t; backward dx = Σ_t grad[:, t].
+    """
+
+    def __init__(self, n, **kwargs):
+        super().__init__(**kwargs)
+        self.n = check_positive_int(n, "n", "RepeatVector")
+
+    def compute_output_shape(self, input_shape):
+        if len(input_shape) != 2:
+            raise ValueError(f"RepeatVector takes one vector per sample, (N, D); got inputs of shape "
+                             f"{tuple(input_shape)}. Flatten them first, or pool over time for a sequence.")
+        return (input_shape[0], self.n, input_shape[1])
+
+    def forward(self, x, training=False):
+        self.compute_output_shape(x.shape)
+        return backend.array_module(x).repeat(x[:, None, :], self.n, axis=1)
+
+    def backward(self, grad):
+        return grad.sum(axis=1)
+
+    def get_config(self):
+        return {**super().get_config(), "n": self.n}
+
+
+@register("layer")
+class Permute(Layer):
+    """Reorders the axes of each sample, as Keras' ``Permute`` (the batch axis stays first).
+
+    Args:
+        dims: a permutation of 1..rank (1-based, the batch axis not counted): (2, 1) swaps the time
+            and feature axes of (N, T, D).
+
+    Shapes:
+        x: (N, d₁, ..., d_r) -> y: (N, d_dims[0], ..., d_dims[r-1]).
+
+    Math:
+        forward y = transpose(x, (0, *dims)); backward dx = transpose(grad, the inverse order).
+    """
+
+    def __init__(self, dims, **kwargs):
+        super().__init__(**kwargs)
+        self.dims = [int(d) for d in dims]
+        if sorted(self.dims) != list(range(1, len(self.dims) + 1)):
+            raise ValueError(f"Permute dims must be a permutation of 1..{len(self.dims)} (the batch axis is "
+                             f"not counted); got {list(dims)}.")
+
+    def compute_output_shape(self, input_shape):
+        if len(input_shape) != len(self.dims) + 1:
+            raise ValueError(f"Permute(dims={self.dims}) takes inputs of {len(self.dims)} axes per sample; got "
+                             f"{tuple(input_shape)}.")
+        return (input_shape[0], *(input_shape[d] for d in self.dims))
+
+    def forward(self, x, training=False):
+        self.compute_output_shape(x.shape)
+        # a copy, not a view: the next layer's products read it row by row
+        return backend.array_module(x).ascontiguousarray(x.transpose(0, *self.dims))
+
+    def backward(self, grad):
+        inverse = np.argsort([0, *self.dims])
+        return backend.array_module(grad).ascontiguousarray(grad.transpose(*inverse))
+
+    def get_config(self):
+        return {**super().get_config(), "dims": list(self.dims)}

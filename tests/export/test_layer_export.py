@@ -201,6 +201,9 @@ CASES = {
     "LSTM-elu": lambda: seq(layers.LSTM(4, activation=activations.ELU(0.6)), shape=(8, 3)),
     "LSTM-hard-sigmoid": lambda: seq(layers.LSTM(4, recurrent_activation="hard_sigmoid"), shape=(8, 3)),
     "HardSigmoid": lambda: seq(layers.Activation("hard_sigmoid"), shape=(6,)),
+    "RepeatVector": lambda: seq(layers.Dense(3), layers.RepeatVector(4), layers.LSTM(2, return_sequences=True),
+                                shape=(5,)),
+    "Permute": lambda: seq(layers.Permute((2, 1)), layers.Dense(3), shape=(4, 5)),
     **{f"Activation-{name}": (lambda name=name: seq(layers.Dense(5, activation=name), shape=(6,)))
        for name in ("selu", "gelu", "silu", "softplus", "softsign", "relu6", "exponential", "mish")},
     "Activation-gelu-tanh": lambda: seq(layers.Dense(5, activation=activations.GELU(approximate=True)), shape=(6,)),

@@ -1,4 +1,4 @@
-"""Input, Flatten and Reshape: shapes, the backward that undoes forward, and clear errors."""
+"""Input, Flatten, Reshape, RepeatVector and Permute: shapes, the backward that undoes forward, and clear errors."""
 
 import numpy as np
 import pytest
@@ -18,6 +18,9 @@ from glassnet import layers
     (layers.Reshape((-1, 2)), (2, 3, 4), lambda x, p: x.reshape(2, 6, 2)),
     (layers.Reshape((4, -1)), (2, 12), lambda x, p: x.reshape(2, 4, 3)),
     (layers.Reshape((12,)), (2, 3, 4), lambda x, p: x.reshape(2, 12)),
+    (layers.RepeatVector(4), (3, 5), lambda x, p: x[:, None, :].expand(3, 4, 5)),
+    (layers.Permute((2, 1)), (3, 4, 5), lambda x, p: x.permute(0, 2, 1)),
+    (layers.Permute((3, 1, 2)), (2, 3, 4, 5), lambda x, p: x.permute(0, 3, 1, 2)),
 ])
 def test_reshaping_contract(layer, input_shape, torch_fn):
     check_layer(layer, input_shape, torch_fn)
@@ -65,3 +68,26 @@ def test_flatten_then_dense_in_a_model_trains():
     before = model.evaluate(x, y)
     model.fit(x, y, epochs=60, batch_size=16, verbose=0)
     assert model.evaluate(x, y) < 0.01 * before
+
+
+def test_repeat_vector_and_permute_refuse_what_they_cannot_take():
+    with pytest.raises(ValueError, match=r"RepeatVector takes one vector per sample, \(N, D\); got inputs of shape"):
+        layers.RepeatVector(3)(np.zeros((2, 4, 5)))
+    with pytest.raises(ValueError, match="n must be a positive integer"):
+        layers.RepeatVector(0)
+    with pytest.raises(ValueError, match=r"Permute dims must be a permutation of 1..2"):
+        layers.Permute((0, 1))
+    with pytest.raises(ValueError, match=r"Permute\(dims=\[2, 1\]\) takes inputs of 2 axes per sample"):
+        layers.Permute((2, 1))(np.zeros((2, 3, 4, 5)))
+
+
+def test_an_lstm_autoencoder_as_keras_writes_it_trains_and_saves(tmp_path):
+    # encoder -> RepeatVector(T) -> decoder with return_sequences -> TimeDistributed(Dense)
+    x = np.random.default_rng(0).random((32, 6, 2)).astype("float32")
+    model = gn.Sequential([layers.LSTM(4, input_shape=(6, 2)), layers.RepeatVector(6),
+                           layers.LSTM(4, return_sequences=True), layers.TimeDistributed(layers.Dense(2))], seed=0)
+    model.compile("adam", "mse")
+    losses = model.fit(x, x, epochs=5, verbose=0).history["loss"]
+    assert losses[-1] < losses[0]
+    model.save(tmp_path / "autoencoder.glassnet")
+    np.testing.assert_array_equal(gn.load_model(tmp_path / "autoencoder.glassnet").predict(x), model.predict(x))

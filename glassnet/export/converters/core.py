@@ -35,6 +35,18 @@ def reshape(g, layer, x):
     return g.node("Reshape", [x, g.const([0, *layer.output_shape[1:]], dtype="int64")])
 
 
+@converts(layers.RepeatVector)
+def repeat_vector(g, layer, x):
+    # (N, D) -> (N, 1, D) -> (N, n, D): Tile repeats along the new axis.
+    return g.node("Tile", [g.node("Unsqueeze", [x, g.const([1], dtype="int64")]),
+                           g.const([1, layer.n, 1], dtype="int64")])
+
+
+@converts(layers.Permute)
+def permute(g, layer, x):
+    return g.node("Transpose", [x], perm=[0, *layer.dims])
+
+
 @converts(layers.Rescaling)
 def rescaling(g, layer, x):
     return g.node("Add", [g.node("Mul", [x, g.const(layer.scale)]), g.const(layer.offset)])
