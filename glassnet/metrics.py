@@ -7,6 +7,7 @@ an average of per-batch figures.
 from __future__ import annotations
 
 import copy
+import math
 
 import numpy as np
 
@@ -240,6 +241,64 @@ class MeanAbsoluteError(Metric):
 class MeanSquaredError(Metric):
     def values(self, y_true, y_pred):
         return np.square(y_pred - y_true.reshape(y_pred.shape))
+
+
+@register("metric", "rmse", "root_mean_squared_error")
+class RootMeanSquaredError(MeanSquaredError):
+    """√(Σ w (ŷ - y)² / Σ w) over everything seen (Keras' ``RootMeanSquaredError``): the square root
+    of the running mean, not a mean of per-batch roots."""
+
+    def result(self) -> float:
+        return math.sqrt(super().result())
+
+
+@register("metric", "mape", "mean_absolute_percentage_error")
+class MeanAbsolutePercentageError(Metric):
+    """100 · |ŷ - y| / max(|y|, ε), ε = 1e-7, averaged (Keras' ``MeanAbsolutePercentageError``)."""
+
+    def values(self, y_true, y_pred):
+        y_true = y_true.reshape(y_pred.shape)
+        return 100.0 * np.abs(y_pred - y_true) / np.maximum(np.abs(y_true), losses.EPSILON)
+
+
+@register("metric", "msle", "mean_squared_logarithmic_error")
+class MeanSquaredLogarithmicError(Metric):
+    """(log(1 + max(ŷ, ε)) - log(1 + max(y, ε)))², ε = 1e-7, averaged (Keras' ``MeanSquaredLogarithmicError``)."""
+
+    def values(self, y_true, y_pred):
+        y_true = y_true.reshape(y_pred.shape)
+        return np.square(np.log1p(np.maximum(y_pred, losses.EPSILON)) - np.log1p(np.maximum(y_true, losses.EPSILON)))
+
+
+@register("metric", "r2_score", "r2")
+class R2Score(Metric):
+    """The coefficient of determination over everything seen, 1 - Σ w (y - ŷ)² / Σ w (y - ȳ)²,
+    per output column and then averaged over the columns (Keras' ``R2Score`` with
+    ``class_aggregation="uniform_average"``, scikit-learn's ``r2_score``). 1 is a perfect fit, 0 is
+    as good as predicting the mean, below 0 is worse."""
+
+    def reset_state(self):
+        self._sums = None  # per column: Σw, Σw·y, Σw·y², Σw·(y - ŷ)²
+
+    def update_state(self, y_true, y_pred, sample_weight=None, mask=None):
+        xp = backend.array_module(y_pred)
+        y_pred = xp.asarray(y_pred, dtype=np.float64)
+        y_pred = y_pred.reshape(len(y_pred), -1)
+        y_true = xp.asarray(y_true, dtype=np.float64).reshape(y_pred.shape)
+        w = xp.ones((len(y_pred), 1)) if sample_weight is None else xp.asarray(sample_weight, np.float64).reshape(-1, 1)
+        sums = xp.stack([xp.broadcast_to(w, y_true.shape).sum(axis=0), (w * y_true).sum(axis=0),
+                         (w * y_true ** 2).sum(axis=0), (w * (y_true - y_pred) ** 2).sum(axis=0)])
+        self._sums = sums if self._sums is None else self._sums + sums
+
+    def result(self) -> float:
+        if self._sums is None:
+            return 0.0
+        count, total, squares, residual = (backend.to_host(row) for row in self._sums)
+        spread = squares - total ** 2 / count  # Σ w (y - ȳ)²
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # a constant column: 1 if it is predicted exactly, else 0, as scikit-learn scores it
+            r2 = np.where(spread > 0, 1 - residual / np.where(spread > 0, spread, 1), np.where(residual == 0, 1.0, 0.0))
+        return float(r2.mean())
 
 
 class _Confusion(Metric):

@@ -401,3 +401,42 @@ def test_saved_model_reports_the_same_regression_accuracy(rng, tmp_path):
     loaded = gn.load_model(tmp_path / "model.glassnet")
     assert loaded.evaluate(x_val, y_val, return_dict=True) == before
     assert loaded.evaluate(x, y, return_dict=True) == model.evaluate(x, y, return_dict=True)
+
+
+# -- regression metrics as Keras' regression tutorials compile them --------------------------------
+@pytest.mark.parametrize("outputs", [1, 3], ids=["one-output", "three-outputs"])
+@pytest.mark.parametrize("name, oracle", [
+    # Keras' root of the mean over every value (scikit-learn's RMSE averages per-column roots)
+    ("rmse", lambda y, p, w: np.sqrt(skm.mean_squared_error(y, p, sample_weight=w))),
+    ("root_mean_squared_error", lambda y, p, w: np.sqrt(skm.mean_squared_error(y, p, sample_weight=w))),
+    ("mape", lambda y, p, w: 100 * skm.mean_absolute_percentage_error(y, p, sample_weight=w)),
+    ("msle", lambda y, p, w: skm.mean_squared_log_error(y, p, sample_weight=w)),
+    ("r2_score", lambda y, p, w: skm.r2_score(y, p, sample_weight=w)),
+])
+def test_regression_metrics_match_sklearn_over_uneven_batches(rng, name, oracle, outputs):
+    # positive targets and predictions: MAPE divides by y, MSLE takes logs
+    y = rng.uniform(0.5, 3.0, size=(N, outputs))
+    p = y + rng.normal(scale=0.4, size=(N, outputs)).clip(-0.45, None)
+    y, p = (y[:, 0], p[:, 0]) if outputs == 1 else (y, p)
+    check(metrics.get(name), y, p, lambda w: oracle(y, p, w), rng.uniform(0.1, 2.0, N))
+
+
+def test_r2_of_a_constant_column_and_the_keras_spellings():
+    r2 = metrics.get("r2_score")
+    y = np.array([[1.0, 2.0], [1.0, 4.0], [1.0, 6.0]])
+    assert r2(y, y) == 1.0
+    assert r2(y, np.array([[1.0, 3.0], [1.0, 4.0], [1.0, 5.0]])) == pytest.approx(skm.r2_score(
+        y, np.array([[1.0, 3.0], [1.0, 4.0], [1.0, 5.0]])))
+    for keras_name, cls in (("RootMeanSquaredError", metrics.RootMeanSquaredError),
+                            ("MeanAbsolutePercentageError", metrics.MeanAbsolutePercentageError),
+                            ("MeanSquaredLogarithmicError", metrics.MeanSquaredLogarithmicError),
+                            ("R2Score", metrics.R2Score)):
+        assert type(metrics.get(keras_name)) is cls
+    model = gn.Sequential([gn.layers.Dense(1, input_shape=(2,))], seed=0)
+    model.compile("adam", "mse", metrics=["mae", metrics.RootMeanSquaredError(), "r2_score"])
+    x = np.random.default_rng(0).random((20, 2)).astype("float32")
+    history = model.fit(x, x.sum(1), epochs=2, verbose=0, validation_split=0.25)
+    assert {"root_mean_squared_error", "val_r2_score"} <= set(history.history)
+    # a score: EarlyStopping and ModelCheckpoint in mode "auto" keep its highest epoch
+    assert gn.callbacks.EarlyStopping(monitor="val_r2_score").mode == "max"
+    assert gn.callbacks.EarlyStopping(monitor="val_root_mean_squared_error").mode == "min"

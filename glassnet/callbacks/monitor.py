@@ -29,7 +29,7 @@ def _resolve_mode(mode: str, monitor: str) -> str:
         raise ValueError(f"mode must be 'auto', 'min' or 'max'; got {mode!r}.")
     if mode != "auto":
         return mode
-    higher_is_better = ("acc", "auc", "precision", "recall", "f1")
+    higher_is_better = ("acc", "auc", "precision", "recall", "f1", "r2")  # r2: metrics.R2Score
     return "max" if any(k in monitor for k in higher_is_better) else "min"
 
 
