@@ -150,8 +150,11 @@ def _npz(path, spec, test_size, seed) -> Dataset:
 
 def _image_folder(path, spec, test_size, seed) -> Dataset:
     size = spec.get("image_size")
+    # class_names picks the class folders and their order (label 0 first), as in Keras; leaving it
+    # out of this call would label the folders alphabetically and then name them wrongly.
     data = datasets.image_dataset_from_directory(
-        path, color_mode=spec.get("color_mode", "rgb"), image_size=tuple(size) if size else None, shuffle=False)
+        path, color_mode=spec.get("color_mode", "rgb"), image_size=tuple(size) if size else None, shuffle=False,
+        class_names=spec.get("class_names"))
     if spec.get("test_path"):
         test = datasets.image_dataset_from_directory(
             spec["test_path"], color_mode=spec.get("color_mode", "rgb"), image_size=data.x.shape[1:3],
@@ -168,7 +171,7 @@ def _image_folder(path, spec, test_size, seed) -> Dataset:
 def _text_folder(path, spec, test_size, seed) -> Dataset:
     """Texts from class subfolders of ``.txt`` files (``text_dataset_from_directory``)."""
     read = {"batch_size": None, "shuffle": False, "max_length": spec.get("max_length"), "verbose": False}
-    data = datasets.text_dataset_from_directory(path, **read)
+    data = datasets.text_dataset_from_directory(path, class_names=spec.get("class_names"), **read)
     if spec.get("test_path"):
         test = datasets.text_dataset_from_directory(spec["test_path"], class_names=data.class_names, **read)
         x_train, y_train, x_test, y_test = data.x, data.y, test.x, test.y

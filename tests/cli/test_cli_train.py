@@ -9,6 +9,7 @@ import tomllib
 from pathlib import Path
 
 import matplotlib.image
+import numpy as np
 from cli_helpers import only_run_folder, run_cli
 
 RUN_FILES = ("model.glassnet", "config.toml", "history.csv", "metrics.json", "curves.png",
@@ -111,3 +112,26 @@ def test_train_as_a_subprocess_prints_plain_progress_lines(tmp_path):
     assert "Epoch 1/2" in result.stdout and "Epoch 2/2" in result.stdout
     assert "\r" not in result.stdout  # not a terminal: no progress-bar redraws
     assert f"Results: {only_run_folder(tmp_path)}" in result.stdout
+
+
+def test_class_names_pick_the_class_folders_and_their_order(tmp_path):
+    """[data] class_names chooses the folders and label 0 as Keras does; it used to be ignored,
+    so the labels followed the alphabet while the report named them in the config's order."""
+    from cli_helpers import write_image_folder
+
+    from glassnet.cli import data as cli_data
+
+    images = write_image_folder(tmp_path / "shapes", per_class=4)
+    spec = {"source": "image_folder", "path": str(images), "color_mode": "grayscale", "test_size": 0}
+    data = cli_data.load({**spec, "class_names": ["right", "left"]}, say=lambda *_: None)
+    right = data.x_train[:, :, 5:].mean(axis=(1, 2, 3)) > data.x_train[:, :, :5].mean(axis=(1, 2, 3))
+    assert data.class_names == ["right", "left"] and list(data.y_train) == list(np.where(right, 0, 1))
+    only = cli_data.load({**spec, "class_names": ["left"]}, say=lambda *_: None)
+    assert len(only.x_train) == 4 and only.class_names == ["left"] and not only.y_train.any()
+    texts = tmp_path / "texts"
+    for name in ("bad", "good"):
+        (texts / name).mkdir(parents=True)
+        (texts / name / "a.txt").write_text(f"a {name} one")
+    data = cli_data.load({"source": "text_folder", "path": str(texts), "class_names": ["good", "bad"],
+                          "test_size": 0}, say=lambda *_: None)
+    assert list(zip(data.x_train, data.y_train)) == [("a good one", 0), ("a bad one", 1)]
