@@ -193,6 +193,10 @@ def validate(raw: dict, locator: Locator) -> None:
         if key in fit and fit[key] < (0 if key == "epochs" else 1):
             raise locator.error(("fit", key), f"must be {'non-negative' if key == 'epochs' else 'positive'}; "
                                               f"got {fit[key]}.")
+    if isinstance(fit.get("class_weight"), str) and fit["class_weight"] != "balanced":
+        raise locator.error(("fit", "class_weight"), f"must be \"balanced\" or a table of weights by class index "
+                                                     f"or name, e.g. {{\"0\" = 1.0, \"1\" = 3.0}}; got "
+                                                     f"{fit['class_weight']!r}.")
     for key, section in (("validation_split", fit), ("test_size", data)):
         if key in section and not 0 <= section[key] < 1:
             raise locator.error((("fit",) if section is fit else ("data",)) + (key,),

@@ -103,3 +103,25 @@ def test_an_error_in_a_repeated_layer_names_its_own_line(capsys, tmp_path):
     config.write_text('[[layers]]\ntype = "Dense"\nunits = 8\n\n[[layers]]\ntype = "Dense"\nunits = 10\nunitz = 1\n')
     message = one_line_failure(*run(capsys, "train", config, "--out", tmp_path / "runs"))
     assert "line 6: layers[1].type: Dense:" in message and "unitz" in message
+
+
+def test_a_misspelt_class_weight_is_refused_not_ignored(capsys, tmp_path):
+    config = tmp_path / "weights.toml"
+    config.write_text('[fit]\nepochs = 1\nclass_weight = "balancd"\n')
+    message = one_line_failure(*run(capsys, "train", config, "--out", tmp_path / "runs"))
+    assert "line 3: [fit] class_weight: must be \"balanced\" or a table" in message and "'balancd'" in message
+
+
+def test_class_weight_is_keyed_by_class_name_or_index():
+    from glassnet.cli.config import ConfigError
+    from glassnet.cli.train import _class_weight
+
+    y, names = np.array([0, 1, 1, 0]), ["<=50K", ">50K"]
+    assert _class_weight({"<=50K": 1, ">50K": 3.0}, y, names) == {0: 1.0, 1: 3.0}
+    assert _class_weight({"1": 2.5}, y, names) == {1: 2.5}
+    with pytest.raises(ConfigError, match=r"'>50' is not a class of the data.*0 \('<=50K'\), 1 \('>50K'\)"):
+        _class_weight({">50": 3.0}, y, names)
+    with pytest.raises(ConfigError, match="'2' is not a class"):
+        _class_weight({"2": 3.0}, y, names)
+    with pytest.raises(ConfigError, match="non-negative number"):
+        _class_weight({"1": -1.0}, y, names)
