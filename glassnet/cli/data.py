@@ -75,6 +75,28 @@ def _require(spec: dict, key: str, source: str) -> str:
     return spec[key]
 
 
+#: the [data] keys that name a file or folder on disk.
+_PATH_KEYS = ("path", "test_path", "train_images", "train_labels", "test_images", "test_labels")
+
+
+def _check_paths(spec: dict, source: str) -> None:
+    """Every file or folder the table names must exist and be of the right kind; the message names
+    the key, and where a relative path was looked for (the current folder, not the config's)."""
+    folder = source in ("image_folder", "text_folder")
+    for key in _PATH_KEYS:
+        if not spec.get(key):
+            continue
+        path = Path(spec[key]).expanduser()
+        wanted = ("the folder of the dataset's files (or leave path out)" if source in BUILT_IN else
+                  "a folder with one subfolder per class" if folder else "a file")
+        if not path.exists():
+            where = "" if path.is_absolute() else f" (relative paths are read from the current folder, {Path.cwd()})"
+            raise FileNotFoundError(f"[data] {key}: {spec[key]} does not exist{where}. Give the path to {wanted}.")
+        if source not in BUILT_IN and folder != path.is_dir():
+            raise ValueError(f"[data] {key}: {spec[key]} is {'a file' if folder else 'a folder'}; source = "
+                             f"{source!r} reads {wanted}.")
+
+
 def _images(x_train, y_train, x_test, y_test, description, spec, pixel_max=None) -> Dataset:
     y_all = y_train if y_test is None else np.concatenate([y_train, y_test])
     task = _task_of(y_all)
@@ -94,6 +116,7 @@ def load(spec: dict, seed: int = 0, say=print) -> Dataset:
     source = spec.get("source", "digits")
     test_size = float(spec.get("test_size", 0.2))
     say(f"Loading data: {source}{' from ' + spec['path'] if spec.get('path') else ''} ...")
+    _check_paths(spec, source)
     if source == "digits":
         (x_train, y_train), (x_test, y_test) = datasets.digits.load_data(test_size=test_size or 0.2, seed=seed)
         return _images(x_train, y_train, x_test, y_test, "scikit-learn digits, 8x8 grayscale, pixels 0..16",

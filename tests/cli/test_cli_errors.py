@@ -125,3 +125,17 @@ def test_class_weight_is_keyed_by_class_name_or_index():
         _class_weight({"2": 3.0}, y, names)
     with pytest.raises(ConfigError, match="non-negative number"):
         _class_weight({"1": -1.0}, y, names)
+
+
+@pytest.mark.parametrize("data, expected", [
+    ('source = "csv"\npath = "absent.csv"\ntarget = "y"',
+     "[data] path: absent.csv does not exist (relative paths are read from the current folder"),
+    ('source = "npz"\npath = "{tmp}"', "is a folder; source = 'npz' reads a file"),
+    ('source = "image_folder"\npath = "{tmp}/run.toml"', "is a file; source = 'image_folder' reads a folder"),
+    ('source = "fashion_mnist"\npath = "{tmp}/absent"', "[data] path: {tmp}/absent does not exist"),
+])
+def test_a_missing_data_file_names_the_key_and_the_fix(capsys, tmp_path, data, expected):
+    config = tmp_path / "run.toml"
+    config.write_text(f"[data]\n{data.format(tmp=tmp_path.as_posix())}\n")
+    message = one_line_failure(*run(capsys, "train", config, "--out", tmp_path / "runs"))
+    assert expected.format(tmp=tmp_path.as_posix()) in message
