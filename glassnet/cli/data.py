@@ -75,6 +75,8 @@ def _require(spec: dict, key: str, source: str) -> str:
     return spec[key]
 
 
+#: the sources whose test set may come from its own file or folder (``test_path``).
+_TEST_PATH_SOURCES = ("image_folder", "text_folder", "csv")
 #: the [data] keys that name a file or folder on disk.
 _PATH_KEYS = ("path", "test_path", "train_images", "train_labels", "test_images", "test_labels")
 
@@ -117,6 +119,10 @@ def load(spec: dict, seed: int = 0, say=print) -> Dataset:
     test_size = float(spec.get("test_size", 0.2))
     say(f"Loading data: {source}{' from ' + spec['path'] if spec.get('path') else ''} ...")
     _check_paths(spec, source)
+    if spec.get("test_path") and (source not in _TEST_PATH_SOURCES or spec.get("text")):
+        raise ValueError(f"[data] test_path: source = {source!r}{' with text' if spec.get('text') else ''} has no "
+                         f"separate test file; use test_size, or test_images/test_labels for IDX files (test_path "
+                         f"is read by image_folder, text_folder and csv tables).")
     if source == "digits":
         (x_train, y_train), (x_test, y_test) = datasets.digits.load_data(test_size=test_size or 0.2, seed=seed)
         return _images(x_train, y_train, x_test, y_test, "scikit-learn digits, 8x8 grayscale, pixels 0..16",
@@ -252,10 +258,21 @@ def _csv(path, spec, test_size, seed) -> Dataset:
     task = options.get("task") or _csv_task(frame[target])
     prep = TabularPreprocessor(target=target, task=task, **{k: v for k, v in options.items()
                                                              if k not in ("task", "rescale")})
-    x_train_df, x_test_df, y_train, y_test = prep.split(frame, test_size=test_size or 0.2, seed=seed,
-                                                        stratify=task != "regression")
-    prep.fit(x_train_df)
-    x_train, x_test = prep.transform(x_train_df), prep.transform(x_test_df)
+    if spec.get("test_path") or not test_size:  # the test rows are a file of their own, or none
+        prep.fit(frame)  # learns the target's classes too; transform leaves the target column out
+        x_train, y_train = prep.transform(frame), prep.encode_target(frame[target])
+        x_test = y_test = None
+        if spec.get("test_path"):
+            test = pd.read_csv(spec["test_path"])
+            if target not in test.columns:
+                raise ValueError(f"[data] test_path: target column {target!r} is not in {spec['test_path']}; "
+                                 f"its columns are {list(test.columns)}.")
+            x_test, y_test = prep.transform(test), prep.encode_target(test[target])
+    else:
+        x_train_df, x_test_df, y_train, y_test = prep.split(frame, test_size=test_size, seed=seed,
+                                                            stratify=task != "regression")
+        prep.fit(x_train_df)
+        x_train, x_test = prep.transform(x_train_df), prep.transform(x_test_df)
     names = [str(c) for c in getattr(prep, "classes_", [])] if task != "regression" else []
     return Dataset(x_train, y_train, x_test, y_test, "table", task, names, preprocessor=prep,
                    description=f"table {path}: {len(frame):,} rows, target {target!r}, "

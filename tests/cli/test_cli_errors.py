@@ -139,3 +139,12 @@ def test_a_missing_data_file_names_the_key_and_the_fix(capsys, tmp_path, data, e
     config.write_text(f"[data]\n{data.format(tmp=tmp_path.as_posix())}\n")
     message = one_line_failure(*run(capsys, "train", config, "--out", tmp_path / "runs"))
     assert expected.format(tmp=tmp_path.as_posix()) in message
+
+
+def test_test_path_where_the_source_cannot_read_one(capsys, tmp_path):
+    np.savez(tmp_path / "xy.npz", x=np.ones((8, 3)), y=np.arange(8) % 2)
+    config = tmp_path / "run.toml"
+    config.write_text(f'[data]\nsource = "npz"\npath = "{(tmp_path / "xy.npz").as_posix()}"\n'
+                      f'test_path = "{(tmp_path / "xy.npz").as_posix()}"\n')
+    message = one_line_failure(*run(capsys, "train", config, "--out", tmp_path / "runs"))
+    assert "[data] test_path: source = 'npz' has no separate test file; use test_size" in message

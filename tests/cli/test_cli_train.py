@@ -135,3 +135,22 @@ def test_class_names_pick_the_class_folders_and_their_order(tmp_path):
     data = cli_data.load({"source": "text_folder", "path": str(texts), "class_names": ["good", "bad"],
                           "test_size": 0}, say=lambda *_: None)
     assert list(zip(data.x_train, data.y_train)) == [("a good one", 0), ("a bad one", 1)]
+
+
+def test_a_csv_takes_its_test_rows_from_test_path_or_keeps_every_row_with_test_size_0(tmp_path):
+    """test_path was ignored for a CSV (a random quarter of the training file became the test
+    set) and test_size = 0 still held out a fifth; now they mean what they say."""
+    import pandas as pd
+    from cli_helpers import write_table
+
+    from glassnet.cli import data as cli_data
+
+    train = write_table(tmp_path / "train.csv", rows=60)
+    test = write_table(tmp_path / "test.csv", rows=20, seed=1)
+    spec = {"source": "csv", "path": str(train), "target": "target"}
+    data = cli_data.load({**spec, "test_path": str(test)}, say=lambda *_: None)
+    assert len(data.x_train) == 60 and len(data.x_test) == 20
+    expected = (pd.read_csv(test)["target"] == "yes").to_numpy(np.float32)
+    assert np.array_equal(data.y_test, expected) and np.array_equal(data.x_test, data.preprocessor.transform(pd.read_csv(test)))
+    data = cli_data.load({**spec, "test_size": 0}, say=lambda *_: None)
+    assert len(data.x_train) == 60 and data.x_test is None
