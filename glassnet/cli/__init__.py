@@ -299,7 +299,10 @@ def evaluate(model, data, target, labels, as_json):
     net = _load(model)
     if not net.compiled:
         raise ValueError(f"{model} was saved without compile settings; it cannot compute a loss.")
-    dataset = data_module.from_argument(data, net, target=target, labels=labels)
+    from glassnet.cli.predict import run_class_names
+
+    dataset = data_module.from_argument(data, net, target=target, labels=labels,
+                                        class_names=run_class_names(net, Path(model)))
     x = dataset.x_test
     if x.ndim > 1 and tuple(x.shape[1:]) != tuple(net.input_shape[1:]):
         raise ValueError(f"the data's samples have shape {tuple(x.shape[1:])} but the model takes "
@@ -464,8 +467,10 @@ def explain(model, data, samples, target):
     """
     from glassnet.cli import data as data_module
 
+    from glassnet.cli.predict import run_class_names
+
     net = _load(model)
-    dataset = data_module.from_argument(data, net, target=target)
+    dataset = data_module.from_argument(data, net, target=target, class_names=run_class_names(net, Path(model)))
     net.explain(dataset.x_test[:samples], dataset.y_test[:samples] if net.compiled else None,
                 print_fn=click.echo)
 

@@ -288,9 +288,13 @@ def _csv_task(column) -> str:
     return "multiclass" if len(values) <= 50 or column.dtype.kind not in "iuf" else "regression"
 
 
-def from_argument(argument: str, model, target: str | None = None, labels: str | None = None) -> Dataset:
+def from_argument(argument: str, model, target: str | None = None, labels: str | None = None,
+                  class_names=None) -> Dataset:
     """Evaluation data named on the command line: a built-in name, a .npz, a .csv, an IDX file
-    (with ``labels``), an image folder or a TOML config (its test split)."""
+    (with ``labels``), an image folder or a TOML config (its test split).
+
+    ``class_names`` (the training run's, in label order) label a folder's class subfolders as
+    the model learned them; without them the subfolders are taken alphabetically."""
     from glassnet.cli import config as config_module
 
     path = Path(argument)
@@ -311,12 +315,12 @@ def from_argument(argument: str, model, target: str | None = None, labels: str |
             return Dataset(None, None, data.x_test, data.y_test, data.kind, data.task, data.class_names)
         return Dataset(None, None, data.x_train, data.y_train, data.kind, data.task, data.class_names)
     if takes_text(model.layers):
-        texts = texts_for_model(path, target, labelled=True)
+        texts = texts_for_model(path, target, labelled=True, class_names=class_names)
         return Dataset(None, None, texts.x, texts.y, "text", "multiclass", texts.class_names)
     if suffix in (".csv", ".gz") and ".csv" in path.name.lower():
         return _csv_for_model(path, model, target)
     if path.is_dir():
-        image = images_for_model(model, path, labelled=True)
+        image = images_for_model(model, path, labelled=True, class_names=class_names)
         return Dataset(None, None, image.x, image.y, "image", "multiclass", image.class_names)
     if labels:
         x, y = datasets.read_idx(path), datasets.read_idx(labels)
@@ -325,14 +329,17 @@ def from_argument(argument: str, model, target: str | None = None, labels: str |
                      f"an image folder, a config .toml, an IDX file with --labels, or one of {', '.join(BUILT_IN)}.")
 
 
-def texts_for_model(path: Path, target: str | None = None, labelled: bool = False, column: str | None = None) -> _Images:
+def texts_for_model(path: Path, target: str | None = None, labelled: bool = False, column: str | None = None,
+                    class_names=None) -> _Images:
     """Raw strings for a model whose first layer is a TextVectorization: a folder of ``.txt``
-    files (class subfolders give the labels), one ``.txt`` file (one sample), or a CSV's text
-    column: ``column`` when the CSV has it, else the one column besides ``target`` holding strings."""
+    files (class subfolders give the labels, in the order of ``class_names`` when given), one
+    ``.txt`` file (one sample), or a CSV's text column: ``column`` when the CSV has it, else the
+    one column besides ``target`` holding strings."""
     if path.is_dir():
         if labelled or any(p.is_dir() for p in path.iterdir()):
-            data = datasets.text_dataset_from_directory(path, batch_size=None, shuffle=False, verbose=False)
-            return _Images(data.x, data.y, data.class_names, data.file_paths)
+            data = datasets.text_dataset_from_directory(path, batch_size=None, shuffle=False, verbose=False,
+                                                        class_names=_folder_classes(path, class_names))
+            return _Images(data.x, *_run_labels(data, class_names), data.file_paths)
         files = datasets.directory.list_files(path, extensions=datasets.text_directory.TEXT_EXTENSIONS)
         if not files:
             raise ValueError(f"no text files (.txt) in {path}.")
@@ -386,8 +393,31 @@ def reshape_for_model(x: np.ndarray, model) -> np.ndarray:
     return x
 
 
-def images_for_model(model, path: Path, labelled: bool = False):
-    """Image files (one file, a folder of files, or class subfolders) decoded at the model's input size."""
+def _folder_classes(path: Path, class_names):
+    """The class subfolders of ``path`` to read, in the training run's order (None without the
+    run's ``class_names``: all, alphabetically). A test folder may lack some of the classes."""
+    if not class_names:
+        return None
+    folders = {p.name for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")}
+    unknown = sorted(folders - set(class_names))
+    if unknown:
+        raise ValueError(f"{path} has class folder(s) {unknown} that the model was not trained on; its classes "
+                         f"are {list(class_names)}.")
+    return [c for c in class_names if c in folders]
+
+
+def _run_labels(data, class_names):
+    """(labels, names) of a folder dataset as the model numbers its classes: a folder's index
+    among the folders read becomes its index among the run's ``class_names``."""
+    if not class_names or data.y is None:
+        return data.y, data.class_names
+    index = np.array([list(class_names).index(c) for c in data.class_names], dtype=np.int64)
+    return index[data.y], list(class_names)
+
+
+def images_for_model(model, path: Path, labelled: bool = False, class_names=None):
+    """Image files (one file, a folder of files, or class subfolders) decoded at the model's input
+    size; class subfolders are labelled in the order of ``class_names`` (the run's) when given."""
     shape = tuple(model.input_shape[1:])
     if len(shape) not in (2, 3):
         raise ValueError(f"the model takes inputs of shape {shape}, not images.")
@@ -396,8 +426,9 @@ def images_for_model(model, path: Path, labelled: bool = False):
     if color is None:
         raise ValueError(f"the model's input has {channels} channels; image files give 1, 3 or 4.")
     if labelled or (path.is_dir() and any(p.is_dir() for p in path.iterdir())):
-        data = datasets.image_dataset_from_directory(path, color_mode=color, image_size=shape[:2], shuffle=False)
-        x, y, names, files = data.x, data.y, data.class_names, data.file_paths
+        data = datasets.image_dataset_from_directory(path, color_mode=color, image_size=shape[:2], shuffle=False,
+                                                     class_names=_folder_classes(path, class_names))
+        (y, names), x, files = _run_labels(data, class_names), data.x, data.file_paths
     else:
         files = sorted(str(p) for p in (path.iterdir() if path.is_dir() else [path])
                        if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp", ".gif"))
