@@ -402,6 +402,13 @@ def class_files(root: Path, labels, class_names, follow_links: bool, extensions,
     if isinstance(labels, str):  # "inferred", the only string the checks above let through
         folders = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
         if class_names is not None:
+            if isinstance(class_names, str) or not hasattr(class_names, "__iter__"):
+                raise ValueError(f"class_names must be a list of subfolder names, e.g. {folders[:2]}; "
+                                 f"got {class_names!r}.")
+            class_names = list(class_names)
+            repeated = sorted({c for c in class_names if class_names.count(c) > 1})
+            if repeated:  # a repeated name would read its folder twice, under two labels
+                raise ValueError(f"class_names lists {repeated} more than once; name each class folder once.")
             missing = [c for c in class_names if c not in folders]
             if missing:
                 raise ValueError(f"class_names {missing} have no folder in {root}; its folders are {folders}.")

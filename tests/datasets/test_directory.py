@@ -291,3 +291,14 @@ def test_image_size_may_be_an_array(tmp_path):
     root = make_tree(tmp_path / "t")
     x, _ = image_dataset_from_directory(root, image_size=np.array([4, 3]), seed=0)
     assert x.shape[1:3] == (4, 3)
+
+
+@pytest.mark.parametrize("class_names, match", [
+    (["NORMAL", "NORMAL"], r"class_names lists \['NORMAL'\] more than once"),
+    ("NORMAL", r"class_names must be a list of subfolder names.*got 'NORMAL'"),
+])
+def test_class_names_that_would_mislabel_files(tmp_path, class_names, match):
+    """A repeated name read its folder twice under two labels; a string was read letter by letter."""
+    root = make_tree(tmp_path / "t")
+    with pytest.raises(ValueError, match=match):
+        image_dataset_from_directory(root, class_names=class_names)
