@@ -99,6 +99,15 @@ def _check_paths(spec: dict, source: str) -> None:
                              f"{source!r} reads {wanted}.")
 
 
+def _check_classes(names, path, kind: str) -> None:
+    """A classifier needs two classes; a folder tree with one class trains to a loss of 0 and
+    says nothing (each folder is a class, so one folder is the whole problem)."""
+    if len(names) < 2:
+        raise ValueError(f"[data] path: {path} holds {kind} of {len(names)} class ({', '.join(names)}); a classifier "
+                         f"needs at least 2: put each class's {kind} in its own subfolder (class_names, when given, "
+                         f"must name 2 or more).")
+
+
 def _images(x_train, y_train, x_test, y_test, description, spec, pixel_max=None) -> Dataset:
     y_all = y_train if y_test is None else np.concatenate([y_train, y_test])
     task = _task_of(y_all)
@@ -184,6 +193,7 @@ def _image_folder(path, spec, test_size, seed) -> Dataset:
     data = datasets.image_dataset_from_directory(
         path, color_mode=spec.get("color_mode", "rgb"), image_size=tuple(size) if size else None, shuffle=False,
         class_names=spec.get("class_names"))
+    _check_classes(data.class_names, path, "images")
     if spec.get("test_path"):
         test = datasets.image_dataset_from_directory(
             spec["test_path"], color_mode=spec.get("color_mode", "rgb"), image_size=data.x.shape[1:3],
@@ -201,6 +211,7 @@ def _text_folder(path, spec, test_size, seed) -> Dataset:
     """Texts from class subfolders of ``.txt`` files (``text_dataset_from_directory``)."""
     read = {"batch_size": None, "shuffle": False, "max_length": spec.get("max_length"), "verbose": False}
     data = datasets.text_dataset_from_directory(path, class_names=spec.get("class_names"), **read)
+    _check_classes(data.class_names, path, "texts")
     if spec.get("test_path"):
         test = datasets.text_dataset_from_directory(spec["test_path"], class_names=data.class_names, **read)
         x_train, y_train, x_test, y_test = data.x, data.y, test.x, test.y

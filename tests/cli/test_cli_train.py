@@ -10,6 +10,7 @@ from pathlib import Path
 
 import matplotlib.image
 import numpy as np
+import pytest
 from cli_helpers import only_run_folder, run_cli
 
 RUN_FILES = ("model.glassnet", "config.toml", "history.csv", "metrics.json", "curves.png",
@@ -126,8 +127,6 @@ def test_class_names_pick_the_class_folders_and_their_order(tmp_path):
     data = cli_data.load({**spec, "class_names": ["right", "left"]}, say=lambda *_: None)
     right = data.x_train[:, :, 5:].mean(axis=(1, 2, 3)) > data.x_train[:, :, :5].mean(axis=(1, 2, 3))
     assert data.class_names == ["right", "left"] and list(data.y_train) == list(np.where(right, 0, 1))
-    only = cli_data.load({**spec, "class_names": ["left"]}, say=lambda *_: None)
-    assert len(only.x_train) == 4 and only.class_names == ["left"] and not only.y_train.any()
     texts = tmp_path / "texts"
     for name in ("bad", "good"):
         (texts / name).mkdir(parents=True)
@@ -154,3 +153,18 @@ def test_a_csv_takes_its_test_rows_from_test_path_or_keeps_every_row_with_test_s
     assert np.array_equal(data.y_test, expected) and np.array_equal(data.x_test, data.preprocessor.transform(pd.read_csv(test)))
     data = cli_data.load({**spec, "test_size": 0}, say=lambda *_: None)
     assert len(data.x_train) == 60 and data.x_test is None
+
+
+def test_a_folder_of_one_class_is_refused(tmp_path):
+    """One class folder trained a one-unit softmax to loss 0 and test accuracy 0, without a word."""
+    from cli_helpers import write_image_folder
+
+    from glassnet.cli import data as cli_data
+
+    images = write_image_folder(tmp_path / "shapes", per_class=4)
+    (tmp_path / "texts" / "good").mkdir(parents=True)
+    (tmp_path / "texts" / "good" / "a.txt").write_text("fine")
+    for spec in ({"source": "image_folder", "path": str(images), "class_names": ["left"]},
+                 {"source": "text_folder", "path": str(tmp_path / "texts")}):
+        with pytest.raises(ValueError, match=r"holds \w+ of 1 class \((left|good)\); a classifier needs at least 2"):
+            cli_data.load(spec, say=lambda *_: None)
