@@ -45,7 +45,8 @@ SCHEMA = {
     "data": {"source": (str,), "path": (str,), "target": (str,), "test_size": _NUMBER,
              "test_path": (str,), "train_images": (str,), "train_labels": (str,), "test_images": (str,),
              "test_labels": (str,), "image_size": (list,), "color_mode": (str,), "download": (bool,),
-             "class_names": (list,), "split_seed": (int,), "text": (str,), "max_length": (int,)},
+             "class_names": (list,), "split_seed": (int,), "text": (str,), "max_length": (int,),
+             "on_invalid": (str,)},
     "preprocessing": {"rescale": (str, int, float, bool), "drop": (list,), "categorical": (list,),
                       "numeric": (list,), "rare_min_count": (int,), "rare_min_frequency": (float,),
                       "task": (str,), "positive_label": (str, int, bool)},
@@ -188,6 +189,9 @@ def validate(raw: dict, locator: Locator) -> None:
     if "source" in data and data["source"] not in SOURCES:
         raise locator.error(("data", "source"), f"unknown data source {data['source']!r}; valid sources: "
                                                 f"{', '.join(SOURCES)}.", data["source"])
+    if data.get("on_invalid", "raise") not in ("raise", "warn"):
+        raise locator.error(("data", "on_invalid"), f"must be \"raise\" (stop at an image file that cannot be "
+                                                    f"decoded) or \"warn\" (leave it out); got {data['on_invalid']!r}.")
     fit = raw.get("fit", {})
     for key in ("epochs", "batch_size", "log_every"):
         if key in fit and fit[key] < (0 if key == "epochs" else 1):

@@ -190,14 +190,15 @@ def _image_folder(path, spec, test_size, seed) -> Dataset:
     size = spec.get("image_size")
     # class_names picks the class folders and their order (label 0 first), as in Keras; leaving it
     # out of this call would label the folders alphabetically and then name them wrongly.
+    on_invalid = spec.get("on_invalid", "raise")  # the library's advice for a broken file names this key
     data = datasets.image_dataset_from_directory(
         path, color_mode=spec.get("color_mode", "rgb"), image_size=tuple(size) if size else None, shuffle=False,
-        class_names=spec.get("class_names"))
+        class_names=spec.get("class_names"), on_invalid=on_invalid)
     _check_classes(data.class_names, path, "images")
     if spec.get("test_path"):
         test = datasets.image_dataset_from_directory(
             spec["test_path"], color_mode=spec.get("color_mode", "rgb"), image_size=data.x.shape[1:3],
-            class_names=data.class_names, shuffle=False)
+            class_names=data.class_names, shuffle=False, on_invalid=on_invalid)
         x_train, y_train, x_test, y_test = data.x, data.y, test.x, test.y
     else:
         x_train, y_train, x_test, y_test = _split(data.x, data.y, test_size, seed, True)

@@ -168,3 +168,24 @@ def test_a_folder_of_one_class_is_refused(tmp_path):
                  {"source": "text_folder", "path": str(tmp_path / "texts")}):
         with pytest.raises(ValueError, match=r"holds \w+ of 1 class \((left|good)\); a classifier needs at least 2"):
             cli_data.load(spec, say=lambda *_: None)
+
+
+def test_on_invalid_warn_leaves_an_undecodable_image_out(tmp_path, capsys):
+    """The error for a broken image file advises on_invalid = "warn"; a config could not say it."""
+    from cli_helpers import write_image_folder
+
+    from glassnet.cli import data as cli_data
+    from glassnet.cli import main
+
+    images = write_image_folder(tmp_path / "shapes", per_class=4)
+    (images / "left" / "broken.png").write_bytes(b"not a png")
+    spec = {"source": "image_folder", "path": str(images), "color_mode": "grayscale", "test_size": 0}
+    with pytest.raises(ValueError, match="(?s)broken.png.*on_invalid=.warn."):
+        cli_data.load(spec, say=lambda *_: None)
+    with pytest.warns(UserWarning, match="broken.png"):
+        data = cli_data.load({**spec, "on_invalid": "warn"}, say=lambda *_: None)
+    assert len(data.x_train) == 8
+    config = tmp_path / "run.toml"
+    config.write_text(f'[data]\nsource = "image_folder"\npath = "{images.as_posix()}"\non_invalid = "skip"\n')
+    assert main(["train", str(config), "--out", str(tmp_path / "runs")]) == 1
+    assert 'line 4: [data] on_invalid: must be "raise"' in capsys.readouterr().err
