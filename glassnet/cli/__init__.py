@@ -399,6 +399,8 @@ def inspect(model, as_json):
         click.echo("compile: optimizer " + compile_info["optimizer"]["class_name"] + ", loss "
                    + ", ".join(item["class_name"] for item in losses) + ", metrics "
                    + ", ".join(m["class_name"] for m in metrics))
+    if info.get("preprocessor"):  # the JSON said so; the listing did not, yet it decides what predict takes
+        click.echo(f"preprocessor: {info['preprocessor']} (predict and evaluate take raw table rows, not features)")
     # A graph's config says what each layer's calls read: shown as "<- conv_a[0], conv_b[0]".
     config = (info.get("model") or {}).get("config") or {}
     calls = {spec.get("config", {}).get("name"): spec.get("inbound_nodes", [])

@@ -160,3 +160,12 @@ def test_evaluate_labels_a_folder_in_the_runs_class_order(tmp_path):
     (tmp_path / "only_left" / "left").symlink_to(images / "left", target_is_directory=True)
     code, stdout = run_cli("evaluate", model, tmp_path / "only_left", "--json")
     assert code == 0 and json.loads(stdout)["accuracy"] >= 0.9
+
+
+def test_inspect_says_a_model_takes_raw_table_rows(table_run, default_run):
+    """Only inspect --json named the attached preprocessor; the listing a person reads did not."""
+    _, _, folder, _ = table_run
+    code, listing = run_cli("inspect", folder / "model.glassnet")
+    assert code == 0 and "preprocessor: TabularPreprocessor (predict and evaluate take raw table rows" in listing
+    code, listing = run_cli("inspect", default_run[2] / "model.glassnet")
+    assert code == 0 and "preprocessor" not in listing
