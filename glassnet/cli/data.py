@@ -63,10 +63,19 @@ def _task_of(y: np.ndarray) -> str:
 
 
 def _class_names(y, given=None) -> list[str]:
-    if given:
-        return [str(c) for c in given]
     y = np.asarray(y)
-    return [str(c) for c in range(int(y.max()) + 1)] if y.size else []
+    if y.ndim == 2 and y.shape[1] > 1:  # one-hot rows
+        n_classes = y.shape[1]
+    else:
+        n_classes = int(y.max()) + 1 if y.size else 0
+    if given:
+        # names for labels 0, 1, ...: a list of another length would name the wrong classes (and
+        # the confusion matrix would leave the unnamed ones out)
+        if len(given) != n_classes:
+            raise ValueError(f"[data] class_names has {len(given)} name(s) but the labels run from 0 to "
+                             f"{n_classes - 1}; give one name per class, in label order ({n_classes} names).")
+        return [str(c) for c in given]
+    return [str(c) for c in range(n_classes)]
 
 
 def _require(spec: dict, key: str, source: str) -> str:
@@ -202,8 +211,9 @@ def _image_folder(path, spec, test_size, seed) -> Dataset:
         x_train, y_train, x_test, y_test = data.x, data.y, test.x, test.y
     else:
         x_train, y_train, x_test, y_test = _split(data.x, data.y, test_size, seed, True)
-    result = _images(x_train, y_train, x_test, y_test, f"images from {path}", {**spec, "class_names": data.class_names},
-                     pixel_max=255.0)
+    result = _images(x_train, y_train, x_test, y_test, f"images from {path}", {}, pixel_max=255.0)
+    # the folders name the classes, an empty one included (no label reaches its index)
+    result.class_names = list(data.class_names)
     result.task = "binary" if len(data.class_names) == 2 else "multiclass"
     return result
 

@@ -148,3 +148,11 @@ def test_test_path_where_the_source_cannot_read_one(capsys, tmp_path):
                       f'test_path = "{(tmp_path / "xy.npz").as_posix()}"\n')
     message = one_line_failure(*run(capsys, "train", config, "--out", tmp_path / "runs"))
     assert "[data] test_path: source = 'npz' has no separate test file; use test_size" in message
+
+
+def test_class_names_of_the_wrong_length_are_refused(capsys, tmp_path):
+    """Two names for digits' ten classes named the wrong classes and cut the confusion matrix to 2x2."""
+    config = tmp_path / "run.toml"
+    config.write_text('[data]\nsource = "digits"\nclass_names = ["zero", "one"]\n[fit]\nepochs = 1\n')
+    message = one_line_failure(*run(capsys, "train", config, "--out", tmp_path / "runs"))
+    assert "[data] class_names has 2 name(s) but the labels run from 0 to 9; give one name per class" in message
