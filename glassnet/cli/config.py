@@ -55,6 +55,16 @@ SCHEMA = {
             "class_weight": (str, dict), "log_every": (int,)},
 }
 
+#: [data] keys only some sources read; elsewhere they would be ignored without a word
+#: (``image_size`` does not resize MNIST), so ``validate`` refuses them there.
+SOURCE_KEYS = {
+    "path": ("mnist", "fashion_mnist", "npz", "csv", "image_folder", "text_folder"),
+    "target": ("csv",), "text": ("csv",), "max_length": ("csv", "text_folder"),
+    "train_images": ("idx",), "train_labels": ("idx",), "test_images": ("idx",), "test_labels": ("idx",),
+    "image_size": ("image_folder",), "color_mode": ("image_folder",), "on_invalid": ("image_folder",),
+    "download": ("mnist", "fashion_mnist"),
+}
+
 
 class ConfigError(ValueError):
     """A config that cannot be used; the message names the file, line and key."""
@@ -189,6 +199,11 @@ def validate(raw: dict, locator: Locator) -> None:
     if "source" in data and data["source"] not in SOURCES:
         raise locator.error(("data", "source"), f"unknown data source {data['source']!r}; valid sources: "
                                                 f"{', '.join(SOURCES)}.", data["source"])
+    source = data.get("source", "digits")
+    for key, readers in SOURCE_KEYS.items():
+        if key in data and source not in readers:
+            raise locator.error(("data", key), f"source = {source!r} does not read {key} (the sources that "
+                                               f"do: {', '.join(readers)}); remove it.")
     if data.get("on_invalid", "raise") not in ("raise", "warn"):
         raise locator.error(("data", "on_invalid"), f"must be \"raise\" (stop at an image file that cannot be "
                                                     f"decoded) or \"warn\" (leave it out); got {data['on_invalid']!r}.")

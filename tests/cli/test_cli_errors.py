@@ -156,3 +156,16 @@ def test_class_names_of_the_wrong_length_are_refused(capsys, tmp_path):
     config.write_text('[data]\nsource = "digits"\nclass_names = ["zero", "one"]\n[fit]\nepochs = 1\n')
     message = one_line_failure(*run(capsys, "train", config, "--out", tmp_path / "runs"))
     assert "[data] class_names has 2 name(s) but the labels run from 0 to 9; give one name per class" in message
+
+
+@pytest.mark.parametrize("data, key", [
+    ('source = "fashion_mnist"\nimage_size = [32, 32]', "image_size"),
+    ('source = "digits"\ncolor_mode = "rgb"', "color_mode"),
+    ('source = "image_folder"\ntarget = "label"', "target"),
+])
+def test_a_data_key_the_source_does_not_read_is_refused(capsys, tmp_path, data, key):
+    """image_size with MNIST did not resize it, silently; such keys are now named."""
+    config = tmp_path / "run.toml"
+    config.write_text(f"[data]\n{data}\n")
+    message = one_line_failure(*run(capsys, "train", config, "--out", tmp_path / "runs"))
+    assert f"line 3: [data] {key}: source = " in message and f"does not read {key} (the sources that do:" in message
