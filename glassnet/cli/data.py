@@ -117,6 +117,13 @@ def _check_classes(names, path, kind: str) -> None:
                          f"must name 2 or more).")
 
 
+def _same_count(x, y, split: str) -> None:
+    """IDX images and labels come in two files: one label per image, or a pair of files that do not belong together."""
+    if len(x) != len(y):
+        raise ValueError(f"[data] {split}_images holds {len(x):,} images but {split}_labels holds {len(y):,} labels; "
+                         f"give the labels file that belongs to these images.")
+
+
 def _images(x_train, y_train, x_test, y_test, description, spec, pixel_max=None) -> Dataset:
     y_all = y_train if y_test is None else np.concatenate([y_train, y_test])
     task = _task_of(y_all)
@@ -155,9 +162,11 @@ def load(spec: dict, seed: int = 0, say=print) -> Dataset:
     if source == "idx":
         x_train = datasets.read_idx(_require(spec, "train_images", source))
         y_train = datasets.read_idx(_require(spec, "train_labels", source))
+        _same_count(x_train, y_train, "train")
         if spec.get("test_images"):
             x_test = datasets.read_idx(spec["test_images"])
             y_test = datasets.read_idx(_require(spec, "test_labels", source))
+            _same_count(x_test, y_test, "test")
         else:
             x_train, y_train, x_test, y_test = _split(x_train, y_train, test_size, seed, True)
         return _images(x_train, y_train, x_test, y_test, f"IDX files {spec['train_images']}", spec)

@@ -169,3 +169,22 @@ def test_a_data_key_the_source_does_not_read_is_refused(capsys, tmp_path, data, 
     config.write_text(f"[data]\n{data}\n")
     message = one_line_failure(*run(capsys, "train", config, "--out", tmp_path / "runs"))
     assert f"line 3: [data] {key}: source = " in message and f"does not read {key} (the sources that do:" in message
+
+
+def test_idx_images_and_labels_of_different_counts(capsys, tmp_path):
+    """A labels file from another split failed later with an unrelated message (an index out of
+    bounds, or a split of the wrong size)."""
+    from glassnet.datasets.readers import read_idx
+
+    def write_idx(path, array):
+        header = bytes([0, 0, 8, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+        path.write_bytes(header + array.astype(np.uint8).tobytes())
+        assert read_idx(path).shape == array.shape
+
+    write_idx(tmp_path / "images.idx", np.zeros((6, 4, 4)))
+    write_idx(tmp_path / "labels.idx", np.arange(4) % 2)
+    config = tmp_path / "run.toml"
+    config.write_text(f'[data]\nsource = "idx"\ntrain_images = "{(tmp_path / "images.idx").as_posix()}"\n'
+                      f'train_labels = "{(tmp_path / "labels.idx").as_posix()}"\n')
+    message = one_line_failure(*run(capsys, "train", config, "--out", tmp_path / "runs"))
+    assert "[data] train_images holds 6 images but train_labels holds 4 labels" in message
