@@ -199,6 +199,10 @@ def _npz(path, spec, test_size, seed) -> Dataset:
             raise ValueError(f"{path} has no training split (keys 'train_images' and 'train_labels').")
         x_train, y_train = splits["train"]
         x_test, y_test = splits.get("test", (None, None))
+    for split, (x, y) in {"training": (x_train, y_train), "test": (x_test, y_test)}.items():
+        if x is not None and y is not None and len(x) != len(y):
+            raise ValueError(f"[data] path: {path} holds {len(x):,} {split} samples but {len(y):,} labels; "
+                             f"save one label per sample.")
     if x_test is None and test_size:
         x_train, y_train, x_test, y_test = _split(x_train, y_train, test_size, seed, _task_of(y_train) != "regression")
     return _images(x_train, y_train, x_test, y_test, f"arrays from {path}", spec)

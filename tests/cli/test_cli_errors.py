@@ -188,3 +188,11 @@ def test_idx_images_and_labels_of_different_counts(capsys, tmp_path):
                       f'train_labels = "{(tmp_path / "labels.idx").as_posix()}"\n')
     message = one_line_failure(*run(capsys, "train", config, "--out", tmp_path / "runs"))
     assert "[data] train_images holds 6 images but train_labels holds 4 labels" in message
+
+
+def test_npz_samples_and_labels_of_different_counts(capsys, tmp_path):
+    np.savez(tmp_path / "xy.npz", x=np.zeros((6, 3)), y=np.arange(5) % 2)
+    config = tmp_path / "run.toml"
+    config.write_text(f'[data]\nsource = "npz"\npath = "{(tmp_path / "xy.npz").as_posix()}"\n')
+    message = one_line_failure(*run(capsys, "train", config, "--out", tmp_path / "runs"))
+    assert "xy.npz holds 6 training samples but 5 labels" in message
