@@ -214,6 +214,9 @@ def run(config: dict, locator=None, *, quiet: bool = False, export_format: str |
     log.open(folder / run_folder.LOG_FILE)
     try:
         return _run(config, locator, folder, log, started, quiet, export_format)
+    except Exception as err:
+        log.failed(err)
+        raise
     finally:
         log.close()
 

@@ -66,6 +66,9 @@ def run(search: Search, *, quiet: bool = False) -> Path:
     log.open(folder / LOG_FILE)
     try:
         return _run(search, folder, log, started, quiet)
+    except Exception as err:
+        log.failed(err)
+        raise
     finally:
         log.close()
 

@@ -196,3 +196,12 @@ def test_npz_samples_and_labels_of_different_counts(capsys, tmp_path):
     config.write_text(f'[data]\nsource = "npz"\npath = "{(tmp_path / "xy.npz").as_posix()}"\n')
     message = one_line_failure(*run(capsys, "train", config, "--out", tmp_path / "runs"))
     assert "xy.npz holds 6 training samples but 5 labels" in message
+
+
+def test_a_failed_run_says_why_in_its_log(capsys, tmp_path):
+    """The run folder of a failed run held a train.log that stopped at "Loading data ..."."""
+    config = tmp_path / "run.toml"
+    config.write_text('[data]\nsource = "csv"\npath = "absent.csv"\ntarget = "y"\n')
+    one_line_failure(*run(capsys, "train", config, "--out", tmp_path / "runs"))
+    (folder,) = (tmp_path / "runs").iterdir()
+    assert (folder / "train.log").read_text().splitlines()[-1].startswith("glassnet: error: [data] path: absent.csv")
