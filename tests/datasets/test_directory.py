@@ -302,3 +302,15 @@ def test_class_names_that_would_mislabel_files(tmp_path, class_names, match):
     root = make_tree(tmp_path / "t")
     with pytest.raises(ValueError, match=match):
         image_dataset_from_directory(root, class_names=class_names)
+
+
+def test_load_images_takes_one_file_as_a_batch_of_one(tmp_path):
+    """To predict on one image file: a str was read as a list of one-letter file names and a
+    Path was refused as not iterable."""
+    from glassnet.datasets.directory import load_images
+
+    make_tree(tmp_path / "t")
+    path = tmp_path / "t" / "PNEUMONIA" / "2.png"
+    for one in (path, str(path)):
+        x, kept = load_images(one, image_size=(3, 3), color_mode="grayscale")
+        assert x.shape == (1, 3, 3, 1) and kept == [0] and np.all(x == 42)
