@@ -204,6 +204,12 @@ def validate(raw: dict, locator: Locator) -> None:
         if key in data and source not in readers:
             raise locator.error(("data", key), f"source = {source!r} does not read {key} (the sources that "
                                                f"do: {', '.join(readers)}); remove it.")
+    table = source == "csv" and "text" not in data  # the TabularPreprocessor's options reach only a table
+    for key in raw.get("preprocessing", {}):
+        if key != "rescale" and not table:
+            raise locator.error(("preprocessing", key), f"applies to CSV tables (source = \"csv\" without text), "
+                                                        f"not to source = {source!r}{' with text' if source == 'csv' else ''}; "
+                                                        f"remove it.")
     if data.get("on_invalid", "raise") not in ("raise", "warn"):
         raise locator.error(("data", "on_invalid"), f"must be \"raise\" (stop at an image file that cannot be "
                                                     f"decoded) or \"warn\" (leave it out); got {data['on_invalid']!r}.")

@@ -205,3 +205,11 @@ def test_a_failed_run_says_why_in_its_log(capsys, tmp_path):
     one_line_failure(*run(capsys, "train", config, "--out", tmp_path / "runs"))
     (folder,) = (tmp_path / "runs").iterdir()
     assert (folder / "train.log").read_text().splitlines()[-1].startswith("glassnet: error: [data] path: absent.csv")
+
+
+def test_a_table_option_for_data_that_is_not_a_table_is_refused(capsys, tmp_path):
+    """[preprocessing] drop reaches only a CSV's TabularPreprocessor; elsewhere it did nothing, silently."""
+    config = tmp_path / "run.toml"
+    config.write_text('[data]\nsource = "digits"\n[preprocessing]\ndrop = ["x"]\n')
+    message = one_line_failure(*run(capsys, "train", config, "--out", tmp_path / "runs"))
+    assert "line 4: [preprocessing] drop: applies to CSV tables" in message and "source = 'digits'" in message
