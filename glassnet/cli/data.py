@@ -218,10 +218,12 @@ def _image_folder(path, spec, test_size, seed) -> Dataset:
         class_names=spec.get("class_names"), on_invalid=on_invalid)
     _check_classes(data.class_names, path, "images")
     if spec.get("test_path"):
+        # the training classes, in their order; a test folder may lack some, never hold others
         test = datasets.image_dataset_from_directory(
             spec["test_path"], color_mode=spec.get("color_mode", "rgb"), image_size=data.x.shape[1:3],
-            class_names=data.class_names, shuffle=False, on_invalid=on_invalid)
-        x_train, y_train, x_test, y_test = data.x, data.y, test.x, test.y
+            class_names=_folder_classes(Path(spec["test_path"]), data.class_names), shuffle=False,
+            on_invalid=on_invalid)
+        x_train, y_train, x_test, y_test = data.x, data.y, test.x, _run_labels(test, data.class_names)[0]
     else:
         x_train, y_train, x_test, y_test = _split(data.x, data.y, test_size, seed, True)
     result = _images(x_train, y_train, x_test, y_test, f"images from {path}", {}, pixel_max=255.0)
@@ -237,8 +239,9 @@ def _text_folder(path, spec, test_size, seed) -> Dataset:
     data = datasets.text_dataset_from_directory(path, class_names=spec.get("class_names"), **read)
     _check_classes(data.class_names, path, "texts")
     if spec.get("test_path"):
-        test = datasets.text_dataset_from_directory(spec["test_path"], class_names=data.class_names, **read)
-        x_train, y_train, x_test, y_test = data.x, data.y, test.x, test.y
+        test = datasets.text_dataset_from_directory(
+            spec["test_path"], class_names=_folder_classes(Path(spec["test_path"]), data.class_names), **read)
+        x_train, y_train, x_test, y_test = data.x, data.y, test.x, _run_labels(test, data.class_names)[0]
     else:
         x_train, y_train, x_test, y_test = _split(data.x, data.y, test_size, seed, True)
     task = "binary" if len(data.class_names) == 2 else "multiclass"

@@ -189,3 +189,22 @@ def test_on_invalid_warn_leaves_an_undecodable_image_out(tmp_path, capsys):
     config.write_text(f'[data]\nsource = "image_folder"\npath = "{images.as_posix()}"\non_invalid = "skip"\n')
     assert main(["train", str(config), "--out", str(tmp_path / "runs")]) == 1
     assert 'line 4: [data] on_invalid: must be "raise"' in capsys.readouterr().err
+
+
+def test_an_image_test_path_may_lack_classes_but_not_add_them(tmp_path):
+    """A test folder with only some classes failed ("have no folder"); one with a class the
+    training folder lacks had those images left out without a word."""
+    from cli_helpers import write_image_folder
+
+    from glassnet.cli import data as cli_data
+
+    train = write_image_folder(tmp_path / "train", per_class=4)
+    test = write_image_folder(tmp_path / "test", per_class=3, seed=1)
+    (test / "left").rename(tmp_path / "spare")
+    spec = {"source": "image_folder", "path": str(train), "test_path": str(test), "color_mode": "grayscale",
+            "class_names": ["right", "left"]}
+    data = cli_data.load(spec, say=lambda *_: None)
+    assert data.class_names == ["right", "left"] and data.y_test.tolist() == [0, 0, 0]
+    (tmp_path / "spare").rename(test / "up")
+    with pytest.raises(ValueError, match=r"has class folder\(s\) \['up'\] that the model was not trained on"):
+        cli_data.load(spec, say=lambda *_: None)
