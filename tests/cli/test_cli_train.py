@@ -208,3 +208,13 @@ def test_an_image_test_path_may_lack_classes_but_not_add_them(tmp_path):
     (tmp_path / "spare").rename(test / "up")
     with pytest.raises(ValueError, match=r"has class folder\(s\) \['up'\] that the model was not trained on"):
         cli_data.load(spec, say=lambda *_: None)
+
+
+def test_epochs_0_evaluates_the_untrained_model(tmp_path):
+    """--epochs 0 is allowed (a baseline), but drawing the empty history's curves crashed the run."""
+    code, stdout = run_cli("train", "--out", tmp_path, "--epochs", 0, "--quiet")
+    assert code == 0
+    folder = only_run_folder(tmp_path)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["epochs_trained"] == 0 and 0 <= metrics["test_accuracy"] <= 1
+    check_png(folder / "curves.png")
