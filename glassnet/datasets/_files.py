@@ -25,6 +25,19 @@ def data_home() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".glassnet" / "datasets"
 
 
+def given_folder(path, name: str) -> list[Path]:
+    """The folder a user passed as ``path`` (as a list for ``fetch``'s search), checked: a folder
+    that does not exist would otherwise be passed over for the cache without a word."""
+    if path is None:
+        return []
+    folder = Path(path).expanduser()
+    if not folder.is_dir():
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise FileNotFoundError(f"{name}.load_data: path {folder} {what}; pass the folder holding the dataset's "
+                                f"IDX files, or leave path out to use the cache ({data_home() / name}).")
+    return [folder]
+
+
 def _present(folder: Path, filename: str) -> Path | None:
     """The file in ``folder``, also accepted without its ``.gz`` (people often gunzip them)."""
     for candidate in (folder / filename, folder / filename.removesuffix(".gz")):

@@ -65,6 +65,18 @@ def test_offline_error_names_the_files_a_folder_lacks(cache, tmp_path, monkeypat
         mnist.load_data(path=tmp_path / "mine", download=False)
 
 
+def test_a_given_path_that_is_not_a_folder_is_named(cache, tmp_path, monkeypatch):
+    """A mistyped path was passed over for the cache (or the system folder) without a word."""
+    fake_idx_set(cache / "mnist")
+    for module in (mnist, fashion_mnist):
+        with pytest.raises(FileNotFoundError, match=f"{module.__name__.split('.')[-1]}.load_data: path "
+                                                    f".*absent does not exist; pass the folder"):
+            module.load_data(path=tmp_path / "absent", download=False)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(FileNotFoundError, match="is a file, not a folder"):
+        mnist.load_data(path=tmp_path / "file", download=False)
+
+
 def test_files_in_the_cache_or_a_given_path_are_used_gzip_or_not(cache, tmp_path, monkeypatch):
     monkeypatch.setattr(mnist, "MIRRORS", UNREACHABLE)
     fake_idx_set(cache / "mnist")
