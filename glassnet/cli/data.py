@@ -156,7 +156,10 @@ def load(spec: dict, seed: int = 0, say=print) -> Dataset:
         module = getattr(datasets, source)
         (x_train, y_train), (x_test, y_test) = module.load_data(path=spec.get("path"),
                                                                 download=spec.get("download", True))
-        return _images(x_train, y_train, x_test, y_test, f"{source}, 28x28 grayscale", spec, 255.0)
+        # Fashion-MNIST's classes have names (T-shirt/top ...): the report's confusion matrix shows them
+        names = spec.get("class_names") or getattr(module, "CLASS_NAMES", None)
+        return _images(x_train, y_train, x_test, y_test, f"{source}, 28x28 grayscale",
+                       {**spec, "class_names": names}, 255.0)
     if source == "npz":
         return _npz(_require(spec, "path", source), spec, test_size, seed)
     if source == "idx":

@@ -218,3 +218,14 @@ def test_epochs_0_evaluates_the_untrained_model(tmp_path):
     metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics["epochs_trained"] == 0 and 0 <= metrics["test_accuracy"] <= 1
     check_png(folder / "curves.png")
+
+
+def test_fashion_mnist_classes_are_named():
+    """The run's report showed Fashion-MNIST's classes as 0..9 though the loader names them."""
+    from glassnet.cli import data as cli_data
+    from glassnet.datasets import fashion_mnist
+
+    if not Path(fashion_mnist.SYSTEM_FOLDER).is_dir():
+        pytest.skip("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+    data = cli_data.load({"source": "fashion_mnist", "download": False}, say=lambda *_: None)
+    assert data.class_names == fashion_mnist.CLASS_NAMES and data.class_names[9] == "Ankle boot"
