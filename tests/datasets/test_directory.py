@@ -314,3 +314,15 @@ def test_load_images_takes_one_file_as_a_batch_of_one(tmp_path):
     for one in (path, str(path)):
         x, kept = load_images(one, image_size=(3, 3), color_mode="grayscale")
         assert x.shape == (1, 3, 3, 1) and kept == [0] and np.all(x == 42)
+
+
+def test_training_on_a_source_without_labels_says_so(tmp_path):
+    """fit on image_dataset_from_directory(..., labels=None, batch_size=n) said only that a batch
+    was "a tuple of 1"."""
+    root = make_tree(tmp_path / "t")
+    source = image_dataset_from_directory(root, labels=None, batch_size=4, color_mode="grayscale")
+    model = gn.Sequential([gn.layers.Input((6, 5, 1)), gn.layers.Flatten(), gn.layers.Dense(1)])
+    model.compile("adam", "mse")
+    assert model.predict(source, verbose=0).shape == (8, 1)
+    with pytest.raises(ValueError, match=r"is a tuple of 1;.*inputs only, as a source made without labels"):
+        model.fit(source, epochs=1, verbose=0)
