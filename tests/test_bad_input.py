@@ -58,6 +58,17 @@ def test_wrong_per_sample_shape():
         _classifier().fit(X.reshape(30, 2, 2), Y, verbose=0)
 
 
+def test_one_image_without_the_batch_axis_or_the_channel_axis():
+    """predict on one image read from a file is (H, W, C), not (1, H, W, C); grayscale arrays
+    often come as (N, H, W). The message said only "Reshape the data"."""
+    model = gn.Sequential([gn.layers.Input((6, 5, 1)), gn.layers.Flatten(), gn.layers.Dense(2)])
+    with pytest.raises(ValueError, match=r"per-sample shape \(5, 1\).*one sample without the batch axis: "
+                                         r"pass x\[None\] \(shape \(1, 6, 5, 1\)\)"):
+        model.predict(np.zeros((6, 5, 1), np.float32), verbose=0)
+    with pytest.raises(ValueError, match=r"per-sample shape \(6, 5\).*Add the channel axis: x\[\.\.\., None\]"):
+        model.predict(np.zeros((3, 6, 5), np.float32), verbose=0)
+
+
 def test_one_sample_as_a_flat_vector():
     with pytest.raises(ValueError, match=r"x has shape \(4,\).*x\.reshape\(1, -1\)"):
         _classifier().predict(X[0])

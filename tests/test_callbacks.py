@@ -486,6 +486,17 @@ def test_history_plot_returns_the_axes_with_both_curves(data):
         plt.close(fig)
 
 
+def test_history_plot_of_nothing_or_of_an_unknown_metric_says_so(data):
+    """After fit(epochs=0) the plot failed in matplotlib ("Number of columns must be a positive
+    integer, not 0"); an unknown metric failed with a bare KeyError."""
+    x, y = data
+    with pytest.raises(ValueError, match="nothing to plot; no epochs were recorded"):
+        make_model().fit(x, y, epochs=0, verbose=0).plot()
+    history = make_model(metrics=["mae"]).fit(x, y, epochs=1, batch_size=BATCH, verbose=0)
+    with pytest.raises(ValueError, match=r"no metric \['accuracy'\] in the history; it holds \['loss', 'mae'"):
+        history.plot(metrics=["accuracy"])
+
+
 def test_learning_rate_scheduler_accepts_a_keras_one_argument_schedule(data):
     """Keras tutorials write ``LearningRateScheduler(lambda epoch: 1e-3 * 10 ** (epoch / 20))``."""
     history = fit(make_model(), data, [callbacks.LearningRateScheduler(lambda epoch: 1e-3 * 10 ** (epoch / 20))],

@@ -64,6 +64,12 @@ class History(Callback):
         import matplotlib.pyplot as plt
 
         bases = metrics or [k for k in self.history if not k.startswith("val_") and k != "learning_rate"]
+        if not bases:  # matplotlib would say "Number of columns must be a positive integer, not 0"
+            raise ValueError("History.plot: nothing to plot; no epochs were recorded (fit ran 0 epochs, or "
+                             "this History was never passed to fit).")
+        unknown = [k for k in bases if k not in self.history]
+        if unknown:
+            raise ValueError(f"History.plot: no metric {unknown} in the history; it holds {list(self.history)}.")
         if ax is None:
             fig, axes = plt.subplots(1, len(bases), figsize=(5 * len(bases), 3.5), squeeze=False)
             axes = axes[0]

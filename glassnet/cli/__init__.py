@@ -299,7 +299,10 @@ def evaluate(model, data, target, labels, as_json):
     net = _load(model)
     if not net.compiled:
         raise ValueError(f"{model} was saved without compile settings; it cannot compute a loss.")
-    dataset = data_module.from_argument(data, net, target=target, labels=labels)
+    from glassnet.cli.predict import run_class_names
+
+    dataset = data_module.from_argument(data, net, target=target, labels=labels,
+                                        class_names=run_class_names(net, Path(model)))
     x = dataset.x_test
     if x.ndim > 1 and tuple(x.shape[1:]) != tuple(net.input_shape[1:]):
         raise ValueError(f"the data's samples have shape {tuple(x.shape[1:])} but the model takes "
@@ -396,6 +399,8 @@ def inspect(model, as_json):
         click.echo("compile: optimizer " + compile_info["optimizer"]["class_name"] + ", loss "
                    + ", ".join(item["class_name"] for item in losses) + ", metrics "
                    + ", ".join(m["class_name"] for m in metrics))
+    if info.get("preprocessor"):  # the JSON said so; the listing did not, yet it decides what predict takes
+        click.echo(f"preprocessor: {info['preprocessor']} (predict and evaluate take raw table rows, not features)")
     # A graph's config says what each layer's calls read: shown as "<- conv_a[0], conv_b[0]".
     config = (info.get("model") or {}).get("config") or {}
     calls = {spec.get("config", {}).get("name"): spec.get("inbound_nodes", [])
@@ -464,8 +469,10 @@ def explain(model, data, samples, target):
     """
     from glassnet.cli import data as data_module
 
+    from glassnet.cli.predict import run_class_names
+
     net = _load(model)
-    dataset = data_module.from_argument(data, net, target=target)
+    dataset = data_module.from_argument(data, net, target=target, class_names=run_class_names(net, Path(model)))
     net.explain(dataset.x_test[:samples], dataset.y_test[:samples] if net.compiled else None,
                 print_fn=click.echo)
 

@@ -45,13 +45,24 @@ SCHEMA = {
     "data": {"source": (str,), "path": (str,), "target": (str,), "test_size": _NUMBER,
              "test_path": (str,), "train_images": (str,), "train_labels": (str,), "test_images": (str,),
              "test_labels": (str,), "image_size": (list,), "color_mode": (str,), "download": (bool,),
-             "class_names": (list,), "split_seed": (int,), "text": (str,), "max_length": (int,)},
+             "class_names": (list,), "split_seed": (int,), "text": (str,), "max_length": (int,),
+             "on_invalid": (str,)},
     "preprocessing": {"rescale": (str, int, float, bool), "drop": (list,), "categorical": (list,),
                       "numeric": (list,), "rare_min_count": (int,), "rare_min_frequency": (float,),
                       "task": (str,), "positive_label": (str, int, bool)},
     "compile": {"optimizer": (str, dict), "loss": (str, dict), "metrics": (list,)},
     "fit": {"epochs": (int,), "batch_size": (int,), "validation_split": _NUMBER, "shuffle": (bool,),
             "class_weight": (str, dict), "log_every": (int,)},
+}
+
+#: [data] keys only some sources read; elsewhere they would be ignored without a word
+#: (``image_size`` does not resize MNIST), so ``validate`` refuses them there.
+SOURCE_KEYS = {
+    "path": ("mnist", "fashion_mnist", "npz", "csv", "image_folder", "text_folder"),
+    "target": ("csv",), "text": ("csv",), "max_length": ("csv", "text_folder"),
+    "train_images": ("idx",), "train_labels": ("idx",), "test_images": ("idx",), "test_labels": ("idx",),
+    "image_size": ("image_folder",), "color_mode": ("image_folder",), "on_invalid": ("image_folder",),
+    "download": ("mnist", "fashion_mnist"),
 }
 
 
@@ -188,11 +199,29 @@ def validate(raw: dict, locator: Locator) -> None:
     if "source" in data and data["source"] not in SOURCES:
         raise locator.error(("data", "source"), f"unknown data source {data['source']!r}; valid sources: "
                                                 f"{', '.join(SOURCES)}.", data["source"])
+    source = data.get("source", "digits")
+    for key, readers in SOURCE_KEYS.items():
+        if key in data and source not in readers:
+            raise locator.error(("data", key), f"source = {source!r} does not read {key} (the sources that "
+                                               f"do: {', '.join(readers)}); remove it.")
+    table = source == "csv" and "text" not in data  # the TabularPreprocessor's options reach only a table
+    for key in raw.get("preprocessing", {}):
+        if key != "rescale" and not table:
+            raise locator.error(("preprocessing", key), f"applies to CSV tables (source = \"csv\" without text), "
+                                                        f"not to source = {source!r}{' with text' if source == 'csv' else ''}; "
+                                                        f"remove it.")
+    if data.get("on_invalid", "raise") not in ("raise", "warn"):
+        raise locator.error(("data", "on_invalid"), f"must be \"raise\" (stop at an image file that cannot be "
+                                                    f"decoded) or \"warn\" (leave it out); got {data['on_invalid']!r}.")
     fit = raw.get("fit", {})
     for key in ("epochs", "batch_size", "log_every"):
         if key in fit and fit[key] < (0 if key == "epochs" else 1):
             raise locator.error(("fit", key), f"must be {'non-negative' if key == 'epochs' else 'positive'}; "
                                               f"got {fit[key]}.")
+    if isinstance(fit.get("class_weight"), str) and fit["class_weight"] != "balanced":
+        raise locator.error(("fit", "class_weight"), f"must be \"balanced\" or a table of weights by class index "
+                                                     f"or name, e.g. {{\"0\" = 1.0, \"1\" = 3.0}}; got "
+                                                     f"{fit['class_weight']!r}.")
     for key, section in (("validation_split", fit), ("test_size", data)):
         if key in section and not 0 <= section[key] < 1:
             raise locator.error((("fit",) if section is fit else ("data",)) + (key,),

@@ -21,6 +21,10 @@ def curves(history) -> Figure:
     bases = [k for k in ("loss", "accuracy") if k in history.history]
     bases += [k for k in history.history if k not in bases and not k.startswith("val_")
               and k != "learning_rate"][: max(0, 2 - len(bases))]
+    if not bases:  # epochs = 0 (the untrained model evaluated as a baseline): nothing to draw
+        fig = Figure(figsize=(5, 3.6))
+        fig.text(0.5, 0.5, "No epochs were trained (epochs = 0).", ha="center", va="center")
+        return fig
     fig = Figure(figsize=(5 * len(bases), 3.6))
     axes = fig.subplots(1, len(bases), squeeze=False)[0]
     for ax, key in zip(axes, bases):

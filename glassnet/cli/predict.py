@@ -23,7 +23,7 @@ def _run_data_config(model_path: Path) -> dict:
     return {}
 
 
-def _class_names(model, model_path: Path) -> list[str]:
+def run_class_names(model, model_path: Path) -> list[str]:
     """From the model's preprocessor, else the run folder's config beside the model file."""
     classes = getattr(model.preprocessor, "classes_", None)
     if classes is not None:
@@ -71,7 +71,7 @@ def predict_to_csv(model, model_path: Path, input_path: Path, output: Path) -> i
     outputs = model.predict(x)
     classify = (model.loss is not None and model.loss.classification) or (model.layers[-1].output_activation is not None
                                           and model.layers[-1].output_activation.name in ("softmax", "sigmoid"))
-    names = _class_names(model, Path(model_path))
+    names = run_class_names(model, Path(model_path))
     header = ["source"]
     if classify:
         header += ["prediction", "label"]

@@ -64,6 +64,11 @@ class Log:
             self.file.close()
             self.file = None
 
+    def failed(self, error: BaseException) -> None:
+        """Write the error that stopped the run into the log file (the terminal gets it from
+        ``main``), so a run folder left behind says why it holds no model."""
+        self._record(f"glassnet: error: {error}")
+
     def __call__(self, message: str = "") -> None:
         if not self.quiet:
             print(message, flush=True)

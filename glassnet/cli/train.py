@@ -158,9 +158,33 @@ def make_callbacks(specs, folder: Path, locator=None) -> list:
     return result
 
 
-def _class_weight(value, y):
+def _class_weight(value, y, class_names=()):
+    """``[fit] class_weight`` as ``fit`` takes it: "balanced", or a table whose keys are class
+    indices ("0") or class names (">50K", "PNEUMONIA": TOML keys are strings either way)."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        names = [str(c) for c in class_names]
+        weights = {}
+        for key, weight in value.items():
+            if key in names:  # a name wins: a class may be called "1" without being index 1
+                index = names.index(key)
+            elif key.strip().isdigit() and (not names or int(key) < len(names)):
+                index = int(key)
+            else:
+                known = ", ".join(f"{i} ({n!r})" for i, n in enumerate(names)) or "class indices 0, 1, ..."
+                raise config_module.ConfigError(
+                    f"[fit] class_weight: {key!r} is not a class of the data; key the table by class index "
+                    f"or name: {known}.")
+            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0:
+                raise config_module.ConfigError(
+                    f"[fit] class_weight: the weight of {key!r} must be a non-negative number; got {weight!r}.")
+            weights[index] = float(weight)
+        return weights
     if value != "balanced":
-        return {int(k): float(v) for k, v in value.items()} if isinstance(value, dict) else None
+        raise config_module.ConfigError(
+            f"[fit] class_weight must be \"balanced\" or a table of weights by class, e.g. {{\"0\" = 1.0, "
+            f"\"1\" = 3.0}}; got {value!r}.")
     from sklearn.utils.class_weight import compute_class_weight
 
     labels = np.asarray(y).reshape(-1).astype(int)
@@ -190,6 +214,9 @@ def run(config: dict, locator=None, *, quiet: bool = False, export_format: str |
     log.open(folder / run_folder.LOG_FILE)
     try:
         return _run(config, locator, folder, log, started, quiet, export_format)
+    except Exception as err:
+        log.failed(err)
+        raise
     finally:
         log.close()
 
@@ -244,7 +271,8 @@ def _run(config, locator, folder, log, started, quiet, export_format=None) -> Pa
     with log.capture():
         history = model.fit(data.x_train, data.y_train, epochs=fit.get("epochs", 1),
                             batch_size=fit.get("batch_size", 32), validation_split=fit.get("validation_split", 0.0),
-                            shuffle=fit.get("shuffle", True), class_weight=_class_weight(fit.get("class_weight"), data.y_train),
+                            shuffle=fit.get("shuffle", True),
+                            class_weight=_class_weight(fit.get("class_weight"), data.y_train, data.class_names),
                             callbacks=callbacks, verbose=0 if quiet else "auto", log_every=fit.get("log_every"))
     train_seconds = time.perf_counter() - t0
 

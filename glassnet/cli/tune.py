@@ -66,6 +66,9 @@ def run(search: Search, *, quiet: bool = False) -> Path:
     log.open(folder / LOG_FILE)
     try:
         return _run(search, folder, log, started, quiet)
+    except Exception as err:
+        log.failed(err)
+        raise
     finally:
         log.close()
 
@@ -140,7 +143,7 @@ def _run(search: Search, folder: Path, log, started: float, quiet: bool) -> Path
     with log.capture():
         tuner.search(data.x_train, data.y_train, epochs=fit.get("epochs", 1), batch_size=fit.get("batch_size", 32),
                      validation_split=split, callbacks=callbacks, shuffle=fit.get("shuffle", True),
-                     class_weight=train._class_weight(fit.get("class_weight"), data.y_train))
+                     class_weight=train._class_weight(fit.get("class_weight"), data.y_train, data.class_names))
     search_seconds = time.perf_counter() - t0
 
     results = tuner.results

@@ -25,6 +25,19 @@ def data_home() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".glassnet" / "datasets"
 
 
+def given_folder(path, name: str) -> list[Path]:
+    """The folder a user passed as ``path`` (as a list for ``fetch``'s search), checked: a folder
+    that does not exist would otherwise be passed over for the cache without a word."""
+    if path is None:
+        return []
+    folder = Path(path).expanduser()
+    if not folder.is_dir():
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise FileNotFoundError(f"{name}.load_data: path {folder} {what}; pass the folder holding the dataset's "
+                                f"IDX files, or leave path out to use the cache ({data_home() / name}).")
+    return [folder]
+
+
 def _present(folder: Path, filename: str) -> Path | None:
     """The file in ``folder``, also accepted without its ``.gz`` (people often gunzip them)."""
     for candidate in (folder / filename, folder / filename.removesuffix(".gz")):
@@ -54,10 +67,13 @@ def fetch(name: str, files: dict[str, str], mirrors: list[str], folders=(),
     """
     cache = data_home() / name
     searched = [Path(f).expanduser() for f in folders] + [cache]
+    partial = []  # folders holding some of the files: the message names the ones they lack
     for folder in searched:
         found = {f: _present(folder, f) for f in files}
         if all(found.values()):
             return found
+        if any(found.values()):
+            partial.append(f"  {folder} lacks {', '.join(f for f, p in found.items() if p is None)}")
     problems = []
     if download:
         cache.mkdir(parents=True, exist_ok=True)
@@ -76,10 +92,11 @@ def fetch(name: str, files: dict[str, str], mirrors: list[str], folders=(),
     where = "\n".join(f"  {folder}" for folder in searched)
     urls = "\n".join(f"  {m}" for m in mirrors)
     reason = ("\nDownloading failed:\n" + "\n".join(f"  {p}" for p in problems)) if problems else ""
+    incomplete = ("\nIncomplete folders:\n" + "\n".join(partial)) if partial else ""
     raise FileNotFoundError(
         f"The {name} dataset files were not found. Put these files:\n{listing}\ninto {cache} "
         f"(or set GLASSNET_DATA to a folder that has a '{name}' subfolder with them, or pass "
-        f"path=...). Folders searched:\n{where}\nThe files can be downloaded from:\n{urls}{reason}"
+        f"path=...). Folders searched:\n{where}{incomplete}\nThe files can be downloaded from:\n{urls}{reason}"
     )
 
 

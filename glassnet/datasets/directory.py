@@ -158,7 +158,7 @@ def load_images(paths, image_size=None, color_mode: str = "rgb", interpolation: 
     """Decode image files into one float32 array (N, H, W, C) with values 0..255.
 
     Args:
-        paths: image files.
+        paths: image files, or one file (a str or Path) for a batch of one, as ``predict`` takes it.
         image_size: (height, width) to resize to, or None when all images share one size.
         color_mode: "grayscale" (C = 1), "rgb" (3) or "rgba" (4); images are converted (16-bit
             grayscale keeps its high byte, v // 256, as TensorFlow decodes it).
@@ -170,6 +170,8 @@ def load_images(paths, image_size=None, color_mode: str = "rgb", interpolation: 
         (images, kept): the array and the indices into ``paths`` of the images it holds.
     """
     _check_load_arguments(color_mode, interpolation, on_invalid)
+    if isinstance(paths, (str, os.PathLike)):  # one file, not a string of one-letter names
+        paths = [paths]
     Image = _pillow()
     mode = COLOR_MODES[color_mode]
     resample = {"bilinear": Image.BILINEAR, "nearest": Image.NEAREST, "bicubic": Image.BICUBIC,
@@ -402,6 +404,13 @@ def class_files(root: Path, labels, class_names, follow_links: bool, extensions,
     if isinstance(labels, str):  # "inferred", the only string the checks above let through
         folders = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
         if class_names is not None:
+            if isinstance(class_names, str) or not hasattr(class_names, "__iter__"):
+                raise ValueError(f"class_names must be a list of subfolder names, e.g. {folders[:2]}; "
+                                 f"got {class_names!r}.")
+            class_names = list(class_names)
+            repeated = sorted({c for c in class_names if class_names.count(c) > 1})
+            if repeated:  # a repeated name would read its folder twice, under two labels
+                raise ValueError(f"class_names lists {repeated} more than once; name each class folder once.")
             missing = [c for c in class_names if c not in folders]
             if missing:
                 raise ValueError(f"class_names {missing} have no folder in {root}; its folders are {folders}.")

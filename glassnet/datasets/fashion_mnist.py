@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from glassnet.datasets._files import given_folder
 from glassnet.datasets.mnist import load_idx_dataset
 
 #: the canonical gzip IDX files and their SHA-256 (of the official mirror's copies).
@@ -46,5 +47,5 @@ def load_data(path=None, download: bool = True):
         >>> fashion_mnist.CLASS_NAMES[y_train[0]]  # doctest: +SKIP
         'Ankle boot'
     """
-    folders = ([] if path is None else [path]) + [SYSTEM_FOLDER]
+    folders = given_folder(path, "fashion_mnist") + [SYSTEM_FOLDER]
     return load_idx_dataset("fashion_mnist", FILES, MIRRORS, folders, download)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from glassnet.datasets._files import fetch
+from glassnet.datasets._files import fetch, given_folder
 from glassnet.datasets.readers import read_idx
 
 #: the canonical gzip IDX files (LeCun, Cortes & Burges) and their SHA-256.
@@ -61,8 +61,7 @@ def load_data(path=None, download: bool = True):
     """
     if path is not None and str(path).endswith(".npz"):
         return _load_keras_npz(Path(path).expanduser())
-    folders = [] if path is None else [path]
-    return load_idx_dataset("mnist", FILES, MIRRORS, folders, download)
+    return load_idx_dataset("mnist", FILES, MIRRORS, given_folder(path, "mnist"), download)
 
 
 def _load_keras_npz(path: Path):

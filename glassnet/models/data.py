@@ -207,10 +207,16 @@ def check_features(x: np.ndarray, input_shape: tuple, name: str = "x") -> None:
                 f"gn.utils.pad_sequences(sequences, maxlen={expected[0]}, dtype='float32'), or build "
                 f"the model for any length with gn.Input(shape=(None, {got[1]}))."
             )
-        raise ValueError(
-            f"{name} has per-sample shape {got}, but the model's input expects {expected}. "
-            f"Reshape the data or change input_shape on the first layer."
-        )
+        def fits(shape):
+            return len(shape) == len(expected) and all(e is None or e == g for e, g in zip(expected, shape))
+
+        if fits(tuple(x.shape)):  # one image read from a file, say: predict still takes a batch
+            hint = f"It looks like one sample without the batch axis: pass {name}[None] (shape {(1, *expected)})."
+        elif fits((*got, 1)):  # grayscale images (N, H, W) for a channels-last model
+            hint = f"Add the channel axis: {name}[..., None]."
+        else:
+            hint = "Reshape the data or change input_shape on the first layer."
+        raise ValueError(f"{name} has per-sample shape {got}, but the model's input expects {expected}. {hint}")
 
 
 def check_lengths(**arrays) -> int:

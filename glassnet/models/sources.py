@@ -88,9 +88,12 @@ def source_batch(model, source, index: int, class_weight=None):
     if not isinstance(batch, (tuple, list)) or len(batch) not in (2, 3):
         got = (f"a {type(batch).__name__} of {len(batch)}" if isinstance(batch, (tuple, list))
                else f"a {type(batch).__name__}")
+        unlabelled = (" It holds inputs only, as a source made without labels does (labels=None): it serves "
+                      "predict; to train or evaluate, make it with labels (labels='inferred' reads them from the "
+                      "class folders).") if isinstance(batch, (tuple, list)) and len(batch) == 1 else ""
         raise ValueError(
             f"Batch {index} of {type(source).__name__} is {got}; a batch source must return (x, y) or "
-            f"(x, y, sample_weight) for training and evaluation."
+            f"(x, y, sample_weight) for training and evaluation.{unlabelled}"
         )
     x, y = prepare_xy(model, batch[0], batch[1], f"x (batch {index})", f"y (batch {index})")
     x = data.densify(x)

@@ -180,6 +180,7 @@ class TabularPreprocessor(BaseEstimator):
             self.encode_target(X[self.target], _learn=True)
         features = self._feature_columns(X)
         self._assign_kinds(X[features])
+        self._check_rare_columns()
         self._check_fit_columns(X)
         self.n_samples_fit_ = len(X)
         self.identifier_columns_ = self._find_identifiers(X)
@@ -253,6 +254,20 @@ class TabularPreprocessor(BaseEstimator):
                 kinds[column] = _columns.infer_kind(X[column], self.missing_values)
         self.numeric_columns_ = [c for c in X.columns if kinds[c] == "numeric"]
         self.categorical_columns_ = [c for c in X.columns if kinds[c] == "categorical"]
+
+    def _check_rare_columns(self) -> None:
+        """A per-column threshold must name a categorical feature; a misspelt name would leave
+        that column's rare categories unbinned without a word."""
+        for name in ("rare_min_count", "rare_min_frequency"):
+            value = getattr(self, name)
+            for column in value if isinstance(value, dict) else ():
+                if column in self.categorical_columns_:
+                    continue
+                if column in self.numeric_columns_:
+                    raise ValueError(f"{name} names column {column!r}, which is numeric; rare categories are "
+                                     f"binned in categorical columns only (declare it with categorical=[{column!r}]).")
+                raise ValueError(f"{name} names column {column!r}, which is not a feature column; the "
+                                 f"categorical columns are {self.categorical_columns_}.")
 
     def _check_fit_columns(self, X: pd.DataFrame) -> None:
         for column in self.feature_names_in_:

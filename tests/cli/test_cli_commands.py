@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 import pytest
-from cli_helpers import run_cli
+from cli_helpers import only_run_folder, run_cli
 
 import glassnet as gn
 from glassnet.datasets import digits
@@ -139,3 +139,33 @@ def test_inspect_shows_a_graph_s_connections_and_per_output_losses(tmp_path):
     assert "loss BinaryCrossentropy, MeanSquaredError, metrics Accuracy" in listing
     lines = {line.split()[0]: line for line in listing.splitlines() if line.startswith("  ")}
     assert lines["risk"].endswith("<- h[0]") and lines["h"].endswith("<- x[0]")
+
+
+def test_evaluate_labels_a_folder_in_the_runs_class_order(tmp_path):
+    """A run trained with class_names = ["right", "left"] calls "right" class 0; evaluate read the
+    folders alphabetically ("left" = 0), so a model that learned well scored near 0."""
+    from cli_helpers import write_image_folder
+
+    images = write_image_folder(tmp_path / "shapes")
+    config = tmp_path / "images.toml"
+    config.write_text(f'seed = 0\n[data]\nsource = "image_folder"\npath = "{images.as_posix()}"\n'
+                      f'color_mode = "grayscale"\nclass_names = ["right", "left"]\ntest_size = 0.25\n'
+                      f'[fit]\nepochs = 8\nbatch_size = 8\n')
+    code, stdout = run_cli("train", config, "--out", tmp_path / "runs", "--quiet")
+    assert code == 0
+    model = only_run_folder(tmp_path / "runs") / "model.glassnet"
+    code, stdout = run_cli("evaluate", model, images, "--json")
+    assert code == 0 and json.loads(stdout)["accuracy"] >= 0.9
+    (tmp_path / "only_left").mkdir()
+    (tmp_path / "only_left" / "left").symlink_to(images / "left", target_is_directory=True)
+    code, stdout = run_cli("evaluate", model, tmp_path / "only_left", "--json")
+    assert code == 0 and json.loads(stdout)["accuracy"] >= 0.9
+
+
+def test_inspect_says_a_model_takes_raw_table_rows(table_run, default_run):
+    """Only inspect --json named the attached preprocessor; the listing a person reads did not."""
+    _, _, folder, _ = table_run
+    code, listing = run_cli("inspect", folder / "model.glassnet")
+    assert code == 0 and "preprocessor: TabularPreprocessor (predict and evaluate take raw table rows" in listing
+    code, listing = run_cli("inspect", default_run[2] / "model.glassnet")
+    assert code == 0 and "preprocessor" not in listing

@@ -103,3 +103,113 @@ def test_an_error_in_a_repeated_layer_names_its_own_line(capsys, tmp_path):
     config.write_text('[[layers]]\ntype = "Dense"\nunits = 8\n\n[[layers]]\ntype = "Dense"\nunits = 10\nunitz = 1\n')
     message = one_line_failure(*run(capsys, "train", config, "--out", tmp_path / "runs"))
     assert "line 6: layers[1].type: Dense:" in message and "unitz" in message
+
+
+def test_a_misspelt_class_weight_is_refused_not_ignored(capsys, tmp_path):
+    config = tmp_path / "weights.toml"
+    config.write_text('[fit]\nepochs = 1\nclass_weight = "balancd"\n')
+    message = one_line_failure(*run(capsys, "train", config, "--out", tmp_path / "runs"))
+    assert "line 3: [fit] class_weight: must be \"balanced\" or a table" in message and "'balancd'" in message
+
+
+def test_class_weight_is_keyed_by_class_name_or_index():
+    from glassnet.cli.config import ConfigError
+    from glassnet.cli.train import _class_weight
+
+    y, names = np.array([0, 1, 1, 0]), ["<=50K", ">50K"]
+    assert _class_weight({"<=50K": 1, ">50K": 3.0}, y, names) == {0: 1.0, 1: 3.0}
+    assert _class_weight({"1": 2.5}, y, names) == {1: 2.5}
+    with pytest.raises(ConfigError, match=r"'>50' is not a class of the data.*0 \('<=50K'\), 1 \('>50K'\)"):
+        _class_weight({">50": 3.0}, y, names)
+    with pytest.raises(ConfigError, match="'2' is not a class"):
+        _class_weight({"2": 3.0}, y, names)
+    with pytest.raises(ConfigError, match="non-negative number"):
+        _class_weight({"1": -1.0}, y, names)
+
+
+@pytest.mark.parametrize("data, expected", [
+    ('source = "csv"\npath = "absent.csv"\ntarget = "y"',
+     "[data] path: absent.csv does not exist (relative paths are read from the current folder"),
+    ('source = "npz"\npath = "{tmp}"', "is a folder; source = 'npz' reads a file"),
+    ('source = "image_folder"\npath = "{tmp}/run.toml"', "is a file; source = 'image_folder' reads a folder"),
+    ('source = "fashion_mnist"\npath = "{tmp}/absent"', "[data] path: {tmp}/absent does not exist"),
+])
+def test_a_missing_data_file_names_the_key_and_the_fix(capsys, tmp_path, data, expected):
+    config = tmp_path / "run.toml"
+    config.write_text(f"[data]\n{data.format(tmp=tmp_path.as_posix())}\n")
+    message = one_line_failure(*run(capsys, "train", config, "--out", tmp_path / "runs"))
+    assert expected.format(tmp=tmp_path.as_posix()) in message
+
+
+def test_test_path_where_the_source_cannot_read_one(capsys, tmp_path):
+    np.savez(tmp_path / "xy.npz", x=np.ones((8, 3)), y=np.arange(8) % 2)
+    config = tmp_path / "run.toml"
+    config.write_text(f'[data]\nsource = "npz"\npath = "{(tmp_path / "xy.npz").as_posix()}"\n'
+                      f'test_path = "{(tmp_path / "xy.npz").as_posix()}"\n')
+    message = one_line_failure(*run(capsys, "train", config, "--out", tmp_path / "runs"))
+    assert "[data] test_path: source = 'npz' has no separate test file; use test_size" in message
+
+
+def test_class_names_of_the_wrong_length_are_refused(capsys, tmp_path):
+    """Two names for digits' ten classes named the wrong classes and cut the confusion matrix to 2x2."""
+    config = tmp_path / "run.toml"
+    config.write_text('[data]\nsource = "digits"\nclass_names = ["zero", "one"]\n[fit]\nepochs = 1\n')
+    message = one_line_failure(*run(capsys, "train", config, "--out", tmp_path / "runs"))
+    assert "[data] class_names has 2 name(s) but the labels run from 0 to 9; give one name per class" in message
+
+
+@pytest.mark.parametrize("data, key", [
+    ('source = "fashion_mnist"\nimage_size = [32, 32]', "image_size"),
+    ('source = "digits"\ncolor_mode = "rgb"', "color_mode"),
+    ('source = "image_folder"\ntarget = "label"', "target"),
+])
+def test_a_data_key_the_source_does_not_read_is_refused(capsys, tmp_path, data, key):
+    """image_size with MNIST did not resize it, silently; such keys are now named."""
+    config = tmp_path / "run.toml"
+    config.write_text(f"[data]\n{data}\n")
+    message = one_line_failure(*run(capsys, "train", config, "--out", tmp_path / "runs"))
+    assert f"line 3: [data] {key}: source = " in message and f"does not read {key} (the sources that do:" in message
+
+
+def test_idx_images_and_labels_of_different_counts(capsys, tmp_path):
+    """A labels file from another split failed later with an unrelated message (an index out of
+    bounds, or a split of the wrong size)."""
+    from glassnet.datasets.readers import read_idx
+
+    def write_idx(path, array):
+        header = bytes([0, 0, 8, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+        path.write_bytes(header + array.astype(np.uint8).tobytes())
+        assert read_idx(path).shape == array.shape
+
+    write_idx(tmp_path / "images.idx", np.zeros((6, 4, 4)))
+    write_idx(tmp_path / "labels.idx", np.arange(4) % 2)
+    config = tmp_path / "run.toml"
+    config.write_text(f'[data]\nsource = "idx"\ntrain_images = "{(tmp_path / "images.idx").as_posix()}"\n'
+                      f'train_labels = "{(tmp_path / "labels.idx").as_posix()}"\n')
+    message = one_line_failure(*run(capsys, "train", config, "--out", tmp_path / "runs"))
+    assert "[data] train_images holds 6 images but train_labels holds 4 labels" in message
+
+
+def test_npz_samples_and_labels_of_different_counts(capsys, tmp_path):
+    np.savez(tmp_path / "xy.npz", x=np.zeros((6, 3)), y=np.arange(5) % 2)
+    config = tmp_path / "run.toml"
+    config.write_text(f'[data]\nsource = "npz"\npath = "{(tmp_path / "xy.npz").as_posix()}"\n')
+    message = one_line_failure(*run(capsys, "train", config, "--out", tmp_path / "runs"))
+    assert "xy.npz holds 6 training samples but 5 labels" in message
+
+
+def test_a_failed_run_says_why_in_its_log(capsys, tmp_path):
+    """The run folder of a failed run held a train.log that stopped at "Loading data ..."."""
+    config = tmp_path / "run.toml"
+    config.write_text('[data]\nsource = "csv"\npath = "absent.csv"\ntarget = "y"\n')
+    one_line_failure(*run(capsys, "train", config, "--out", tmp_path / "runs"))
+    (folder,) = (tmp_path / "runs").iterdir()
+    assert (folder / "train.log").read_text().splitlines()[-1].startswith("glassnet: error: [data] path: absent.csv")
+
+
+def test_a_table_option_for_data_that_is_not_a_table_is_refused(capsys, tmp_path):
+    """[preprocessing] drop reaches only a CSV's TabularPreprocessor; elsewhere it did nothing, silently."""
+    config = tmp_path / "run.toml"
+    config.write_text('[data]\nsource = "digits"\n[preprocessing]\ndrop = ["x"]\n')
+    message = one_line_failure(*run(capsys, "train", config, "--out", tmp_path / "runs"))
+    assert "line 4: [preprocessing] drop: applies to CSV tables" in message and "source = 'digits'" in message

@@ -102,7 +102,7 @@ activation = "sigmoid"
 
 @pytest.mark.parametrize("table, match", [
     ('source = "csv"\npath = "{path}"\ntarget = "label"\ntext = "body"', "text column 'body' is not in"),
-    ('source = "text_folder"\npath = "{path}/missing"', "is not a directory"),
+    ('source = "text_folder"\npath = "{path}/missing"', "missing does not exist"),
 ])
 def test_bad_text_sources_are_named(tmp_path, capsys, table, match):
     path = tmp_path / "reviews.csv"

@@ -291,3 +291,38 @@ def test_image_size_may_be_an_array(tmp_path):
     root = make_tree(tmp_path / "t")
     x, _ = image_dataset_from_directory(root, image_size=np.array([4, 3]), seed=0)
     assert x.shape[1:3] == (4, 3)
+
+
+@pytest.mark.parametrize("class_names, match", [
+    (["NORMAL", "NORMAL"], r"class_names lists \['NORMAL'\] more than once"),
+    ("NORMAL", r"class_names must be a list of subfolder names.*got 'NORMAL'"),
+])
+def test_class_names_that_would_mislabel_files(tmp_path, class_names, match):
+    """A repeated name read its folder twice under two labels; a string was read letter by letter."""
+    root = make_tree(tmp_path / "t")
+    with pytest.raises(ValueError, match=match):
+        image_dataset_from_directory(root, class_names=class_names)
+
+
+def test_load_images_takes_one_file_as_a_batch_of_one(tmp_path):
+    """To predict on one image file: a str was read as a list of one-letter file names and a
+    Path was refused as not iterable."""
+    from glassnet.datasets.directory import load_images
+
+    make_tree(tmp_path / "t")
+    path = tmp_path / "t" / "PNEUMONIA" / "2.png"
+    for one in (path, str(path)):
+        x, kept = load_images(one, image_size=(3, 3), color_mode="grayscale")
+        assert x.shape == (1, 3, 3, 1) and kept == [0] and np.all(x == 42)
+
+
+def test_training_on_a_source_without_labels_says_so(tmp_path):
+    """fit on image_dataset_from_directory(..., labels=None, batch_size=n) said only that a batch
+    was "a tuple of 1"."""
+    root = make_tree(tmp_path / "t")
+    source = image_dataset_from_directory(root, labels=None, batch_size=4, color_mode="grayscale")
+    model = gn.Sequential([gn.layers.Input((6, 5, 1)), gn.layers.Flatten(), gn.layers.Dense(1)])
+    model.compile("adam", "mse")
+    assert model.predict(source, verbose=0).shape == (8, 1)
+    with pytest.raises(ValueError, match=r"is a tuple of 1;.*inputs only, as a source made without labels"):
+        model.fit(source, epochs=1, verbose=0)

@@ -2,6 +2,7 @@
 
 import gzip
 import hashlib
+import re
 import struct
 from pathlib import Path
 
@@ -52,6 +53,28 @@ def test_offline_error_says_which_files_go_where(cache, monkeypatch):
         assert name in message
     assert f"into {cache / 'mnist'}" in message and "GLASSNET_DATA" in message
     assert "http://127.0.0.1:9/train-images-idx3-ubyte.gz" in message  # why the download failed
+
+
+def test_offline_error_names_the_files_a_folder_lacks(cache, tmp_path, monkeypatch):
+    """A folder with three of the four files got the same message as an empty one: all four listed."""
+    monkeypatch.setattr(mnist, "MIRRORS", UNREACHABLE)
+    fake_idx_set(tmp_path / "mine")
+    (tmp_path / "mine" / "t10k-labels-idx1-ubyte.gz").unlink()
+    lacks = f"Incomplete folders:\n  {tmp_path / 'mine'} lacks t10k-labels-idx1-ubyte.gz\n"
+    with pytest.raises(FileNotFoundError, match=re.escape(lacks)):
+        mnist.load_data(path=tmp_path / "mine", download=False)
+
+
+def test_a_given_path_that_is_not_a_folder_is_named(cache, tmp_path, monkeypatch):
+    """A mistyped path was passed over for the cache (or the system folder) without a word."""
+    fake_idx_set(cache / "mnist")
+    for module in (mnist, fashion_mnist):
+        with pytest.raises(FileNotFoundError, match=f"{module.__name__.split('.')[-1]}.load_data: path "
+                                                    f".*absent does not exist; pass the folder"):
+            module.load_data(path=tmp_path / "absent", download=False)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(FileNotFoundError, match="is a file, not a folder"):
+        mnist.load_data(path=tmp_path / "file", download=False)
 
 
 def test_files_in_the_cache_or_a_given_path_are_used_gzip_or_not(cache, tmp_path, monkeypatch):

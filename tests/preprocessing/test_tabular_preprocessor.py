@@ -73,6 +73,17 @@ def test_rare_categories_by_frequency_and_per_column_thresholds():
     assert prep.feature_names_out == ["a_p", "a_q", "a_Other", "b_u", "b_v"]
 
 
+@pytest.mark.parametrize("thresholds, match", [
+    ({"rare_min_count": {"colur": 5}}, r"rare_min_count names column 'colur', which is not a feature column; "
+                                       r"the categorical columns are \['colour', 'flag'\]"),
+    ({"rare_min_frequency": {"size": 0.1}}, r"names column 'size', which is numeric.*categorical=\['size'\]"),
+])
+def test_a_per_column_rare_threshold_must_name_a_categorical_column(thresholds, match):
+    """A misspelt column in the dict left that column's rare categories unbinned, silently."""
+    with pytest.raises(ValueError, match=match):
+        TabularPreprocessor(target="outcome", drop=["id"], **thresholds).fit(frame())
+
+
 def test_an_unknown_category_is_all_zeros_when_the_column_had_no_rare_ones():
     df = pd.DataFrame({"c": ["a", "b", "a"]})
     out = TabularPreprocessor().fit(df).transform(pd.DataFrame({"c": ["z"]}))
