@@ -150,6 +150,8 @@ LAYER_CASES = {
     "Activation_Sigmoid": ({}, (4,)),
     "Activation_Linear": ({}, (4,)),
     "Reshape": ({"target_shape": (2, 2)}, (4,)),
+    "RepeatVector": ({"n": 3}, (4,)),
+    "Permute": ({"dims": [2, 1]}, (5, 2)),
     "Softmax": ({}, (4,)),
     "SpatialDropout1D": ({"rate": 0.5}, (5, 3)),
     "SpatialDropout2D": ({"rate": 0.5}, (4, 4, 2)),
