@@ -247,6 +247,18 @@ class Optimizer:
         return cls(**config)
 
 
+def _set_moments(opt, beta_1, beta_2, epsilon, weight_decay) -> None:
+    """The arguments Adam, Nadam and Adamax share, checked and stored as plain floats."""
+    _check_fraction(beta_1=beta_1, beta_2=beta_2)
+    _check_nonnegative(epsilon=epsilon, weight_decay=weight_decay)
+    opt.beta_1, opt.beta_2, opt.epsilon = float(beta_1), float(beta_2), float(epsilon)
+    opt.weight_decay = float(weight_decay)
+
+
+def _moments_config(opt) -> dict:
+    return {"beta_1": opt.beta_1, "beta_2": opt.beta_2, "epsilon": opt.epsilon, "weight_decay": opt.weight_decay}
+
+
 def _adjacent_runs(items: list) -> list[list]:
     """Split (key, param, grad) items into runs whose params, and grads, follow each other
     without a gap in one 1-D buffer."""
@@ -446,10 +458,8 @@ class Adam(Optimizer):
     def __init__(self, learning_rate=0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, amsgrad: bool = False, weight_decay: float = 0.0, **kwargs):
         super().__init__(learning_rate, **kwargs)
-        _check_fraction(beta_1=beta_1, beta_2=beta_2)
-        _check_nonnegative(epsilon=epsilon, weight_decay=weight_decay)
-        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
-        self.amsgrad, self.weight_decay = bool(amsgrad), float(weight_decay)
+        _set_moments(self, beta_1, beta_2, epsilon, weight_decay)
+        self.amsgrad = bool(amsgrad)
 
     def update_step(self, key, param, grad, lr):
         if self.weight_decay and self._coupled_weight_decay:
@@ -483,8 +493,7 @@ class Adam(Optimizer):
         param -= update
 
     def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon, "amsgrad": self.amsgrad, "weight_decay": self.weight_decay}
+        return {**super().get_config(), **_moments_config(self), "amsgrad": self.amsgrad}
 
 
 @register("optimizer", "adamw")
@@ -531,10 +540,7 @@ class Nadam(Optimizer):
     def __init__(self, learning_rate=0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, weight_decay: float = 0.0, **kwargs):
         super().__init__(learning_rate, **kwargs)
-        _check_fraction(beta_1=beta_1, beta_2=beta_2)
-        _check_nonnegative(epsilon=epsilon, weight_decay=weight_decay)
-        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
-        self.weight_decay = float(weight_decay)
+        _set_moments(self, beta_1, beta_2, epsilon, weight_decay)
         self._mu_products = (0, 1.0)  # (t, Π_{s≤t} μ_s): the product so far, extended step by step
 
     def _mu(self, t: int) -> float:
@@ -570,8 +576,7 @@ class Nadam(Optimizer):
         param -= (lr * mu_next / (1 - product * mu_next)) * (m / denom)
 
     def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon, "weight_decay": self.weight_decay}
+        return {**super().get_config(), **_moments_config(self)}
 
 
 @register("optimizer", "adamax")
@@ -590,10 +595,7 @@ class Adamax(Optimizer):
     def __init__(self, learning_rate=0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, weight_decay: float = 0.0, **kwargs):
         super().__init__(learning_rate, **kwargs)
-        _check_fraction(beta_1=beta_1, beta_2=beta_2)
-        _check_nonnegative(epsilon=epsilon, weight_decay=weight_decay)
-        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
-        self.weight_decay = float(weight_decay)
+        _set_moments(self, beta_1, beta_2, epsilon, weight_decay)
 
     def update_step(self, key, param, grad, lr):
         if self.weight_decay:
@@ -610,8 +612,7 @@ class Adamax(Optimizer):
         param -= (lr / (1 - self.beta_1 ** t)) * (m / u)
 
     def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon, "weight_decay": self.weight_decay}
+        return {**super().get_config(), **_moments_config(self)}
 
 
 def get(identifier) -> Optimizer:

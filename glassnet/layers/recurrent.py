@@ -240,19 +240,7 @@ class Recurrent(Layer):
         """As ``Layer.__call__``, with Keras' call arguments ``mask`` and ``initial_state`` for arrays
         (``initial_state`` as symbolic tensors too, in a graph; a graph's mask is not an argument
         but travels with the tensor from ``Embedding(mask_zero=True)`` or ``Masking``)."""
-        if mask is not None and (symbolic.is_symbolic(x) or symbolic.is_symbolic(mask)):
-            raise TypeError(f"{type(self).__name__} {self.name!r}: mask= is not a symbolic call argument in "
-                            f"glassnet; in a gn.Model the mask comes with the tensor: put "
-                            f"gn.layers.Embedding(..., mask_zero=True) or gn.layers.Masking() before this layer. "
-                            f"(mask= works with NumPy arrays in an eager call.)")
-        if initial_state is not None and symbolic.is_symbolic(x):
-            return symbolic.call(self, x, initial_state=initial_state)
-        if mask is None and initial_state is None:
-            return super().__call__(x, training=training)
-        x = self._as_float(x)
-        if not self.built:
-            self.build((None, *x.shape[1:]))
-        return self._forward_where_x_lives(x, training, mask=mask, initial_state=initial_state)
+        return call_with_sequence_arguments(self, x, training, mask, initial_state)
 
     def forward(self, x, training=False, mask=None, initial_state=None):
         """Run the cell over the time steps.
@@ -507,6 +495,24 @@ class Recurrent(Layer):
 #: the fewest rows (steps x samples) of one chunk of steps whose products run as one, while the time
 #: loop works on the next chunk (see ``step_chunks``).
 CHUNK_ROWS = 1024
+
+
+def call_with_sequence_arguments(layer, x, training: bool, mask, initial_state):
+    """``layer(x, mask=..., initial_state=...)`` for a recurrent layer or a Bidirectional: a graph
+    node for symbolic ``x`` (with its initial_state tensors), else the forward pass where x lives."""
+    if mask is not None and (symbolic.is_symbolic(x) or symbolic.is_symbolic(mask)):
+        raise TypeError(f"{type(layer).__name__} {layer.name!r}: mask= is not a symbolic call argument in "
+                        f"glassnet; in a gn.Model the mask comes with the tensor: put "
+                        f"gn.layers.Embedding(..., mask_zero=True) or gn.layers.Masking() before this layer. "
+                        f"(mask= works with NumPy arrays in an eager call.)")
+    if initial_state is not None and symbolic.is_symbolic(x):
+        return symbolic.call(layer, x, initial_state=initial_state)
+    if mask is None and initial_state is None:
+        return Layer.__call__(layer, x, training=training)
+    x = layer._as_float(x)
+    if not layer.built:
+        layer.build((None, *x.shape[1:]))
+    return layer._forward_where_x_lives(x, training, mask=mask, initial_state=initial_state)
 
 
 def step_chunks(steps: int, n: int) -> list:

@@ -6,9 +6,8 @@ import numpy as np
 
 from glassnet import backend
 from glassnet._registry import deserialize, register, serialize
-from glassnet.layers import symbolic
 from glassnet.layers.base import Layer
-from glassnet.layers.recurrent import Recurrent
+from glassnet.layers.recurrent import Recurrent, call_with_sequence_arguments
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
@@ -129,19 +128,7 @@ class Bidirectional(Layer):
         the recurrent layers take it (in a graph the mask travels with the tensor instead), and
         ``initial_state``: the forward direction's starting states, then the backward's (arrays,
         or tensors in a graph)."""
-        if mask is not None and (symbolic.is_symbolic(x) or symbolic.is_symbolic(mask)):
-            raise TypeError(f"Bidirectional {self.name!r}: mask= is not a symbolic call argument in glassnet; in "
-                            f"a gn.Model the mask comes with the tensor: put gn.layers.Embedding(..., "
-                            f"mask_zero=True) or gn.layers.Masking() before this layer. (mask= works with NumPy "
-                            f"arrays in an eager call.)")
-        if initial_state is not None and symbolic.is_symbolic(x):
-            return symbolic.call(self, x, initial_state=initial_state)
-        if mask is None and initial_state is None:
-            return super().__call__(x, training=training)
-        x = self._as_float(x)
-        if not self.built:
-            self.build((None, *x.shape[1:]))
-        return self._forward_where_x_lives(x, training, mask=mask, initial_state=initial_state)
+        return call_with_sequence_arguments(self, x, training, mask, initial_state)
 
     @property
     def state_sizes(self) -> list[int]:
