@@ -450,6 +450,73 @@ class Huber(Loss):
         return {**super().get_config(), "delta": self.delta}
 
 
+@register("loss", "log_cosh", "logcosh")
+class LogCosh(Loss):
+    """Like the squared error for small errors and the absolute error for large ones, smooth
+    everywhere (Keras' ``LogCosh``).
+
+    Math: e = p - y; ℓ = mean_k log cosh e, as |e| + log(1 + e^(-2|e|)) - log 2 (no overflow);
+    dℓ/dp = tanh(e) / K.
+    """
+
+    def call(self, y_true, y_pred):
+        e = np.abs(y_pred - y_true)
+        return (e + np.log1p(np.exp(-2 * e)) - np.log(2.0)).mean(axis=-1)
+
+    def grad(self, y_true, y_pred):
+        return np.tanh(y_pred - y_true) * y_pred.dtype.type(1.0 / y_pred.shape[-1])
+
+
+@register("loss", "poisson")
+class Poisson(Loss):
+    """The Poisson negative log-likelihood of counts y given a rate p > 0, without the log y!
+    term (Keras' ``Poisson``; PyTorch's ``poisson_nll_loss(log_input=False)``).
+
+    Math: ℓ = mean_k (p - y log(p + ε)), ε = 1e-7; dℓ/dp = (1 - y / (p + ε)) / K.
+    """
+
+    def call(self, y_true, y_pred):
+        return (y_pred - y_true * np.log(y_pred + EPSILON)).mean(axis=-1)
+
+    def grad(self, y_true, y_pred):
+        return (1 - y_true / (y_pred + EPSILON)) * y_pred.dtype.type(1.0 / y_pred.shape[-1])
+
+
+@register("loss", "kl_divergence", "kld", "kullback_leibler_divergence")
+class KLDivergence(Loss):
+    """Kullback-Leibler divergence of the predicted distribution from the true one, summed over
+    the last axis (Keras' ``KLDivergence``: both clipped to [ε, 1] first, ε = 1e-7).
+
+    Math: ℓ = Σ_k y log(y / p); dℓ/dp = -y / p where ε < p < 1, else 0 (the clip's slope).
+    """
+
+    def call(self, y_true, y_pred):
+        y, p = np.clip(y_true, EPSILON, 1), np.clip(y_pred, EPSILON, 1)
+        return (y * np.log(y / p)).sum(axis=-1)
+
+    def grad(self, y_true, y_pred):
+        y = np.clip(y_true, EPSILON, 1)
+        inside = (y_pred > EPSILON) & (y_pred < 1)
+        return (-y / np.clip(y_pred, EPSILON, 1) * inside).astype(y_pred.dtype, copy=False)
+
+
+@register("loss", "msle", "mean_squared_logarithmic_error")
+class MeanSquaredLogarithmicError(Loss):
+    """The squared error of log(1 + ·), for targets spanning orders of magnitude (Keras' ``MeanSquaredLogarithmicError``).
+
+    Math: a = log(1 + max(p, ε)), b = log(1 + max(y, ε)); ℓ = mean_k (a - b)²;
+    dℓ/dp = 2 (a - b) / (1 + p) / K where p > ε, else 0.
+    """
+
+    def call(self, y_true, y_pred):
+        return np.square(np.log1p(np.maximum(y_pred, EPSILON)) - np.log1p(np.maximum(y_true, EPSILON))).mean(axis=-1)
+
+    def grad(self, y_true, y_pred):
+        d = np.log1p(np.maximum(y_pred, EPSILON)) - np.log1p(np.maximum(y_true, EPSILON))
+        slope = (y_pred > EPSILON) / (1 + np.maximum(y_pred, EPSILON))
+        return (2 * d * slope / y_pred.shape[-1]).astype(y_pred.dtype, copy=False)
+
+
 def masked(mask) -> dict:
     """``{"mask": mask}`` for a loss or metric call, or ``{}`` without a mask, so that a loss
     written before masks (a custom ``value_and_gradient(y_true, y_pred, sample_weight)``) still
@@ -514,12 +581,37 @@ def huber(y_true, y_pred, delta: float = 1.0) -> np.ndarray:
     return _per_sample(Huber(delta=delta), y_true, y_pred)
 
 
-mse, mae = mean_squared_error, mean_absolute_error
+@register("metric_function")
+def log_cosh(y_true, y_pred) -> np.ndarray:
+    """mean_k log cosh(ŷ - y) per sample (``keras.losses.log_cosh``)."""
+    return _per_sample(LogCosh(), y_true, y_pred)
+
+
+@register("metric_function")
+def poisson(y_true, y_pred) -> np.ndarray:
+    """mean_k (ŷ - y log(ŷ + ε)) per sample (``keras.losses.poisson``)."""
+    return _per_sample(Poisson(), y_true, y_pred)
+
+
+@register("metric_function")
+def kl_divergence(y_true, y_pred) -> np.ndarray:
+    """Σ_k y log(y / ŷ) per sample (``keras.losses.kl_divergence``)."""
+    return _per_sample(KLDivergence(), y_true, y_pred)
+
+
+@register("metric_function")
+def mean_squared_logarithmic_error(y_true, y_pred) -> np.ndarray:
+    """mean_k (log(1 + ŷ) - log(1 + y))² per sample (``keras.losses.mean_squared_logarithmic_error``)."""
+    return _per_sample(MeanSquaredLogarithmicError(), y_true, y_pred)
+
+
+mse, mae, msle = mean_squared_error, mean_absolute_error, mean_squared_logarithmic_error
 
 _FUNCTIONS = {categorical_crossentropy: CategoricalCrossentropy,
               sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
               binary_crossentropy: BinaryCrossentropy, mean_squared_error: MeanSquaredError,
-              mean_absolute_error: MeanAbsoluteError, huber: Huber}
+              mean_absolute_error: MeanAbsoluteError, huber: Huber, log_cosh: LogCosh, poisson: Poisson,
+              kl_divergence: KLDivergence, mean_squared_logarithmic_error: MeanSquaredLogarithmicError}
 
 
 def get(identifier) -> Loss:

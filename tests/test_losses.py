@@ -23,6 +23,8 @@ BIN_PROBS = 1 / (1 + np.exp(-BIN_LOGITS))
 BIN_TARGETS = (RNG.random((N, 3)) > 0.5).astype(float)
 REG_PRED = RNG.standard_normal((N, 3))
 REG_TRUE = RNG.standard_normal((N, 3))
+COUNTS = RNG.poisson(3.0, size=(N, 3)).astype(float)  # Poisson targets and the rates predicted for them
+RATES = RNG.uniform(0.5, 6.0, size=(N, 3))
 
 
 # Torch oracles: each returns the per-sample losses (N,); names are looked up on call, so
@@ -77,6 +79,13 @@ CASES = {
     "mae": (losses.MeanAbsoluteError(), REG_TRUE, REG_PRED, _mean_of("l1_loss")),
     "huber": (losses.Huber(), REG_TRUE, REG_PRED, _mean_of("huber_loss")),
     "huber_delta": (losses.Huber(delta=0.5), REG_TRUE, REG_PRED, _mean_of("huber_loss", delta=0.5)),
+    # Keras' formulas written out in torch (autograd differentiates them, clips included)
+    "log_cosh": (losses.LogCosh(), REG_TRUE, REG_PRED, lambda t, p: torch.log(torch.cosh(p - t)).mean(-1)),
+    "poisson": (losses.Poisson(), COUNTS, RATES, _mean_of("poisson_nll_loss", log_input=False, eps=1e-7)),
+    "kl_divergence": (losses.KLDivergence(), SOFT, PROBS, lambda t, p: (
+        t.clamp(1e-7, 1) * torch.log(t.clamp(1e-7, 1) / p.clamp(1e-7, 1))).sum(-1)),
+    "msle": (losses.MeanSquaredLogarithmicError(), np.abs(REG_TRUE) * 5, np.abs(REG_PRED) * 5, lambda t, p: (
+        torch.log1p(p.clamp(min=1e-7)) - torch.log1p(t.clamp(min=1e-7))).square().mean(-1)),
 }
 
 
@@ -97,6 +106,10 @@ def test_loss_value_and_gradient(case, weighted):
     (losses.MeanSquaredError(), [[0, 1], [0, 0]], [[1, 1], [1, 0]], 0.5),
     (losses.MeanAbsoluteError(), [[0, 1], [0, 0]], [[1, 1], [1, 0]], 0.5),
     (losses.Huber(), [[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]], 0.155),
+    (losses.LogCosh(), [[0, 1], [0, 0]], [[1, 1], [0, 0]], 0.108),
+    (losses.Poisson(), [[0, 1], [0, 0]], [[1, 1], [0, 0]], 0.5),
+    (losses.KLDivergence(), [[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]], 0.458),
+    (losses.MeanSquaredLogarithmicError(), [[0, 1], [0, 0]], [[1, 1], [1, 0]], 0.240),
 ])
 def test_loss_matches_keras_documented_value(loss, y_true, y_pred, expected):
     assert loss(np.array(y_true), np.array(y_pred, dtype=float)) == pytest.approx(expected, abs=1e-3)
@@ -190,7 +203,8 @@ def test_crossentropy_on_probabilities_clips_instead_of_returning_inf(loss):
     ("binary_crossentropy", losses.BinaryCrossentropy),
     ("mse", losses.MeanSquaredError), ("mean_squared_error", losses.MeanSquaredError),
     ("mae", losses.MeanAbsoluteError), ("mean_absolute_error", losses.MeanAbsoluteError),
-    ("huber", losses.Huber),
+    ("huber", losses.Huber), ("log_cosh", losses.LogCosh), ("logcosh", losses.LogCosh), ("poisson", losses.Poisson),
+    ("kl_divergence", losses.KLDivergence), ("kld", losses.KLDivergence), ("msle", losses.MeanSquaredLogarithmicError),
 ])
 def test_loss_string_identifiers(name, cls):
     assert type(losses.get(name)) is cls
