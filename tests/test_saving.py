@@ -152,6 +152,8 @@ LAYER_CASES = {
     "Reshape": ({"target_shape": (2, 2)}, (4,)),
     "RepeatVector": ({"n": 3}, (4,)),
     "Permute": ({"dims": [2, 1]}, (5, 2)),
+    "UpSampling2D": ({"size": (2, 3)}, (3, 2, 2)),
+    "ZeroPadding2D": ({"padding": ((1, 0), (2, 1))}, (3, 2, 2)),
     "Softmax": ({}, (4,)),
     "SpatialDropout1D": ({"rate": 0.5}, (5, 3)),
     "SpatialDropout2D": ({"rate": 0.5}, (4, 4, 2)),

@@ -19,6 +19,7 @@ from glassnet.layers.pooling import (AveragePooling1D, AveragePooling2D, GlobalA
 from glassnet.layers.recurrent import SimpleRNN
 from glassnet.layers.reshaping import Flatten, Input, Permute, RepeatVector, Reshape
 from glassnet.layers.rescaling import Rescaling
+from glassnet.layers.spatial import UpSampling2D, ZeroPadding2D
 from glassnet.layers.text_vectorization import TextVectorization
 from glassnet.layers.wrappers import Bidirectional, TimeDistributed
 
@@ -29,6 +30,7 @@ __all__ = ["ActivatedLayer", "Activation", "Dense", "Dropout", "ELU", "Flatten",
            "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
            "MaxPooling1D", "MaxPooling2D", "RandomBrightness", "RandomContrast", "RandomFlip",
            "RandomRotation", "RandomTranslation", "RandomZoom", "SpatialDropout1D", "SpatialDropout2D",
+           "UpSampling2D", "ZeroPadding2D",
            # graphs: merging several tensors, and per-sample normalisation
            "Add", "Average", "Concatenate", "Dot", "LayerNormalization", "Maximum", "Minimum", "Multiply",
            "Subtract",

@@ -204,6 +204,8 @@ CASES = {
     "RepeatVector": lambda: seq(layers.Dense(3), layers.RepeatVector(4), layers.LSTM(2, return_sequences=True),
                                 shape=(5,)),
     "Permute": lambda: seq(layers.Permute((2, 1)), layers.Dense(3), shape=(4, 5)),
+    "UpSampling2D": lambda: seq(layers.UpSampling2D((2, 3)), shape=IMAGE),
+    "ZeroPadding2D": lambda: seq(layers.ZeroPadding2D(((1, 0), (2, 1))), shape=IMAGE),
     **{f"Activation-{name}": (lambda name=name: seq(layers.Dense(5, activation=name), shape=(6,)))
        for name in ("selu", "gelu", "silu", "softplus", "softsign", "relu6", "exponential", "mish")},
     "Activation-gelu-tanh": lambda: seq(layers.Dense(5, activation=activations.GELU(approximate=True)), shape=(6,)),

@@ -6,4 +6,4 @@ Importing this package registers them all; a new layer's converter goes in a mod
 from glassnet.export.converters import (activations, convolutional, core, merging, nested, nnfs,  # noqa: F401
                                         normalization, pooling)
 from glassnet.export.converters import embedding, masking, recurrent, wrappers  # noqa: F401
-from glassnet.export.converters import text  # noqa: F401  (TextVectorization: string operators, opset 20)
+from glassnet.export.converters import spatial, text  # noqa: F401  (text: string operators, opset 20)
