@@ -502,7 +502,8 @@ class KLDivergence(Loss):
 
 @register("loss", "msle", "mean_squared_logarithmic_error")
 class MeanSquaredLogarithmicError(Loss):
-    """The squared error of log(1 + ·), for targets spanning orders of magnitude (Keras' ``MeanSquaredLogarithmicError``).
+    """The squared error of log(1 + ·), for targets spanning orders of magnitude (Keras'
+    ``MeanSquaredLogarithmicError``).
 
     Math: a = log(1 + max(p, ε)), b = log(1 + max(y, ε)); ℓ = mean_k (a - b)²;
     dℓ/dp = 2 (a - b) / (1 + p) / K where p > ε, else 0.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -42,6 +43,7 @@ def flush_subnormals(a: np.ndarray, mask: np.ndarray | None = None, work: np.nda
     return np.multiply(a, mask, out=a)
 
 
+@functools.lru_cache(maxsize=64)  # asked for every slot at every step: a few decays and dtypes in all
 def flush_schedule(decay: float | None, dtype) -> tuple[int, float]:
     """(period, bound): flush a slot that shrinks by ``decay`` per step every ``period`` steps,
     of its values below ``bound``, and it holds no subnormal value after any step where it

@@ -206,6 +206,17 @@ class Optimizer:
             flush_subnormals(slot, self.scratch(slot, bool), None if nonnegative else self.scratch(slot),
                              nonnegative, below=bound)
 
+    def moving_average(self, key: str, name: str, param: np.ndarray, value: np.ndarray, beta: float,
+                       nonnegative: bool = False) -> np.ndarray:
+        """The slot ``name`` of ``key`` updated in place to β·slot + (1-β)·value and flushed (a
+        moment of Adam, Nadam or Adamax); returns it. Works in ``scratch(param)``, which may be
+        ``value`` itself."""
+        slot = self.slot(key, name, param)
+        slot *= beta
+        slot += np.multiply(value, 1 - beta, out=self.scratch(param))
+        self.flush(slot, nonnegative=nonnegative, decay=beta)
+        return slot
+
     def update_step(self, key: str, param: np.ndarray, grad: np.ndarray, lr: float) -> None:
         raise NotImplementedError
 
@@ -465,17 +476,9 @@ class Adam(Optimizer):
         if self.weight_decay and self._coupled_weight_decay:
             grad = grad + self.weight_decay * param
         t = self.iterations + 1
-        m = self.slot(key, "m", param)
-        v = self.slot(key, "v", param)
         tmp = self.scratch(param)  # every product below lands here: no allocation per step
-        m *= self.beta_1
-        m += np.multiply(grad, 1 - self.beta_1, out=tmp)
-        self.flush(m, decay=self.beta_1)
-        v *= self.beta_2
-        np.multiply(grad, grad, out=tmp)
-        tmp *= 1 - self.beta_2
-        v += tmp
-        self.flush(v, nonnegative=True, decay=self.beta_2)
+        m = self.moving_average(key, "m", param, grad, self.beta_1)
+        v = self.moving_average(key, "v", param, np.multiply(grad, grad, out=tmp), self.beta_2, nonnegative=True)
         if self.amsgrad:
             v_max = self.slot(key, "v_max", param)
             np.maximum(v_max, v, out=v_max)
@@ -562,14 +565,9 @@ class Nadam(Optimizer):
         t = self.iterations + 1
         mu, mu_next = self._mu(t), self._mu(t + 1)
         product = self._mu_product(t)
-        m = self.slot(key, "m", param)
-        v = self.slot(key, "v", param)
-        m *= self.beta_1
-        m += (1 - self.beta_1) * grad
-        self.flush(m, decay=self.beta_1)
-        v *= self.beta_2
-        v += (1 - self.beta_2) * grad * grad
-        self.flush(v, nonnegative=True, decay=self.beta_2)
+        m = self.moving_average(key, "m", param, grad, self.beta_1)
+        v = self.moving_average(key, "v", param, np.multiply(grad, grad, out=self.scratch(param)), self.beta_2,
+                                nonnegative=True)
         denom = np.sqrt(v / (1 - self.beta_2 ** t))
         denom += self.epsilon
         param -= (lr * (1 - mu) / (1 - product)) * (grad / denom)
@@ -601,11 +599,8 @@ class Adamax(Optimizer):
         if self.weight_decay:
             grad = grad + self.weight_decay * param
         t = self.iterations + 1
-        m = self.slot(key, "m", param)
+        m = self.moving_average(key, "m", param, grad, self.beta_1)
         u = self.slot(key, "u", param)
-        m *= self.beta_1
-        m += (1 - self.beta_1) * grad
-        self.flush(m, decay=self.beta_1)
         u *= self.beta_2
         # Not flushed: u ≥ ε keeps it normal, and with ε = 0 a flushed u would make m / u a 0/0.
         np.maximum(u, np.abs(grad) + self.epsilon, out=u)

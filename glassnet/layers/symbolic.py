@@ -137,7 +137,8 @@ def _state_tensors(layer, initial_state) -> list:
 def returns_several(layer) -> bool:
     """Whether ``layer`` returns a list of arrays: a recurrent layer with ``return_state`` (the
     output, then its final states) or ``Bidirectional(merge_mode=None)`` (forward, backward)."""
-    return bool((getattr(layer, "return_state", False) and (hasattr(layer, "state_names") or hasattr(layer, "directions")))
+    has_states = hasattr(layer, "state_names") or hasattr(layer, "directions")  # a recurrent layer, a Bidirectional
+    return bool((getattr(layer, "return_state", False) and has_states)
                 or (hasattr(layer, "merge_mode") and layer.merge_mode is None))
 
 

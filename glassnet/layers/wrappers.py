@@ -141,8 +141,8 @@ class Bidirectional(Layer):
         if initial_state is not None:
             initial_state = list(initial_state)
             if len(initial_state) != len(self.state_sizes):
-                raise ValueError(f"Bidirectional {self.name!r}: initial_state must be a list of {len(self.state_sizes)} "
-                                 f"arrays, the forward direction's {len(self.forward_layer.state_names)} states then "
+                raise ValueError(f"Bidirectional {self.name!r}: initial_state must be a list of "
+                                 f"{len(self.state_sizes)} arrays, the forward direction's {len(self.forward_layer.state_names)} states then "
                                  f"the backward's; got {len(initial_state)}.")
             k = len(self.forward_layer.state_names)
             starts = [initial_state[:k], initial_state[k:]]
@@ -182,10 +182,10 @@ class Bidirectional(Layer):
             k = len(self.forward_layer.state_names)
             grad = grads[:outs] if outs == 2 else grads[0]
             states_f, states_b = grads[outs:outs + k], grads[outs + k:]
-            if grad is None:  # only the states are read (an encoder handing them to a decoder)
-                grad = np.zeros_like(self._merge(*self._y))
         y_f, y_b = self._y
-        if self.merge_mode == "concat":
+        if grad is None:  # only the states are read (an encoder handing them to a decoder)
+            g_f = g_b = None  # each direction's backward takes None as a zero gradient
+        elif self.merge_mode == "concat":
             u = y_f.shape[-1]
             g_f, g_b = grad[..., :u], grad[..., u:]
         elif self.merge_mode == "sum":
@@ -196,13 +196,14 @@ class Bidirectional(Layer):
             g_f = g_b = grad / 2
         else:  # merge_mode=None: a graph may use one direction only, sending None for the other
             g_f, g_b = (np.zeros_like(y) if g is None else g for g, y in zip(grad, self._y))
-        if self.return_sequences:
+        if self.return_sequences and g_b is not None:
             g_b = g_b[:, ::-1]
         for sub in self.directions:
             sub.needs_input_grad = self.needs_input_grad
         try:
-            xp = backend.array_module(g_f, g_b)  # NumPy, or CuPy on a GPU
-            g_f, g_b = xp.ascontiguousarray(g_f), xp.ascontiguousarray(g_b)
+            if g_f is not None:
+                xp = backend.array_module(g_f, g_b)  # NumPy, or CuPy on a GPU
+                g_f, g_b = xp.ascontiguousarray(g_f), xp.ascontiguousarray(g_b)
             dx_f = self.forward_layer.backward([g_f, *states_f] if self.return_state else g_f)
             dx_b = self.backward_layer_.backward([g_b, *states_b] if self.return_state else g_b)
         finally:

@@ -11,12 +11,17 @@ from glassnet import layers
 RNG = np.random.default_rng(11)
 
 
-def encoder_decoder(cell, masked: bool = False, go_backwards: bool = False):
+def encoder_input(masked: bool):
+    """The encoder's input, and what it reads: token ids through a masking Embedding, or features."""
     if masked:
         enc_in = gn.Input((6,), name="enc_ids")
-        x = layers.Embedding(9, 3, mask_zero=True)(enc_in)
-    else:
-        enc_in = x = gn.Input((6, 3), name="enc_in")
+        return enc_in, layers.Embedding(9, 3, mask_zero=True)(enc_in)
+    enc_in = gn.Input((6, 3), name="enc_in")
+    return enc_in, enc_in
+
+
+def encoder_decoder(cell, masked: bool = False, go_backwards: bool = False):
+    enc_in, x = encoder_input(masked)
     dec_in = gn.Input((4, 2), name="dec_in")
     _, *states = cell(5, return_state=True, name="encoder")(x)
     dec = cell(5, return_sequences=True, go_backwards=go_backwards, name="decoder")(dec_in, initial_state=states)
@@ -56,11 +61,7 @@ def test_bidirectional_without_merging_exports_both_directions():
 @pytest.mark.parametrize("masked", [False, True], ids=["plain", "masked"])
 def test_a_bidirectional_encoder_exports_its_states(backward_layer, masked):
     # One ONNX bidirectional operator for mirror copies, two single-direction ones otherwise.
-    if masked:
-        enc_in = gn.Input((6,), name="enc_ids")
-        x = layers.Embedding(9, 3, mask_zero=True)(enc_in)
-    else:
-        enc_in = x = gn.Input((6, 3), name="enc_in")
+    enc_in, x = encoder_input(masked)
     dec_in = gn.Input((4, 2), name="dec_in")
     own = None if backward_layer is None else layers.LSTM(5, return_state=True, go_backwards=True,
                                                           recurrent_activation="hard_sigmoid")
